@@ -1,0 +1,136 @@
+"""Checking one file's text: prefilter, one parse, the semantic model, the
+file rules, fixes applied and re-checked. Runs in worker processes; built
+once per process, then reused for every file."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from scalelint.context import FileContext
+from scalelint.findings import FileError, FileResult, Finding, Fix, FixSafety
+from scalelint.fixes import apply_edits
+from scalelint.model.module import ModuleModel, Recognition
+from scalelint.rule import ProjectRule, Rule
+from scalelint.suppressions import Suppression, parse_suppressions
+
+MAX_FIX_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    fix: bool = False
+    unsafe_fixes: bool = False
+
+
+@dataclass
+class _Dispatch:
+    """Per rule class, computed once: which hooks it overrides."""
+
+    rule: Rule
+    module_hook: bool
+    function_hook: bool
+    facts_hook: bool
+
+
+@dataclass
+class Checker:
+    rules: list[type[Rule]]
+    recognition: Recognition = field(default_factory=Recognition)
+    options: CheckOptions = field(default_factory=CheckOptions)
+
+    def __post_init__(self) -> None:
+        self._dispatch = [
+            _Dispatch(
+                rule_cls(),
+                rule_cls.check_module is not Rule.check_module,
+                rule_cls.check_function is not Rule.check_function,
+                issubclass(rule_cls, ProjectRule) and rule_cls.collect_facts is not ProjectRule.collect_facts,
+            )
+            for rule_cls in self.rules
+        ]
+        self._vocabulary = [(d, d.rule.vocabulary) for d in self._dispatch]
+
+    # -- prefilter ---------------------------------------------------------------
+    def active_for(self, text: str) -> list[_Dispatch]:
+        """Rules that can possibly match this text (by declared vocabulary)."""
+        return [d for d, vocab in self._vocabulary if not vocab or any(w in text for w in vocab)]
+
+    def needs_parse(self, text: str) -> bool:
+        return bool(self.active_for(text))
+
+    # -- checking -----------------------------------------------------------------
+    def check(
+        self, path: str, text: str, *, module_name: str = "", ignored: frozenset[str] = frozenset()
+    ) -> FileResult:
+        result = FileResult(path)
+        suppressions = parse_suppressions(text)
+        result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
+        active = self.active_for(text)
+        if not active:
+            return result
+        try:
+            findings, facts = self._run(path, text, module_name, active)
+        except cst.ParserSyntaxError as exc:
+            result.error = FileError(path, f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}")
+            return result
+        except RecursionError:
+            result.error = FileError(path, "too deeply nested to analyse")
+            return result
+        result.facts.update(facts)
+        if self.options.fix:
+            fixed_text, findings, result.fixed = self._fix_loop(
+                path, text, module_name, findings, suppressions, ignored
+            )
+            if fixed_text != text:
+                result.fixed_source = fixed_text
+                result.original_source = text
+        result.findings = findings
+        return result
+
+    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
+        module = cst.parse_module(text)
+        model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
+        ctx = FileContext(path, text, module, model)
+        facts: dict[str, Any] = {}
+        for d in active:
+            d.rule._ctx = ctx
+            if d.module_hook:
+                d.rule.check_module(model)
+            if d.function_hook:
+                for fn in model.functions:
+                    d.rule.check_function(fn)
+            if d.facts_hook:
+                value = d.rule.collect_facts(model)  # type: ignore[attr-defined]
+                if value:
+                    facts[d.rule.code] = value
+        return ctx.findings, facts
+
+    def _fixable(self, finding: Finding, suppressions: list[Suppression], ignored: frozenset[str]) -> Fix | None:
+        fix = finding.fix
+        if fix is None or finding.code in ignored:
+            return None
+        if fix.safety is FixSafety.UNSAFE and not self.options.unsafe_fixes:
+            return None
+        if any(s.covers(finding.line, finding.code) for s in suppressions):
+            return None
+        return fix
+
+    def _fix_loop(self, path, text, module_name, findings, suppressions, ignored):
+        fixed_total = 0
+        for _ in range(MAX_FIX_ROUNDS):
+            fixes = [f for f in (self._fixable(x, suppressions, ignored) for x in findings) if f]
+            if not fixes:
+                break
+            new_text, applied = apply_edits(text, fixes)
+            if not applied or new_text == text:
+                break
+            try:
+                new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text))
+            except cst.ParserSyntaxError:
+                break  # never keep a fix whose result does not parse
+            text, findings = new_text, new_findings
+            fixed_total += applied
+            suppressions = parse_suppressions(text)
+        return text, findings, fixed_total

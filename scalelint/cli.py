@@ -1,0 +1,281 @@
+"""The command line: ``scalelint check`` (the default), ``rules``, ``explain``.
+
+Exit codes: 0 nothing left to report, 1 findings remain (or files could not
+be checked), 2 usage, configuration or internal error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from scalelint import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _DefaultGroup(click.Group):
+    """``scalelint PATHS`` means ``scalelint check PATHS``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _fail(message: str) -> "click.exceptions.Exit":
+    click.echo(f"scalelint: error: {message}", err=True)
+    return click.exceptions.Exit(EXIT_ERROR)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="scalelint", message="%(prog)s %(version)s")
+def main() -> None:
+    """Find database and cache code that breaks first under load, and fix what can be fixed."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=str)
+@click.option("--select", multiple=True, metavar="CODES", help="Rules to enable: codes, prefixes (SL1) or names; replaces the configured selection.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Rules to disable.")
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to enable on top of the selection.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a diff instead of writing them.")
+@click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github", "junit"]), default=None, help="Report format (default: text).")
+@click.option("--stdin-filename", metavar="PATH", help="The path of the buffer read from stdin (with '-').")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Read configuration from this file.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=None, help="Worker processes (0: one per core).")
+@click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Ignore findings recorded in this baseline file.")
+@click.option("--write-baseline", is_flag=True, help="Record the current findings in the --baseline file.")
+@click.option("--add-noqa", is_flag=True, help="Add '# noqa: CODE' comments to every current finding.")
+@click.option("--include-generated", is_flag=True, help="Also check files marked as generated.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only findings (no summary); with --fix on stdin, only the code.")
+@click.option("--color/--no-color", default=None, help="Colour the text output (default: when writing to a terminal).")
+def check(paths: tuple[str, ...], **opts) -> None:
+    """Check PATHS (files or directories; '-' reads stdin)."""
+    try:
+        code = _check(list(paths), opts)
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:  # never a traceback for a user mistake
+        from scalelint.errors import UsageError
+
+        if isinstance(exc, UsageError):
+            raise _fail(str(exc)) from None
+        if os.environ.get("SCALELINT_DEBUG"):
+            raise
+        raise _fail(
+            f"internal error: {type(exc).__name__}: {exc} (set SCALELINT_DEBUG=1 for a traceback, and please report it)"
+        ) from None
+    sys.exit(code)
+
+
+def _check(paths: list[str], opts: dict) -> int:
+    from scalelint.config import load_config
+    from scalelint.errors import UsageError
+    from scalelint.registry import load_registry
+    from scalelint.runner import Runner, RunSettings
+
+    stdin_text = None
+    if paths == ["-"]:
+        stdin_text = sys.stdin.read()
+    elif "-" in paths:
+        raise UsageError("'-' (stdin) cannot be mixed with other paths")
+    if not paths:
+        paths = ["."]
+    if opts["stdin_filename"] and stdin_text is None:
+        raise UsageError("--stdin-filename needs '-' as the path")
+    if opts["write_baseline"] and not opts["baseline"]:
+        raise UsageError("--write-baseline needs --baseline FILE")
+
+    anchor = Path(opts["stdin_filename"]).parent if stdin_text is not None and opts["stdin_filename"] else Path(paths[0] if stdin_text is None else ".")
+    if not anchor.exists():
+        anchor = Path(".")
+    config = load_config(opts["config_path"], anchor)
+    registry = load_registry([config.root / p for p in config.local_rules])
+    where = str(config.path) if config.path else ""
+    cli_ignore, cli_extend = _split(opts["ignore"]), _split(opts["extend_select"])
+    if opts["select"]:
+        rules = registry.select(_split(opts["select"]), cli_ignore, cli_extend, "command line")
+    else:
+        registry.select([], cli_ignore, cli_extend, "command line")  # validate the CLI selectors
+        rules = registry.select(config.select, config.ignore + cli_ignore, config.extend_select + cli_extend, where)
+    for codes in config.per_file_ignores.values():
+        for code in codes:
+            registry.select([code], where=f"per-file-ignores in {where}")
+
+    settings = RunSettings(
+        paths=paths,
+        stdin_text=stdin_text,
+        stdin_filename=opts["stdin_filename"],
+        fix=opts["fix"],
+        unsafe_fixes=opts["unsafe_fixes"],
+        diff=opts["diff"],
+        use_cache=not opts["no_cache"] and stdin_text is None,
+        jobs=opts["jobs"],
+        include_generated=opts["include_generated"] or config.include_generated,
+    )
+    report = Runner(config, rules, settings, set(registry.rules)).run()
+
+    texts = _final_texts(report)
+    baseline_path = opts["baseline"] or (config.root / config.baseline if config.baseline else None)
+    if baseline_path is not None:
+        from scalelint import baseline
+
+        if opts["write_baseline"]:
+            baseline.write(baseline_path, report.findings, texts)
+            click.echo(f"scalelint: recorded {len(report.findings)} findings in {baseline_path}", err=True)
+            return EXIT_CLEAN
+        report.findings = baseline.apply(report.findings, baseline.load(baseline_path), texts)
+
+    for warning in report.warnings:
+        click.echo(f"scalelint: warning: {warning}", err=True)
+    for error in report.errors:
+        click.echo(f"scalelint: error: {error}", err=True)
+
+    if opts["add_noqa"]:
+        return _add_noqa(report, texts)
+
+    if opts["diff"]:
+        return _print_diff(report)
+
+    fmt = opts["output_format"] or "text"
+    from scalelint.reporters import ReportContext, render
+
+    color = opts["color"]
+    to_stdout = stdin_text is None or not opts["fix"]
+    stream = sys.stdout if to_stdout else sys.stderr
+    if color is None:
+        color = stream.isatty() and "NO_COLOR" not in os.environ
+    ctx = ReportContext(
+        findings=report.findings,
+        errors=report.errors,
+        rules=dict(registry.rules),
+        files=report.files,
+        fixed=report.fixed,
+        statistics=opts["statistics"],
+        color=bool(color),
+        unsafe_fixes=opts["unsafe_fixes"],
+        source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},
+        version=__version__,
+        quiet=opts["quiet"],
+    )
+    output = render(fmt, ctx)
+    if stdin_text is not None and opts["fix"]:
+        sys.stdout.write(report.stdin_output if report.stdin_output is not None else stdin_text)
+        sys.stdout.flush()
+        if report.findings or fmt != "text":
+            sys.stderr.write(output)
+    else:
+        stream.write(output)
+    if report.errors:
+        return EXIT_FINDINGS if not opts["exit_zero"] else EXIT_CLEAN
+    if report.findings and not opts["exit_zero"]:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _final_texts(report) -> dict[str, str]:
+    """The current text of every file with findings (after fixes)."""
+    wanted = {f.path for f in report.findings}
+    return {path: text for path, text in report.texts.items() if path in wanted}
+
+
+def _print_diff(report) -> int:
+    import difflib
+
+    changed = 0
+    for state in report.changed:
+        before = state.result.original_source
+        after = state.result.fixed_source
+        diff = difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True),
+            fromfile=f"a/{state.display}", tofile=f"b/{state.display}",
+        )
+        text = "".join(diff)
+        if text:
+            changed += 1
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    click.echo(f"scalelint: {changed} file{'s' if changed != 1 else ''} would be changed by --fix", err=True)
+    return EXIT_FINDINGS if changed else EXIT_CLEAN
+
+
+def _add_noqa(report, texts: dict[str, str]) -> int:
+    from scalelint.cache import write_atomic_bytes
+    from scalelint.noqa import add_noqa
+
+    by_path: dict[str, list] = {}
+    for f in report.findings:
+        by_path.setdefault(f.path, []).append(f)
+    total = 0
+    for path, findings in by_path.items():
+        if path not in report.encodings:
+            continue
+        new_text, changed = add_noqa(texts[path], findings)
+        if changed:
+            write_atomic_bytes(Path(path), new_text.encode(report.encodings[path]))
+            total += changed
+    click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
+    return EXIT_CLEAN
+
+
+@main.command("rules")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+def rules_command(output_format: str) -> None:
+    """List every rule: code, name, fix availability and summary."""
+    registry = _registry_or_exit()
+    if output_format == "json":
+        import json
+
+        data = [
+            {"code": r.code, "name": r.name, "summary": r.summary,
+             "fix": r.fix_safety.value if r.fix_safety else None, "origin": registry.origin[r.code]}
+            for r in registry.sorted()
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    for rule in registry.sorted():
+        fix = {None: "    ", "safe": "fix ", "unsafe": "fix*"}[rule.fix_safety.value if rule.fix_safety else None]
+        click.echo(f"{rule.code}  {fix}  {rule.name:<36} {rule.summary}")
+    click.echo("\nfix = safe fix available, fix* = unsafe fix (--unsafe-fixes); `scalelint explain CODE` for docs")
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print a rule's documentation (by code or name)."""
+    registry = _registry_or_exit()
+    rule = registry.lookup(code)
+    if rule is None:
+        raise _fail(f"unknown rule {code!r} (see `scalelint rules`)")
+    fix = rule.fix_safety.value if rule.fix_safety else "none"
+    click.echo(f"{rule.code} {rule.name}\n\n{rule.summary}\n\nFix: {fix}\n\n{rule.docs()}")
+
+
+def _registry_or_exit():
+    from scalelint.config import load_config
+    from scalelint.errors import UsageError
+    from scalelint.registry import load_registry
+
+    try:
+        config = load_config(None, Path("."))
+        return load_registry([config.root / p for p in config.local_rules])
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

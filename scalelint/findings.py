@@ -1,0 +1,120 @@
+"""What a run produces: findings, their fixes as text edits, and per-file errors.
+
+Everything here is small, immutable and picklable so workers can hand results
+back cheaply and the cache can store them as JSON.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class FixSafety(str, enum.Enum):
+    """Whether a fix keeps behaviour (`safe`) or may change it (`unsafe`)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``source[start:end]`` (character offsets) with ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    message: str
+    safety: FixSafety
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "applicability": self.safety.value,
+            "edits": [[e.start, e.end, e.text] for e in self.edits],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Fix":
+        return cls(
+            data["message"],
+            FixSafety(data["applicability"]),
+            tuple(Edit(*e) for e in data["edits"]),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place. Lines and columns are 1-based."""
+
+    code: str
+    name: str
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: Fix | None = None
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code, self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "fix": None
+            if self.fix is None
+            else {"applicability": self.fix.safety.value, "message": self.fix.message},
+        }
+
+    def to_cache(self) -> dict[str, Any]:
+        data = self.to_json()
+        data["fix"] = None if self.fix is None else self.fix.to_json()
+        return data
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any], path: str) -> "Finding":
+        fix = data.get("fix")
+        return cls(
+            data["code"], data["name"], data["message"], path,
+            data["line"], data["column"], data["end_line"], data["end_column"],
+            None if fix is None else Fix.from_json(fix),
+        )
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be checked, with a one-line reason."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class FileResult:
+    """Everything one file contributed to a run."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    error: FileError | None = None
+    fixed_source: str | None = None  # set when --fix/--diff changed the file
+    original_source: str | None = None
+    fixed: int = 0  # how many fixes were applied
+    from_cache: bool = False

@@ -1,0 +1,314 @@
+"""The per-file semantic model: imports, module and class level bindings,
+functions, and what an expression *is* according to the library catalog."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterator
+
+import libcst as cst
+
+from scalelint.model import catalog
+from scalelint.model.catalog import Resource
+from scalelint.model.names import ImportTable
+from scalelint.walk import dotted, walk
+
+if TYPE_CHECKING:
+    from scalelint.model.function import FunctionModel
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """Project-specific recognition knobs from config (rules.md)."""
+
+    connection_factories: tuple[str, ...] = ()
+    replica_handles: tuple[str, ...] = ()
+    replica_aliases: tuple[str, ...] = ()
+    primary_handles: tuple[str, ...] = ()
+    cache_clients: tuple[str, ...] = ()
+    critical_caches: tuple[str, ...] = ()
+    evicting_caches: tuple[str, ...] = ()
+    invalidation_helpers: tuple[str, ...] = ()
+    event_publishers: tuple[str, ...] = ()
+    io_functions: tuple[str, ...] = ()
+
+
+@dataclass
+class ClassInfo:
+    node: cst.ClassDef
+    name: str
+    bases: list[str]  # qualified where resolvable, else as spelled
+    #: ``self.x = <resource>`` anywhere in the class's methods
+    attributes: dict[str, Resource] = field(default_factory=dict)
+
+
+class ModuleModel:
+    """Everything rules ask about one module. Built lazily, once per file."""
+
+    def __init__(
+        self,
+        module: cst.Module,
+        *,
+        path: str = "<string>",
+        module_name: str = "",
+        recognition: Recognition | None = None,
+    ) -> None:
+        self.cst = module
+        self.path = path
+        self.module_name = module_name
+        self.recognition = recognition or Recognition()
+        package = module_name.rpartition(".")[0] if not path.endswith("__init__.py") else module_name
+        self.imports = ImportTable(package)
+        self.globals: dict[str, Resource] = {}
+        self.global_values: dict[str, cst.BaseExpression] = {}
+        self.classes: list[ClassInfo] = []
+        self._functions: list[FunctionModel] = []
+        self._defs: dict[str, cst.FunctionDef] = {}
+        self._summary_cache: dict[str, Resource | None] = {}
+        self._summary_stack: set[str] = set()
+        self._collect()
+
+    # -- construction ---------------------------------------------------------
+    def _collect(self) -> None:
+        from scalelint.model.function import FunctionModel
+
+        for node in walk(self.cst):
+            if isinstance(node, cst.Import):
+                self.imports.add_import(node)
+            elif isinstance(node, cst.ImportFrom):
+                self.imports.add_import_from(node)
+        self._scan_body(self.cst.body, None, "", FunctionModel)
+        for stmt in self.cst.body:  # module-level bindings, in order
+            for target, value in _simple_assignments(stmt):
+                self.global_values[target] = value
+                resource = self.resource_of(value)
+                if resource is not None:
+                    self.globals[target] = resource
+        for info in self.classes:
+            self._collect_attributes(info)
+
+    def _scan_body(self, body, cls: ClassInfo | None, prefix: str, factory) -> None:
+        for stmt in body:
+            for node in _defs_in(stmt):
+                if isinstance(node, cst.ClassDef):
+                    info = ClassInfo(node, node.name.value, [self.qualified_or_spelled(b.value) or "" for b in node.bases])
+                    self.classes.append(info)
+                    self._scan_body(node.body.body, info, f"{prefix}{node.name.value}.", factory)
+                else:
+                    qualname = f"{prefix}{node.name.value}"
+                    fn = factory(self, node, qualname, cls)
+                    self._functions.append(fn)
+                    self._defs.setdefault(qualname, node)
+                    if isinstance(node.body, cst.IndentedBlock):
+                        self._scan_body(node.body.body, None, f"{qualname}.<locals>.", factory)
+
+    def _collect_attributes(self, info: ClassInfo) -> None:
+        for sub in walk(info.node.body):
+            if isinstance(sub, cst.Assign) and len(sub.targets) == 1:
+                target = sub.targets[0].target
+                if (
+                    isinstance(target, cst.Attribute)
+                    and isinstance(target.value, cst.Name)
+                    and target.value.value == "self"
+                ):
+                    resource = self.resource_of(sub.value, None, info)
+                    if resource is not None:
+                        info.attributes[target.attr.value] = resource
+
+    @property
+    def functions(self) -> list["FunctionModel"]:
+        """Every function, method and nested function, in source order."""
+        return self._functions
+
+    @cached_property
+    def text_vocabulary(self) -> str:
+        return self.cst.code
+
+    # -- names ------------------------------------------------------------------
+    def qualified(self, expr: cst.BaseExpression) -> str | None:
+        """The import-resolved qualified name of a Name/Attribute chain."""
+        return self.imports.resolve(expr)
+
+    def qualified_or_spelled(self, expr: cst.BaseExpression) -> str | None:
+        return self.imports.resolve(expr) or dotted(expr)
+
+    def callee(self, call: cst.Call) -> str | None:
+        return self.qualified(call.func)
+
+    # -- what a value is ----------------------------------------------------------
+    def resource_of(
+        self,
+        expr: cst.BaseExpression | None,
+        env: dict[str, Resource] | None = None,
+        cls: ClassInfo | None = None,
+    ) -> Resource | None:
+        """What the catalog says this expression evaluates to (None: unknown)."""
+        if expr is None:
+            return None
+        if isinstance(expr, cst.Await):
+            return self.resource_of(expr.expression, env, cls)
+        if isinstance(expr, cst.Name):
+            if env is not None and expr.value in env:
+                return env[expr.value]
+            if expr.value in self.globals:
+                return self.globals[expr.value]
+            qn = self.qualified(expr)
+            return catalog.OBJECTS.get(qn) if qn else None
+        if isinstance(expr, cst.Attribute):
+            if cls is not None and isinstance(expr.value, cst.Name) and expr.value.value == "self":
+                found = cls.attributes.get(expr.attr.value)
+                if found is not None:
+                    return found
+            qn = self.qualified(expr)
+            return catalog.OBJECTS.get(qn) if qn else None
+        if isinstance(expr, cst.Subscript):
+            qn = self.qualified(expr.value)
+            return catalog.MAPPINGS.get(qn) if qn else None
+        if isinstance(expr, cst.Call):
+            return self._call_result(expr, env, cls)
+        return None
+
+    def _call_result(self, call: cst.Call, env, cls) -> Resource | None:
+        func = call.func
+        qn = self.qualified(func)
+        if qn is not None:
+            found = catalog.CALL_RESULTS.get(qn)
+            if found is not None:
+                return found
+            if qn in self.recognition.connection_factories:
+                return catalog.IN_HOUSE
+        if isinstance(func, cst.Attribute):
+            receiver = self.resource_of(func.value, env, cls)
+            method = func.attr.value
+            if receiver is not None:
+                return catalog.METHOD_RESULTS.get(
+                    (receiver.kind, receiver.library, method)
+                ) or catalog.METHOD_RESULTS.get((receiver.kind, "*", method))
+            return self._conventional_method(func, qn)
+        if isinstance(func, cst.Name):
+            callee = self.resource_of(func, env, cls)
+            if callee is not None and callee.kind in catalog.CALLABLE_KINDS:
+                return callee.evolve(kind=catalog.CALLABLE_KINDS[callee.kind])
+            name = func.value
+            if name in self.recognition.connection_factories:
+                return catalog.IN_HOUSE
+            if name in self._defs:
+                return self.function_returns(name)
+            if name in catalog.CONVENTIONAL_FACTORY_NAMES and not self._imported_from_library(name):
+                return catalog.IN_HOUSE
+        return None
+
+    def _conventional_method(self, func: cst.Attribute, qn: str | None) -> Resource | None:
+        spelled = dotted(func.value)
+        if spelled is None:
+            return None
+        if spelled in self.recognition.connection_factories or dotted(func) in self.recognition.connection_factories:
+            return catalog.IN_HOUSE
+        last = spelled.rsplit(".", 1)[-1].lower()
+        method = func.attr.value
+        if qn is not None and not self._project_import(qn):
+            return None  # a known library's attribute: only the catalog speaks for it
+        if method == "connect" and last in catalog.CONVENTIONAL_DB_RECEIVERS:
+            return catalog.IN_HOUSE
+        if method == "getconn" and catalog.CONVENTIONAL_POOL_FRAGMENT in last:
+            return catalog.IN_HOUSE_POOL_CONN
+        if method in catalog.CONVENTIONAL_FACTORY_NAMES and last in catalog.CONVENTIONAL_DB_RECEIVERS:
+            return catalog.IN_HOUSE
+        return None
+
+    def _project_import(self, qn: str) -> bool:
+        """An import that is not a known third-party library (so in-house code)."""
+        head = qn.split(".")[0]
+        return head not in _KNOWN_LIBRARY_ROOTS
+
+    def _imported_from_library(self, name: str) -> bool:
+        target = self.imports.names.get(name)
+        return target is not None and not self._project_import(target)
+
+    def function_returns(self, qualname: str) -> Resource | None:
+        """Summary: the resource a module-level function returns, if any."""
+        if qualname in self._summary_cache:
+            return self._summary_cache[qualname]
+        if qualname in self._summary_stack:
+            return None
+        self._summary_stack.add(qualname)
+        node = self._defs[qualname]
+        found: Resource | None = None
+        env: dict[str, Resource] = {}
+        for sub in walk(node.body, into_functions=False):
+            if isinstance(sub, cst.Assign) and len(sub.targets) == 1 and isinstance(sub.targets[0].target, cst.Name):
+                res = self.resource_of(sub.value, env)
+                if res is not None:
+                    env[sub.targets[0].target.value] = res
+            elif isinstance(sub, cst.Return) and sub.value is not None:
+                res = self.resource_of(sub.value, env)
+                if res is not None and res.kind in ("connection", "session", "cursor"):
+                    found = res
+        self._summary_stack.discard(qualname)
+        self._summary_cache[qualname] = found
+        return found
+
+
+_KNOWN_LIBRARY_ROOTS = frozenset({
+    "os", "sys", "json", "re", "time", "datetime", "logging", "typing", "collections",
+    "functools", "itertools", "pathlib", "subprocess", "socket", "ssl", "http", "urllib",
+    "requests", "httpx", "aiohttp", "urllib3", "boto3", "botocore", "google", "azure",
+    "django", "flask", "fastapi", "starlette", "sqlalchemy", "redis", "celery", "kombu",
+    "sqlite3", "psycopg2", "psycopg", "psycopg_pool", "pymysql", "MySQLdb", "mysql",
+    "oracledb", "cx_Oracle", "asyncpg", "aiosqlite", "pyodbc", "pymongo", "motor",
+    "pandas", "numpy", "websocket", "websockets", "grpc", "paramiko", "ftplib", "smtplib",
+    "xmlrpc", "selenium", "playwright", "tornado", "twisted", "gevent", "asyncio",
+    "threading", "multiprocessing", "concurrent", "contextlib", "io", "tempfile", "shutil",
+    "ldap", "ldap3", "kafka", "confluent_kafka", "pika", "zmq", "elasticsearch", "opensearchpy",
+    "pymemcache", "memcache", "cachetools", "aiocache", "dogpile", "flask_caching",
+    "flask_sqlalchemy", "alembic", "peewee", "pony", "tortoise", "databases", "ormar",
+    "sqlmodel", "neo4j", "cassandra", "clickhouse_driver", "snowflake", "pyspark",
+})
+
+
+def _simple_assignments(stmt: cst.BaseStatement) -> Iterator[tuple[str, cst.BaseExpression]]:
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                target = small.targets[0].target
+                if isinstance(target, cst.Name):
+                    yield target.value, small.value
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                if isinstance(small.target, cst.Name):
+                    yield small.target.value, small.value
+
+
+def _defs_in(stmt: cst.BaseStatement) -> Iterator[cst.FunctionDef | cst.ClassDef]:
+    """Function and class definitions at this statement's level (also inside
+    if/try/with blocks, as in ``if TYPE_CHECKING:`` or version switches)."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        yield stmt
+        return
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return
+    for block in _blocks_of(stmt):
+        for inner in block:
+            yield from _defs_in(inner)
+
+
+def _blocks_of(stmt: cst.BaseStatement) -> Iterator:
+    """The statement lists directly inside a compound statement."""
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        yield body.body
+    elif isinstance(body, cst.SimpleStatementSuite):
+        return
+    for name in ("orelse", "finalbody"):
+        part = getattr(stmt, name, None)
+        if part is None:
+            continue
+        if isinstance(part, cst.If):
+            yield [part]
+        elif isinstance(getattr(part, "body", None), cst.IndentedBlock):
+            yield part.body.body
+    for handler in getattr(stmt, "handlers", ()) or ():
+        if isinstance(handler.body, cst.IndentedBlock):
+            yield handler.body.body
+    for case in getattr(stmt, "cases", ()) or ():
+        if isinstance(case.body, cst.IndentedBlock):
+            yield case.body.body

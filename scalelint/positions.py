@@ -1,0 +1,99 @@
+"""Source spans for the nodes a file reports or fixes, computed lazily.
+
+LibCST nodes carry no positions. Instead of ``MetadataWrapper`` (which copies
+the whole tree) we run one code generation pass that records, for every node,
+its character span: the syntactic span (for messages) and the span including
+owned whitespace (for edits). It runs only for files that report something.
+"""
+from __future__ import annotations
+
+import bisect
+from contextlib import contextmanager
+from typing import Iterator
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+
+class _SpanState(CodegenState):
+    __slots__ = ("offset", "stack", "inclusive", "syntactic")
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+        self.offset = 0
+        self.stack: list[int] = []
+        self.inclusive: dict[int, tuple[int, int]] = {}
+        self.syntactic: dict[int, tuple[int, int]] = {}
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.offset += len(token)
+        self.tokens.extend(self.indent_tokens)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        self.offset += len(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.stack.append(self.offset)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self.stack.pop()
+        self.inclusive[id(node)] = (start, self.offset)
+
+    @contextmanager
+    def record_syntactic_position(
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> Iterator[None]:
+        start = self.offset
+        try:
+            yield
+        finally:
+            end = self.offset
+            if start_node is not None:
+                start = self.syntactic.get(id(start_node), self.inclusive.get(id(start_node), (start,)))[0]
+            if end_node is not None:
+                end = self.syntactic.get(id(end_node), self.inclusive.get(id(end_node), (0, end)))[1]
+            self.syntactic[id(node)] = (start, end)
+
+
+class Positions:
+    """Spans of every node of one module, plus offset <-> line/column maps."""
+
+    def __init__(self, module: cst.Module, text: str) -> None:
+        state = _SpanState(module)
+        module._codegen(state)
+        self._inclusive = state.inclusive
+        self._syntactic = state.syntactic
+        self._keep = module  # node ids are only valid while the tree lives
+        self.text = text
+        self._line_starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                self._line_starts.append(i + 1)
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Syntactic character span [start, end) of a node."""
+        key = id(node)
+        return self._syntactic.get(key) or self._inclusive[key]
+
+    def full_span(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Span including the whitespace and comments the node owns."""
+        return self._inclusive[id(node)]
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and 1-based column of a character offset."""
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return line + 1, offset - self._line_starts[line] + 1
+
+    def line_start(self, line: int) -> int:
+        return self._line_starts[line - 1]
+
+    def line_text(self, line: int) -> str:
+        start = self._line_starts[line - 1]
+        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")

@@ -1,0 +1,50 @@
+"""The project phase: facts from every file merged into one index, read by
+project-wide rules. No file is re-parsed here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from scalelint.findings import Finding, Fix
+from scalelint.rule import Rule
+
+
+@dataclass
+class ProjectIndex:
+    #: display path -> {rule code or fact family: facts}
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, path: str, facts: dict[str, Any]) -> None:
+        self.files[path] = facts
+
+    def facts(self, key: str) -> Iterator[tuple[str, Any]]:
+        """(path, facts) for every file that published facts under ``key``."""
+        for path in sorted(self.files):
+            value = self.files[path].get(key)
+            if value is not None:
+                yield path, value
+
+
+@dataclass
+class ProjectReporter:
+    """Collects project findings, only for the files this run reports on."""
+
+    reported_paths: set[str]
+    findings: list[Finding] = field(default_factory=list)
+
+    def report(
+        self,
+        rule: type[Rule] | Rule,
+        path: str,
+        line: int,
+        column: int,
+        end_line: int,
+        end_column: int,
+        message: str,
+        fix: Fix | None = None,
+    ) -> None:
+        if path not in self.reported_paths:
+            return
+        self.findings.append(
+            Finding(rule.code, rule.name, message, path, line, column, end_line, end_column, fix)
+        )

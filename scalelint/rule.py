@@ -1,0 +1,143 @@
+"""The base class every rule derives from, built-in or third-party.
+
+A rule is declared, not wired: class attributes say what it is (code, name,
+vocabulary for the prefilter, fix safety) and its methods ask the semantic
+model questions and call :meth:`Rule.report`.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+
+from scalelint.findings import FixSafety
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from scalelint.context import FileContext
+    from scalelint.findings import Fix
+    from scalelint.model.function import FunctionModel
+    from scalelint.model.module import ModuleModel
+    from scalelint.project import ProjectIndex, ProjectReporter
+
+_CODE = re.compile(r"^[A-Z]{1,4}[0-9]{3}$")
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class Rule:
+    """A rule checked per file. Subclasses set the class attributes and
+    override :meth:`check_module` and/or :meth:`check_function`.
+
+    The class docstring is the rule's documentation, in the sections
+    What it does / Why it matters at scale / Example / Use instead /
+    Fix safety / Configuration.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    #: Substrings of which a file must contain at least one for the rule to run.
+    #: Empty means "every file" (use sparingly: it defeats the prefilter).
+    vocabulary: ClassVar[tuple[str, ...]] = ()
+    #: ``None`` when the rule never offers a fix, else the safety of its best fix.
+    fix_safety: ClassVar[FixSafety | None] = None
+    #: True for rules that publish facts or read the project index.
+    project_wide: ClassVar[bool] = False
+    #: Where the docs live online (SARIF helpUri); filled from the code by default.
+    docs_url: ClassVar[str | None] = None
+
+    _ctx: "FileContext"
+
+    # -- declared API ---------------------------------------------------
+    def check_module(self, module: "ModuleModel") -> None:
+        """Called once per file with the module's semantic model."""
+
+    def check_function(self, fn: "FunctionModel") -> None:
+        """Called once per function (and method, and nested function)."""
+
+    def report(
+        self,
+        node: "cst.CSTNode",
+        message: str,
+        *,
+        fix: "Fix | None" = None,
+        end_node: "cst.CSTNode | None" = None,
+    ) -> None:
+        self._ctx.report(self, node, message, fix=fix, end_node=end_node)
+
+    # -- metadata ---------------------------------------------------------
+    @classmethod
+    def validate_declaration(cls) -> list[str]:
+        """Problems with how the rule class is declared (empty when fine)."""
+        problems = []
+        for attr in ("code", "name", "summary"):
+            if not isinstance(getattr(cls, attr, None), str):
+                problems.append(f"missing class attribute {attr!r}")
+        if problems:
+            return problems
+        if not _CODE.match(cls.code):
+            problems.append(f"code {cls.code!r} is not like 'SL101'")
+        if not _NAME.match(cls.name):
+            problems.append(f"name {cls.name!r} is not kebab-case")
+        if not (cls.__doc__ or "").strip():
+            problems.append("has no docs (class docstring)")
+        return problems
+
+    @classmethod
+    def docs(cls) -> str:
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def doc_section(cls, title: str) -> str:
+        """The text of one ``## Title`` section of the docs ('' if absent)."""
+        text = cls.docs()
+        match = re.search(
+            rf"^##\s+{re.escape(title)}\s*$(.*?)(?=^##\s|\Z)", text, re.M | re.S
+        )
+        return match.group(1).strip() if match else ""
+
+    @classmethod
+    def doc_examples(cls, title: str) -> list[str]:
+        """The fenced python code blocks of one docs section."""
+        return [
+            m.group(1)
+            for m in re.finditer(r"```python\n(.*?)```", cls.doc_section(title), re.S)
+        ]
+
+    @classmethod
+    def help_uri(cls) -> str:
+        return cls.docs_url or (
+            "https://github.com/scalelint/scalelint/blob/main/docs/rules/"
+            f"{cls.code}.md"
+        )
+
+
+class ProjectRule(Rule):
+    """A rule that needs the whole project: it publishes per-file facts in the
+    file phase and reports from the merged index in the project phase,
+    without re-parsing any file."""
+
+    project_wide: ClassVar[bool] = True
+
+    def collect_facts(self, module: "ModuleModel") -> Any:
+        """Small JSON-serialisable facts about this file (None for none)."""
+        return None
+
+    def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        """Report findings from the merged facts of every file."""
+
+
+def rule_classes_in(namespace: Iterable[Any]) -> list[type[Rule]]:
+    """Concrete Rule subclasses among the given objects (for plugin modules)."""
+    found = []
+    for obj in namespace:
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, Rule)
+            and obj not in (Rule, ProjectRule)
+            and isinstance(getattr(obj, "code", None), str)
+        ):
+            found.append(obj)
+    return found

@@ -1,0 +1,369 @@
+"""One run, end to end: discover, read, cache, check in parallel, project
+phase, suppressions, per-file ignores, baseline, fixes written."""
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scalelint.cache import Cache, content_hash, salt_for, write_atomic_bytes
+from scalelint.checker import CheckOptions, Checker
+from scalelint.config import Config
+from scalelint.discovery import Discovery, matches_glob
+from scalelint.findings import FileError, FileResult, Finding
+from scalelint.model.module import Recognition
+from scalelint.project import ProjectIndex, ProjectReporter
+from scalelint.rule import ProjectRule, Rule
+from scalelint.source import MAX_BYTES, SourceError, SourceText, decode, is_generated
+from scalelint.suppressions import Suppression
+
+IN_PROCESS_LIMIT = 12  # below this many files to parse, a process pool costs more than it saves
+BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
+
+
+@dataclass
+class RunSettings:
+    paths: list[str]
+    stdin_text: str | None = None
+    stdin_filename: str | None = None
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    use_cache: bool = True
+    jobs: int | None = None
+    include_generated: bool = False
+
+
+@dataclass
+class FileState:
+    """What the main process knows of one file of the run."""
+
+    display: str
+    real: Path | None  # None for stdin
+    source: SourceText | None = None
+    digest: str = ""
+    result: FileResult | None = None
+
+
+@dataclass
+class RunReport:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0
+    fixed: int = 0
+    changed: list[FileState] = field(default_factory=list)
+    stdin_output: str | None = None
+    texts: dict[str, str] = field(default_factory=dict)  # final text of files with findings
+    encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
+
+
+# -- worker side ----------------------------------------------------------------------
+_CHECKER: Checker | None = None
+
+
+def _init_worker(checker: Checker) -> None:
+    global _CHECKER
+    _CHECKER = checker
+
+
+def _check_job(job: tuple[str, str, str, frozenset[str]]) -> FileResult:
+    display, text, module_name, ignored = job
+    assert _CHECKER is not None
+    return _CHECKER.check(display, text, module_name=module_name, ignored=ignored)
+
+
+# -- main side --------------------------------------------------------------------
+class Runner:
+    def __init__(
+        self,
+        config: Config,
+        rules: list[type[Rule]],
+        settings: RunSettings,
+        known_codes: set[str] | None = None,
+    ) -> None:
+        self.config = config
+        self.known_codes = known_codes if known_codes is not None else {r.code for r in rules}
+        self.rules = rules
+        self.settings = settings
+        self.codes = [r.code for r in rules]
+        self.checker = Checker(
+            [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)],
+            Recognition(**config.recognition()),
+            CheckOptions(fix=settings.fix or settings.diff, unsafe_fixes=settings.unsafe_fixes),
+        )
+        mode = "fix" if (settings.fix or settings.diff) else "check"
+        mode += "+unsafe" if settings.unsafe_fixes else ""
+        self.cache = (
+            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, mode))
+            if settings.use_cache
+            else None
+        )
+        self._module_names: dict[Path, str] = {}
+
+    # -- the run --------------------------------------------------------------------
+    def run(self) -> RunReport:
+        report = RunReport()
+        states = self._discover()
+        report.files = len(states)
+        pending: list[FileState] = []
+        for state in states:
+            self._load(state, report)
+            if state.result is None and state.source is not None:
+                pending.append(state)
+        self._check(pending)
+        for state in states:
+            if state.result is not None and state.result.error is not None:
+                report.errors.append(state.result.error)
+        project_findings = self._project_phase(states)
+        self._finish(states, project_findings, report)
+        if self.cache is not None:
+            self.cache.prune()
+        return report
+
+    def _discover(self) -> list[FileState]:
+        s = self.settings
+        if s.stdin_text is not None:
+            return [FileState(s.stdin_filename or "-", None)]
+        discovery = Discovery(
+            self.config.root,
+            self.config.exclude + self.config.extend_exclude,
+            self.config.respect_gitignore,
+        )
+        return [FileState(display, real) for display, real in discovery.files(s.paths)]
+
+    def _load(self, state: FileState, report: RunReport) -> None:
+        """Read and decode; answer from the cache or the prefilter when possible."""
+        if state.real is None:
+            data = (self.settings.stdin_text or "").encode("utf-8")
+        else:
+            try:
+                data = state.real.read_bytes()
+            except OSError as exc:
+                state.result = FileResult(state.display, error=FileError(state.display, f"cannot read: {exc.strerror}"))
+                return
+        if len(data) > MAX_BYTES:
+            report.warnings.append(
+                f"{state.display}: skipped, {len(data) / 1e6:.1f} MB is over the "
+                f"{MAX_BYTES // (1024 * 1024)} MB limit for one file"
+            )
+            state.result = FileResult(state.display)
+            return
+        try:
+            state.source = decode(data)
+        except SourceError as exc:
+            state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
+            return
+        if not self.settings.include_generated and state.real is not None and is_generated(state.source.text):
+            state.result = FileResult(state.display)
+            return
+        state.digest = content_hash(data)
+        if self.cache is not None and state.real is not None:
+            cached = self.cache.get(state.digest, state.display)
+            if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
+                state.result = cached
+                return
+        text = state.source.text
+        if not self.checker.needs_parse(text) and not _mentions_suppression(text):
+            state.result = FileResult(state.display)
+
+    @property
+    def _fixing(self) -> bool:
+        return self.settings.fix or self.settings.diff
+
+    def _check(self, pending: list[FileState]) -> None:
+        jobs = [
+            (s.display, s.source.text, self._module_name(s.real), self._ignored_codes(s.display))
+            for s in pending
+            if s.source is not None
+        ]
+        workers = self._workers(len(jobs))
+        if workers <= 1:
+            _init_worker(self.checker)
+            results = [_check_job(job) for job in jobs]
+        else:
+            chunk = max(1, min(16, len(jobs) // (workers * 4)))
+            ctx = _mp_context()
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(self.checker,)) as pool:
+                results = list(pool.map(_check_job, jobs, chunksize=chunk))
+        for state, result in zip(pending, results):
+            state.result = result
+            if self.cache is not None and state.real is not None:
+                self.cache.put(state.digest, result)
+
+    def _workers(self, count: int) -> int:
+        if self.settings.jobs is not None:
+            wanted = self.settings.jobs if self.settings.jobs > 0 else (os.cpu_count() or 1)
+        else:
+            wanted = os.cpu_count() or 1
+        if count < IN_PROCESS_LIMIT:
+            return 1
+        return max(1, min(wanted, count))
+
+    def _module_name(self, real: Path | None) -> str:
+        if real is None:
+            return ""
+        real = real.resolve()
+        parts = [real.stem] if real.stem != "__init__" else []
+        directory = real.parent
+        while (directory / "__init__.py").is_file():
+            parts.append(directory.name)
+            if directory.parent == directory:
+                break
+            directory = directory.parent
+        return ".".join(reversed(parts))
+
+    def _rel(self, display: str) -> str:
+        try:
+            return Path(display).resolve().relative_to(self.config.root.resolve()).as_posix()
+        except ValueError:
+            return Path(display).as_posix()
+
+    def _ignored_codes(self, display: str) -> frozenset[str]:
+        if not self.config.per_file_ignores:
+            return frozenset()
+        rel = self._rel(display)
+        ignored: set[str] = set()
+        for pattern, codes in self.config.per_file_ignores.items():
+            if matches_glob(rel, pattern) or matches_glob(Path(display).as_posix(), pattern):
+                for code in codes:
+                    ignored.update(c for c in self.codes if c.startswith(code.upper()))
+        return frozenset(ignored)
+
+    # -- project phase ------------------------------------------------------------
+    def _project_phase(self, states: list[FileState]) -> list[Finding]:
+        project_rules = [r for r in self.rules if issubclass(r, ProjectRule)]
+        if not project_rules:
+            return []
+        index = ProjectIndex()
+        for state in states:
+            if state.result is not None:
+                index.add(state.display, state.result.facts)
+        for display, facts in self._facts_outside_run(states):
+            index.files.setdefault(display, facts)
+        out = ProjectReporter({s.display for s in states})
+        for rule_cls in project_rules:
+            rule_cls().check_project(index, out)  # type: ignore[attr-defined]
+        return out.findings
+
+    def _facts_outside_run(self, states: list[FileState]) -> list[tuple[str, dict[str, Any]]]:
+        """Facts of project files this run does not check (pre-commit runs on a
+        few staged files): from the cache when it has them, else computed."""
+        root = self.config.root.resolve()
+        if not self.config.root_is_project:
+            return []
+        if self.settings.stdin_text is None and any(Path(p).resolve() == root for p in self.settings.paths):
+            return []
+        seen = {s.real.resolve() for s in states if s.real is not None}
+        discovery = Discovery(root, self.config.exclude + self.config.extend_exclude, self.config.respect_gitignore)
+        others: list[FileState] = []
+        for _, real in discovery.files([str(root)]):
+            if real.resolve() in seen:
+                continue
+            other = FileState(os.path.relpath(real), real)
+            self._load(other, RunReport())
+            others.append(other)
+        self._check([o for o in others if o.result is None and o.source is not None])
+        return [(o.display, o.result.facts) for o in others if o.result is not None]
+
+    # -- finishing ------------------------------------------------------------------
+    def _finish(self, states: list[FileState], project_findings: list[Finding], report: RunReport) -> None:
+        by_path: dict[str, list[Finding]] = {}
+        for state in states:
+            if state.result is not None:
+                by_path.setdefault(state.display, []).extend(state.result.findings)
+        for finding in project_findings:
+            by_path.setdefault(finding.path, []).append(finding)
+        selected = set(self.codes)
+        for state in states:
+            result = state.result
+            if result is None:
+                continue
+            findings = by_path.get(state.display, [])
+            ignored = self._ignored_codes(state.display)
+            findings = [f for f in findings if f.code not in ignored]
+            suppressions = [Suppression.from_json(s) for s in result.facts.get("__suppressions__", [])]
+            kept = []
+            for finding in findings:
+                hit = next((s for s in suppressions if s.covers(finding.line, finding.code)), None)
+                if hit is None:
+                    kept.append(finding)
+                else:
+                    hit.used.add(finding.code)
+            kept.extend(
+                f for f in self._suppression_findings(state.display, suppressions, selected, result)
+                if f.code not in ignored
+            )
+            report.findings.extend(kept)
+            if kept and state.source is not None:
+                report.texts[state.display] = result.fixed_source or state.source.text
+                if state.real is not None:
+                    report.encodings[state.display] = state.source.encoding
+            report.fixed += result.fixed
+            if result.fixed_source is not None:
+                report.changed.append(state)
+        report.findings.sort(key=Finding.sort_key)
+        self._write_fixes(report)
+
+    def _suppression_findings(self, path: str, suppressions: list[Suppression], selected: set[str], result: FileResult) -> list[Finding]:
+        out: list[Finding] = []
+        if result.error is not None:
+            return out
+        for s in suppressions:
+            if s.style == "scalelint" and not s.codes and BLANKET_CODE in selected:
+                out.append(Finding(
+                    BLANKET_CODE, "blanket-suppression",
+                    "`# scalelint: ignore` without codes hides every rule on this line; name them, e.g. `# scalelint: ignore[SL101]`",
+                    path, s.line, s.column, s.line, s.column + 1,
+                ))
+                continue
+            if UNUSED_CODE not in selected or not s.codes:
+                continue
+            unknown = [c for c in s.codes if c not in self.known_codes]
+            unused = [c for c in s.codes if c in selected and c not in s.used and c != UNUSED_CODE]
+            if unknown:
+                out.append(Finding(UNUSED_CODE, "unused-suppression",
+                                   f"suppression names unknown rule code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                                   path, s.line, s.column, s.line, s.column + 1))
+            elif unused:
+                out.append(Finding(UNUSED_CODE, "unused-suppression",
+                                   f"suppression of {', '.join(unused)} matches no finding on this line; remove it",
+                                   path, s.line, s.column, s.line, s.column + 1))
+        return out
+
+    def _write_fixes(self, report: RunReport) -> None:
+        if self.settings.diff:
+            return
+        for state in report.changed:
+            assert state.result is not None and state.result.fixed_source is not None
+            if state.real is None:
+                report.stdin_output = state.result.fixed_source
+                continue
+            assert state.source is not None
+            try:
+                data = state.source.encode(state.result.fixed_source)
+            except UnicodeEncodeError:
+                report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
+                continue
+            try:
+                write_atomic_bytes(state.real, data)
+            except OSError as exc:
+                report.errors.append(FileError(state.display, f"fix not written: {exc.strerror}"))
+        if self.settings.stdin_text is not None and report.stdin_output is None:
+            report.stdin_output = self.settings.stdin_text
+
+
+def _mentions_suppression(text: str) -> bool:
+    lowered = text.lower()
+    return "scalelint" in lowered or "noqa" in lowered
+
+
+def _mp_context():
+    import multiprocessing
+
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")

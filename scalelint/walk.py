@@ -1,0 +1,99 @@
+"""Fast read-only traversal of LibCST trees.
+
+``CSTNode.visit`` rebuilds every node it passes and LibCST looks visitor
+methods up per node; for analysis we only need to read, so we iterate the
+dataclass fields directly, skipping whitespace-only fields, with the field
+list computed once per node type.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator
+
+import libcst as cst
+
+_SKIP_FIELD_PARTS = ("whitespace", "lpar", "rpar", "leading_lines", "lines_after", "semicolon",
+                     "comma", "newline", "header", "footer", "colon", "indent", "equal",
+                     "dot", "star", "asynchronous", "prefix", "quote", "lbracket", "rbracket",
+                     "lbrace", "rbrace", "arrow")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields_of(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS.get(node_type)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(node_type)
+            if not any(part in f.name for part in _SKIP_FIELD_PARTS)
+        )
+        _FIELDS[node_type] = names
+    return names
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for name in _fields_of(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def walk(node: cst.CSTNode, *, into_functions: bool = True) -> Iterator[cst.CSTNode]:
+    """Pre-order traversal. With ``into_functions=False`` nested function,
+    lambda and class bodies are not entered (the nodes themselves are yielded)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if not into_functions and current is not node and isinstance(
+            current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+        ):
+            continue
+        kids = list(children(current))
+        kids.reverse()
+        stack.extend(kids)
+
+
+def names_in(node: cst.CSTNode) -> Iterator[str]:
+    """Every bare Name read or written anywhere under ``node``."""
+    for sub in walk(node):
+        if isinstance(sub, cst.Name):
+            yield sub.value
+
+
+def dotted(expr: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None (no resolution)."""
+    parts = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if isinstance(expr, cst.Name):
+        parts.append(expr.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def string_value(expr: cst.BaseExpression) -> str | None:
+    """The text of a string literal (concatenations joined; f-string holes as ``{}``)."""
+    if isinstance(expr, cst.SimpleString):
+        try:
+            value = expr.evaluated_value
+        except Exception:  # pragma: no cover - malformed literal
+            return None
+        return value if isinstance(value, str) else None
+    if isinstance(expr, cst.ConcatenatedString):
+        left, right = string_value(expr.left), string_value(expr.right)
+        return None if left is None or right is None else left + right
+    if isinstance(expr, cst.FormattedString):
+        out = []
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(part.value)
+            else:
+                out.append("{}")
+        return "".join(out)
+    return None
