@@ -1,9 +1,10 @@
-"""The built-in rule pack, loaded through the registry like any plugin."""
-from scalelint.rules.connections import UnscopedConnection
-from scalelint.rules.suppression import BlanketSuppression, UnusedSuppression
+"""The built-in rule pack, loaded through the registry like any plugin.
+
+Each family module lists its rules in ``RULES``; this module gathers them.
+"""
+from scalelint.rules import connections, suppression
 
 RULES = [
-    BlanketSuppression,
-    UnusedSuppression,
-    UnscopedConnection,
+    *suppression.RULES,
+    *connections.RULES,
 ]

@@ -117,3 +117,6 @@ class UnscopedConnection(Rule):
         value = hold.value
         receiver = getattr(getattr(value, "func", None), "value", None)
         return not (receiver is not None and getattr(receiver, "value", None) in local_conns)
+
+
+RULES = [UnscopedConnection]

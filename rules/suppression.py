@@ -74,3 +74,6 @@ class UnusedSuppression(Rule):
     name = "unused-suppression"
     summary = "suppression comment that suppresses nothing"
     vocabulary = ("scalelint", "noqa")
+
+
+RULES = [BlanketSuppression, UnusedSuppression]

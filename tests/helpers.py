@@ -1,0 +1,56 @@
+"""Shared test helpers: lint or fix a source string through the real engine."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from scalelint.checker import CheckOptions, Checker
+from scalelint.config import Config
+from scalelint.findings import Finding
+from scalelint.model.module import Recognition
+from scalelint.registry import load_registry
+from scalelint.runner import Runner, RunSettings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")
+
+_REGISTRY = load_registry()
+
+
+def rules_for(*selectors: str):
+    return _REGISTRY.select(list(selectors) if selectors else None)
+
+
+def lint(source: str, *selectors: str, path: str = "example.py", recognition: Recognition | None = None) -> list[Finding]:
+    """Findings of the selected rules (file rules only) on one source text."""
+    checker = Checker(rules_for(*selectors), recognition or Recognition())
+    result = checker.check(path, source)
+    assert result.error is None, result.error
+    return sorted(result.findings, key=Finding.sort_key)
+
+
+def fix(source: str, *selectors: str, unsafe: bool = False, path: str = "example.py") -> str:
+    checker = Checker(rules_for(*selectors), Recognition(), CheckOptions(fix=True, unsafe_fixes=unsafe))
+    result = checker.check(path, source)
+    assert result.error is None, result.error
+    return result.fixed_source if result.fixed_source is not None else source
+
+
+def lint_tree(root: Path, *selectors: str, config: Config | None = None) -> list[Finding]:
+    """Findings of a whole directory run through the Runner (project rules included)."""
+    config = config or Config(root=root, root_is_project=True)
+    settings = RunSettings(paths=[str(root)], use_cache=False, jobs=1)
+    report = Runner(config, rules_for(*selectors), settings).run()
+    assert not report.errors, report.errors
+    return report.findings
+
+
+def expected_markers(source: str) -> set[tuple[int, str]]:
+    """(line, code) pairs marked with ``# expect: CODE`` comments."""
+    out = set()
+    for number, line in enumerate(source.splitlines(), start=1):
+        match = EXPECT.search(line)
+        if match:
+            for code in re.split(r"\s*,\s*", match.group("codes")):
+                out.add((number, code))
+    return out
