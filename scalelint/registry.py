@@ -125,8 +125,6 @@ def _import_local(path: Path) -> ModuleType:
     if not target.is_file():
         raise UsageError(f"local rules {path}: no such file")
     name = f"scalelint_local_rules_{abs(hash(str(target.resolve())))}"
-    if name in sys.modules:
-        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(
         name, target, submodule_search_locations=[str(path)] if path.is_dir() else None
     )

@@ -17,7 +17,7 @@ from scalelint.findings import FileError, FileResult, Finding
 from scalelint.model.module import Recognition
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
-from scalelint.source import MAX_BYTES, SourceError, SourceText, decode, is_generated
+from scalelint.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
 from scalelint.suppressions import Suppression
 
 IN_PROCESS_LIMIT = 12  # below this many files to parse, a process pool costs more than it saves
@@ -168,7 +168,10 @@ class Runner:
                 return
         text = state.source.text
         if not self.checker.needs_parse(text) and not _mentions_suppression(text):
-            state.result = FileResult(state.display)
+            error = syntax_error(text, state.display)
+            state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
+            if self.cache is not None and state.real is not None:
+                self.cache.put(state.digest, state.result)
 
     @property
     def _fixing(self) -> bool:

@@ -2,12 +2,15 @@
 cookies, BOMs, and clear refusals for binaries and unreadable files."""
 from __future__ import annotations
 
+import ast
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
 GENERATED_MARKER = "@" + "generated"  # split so this file is not itself "generated"
 MAX_BYTES = 4 * 1024 * 1024
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.M)
 
 
 class SourceError(Exception):
@@ -29,7 +32,9 @@ def decode(data: bytes) -> SourceText:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"bad coding cookie: {exc.msg}") from None
+        if _COOKIE.search(b"\n".join(data.splitlines()[:2])):
+            raise SourceError(f"bad coding cookie: {exc.msg}") from None
+        encoding = "utf-8"  # no cookie: undecodable bytes are reported below
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
@@ -40,6 +45,26 @@ def decode(data: bytes) -> SourceText:
             where = f" at line {line}"
         raise SourceError(f"cannot decode as {encoding}{where}: {detail}") from None
     return SourceText(text, encoding)
+
+
+def syntax_error(text: str, path: str) -> str | None:
+    """A one-line syntax error message from CPython's own (fast) parser, for
+    files the prefilter keeps away from LibCST; None when the file parses."""
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        return None
+    except SyntaxError as exc:
+        message = f"syntax error at line {exc.lineno}, column {exc.offset or 1}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        message = f"cannot parse: {exc}"
+    # newer grammar than this interpreter's (PEP 695 on 3.11, say): LibCST decides
+    import libcst
+
+    try:
+        libcst.parse_module(text)
+    except Exception:
+        return message
+    return None
 
 
 def is_generated(text: str) -> bool:
