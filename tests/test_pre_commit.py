@@ -1,0 +1,64 @@
+"""The pre-commit hooks, exercised with the real `pre-commit try-repo`
+against a temporary git repository."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FLAGGED = textwrap.dedent('''\
+    import sqlite3
+
+
+    def names(path):
+        conn = sqlite3.connect(path)
+        rows = conn.execute("SELECT name FROM users").fetchall()
+        conn.close()
+        return rows
+    ''')
+
+
+@pytest.fixture(scope="module")
+def pre_commit() -> str:
+    found = shutil.which("pre-commit")
+    if found is None:
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]' installs it)")
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    return found
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_hooks_via_try_repo(pre_commit: str, tmp_path: Path) -> None:
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    _git(consumer, "init", "-q")
+    _git(consumer, "config", "user.email", "ci@example.com")
+    _git(consumer, "config", "user.name", "ci")
+    (consumer / "app.py").write_text(FLAGGED)
+    (consumer / "ok.py").write_text("X = 1\n")
+    _git(consumer, "add", ".")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+
+    def try_repo(hook: str, *files: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [pre_commit, "try-repo", str(REPO), hook, "--files", *files],
+            cwd=consumer, env=env, capture_output=True, text=True, timeout=600,
+        )
+
+    clean = try_repo("scalelint", "ok.py")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    flagged = try_repo("scalelint", "app.py")
+    assert flagged.returncode == 1, flagged.stdout + flagged.stderr
+    assert "app.py:5:5: SL102" in flagged.stdout
+    fixed = try_repo("scalelint-fix", "app.py")
+    assert fixed.returncode == 1  # pre-commit fails a hook that modified files
+    assert "with closing(sqlite3.connect(path)) as conn:" in (consumer / "app.py").read_text()
