@@ -34,3 +34,17 @@ def test_example_is_flagged_and_use_instead_is_clean(rule) -> None:
 def test_registry_metadata(rule) -> None:
     assert not rule.validate_declaration()
     assert rule.summary and len(rule.summary) < 100
+
+
+def test_generated_docs_are_up_to_date() -> None:
+    from pathlib import Path
+
+    from scalelint.docsgen import expected_files
+
+    root = Path(__file__).resolve().parent.parent
+    stale = [
+        str(path.relative_to(root))
+        for path, content in expected_files(root, _REGISTRY).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != content
+    ]
+    assert not stale, f"run `python -m scalelint.docsgen` to refresh: {stale}"

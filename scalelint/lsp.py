@@ -1,0 +1,179 @@
+"""A language server: diagnostics on open/change/save and quick fixes as code
+actions. The editor glue needs the ``lsp`` extra (pygls); the logic below it
+(:class:`DocumentLinter`) is plain Python and tested on its own."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scalelint.checker import CheckOptions, Checker
+from scalelint.config import Config, load_config
+from scalelint.errors import UsageError
+from scalelint.findings import Finding, FixSafety
+from scalelint.model.module import Recognition
+from scalelint.registry import load_registry
+from scalelint.suppressions import parse_suppressions
+
+
+@dataclass(frozen=True)
+class Range:
+    """LSP range: 0-based lines, UTF-16 code unit columns."""
+
+    start_line: int
+    start_char: int
+    end_line: int
+    end_char: int
+
+
+def _utf16_col(line_text: str, col_chars: int) -> int:
+    return len(line_text[:col_chars].encode("utf-16-le")) // 2
+
+
+def offset_range(text: str, start: int, end: int) -> Range:
+    def position(offset: int) -> tuple[int, int]:
+        line = text.count("\n", 0, offset)
+        line_start = text.rfind("\n", 0, offset) + 1
+        line_end = text.find("\n", line_start)
+        line_text = text[line_start : line_end if line_end != -1 else len(text)]
+        return line, _utf16_col(line_text, offset - line_start)
+
+    (a, b), (c, d) = position(start), position(end)
+    return Range(a, b, c, d)
+
+
+def finding_range(text: str, finding: Finding) -> Range:
+    lines = text.split("\n")
+
+    def col(line: int, column: int) -> int:
+        return _utf16_col(lines[line - 1], column - 1) if 0 < line <= len(lines) else column - 1
+
+    return Range(finding.line - 1, col(finding.line, finding.column), finding.end_line - 1, col(finding.end_line, finding.end_column))
+
+
+@dataclass
+class DocumentLinter:
+    """Lints editor buffers with the configuration of the project they are in."""
+
+    _checkers: dict[Path, tuple[Config, Checker]] = field(default_factory=dict)
+
+    def _checker_for(self, path: Path) -> tuple[Config, Checker]:
+        config = load_config(None, path.parent if path.parent.exists() else Path.cwd())
+        key = config.path or config.root
+        if key not in self._checkers:
+            registry = load_registry([config.root / p for p in config.local_rules])
+            rules = registry.select(config.select, config.ignore, config.extend_select)
+            checker = Checker(rules, Recognition(**config.recognition()), CheckOptions())
+            self._checkers[key] = (config, checker)
+        return self._checkers[key]
+
+    def lint(self, path: str, text: str) -> list[Finding]:
+        config, checker = self._checker_for(Path(path))
+        result = checker.check(path, text)
+        if result.error is not None:
+            return []
+        suppressions = parse_suppressions(text)
+        return [
+            f for f in result.findings
+            if not any(s.covers(f.line, f.code) for s in suppressions)
+        ]
+
+    def diagnostics(self, path: str, text: str) -> list[dict[str, Any]]:
+        out = []
+        for f in self.lint(path, text):
+            r = finding_range(text, f)
+            out.append({
+                "range": _range_json(r),
+                "severity": 2,
+                "code": f.code,
+                "source": "scalelint",
+                "message": f"{f.message} [{f.name}]",
+                "data": {"fixable": f.fix is not None},
+            })
+        return out
+
+    def code_actions(self, uri: str, path: str, text: str, line: int, unsafe: bool = True) -> list[dict[str, Any]]:
+        """Quick fixes for findings on a 0-based line."""
+        actions = []
+        for f in self.lint(path, text):
+            if f.fix is None or not (f.line - 1 <= line <= f.end_line - 1):
+                continue
+            if f.fix.safety is FixSafety.UNSAFE and not unsafe:
+                continue
+            edits = [
+                {"range": _range_json(offset_range(text, e.start, e.end)), "newText": e.text}
+                for e in f.fix.edits
+            ]
+            title = f"{f.code}: {f.fix.message}" + (" (unsafe)" if f.fix.safety is FixSafety.UNSAFE else "")
+            actions.append({
+                "title": title,
+                "kind": "quickfix",
+                "isPreferred": f.fix.safety is FixSafety.SAFE,
+                "edit": {"changes": {uri: edits}},
+            })
+        return actions
+
+
+def _range_json(r: Range) -> dict[str, Any]:
+    return {"start": {"line": r.start_line, "character": r.start_char}, "end": {"line": r.end_line, "character": r.end_char}}
+
+
+def _uri_to_path(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme == "file" else uri
+
+
+def serve() -> None:  # pragma: no cover - exercised by the subprocess test
+    try:
+        from lsprotocol import types
+        from lsprotocol.converters import get_converter
+        from pygls.lsp.server import LanguageServer
+    except ImportError:
+        print("scalelint-lsp needs the lsp extra: pip install 'scalelint[lsp]'", file=sys.stderr)
+        sys.exit(2)
+    from scalelint import __version__
+
+    server = LanguageServer("scalelint", __version__)
+    linter = DocumentLinter()
+    converter = get_converter()
+
+    def publish(uri: str) -> None:
+        document = server.workspace.get_text_document(uri)
+        try:
+            raw = linter.diagnostics(_uri_to_path(uri), document.source)
+        except UsageError as exc:
+            server.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"scalelint: {exc}"))
+            return
+        diagnostics = [converter.structure(d, types.Diagnostic) for d in raw]
+        server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        publish(params.text_document.uri)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_action(params: types.CodeActionParams):
+        uri = params.text_document.uri
+        document = server.workspace.get_text_document(uri)
+        raw = linter.code_actions(uri, _uri_to_path(uri), document.source, params.range.start.line)
+        return [converter.structure(a, types.CodeAction) for a in raw]
+
+    server.start_io()
+
+
+def main() -> None:  # pragma: no cover
+    serve()
