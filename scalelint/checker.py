@@ -12,6 +12,7 @@ from scalelint.context import FileContext
 from scalelint.findings import FileError, FileResult, Finding, Fix, FixSafety
 from scalelint.fixes import apply_edits
 from scalelint.model.module import ModuleModel, Recognition
+from scalelint.parsing import parse_module
 from scalelint.rule import ProjectRule, Rule
 from scalelint.suppressions import Suppression, parse_suppressions
 
@@ -90,7 +91,7 @@ class Checker:
         return result
 
     def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
-        module = cst.parse_module(text)
+        module = parse_module(text)
         model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
         ctx = FileContext(path, text, module, model)
         facts: dict[str, Any] = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +187,8 @@ class Runner:
             _init_worker(self.checker)
             results = [_check_job(job) for job in jobs]
         else:
+            from concurrent.futures import ProcessPoolExecutor  # only when it pays off
+
             chunk = max(1, min(16, len(jobs) // (workers * 4)))
             ctx = _mp_context()
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(self.checker,)) as pool:

@@ -97,3 +97,32 @@ def string_value(expr: cst.BaseExpression) -> str | None:
                 out.append("{}")
         return "".join(out)
     return None
+
+
+def small_statements(body) -> Iterator[cst.BaseSmallStatement]:
+    """Every small statement (assignment, import, expression...) in a
+    statement list, at any depth, including function and class bodies,
+    without visiting expressions: much cheaper than a full walk."""
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+            continue
+        inner = []
+        for name in ("body", "orelse", "finalbody"):
+            part = getattr(stmt, name, None)
+            if part is None:
+                continue
+            if isinstance(part, cst.BaseSuite):
+                if isinstance(part, cst.IndentedBlock):
+                    inner.extend(part.body)
+                else:
+                    yield from part.body
+            elif isinstance(part, (cst.If, cst.Else, cst.Finally)):
+                inner.append(part)
+        for handler in getattr(stmt, "handlers", ()) or ():
+            inner.append(handler)
+        for case in getattr(stmt, "cases", ()) or ():
+            inner.append(case)
+        stack.extend(reversed(inner))

@@ -11,7 +11,7 @@ import libcst as cst
 from scalelint.model import catalog
 from scalelint.model.catalog import Resource
 from scalelint.model.names import ImportTable
-from scalelint.walk import dotted, walk
+from scalelint.walk import dotted, small_statements, walk
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel
@@ -38,8 +38,8 @@ class ClassInfo:
     node: cst.ClassDef
     name: str
     bases: list[str]  # qualified where resolvable, else as spelled
-    #: ``self.x = <resource>`` anywhere in the class's methods
-    attributes: dict[str, Resource] = field(default_factory=dict)
+    #: ``self.x = <resource>`` anywhere in the class's methods; see ModuleModel.class_attributes
+    attributes: dict[str, Resource] | None = None
 
 
 class ModuleModel:
@@ -72,11 +72,11 @@ class ModuleModel:
     def _collect(self) -> None:
         from scalelint.model.function import FunctionModel
 
-        for node in walk(self.cst):
-            if isinstance(node, cst.Import):
-                self.imports.add_import(node)
-            elif isinstance(node, cst.ImportFrom):
-                self.imports.add_import_from(node)
+        for small in small_statements(self.cst.body):
+            if isinstance(small, cst.Import):
+                self.imports.add_import(small)
+            elif isinstance(small, cst.ImportFrom):
+                self.imports.add_import_from(small)
         self._scan_body(self.cst.body, None, "", FunctionModel)
         for stmt in self.cst.body:  # module-level bindings, in order
             for target, value in _simple_assignments(stmt):
@@ -84,8 +84,6 @@ class ModuleModel:
                 resource = self.resource_of(value)
                 if resource is not None:
                     self.globals[target] = resource
-        for info in self.classes:
-            self._collect_attributes(info)
 
     def _scan_body(self, body, cls: ClassInfo | None, prefix: str, factory) -> None:
         for stmt in body:
@@ -102,8 +100,12 @@ class ModuleModel:
                     if isinstance(node.body, cst.IndentedBlock):
                         self._scan_body(node.body.body, None, f"{qualname}.<locals>.", factory)
 
-    def _collect_attributes(self, info: ClassInfo) -> None:
-        for sub in walk(info.node.body):
+    def class_attributes(self, info: ClassInfo) -> dict[str, Resource]:
+        """``self.x = <resource>`` anywhere in the class's methods (computed once)."""
+        if info.attributes is not None:
+            return info.attributes
+        info.attributes = {}
+        for sub in small_statements(info.node.body.body):
             if isinstance(sub, cst.Assign) and len(sub.targets) == 1:
                 target = sub.targets[0].target
                 if (
@@ -114,6 +116,7 @@ class ModuleModel:
                     resource = self.resource_of(sub.value, None, info)
                     if resource is not None:
                         info.attributes[target.attr.value] = resource
+        return info.attributes
 
     @property
     def functions(self) -> list["FunctionModel"]:
@@ -156,7 +159,7 @@ class ModuleModel:
             return catalog.OBJECTS.get(qn) if qn else None
         if isinstance(expr, cst.Attribute):
             if cls is not None and isinstance(expr.value, cst.Name) and expr.value.value == "self":
-                found = cls.attributes.get(expr.attr.value)
+                found = self.class_attributes(cls).get(expr.attr.value)
                 if found is not None:
                     return found
             qn = self.qualified(expr)
@@ -175,6 +178,11 @@ class ModuleModel:
             found = catalog.CALL_RESULTS.get(qn)
             if found is not None:
                 return found
+            if qn in catalog.CLOSING_WRAPPERS and call.args:  # closing(conn): `with` closes it
+                inner = self.resource_of(call.args[0].value, env, cls)
+                if inner is not None and inner.kind in ("connection", "cursor"):
+                    return inner.evolve(with_closes=True, with_is_transaction=False, no_context_manager=False)
+                return None
             if qn in self.recognition.connection_factories:
                 return catalog.IN_HOUSE
         if isinstance(func, cst.Attribute):
