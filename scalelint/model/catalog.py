@@ -157,3 +157,6 @@ CONVENTIONAL_POOL_FRAGMENT = "pool"
 
 IN_HOUSE = Resource("connection", "in-house", with_closes=False)
 IN_HOUSE_POOL_CONN = _conn("in-house", closes=False, release_methods=(), release_by_source=("putconn",))
+
+#: wrappers whose `with` closes the wrapped resource (``with closing(conn) as c``)
+CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
