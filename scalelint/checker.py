@@ -19,6 +19,10 @@ from scalelint.suppressions import Suppression, parse_suppressions
 MAX_FIX_ROUNDS = 8
 
 
+class RuleCrash(Exception):
+    """A rule raised while checking a file."""
+
+
 @dataclass(frozen=True)
 class CheckOptions:
     fix: bool = False
@@ -79,6 +83,9 @@ class Checker:
         except RecursionError:
             result.error = FileError(path, "too deeply nested to analyse")
             return result
+        except RuleCrash as crash:
+            result.error = FileError(path, str(crash), internal=True)
+            return result
         result.facts.update(facts)
         if self.options.fix:
             fixed_text, findings, result.fixed = self._fix_loop(
@@ -97,15 +104,18 @@ class Checker:
         facts: dict[str, Any] = {}
         for d in active:
             d.rule._ctx = ctx
-            if d.module_hook:
-                d.rule.check_module(model)
-            if d.function_hook:
-                for fn in model.functions:
-                    d.rule.check_function(fn)
-            if d.facts_hook:
-                value = d.rule.collect_facts(model)  # type: ignore[attr-defined]
-                if value:
-                    facts[d.rule.code] = value
+            try:
+                if d.module_hook:
+                    d.rule.check_module(model)
+                if d.function_hook:
+                    for fn in model.functions:
+                        d.rule.check_function(fn)
+                if d.facts_hook:
+                    value = d.rule.collect_facts(model)  # type: ignore[attr-defined]
+                    if value:
+                        facts[d.rule.code] = value
+            except Exception as exc:  # a rule bug must not end the run, nor pass silently
+                raise RuleCrash(f"internal error in {d.rule.code} ({type(exc).__name__}: {exc}); please report it") from exc
         return ctx.findings, facts
 
     def _fixable(self, finding: Finding, suppressions: list[Suppression], ignored: frozenset[str]) -> Fix | None:
@@ -129,8 +139,8 @@ class Checker:
                 break
             try:
                 new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text))
-            except cst.ParserSyntaxError:
-                break  # never keep a fix whose result does not parse
+            except (cst.ParserSyntaxError, RuleCrash):
+                break  # never keep a fix whose result does not parse or check
             text, findings = new_text, new_findings
             fixed_total += applied
             suppressions = parse_suppressions(text)

@@ -181,6 +181,8 @@ def _check(paths: list[str], opts: dict) -> int:
             sys.stderr.write(output)
     else:
         stream.write(output)
+    if any(e.internal for e in report.errors):
+        return EXIT_ERROR
     if report.errors:
         return EXIT_FINDINGS if not opts["exit_zero"] else EXIT_CLEAN
     if report.findings and not opts["exit_zero"]:

@@ -101,6 +101,7 @@ class FileError:
 
     path: str
     message: str
+    internal: bool = False  # a bug in scalelint or a rule pack, not in the file
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"

@@ -408,3 +408,49 @@ def test_cache_is_used_and_invalidated(project: Path) -> None:
 def test_python_dash_m_and_no_traceback_on_internal_errors(project: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "scalelint", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == f"scalelint {__version__}"
+
+
+def test_a_crashing_rule_is_an_internal_error_not_a_green_run(project: Path) -> None:
+    (project / "lint.py").write_text(textwrap.dedent('''\
+        from scalelint.rule import Rule
+
+
+        class Crashes(Rule):
+            """
+            ## What it does
+            Crashes on purpose.
+            """
+
+            code = "HX900"
+            name = "crashes"
+            summary = "always raises"
+
+            def check_module(self, module):
+                raise KeyError("boom")
+        '''))
+    (project / "pyproject.toml").write_text("[tool.scalelint]\nlocal-rules = ['lint.py']\n")
+    (project / "a.py").write_text(FLAGGED)
+    result = run_proc("check", "a.py", "--no-cache", cwd=project)
+    assert result.returncode == 2
+    assert "a.py: internal error in HX900 (KeyError: 'boom')" in result.stderr
+    assert "SL102" not in result.stdout  # the file could not be checked completely
+    assert "Traceback" not in result.stderr
+
+
+def test_startup_imports_only_what_the_command_needs(project: Path) -> None:
+    (project / "a.py").write_text(FLAGGED)
+    driver = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('\\n'.join(sorted(sys.modules))))\n"
+        "from scalelint.cli import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", driver, "check", "a.py", "--no-cache"], capture_output=True, text=True, cwd=project
+    )
+    assert proc.returncode == 1, proc.stderr
+    imported = set(proc.stderr.split())
+    assert "scalelint.reporters.text_format" in imported
+    for heavy in ("scalelint.lsp", "pygls", "click.shell_completion", "scalelint.reporters.sarif_format",
+                  "concurrent.futures.process", "scalelint.baseline", "difflib"):
+        assert heavy not in imported, heavy
