@@ -1,0 +1,151 @@
+"""Engine behaviour that is not a rule: the cache, the project phase on
+partial runs (pre-commit), fix application and positions."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import scalelint.cache as cache_module
+from scalelint.cache import Cache
+from scalelint.checker import Checker
+from scalelint.config import Config, load_config
+from scalelint.findings import Edit, FileResult, Finding, Fix, FixSafety
+from scalelint.fixes import apply_edits
+from scalelint.registry import load_registry
+from scalelint.runner import Runner, RunSettings
+
+PROJECT_RULE = textwrap.dedent('''\
+    """A project rule for tests: a function name defined in two modules."""
+    from scalelint.rule import ProjectRule
+
+
+    class DuplicateName(ProjectRule):
+        """
+        ## What it does
+        Reports a function defined under the same name in two files.
+        """
+
+        code = "HX100"
+        name = "duplicate-function"
+        summary = "function name defined in two modules"
+        vocabulary = ("def ",)
+
+        def collect_facts(self, module):
+            return [[fn.name, *self._ctx.location(fn.node.name)] for fn in module.functions]
+
+        def check_project(self, index, out):
+            seen = {}
+            for path, facts in index.facts(self.code):
+                for name, line, col, end_line, end_col in facts:
+                    seen.setdefault(name, []).append((path, line, col, end_line, end_col))
+            for name, places in seen.items():
+                if len(places) > 1:
+                    for path, line, col, end_line, end_col in places:
+                        others = ", ".join(p for p, *_ in places if p != path)
+                        out.report(self, path, line, col, end_line, end_col, f"{name} also defined in {others}")
+    ''')
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "lint_rules.py").write_text(PROJECT_RULE)
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\nlocal-rules = ['lint_rules.py']\nextend-exclude = ['lint_rules.py']\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text("def shared():\n    return 1\n")
+    (tmp_path / "pkg" / "b.py").write_text("def shared():\n    return 2\n")
+    (tmp_path / "pkg" / "c.py").write_text("def alone():\n    return 3\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _run(paths: list[str], use_cache: bool = True, parsed: list[str] | None = None):
+    config = load_config(None, Path(paths[0]))
+    registry = load_registry([config.root / p for p in config.local_rules])
+    rules = registry.select(["HX100"])
+    runner = Runner(config, rules, RunSettings(paths=paths, use_cache=use_cache, jobs=1))
+    if parsed is not None:
+        original = runner.checker.check
+
+        def counting(path, text, **kwargs):
+            parsed.append(path)
+            return original(path, text, **kwargs)
+
+        runner.checker.check = counting  # type: ignore[method-assign]
+    return runner.run()
+
+
+def test_project_rule_sees_the_whole_project(project: Path) -> None:
+    report = _run(["."])
+    assert sorted((f.path, f.line, f.code) for f in report.findings) == [("pkg/a.py", 1, "HX100"), ("pkg/b.py", 1, "HX100")]
+
+
+def test_partial_run_uses_cached_facts_of_other_files(project: Path) -> None:
+    _run(["."])  # fills the cache
+    parsed: list[str] = []
+    report = _run(["pkg/a.py"], parsed=parsed)
+    assert [(f.path, f.message) for f in report.findings] == [("pkg/a.py", "shared also defined in pkg/b.py")]
+    assert parsed == [], "other files' facts must come from the cache"
+
+
+def test_partial_run_without_cache_computes_other_facts(project: Path) -> None:
+    report = _run(["pkg/b.py"], use_cache=False)
+    assert [(f.path, f.line) for f in report.findings] == [("pkg/b.py", 1)]
+
+
+def test_partial_run_sees_edits_to_other_files(project: Path) -> None:
+    _run(["."])
+    (project / "pkg" / "b.py").write_text("def renamed():\n    return 2\n")
+    assert _run(["pkg/a.py"]).findings == []
+
+
+def test_cache_roundtrip_and_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = Cache(tmp_path / "c", "salt")
+    fix = Fix("do it", FixSafety.UNSAFE, (Edit(1, 2, "x"),))
+    result = FileResult("a.py", findings=[Finding("SL102", "n", "m", "a.py", 1, 2, 3, 4, fix)], facts={"k": [1]})
+    cache.put("ab" * 16, result)
+    back = cache.get("ab" * 16, "renamed.py")
+    assert back is not None and back.from_cache
+    assert back.findings[0].fix == fix and back.findings[0].path == "renamed.py" and back.facts == {"k": [1]}
+    assert (tmp_path / "c" / ".gitignore").exists()
+    monkeypatch.setattr(cache_module, "MAX_ENTRIES", 3)
+    for i in range(6):
+        cache.put(f"{i:02}" + "0" * 30, result)
+    cache.prune()
+    assert len(list(cache.bucket.glob("*/*.json"))) == 3
+    assert not list(cache.bucket.glob("*/.tmp-*")), "no temporary files left behind"
+
+
+def test_apply_edits_skips_overlaps_and_keeps_order() -> None:
+    text = "abcdefghij"
+    fixes = [
+        Fix("a", FixSafety.SAFE, (Edit(0, 2, "AB"),)),
+        Fix("b", FixSafety.SAFE, (Edit(1, 3, "??"),)),  # overlaps the first
+        Fix("c", FixSafety.SAFE, (Edit(8, 10, "IJ"), Edit(4, 4, "+"))),
+    ]
+    new, applied = apply_edits(text, fixes)
+    assert (new, applied) == ("ABcd+efghIJ", 2)
+
+
+def test_checker_positions_are_one_based_and_exact() -> None:
+    registry = load_registry()
+    source = "import sqlite3\n\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n"
+    (finding,) = Checker(registry.select(["SL102"])).check("x.py", source).findings
+    assert (finding.line, finding.column, finding.end_line, finding.end_column) == (5, 5, 5, 27)
+
+
+def test_crlf_and_tabs_are_preserved_by_fixes() -> None:
+    from scalelint.checker import CheckOptions
+
+    source = "import sqlite3\r\n\r\ndef f(p):\r\n\tc = sqlite3.connect(p)\r\n\tc.execute('SELECT 1')\r\n\tc.close()\r\n"
+    result = Checker(load_registry().select(["SL102"]), options=CheckOptions(fix=True)).check("x.py", source)
+    assert result.fixed_source is not None
+    assert "\r\n\twith closing(sqlite3.connect(p)) as c:\r\n\t\tc.execute('SELECT 1')\r\n" in result.fixed_source
+    assert "\n" not in result.fixed_source.replace("\r\n", "")
+
+
+def test_config_defaults_without_pyproject(tmp_path: Path) -> None:
+    config = load_config(None, tmp_path)
+    assert isinstance(config, Config) and config.path is None
