@@ -149,3 +149,49 @@ def test_crlf_and_tabs_are_preserved_by_fixes() -> None:
 def test_config_defaults_without_pyproject(tmp_path: Path) -> None:
     config = load_config(None, tmp_path)
     assert isinstance(config, Config) and config.path is None
+
+
+def test_third_party_pack_via_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scalelint.errors import UsageError
+
+    site = tmp_path / "site"
+    (site / "fakepack-1.0.dist-info").mkdir(parents=True)
+    (site / "fakepack-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepack\nVersion: 1.0\n")
+    (site / "fakepack-1.0.dist-info" / "entry_points.txt").write_text("[scalelint.rules]\nfake = fakepack_rules\n")
+    (site / "fakepack_rules.py").write_text(textwrap.dedent('''\
+        from scalelint.rule import Rule
+
+
+        class FromPack(Rule):
+            """
+            ## What it does
+            A rule shipped by a third-party pack.
+            """
+
+            code = "FP001"
+            name = "from-pack"
+            summary = "a third-party rule"
+
+        RULES = [FromPack]
+        '''))
+    monkeypatch.syspath_prepend(str(site))
+    registry = load_registry()
+    assert registry.origin["FP001"] == "pack fake"
+    assert [r.code for r in registry.select(["FP"])] == ["FP001"]
+    (site / "fakepack_rules.py").write_text("import not_installed_dependency\n")
+    monkeypatch.delitem(__import__("sys").modules, "fakepack_rules", raising=False)
+    with pytest.raises(UsageError, match="rule pack 'fake' .* failed to import: ModuleNotFoundError"):
+        load_registry()
+
+
+def test_huge_file_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scalelint.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "MAX_BYTES", 1000)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "big.py").write_text("X = 1\n" * 400)
+    (tmp_path / "small.py").write_text("import sqlite3\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n")
+    report = Runner(Config(root=tmp_path), load_registry().select(["SL102"]), RunSettings(paths=["."], use_cache=False)).run()
+    (warning,) = report.warnings
+    assert warning.startswith("big.py: skipped, ") and warning.endswith("limit for one file")
+    assert [f.path for f in report.findings] == ["small.py"]
