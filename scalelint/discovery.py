@@ -25,6 +25,10 @@ class GitIgnore:
     base: Path
     rules: list[tuple[re.Pattern[str], bool, bool]] = field(default_factory=list)
 
+    @property
+    def _base_prefix(self) -> str:
+        return self.base.as_posix().rstrip("/") + "/"
+
     @classmethod
     def read(cls, path: Path) -> "GitIgnore":
         ignore = cls(path.parent)
@@ -46,12 +50,13 @@ class GitIgnore:
             ignore.rules.append((pattern, negate, dir_only))
         return ignore
 
-    def verdict(self, path: Path, is_dir: bool) -> bool | None:
-        """True ignored, False re-included, None no rule applies."""
-        try:
-            rel = path.relative_to(self.base).as_posix()
-        except ValueError:
+    def verdict(self, path: str, is_dir: bool) -> bool | None:
+        """True ignored, False re-included, None no rule applies (``path``
+        absolute, with forward slashes)."""
+        base = self._base_prefix
+        if not path.startswith(base):
             return None
+        rel = path[len(base):]
         result = None
         for pattern, negate, dir_only in self.rules:
             if dir_only and not is_dir:
@@ -109,7 +114,7 @@ class Discovery:
                 # explicitly named files are checked even if excluded by a walk rule
                 # (pre-commit passes staged files one by one), but never non-Python
                 if real.suffix in PYTHON_SUFFIXES or given.endswith(PYTHON_SUFFIXES):
-                    if not self._excluded_by_config(real):
+                    if not self._excluded_by_config(str(real.resolve())):
                         found[os.path.normpath(given)] = real
                 continue
             ignores = self._ignores_above(real) if self.respect_gitignore else []
@@ -118,36 +123,40 @@ class Discovery:
         return sorted(found.items())
 
     def _walk(self, given: str, top: Path, ignores: list[GitIgnore]):
-        top = top.resolve()
-        stack = [(top, ignores)]
+        top_real = str(top.resolve())
+        stack = [(top_real, ignores)]
         while stack:
             directory, active = stack.pop()
-            if self.respect_gitignore and (directory / ".gitignore").is_file():
-                active = active + [GitIgnore.read(directory / ".gitignore")]
+            if self.respect_gitignore and os.path.isfile(os.path.join(directory, ".gitignore")):
+                active = active + [GitIgnore.read(Path(directory) / ".gitignore")]
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
             except OSError:
                 continue
+            subdirs = []
             for entry in entries:
-                path = Path(entry.path)
-                is_dir = entry.is_dir(follow_symlinks=False)
-                if is_dir:
+                path = entry.path
+                if entry.is_dir(follow_symlinks=False):
                     if entry.name in DEFAULT_EXCLUDES or entry.name.startswith("."):
                         continue
                     if self._ignored(path, True, active) or self._excluded_by_config(path):
                         continue
-                    stack.append((path, active))
+                    subdirs.append((path, active))
                 elif entry.name.endswith(PYTHON_SUFFIXES) and entry.is_file():
                     if self._ignored(path, False, active) or self._excluded_by_config(path):
                         continue
-                    rel = os.path.relpath(entry.path, top)
-                    yield os.path.normpath(os.path.join(given, rel)), path
+                    rel = path[len(top_real) + 1:]
+                    yield os.path.normpath(os.path.join(given, rel)), Path(path)
+            stack.extend(reversed(subdirs))
 
     @staticmethod
-    def _ignored(path: Path, is_dir: bool, active: list[GitIgnore]) -> bool:
+    def _ignored(path: str, is_dir: bool, active: list[GitIgnore]) -> bool:
+        if not active:
+            return False
+        posix = path.replace(os.sep, "/")
         result = False
         for ignore in active:
-            verdict = ignore.verdict(path, is_dir)
+            verdict = ignore.verdict(posix, is_dir)
             if verdict is not None:
                 result = verdict
         return result
@@ -164,18 +173,26 @@ class Discovery:
         found.reverse()
         return found
 
-    def _excluded_by_config(self, path: Path) -> bool:
+    def _excluded_by_config(self, path: str) -> bool:
+        """``path`` is absolute (resolved); globs are relative to the config root."""
         if not self.exclude:
             return False
-        try:
-            rel = path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            rel = path.as_posix()
+        root = self._root_prefix
+        posix = path.replace(os.sep, "/")
+        rel = posix[len(root):] if posix.startswith(root) else posix
         parts = rel.split("/")
         for pattern in self.exclude:
             if matches_glob(rel, pattern) or any(fnmatch.fnmatchcase(p, pattern) for p in parts):
                 return True
         return False
+
+    @property
+    def _root_prefix(self) -> str:
+        cached = self.__dict__.get("_root_cache")
+        if cached is None:
+            cached = self.root.resolve().as_posix().rstrip("/") + "/"
+            self.__dict__["_root_cache"] = cached
+        return cached
 
 
 def matches_glob(rel_posix: str, pattern: str) -> bool:
