@@ -37,7 +37,27 @@ def _git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def _snapshot(tmp_path: Path) -> Path:
+    """A committed copy of this working tree (tracked and new files), so the
+    test sees uncommitted work the way a release would ship it."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    snapshot = tmp_path / "scalelint-snapshot"
+    for rel in listed:
+        source = REPO / rel
+        if source.is_file():
+            target = snapshot / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    _git(snapshot, "init", "-q")
+    _git(snapshot, "add", ".")
+    _git(snapshot, "-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "snapshot")
+    return snapshot
+
+
 def test_hooks_via_try_repo(pre_commit: str, tmp_path: Path) -> None:
+    hook_repo = _snapshot(tmp_path) if (REPO / ".git").exists() else REPO
     consumer = tmp_path / "consumer"
     consumer.mkdir()
     _git(consumer, "init", "-q")
@@ -50,7 +70,7 @@ def test_hooks_via_try_repo(pre_commit: str, tmp_path: Path) -> None:
 
     def try_repo(hook: str, *files: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [pre_commit, "try-repo", str(REPO), hook, "--files", *files],
+            [pre_commit, "try-repo", str(hook_repo), hook, "--files", *files],
             cwd=consumer, env=env, capture_output=True, text=True, timeout=600,
         )
 
