@@ -194,10 +194,14 @@ class FunctionModel:
         return holds
 
     def _attach_refs(self, hold: Hold, holds: list[Hold]) -> None:
+        # a later acquisition into the same name ends this hold only when it
+        # follows in the same block (not in a sibling branch or a nested one)
         later = [
             h.acquired.ordinal
             for h in holds
-            if h.var == hold.var and h.acquired.ordinal > hold.acquired.ordinal
+            if h.var == hold.var
+            and h.acquired.ordinal > hold.acquired.ordinal
+            and h.acquired.block is hold.acquired.block
         ]
         stop = min(later) if later else None
         declared_global = self._declared_global(hold.var)

@@ -64,6 +64,7 @@ class ModuleModel:
         self.classes: list[ClassInfo] = []
         self._functions: list[FunctionModel] = []
         self._defs: dict[str, cst.FunctionDef] = {}
+        self._defs_by_name: dict[str, list[str]] = {}  # simple name -> qualnames
         self._summary_cache: dict[str, Resource | None] = {}
         self._summary_stack: set[str] = set()
         self._collect()
@@ -97,6 +98,7 @@ class ModuleModel:
                     fn = factory(self, node, qualname, cls)
                     self._functions.append(fn)
                     self._defs.setdefault(qualname, node)
+                    self._defs_by_name.setdefault(node.name.value, []).append(qualname)
                     if isinstance(node.body, cst.IndentedBlock):
                         self._scan_body(node.body.body, None, f"{qualname}.<locals>.", factory)
 
@@ -200,8 +202,9 @@ class ModuleModel:
             name = func.value
             if name in self.recognition.connection_factories:
                 return catalog.IN_HOUSE
-            if name in self._defs:
-                return self.function_returns(name)
+            defined = None if self.imports.imported(name) else self._defs_by_name.get(name)
+            if defined is not None:  # the module's own function decides, not the convention
+                return self.function_returns(defined[0]) if len(defined) == 1 else None
             if name in catalog.CONVENTIONAL_FACTORY_NAMES and not self._imported_from_library(name):
                 return catalog.IN_HOUSE
         return None
