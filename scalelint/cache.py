@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from scalelint import __version__
 from scalelint.findings import FileResult, Finding
 
 MAX_ENTRIES = 20000
+#: a file modified this close to the last index write is re-read (mtime granularity)
+RACY_NS = 2_000_000_000
 
 
 def content_hash(data: bytes) -> str:
@@ -27,6 +30,9 @@ class Cache:
         self.bucket = directory / f"v{__version__}" / salt
         self._writes = 0
         self._ready = False
+        self._stats: dict[str, list] | None = None
+        self._stats_written = 0
+        self._stats_dirty = False
 
     def _prepare(self) -> None:
         if self._ready:
@@ -36,6 +42,52 @@ class Cache:
         if not ignore.exists():
             _atomic_write(ignore, "# created by scalelint\n*\n")
         self._ready = True
+
+    # -- stat index: content digests of unchanged files without reading them ------
+    @property
+    def _stats_path(self) -> Path:
+        return self.directory / f"v{__version__}" / "stat-index.json"
+
+    def _load_stats(self) -> dict[str, list]:
+        if self._stats is None:
+            try:
+                data = json.loads(self._stats_path.read_text(encoding="utf-8"))
+                self._stats, self._stats_written = data["files"], data["written_ns"]
+            except (OSError, ValueError, KeyError, TypeError):
+                self._stats, self._stats_written = {}, 0
+        return self._stats
+
+    def known_digest(self, path: Path, stat: os.stat_result) -> str | None:
+        """The digest recorded for this file if its size and mtime are unchanged
+        (and the mtime is not so recent that an edit could hide in it)."""
+        entry = self._load_stats().get(str(path))
+        if (
+            entry is not None
+            and entry[0] == stat.st_mtime_ns
+            and entry[1] == stat.st_size
+            and stat.st_mtime_ns < self._stats_written - RACY_NS
+        ):
+            return entry[2]
+        return None
+
+    def remember(self, path: Path, stat: os.stat_result, digest: str) -> None:
+        stats = self._load_stats()
+        key = str(path)
+        value = [stat.st_mtime_ns, stat.st_size, digest]
+        if stats.get(key) != value:
+            stats[key] = value
+            self._stats_dirty = True
+
+    def save_stats(self) -> None:
+        if not self._stats_dirty or self._stats is None:
+            return
+        try:
+            self._prepare()
+            self._stats_path.parent.mkdir(parents=True, exist_ok=True)
+            payload = {"written_ns": time.time_ns(), "files": self._stats}
+            _atomic_write(self._stats_path, json.dumps(payload, separators=(",", ":")))
+        except OSError:
+            pass
 
     def _entry(self, digest: str) -> Path:
         return self.bucket / digest[:2] / f"{digest}.json"

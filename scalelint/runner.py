@@ -120,6 +120,7 @@ class Runner:
         project_findings = self._project_phase(states)
         self._finish(states, project_findings, report)
         if self.cache is not None:
+            self.cache.save_stats()
             self.cache.prune()
         return report
 
@@ -136,10 +137,14 @@ class Runner:
 
     def _load(self, state: FileState, report: RunReport) -> None:
         """Read and decode; answer from the cache or the prefilter when possible."""
+        stat = None
         if state.real is None:
             data = (self.settings.stdin_text or "").encode("utf-8")
         else:
             try:
+                stat = os.stat(state.real)
+                if self._answer_unread(state, stat):
+                    return
                 data = state.real.read_bytes()
             except OSError as exc:
                 state.result = FileResult(state.display, error=FileError(state.display, f"cannot read: {exc.strerror}"))
@@ -160,7 +165,8 @@ class Runner:
             state.result = FileResult(state.display)
             return
         state.digest = content_hash(data)
-        if self.cache is not None and state.real is not None:
+        if self.cache is not None and stat is not None and state.real is not None:
+            self.cache.remember(state.real, stat, state.digest)
             cached = self.cache.get(state.digest, state.display)
             if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
                 state.result = cached
@@ -171,6 +177,26 @@ class Runner:
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if self.cache is not None and state.real is not None:
                 self.cache.put(state.digest, state.result)
+
+    def _answer_unread(self, state: FileState, stat: os.stat_result) -> bool:
+        """A file unchanged since the last run is answered from the cache
+        without reading it (its text is read later only if it is reported)."""
+        if self.cache is None or self._fixing or state.real is None:
+            return False
+        digest = self.cache.known_digest(state.real, stat)
+        cached = self.cache.get(digest, state.display) if digest else None
+        if cached is None:
+            return False
+        state.digest, state.result = digest, cached
+        return True
+
+    def _read_source(self, state: FileState) -> None:
+        """The text of a file answered from the cache, for reporting."""
+        if state.source is None and state.real is not None:
+            try:
+                state.source = decode(state.real.read_bytes())
+            except (OSError, SourceError):
+                pass
 
     @property
     def _fixing(self) -> bool:
@@ -302,6 +328,8 @@ class Runner:
                 if f.code not in ignored
             )
             report.findings.extend(kept)
+            if kept:
+                self._read_source(state)
             if kept and state.source is not None:
                 report.texts[state.display] = result.fixed_source or state.source.text
                 if state.real is not None:

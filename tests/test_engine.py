@@ -195,3 +195,36 @@ def test_huge_file_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest
     (warning,) = report.warnings
     assert warning.startswith("big.py: skipped, ") and warning.endswith("limit for one file")
     assert [f.path for f in report.findings] == ["small.py"]
+
+
+def test_warm_run_does_not_read_unchanged_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    source = "import sqlite3\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n"
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(source if name == "a.py" else "X = 1\n")
+        old = time.time() - 3600
+        os.utime(tmp_path / name, (old, old))
+    rules = load_registry().select(["SL102"])
+
+    def run():
+        return Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], jobs=1)).run()
+
+    first = run()
+    reads: list[str] = []
+    original = Path.read_bytes
+
+    def counting(self):
+        reads.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    second = run()
+    assert [f.line for f in second.findings] == [f.line for f in first.findings] == [4]
+    assert reads == ["a.py"], "only the reported file is read (for its source line)"
+    (tmp_path / "b.py").write_text("Y = 22\n")  # a real edit changes size and mtime
+    reads.clear()
+    run()
+    assert "b.py" in reads
