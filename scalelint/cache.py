@@ -103,6 +103,24 @@ class Cache:
         result.facts = data["facts"]
         return result
 
+    def get_project(self, key: str) -> list[Finding] | None:
+        """Project-phase findings cached under a digest of everything they depend on."""
+        try:
+            data = json.loads((self.bucket / "project" / f"{key}.json").read_text(encoding="utf-8"))
+            return [Finding.from_cache(item, item["path"]) for item in data]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put_project(self, key: str, findings: list[Finding]) -> None:
+        try:
+            self._prepare()
+            folder = self.bucket / "project"
+            folder.mkdir(exist_ok=True)
+            _atomic_write(folder / f"{key}.json", json.dumps([f.to_cache() for f in findings]))
+            self._writes += 1
+        except OSError:
+            return
+
     def put(self, digest: str, result: FileResult) -> None:
         if result.error is not None or result.fixed_source is not None:
             return
@@ -122,7 +140,7 @@ class Cache:
         if not self._writes or not self.bucket.exists():
             return
         try:
-            entries = [p for p in self.bucket.glob("*/*.json")]
+            entries = [p for p in self.bucket.glob("*/*.json")]  # files and project results
             if len(entries) > MAX_ENTRIES:
                 entries.sort(key=lambda p: p.stat().st_mtime)
                 for stale in entries[: len(entries) - MAX_ENTRIES]:

@@ -86,7 +86,7 @@ def check(paths: tuple[str, ...], **opts) -> None:
 def _check(paths: list[str], opts: dict) -> int:
     from scalelint.config import load_config
     from scalelint.errors import UsageError
-    from scalelint.registry import load_registry
+    from scalelint.registry import load_registry_cached
     from scalelint.runner import Runner, RunSettings
 
     stdin_text = None
@@ -105,7 +105,10 @@ def _check(paths: list[str], opts: dict) -> int:
     if not anchor.exists():
         anchor = Path(".")
     config = load_config(opts["config_path"], anchor)
-    registry = load_registry([config.root / p for p in config.local_rules])
+    registry = load_registry_cached(
+        [config.root / p for p in config.local_rules],
+        None if opts["no_cache"] or stdin_text is not None else config.root / config.cache_dir,
+    )
     where = str(config.path) if config.path else ""
     cli_ignore, cli_extend = _split(opts["ignore"]), _split(opts["extend_select"])
     if opts["select"]:

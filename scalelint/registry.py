@@ -114,6 +114,51 @@ def load_registry(local_rules: Iterable[Path] = ()) -> Registry:
     return registry
 
 
+def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) -> Registry:
+    """The registry, from the metadata kept in ``cache_dir`` when it is current
+    (rules then import only when a file must be checked), else loaded and kept."""
+    local = list(local_rules)
+    if cache_dir is None:
+        return load_registry(local)
+    from scalelint import __version__, manifest
+
+    builtin = _builtin_pack_files()
+    packs = [(ep.name, ep.value) for ep in _entry_points()] + builtin
+    path = cache_dir / f"v{__version__}" / f"rules-{manifest.fingerprint(local, packs)}.json"
+    loaded: list[Registry] = []
+
+    def classes() -> dict[str, type[Rule]]:
+        if not loaded:
+            loaded.append(load_registry(local))
+        return loaded[0].rules
+
+    known = manifest.read(path, classes)
+    if known is not None:
+        registry = Registry()
+        registry.rules, registry.origin = known  # type: ignore[assignment]
+        return registry
+    registry = load_registry(local)
+    manifest.write(path, registry.sorted(), registry.origin)
+    return registry
+
+
+def _builtin_pack_files() -> list[tuple[str, str]]:
+    """(file, size:mtime) of the built-in pack's modules, so an edited pack
+    (an editable install) is never answered from stale metadata."""
+    spec = importlib.util.find_spec(BUILTIN_PACK)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    import os
+
+    out = []
+    for directory in spec.submodule_search_locations:
+        for entry in os.scandir(directory):
+            if entry.name.endswith(".py"):
+                stat = entry.stat()
+                out.append((entry.path, f"{stat.st_size}:{stat.st_mtime_ns}"))
+    return out
+
+
 def _entry_points():
     from importlib.metadata import entry_points
 

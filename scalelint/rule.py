@@ -92,19 +92,12 @@ class Rule:
     @classmethod
     def doc_section(cls, title: str) -> str:
         """The text of one ``## Title`` section of the docs ('' if absent)."""
-        text = cls.docs()
-        match = re.search(
-            rf"^##\s+{re.escape(title)}\s*$(.*?)(?=^##\s|\Z)", text, re.M | re.S
-        )
-        return match.group(1).strip() if match else ""
+        return doc_section_in(cls.docs(), title)
 
     @classmethod
     def doc_examples(cls, title: str) -> list[str]:
         """The fenced python code blocks of one docs section."""
-        return [
-            m.group(1)
-            for m in re.finditer(r"```python\n(.*?)```", cls.doc_section(title), re.S)
-        ]
+        return doc_examples_in(cls.docs(), title)
 
     @classmethod
     def help_uri(cls) -> str:
@@ -112,6 +105,15 @@ class Rule:
             "https://github.com/scalelint/scalelint/blob/main/docs/rules/"
             f"{cls.code}.md"
         )
+
+
+def doc_section_in(docs: str, title: str) -> str:
+    match = re.search(rf"^##\s+{re.escape(title)}\s*$(.*?)(?=^##\s|\Z)", docs, re.M | re.S)
+    return match.group(1).strip() if match else ""
+
+
+def doc_examples_in(docs: str, title: str) -> list[str]:
+    return [m.group(1) for m in re.finditer(r"```python\n(.*?)```", doc_section_in(docs, title), re.S)]
 
 
 class ProjectRule(Rule):

@@ -2,22 +2,26 @@
 phase, suppressions, per-file ignores, baseline, fixes written."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scalelint.cache import Cache, content_hash, salt_for, write_atomic_bytes
-from scalelint.checker import CheckOptions, Checker
 from scalelint.config import Config
 from scalelint.discovery import Discovery, matches_glob
 from scalelint.findings import FileError, FileResult, Finding
-from scalelint.model.module import Recognition
 from scalelint.project import ProjectIndex, ProjectReporter
-from scalelint.rule import ProjectRule, Rule
+from scalelint.manifest import materialize
+from scalelint.rule import Rule
 from scalelint.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
 from scalelint.suppressions import Suppression
+
+if TYPE_CHECKING:
+    from scalelint.checker import Checker
 
 IN_PROCESS_LIMIT = 12  # below this many files to parse, a process pool costs more than it saves
 BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
@@ -61,10 +65,10 @@ class RunReport:
 
 
 # -- worker side ----------------------------------------------------------------------
-_CHECKER: Checker | None = None
+_CHECKER: "Checker | None" = None
 
 
-def _init_worker(checker: Checker) -> None:
+def _init_worker(checker: "Checker") -> None:
     global _CHECKER
     _CHECKER = checker
 
@@ -89,11 +93,8 @@ class Runner:
         self.rules = rules
         self.settings = settings
         self.codes = [r.code for r in rules]
-        self.checker = Checker(
-            [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)],
-            Recognition(**config.recognition()),
-            CheckOptions(fix=settings.fix or settings.diff, unsafe_fixes=settings.unsafe_fixes),
-        )
+        self._file_rules = [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)]
+        self._vocabularies = [r.vocabulary for r in self._file_rules]
         mode = "fix" if (settings.fix or settings.diff) else "check"
         mode += "+unsafe" if settings.unsafe_fixes else ""
         self.cache = (
@@ -172,7 +173,7 @@ class Runner:
                 state.result = cached
                 return
         text = state.source.text
-        if not self.checker.needs_parse(text) and not _mentions_suppression(text):
+        if not self._needs_parse(text) and not _mentions_suppression(text):
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if self.cache is not None and state.real is not None:
@@ -198,6 +199,23 @@ class Runner:
             except (OSError, SourceError):
                 pass
 
+    @cached_property
+    def checker(self) -> "Checker":
+        """Built on first need: importing the rules (and LibCST) is skipped
+        when every file is answered from the cache."""
+        from scalelint.checker import CheckOptions, Checker
+        from scalelint.model.module import Recognition
+
+        return Checker(
+            materialize(self._file_rules),
+            Recognition(**self.config.recognition()),
+            CheckOptions(fix=self.settings.fix or self.settings.diff, unsafe_fixes=self.settings.unsafe_fixes),
+        )
+
+    def _needs_parse(self, text: str) -> bool:
+        """The prefilter: can any selected rule match this text?"""
+        return any(not vocab or any(w in text for w in vocab) for vocab in self._vocabularies)
+
     @property
     def _fixing(self) -> bool:
         return self.settings.fix or self.settings.diff
@@ -208,6 +226,8 @@ class Runner:
             for s in pending
             if s.source is not None
         ]
+        if not jobs:
+            return
         workers = self._workers(len(jobs))
         if workers <= 1:
             _init_worker(self.checker)
@@ -265,7 +285,7 @@ class Runner:
 
     # -- project phase ------------------------------------------------------------
     def _project_phase(self, states: list[FileState]) -> list[Finding]:
-        project_rules = [r for r in self.rules if issubclass(r, ProjectRule)]
+        project_rules = [r for r in self.rules if r.project_wide]
         if not project_rules:
             return []
         index = ProjectIndex()
@@ -274,10 +294,30 @@ class Runner:
                 index.add(state.display, state.result.facts)
         for display, facts in self._facts_outside_run(states):
             index.files.setdefault(display, facts)
-        out = ProjectReporter({s.display for s in states})
-        for rule_cls in project_rules:
+        reported = {s.display for s in states}
+        key = self._project_key(index, project_rules, reported)
+        if self.cache is not None and not self._fixing:
+            cached = self.cache.get_project(key)
+            if cached is not None:
+                return cached
+        out = ProjectReporter(reported)
+        for rule_cls in materialize(project_rules):
             rule_cls().check_project(index, out)  # type: ignore[attr-defined]
+        if self.cache is not None and not self._fixing:
+            self.cache.put_project(key, out.findings)
         return out.findings
+
+    @staticmethod
+    def _project_key(index: ProjectIndex, rules: list, reported: set[str]) -> str:
+        """What the project phase's result depends on: the project rules' facts
+        of every file, and which files are reported."""
+        codes = sorted(r.code for r in rules)
+        relevant = {
+            path: {k: v for k, v in facts.items() if k in codes or not k.startswith("__")}
+            for path, facts in index.files.items()
+        }
+        payload = json.dumps([codes, sorted(reported), relevant], sort_keys=True, default=str)
+        return content_hash(payload.encode())
 
     def _facts_outside_run(self, states: list[FileState]) -> list[tuple[str, dict[str, Any]]]:
         """Facts of project files this run does not check (pre-commit runs on a

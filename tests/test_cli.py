@@ -454,3 +454,30 @@ def test_startup_imports_only_what_the_command_needs(project: Path) -> None:
     for heavy in ("scalelint.lsp", "pygls", "click.shell_completion", "scalelint.reporters.sarif_format",
                   "concurrent.futures.process", "scalelint.baseline", "difflib"):
         assert heavy not in imported, heavy
+
+
+def _modules_after(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
+    driver = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules))))\n"
+        "from scalelint.cli import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", driver, *args], capture_output=True, text=True, cwd=cwd)
+    modules = set(proc.stderr.rsplit("MODULES ", 1)[-1].split())
+    return proc, modules
+
+
+def test_warm_run_answers_from_cache_without_importing_libcst(project: Path) -> None:
+    (project / "app.py").write_text(FLAGGED)
+    (project / "other.py").write_text(CLEAN)
+    cold, cold_modules = _modules_after(["check", ".", "--output-format", "sarif"], project)
+    warm, warm_modules = _modules_after(["check", ".", "--output-format", "sarif"], project)
+    assert "libcst" in cold_modules
+    assert "libcst" not in warm_modules and "scalelint.rules" not in warm_modules
+    assert warm.returncode == cold.returncode == 1
+    assert warm.stdout == cold.stdout
+    (project / "other.py").write_text(FLAGGED)  # an edit: that file is checked again
+    edited, edited_modules = _modules_after(["check", ".", "--output-format", "json"], project)
+    assert "libcst" in edited_modules
+    assert sorted(d["path"] for d in json.loads(edited.stdout)) == ["app.py", "other.py"]
