@@ -477,7 +477,7 @@ def test_warm_run_answers_from_cache_without_importing_libcst(project: Path) -> 
     assert "libcst" not in warm_modules and "scalelint.rules" not in warm_modules
     assert warm.returncode == cold.returncode == 1
     assert warm.stdout == cold.stdout
-    (project / "other.py").write_text(FLAGGED)  # an edit: that file is checked again
+    (project / "other.py").write_text(FLAGGED + "\nEDITED = True\n")  # new content is checked again
     edited, edited_modules = _modules_after(["check", ".", "--output-format", "json"], project)
     assert "libcst" in edited_modules
     assert sorted(d["path"] for d in json.loads(edited.stdout)) == ["app.py", "other.py"]
