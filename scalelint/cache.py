@@ -33,6 +33,8 @@ class Cache:
         self._stats: dict[str, list] | None = None
         self._stats_written = 0
         self._stats_dirty = False
+        self._empty: set[str] | None = None
+        self._empty_dirty = False
 
     def _prepare(self) -> None:
         if self._ready:
@@ -79,6 +81,15 @@ class Cache:
             self._stats_dirty = True
 
     def save_stats(self) -> None:
+        """Write the run's index files (stat index, empty results) if they changed."""
+        if self._empty_dirty and self._empty is not None:
+            try:
+                self._prepare()
+                if len(self._empty) > 4 * MAX_ENTRIES:
+                    self._empty = set()
+                _atomic_write(self.bucket / "empty.json", json.dumps(sorted(self._empty)))
+            except OSError:
+                pass
         if not self._stats_dirty or self._stats is None:
             return
         try:
@@ -92,7 +103,18 @@ class Cache:
     def _entry(self, digest: str) -> Path:
         return self.bucket / digest[:2] / f"{digest}.json"
 
+    # -- results with nothing in them (most files): one set, not one file each --
+    def _load_empty(self) -> set[str]:
+        if self._empty is None:
+            try:
+                self._empty = set(json.loads((self.bucket / "empty.json").read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                self._empty = set()
+        return self._empty
+
     def get(self, digest: str, path: str) -> FileResult | None:
+        if digest in self._load_empty():
+            return FileResult(path, from_cache=True)
         try:
             raw = self._entry(digest).read_text(encoding="utf-8")
             data = json.loads(raw)
@@ -123,6 +145,12 @@ class Cache:
 
     def put(self, digest: str, result: FileResult) -> None:
         if result.error is not None or result.fixed_source is not None:
+            return
+        if not result.findings and not any(result.facts.values()):
+            empty = self._load_empty()
+            if digest not in empty:
+                empty.add(digest)
+                self._empty_dirty = True
             return
         try:
             self._prepare()

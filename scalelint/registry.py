@@ -122,8 +122,7 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
         return load_registry(local)
     from scalelint import __version__, manifest
 
-    builtin = _builtin_pack_files()
-    packs = [(ep.name, ep.value) for ep in _entry_points()] + builtin
+    packs = _installed_state() + _builtin_pack_files()
     path = cache_dir / f"v{__version__}" / f"rules-{manifest.fingerprint(local, packs)}.json"
     loaded: list[Registry] = []
 
@@ -140,6 +139,23 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
     registry = load_registry(local)
     manifest.write(path, registry.sorted(), registry.origin)
     return registry
+
+
+def _installed_state() -> list[tuple[str, str]]:
+    """Installing or removing a package (a rule pack among them) changes the
+    modification time of its site directory: a cheap stand-in for scanning
+    every installed distribution's entry points."""
+    import os
+
+    state = []
+    for entry in sys.path:
+        if not entry or not entry.endswith(("site-packages", "dist-packages")):
+            continue  # the working directory and script folders hold no installs
+        try:
+            state.append((entry, str(os.stat(entry).st_mtime_ns)))
+        except OSError:
+            continue
+    return state
 
 
 def _builtin_pack_files() -> list[tuple[str, str]]:
