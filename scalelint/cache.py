@@ -178,21 +178,13 @@ class Cache:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Cache files: written whole or not at all."""
+    write_atomic_bytes(path, text.encode("utf-8"))
 
 
 def write_atomic_bytes(path: Path, data: bytes) -> None:
-    """Write a checked file back without ever leaving it half-written."""
+    """Write through a temporary file and a rename, so no reader (nor a crash)
+    ever sees a half-written file; an existing file keeps its permissions."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -200,7 +192,7 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
         try:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         except OSError:
-            pass
+            pass  # a new file: the default permissions
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -115,7 +115,7 @@ def test_cache_roundtrip_and_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         cache.put(f"{i:02}" + "0" * 30, result)
     cache.prune()
     assert len(list(cache.bucket.glob("*/*.json"))) == 3
-    assert not list(cache.bucket.glob("*/.tmp-*")), "no temporary files left behind"
+    assert not list(cache.bucket.glob("*/.*.tmp")), "no temporary files left behind"
 
 
 def test_apply_edits_skips_overlaps_and_keeps_order() -> None:

@@ -5,24 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from test_cli import FLAGGED
+
 REPO = Path(__file__).resolve().parent.parent
-FLAGGED = textwrap.dedent('''\
-    import sqlite3
-
-
-    def names(path):
-        conn = sqlite3.connect(path)
-        rows = conn.execute("SELECT name FROM users").fetchall()
-        conn.close()
-        return rows
-    ''')
-
-
 @pytest.fixture(scope="module")
 def pre_commit() -> str:
     found = shutil.which("pre-commit")
