@@ -1,10 +1,17 @@
 """Connection rules (SL1xx): how long code holds database connections."""
 from __future__ import annotations
 
+import libcst as cst
+
 from scalelint.findings import FixSafety
 from scalelint.model.function import FunctionModel, Hold
+from scalelint.model.loops import LoopQuery, loop_queries, render_chain
+from scalelint.model.timeline import BETWEEN, Timeline, WorkItem, timeline_of
+from scalelint.model.work import CallInfo, Transaction
 from scalelint.rule import Rule
 from scalelint.scoping import scope_hold_fix
+from scalelint.splitting import split_hold_fix
+from scalelint.walk import walk
 
 #: words without which a file cannot acquire a connection (prefilter)
 CONNECTION_VOCABULARY = (
@@ -119,4 +126,299 @@ class UnscopedConnection(Rule):
         return not (receiver is not None and getattr(receiver, "value", None) in local_conns)
 
 
-RULES = [UnscopedConnection]
+class ConnectionHeldAcrossWork(Rule):
+    """
+    ## What it does
+    Finds connections and ORM sessions kept checked out while the code does
+    work that does not use them: network calls, rendering, validation or other
+    business logic before the first query, between two queries, or after the
+    last query inside a `with` block. It reports the acquisition and names the
+    work and its lines.
+
+    ## Why it matters at scale
+    The time a connection is held, not the time its queries take, decides how
+    many connections a service needs. A 20 ms query inside a 500 ms hold
+    costs 25 times the pool capacity, and when the remote call slows down the
+    pool runs dry for every other request.
+
+    ## Example
+    ```python
+    import carrier_api
+    from app.db import get_db_connection
+
+    def ship(order_id):
+        conn = get_db_connection()
+        order = conn.query("SELECT * FROM orders WHERE id = %s", order_id)
+        label = carrier_api.create_label(order)
+        conn.execute("UPDATE orders SET label = %s WHERE id = %s", label, order_id)
+        conn.close()
+    ```
+
+    ## Use instead
+    ```python
+    from contextlib import closing
+
+    import carrier_api
+    from app.db import get_db_connection
+
+    def ship(order_id):
+        with closing(get_db_connection()) as conn:
+            order = conn.query("SELECT * FROM orders WHERE id = %s", order_id)
+        label = carrier_api.create_label(order)
+        with closing(get_db_connection()) as conn:
+            conn.execute("UPDATE orders SET label = %s WHERE id = %s", label, order_id)
+    ```
+
+    ## Fix safety
+    The fix splits the hold into scoped `with` blocks around the statements
+    that use the connection, moves the acquisition down to the first use and
+    ends each block after its last use, spelled per library
+    (`contextlib.closing(...)` for psycopg2, sqlite3 and in-house factories,
+    `pool.connection()` for psycopg_pool checkouts); a cursor created before a
+    split is created again in the later block. It is **safe** when nothing
+    before a split point wrote or locked without committing (no INSERT,
+    UPDATE, DELETE or `FOR UPDATE` still open, no statement whose effect on
+    the connection is unknown), since each block then sees the same data on a
+    fresh connection; otherwise it is **unsafe**, because splitting ends the
+    transaction early. No fix is offered for sessions (their objects are bound
+    to the session), when the connection escapes or is passed to a callee, is
+    released in some branches only, when the work sits inside a loop that also
+    uses the connection, or when a value bound to the connection (a result
+    set) is used across a split.
+
+    ## Configuration
+    `connection-factories` names project functions that return a connection;
+    `io-functions` names project callables that do blocking I/O (they count as
+    work even when defined in another module).
+    """
+
+    code = "SL101"
+    name = "connection-held-across-work"
+    summary = "connection or session held while the code does unrelated work"
+    vocabulary = CONNECTION_VOCABULARY
+    fix_safety = FixSafety.SAFE
+
+    def check_function(self, fn: FunctionModel) -> None:
+        for hold in fn.holds:
+            if fn.work.transaction_of(hold.acquired) is not None:
+                continue  # inside an explicit transaction: SL103's domain
+            line = timeline_of(fn, hold)
+            if line is None or not line.work:
+                continue
+            self.report(self._anchor(hold), self._message(line), fix=split_hold_fix(self._ctx, fn, line))
+
+    @staticmethod
+    def _anchor(hold: Hold) -> cst.CSTNode:
+        if hold.via_with and isinstance(hold.acquired.node, cst.With):
+            for item in hold.acquired.node.items:
+                if item.item is hold.value:
+                    return item
+        return hold.acquired.node
+
+    def _message(self, line: Timeline) -> str:
+        parts: list[str] = []
+        for position in dict.fromkeys(w.position for w in line.work):
+            items = [w for w in line.work if w.position == position]
+            named = ", ".join(self._item(w) for w in items[:3])
+            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+            where = "between two queries" if position == BETWEEN and self._queries_around(line) else position
+            parts.append(f"{named}{more} {where}")
+        what = line.hold.describe()
+        return f"{what} is held across {'; '.join(parts)}; hold it only around its uses"
+
+    def _item(self, item: WorkItem) -> str:
+        info = item.info
+        via = f", calls {' -> '.join(info.via)}" if info.via else ""
+        return f"{info.label} (line {self._ctx.line_of(item.call)}{via})"
+
+    @staticmethod
+    def _queries_around(line: Timeline) -> bool:
+        return len(line.uses) > 1
+
+
+class BlockingIoInTransaction(Rule):
+    """
+    ## What it does
+    Finds network I/O, sleeps, task-queue enqueues, e-mail sends and
+    subprocess calls made inside an explicit transaction:
+    `transaction.atomic()` (block or decorator), `session.begin()`,
+    `engine.begin()`, `conn.transaction()`, a psycopg2/sqlite3 `with conn:`
+    block. Calls into the module's own helpers are followed two levels deep.
+
+    ## Why it matters at scale
+    A transaction keeps its connection and its row locks until it commits.
+    Every second spent waiting on a remote service inside it is a second
+    other requests wait on those locks, and a slow partner API turns into a
+    database outage. Tasks enqueued inside a transaction can also run before
+    the commit and not find the rows they were sent for.
+
+    ## Example
+    ```python
+    import requests
+    from django.db import transaction
+
+    def pay(order):
+        with transaction.atomic():
+            order.status = "paid"
+            order.save()
+            requests.post("https://partner.example/paid", json={"id": order.id})
+    ```
+
+    ## Use instead
+    ```python
+    import requests
+    from django.db import transaction
+
+    def pay(order):
+        with transaction.atomic():
+            order.status = "paid"
+            order.save()
+            transaction.on_commit(
+                lambda: requests.post("https://partner.example/paid", json={"id": order.id})
+            )
+    ```
+
+    ## Fix safety
+    No automatic fix: moving the call after the commit changes what happens
+    when the transaction rolls back, which only the author can decide. In
+    Django use `transaction.on_commit(...)`; elsewhere move the call after the
+    block.
+
+    ## Configuration
+    `io-functions` names project callables that do blocking I/O (for example
+    `["app.partners.notify_partner"]`), so calls to them count even when they
+    are defined in another module.
+    """
+
+    code = "SL103"
+    name = "blocking-io-in-transaction"
+    summary = "network I/O, sleeps or task enqueues inside an open transaction"
+    vocabulary = ("atomic", "begin", "transaction", "connect")
+
+    def check_function(self, fn: FunctionModel) -> None:
+        work = fn.work
+        if not work.transactions:
+            return
+        reported: list[cst.Call] = []
+        for stmt, call in fn.calls():
+            tx = work.transaction_of(stmt)
+            if tx is None or any(_inside(call, outer) for outer in reported):
+                continue
+            info = work.classify(call)
+            if info.kind == "io":
+                reported.append(call)
+                self.report(call, self._message(info, tx))
+
+    def _message(self, info: CallInfo, tx: Transaction) -> str:
+        line = self._ctx.line_of(tx.node)
+        later = "register it with `transaction.on_commit(...)`" if tx.library == "django" else "move it after the block"
+        if info.category == "queue":
+            return (
+                f"{info.describe()} enqueues a task inside {tx.label} (line {line}): the broker round trip "
+                f"holds the transaction open, and the worker may run before the commit; {later}"
+            )
+        return (
+            f"{info.describe()} {_WAITS.get(info.category, 'does blocking I/O')} inside {tx.label} "
+            f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
+        )
+
+
+class QueryInLoop(Rule):
+    """
+    ## What it does
+    Finds a query executed once per iteration of a loop (the N+1 pattern):
+    a cursor, connection or session query inside a `for` loop, `async for` or
+    comprehension whose arguments come from the iteration, a Django
+    `Model.objects...` call that runs inside the loop, or a queryset iterated
+    inside an outer loop. Writes one row at a time are included (suggesting
+    `executemany`, `bulk_create` or one set-based statement).
+
+    ## Why it matters at scale
+    Each iteration pays a network round trip and a query plan. With ten rows
+    in development nobody notices; with ten thousand rows in production one
+    request issues ten thousand queries, holds its connection for all of
+    them and loads the database with work one query could do.
+
+    ## Example
+    ```python
+    from django.db import models
+
+    class Customer(models.Model):
+        name = models.TextField()
+
+    def names(orders):
+        return [Customer.objects.get(id=o.customer_id).name for o in orders]
+    ```
+
+    ## Use instead
+    ```python
+    from django.db import models
+
+    class Customer(models.Model):
+        name = models.TextField()
+
+    def names(orders):
+        customers = Customer.objects.in_bulk([o.customer_id for o in orders])
+        return [customers[o.customer_id].name for o in orders]
+    ```
+
+    ## Fix safety
+    No automatic fix: batching a query changes its shape (an `IN` list, a
+    join, a prefetch), which needs the author's judgement.
+
+    ## Configuration
+    `connection-factories` extends what counts as a database handle. Loops
+    over small literal collections (`for kind in ("a", "b")`, `range(3)`,
+    module constants), loops that batch on purpose (`chunk`/`batch`/`page`
+    in their names, `filter(id__in=batch)`), `while` loops and batched
+    writes (`executemany`, `bulk_create`, `bulk_update`) are never reported.
+    Lazy relationship access on iterated objects is not reported yet: it
+    needs each relationship's loading strategy.
+    """
+
+    code = "SL104"
+    name = "query-in-loop"
+    summary = "a query executed once per loop iteration (N+1)"
+    vocabulary = ("execute", "objects.", ".query", "fetch", "scalar", "session", "Session", "cursor", "refresh")
+
+    def check_function(self, fn: FunctionModel) -> None:
+        for found in loop_queries(fn):
+            self.report(found.query.call, self._message(found))
+
+    def _message(self, found: LoopQuery) -> str:
+        query, loop = found.query, found.loop
+        iterable = _short(loop.iterable)
+        line = self._ctx.line_of(loop.node)
+        advice = _ADVICE.get((query.style, query.write)) or _ADVICE[(query.style, "read" if not query.write else "write")]
+        return f"{query.label} runs once per iteration of the loop over {iterable} (line {line}); {advice}"
+
+
+_ADVICE = {
+    ("django", "read"): "fetch them in one query (`filter(<field>__in=...)`, `in_bulk()`, `select_related`/`prefetch_related`)",
+    ("django", "create"): "create them in one query with `bulk_create()`",
+    ("django", "update"): "update them in one query (`filter(...).update(...)` or `bulk_update()`)",
+    ("django", "delete"): "delete them in one query with `filter(<field>__in=...).delete()`",
+    ("django", "write"): "batch the writes in one query",
+    ("sqlalchemy", "read"): "load them in one query (`where(Model.id.in_(...))`, `selectinload`)",
+    ("sqlalchemy", "write"): "batch the writes in one statement",
+    ("sql", "read"): "fetch them in one query (`WHERE id = ANY(%s)` / `IN (...)` or a join)",
+    ("sql", "write"): "send them in one batch (`executemany()` or one set-based statement)",
+}
+
+
+def _short(expr: cst.BaseExpression) -> str:
+    spelled = render_chain(expr)
+    return f"`{spelled}`" if len(spelled) < 60 and "…" not in spelled else "its items"
+
+
+_WAITS = {
+    "http": "waits on the network", "cloud": "waits on a cloud API", "mail": "waits on a mail server",
+    "sleep": "sleeps", "subprocess": "waits on a subprocess", "socket": "waits on a socket",
+}
+
+
+def _inside(call: cst.Call, outer: cst.Call) -> bool:
+    return any(sub is call for sub in walk(outer, into_functions=False))
+
+
+RULES = [ConnectionHeldAcrossWork, UnscopedConnection, BlockingIoInTransaction, QueryInLoop]

@@ -55,7 +55,7 @@ class Checker:
             )
             for rule_cls in self.rules
         ]
-        self._vocabulary = [(d, d.rule.vocabulary) for d in self._dispatch]
+        self._vocabulary = [(d, d.rule.vocabulary_for(self.recognition)) for d in self._dispatch]
 
     # -- prefilter ---------------------------------------------------------------
     def active_for(self, text: str) -> list[_Dispatch]:

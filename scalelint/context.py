@@ -27,13 +27,34 @@ class FileContext:
     def positions(self) -> Positions:
         return Positions(self.module, self.text)
 
-    def location(self, node: cst.CSTNode, end_node: cst.CSTNode | None = None) -> tuple[int, int, int, int]:
-        start, end = self.positions.span(node)
+    def location(
+        self, node: cst.CSTNode, end_node: cst.CSTNode | None = None, within: cst.CSTNode | None = None
+    ) -> tuple[int, int, int, int]:
+        start, end = self.span(node, within)
         if end_node is not None:
-            end = self.positions.span(end_node)[1]
-        line, col = self.positions.line_col(start)
-        end_line, end_col = self.positions.line_col(end)
-        return line, col, end_line, end_col
+            end = self.span(end_node)[1]
+        return (*self._line_col(start), *self._line_col(end))
+
+    def span(self, node: cst.CSTNode, within: cst.CSTNode | None = None) -> tuple[int, int]:
+        """Syntactic span of a node. An unparenthesized call whose source text
+        occurs once in the file (or once in ``within``, an enclosing node whose
+        own text occurs once) is found by text search, which spares files that
+        report a few calls the whole-module position pass."""
+        if "positions" not in self.__dict__ and isinstance(node, cst.Call) and not node.lpar:
+            code = self.module.code_for_node(node)
+            found = _unique(self.text, code, 0, len(self.text))
+            if found is None and within is not None:
+                outer = self.module.code_for_node(within)
+                base = _unique(self.text, outer, 0, len(self.text))
+                found = None if base is None else _unique(self.text, code, base, base + len(outer))
+            if found is not None:
+                return found, found + len(code)
+        return self.positions.span(node)
+
+    def _line_col(self, offset: int) -> tuple[int, int]:
+        if "positions" in self.__dict__:
+            return self.positions.line_col(offset)
+        return self.text.count("\n", 0, offset) + 1, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.positions.line_col(self.positions.span(node)[0])[0]
@@ -67,6 +88,14 @@ class FileContext:
         except Exception:
             return None
         return Fix(message, safety, (minimal_edit(self.text, new_text),))
+
+
+def _unique(text: str, part: str, start: int, end: int) -> int | None:
+    """Offset of the only occurrence of ``part`` in ``text[start:end]``."""
+    first = text.find(part, start, end)
+    if first < 0 or text.find(part, first + 1, end) >= 0:
+        return None
+    return first
 
 
 class _Replacer(cst.CSTTransformer):

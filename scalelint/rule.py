@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from scalelint.context import FileContext
     from scalelint.findings import Fix
     from scalelint.model.function import FunctionModel
-    from scalelint.model.module import ModuleModel
+    from scalelint.model.module import ModuleModel, Recognition
     from scalelint.project import ProjectIndex, ProjectReporter
 
 _CODE = re.compile(r"^[A-Z]{1,4}[0-9]{3}$")
@@ -47,6 +47,12 @@ class Rule:
     docs_url: ClassVar[str | None] = None
 
     _ctx: "FileContext"
+
+    @classmethod
+    def vocabulary_for(cls, recognition: "Recognition") -> tuple[str, ...]:
+        """The prefilter words under this project's config (a rule whose
+        recognition knobs name project helpers adds their names)."""
+        return cls.vocabulary
 
     # -- declared API ---------------------------------------------------
     def check_module(self, module: "ModuleModel") -> None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from scalelint.cache import Cache, content_hash, salt_for, write_atomic_bytes
 from scalelint.config import Config
 from scalelint.discovery import Discovery, matches_glob
-from scalelint.findings import FileError, FileResult, Finding
+from scalelint.findings import FileError, FileResult, Finding, FixSafety
+from scalelint.fixes import apply_edits
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.manifest import materialize
 from scalelint.rule import Rule
@@ -347,6 +348,7 @@ class Runner:
                 by_path.setdefault(state.display, []).extend(state.result.findings)
         for finding in project_findings:
             by_path.setdefault(finding.path, []).append(finding)
+        from_project = set(project_findings)
         selected = set(self.codes)
         for state in states:
             result = state.result
@@ -367,6 +369,7 @@ class Runner:
                 f for f in self._suppression_findings(state.display, suppressions, selected, result)
                 if f.code not in ignored
             )
+            kept = self._apply_project_fixes(state, kept, from_project)
             report.findings.extend(kept)
             if kept:
                 self._read_source(state)
@@ -379,6 +382,28 @@ class Runner:
                 report.changed.append(state)
         report.findings.sort(key=Finding.sort_key)
         self._write_fixes(report)
+
+    def _apply_project_fixes(self, state: FileState, kept: list[Finding], from_project: set[Finding]) -> list[Finding]:
+        """Apply the fixes of project findings (their edits are offsets in the
+        file as read, so only when no file fix has moved the text); returns the
+        findings left to report."""
+        result = state.result
+        if not self._fixing or state.source is None or result is None or result.fixed_source is not None:
+            return kept
+        fixable = [
+            f for f in kept
+            if f in from_project and f.fix is not None
+            and (f.fix.safety is FixSafety.SAFE or self.settings.unsafe_fixes)
+        ]
+        if not fixable:
+            return kept
+        text = state.source.text
+        new_text, applied = apply_edits(text, [f.fix for f in fixable if f.fix is not None])
+        if applied != len(fixable) or new_text == text or syntax_error(new_text, state.display) is not None:
+            return kept
+        result.fixed_source, result.original_source = new_text, text
+        result.fixed += applied
+        return [f for f in kept if f not in fixable]
 
     def _suppression_findings(self, path: str, suppressions: list[Suppression], selected: set[str], result: FileResult) -> list[Finding]:
         out: list[Finding] = []

@@ -47,6 +47,9 @@ class FakeCursor:
     def close(self) -> None:
         pass
 
+    def __iter__(self):
+        return iter(self.fetchall())
+
     def __enter__(self):
         return self
 

@@ -8,7 +8,9 @@ from scalelint.checker import CheckOptions, Checker
 from scalelint.config import Config
 from scalelint.findings import Finding
 from scalelint.model.module import Recognition
+from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.registry import load_registry
+from scalelint.rule import ProjectRule
 from scalelint.runner import Runner, RunSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -22,15 +24,33 @@ def rules_for(*selectors: str):
 
 
 def lint(source: str, *selectors: str, path: str = "example.py", recognition: Recognition | None = None) -> list[Finding]:
-    """Findings of the selected rules (file rules only) on one source text."""
-    checker = Checker(rules_for(*selectors), recognition or Recognition())
+    """Findings of the selected rules on one source text (project rules see
+    this file as the whole project)."""
+    rules = rules_for(*selectors)
+    checker = Checker(rules, recognition or Recognition())
     result = checker.check(path, source)
     assert result.error is None, result.error
-    return sorted(result.findings, key=Finding.sort_key)
+    findings = list(result.findings)
+    project_rules = [r for r in rules if issubclass(r, ProjectRule)]
+    if project_rules:
+        index = ProjectIndex()
+        index.add(path, result.facts)
+        out = ProjectReporter({path})
+        for rule in project_rules:
+            rule().check_project(index, out)
+        findings.extend(out.findings)
+    return sorted(findings, key=Finding.sort_key)
 
 
 def fix(source: str, *selectors: str, unsafe: bool = False, path: str = "example.py") -> str:
-    checker = Checker(rules_for(*selectors), Recognition(), CheckOptions(fix=True, unsafe_fixes=unsafe))
+    rules = rules_for(*selectors)
+    if any(issubclass(r, ProjectRule) for r in rules):  # project fixes are applied by the Runner
+        settings = RunSettings(paths=[], stdin_text=source, stdin_filename=path, fix=True,
+                               unsafe_fixes=unsafe, use_cache=False, jobs=1)
+        report = Runner(Config(), rules, settings).run()
+        assert not report.errors, report.errors
+        return report.stdin_output if report.stdin_output is not None else source
+    checker = Checker(rules, Recognition(), CheckOptions(fix=True, unsafe_fixes=unsafe))
     result = checker.check(path, source)
     assert result.error is None, result.error
     return result.fixed_source if result.fixed_source is not None else source

@@ -150,6 +150,16 @@ CONVENTIONAL_FACTORY_NAMES = frozenset({
     "db_connect", "connect_db", "connect_to_db", "connect_to_database",
     "new_connection", "open_connection", "create_connection", "get_database_connection",
 })
+#: factory names that say "database" themselves (generic ones such as
+#: ``get_connection`` count only when imported from a DB_MODULE_PARTS module)
+DB_NAMED_FACTORIES = frozenset({
+    "get_db_connection", "get_db_conn", "get_db", "db_connect", "connect_db", "connect_to_db",
+    "connect_to_database", "get_database_connection",
+})
+DB_MODULE_PARTS = frozenset({
+    "db", "database", "databases", "dbapi", "sql", "postgres", "postgresql", "pg", "mysql", "sqlite",
+    "oracle", "models", "orm", "persistence", "storage", "repository", "repositories", "dal",
+})
 #: receiver names whose ``.connect()`` returns a connection by convention
 CONVENTIONAL_DB_RECEIVERS = frozenset({"db", "database", "dbapi"})
 #: receiver name fragments whose ``.getconn()`` is a pool checkout
@@ -158,5 +168,579 @@ CONVENTIONAL_POOL_FRAGMENT = "pool"
 IN_HOUSE = Resource("connection", "in-house", with_closes=False)
 IN_HOUSE_POOL_CONN = _conn("in-house", closes=False, release_methods=(), release_by_source=("putconn",))
 
-#: wrappers whose `with` closes the wrapped resource (``with closing(conn) as c``)
+
+# == caches (SL3xx) ================================================================
+# Cache clients by qualified name, and what each library's write calls mean for
+# expiry. Read by scalelint.model.caching; the rules never spell a library.
+
+
+@dataclass(frozen=True)
+class CacheLibrary:
+    """One cache client library and the semantics the cache rules need."""
+
+    name: str
+    #: write method -> (TTL keyword names, positional index of the TTL or None)
+    ttl_args: tuple[tuple[str, tuple[str, ...], int | None], ...] = ()
+    #: writes that always carry a TTL (``setex``)
+    ttl_always: frozenset[str] = frozenset()
+    #: TTL spellings that mean "never expires"
+    forever_values: tuple[str, ...] = ()
+    #: what an omitted TTL means: "default" (configured default) | "forever"
+    omitted: str = "default"
+    #: writes that cannot carry a TTL: the key lives forever unless expired separately
+    ttl_less_writes: frozenset[str] = frozenset()
+    #: methods that give an existing key a TTL
+    expire_methods: frozenset[str] = frozenset()
+    is_async: bool = False
+    #: True: evicts under memory pressure (LRU client, the shared default cache); None: unknown
+    evicting: bool | None = None
+    #: non-blocking replacement for a ``keys(pattern)`` scan (None: no keys() method)
+    scan_method: str | None = None
+
+    def ttl_arg(self, method: str) -> tuple[tuple[str, ...], int | None] | None:
+        for name, keywords, position in self.ttl_args:
+            if name == method:
+                return keywords, position
+        return None
+
+
+_REDIS_TTL_LESS = frozenset({
+    "setnx", "mset", "msetnx", "getset", "hset", "hsetnx", "hmset", "hincrby", "hincrbyfloat",
+    "sadd", "lpush", "rpush", "lpushx", "rpushx", "zadd", "zincrby", "incr", "incrby",
+    "incrbyfloat", "decr", "decrby", "append", "setrange", "pfadd", "xadd", "geoadd",
+})
+_REDIS = dict(
+    ttl_args=(("set", ("ex", "px", "exat", "pxat", "keepttl"), 2),),
+    ttl_always=frozenset({"setex", "psetex"}),
+    forever_values=("None",),
+    omitted="forever",
+    ttl_less_writes=_REDIS_TTL_LESS,
+    expire_methods=frozenset({"expire", "pexpire", "expireat", "pexpireat", "getex", "setex", "psetex"}),
+    scan_method="scan_iter",
+)
+REDIS = CacheLibrary("redis", **_REDIS)
+REDIS_ASYNC = CacheLibrary("redis.asyncio", is_async=True, **_REDIS)
+#: Django's cache framework (django-redis adds keys()/iter_keys()/delete_pattern())
+DJANGO_CACHE = CacheLibrary(
+    "django",
+    ttl_args=(("set", ("timeout",), 2), ("add", ("timeout",), 2), ("get_or_set", ("timeout",), 2),
+              ("set_many", ("timeout",), 1), ("touch", ("timeout",), 1)),
+    forever_values=("None",),  # 0 means "do not cache"; omitted means the configured default
+    evicting=True,
+    scan_method="iter_keys",
+)
+FLASK_CACHING = CacheLibrary(
+    "flask_caching",
+    ttl_args=(("set", ("timeout",), 2), ("add", ("timeout",), 2), ("set_many", ("timeout",), 1),
+              ("cached", ("timeout",), 0), ("memoize", ("timeout",), 0)),
+    forever_values=("0",),  # None means the configured default
+    evicting=True,
+)
+PYMEMCACHE = CacheLibrary(
+    "pymemcache",
+    ttl_args=(("set", ("expire",), 2), ("add", ("expire",), 2), ("replace", ("expire",), 2),
+              ("set_many", ("expire",), 1), ("set_multi", ("expire",), 1), ("cas", ("expire",), 3)),
+    forever_values=("0",),
+    omitted="forever",  # expire defaults to 0: never
+    expire_methods=frozenset({"touch"}),
+    evicting=True,  # memcached is an LRU cache
+)
+AIOCACHE = CacheLibrary(
+    "aiocache",
+    ttl_args=(("set", ("ttl",), 2), ("add", ("ttl",), 2), ("multi_set", ("ttl",), 1), ("cached", ("ttl",), 0)),
+    forever_values=("None",),  # omitted means the cache's configured ttl
+    expire_methods=frozenset({"expire"}),
+    is_async=True,
+)
+#: expiry is set per region (``configure(expiration_time=...)``), not per call
+DOGPILE = CacheLibrary("dogpile.cache")
+#: a client known only by convention or config: no expiry semantics assumed
+UNKNOWN_CACHE = CacheLibrary("cache")
+
+#: qualified callables (constructors, factories, class names in annotations) -> library
+CACHE_CONSTRUCTORS: dict[str, CacheLibrary] = {
+    **{name: REDIS for name in (
+        "redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
+        "redis.Redis.from_url", "redis.StrictRedis.from_url", "redis.from_url",
+        "redis.RedisCluster", "redis.cluster.RedisCluster", "redis.cluster.RedisCluster.from_url",
+        "django_redis.get_redis_connection",
+    )},
+    **{name: REDIS_ASYNC for name in (
+        "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.client.Redis",
+        "redis.asyncio.from_url", "redis.asyncio.Redis.from_url", "redis.asyncio.RedisCluster",
+        "redis.asyncio.cluster.RedisCluster", "aioredis.Redis", "aioredis.from_url",
+    )},
+    "django.core.cache.backends.base.BaseCache": DJANGO_CACHE,
+    "flask_caching.Cache": FLASK_CACHING,
+    **{name: PYMEMCACHE for name in (
+        "pymemcache.Client", "pymemcache.client.Client", "pymemcache.client.base.Client",
+        "pymemcache.PooledClient", "pymemcache.client.base.PooledClient", "pymemcache.HashClient",
+        "pymemcache.client.hash.HashClient", "pymemcache.client.retrying.RetryingClient",
+    )},
+    **{name: AIOCACHE for name in (
+        "aiocache.Cache", "aiocache.SimpleMemoryCache", "aiocache.RedisCache", "aiocache.MemcachedCache",
+        "aiocache.caches.get", "aiocache.caches.create", "aiocache.base.BaseCache",
+    )},
+    "dogpile.cache.make_region": DOGPILE,
+    "dogpile.cache.region.make_region": DOGPILE,
+    "dogpile.cache.region.CacheRegion": DOGPILE,
+}
+#: qualified objects that are cache clients
+CACHE_OBJECTS: dict[str, CacheLibrary] = {"django.core.cache.cache": DJANGO_CACHE}
+#: qualified mappings whose items are cache clients (``caches["default"]``)
+CACHE_MAPPINGS: dict[str, CacheLibrary] = {"django.core.cache.caches": DJANGO_CACHE}
+#: methods of a client that return a client of the same library
+CACHE_SELF_METHODS = frozenset({"pipeline", "configure", "configure_from_config"})
+
+#: receiver names that are cache clients by convention (rules.md): exact, prefix, suffix
+CONVENTIONAL_CACHE_NAMES = frozenset({"cache", "redis", "memcache", "memcached"})
+CONVENTIONAL_CACHE_PREFIXES = ("REDIS_",)
+CONVENTIONAL_CACHE_SUFFIXES = ("_cache", "_redis")
+#: for a conventionally named receiver: method -> least argument count that makes
+#: it a cache call (a dict named ``cache`` has get/keys()/update, never these)
+CACHE_CALL_SHAPES: dict[str, int] = {
+    "set": 2, "setex": 3, "psetex": 3, "set_many": 1, "add": 2, "get_or_set": 2, "mset": 1,
+    "setnx": 2, "delete": 1, "delete_many": 1, "unlink": 1, "expire": 2, "pexpire": 2,
+    "hset": 2, "hmset": 2, "incr": 1, "decr": 1, "keys": 1, "delete_pattern": 1,
+    "delete_memoized": 1, "touch": 1, "memoize": 0, "cached": 0, "publish": 2, "scan_iter": 1,
+    "clear": 0, "flushdb": 0,
+}
+
+#: client methods by what they do to keys
+CACHE_DELETES = frozenset({"delete", "delete_many", "unlink", "getdel", "hdel", "delete_memoized",
+                           "delete_memoized_verhash"})
+CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_set", "mset", "setnx",
+                          "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
+                          "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
+CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+CACHE_SCANS = frozenset({"keys", "scan_iter", "iter_keys"})
+CACHE_CLEARS = frozenset({"clear", "flushdb", "flushall"})
+CACHE_READS = frozenset({
+    "get", "get_many", "mget", "hget", "hgetall", "hmget", "hkeys", "hvals", "hexists", "multi_get",
+    "smembers", "sismember", "scard", "lrange", "llen", "zrange", "zrevrange", "zscore", "zcard", "exists",
+})
+#: writes whose value is a mapping of key -> value
+CACHE_MAPPING_WRITES = frozenset({"set_many", "mset", "multi_set", "set_multi"})
+
+#: decorators that memoize through a shared cache client: method -> library names it exists on
+SHARED_MEMO_METHODS: dict[str, frozenset[str]] = {
+    "memoize": frozenset({"flask_caching", "cache"}),
+    "cached": frozenset({"flask_caching", "cache"}),
+    "cache_on_arguments": frozenset({"dogpile.cache"}),
+}
+SHARED_MEMO_DECORATORS: dict[str, CacheLibrary] = {
+    "aiocache.cached": AIOCACHE, "aiocache.decorators.cached": AIOCACHE,
+}
+#: methods on a memoized function that drop its cached results
+MEMO_INVALIDATORS = frozenset({"cache_clear", "invalidate", "refresh", "clear_cached", "bump_version"})
+
+
+@dataclass(frozen=True)
+class Memoizer:
+    """An in-process memoizing decorator (SL304)."""
+
+    #: "maxsize" | "cache_arg" (cachetools.cached(cache)) | "unbounded" | "ttl"
+    bound: str
+    #: for ``maxsize``: keyword, position and default
+    default_maxsize: int | None = 128
+
+
+IN_PROCESS_MEMOIZERS: dict[str, Memoizer] = {
+    "functools.lru_cache": Memoizer("maxsize"),
+    "functools.cache": Memoizer("unbounded", None),
+    "cachetools.cached": Memoizer("cache_arg"),
+    "cachetools.cachedmethod": Memoizer("cache_arg"),
+    "cachetools.func.lru_cache": Memoizer("maxsize"),
+    "cachetools.func.lfu_cache": Memoizer("maxsize"),
+    "cachetools.func.fifo_cache": Memoizer("maxsize"),
+    "cachetools.func.rr_cache": Memoizer("maxsize"),
+    "cachetools.func.mru_cache": Memoizer("maxsize"),
+    "cachetools.func.ttl_cache": Memoizer("ttl"),
+}
+#: cachetools cache classes: those that expire entries, and the bounded ones
+CACHETOOLS_TTL_CACHES = frozenset({"cachetools.TTLCache", "cachetools.TLRUCache"})
+CACHETOOLS_BOUNDED_CACHES = frozenset({
+    "cachetools.Cache", "cachetools.LRUCache", "cachetools.LFUCache", "cachetools.FIFOCache",
+    "cachetools.RRCache", "cachetools.MRUCache",
+})
+
+#: key words that mark data which must not vanish (sessions, tokens, locks, rate limits)
+CRITICAL_KEY_WORDS = frozenset({
+    "session", "sessions", "sess", "lock", "locks", "mutex", "semaphore", "token", "tokens",
+    "auth", "jwt", "otp", "nonce", "csrf", "ratelimit", "rate_limit", "throttle", "idempotency",
+})
+#: Django session engines that keep sessions only in a cache
+EVICTING_SESSION_ENGINES = frozenset({"django.contrib.sessions.backends.cache"})
+#: redis maxmemory policies that evict keys
+EVICTING_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
+                     "volatile-lfu", "volatile-random", "volatile-ttl")
+
+#: project helpers recognised by name as cache invalidation (``invalidate_product_cache``)
+INVALIDATION_HELPER_NAME = r"^_*(?:invalidate|clear|bust|purge|flush|evict|expire|drop|reset)_(?:(?P<what>\w+?)_)?caches?$|^_*caches?_(?:invalidate|clear|bust|purge|evict)(?:_(?P<what2>\w+))?$"
+#: calls that publish a change event (receivers elsewhere invalidate)
+EVENT_PUBLISH_METHODS = frozenset({"publish"})
+
+# -- entity reads and writes (SQL text and ORM calls) -------------------------------
+#: Django manager attributes on a model class
+DJANGO_MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
+
+
+@dataclass(frozen=True)
+class WriteKind:
+    """How an ORM write reaches model hooks."""
+
+    describe: str
+    save_hooks: bool = False  # post_save receivers and save() overrides run
+    delete_hooks: bool = False  # post_delete receivers run
+    delete_override: bool = False  # the model's delete() override runs
+    note: str = ""
+
+
+WRITE_KINDS: dict[str, WriteKind] = {
+    "sql": WriteKind("{verb} {table}", note="raw SQL runs no model hooks"),
+    "save": WriteKind("{model}.save()", save_hooks=True),
+    "create": WriteKind("{model}.objects.{method}()", save_hooks=True),
+    "instance_delete": WriteKind("{model}.delete()", delete_hooks=True, delete_override=True),
+    "qs_update": WriteKind("{model} QuerySet.update()", note="QuerySet.update() skips save() and post_save"),
+    "qs_delete": WriteKind("{model} QuerySet.delete()", delete_hooks=True, note="QuerySet.delete() skips delete() overrides"),
+    "bulk": WriteKind("{model}.objects.{method}()", note="bulk operations skip save() and post_save"),
+    "sa_add": WriteKind("session.{method}({model})", save_hooks=True),
+    "sa_delete": WriteKind("session.delete({model})", delete_hooks=True),
+    "sa_bulk": WriteKind("{method}", note="bulk statements skip ORM events"),
+}
+#: Django manager/QuerySet method -> write kind
+DJANGO_WRITE_METHODS: dict[str, str] = {
+    "update": "qs_update", "delete": "qs_delete", "create": "create", "get_or_create": "create",
+    "update_or_create": "create", "bulk_create": "bulk", "bulk_update": "bulk",
+    "aupdate": "qs_update", "adelete": "qs_delete", "acreate": "create", "aget_or_create": "create",
+    "aupdate_or_create": "create", "abulk_create": "bulk", "abulk_update": "bulk",
+}
+#: Django QuerySet methods returning one instance (``p = Product.objects.get(...)``)
+DJANGO_INSTANCE_METHODS = frozenset({
+    "get", "first", "last", "create", "earliest", "latest", "aget", "afirst", "alast", "acreate",
+})
+#: Django signals by the hooks they observe
+DJANGO_SAVE_SIGNALS = frozenset({"django.db.models.signals.post_save", "django.db.models.signals.pre_save"})
+DJANGO_DELETE_SIGNALS = frozenset({"django.db.models.signals.post_delete", "django.db.models.signals.pre_delete"})
+DJANGO_RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispatcher.receiver"})
+#: SQLAlchemy mapper events by the hooks they observe
+SA_LISTENS_FOR = frozenset({"sqlalchemy.event.listens_for", "sqlalchemy.event.listen"})
+SA_SAVE_EVENTS = frozenset({"after_insert", "after_update", "before_insert", "before_update"})
+SA_DELETE_EVENTS = frozenset({"after_delete", "before_delete"})
+#: SQLAlchemy statement constructors (``update(Product)``) and the query builder
+SA_WRITE_STATEMENTS = frozenset({
+    "sqlalchemy.update", "sqlalchemy.delete", "sqlalchemy.insert", "sqlalchemy.sql.update",
+    "sqlalchemy.sql.delete", "sqlalchemy.sql.insert", "sqlalchemy.sql.expression.update",
+    "sqlalchemy.sql.expression.delete", "sqlalchemy.sql.expression.insert",
+    "sqlalchemy.dialects.postgresql.insert", "sqlmodel.update", "sqlmodel.delete", "sqlmodel.insert",
+})
+SA_SELECTS = frozenset({"sqlalchemy.select", "sqlalchemy.future.select", "sqlalchemy.sql.select",
+                        "sqlalchemy.sql.expression.select", "sqlmodel.select"})
+#: session methods: reading a model (first argument) / writing an instance
+SA_SESSION_READS = frozenset({"query", "get", "get_one"})
+SA_SESSION_ADDS = frozenset({"add", "merge"})
+#: Django shortcuts reading a model given as first argument
+DJANGO_MODEL_READERS = frozenset({
+    "django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404",
+})
+#: blocking calls to remote services (SL304: memoizing these goes stale)
+REMOTE_CALL_PREFIXES = (
+    "requests.", "httpx.", "urllib.request.urlopen", "urllib3.", "aiohttp.", "boto3.", "grpc.",
+)
+
+
+# == connection family: work, transactions, batching (SL101/SL103/SL104) ========
+#: qualified callables that block on the network, a child process or a timer
+IO_CALLS: dict[str, str] = {
+    **{f"requests.{m}": "http" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request")},
+    **{f"requests.api.{m}": "http" for m in ("get", "post", "put", "patch", "delete", "head", "request")},
+    **{f"httpx.{m}": "http" for m in ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")},
+    "urllib.request.urlopen": "http",
+    "urllib.request.urlretrieve": "http",
+    "urllib2.urlopen": "http",
+    "time.sleep": "sleep",
+    "asyncio.sleep": "sleep",
+    "gevent.sleep": "sleep",
+    **{f"subprocess.{m}": "subprocess" for m in ("run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput")},
+    "os.system": "subprocess",
+    "os.popen": "subprocess",
+    "asyncio.create_subprocess_exec": "subprocess",
+    "asyncio.create_subprocess_shell": "subprocess",
+    "socket.create_connection": "socket",
+    "socket.getaddrinfo": "socket",
+    "socket.gethostbyname": "socket",
+    "django.core.mail.send_mail": "mail",
+    "django.core.mail.send_mass_mail": "mail",
+    "django.core.mail.mail_admins": "mail",
+    "django.core.mail.mail_managers": "mail",
+    "flask_mail.Mail.send": "mail",
+    "celery.current_app.send_task": "queue",
+}
+
+#: qualified constructors of clients whose methods do I/O -> client kind
+IO_CLIENTS: dict[str, str] = {
+    "requests.Session": "http",
+    "requests.session": "http",
+    "requests.sessions.Session": "http",
+    "httpx.Client": "http",
+    "httpx.AsyncClient": "http",
+    "aiohttp.ClientSession": "http",
+    "urllib3.PoolManager": "http",
+    "http.client.HTTPConnection": "http",
+    "http.client.HTTPSConnection": "http",
+    "boto3.client": "cloud",
+    "boto3.resource": "cloud",
+    "boto3.session.Session.client": "cloud",
+    "smtplib.SMTP": "smtp",
+    "smtplib.SMTP_SSL": "smtp",
+    "socket.socket": "socket",
+    "django.core.mail.EmailMessage": "mail_message",
+    "django.core.mail.EmailMultiAlternatives": "mail_message",
+    "django.core.mail.message.EmailMessage": "mail_message",
+    "django.core.mail.get_connection": "smtp",
+    "django_rq.get_queue": "rq",
+    "rq.Queue": "rq",
+}
+
+#: methods that do I/O per client kind (None: every method except IO_CLIENT_LOCAL)
+IO_CLIENT_METHODS: dict[str, frozenset[str] | None] = {
+    "http": frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request",
+                       "send", "stream", "urlopen"}),
+    "cloud": None,
+    "smtp": frozenset({"sendmail", "send_message", "send_messages", "login", "connect", "starttls", "ehlo"}),
+    "socket": frozenset({"connect", "send", "sendall", "recv", "recv_into", "accept", "sendto", "recvfrom"}),
+    "mail_message": frozenset({"send"}),
+    "rq": frozenset({"enqueue", "enqueue_call", "enqueue_in", "enqueue_at"}),
+}
+#: client methods that stay local (for kinds whose every other method is I/O)
+IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close"})
+
+#: methods that enqueue a task (celery); the receiver must be a recognised task
+TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
+#: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
+TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor"})
+TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
+#: a module path component that holds tasks by convention (``app.tasks.send_invoice``)
+TASK_MODULE_PART = "tasks"
+
+#: builtins and standard modules whose calls are cheap (no I/O, no business logic)
+CHEAP_BUILTINS = frozenset({
+    "len", "int", "str", "float", "bool", "dict", "list", "tuple", "set", "frozenset", "bytes",
+    "min", "max", "sum", "abs", "round", "sorted", "reversed", "enumerate", "zip", "range", "map",
+    "filter", "any", "all", "isinstance", "issubclass", "getattr", "setattr", "hasattr", "repr",
+    "format", "print", "iter", "next", "id", "hash", "type", "divmod", "ord", "chr", "super",
+    "object", "vars", "callable", "slice",
+})
+CHEAP_MODULES = frozenset({
+    "logging", "json", "re", "math", "datetime", "decimal", "uuid", "itertools", "functools",
+    "collections", "operator", "typing", "dataclasses", "copy", "enum", "string", "textwrap",
+    "fractions", "statistics", "hashlib", "base64", "binascii", "struct", "time.time",
+    "time.monotonic", "time.perf_counter", "django.utils.timezone", "django.utils.translation",
+    "contextlib", "warnings", "click.echo", "click.secho", "click.style", "typer.echo", "typer.secho",
+    "typer.style",
+})
+#: methods of str/bytes/dict/list/set/datetime values: cheap whatever the receiver
+CHEAP_METHODS = frozenset({
+    "append", "extend", "insert", "pop", "remove", "clear", "copy", "index", "count", "sort",
+    "reverse", "get", "items", "keys", "values", "setdefault", "update", "add", "discard",
+    "union", "intersection", "difference", "format", "join", "split", "rsplit", "splitlines",
+    "strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "replace", "startswith",
+    "endswith", "encode", "decode", "isoformat", "strftime", "isdigit", "zfill", "ljust", "rjust",
+    "partition", "rpartition", "find", "rfind", "casefold", "total_seconds", "timestamp", "date",
+    "quantize", "hexdigest", "group", "groups", "match", "search", "sub", "fullmatch",
+})
+#: receiver names that are loggers (``logger.info(...)``)
+LOGGER_NAMES = frozenset({"logger", "log", "logging", "_logger", "_log", "LOGGER", "LOG", "task_logger"})
+
+#: methods on a database handle whose result is another handle bound to it
+#: (a cursor, a result set still streaming from the connection)
+HANDLE_RESULT_METHODS = frozenset({"cursor", "execute", "exec_driver_sql", "stream", "stream_scalars"})
+#: methods that return rows already fetched (iterating them does not stream)
+MATERIALISING_METHODS = frozenset({
+    "fetchall", "fetchmany", "fetchone", "fetch", "fetchrow", "fetchval", "all", "first", "one",
+    "one_or_none", "scalar", "scalar_one", "scalar_one_or_none",
+})
+#: handle methods that end the open transaction
+TRANSACTION_END_METHODS = frozenset({"commit", "rollback"})
+#: handle methods with no effect on the server-side state
+HANDLE_NEUTRAL_METHODS = frozenset({
+    "cursor", "fetchone", "fetchall", "fetchmany", "close", "scalar", "scalars", "first", "all",
+    "one", "one_or_none", "scalar_one", "scalar_one_or_none", "mappings", "keys",
+})
+#: handle methods whose first argument is the statement (read for the split fix's safety)
+SPLIT_QUERY_METHODS = frozenset({
+    "execute", "executemany", "executescript", "query", "exec_driver_sql", "fetch", "fetchrow", "fetchval",
+})
+#: SQLAlchemy statement constructors -> SQL verb (for ``conn.execute(select(...))``)
+SQLALCHEMY_STATEMENTS: dict[str, str] = {
+    "sqlalchemy.select": "select", "sqlalchemy.sql.select": "select", "sqlalchemy.future.select": "select",
+    "sqlalchemy.insert": "insert", "sqlalchemy.update": "update", "sqlalchemy.delete": "delete",
+    "sqlalchemy.sql.insert": "insert", "sqlalchemy.sql.update": "update", "sqlalchemy.sql.delete": "delete",
+    "sqlalchemy.dialects.postgresql.insert": "insert", "sqlmodel.select": "select",
+}
+#: wrappers whose first argument is SQL text (``conn.execute(text("SELECT ..."))``)
+SQL_TEXT_WRAPPERS = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
+
+#: ``with X:`` where X is one of these transaction resources binds its ``as`` name
+#: to a handle of this kind (``with engine.begin() as conn``)
+TRANSACTION_YIELDS: dict[tuple[str, str], str] = {
+    ("sqlalchemy", "engine"): "connection",
+    ("sqlalchemy", "session_factory"): "session",
+}
+
+#: a parameter annotated with a project class named ``...Session`` in a module
+#: that imports SQLAlchemy is an ORM session (``session: AsyncSession``)
+SESSION_TYPE_SUFFIX = "Session"
+#: Flask-SQLAlchemy: ``db.session`` is a session when ``db`` is imported or module-level
+CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
+#: ``contextlib.closing(x)`` is ``x`` released by ``with``
 CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
+
+#: per-iteration calls that run a query, per handle kind (SL104)
+LOOP_QUERY_METHODS: dict[str, frozenset[str]] = {
+    "connection": frozenset({"execute", "query", "fetch", "fetchrow", "fetchval", "exec_driver_sql", "scalar", "scalars"}),
+    "cursor": frozenset({"execute", "callproc"}),
+    "session": frozenset({"execute", "scalar", "scalars", "get", "get_one", "query", "merge", "refresh"}),
+}
+#: Django QuerySet/Manager methods that run the query when called
+DJANGO_QUERY_TERMINALS = frozenset({
+    "get", "first", "last", "count", "exists", "create", "get_or_create", "update_or_create",
+    "update", "delete", "aggregate", "latest", "earliest", "in_bulk", "contains",
+    "aget", "afirst", "alast", "acount", "aexists", "acreate", "aget_or_create",
+    "aupdate_or_create", "aupdate", "adelete", "aaggregate",
+})
+#: Django QuerySet methods that return another lazy QuerySet (iterating or
+#: ``list()``-ing the result runs the query)
+DJANGO_LAZY_METHODS = frozenset({
+    "all", "filter", "exclude", "order_by", "values", "values_list", "select_related",
+    "prefetch_related", "annotate", "alias", "distinct", "only", "defer", "using", "reverse",
+    "iterator", "select_for_update", "extra", "union", "intersection", "difference", "dates",
+    "datetimes", "complex_filter",
+})
+#: a chain through this method never reaches the database
+DJANGO_EMPTY_METHODS = frozenset({"none"})
+#: Flask-SQLAlchemy ``Model.query`` methods that run the query
+SQLALCHEMY_QUERY_TERMINALS = frozenset({
+    "all", "first", "one", "one_or_none", "get", "count", "scalar", "first_or_404", "get_or_404",
+    "one_or_404", "delete", "update", "has_rows",
+})
+#: wrappers that run a lazy query they are given (``list(qs)``)
+EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "sorted", "bool"})
+#: name fragments of loops that are batching on purpose (one query per batch)
+BATCH_NAME_FRAGMENTS = ("batch", "chunk", "page", "slice", "partition")
+#: longest literal ``range(n)`` that still counts as a small literal collection
+SMALL_RANGE = 20
+
+
+# == replicas and check-then-act (SL2xx) ============================================
+# Read by scalelint.model.dbops (which calls read or write which entity, through
+# which handle) and scalelint.model.dataflow (how values move). A name is a
+# replica handle only where the code uses it as a database handle (SQL text, an
+# ORM call); ``replica_count`` or ``replicas = 3`` never reach such a place.
+
+#: name words that make a handle, alias or setting a read replica
+REPLICA_WORDS = frozenset({"replica", "reader", "readonly", "follower", "secondary", "standby", "slave"})
+#: words that, after ``read``/``ro``, make the name a handle (``read_db``, ``ReadSession``, ``ro_conn``)
+DB_HANDLE_WORDS = frozenset({
+    "db", "database", "session", "sessions", "conn", "connection", "engine", "pool", "cursor", "cur",
+    "client", "dsn", "url", "uri", "alias", "maker", "sessionmaker",
+})
+#: words that make a replica-ish name a number, flag or setting about replicas, never a handle
+NOT_HANDLE_WORDS = frozenset({
+    "count", "counts", "lag", "num", "number", "size", "delay", "ratio", "weight", "timeout",
+    "enabled", "configured", "allow", "allowed", "use", "is", "has", "should", "status", "set",
+    "health", "healthy", "state", "max", "min", "total", "index", "id", "ids", "address", "email",
+    "color", "colour", "key", "label", "text", "title", "button",
+})
+#: spelled replacements that turn a replica handle into its primary counterpart
+#: (offered as a fix only where the counterpart is spelled in the same file)
+PRIMARY_COUNTERPARTS: tuple[tuple[str, str], ...] = (
+    ("replica", "primary"), ("replica", "default"), ("replica", "master"), ("replica", "writer"),
+    ("reader", "writer"), ("readonly", "readwrite"), ("read", "write"), ("ro", "rw"),
+    ("slave", "master"), ("secondary", "primary"), ("follower", "leader"), ("standby", "primary"),
+)
+#: Django's alias for the primary database
+DJANGO_DEFAULT_ALIAS = "default"
+
+#: methods whose first argument is SQL text run on the receiver
+SQL_CALL_METHODS = frozenset({
+    "execute", "executemany", "query", "fetch", "fetchrow", "fetchval", "fetch_one", "fetch_all",
+    "fetch_val", "scalar", "scalars", "exec_driver_sql", "execute_fetchall", "raw", "run_query",
+    "select", "fetchone", "fetchall", "query_one", "query_all", "query_value",
+})
+#: functions taking SQL text and a connection (``pd.read_sql(sql, con=replica_engine)``)
+SQL_READ_FUNCTIONS: dict[str, str] = {
+    "pandas.read_sql": "con", "pandas.read_sql_query": "con", "pandas.io.sql.read_sql": "con",
+}
+#: Django manager/QuerySet methods naming the database alias
+DJANGO_ALIAS_METHODS = frozenset({"using", "db_manager"})
+#: QuerySet/Query methods that lock the rows they read
+ROW_LOCK_METHODS = frozenset({"select_for_update", "with_for_update", "with_lockmode"})
+#: Django QuerySet methods by the shape of what they return
+DJANGO_VALUE_METHODS = frozenset({"count", "acount", "aggregate", "aaggregate"})
+DJANGO_EXISTS_METHODS = frozenset({"exists", "aexists", "contains", "acontains"})
+DJANGO_ROW_METHODS = frozenset({
+    "get", "aget", "first", "afirst", "last", "alast", "latest", "alatest", "earliest",
+    "aearliest", "in_bulk", "ain_bulk", "iterator", "all", "filter", "exclude", "order_by",
+    "select_related", "prefetch_related", "only", "defer", "distinct", "annotate", "values",
+    "values_list", "none", "reverse", "using", "db_manager", "select_for_update", "get_queryset",
+})
+#: QuerySet methods that narrow which rows a write touches (their lookups re-check in the database)
+DJANGO_FILTER_METHODS = frozenset({"filter", "exclude", "get", "aget"})
+#: Django QuerySet writes -> SQL verb ("upsert": get_or_create and friends, atomic on a unique field)
+DJANGO_WRITE_VERBS: dict[str, str] = {
+    "update": "update", "aupdate": "update", "delete": "delete", "adelete": "delete",
+    "create": "insert", "acreate": "insert", "bulk_create": "insert", "abulk_create": "insert",
+    "bulk_update": "update", "abulk_update": "update", "get_or_create": "upsert",
+    "aget_or_create": "upsert", "update_or_create": "upsert", "aupdate_or_create": "upsert",
+}
+#: writes whose first argument is a list of model instances (written back whole)
+DJANGO_INSTANCE_LIST_WRITES = frozenset({"bulk_update", "abulk_update"})
+#: methods on a model instance that write it
+INSTANCE_SAVE_METHODS = frozenset({"save", "asave"})
+INSTANCE_DELETE_METHODS = frozenset({"delete", "adelete"})
+#: Django expressions that compute the new value in the database (``F("stock") - n``)
+DB_SIDE_EXPRESSIONS = frozenset({
+    "django.db.models.F", "django.db.models.expressions.F", "django.db.models.functions.Greatest",
+    "django.db.models.functions.Least", "django.db.models.functions.Coalesce",
+})
+#: SQLAlchemy query methods that narrow rows (their criteria re-check in the database)
+SA_FILTER_METHODS = frozenset({"filter", "filter_by", "where"})
+#: SQLAlchemy query/result methods by the shape of what they return
+SA_VALUE_METHODS = frozenset({"count"})
+#: session methods that write the instance given as first argument -> SQL verb
+SA_INSTANCE_WRITES: dict[str, str] = {
+    "add": "save", "merge": "save", "delete": "delete", "add_all": "save",
+    "bulk_save_objects": "save",
+}
+#: session methods after which attribute changes on loaded instances reach the database
+SA_FLUSH_METHODS = frozenset({"commit", "flush"})
+#: SQLAlchemy statement verbs that write (values come from ``.values(...)``)
+SA_STATEMENT_VERBS = frozenset({"insert", "update", "delete"})
+#: an instance built from a project class with one of these suffixes is not a model
+NOT_MODEL_SUFFIXES = ("Form", "FormSet", "Formset", "Serializer", "Schema", "Error", "Exception",
+                      "View", "Admin", "Filter", "Response", "Request", "Event", "Task", "Client")
+#: field names that identify a row (using them addresses a row, it does not copy state)
+IDENTITY_FIELDS = frozenset({"id", "pk", "uuid", "guid", "slug", "token", "external_id"})
+IDENTITY_SUFFIXES = ("_id", "_ids", "_pk", "_uuid", "_guid")
+#: exception names whose handler makes a write a safe "insert or notice the duplicate"
+UNIQUE_VIOLATIONS = ("IntegrityError", "UniqueViolation", "UniqueViolationError")
+#: exception names whose handler runs when a read found nothing (``except X.DoesNotExist:``)
+NOT_FOUND_ERRORS = ("DoesNotExist", "NoResultFound", "ObjectDoesNotExist")
+#: calls whose result is their argument, element for element (``list(rows)``)
+PASS_THROUGH_CALLS = frozenset({
+    "list", "tuple", "set", "frozenset", "sorted", "reversed", "iter", "next", "copy.copy",
+    "copy.deepcopy", "max", "min", "enumerate", "zip", "filter",
+})
+#: calls and receivers whose result never carries data onward (logging, printing)
+FLOW_SINKLESS = frozenset({"print", "warnings.warn"})
+#: modules that never run against production traffic (tests, migrations): imports and
+#: module path parts that mark them; the replica and race rules skip them
+OFFLINE_IMPORT_ROOTS = ("pytest", "unittest", "django.test", "hypothesis", "django.db.migrations", "alembic")
+OFFLINE_MODULE_PARTS = frozenset({"tests", "test", "testing", "migrations", "conftest"})
+#: calls whose result is a value computed from their arguments (other unknown calls are
+#: assumed to wrap or reference what they are given, not to read its state)
+VALUE_FUNCTIONS = frozenset({
+    "len", "sum", "abs", "round", "int", "float", "str", "bool", "repr", "format", "divmod",
+    "decimal.Decimal", "Decimal", "math.floor", "math.ceil", "math.fsum", "statistics.mean",
+})

@@ -14,6 +14,7 @@ from scalelint.walk import children, walk
 
 if TYPE_CHECKING:
     from scalelint.model.module import ClassInfo, ModuleModel
+    from scalelint.model.work import FunctionWork
 
 HOLD_KINDS = frozenset({"connection", "cursor", "session"})
 
@@ -230,6 +231,13 @@ class FunctionModel:
                     ):
                         return True
         return False
+
+    @cached_property
+    def work(self) -> "FunctionWork":
+        """Call classification, transactions and handles (connection family)."""
+        from scalelint.model.work import FunctionWork
+
+        return FunctionWork(self)
 
     def calls(self) -> Iterator[tuple[Stmt, cst.Call]]:
         """Every call evaluated by the function's own statements (not nested defs)."""

@@ -205,7 +205,7 @@ class ModuleModel:
             defined = None if self.imports.imported(name) else self._defs_by_name.get(name)
             if defined is not None:  # the module's own function decides, not the convention
                 return self.function_returns(defined[0]) if len(defined) == 1 else None
-            if name in catalog.CONVENTIONAL_FACTORY_NAMES and not self._imported_from_library(name):
+            if name in catalog.CONVENTIONAL_FACTORY_NAMES and self._conventional_factory(name):
                 return catalog.IN_HOUSE
         return None
 
@@ -232,9 +232,18 @@ class ModuleModel:
         head = qn.split(".")[0]
         return head not in _KNOWN_LIBRARY_ROOTS
 
-    def _imported_from_library(self, name: str) -> bool:
+    def _conventional_factory(self, name: str) -> bool:
+        """A conventionally named factory is a database one unless its import says
+        otherwise: generic names (``get_connection``) need a database-ish module
+        (``app.db``), since mail, Redis and queue clients use them too."""
         target = self.imports.names.get(name)
-        return target is not None and not self._project_import(target)
+        if target is None:
+            return True
+        if not self._project_import(target):
+            return False
+        if name in catalog.DB_NAMED_FACTORIES:
+            return True
+        return any(part in catalog.DB_MODULE_PARTS for part in target.lower().split(".")[:-1])
 
     def function_returns(self, qualname: str) -> Resource | None:
         """Summary: the resource a module-level function returns, if any."""

@@ -1,0 +1,576 @@
+"""scalelint benchmark harness (stdlib + libcst; Fixit optional).
+
+    python bench/run.py CORPUS_DIR [--runs N] [--fixit] [--jobs J] [--serial] [--out results.json]
+    python bench/run.py --synthetic N_FILES [--seed S] [--keep] [same options]
+
+Measures, each as the median of N runs (default 3), in one go:
+
+  parse-only     LibCST parse_module on every .py file, serially, in one subprocess
+  cold           scalelint check CORPUS --no-cache (the whole run, interpreter start included)
+  warm           scalelint check CORPUS with a filled cache
+  one-file       scalelint check ONE_FILE, after a one-line edit of it, in the warm project
+  import-libcst  python -c "import libcst" (the floor for the one-file case)
+  fixit          fixit lint CORPUS with its default rules (only with --fixit)
+
+then prints the ratios against the performance targets. Every measurement is a
+child process timed with time.perf_counter(); its peak RSS comes from
+os.wait4(), which reports the largest resident set of the child and of all the
+children it waited for (scalelint's worker processes), i.e. the peak of the
+biggest single process of that run.
+
+The harness edits one corpus file for the one-file case (restored afterwards,
+mtime included) and deletes the scalelint cache directory of the corpus before
+the cache is filled and at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+# Directories never walked for the parse-only baseline (scalelint's default
+# excludes; scalelint additionally honours .gitignore files).
+EXCLUDED_DIRS = {
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".eggs", "__pypackages__",
+    "__pycache__", "node_modules", "site-packages", "build", "dist", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".scalelint_cache",
+}
+
+TARGETS = {
+    # name: (description, comparison, limit)
+    "cold_vs_parse": ("scalelint cold / LibCST parse-only", "<=", 0.35),
+    "fixit_vs_cold_per_file": ("Fixit per-file / scalelint per-file", ">=", 15.0),
+    "warm_vs_cold": ("scalelint warm / cold", "<=", 0.03),
+    "one_file_vs_import": ("one file after edit / import libcst", "<=", 1.6),
+    "peak_rss_mb": ("peak RSS per process, scalelint (MB)", "<", 200.0),
+}
+
+# Runs in a child process: parse every file listed in argv[1] (one path a line).
+PARSE_ONLY = r"""
+import json, sys, time
+import libcst
+paths = open(sys.argv[1], encoding="utf-8").read().splitlines()
+parsed = failed = 0
+start = time.perf_counter()
+for path in paths:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        libcst.parse_module(data)
+        parsed += 1
+    except Exception:
+        failed += 1
+print(json.dumps({"parsed": parsed, "failed": failed, "parse_seconds": time.perf_counter() - start}))
+"""
+
+
+class ScalelintError(RuntimeError):
+    """scalelint exited with 2 (usage, configuration or internal error)."""
+
+
+@dataclass
+class Sample:
+    seconds: float
+    rss_bytes: int | None
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+@dataclass
+class Measurement:
+    name: str
+    label: str
+    samples: list[Sample] = field(default_factory=list)
+    files: int | None = None
+    note: str = ""
+
+    @property
+    def times(self) -> list[float]:
+        return [s.seconds for s in self.samples]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def peak_rss_mb(self) -> float | None:
+        values = [s.rss_bytes for s in self.samples if s.rss_bytes is not None]
+        return max(values) / (1024 * 1024) if values else None
+
+    @property
+    def files_per_second(self) -> float | None:
+        if not self.files or not self.samples or self.median <= 0:
+            return None
+        return self.files / self.median
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "times": [round(t, 4) for t in self.times],
+            "median": round(self.median, 4) if self.samples else None,
+            "files": self.files,
+            "files_per_s": round(self.files_per_second, 1) if self.files_per_second else None,
+            "peak_rss_mb": round(self.peak_rss_mb, 1) if self.peak_rss_mb is not None else None,
+            "returncodes": [s.returncode for s in self.samples],
+            "note": self.note,
+        }
+
+
+# ----------------------------------------------------------------------------------------
+# Running children
+# ----------------------------------------------------------------------------------------
+CHILD_ENV: dict[str, str] = {}  # extra environment for every child (see configure_bytecode)
+CHILD_ENV_DROP: set[str] = {"SCALELINT_DEBUG"}
+
+
+def configure_bytecode(keep_environment: bool) -> Path | None:
+    """Let the children cache bytecode like a normal install does.
+
+    With PYTHONDONTWRITEBYTECODE set (common in containers), an editable
+    scalelint is recompiled from source on every start, which a user never
+    pays. The children get a private PYTHONPYCACHEPREFIX instead, so nothing
+    is written next to the sources; a warm-up run fills it."""
+    if keep_environment:
+        return None
+    prefix = Path(tempfile.mkdtemp(prefix="scalelint-bench-pycache-"))
+    CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(prefix)
+    CHILD_ENV_DROP.add("PYTHONDONTWRITEBYTECODE")
+    return prefix
+
+
+def run_child(cmd: list[str], cwd: Path | None = None, capture_stdout: bool = False) -> Sample:
+    """Run ``cmd``; wall time by perf_counter, peak RSS of it and its reaped children by wait4."""
+    env = {k: v for k, v in os.environ.items() if k not in CHILD_ENV_DROP}
+    env.update(CHILD_ENV)
+    env.setdefault("NO_COLOR", "1")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        stdout = out if capture_stdout else subprocess.DEVNULL
+        if hasattr(os, "wait4"):
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            # ru_maxrss is in KiB on Linux, bytes on macOS
+            rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+        else:  # no wait4 (Windows): time only
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
+            seconds = time.perf_counter() - start
+            rss = None
+        out.seek(0)
+        err.seek(0)
+        return Sample(
+            seconds=seconds,
+            rss_bytes=rss,
+            returncode=proc.returncode,
+            stdout=out.read().decode("utf-8", "replace") if capture_stdout else "",
+            stderr=err.read().decode("utf-8", "replace"),
+        )
+
+
+def scalelint_cmd(*args: str, jobs: int | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", "scalelint", "check", *args]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
+    return cmd
+
+
+def run_scalelint(cmd: list[str], cwd: Path, capture_stdout: bool = False) -> Sample:
+    sample = run_child(cmd, cwd=cwd, capture_stdout=capture_stdout)
+    if sample.returncode == 2 or sample.returncode < 0:
+        raise ScalelintError(
+            f"scalelint exited with {sample.returncode}: {' '.join(cmd)}\n--- stderr ---\n{sample.stderr.rstrip()}"
+        )
+    return sample
+
+
+# ----------------------------------------------------------------------------------------
+# Corpus helpers
+# ----------------------------------------------------------------------------------------
+def discover(root: Path) -> list[Path]:
+    files = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS)
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                files.append(Path(directory) / name)
+    return files
+
+
+def warm_page_cache(files: list[Path]) -> int:
+    """Read every file once so that no measurement pays for the first disk read."""
+    total = 0
+    for path in files:
+        try:
+            total += len(path.read_bytes())
+        except OSError:
+            pass
+    return total
+
+
+def cache_dir_for(corpus: Path) -> Path:
+    """Where scalelint keeps the cache for this corpus (config root / cache_dir)."""
+    try:
+        from scalelint.config import load_config
+
+        config = load_config(None, corpus)
+        return Path(config.root) / config.cache_dir
+    except Exception:  # scalelint's internals moved: mirror its documented rule
+        start = corpus.resolve()
+        for directory in [start, *start.parents]:
+            if (directory / "pyproject.toml").is_file() or (directory / ".git").exists():
+                return directory / ".scalelint_cache"
+        return start / ".scalelint_cache"
+
+
+def remove_cache(cache_dir: Path) -> None:
+    if cache_dir.name and cache_dir.is_dir():
+        shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+def pick_one_file(files: list[Path]) -> Path | None:
+    """A mid-sized file that mentions "cursor" or "objects" (else any mid-sized file)."""
+    sized = []
+    matching = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        sized.append((len(data), str(path)))
+        if b"cursor" in data or b"objects" in data:
+            matching.append((len(data), str(path)))
+    pool = sorted(matching or sized)
+    return Path(pool[len(pool) // 2][1]) if pool else None
+
+
+def versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("libcst", "scalelint", "fixit"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def fixit_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("fixit") is not None
+
+
+def fixit_command() -> list[str]:
+    exe = Path(sys.executable).with_name("fixit")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("fixit")
+    return [found] if found else [sys.executable, "-m", "fixit"]
+
+
+def summarize_findings(stdout: str) -> dict[str, int] | None:
+    try:
+        findings = json.loads(stdout)
+    except ValueError:
+        return None
+    counts: dict[str, int] = {}
+    for finding in findings if isinstance(findings, list) else []:
+        code = finding.get("code", "?")
+        counts[code] = counts.get(code, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+# ----------------------------------------------------------------------------------------
+# The benchmark
+# ----------------------------------------------------------------------------------------
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial: bool) -> dict[str, Any]:
+    corpus = corpus.resolve()
+    files = discover(corpus)
+    if not files:
+        raise SystemExit(f"no .py files under {corpus}")
+    n = len(files)
+    size = warm_page_cache(files)
+    log(f"corpus {corpus}: {n} .py files, {size / 1e6:.1f} MB; {runs} runs each; {os.cpu_count()} CPUs")
+    results: dict[str, Measurement] = {}
+    extra: dict[str, Any] = {}
+    cache_dir = cache_dir_for(corpus)
+    extra["cache_dir"] = str(cache_dir)
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as listing:
+        listing.write("\n".join(str(p) for p in files))
+    edited: Path | None = None
+    original: bytes | None = None
+    original_stat = None
+    try:
+        # 0. warm-up, not timed: interpreter, bytecode cache, lazily imported modules
+        log("  warm-up")
+        one = pick_one_file(files) or files[0]
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as few:
+            few.write("\n".join(str(p) for p in files[:20]))
+        try:
+            run_child([sys.executable, "-c", PARSE_ONLY, few.name])
+        finally:
+            os.unlink(few.name)
+        run_child([sys.executable, "-c", "import libcst"])
+        # a copy outside the project: a one-file run inside it without a cache would
+        # compute the project facts of every other file
+        with tempfile.TemporaryDirectory(prefix="scalelint-bench-warmup-") as scratch:
+            copy = Path(scratch) / "warmup.py"
+            copy.write_bytes(one.read_bytes())
+            run_scalelint(scalelint_cmd(str(copy), "--no-cache", "--exit-zero", "-q"), cwd=Path(scratch))
+            if use_fixit and fixit_available():
+                run_child([*fixit_command(), "lint", str(copy)], cwd=Path(scratch))
+
+        # 1. LibCST parse-only, serial
+        m = results["parse_only"] = Measurement("parse_only", "LibCST parse-only (serial)", files=n)
+        for i in range(runs):
+            log(f"  parse-only {i + 1}/{runs}")
+            sample = run_child([sys.executable, "-c", PARSE_ONLY, listing.name], capture_stdout=True)
+            if sample.returncode != 0:
+                raise SystemExit(f"parse-only run failed ({sample.returncode}):\n{sample.stderr}")
+            m.samples.append(sample)
+        info = json.loads(m.samples[-1].stdout)
+        m.note = f"{info['failed']} files failed to parse/decode" if info["failed"] else ""
+        extra["parse_only"] = info
+
+        # 2. scalelint cold
+        m = results["cold"] = Measurement("cold", "scalelint cold (--no-cache)", files=n)
+        cmd = scalelint_cmd(str(corpus), "--no-cache", "--exit-zero", "--output-format", "json", "-q", jobs=jobs)
+        for i in range(runs):
+            log(f"  scalelint cold {i + 1}/{runs}")
+            m.samples.append(run_scalelint(cmd, cwd=corpus, capture_stdout=True))
+        extra["findings"] = summarize_findings(m.samples[-1].stdout)
+        for s in m.samples:
+            s.stdout = ""
+        m.note = f"jobs={jobs if jobs is not None else 'default'}"
+
+        if serial:
+            m = results["cold_serial"] = Measurement("cold_serial", "scalelint cold, --jobs 1", files=n)
+            cmd1 = scalelint_cmd(str(corpus), "--no-cache", "--exit-zero", "--output-format", "json", "-q", jobs=1)
+            for i in range(runs):
+                log(f"  scalelint cold -j1 {i + 1}/{runs}")
+                m.samples.append(run_scalelint(cmd1, cwd=corpus))
+
+        # 3. scalelint warm: fill the cache once, then time runs that find it full
+        remove_cache(cache_dir)
+        fill = results["fill"] = Measurement("fill", "scalelint cache-filling run", files=n, note="not a target")
+        warm_cmd = scalelint_cmd(str(corpus), "--exit-zero", "-q", jobs=jobs)
+        log("  scalelint cache fill")
+        fill.samples.append(run_scalelint(warm_cmd, cwd=corpus))
+        m = results["warm"] = Measurement("warm", "scalelint warm (cache filled)", files=n)
+        for i in range(runs):
+            log(f"  scalelint warm {i + 1}/{runs}")
+            m.samples.append(run_scalelint(warm_cmd, cwd=corpus))
+        if not cache_dir.is_dir():
+            m.note = f"no cache found at {cache_dir}"
+
+        # 4. one file after a one-line edit, in the warm project
+        edited = pick_one_file(files)
+        m = results["one_file"] = Measurement("one_file", "scalelint one file after edit", files=1)
+        if edited is not None:
+            original = edited.read_bytes()
+            original_stat = edited.stat()
+            m.note = f"{edited.relative_to(corpus)} ({len(original) // 1024} KB)"
+            for i in range(runs):
+                log(f"  scalelint one file {i + 1}/{runs}")
+                newline = b"" if original.endswith(b"\n") or not original else b"\n"
+                edited.write_bytes(original + newline + f"# scalelint bench edit {i} {time.time_ns()}\n".encode())
+                m.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
+            edited.write_bytes(original)
+            os.utime(edited, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
+            original = None
+        else:
+            m.note = "no file to edit"
+
+        # 5. python -c "import libcst"
+        m = results["import_libcst"] = Measurement("import_libcst", 'python -c "import libcst"')
+        for i in range(runs):
+            m.samples.append(run_child([sys.executable, "-c", "import libcst"]))
+
+        # 6. Fixit
+        if use_fixit:
+            if not fixit_available():
+                log("  fixit is not importable: skipped (pip install fixit)")
+                extra["fixit"] = "not installed"
+            else:
+                m = results["fixit"] = Measurement("fixit", "Fixit lint (default rules)", files=n)
+                for i in range(runs):
+                    log(f"  fixit {i + 1}/{runs}")
+                    sample = run_child([*fixit_command(), "lint", str(corpus)], cwd=corpus)
+                    if sample.returncode < 0 or sample.returncode > 1 and "Traceback" in sample.stderr:
+                        m.note = f"exit {sample.returncode}: {sample.stderr.strip().splitlines()[-1:]}"
+                    m.samples.append(sample)
+    finally:
+        if edited is not None and original is not None:
+            edited.write_bytes(original)
+            if original_stat is not None:
+                os.utime(edited, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
+        remove_cache(cache_dir)
+        os.unlink(listing.name)
+
+    return {"corpus": str(corpus), "py_files": n, "py_megabytes": round(size / 1e6, 2), "runs": runs,
+            "cpu_count": os.cpu_count(), "jobs": jobs, "versions": versions(),
+            "bytecode": "private PYTHONPYCACHEPREFIX" if "PYTHONPYCACHEPREFIX" in CHILD_ENV else "environment as is",
+            "measurements": results, "extra": extra, "ratios": ratios(results)}
+
+
+def ratios(results: dict[str, Measurement]) -> dict[str, dict[str, Any]]:
+    def med(key: str) -> float | None:
+        m = results.get(key)
+        return m.median if m is not None and m.samples else None
+
+    values: dict[str, float | None] = {}
+    parse, cold, warm = med("parse_only"), med("cold"), med("warm")
+    one, imp, fixit = med("one_file"), med("import_libcst"), med("fixit")
+    values["cold_vs_parse"] = cold / parse if cold and parse else None
+    n = results["cold"].files if "cold" in results else None
+    if fixit and cold and n:
+        values["fixit_vs_cold_per_file"] = (fixit / n) / (cold / n)
+    else:
+        values["fixit_vs_cold_per_file"] = None
+    values["warm_vs_cold"] = warm / cold if warm and cold else None
+    values["one_file_vs_import"] = one / imp if one and imp else None
+    rss = [results[k].peak_rss_mb for k in ("cold", "cold_serial", "fill", "warm", "one_file") if k in results]
+    rss = [r for r in rss if r is not None]
+    values["peak_rss_mb"] = max(rss) if rss else None
+
+    out = {}
+    for key, (label, op, limit) in TARGETS.items():
+        value = values[key]
+        ok = None
+        if value is not None:
+            ok = {"<=": value <= limit, ">=": value >= limit, "<": value < limit}[op]
+        out[key] = {"label": label, "value": None if value is None else round(value, 4), "target": f"{op} {limit:g}",
+                    "ok": ok}
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Output
+# ----------------------------------------------------------------------------------------
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_report(report: dict[str, Any]) -> None:
+    ms: dict[str, Measurement] = report["measurements"]
+    v = report["versions"]
+    print()
+    print(f"corpus: {report['corpus']}")
+    print(f"        {report['py_files']} .py files, {report['py_megabytes']} MB; median of {report['runs']} runs; "
+          f"{report['cpu_count']} CPUs; scalelint jobs={report['jobs'] if report['jobs'] is not None else 'default'}")
+    print(f"        python {v['python']}, libcst {v['libcst']}, scalelint {v['scalelint']}, fixit {v['fixit'] or '-'}; "
+          f"bytecode: {report['bytecode']}")
+    header = f"{'measurement':<34} {'median s':>9} {'min s':>8} {'max s':>8} {'files/s':>9} {'ms/file':>8} {'peak RSS MB':>11}  note"
+    print()
+    print(header)
+    print("-" * len(header))
+    for m in ms.values():
+        if not m.samples:
+            print(f"{m.label:<34} {'-':>9} {'-':>8} {'-':>8} {'-':>9} {'-':>8} {'-':>11}  {m.note}")
+            continue
+        per_file = m.median / m.files * 1000 if m.files else None
+        print(
+            f"{m.label:<34} {m.median:>9.3f} {min(m.times):>8.3f} {max(m.times):>8.3f} "
+            f"{fmt(m.files_per_second, '.0f'):>9} {fmt(per_file, '.3f'):>8} {fmt(m.peak_rss_mb, '.1f'):>11}  {m.note}"
+        )
+    findings = report["extra"].get("findings")
+    if findings is not None:
+        total = sum(findings.values())
+        detail = ", ".join(f"{code} {count}" for code, count in findings.items()) or "none"
+        print(f"\nscalelint findings (cold run): {total} ({detail})")
+    print()
+    header = f"{'target':<40} {'value':>10} {'target':>9}  result"
+    print(header)
+    print("-" * len(header))
+    for r in report["ratios"].values():
+        result = "n/a" if r["ok"] is None else ("PASS" if r["ok"] else "FAIL")
+        print(f"{r['label']:<40} {fmt(r['value'], '.3f'):>10} {r['target']:>9}  {result}")
+    print()
+
+
+def to_json(report: dict[str, Any]) -> dict[str, Any]:
+    out = dict(report)
+    out["measurements"] = {k: m.to_json() for k, m in report["measurements"].items()}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark scalelint against LibCST parsing (and Fixit).")
+    parser.add_argument("corpus", nargs="?", type=Path, help="directory of Python code to check")
+    parser.add_argument("--synthetic", type=int, metavar="N_FILES", help="generate a synthetic corpus of N files instead")
+    parser.add_argument("--seed", type=int, default=0, help="seed for --synthetic (default 0)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated synthetic corpus (path is printed)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported (default 3)")
+    parser.add_argument("--fixit", action="store_true", help="also time `fixit lint` with its default rules")
+    parser.add_argument("--jobs", type=int, default=None, help="pass --jobs J to the corpus-wide scalelint runs")
+    parser.add_argument("--serial", action="store_true", help="also time a cold run with --jobs 1")
+    parser.add_argument("--out", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--keep-env", action="store_true",
+                        help="run the children with the environment as is (default: a private bytecode cache, "
+                             "PYTHONDONTWRITEBYTECODE dropped)")
+    args = parser.parse_args(argv)
+    if (args.corpus is None) == (args.synthetic is None):
+        parser.error("give either CORPUS_DIR or --synthetic N_FILES")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    tmp: Path | None = None
+    pycache = configure_bytecode(args.keep_env)
+    try:
+        if args.synthetic is not None:
+            sys.path.insert(0, str(HERE))
+            import corpus as synthetic
+
+            tmp = Path(tempfile.mkdtemp(prefix="scalelint-bench-"))
+            corpus_dir = tmp / "corpus"
+            log(f"generating {args.synthetic} synthetic files (seed {args.seed}) in {corpus_dir}")
+            synthetic.generate(corpus_dir, args.synthetic, args.seed)
+        else:
+            corpus_dir = args.corpus
+            if not corpus_dir.is_dir():
+                parser.error(f"{corpus_dir} is not a directory")
+        try:
+            report = benchmark(corpus_dir, args.runs, args.fixit, args.jobs, args.serial)
+        except ScalelintError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if args.synthetic is not None:
+            report["synthetic"] = {"files": args.synthetic, "seed": args.seed}
+        print_report(report)
+        if args.out:
+            args.out.write_text(json.dumps(to_json(report), indent=2) + "\n", encoding="utf-8")
+            log(f"wrote {args.out}")
+        return 0
+    finally:
+        if pycache is not None:
+            shutil.rmtree(pycache, ignore_errors=True)
+        if tmp is not None:
+            if args.keep:
+                log(f"kept synthetic corpus at {tmp / 'corpus'}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

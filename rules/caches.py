@@ -1,0 +1,666 @@
+"""Cache rules (SL3xx): stale keys after writes, entries that never expire,
+critical data in evicting caches, memoized queries, blocking key scans."""
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from scalelint.findings import Fix, FixSafety
+from scalelint.model import catalog
+from scalelint.model.cachefacts import FileFacts
+from scalelint.model.cachekeys import HOLE, key_words, templates_match
+from scalelint.model.cacheindex import CacheKeyIndex, display_root, shown
+from scalelint.model.caching import CacheOp, Memo, Stakes, cache_model, is_test_module, spelling
+from scalelint.model.function import FunctionModel
+from scalelint.model.module import ModuleModel, Recognition
+from scalelint.project import ProjectIndex, ProjectReporter
+from scalelint.rule import ProjectRule, Rule
+from scalelint.walk import children, dotted, string_value, walk
+
+#: words without which a file has no cache client (prefilter)
+CACHE_VOCABULARY = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache", "region")
+
+
+class _CacheRule(Rule):
+    """Cache rules also wake up for the project's configured client and helper names."""
+
+    @classmethod
+    def vocabulary_for(cls, recognition: Recognition) -> tuple[str, ...]:
+        names = (*recognition.cache_clients, *recognition.invalidation_helpers, *recognition.event_publishers)
+        return cls.vocabulary + tuple(name.rsplit(".", 1)[-1] for name in names)
+
+
+class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
+    """
+    ## What it does
+    Builds a project-wide index of cache key families (`"product:{}"`,
+    `"featured_products"`, `@cache.memoize` functions), ties each to the entity
+    its value was read from (the table in the SQL, the model in the ORM query;
+    the key's prefix only when the value is a parameter of that name), and
+    flags every write of that entity (SQL `UPDATE`/`INSERT`/`DELETE`, ORM
+    `save()`, `create()`, `delete()`, `QuerySet.update()`, bulk operations,
+    SQLAlchemy sessions) whose path does not delete or rewrite each family.
+    Invalidation counts wherever it happens on the path: in the function, in
+    the functions it calls, in its callers, in a `post_save`/`post_delete`
+    receiver or `save()`/`delete()` override (for writes that run them), through
+    `delete_memoized`, `clear()`, a pattern delete, a version-key bump, a
+    helper named like `invalidate_product_cache()`, or a published change event.
+
+    ## Why it matters at scale
+    A cache works until one write path forgets one key: then customers see
+    yesterday's price for as long as the key lives, and the bug is invisible in
+    tests that never warm the cache. The more keys an entity is cached under
+    (detail page, list pages, a "featured" block), the more likely a new write
+    path misses one. `QuerySet.update()` and bulk operations skip the
+    `post_save` receivers that usually do the invalidating.
+
+    ## Example
+    ```python
+    from django.core.cache import cache
+    from django.db import connection
+
+
+    def product_detail(product_id):
+        key = f"product:{product_id}"
+        data = cache.get(key)
+        if data is None:
+            with connection.cursor() as cur:
+                cur.execute("SELECT name, price FROM products WHERE id = %s", [product_id])
+                data = cur.fetchone()
+            cache.set(key, data, 300)
+        return data
+
+
+    def set_price(product_id, price):
+        with connection.cursor() as cur:
+            cur.execute("UPDATE products SET price = %s WHERE id = %s", [price, product_id])
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import cache
+    from django.db import connection
+
+
+    def product_detail(product_id):
+        key = f"product:{product_id}"
+        data = cache.get(key)
+        if data is None:
+            with connection.cursor() as cur:
+                cur.execute("SELECT name, price FROM products WHERE id = %s", [product_id])
+                data = cur.fetchone()
+            cache.set(key, data, 300)
+        return data
+
+
+    def set_price(product_id, price):
+        with connection.cursor() as cur:
+            cur.execute("UPDATE products SET price = %s WHERE id = %s", [price, product_id])
+        cache.delete(f"product:{product_id}")
+    ```
+
+    ## Fix safety
+    Unsafe. Where every name the key is built from is in scope at the write
+    (and the client is importable there), the fix adds
+    `client.delete(<key>)` right after the write. Whether the names mean the
+    same thing at the write as where the key was built is a guess, and deleting
+    inside a transaction can race a concurrent read that re-caches the old
+    row, so review it (or move the delete to `transaction.on_commit`).
+
+    ## Configuration
+    `cache-clients` names project cache clients; `invalidation-helpers` names
+    functions that invalidate (a call to one counts for every key);
+    `event-publishers` names functions whose change events are consumed by
+    invalidating subscribers.
+    """
+
+    code = "SL301"
+    name = "write-without-cache-invalidation"
+    summary = "a write of a cached entity leaves some of its cache keys stale"
+    vocabulary = CACHE_VOCABULARY + (
+        "save(", "update(", "delete(", "create(", "execute(", "bulk_", "session.add", "receiver",
+        "connect(", "listens_for", "invalidate", "_key", "KEY", "SELECT", "select(", ".objects",
+        ".query", "fetch",
+    )
+    fix_safety = FixSafety.UNSAFE
+
+    def collect_facts(self, module: ModuleModel) -> Any:
+        return FileFacts(module, self._ctx).build()
+
+    def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
+        files = list(index.facts(self.code))
+        if not any(facts.get("families") for _, facts in files):
+            return
+        key_index = CacheKeyIndex(files)
+        root = display_root(path for path, _ in files)
+        for stale in key_index.stale_writes():
+            write = stale.write
+            count = len(stale.families)
+            listed = ", ".join(f"{f.label} ({shown(f.path, root)}:{f.line})" for f in stale.families)
+            message = f"{write.desc} leaves {count} cached key{'s' if count > 1 else ''} stale: {listed}"
+            if stale.note:
+                message += f" ({stale.note})"
+            out.report(self, write.path, *write.loc, message, fix=stale.fix)
+
+
+class CacheSetWithoutTtl(_CacheRule):
+    """
+    ## What it does
+    Finds cache entries written with no expiry, by each library's own meaning
+    of "no TTL": redis-py `set` without `ex`/`px`/`exat`/`pxat`/`keepttl`
+    (forever, and a bare `set` also clears a TTL the key had), redis writes that
+    cannot carry a TTL (`hset`, `incr`, `sadd`, ...) on a key never given one
+    with `expire`; Django `timeout=None`; Flask-Caching `timeout=0` (also on
+    `@cache.cached`/`@cache.memoize`); pymemcache without `expire` or with `0`;
+    aiocache `ttl=None`; dogpile regions configured without
+    `expiration_time`; `cachetools.cached` over a plain dict.
+
+    ## Why it matters at scale
+    Entries that never expire only leave when the eviction policy or an
+    out-of-memory error decides. Keys built per user, per product or per
+    request accumulate with traffic until the cache is full of dead entries
+    and evicts the live ones, or stops accepting writes.
+
+    ## Example
+    ```python
+    import redis
+
+    r = redis.Redis()
+
+
+    def remember_cart(user_id, cart_json):
+        r.set(f"cart:{user_id}", cart_json)
+    ```
+
+    ## Use instead
+    ```python
+    import redis
+
+    r = redis.Redis()
+
+
+    def remember_cart(user_id, cart_json):
+        r.set(f"cart:{user_id}", cart_json, ex=86400)
+    ```
+
+    ## Fix safety
+    No automatic fix: the right lifetime is a product decision.
+
+    ## Configuration
+    Writes through clients listed in `critical-caches` (stores configured not to
+    evict, whose keys are meant to persist) are left alone. Omitted timeouts
+    that fall back to a configured default (Django, Flask-Caching, aiocache)
+    are not reported.
+    """
+
+    code = "SL302"
+    name = "cache-set-without-ttl"
+    summary = "a cache entry is written with no expiry"
+    vocabulary = CACHE_VOCABULARY + ("cached(", "lru_cache")
+
+    def check_function(self, fn: FunctionModel) -> None:
+        if is_test_module(fn.module):
+            return
+        cm = cache_model(fn.module)
+        stakes = Stakes(cm)
+        for op in cm.ops(fn):
+            if op.method not in catalog.CACHE_WRITES or op.expiry() != "forever":
+                continue
+            if op.template is not None and HOLE not in op.template:
+                continue  # one fixed key cannot grow memory
+            if stakes.critical(op.client) or self._expired(op, fn):
+                continue
+            if op.method in op.client.library.ttl_less_writes and not self._read_back(op, fn):
+                continue  # a write-only structure (a queue, a log) is drained by its consumer
+            self.report(op.call, self._message(op))
+        for memo in cache_model(fn.module).memos(fn):
+            message = self._memo_message(memo)
+            if message:
+                self.report(memo.decorator, message)
+
+    def check_module(self, module: ModuleModel) -> None:
+        if is_test_module(module) or "configure" not in self._ctx.text:
+            return
+        cm = cache_model(module)
+        for node in walk(module.cst):
+            if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+                continue
+            if node.func.attr.value == "configure" and not any(
+                a.keyword is not None and a.keyword.value == "expiration_time" for a in node.args
+            ):
+                client = cm.client_of(node.func.value)
+                if client is not None and client.library is catalog.DOGPILE:
+                    self.report(node, "dogpile region configured without expiration_time: its entries never expire")
+
+    @staticmethod
+    def _same_key(op: CacheOp, other: CacheOp) -> bool:
+        if op.template and other.template:
+            return templates_match(op.template, other.template)
+        return op.key is not None and other.key is not None and dotted(op.key) is not None and dotted(op.key) == dotted(other.key)
+
+    def _module_ops(self, fn: FunctionModel) -> list[CacheOp]:
+        cm = cache_model(fn.module)
+        return [o for f in fn.module.functions for o in cm.ops(f)]
+
+    def _expired(self, op: CacheOp, fn: FunctionModel) -> bool:
+        """An ``expire`` on the same key: later in the function, or anywhere in
+        the module for writes that cannot carry a TTL themselves."""
+        anywhere = op.method in op.client.library.ttl_less_writes
+        pool = self._module_ops(fn) if anywhere else cache_model(fn.module).ops(fn)
+        return any(
+            other.method in op.client.library.expire_methods and other is not op
+            and (anywhere or other.stmt.ordinal > op.stmt.ordinal)
+            and self._same_key(op, other)
+            for other in pool
+        )
+
+    def _read_back(self, op: CacheOp, fn: FunctionModel) -> bool:
+        """The key is used as a cache: the module reads it back, or the code
+        uses what the write returns (``count = r.incr(key)``)."""
+        stmt = op.stmt.node
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
+            value = stmt.body[0].value
+            bare = value is op.call or (isinstance(value, cst.Await) and value.expression is op.call)
+        else:
+            bare = False
+        if not bare:
+            return True
+        return any(o.method in catalog.CACHE_READS and self._same_key(op, o) for o in self._module_ops(fn))
+
+    @staticmethod
+    def _message(op: CacheOp) -> str:
+        key = f'"{op.template}"' if op.template else "the key"
+        lib = op.client.library
+        where = f"{op.client.spelled}.{op.method}()"
+        if op.method in lib.ttl_less_writes:
+            return f"{where} writes {key} with no expiry and nothing ever calls expire on it: it stays until evicted"
+        if lib.name.startswith("redis") and op.method == "set":
+            return f"{where} of {key} has no ex/px: it never expires (and a bare set clears any TTL the key had)"
+        spec = lib.ttl_arg(op.method)
+        keyword = spec[0][0] if spec else "timeout"
+        arg = op.arg(spec[1] if spec else None, spec[0] if spec else ())
+        spelled = f"{keyword} omitted" if arg is None else f"{keyword}={cst.Module([]).code_for_node(arg.value)}"
+        return f"{where} of {key} with {spelled} never expires in {lib.name}"
+
+    @staticmethod
+    def _memo_message(memo: Memo) -> str | None:
+        if memo.client is not None:
+            lib = memo.client.library
+            spec = lib.ttl_arg(memo.method)
+            if spec is None:
+                return None
+            value = memo.keyword(spec[0][0], spec[1])
+            if value is not None and spelling(value) in lib.forever_values:
+                return f"@{memo.client.spelled}.{memo.method}({spec[0][0]}={spelling(value)}) caches {memo.fn.name}() forever in {lib.name}"
+            return None
+        if memo.qualified in ("cachetools.cached", "cachetools.cachedmethod"):
+            store = memo.keyword("cache", 0)
+            if isinstance(store, cst.Dict) or (isinstance(store, cst.Call) and dotted(store.func) == "dict" and not store.args):
+                return f"@{memo.method} over a plain dict: {memo.fn.name}() results are kept forever with no bound"
+        return None
+
+
+class CriticalDataInEvictingCache(_CacheRule):
+    """
+    ## What it does
+    Finds sessions, auth tokens, locks, rate-limit counters and other data that
+    must not vanish written to a cache that evicts under memory pressure: the
+    shared default cache (Django's `cache`, a Flask-Caching `Cache`), memcached,
+    a client configured in `evicting-caches`, or a redis client this code sets
+    to an evicting `maxmemory-policy`. Critical data is recognised by key
+    (`session:`, `token:`, `auth:`, `lock:`, `ratelimit:`...) or by the name
+    of the key variable, when the value is not simply a copy of database rows.
+    Also flags Django's cache-only session engine.
+
+    ## Why it matters at scale
+    A memory spike (a cache stampede, a big report, a deploy warming every
+    key) makes the cache evict: if sessions live there, every user is logged
+    out at once; if locks live there, two workers run the same job; if
+    rate-limit counters live there, the limit resets for an attacker.
+
+    ## Example
+    ```python
+    from django.core.cache import cache
+
+
+    def start_session(session_id, data):
+        cache.set(f"session:{session_id}", data, 3600)
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import caches
+
+
+    def start_session(session_id, data):
+        caches["sessions"].set(f"session:{session_id}", data, 3600)
+    ```
+
+    ## Fix safety
+    No automatic fix: moving data to another store is a deployment change.
+
+    ## Configuration
+    `critical-caches` names clients or Django cache aliases backed by a
+    no-eviction store (never reported); `evicting-caches` names clients known
+    to evict (reported even when the library alone would not tell).
+    """
+
+    code = "SL303"
+    name = "critical-data-in-evicting-cache"
+    summary = "sessions, tokens, locks or rate limits written to a cache that evicts"
+    vocabulary = CACHE_VOCABULARY + ("SESSION_ENGINE",)
+
+    def check_function(self, fn: FunctionModel) -> None:
+        if is_test_module(fn.module):
+            return
+        cm = cache_model(fn.module)
+        stakes = Stakes(cm)
+        for op in cm.ops(fn):
+            if op.method not in catalog.CACHE_WRITES or op.key is None:
+                continue
+            word = self._critical_word(op)
+            eviction = stakes.eviction(op.client) if word is not None else None
+            if eviction is None:
+                continue
+            value = op.value
+            if value is not None and any(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, op.stmt.ordinal, value)):
+                continue  # a copy of database rows: losing it costs a query, not data
+            key = f'"{op.template}"' if op.template else dotted(op.key) or "key"
+            self.report(
+                op.call,
+                f"{word} data {key} written to {op.client.spelled} ({eviction}), which evicts under memory "
+                f"pressure; keep it in a no-eviction store or the database",
+            )
+
+    def check_module(self, module: ModuleModel) -> None:
+        for name, value in module.global_values.items():
+            if name == "SESSION_ENGINE" and string_value(value) in catalog.EVICTING_SESSION_ENGINES:
+                alias = string_value(module.global_values.get("SESSION_CACHE_ALIAS") or cst.Name("x")) or "default"
+                if alias in module.recognition.critical_caches:
+                    continue
+                self.report(value, f"sessions stored only in the '{alias}' cache are logged out when it evicts; use cached_db or a no-eviction cache")
+
+    @staticmethod
+    def _critical_word(op: CacheOp) -> str | None:
+        words: list[str] = []
+        if op.template:
+            words.extend(key_words(op.template)[:1])
+        spelled = dotted(op.key) if op.key is not None else None
+        if isinstance(op.key, cst.Call):
+            spelled = dotted(op.key.func)
+        if spelled:
+            words.append(spelled.rsplit(".", 1)[-1].lower())
+        for word in words:
+            for part in [word, *word.split("_")]:
+                if part in catalog.CRITICAL_KEY_WORDS:
+                    return part.rstrip("s") if part not in ("sess",) else "session"
+        return None
+
+
+class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
+    """
+    ## What it does
+    Finds in-process memoization (`functools.lru_cache`/`cache`,
+    `cachetools.cached`, a module-level dict used as a memo) around a function
+    that queries the database or calls a remote service.
+
+    ## Why it matters at scale
+    The memo lives in each worker process with no invalidation path: a write
+    never reaches it, so every worker serves its own stale copy until it
+    restarts, and different workers disagree. `maxsize=None` and dict memos
+    grow with every distinct argument; on methods the cache also keeps every
+    `self` alive.
+
+    ## Example
+    ```python
+    from functools import lru_cache
+
+    from shop.models import Category
+
+
+    @lru_cache(maxsize=None)
+    def category_tree(root_id):
+        return list(Category.objects.filter(parent_id=root_id))
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import cache
+
+    from shop.models import Category
+
+
+    def category_tree(root_id):
+        key = f"category_tree:{root_id}"
+        tree = cache.get(key)
+        if tree is None:
+            tree = list(Category.objects.filter(parent_id=root_id))
+            cache.set(key, tree, 300)
+        return tree
+    ```
+
+    ## Fix safety
+    No automatic fix: choosing a TTL and an invalidation path needs a person.
+
+    ## Configuration
+    None. Memoized functions that build engines, settings or clients (no
+    query) are not reported; neither are memos the project clears somewhere
+    outside its tests (`func.cache_clear()`, an invalidation path), nor TTL
+    caches (`cachetools.TTLCache`, `ttl_cache`).
+    """
+
+    code = "SL304"
+    name = "unbounded-memoization-of-queries"
+    summary = "in-process memoization around a database or remote query"
+    vocabulary = ("lru_cache", "functools", "cachetools", "cache", "_memo", "MEMO")
+
+    def collect_facts(self, module: ModuleModel) -> Any:
+        if is_test_module(module):
+            return None
+        cm = cache_model(module)
+        stakes = Stakes(cm)
+        found: list[dict[str, Any]] = []
+        for fn in module.functions:
+            for memo in cm.memos(fn):
+                if memo.qualified is not None:
+                    found.extend(self._memo(fn, memo, stakes))
+            found.extend(self._dict_memos(fn, cm))
+        clears = sorted({
+            target
+            for fn in module.functions
+            for _, call in cm.entities.calls(fn)
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value == "cache_clear"
+            for target in [cm.function_ref(call.func.value, fn)]
+            if target
+        })
+        facts = {"memos": found, "clears": clears}
+        return {k: v for k, v in facts.items() if v} or None
+
+    def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
+        cleared = {target for _, facts in index.facts(self.code) for target in facts.get("clears", ())}
+        for path, facts in index.facts(self.code):
+            for memo in facts.get("memos", ()):
+                if memo.get("fn") not in cleared:
+                    out.report(self, path, *memo["loc"], memo["message"])
+
+    def _memo(self, fn: FunctionModel, memo: Memo, stakes: Stakes) -> list[dict[str, Any]]:
+        bound = self._bound(memo)
+        query = stakes.query_in(fn) if bound != "ttl" else None
+        if query is None:
+            return []
+        what = "with no bound" if bound == "unbounded" else "with no invalidation path"
+        method = " and keeps every `self` alive" if fn.cls is not None and _first_param(fn) == "self" else ""
+        message = (
+            f"@{memo.method} memoizes {fn.name}(), which {query}, {what} in each process{method}; "
+            f"use a shared cache with a TTL and invalidation"
+        )
+        target = f"{fn.module.module_name}.{fn.qualname}" if fn.module.module_name else fn.qualname
+        return [{"fn": target, "loc": list(self._ctx.location(memo.decorator)), "message": message}]
+
+    def _dict_memos(self, fn: FunctionModel, cm) -> list[dict[str, Any]]:
+        """``_memo[key] = <rows>`` into a module-level dict, inside a function."""
+        module = fn.module
+        found = []
+        for stmt in fn.stmts:
+            node = stmt.node
+            if not isinstance(node, cst.SimpleStatementLine):
+                continue
+            for small in node.body:
+                if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+                    continue
+                target = small.targets[0].target
+                if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Name):
+                    continue
+                name = target.value.value
+                bound = module.global_values.get(name)
+                is_dict = (isinstance(bound, cst.Dict) and not bound.elements) or (
+                    isinstance(bound, cst.Call) and dotted(bound.func) == "dict" and not bound.args
+                )
+                if not is_dict or any(n == name for _, n, _ in cm.local_bindings(fn)):
+                    continue
+                reads = set().union(*(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, stmt.ordinal, small.value)))
+                if reads:
+                    found.append({
+                        "loc": list(self._ctx.location(small)),
+                        "message": f"module-level dict {name} memoizes rows of {sorted(reads)[0]} forever in each "
+                                   f"process, with no bound and no invalidation; use a shared cache with a TTL",
+                    })
+        return found
+
+    @staticmethod
+    def _bound(memo: Memo) -> str:
+        rule = catalog.IN_PROCESS_MEMOIZERS[memo.qualified]  # type: ignore[index]
+        if rule.bound in ("ttl", "unbounded"):
+            return rule.bound
+        if rule.bound == "cache_arg":
+            store = memo.keyword("cache", 0)
+            if isinstance(store, cst.Call):
+                qn = memo.fn.module.qualified(store.func)
+                if qn in catalog.CACHETOOLS_TTL_CACHES:
+                    return "ttl"
+                return "bounded" if qn in catalog.CACHETOOLS_BOUNDED_CACHES else "unbounded"
+            return "unbounded" if isinstance(store, cst.Dict) else "bounded"
+        size = memo.keyword("maxsize", 0)
+        return "unbounded" if isinstance(size, cst.Name) and size.value == "None" else "bounded"
+
+
+class BlockingKeyScan(_CacheRule):
+    """
+    ## What it does
+    Finds `KEYS pattern` scans (`redis.keys("product:*")`, django-redis
+    `cache.keys(...)`) and pattern deletes that walk every key
+    (`cache.delete_pattern(...)`).
+
+    ## Why it matters at scale
+    `KEYS` is O(total keys) and Redis is single-threaded: with a few million
+    keys one call blocks the server for every client for seconds. A pattern
+    delete that scans the whole keyspace on a request path turns each write
+    into a full-cache walk.
+
+    ## Example
+    ```python
+    import redis
+
+    r = redis.Redis()
+
+
+    def forget_user(user_id):
+        for key in r.keys(f"user:{user_id}:*"):
+            r.delete(key)
+    ```
+
+    ## Use instead
+    ```python
+    import redis
+
+    r = redis.Redis()
+
+
+    def forget_user(user_id):
+        for key in r.scan_iter(f"user:{user_id}:*"):
+            r.delete(key)
+    ```
+
+    ## Fix safety
+    Safe where the result is only iterated (a `for` loop, a comprehension, or
+    `*`-unpacked into a call): `keys(` becomes `scan_iter(` (django-redis:
+    `iter_keys(`), which yields the same keys incrementally without blocking.
+    No fix where the list itself is used (`len()`, indexing) or the client is
+    asynchronous.
+
+    ## Configuration
+    `cache-clients` names project redis clients the conventions do not reveal.
+    """
+
+    code = "SL305"
+    name = "blocking-key-scan"
+    summary = "KEYS scan or keyspace-wide pattern delete blocks Redis"
+    vocabulary = ("keys(", "delete_pattern")
+    fix_safety = FixSafety.SAFE
+
+    def check_function(self, fn: FunctionModel) -> None:
+        if is_test_module(fn.module):
+            return
+        parents = None
+        for op in cache_model(fn.module).ops(fn):
+            lib = op.client.library
+            if op.method == "delete_pattern" and lib in (catalog.DJANGO_CACHE, catalog.UNKNOWN_CACHE):
+                self.report(op.call, f"{op.client.spelled}.delete_pattern() walks every key in the cache on each call; use key sets or versioned prefixes")
+                continue
+            if op.method != "keys" or (lib is catalog.UNKNOWN_CACHE and not _glob(op)):
+                continue
+            parents = parents if parents is not None else _parents(fn)
+            fix = self._fix(op, parents)
+            pattern = f'"{op.template}"' if op.template else ("..." if op.call.args else "")
+            scan = lib.scan_method or "scan_iter"
+            self.report(
+                op.call,
+                f"{op.client.spelled}.keys({pattern}) runs KEYS, O(total keys), blocking Redis for every client; "
+                f"use {scan}() in a background job, key sets or versioned prefixes",
+                fix=fix,
+            )
+
+    def _fix(self, op: CacheOp, parents: dict[int, cst.CSTNode]) -> Fix | None:
+        lib = op.client.library
+        method = lib.scan_method or ("scan_iter" if "redis" in op.client.spelled.lower() else None)
+        if method is None or lib.is_async:
+            return None
+        parent = parents.get(id(op.call))
+        iterated = (
+            isinstance(parent, cst.For) and parent.iter is op.call and parent.asynchronous is None
+            or isinstance(parent, cst.CompFor) and parent.iter is op.call and parent.asynchronous is None
+            or isinstance(parent, cst.Arg) and parent.star == "*"
+        )
+        if not iterated:
+            return None
+        func = op.call.func
+        assert isinstance(func, cst.Attribute)
+        return self._ctx.replacement_fix(func.attr, cst.Name(method), f"use {method}()", FixSafety.SAFE)
+
+
+def _glob(op: CacheOp) -> bool:
+    text = string_value(op.call.args[0].value) if op.call.args else None
+    return bool(op.template and ("*" in op.template or "?" in op.template)) or bool(text and "*" in text)
+
+
+def _parents(fn: FunctionModel) -> dict[int, cst.CSTNode]:
+    out: dict[int, cst.CSTNode] = {}
+    for node in walk(fn.node.body):
+        for child in children(node):
+            out[id(child)] = node
+    return out
+
+
+def _first_param(fn: FunctionModel) -> str | None:
+    params = fn.node.params.params
+    return params[0].name.value if params else None
+
+
+RULES = [
+    WriteWithoutCacheInvalidation,
+    CacheSetWithoutTtl,
+    CriticalDataInEvictingCache,
+    UnboundedMemoizationOfQueries,
+    BlockingKeyScan,
+]

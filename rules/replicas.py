@@ -1,0 +1,420 @@
+"""Replica and race rules (SL2xx): stale replica reads that drive writes,
+check-then-act races, and reading back a write from a replica.
+
+All three ask the dataflow model (``scalelint.model.dataflow``) and its graph
+(``scalelint.model.flowgraph``): in the file phase for flows inside one
+module, in the project phase (from facts, without re-parsing) for flows that
+cross modules through the project's own helpers.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import libcst as cst
+
+from scalelint.findings import Fix, FixSafety
+from scalelint.model import dbops
+from scalelint.model.dataflow import EXISTS, LOCKED, ROW, VALUE, ModuleFlow, module_flow
+from scalelint.model.flowgraph import Graph, Reach, holds_by_default, local_graph
+from scalelint.rule import ProjectRule
+
+if TYPE_CHECKING:
+    from scalelint.model.dataflow import FunctionFlow, Origin, Write
+    from scalelint.model.module import ModuleModel
+    from scalelint.project import ProjectIndex, ProjectReporter
+
+#: words without which a file neither writes nor reads a replica (prefilter)
+REPLICA_VOCABULARY = (
+    "UPDATE", "INSERT", "DELETE", "update", "insert", "delete", "save", "create", "commit", "execute",
+    "query", "replica", "REPLICA", "Replica", "reader", "Reader", "READER", "read_", "Read", "slave",
+    "secondary", "follower", "standby", "readonly", "ro_", "using(", "merge(", "add(",
+)
+
+
+@dataclass
+class _Finding:
+    at: str  # record key to report at
+    message: str
+    keys: tuple[str, ...]  # every record involved (locality)
+    fix: Callable[[], Fix | None] | None = None
+
+
+class _FlowRule(ProjectRule):
+    """Shared driver: file-phase findings from the module's own graph, project
+    findings from the facts of every file, each reported once."""
+
+    vocabulary = REPLICA_VOCABULARY
+
+    def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
+        raise NotImplementedError
+
+    def check_module(self, module: "ModuleModel") -> None:
+        flow = module_flow(self._ctx)
+        graph = local_graph(flow)
+        for fn in flow.functions.values():
+            for finding in self.findings(graph, fn):
+                record = _record(flow, finding.at)
+                fix = finding.fix() if finding.fix is not None else None
+                self.report(record.node, finding.message, fix=fix)
+
+    def collect_facts(self, module: "ModuleModel") -> Any:
+        flow = module_flow(self._ctx)
+        if not (flow.origins or flow.writes or flow.sites):
+            return None
+        return flow.to_json()
+
+    def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        graph = _project_graph(index, self.code)
+        for fn in graph.functions.values():
+            path = graph.path_of(fn)
+            if not graph.crosses(fn):
+                continue
+            for finding in self.findings(graph, fn):
+                if all(k.split("#", 1)[0] == path for k in finding.keys):
+                    continue  # reported by the file phase
+                line, col, end_line, end_col = graph.spot(finding.at)
+                out.report(self, finding.at.split("#", 1)[0], line, col, end_line, end_col, finding.message)
+
+
+class ReplicaReadFeedsWrite(_FlowRule):
+    """
+    ## What it does
+    Finds values read from a read replica that flow into a write on the
+    primary: as a value written (a parameter of the UPDATE, a field saved), or
+    as the condition deciding whether the write happens (`if`, an early
+    `return`/`raise`, a loop guard). The value is followed through
+    assignments, unpacking, attribute and subscript reads, arithmetic,
+    f-strings, returns and calls, including helpers in other modules of the
+    project, and through parameters that pick the handle
+    (`db.primary if consistent else db.replica`).
+
+    ## Why it matters at scale
+    Replicas lag the primary by milliseconds to minutes, and the lag grows
+    exactly when the system is busiest. A balance, a stock level or an order
+    status read from a replica can already be out of date; when it decides a
+    write, two requests act on the same stale value: double spends, oversold
+    stock, orders processed twice. Identity-only flows (the row's id used to
+    address the write) and reads that only feed responses, logs or exports
+    are not reported.
+
+    ## Example
+    ```python
+    from app import db
+
+    def balance_of(user_id):
+        return db.replica.query("SELECT balance FROM accounts WHERE user_id = %s", user_id)
+
+    def withdraw(user_id, amount):
+        if balance_of(user_id) >= amount:
+            db.primary.execute(
+                "UPDATE accounts SET balance = balance - %s WHERE user_id = %s", amount, user_id
+            )
+    ```
+
+    ## Use instead
+    ```python
+    from app import db
+
+    def withdraw(user_id, amount):
+        updated = db.primary.execute(
+            "UPDATE accounts SET balance = balance - %s WHERE user_id = %s AND balance >= %s",
+            amount, user_id, amount,
+        )
+        if updated == 0:
+            raise ValueError("insufficient funds")
+    ```
+
+    ## Fix safety
+    Where the replica handle has a known primary counterpart in the same file
+    (`db.replica` -> `db.primary` when `db.primary` is used there,
+    `.using("replica")` -> `.using("default")`, a `..._REPLICA_...` setting ->
+    its `..._DEFAULT_...`/`..._PRIMARY_...` sibling), an **unsafe** fix swaps
+    the read to the primary. It moves load back to the primary and does not by
+    itself remove the race (see SL202), so review it.
+
+    ## Configuration
+    `replica-handles` names project handles that read from a replica
+    (`["app.db.ro_session"]`), `replica-aliases` Django database aliases
+    (`["analytics"]`), `primary-handles` handles that are never replicas; with
+    lists of equal length, `replica-handles[i]`'s counterpart for the fix is
+    `primary-handles[i]`. Out of the box, names containing replica, reader,
+    read_only/readonly, follower, secondary, standby, slave, or read/ro with a
+    database word (`read_db`, `ReadSession`, `ro_conn`) are replicas when used
+    as database handles.
+    """
+
+    code = "SL201"
+    name = "replica-read-feeds-write"
+    summary = "a value read from a read replica decides or feeds a write on the primary"
+    fix_safety = FixSafety.UNSAFE
+
+    def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
+        best: dict[str, tuple[tuple[int, int], Reach]] = {}
+        for reach in graph.reaches(fn):
+            if not reach.label.replica or not holds_by_default(reach.label, fn) or not _stale_hazard(reach):
+                continue
+            if reach.write.rechecks or reach.write.upsert or reach.write.unique_guarded:
+                continue  # the database re-checks (or settles) the state it writes
+            spot = graph.spot(reach.at)[:2]
+            current = best.get(reach.origin.key)
+            if current is None or spot < current[0]:
+                best[reach.origin.key] = (spot, reach)
+        for _, reach in best.values():
+            origin, write = reach.origin, reach.write
+            what = _value_name(origin, reach)
+            source = f"{what} read from replica ({_where(graph, origin.key)})"
+            sink = f"{write.what} ({_where(graph, write.key)})"
+            via = f" via {reach.sites[0].name}()" if reach.sites else ""
+            if reach.role == "ctl":
+                message = f"{source} decides {sink}{via}; replication lag makes it stale: read it from the primary"
+            elif reach.role == "subject" and reach.shape == ROW:
+                message = f"{source} is saved back by {sink}{via}: stale fields overwrite newer ones; load it from the primary"
+            else:
+                message = f"{source} is written by {sink}{via}; replication lag makes it stale: read it from the primary"
+            keys = (origin.key, write.key, *(s.key for s in reach.sites))
+            yield _Finding(reach.at, message, keys, lambda graph=graph, origin=origin: _swap_fix(graph, origin))
+
+
+class CheckThenActWithoutLock(_FlowRule):
+    """
+    ## What it does
+    Finds a value read from the database, checked in a condition, and a write
+    of the same entity that depends on the check, with nothing making the pair
+    atomic: no `SELECT ... FOR UPDATE` / `select_for_update()` /
+    `with_for_update()`, no write that re-checks in the database
+    (`UPDATE ... WHERE balance >= %s`, `filter(stock__gte=n).update(...)`,
+    `F()` expressions, `SET x = x - %s`, a version column), no upsert
+    (`get_or_create`, `ON CONFLICT`) or `IntegrityError` handler. Reported are
+    checks that compare (`balance >= amount`), checks whose value is written
+    back (`stock - qty`), and existence checks before an insert of the same
+    entity. Reads from a replica are SL201's.
+
+    ## Why it matters at scale
+    At low traffic the read and the write happen so close together that no
+    other request gets in between; at high traffic two requests read the same
+    value, both pass the check, and both write: a balance goes negative, the
+    last seat is sold twice, a coupon is redeemed twice, a duplicate row
+    appears. Reading from the primary fixes staleness, not this race.
+
+    ## Example
+    ```python
+    from shop.models import Product
+
+    def reserve(product_id, qty):
+        product = Product.objects.get(pk=product_id)
+        if product.stock >= qty:
+            product.stock -= qty
+            product.save()
+    ```
+
+    ## Use instead
+    ```python
+    from django.db import transaction
+    from django.db.models import F
+
+    from shop.models import Product
+
+    def reserve(product_id, qty):
+        updated = Product.objects.filter(pk=product_id, stock__gte=qty).update(stock=F("stock") - qty)
+        return updated == 1
+
+    def reserve_locked(product_id, qty):
+        with transaction.atomic():
+            product = Product.objects.select_for_update().get(pk=product_id)
+            if product.stock >= qty:
+                product.stock -= qty
+                product.save()
+    ```
+
+    ## Fix safety
+    No automatic fix: the atomic form depends on the intent (a conditional
+    update, a row lock inside a transaction, a unique constraint).
+
+    ## Configuration
+    None beyond the shared recognition settings.
+    """
+
+    code = "SL202"
+    name = "check-then-act-without-lock"
+    summary = "a value is read, checked and acted on by a write with nothing making it atomic"
+
+    def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
+        reaches = graph.reaches(fn)
+        if fn.locks or any(r.shape == LOCKED for r in reaches):
+            return  # the function takes row locks: it handles concurrency on purpose
+        written_back = {
+            (r.origin.key, r.write.key) for r in reaches if r.role in ("data", "subject") and r.shape == VALUE
+        }
+        best: dict[str, tuple[tuple[int, int], Reach]] = {}
+        for reach in reaches:
+            origin, write = reach.origin, reach.write
+            if reach.role != "ctl" or reach.label.replica or not holds_by_default(reach.label, fn):
+                continue
+            if origin.locked or origin.entity is None or origin.entity != write.entity:
+                continue
+            if write.atomic or write.verb == "delete":
+                continue
+            if reach.shape == VALUE:
+                ordering = reach.cond is not None and reach.cond.ordering
+                if not ordering and (origin.key, write.key) not in written_back:
+                    continue
+            elif not (reach.shape == EXISTS and write.verb == "insert"):
+                continue
+            spot = graph.spot(reach.at)[:2]
+            current = best.get(origin.key)
+            if current is None or spot < current[0]:
+                best[origin.key] = (spot, reach)
+        for _, reach in best.values():
+            origin, write = reach.origin, reach.write
+            source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
+            sink = f"{write.what} ({_where(graph, write.key)})"
+            via = f" via {reach.sites[0].name}()" if reach.sites else ""
+            if reach.shape == EXISTS:
+                advice = "use get_or_create()/an upsert on a unique field, or catch IntegrityError"
+            else:
+                advice = "lock the row (select_for_update(), FOR UPDATE) or make the write re-check (UPDATE ... WHERE)"
+            message = (f"{source} is checked, then {sink}{via} acts on it with no lock: "
+                       f"concurrent requests can pass the check together; {advice}")
+            yield _Finding(reach.at, message, (origin.key, write.key, *(s.key for s in reach.sites)))
+
+
+class ReplicaReadAfterWrite(_FlowRule):
+    """
+    ## What it does
+    Finds a function that writes an entity on the primary and then reads the
+    same entity from a read replica, itself or through a helper (also one in
+    another module of the project).
+
+    ## Why it matters at scale
+    The replica receives the write only after the replication lag. Reading it
+    back right away returns the old row (or none), so the response, the next
+    decision or the cache entry built from it misses the write the same
+    request just made. Under load the lag grows and these reads fail more
+    often.
+
+    ## Example
+    ```python
+    from shop.models import Order
+
+    def mark_paid(order_id):
+        Order.objects.filter(pk=order_id).update(status="paid")
+        return Order.objects.using("replica").get(pk=order_id)
+    ```
+
+    ## Use instead
+    ```python
+    from shop.models import Order
+
+    def mark_paid(order_id):
+        Order.objects.filter(pk=order_id).update(status="paid")
+        return Order.objects.get(pk=order_id)
+    ```
+
+    ## Fix safety
+    No automatic fix.
+
+    ## Configuration
+    Uses the same `replica-handles`, `replica-aliases` and `primary-handles`
+    settings as SL201.
+    """
+
+    code = "SL203"
+    name = "replica-read-after-write"
+    summary = "an entity written on the primary is read back from a replica"
+
+    def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
+        seen: set[str] = set()
+        for hit in graph.reads_after_writes(fn):
+            if hit.at in seen:
+                continue
+            seen.add(hit.at)
+            via = f" via {hit.site.name}()" if hit.site is not None else ""
+            message = (
+                f"{hit.origin.spelled} read from replica ({_where(graph, hit.origin.key)}){via} right after "
+                f"{hit.write.what} ({_where(graph, hit.write.key)}): the replica may not have the write yet; "
+                f"read it from the primary"
+            )
+            keys = (hit.origin.key, hit.write.key, hit.at)
+            yield _Finding(hit.at, message, keys)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _stale_hazard(reach: Reach) -> bool:
+    """Whether this flow carries state (not only identity) into the write."""
+    if reach.role == "data":
+        return reach.shape == VALUE
+    if reach.role == "subject":
+        return reach.shape == VALUE or (reach.shape == ROW and reach.write.verb == "save")
+    if reach.shape == VALUE:
+        return True
+    return reach.shape == EXISTS and reach.write.verb == "insert" and reach.origin.entity == reach.write.entity
+
+
+def _value_name(origin: "Origin", reach: Reach) -> str:
+    field = reach.label.field
+    if reach.shape == EXISTS:
+        return f"{origin.spelled} lookup"
+    if field and not dbops.is_identity(field) and not field.isdigit():
+        return field
+    if origin.column:
+        return origin.column
+    return f"{origin.spelled} row"
+
+
+def _where(graph: Graph, key: str) -> str:
+    path = key.split("#", 1)[0]
+    return f"{os.path.basename(path)}:{graph.spot(key)[0]}"
+
+
+def _record(flow: ModuleFlow, key: str):
+    record = flow.origins.get(key) or flow.writes.get(key) or flow.sites.get(key) or flow.conds.get(key)
+    assert record is not None and record.node is not None, key
+    return record
+
+
+def _swap_fix(graph: Graph, origin: "Origin") -> Fix | None:
+    """Read from the primary counterpart of the replica handle (file phase only)."""
+    flow = graph.flow_of(origin.key)
+    ctx = flow.ctx
+    handle = flow.handles.get(origin.handle) if origin.handle else None
+    if ctx is None or handle is None:
+        return None
+    node = handle.node
+    if handle.alias and isinstance(node, cst.SimpleString):
+        quote = node.quote
+        new: cst.BaseExpression = cst.SimpleString(f"{quote}default{quote}")
+    else:
+        counterpart = dbops.primary_counterpart(handle.spelled, ctx.text, ctx.model.recognition)
+        if counterpart is None:
+            return None
+        try:
+            new = cst.parse_expression(counterpart)
+        except cst.ParserSyntaxError:
+            return None
+    return ctx.replacement_fix(node, new, f"read from the primary ({cst.Module([]).code_for_node(new)})",
+                               FixSafety.UNSAFE)
+
+
+_GRAPHS: dict[tuple[int, str], tuple["ProjectIndex", Graph]] = {}
+
+
+def _project_graph(index: "ProjectIndex", code: str) -> Graph:
+    """One graph per run, from whichever replica rule's facts are present."""
+    cached = _GRAPHS.get((id(index), "any"))
+    if cached is not None and cached[0] is index:
+        return cached[1]
+    flows = []
+    for path, facts in index.files.items():
+        data = facts.get(code) or next((facts[c] for c in RULE_CODES if c in facts), None)
+        if data:
+            flows.append(ModuleFlow.from_json(path, data))
+    graph = Graph(flows)
+    _GRAPHS.clear()
+    _GRAPHS[(id(index), "any")] = (index, graph)
+    return graph
+
+
+RULES = [ReplicaReadFeedsWrite, CheckThenActWithoutLock, ReplicaReadAfterWrite]
+RULE_CODES = tuple(r.code for r in RULES)

@@ -1,0 +1,446 @@
+"""Database operations as syntax evidence: call chains, SQL text, ORM query
+and write shapes, replica handle names. Pure functions over LibCST nodes and
+the catalog; what a handle *is* at run time is the dataflow's business
+(``scalelint.model.dataflow``)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterator
+
+import libcst as cst
+
+from scalelint.model import catalog
+from scalelint.model.sql import SqlInfo, parse_sql
+from scalelint.walk import dotted, string_value, walk
+
+if TYPE_CHECKING:
+    from scalelint.model.module import ModuleModel, Recognition
+
+# -- call chains ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link of ``root.a.b(...).c(...)``: an attribute, called or not."""
+
+    name: str
+    call: cst.Call | None
+    node: cst.BaseExpression  # the expression ending at this step
+
+
+def unroll(expr: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Step]]:
+    """``Account.objects.using(a).get(pk=1)`` -> (Name Account, [objects, using(), get()])."""
+    steps: list[Step] = []
+    node = expr
+    while True:
+        if isinstance(node, cst.Await):
+            node = node.expression
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            steps.append(Step(node.func.attr.value, node, node))
+            node = node.func.value
+        elif isinstance(node, cst.Attribute):
+            steps.append(Step(node.attr.value, None, node))
+            node = node.value
+        else:
+            steps.reverse()
+            return node, steps
+
+
+def spelled_prefix(root: cst.BaseExpression, steps: list[Step], upto: int) -> str | None:
+    """The dotted spelling of ``root`` and the first ``upto`` steps (None if any is a call)."""
+    base = dotted(root)
+    if base is None or any(s.call is not None for s in steps[:upto]):
+        return None
+    return ".".join([base, *(s.name for s in steps[:upto])])
+
+
+def is_class_name(spelled: str | None) -> bool:
+    last = (spelled or "").rsplit(".", 1)[-1]
+    return bool(last) and last[0].isupper() and not last.isupper()
+
+
+def first_class(expr: cst.BaseExpression) -> str | None:
+    """``Account`` for ``Account`` / ``Account.balance`` / ``models.Account``."""
+    spelled = dotted(expr)
+    if spelled is None:
+        return None
+    for part in reversed(spelled.split(".")):
+        if part[:1].isupper() and not part.isupper():
+            return part
+    return None
+
+
+def positional(call: cst.Call) -> list[cst.BaseExpression]:
+    return [a.value for a in call.args if a.keyword is None and not a.star]
+
+
+def keywords(call: cst.Call) -> dict[str, cst.BaseExpression]:
+    return {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+
+
+def has_star(call: cst.Call) -> bool:
+    return any(a.star for a in call.args)
+
+
+def offline_module(model: "ModuleModel") -> bool:
+    """Tests and migrations: code that never meets production traffic or replica lag."""
+    parts = model.module_name.split(".")
+    if any(p in catalog.OFFLINE_MODULE_PARTS or p.startswith("test_") for p in parts):
+        return True
+    return any(
+        target == root or target.startswith(root + ".")
+        for target in model.imports.names.values()
+        for root in catalog.OFFLINE_IMPORT_ROOTS
+    )
+
+
+# -- identity and replica names --------------------------------------------------------
+_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])")
+
+
+@lru_cache(maxsize=8192)
+def words(name: str) -> tuple[str, ...]:
+    """``AsyncReadSession`` -> ("async", "read", "session"); ``ro_db2`` -> ("ro", "db", "2")."""
+    return tuple(w.lower() for w in _WORD_SPLIT.split(name) if w)
+
+
+def is_identity(name: str | None) -> bool:
+    """A field that addresses a row (``id``, ``pk``, ``user_id``) rather than holding its state."""
+    if not name:
+        return False
+    lowered = name.lower()
+    return lowered in catalog.IDENTITY_FIELDS or lowered.endswith(catalog.IDENTITY_SUFFIXES)
+
+
+@lru_cache(maxsize=8192)
+def _replica_words(last: str) -> bool:
+    ws = words(last)
+    if not ws or any(w in catalog.NOT_HANDLE_WORDS for w in ws):
+        return False
+    if any(w in catalog.REPLICA_WORDS or w.rstrip("s") in catalog.REPLICA_WORDS for w in ws):
+        return True
+    if any(w in ("readreplica", "readonly", "readreplicas") for w in ws):
+        return True
+    for i, w in enumerate(ws):
+        if w == "read" and i + 1 < len(ws) and ws[i + 1] == "only":
+            return True
+    has_db_word = any(w in catalog.DB_HANDLE_WORDS for w in ws)
+    return has_db_word and ("read" in ws or "ro" in ws)
+
+
+def replica_name(spelled: str, recognition: "Recognition") -> bool:
+    """Whether a handle spelled like this is a read replica (by config, then by name)."""
+    if spelled in recognition.primary_handles:
+        return False
+    if spelled in recognition.replica_handles or spelled.rsplit(".", 1)[-1] in recognition.replica_handles:
+        return True
+    return _replica_words(spelled.rsplit(".", 1)[-1])
+
+
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,40}$")
+_SHORT_LITERAL = re.compile(r"^[rRuU]?(['\"])([A-Za-z0-9_\-.]{0,60})\1$")
+
+
+def short_literal(node: cst.BaseExpression) -> str | None:
+    """The text of a short identifier-like string literal (``"replica"``, ``"balance"``),
+    read without evaluating it; None for anything else."""
+    if not isinstance(node, cst.SimpleString):
+        return None
+    match = _SHORT_LITERAL.match(node.value)
+    return match.group(2) if match else None
+
+
+_PRIMARY_WORDS = frozenset({"primary", "master", "writer", "leader"})
+
+
+@lru_cache(maxsize=8192)
+def _primary_words(last: str) -> bool:
+    ws = words(last)
+    if any(w in _PRIMARY_WORDS for w in ws):
+        return True
+    return any(w in catalog.DB_HANDLE_WORDS for w in ws) and any(w in ("default", "write", "rw") for w in ws)
+
+
+def primary_name(spelled: str, recognition: "Recognition") -> bool:
+    """Whether a handle, alias or setting spelled like this is the primary database."""
+    last = spelled.rsplit(".", 1)[-1]
+    if spelled in recognition.primary_handles or last in recognition.primary_handles:
+        return True
+    return last == catalog.DJANGO_DEFAULT_ALIAS or _primary_words(last)
+
+
+def replica_alias(text: str, recognition: "Recognition") -> bool:
+    """Whether a string literal names a replica database alias (``"replica"``)."""
+    if text in recognition.replica_aliases:
+        return True
+    return bool(_ALIAS.match(text)) and text not in recognition.primary_handles and _replica_words(text)
+
+
+def primary_counterpart(spelled: str, module_text: str, recognition: "Recognition") -> str | None:
+    """The primary handle matching a replica one, where the file (or config) names it."""
+    if spelled in recognition.replica_handles and len(recognition.replica_handles) == len(recognition.primary_handles):
+        return recognition.primary_handles[recognition.replica_handles.index(spelled)]
+    head, dot, last = spelled.rpartition(".")
+    for replica, primary in catalog.PRIMARY_COUNTERPARTS:
+        candidate = _swap_word(last, replica, primary)
+        if candidate is None:
+            continue
+        full = f"{head}{dot}{candidate}"
+        if re.search(rf"(?<![\w.]){re.escape(full)}(?!\w)", module_text):
+            return full
+    return None
+
+
+def _swap_word(name: str, old: str, new: str) -> str | None:
+    """Replace the word ``old`` in ``name`` keeping its case style (REPLICA -> PRIMARY)."""
+    pattern = re.compile(rf"(?:(?<=[^A-Za-z])|^){old}(?=[^a-z]|$)", re.I)
+    match = pattern.search(name)
+    if match is None:
+        return None
+    found = match.group(0)
+    if found.isupper():
+        repl = new.upper()
+    elif found[0].isupper():
+        repl = new.capitalize()
+    else:
+        repl = new
+    return name[: match.start()] + repl + name[match.end():]
+
+
+# -- SQL text --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SqlText:
+    info: SqlInfo
+    #: expressions interpolated into the text (f-string holes, ``%`` / ``.format`` arguments)
+    holes: tuple[cst.BaseExpression, ...]
+
+
+def sql_text(
+    expr: cst.BaseExpression, module: "ModuleModel", local_strings: dict[str, cst.BaseExpression]
+) -> SqlText | None:
+    """The SQL an expression holds: a literal, f-string, ``text(...)``, ``%``/``.format``, or a
+    name bound to one in this function or at module level."""
+    holes: list[cst.BaseExpression] = []
+    node = expr
+    for _ in range(4):
+        if isinstance(node, cst.Name):
+            bound = local_strings.get(node.value) or module.global_values.get(node.value)
+            if bound is None:
+                return None
+            node = bound
+            continue
+        if isinstance(node, cst.Call):
+            qn = module.qualified(node.func) or dotted(node.func) or ""
+            if (qn in catalog.SQL_TEXT_WRAPPERS or qn.rsplit(".", 1)[-1] == "text") and node.args:
+                node = node.args[0].value
+                continue
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
+                holes.extend(a.value for a in node.args)
+                node = node.func.value
+                continue
+            return None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+            holes.append(node.right)
+            node = node.left
+            continue
+        break
+    if isinstance(node, cst.FormattedString):
+        holes.extend(p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression))
+    text = string_value(node) if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)) else None
+    if text is None:
+        return None
+    info = parse_sql(text.strip())
+    return SqlText(info, tuple(holes)) if info is not None else None
+
+
+_PREDICATE = re.compile(
+    r"(?:^|\bAND\b|\bOR\b|\(|\bNOT\b)\s*(?:[A-Za-z_][\w$]*\s*\.\s*)?[`\"\[]?([A-Za-z_][\w$]*)[`\"\]]?\s*"
+    r"(?:=|<>|!=|<=|>=|<|>|\bIS\b|\bIN\b|\bLIKE\b|\bBETWEEN\b)",
+    re.I,
+)
+_SET_RELATIVE = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:\w+\s*\.\s*)?\1\s*[-+*/]", re.I)
+_SELECT_LIST = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?(.*?)\s+FROM\b", re.I | re.S)
+
+
+def sql_rechecks(info: SqlInfo) -> bool:
+    """A write whose WHERE tests a non-key column re-checks the state in the database
+    (``WHERE id = %s AND balance >= %s``, ``WHERE version = %s``)."""
+    where = info.where
+    if not where.strip():
+        return False
+    return any(not is_identity(m.group(1)) for m in _PREDICATE.finditer(where))
+
+
+def sql_relative(info: SqlInfo) -> bool:
+    """``SET balance = balance - %s``: the new value is computed by the database."""
+    return info.verb == "update" and bool(_SET_RELATIVE.search(info.text))
+
+
+def sql_columns(info: SqlInfo) -> tuple[str, ...]:
+    """The column names a SELECT returns (empty when not simple names)."""
+    match = _SELECT_LIST.match(info.text)
+    if match is None:
+        return ()
+    out = []
+    for part in _split_top(match.group(1)):
+        alias = re.search(r"\bAS\s+[`\"]?(\w+)[`\"]?\s*$", part, re.I)
+        if alias:
+            out.append(alias.group(1))
+            continue
+        name = re.match(r"^\s*(?:\w+\s*\.\s*)?[`\"]?(\w+|\*)[`\"]?\s*$", part)
+        out.append(name.group(1) if name else "?")
+    return tuple(out)
+
+
+def _split_top(text: str) -> Iterator[str]:
+    depth, start = 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            yield text[start:i]
+            start = i + 1
+    yield text[start:]
+
+
+# -- ORM shapes ------------------------------------------------------------------------
+
+
+def django_manager_index(root: cst.BaseExpression, steps: list[Step]) -> int | None:
+    """Index of the manager step in ``Model.objects...`` (``self.model.objects`` too)."""
+    for i, step in enumerate(steps):
+        if step.call is not None:
+            return None
+        if step.name in catalog.DJANGO_MANAGERS:
+            model = spelled_prefix(root, steps, i)
+            if model is not None and (is_class_name(model) or model.rsplit(".", 1)[-1].lower() == "model"):
+                return i
+            return None
+    return None
+
+
+def lookups_recheck(call: cst.Call) -> bool:
+    """Whether a filter()/filter_by() narrows by state, not only by key: a write through
+    it re-checks in the database (``filter(stock__gte=n)``, ``filter(status="new")``)."""
+    if positional(call) or has_star(call):
+        return True  # Q objects, expressions, **kwargs: assume a re-check
+    return any(not is_identity(name.split("__")[0]) for name in keywords(call))
+
+
+def sa_criteria_recheck(call: cst.Call) -> bool:
+    """SQLAlchemy ``where``/``filter`` criteria that test a non-key column."""
+    found_any = False
+    for arg in call.args:
+        if arg.keyword is not None:
+            found_any = True
+            if not is_identity(arg.keyword.value):
+                return True
+            continue
+        for sub in walk(arg.value):
+            if isinstance(sub, cst.Comparison):
+                found_any = True
+                left = sub.left
+                if isinstance(left, cst.Attribute) and not is_identity(left.attr.value):
+                    return True
+    return not found_any
+
+
+def uses_db_expression(expr: cst.BaseExpression, module: "ModuleModel") -> bool:
+    """``F("stock") - n`` and friends: the value is computed by the database."""
+    for sub in walk(expr):
+        if isinstance(sub, cst.Call):
+            qn = module.qualified(sub.func)
+            spelled = dotted(sub.func) or ""
+            if qn in catalog.DB_SIDE_EXPRESSIONS or spelled in ("F", "models.F"):
+                return True
+    return False
+
+
+def mentions_class_attribute(expr: cst.BaseExpression, cls: str) -> bool:
+    """``Account.balance - x`` in a SQLAlchemy ``values()``: computed from the column."""
+    for sub in walk(expr):
+        if isinstance(sub, cst.Attribute) and dotted(sub.value) == cls:
+            return True
+    return False
+
+
+@dataclass
+class SaStatement:
+    """A SQLAlchemy Core/ORM statement built from ``select()``/``update()``/..."""
+
+    verb: str
+    entity: str | None
+    locked: bool = False
+    rechecks: bool = False
+    relative: bool = False
+    values: list[cst.BaseExpression] = field(default_factory=list)
+    column: str | None = None
+
+
+def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement | None:
+    root, steps = unroll(expr)
+    if not isinstance(root, cst.Call):
+        return None
+    qn = module.qualified(root.func) or ""
+    spelled = dotted(root.func) or ""
+    verb = catalog.SQLALCHEMY_STATEMENTS.get(qn)
+    if verb is None and spelled.split(".")[0] in catalog.CONVENTIONAL_SESSION_OWNERS and "." in spelled:
+        last = spelled.rsplit(".", 1)[-1]
+        verb = last if last in ("select", *catalog.SA_STATEMENT_VERBS) else None
+    if verb is None:
+        return None
+    args = positional(root)
+    entity = first_class(args[0]) if args else None
+    column = None
+    if args and isinstance(args[0], cst.Attribute) and len(args) == 1:
+        column = args[0].attr.value
+    stmt = SaStatement(verb, entity, column=column)
+    for step in steps:
+        call = step.call
+        if call is None:
+            continue
+        if step.name in catalog.ROW_LOCK_METHODS:
+            stmt.locked = True
+        elif step.name in catalog.SA_FILTER_METHODS:
+            stmt.rechecks = stmt.rechecks or sa_criteria_recheck(call)
+        elif step.name == "select_from" and positional(call) and stmt.entity is None:
+            stmt.entity = first_class(positional(call)[0])
+        elif step.name == "values":
+            for arg in call.args:
+                value = arg.value
+                stmt.values.append(value)
+                if isinstance(value, cst.Dict):
+                    stmt.values.extend(el.value for el in value.elements if isinstance(el, cst.DictElement))
+                if entity and mentions_class_attribute(value, entity):
+                    stmt.relative = True
+    return stmt
+
+
+def caught_names(handler: cst.ExceptHandler) -> list[str]:
+    """Exception names an ``except`` clause catches (last dotted part)."""
+    kind = handler.type
+    if kind is None:
+        return []
+    exprs = [el.value for el in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return [(dotted(e) or "").rsplit(".", 1)[-1] for e in exprs]
+
+
+def literal_truth(expr: cst.BaseExpression | None) -> bool | None:
+    """Truthiness of a literal argument or default (None when not a literal)."""
+    if isinstance(expr, cst.Name):
+        return {"True": True, "False": False, "None": False}.get(expr.value)
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        try:
+            return bool(float(expr.value.replace("_", "")))
+        except ValueError:
+            return None
+    if isinstance(expr, cst.SimpleString):
+        value = string_value(expr)
+        return bool(value) if value is not None else None
+    return None

@@ -1,0 +1,517 @@
+"""Which entities (tables, ORM models) a function reads and writes.
+
+Evidence only: SQL text (``scalelint.model.sql``), Django manager chains
+(``Product.objects...``), SQLAlchemy sessions, statements and
+``Model.query``. An entity is named by its singular snake-case form, so the
+table ``products`` and the model ``Product`` meet as ``product`` while
+``product_stats`` stays ``product_stat``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import libcst as cst
+
+from scalelint.model import catalog
+from scalelint.model.sql import SqlInfo, parse_sql
+from scalelint.walk import dotted, names_in, string_value, walk
+
+if TYPE_CHECKING:
+    from scalelint.model.function import FunctionModel, Stmt
+    from scalelint.model.module import ModuleModel
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_LOGGERS = frozenset({"logger", "log", "logging", "LOG", "LOGGER", "print", "warn", "warning"})
+
+
+def entity_name(spelled: str) -> str:
+    """``Product``/``products``/``ProductVariant`` -> ``product``/``product``/``product_variant``."""
+    snake = _CAMEL.sub("_", spelled.rsplit(".", 1)[-1]).lower()
+    head, _, last = snake.rpartition("_")
+    return f"{head}_{_singular(last)}" if head else _singular(last)
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes", "uses")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _is_class_name(spelled: str | None) -> bool:
+    last = (spelled or "").rsplit(".", 1)[-1]
+    return bool(last) and last[0].isupper() and not last.isupper()
+
+
+@dataclass(frozen=True)
+class Read:
+    entity: str
+    single: bool  # one row (``get()``, ``first()``, ``fetchrow``), not a list or an aggregate
+    #: a query of the entity itself (``Model.objects``, ``session.query(Model)``, ``FROM t``),
+    #: not of some of its columns joined into something else
+    plain: bool = True
+
+
+@dataclass(frozen=True)
+class EntityWrite:
+    entity: str
+    model: str  # as spelled (class or table), for messages
+    kind: str  # key of catalog.WRITE_KINDS
+    method: str
+    call: cst.Call
+    stmt: "Stmt"
+    verb: str = ""  # SQL verb
+    insert: bool = False  # adds a new row: keys of existing rows stay valid
+
+    def describe(self) -> str:
+        template = catalog.WRITE_KINDS[self.kind].describe
+        verb = {"insert": "INSERT INTO", "delete": "DELETE FROM"}.get(self.verb, self.verb.upper())
+        return template.format(verb=verb, table=self.model, model=self.model, method=self.method)
+
+
+class EntityReader:
+    """Reads and writes of entities in one module's functions."""
+
+    def __init__(self, module: "ModuleModel") -> None:
+        self.module = module
+        self._functions: dict[int, _FunctionEntities] = {}
+
+    def calls(self, fn: "FunctionModel") -> list[tuple["Stmt", cst.Call]]:
+        """``fn.calls()``, walked once and shared by the cache model."""
+        return self.of(fn).calls
+
+    def function_reads(self, fn: "FunctionModel") -> set[str]:
+        """Entities the function's own statements read."""
+        return self.of(fn).reads
+
+    def of(self, fn: "FunctionModel") -> "_FunctionEntities":
+        found = self._functions.get(id(fn))
+        if found is None:
+            found = self._functions[id(fn)] = _FunctionEntities(self, fn)
+        return found
+
+    # -- single expressions -------------------------------------------------------
+    def sql_of(self, call: cst.Call) -> SqlInfo | None:
+        """The SQL a call runs, when its first argument reads as SQL."""
+        if not call.args or call.args[0].keyword is not None:
+            return None
+        func = dotted(call.func) or ""
+        if func.split(".")[0] in _LOGGERS or func.rsplit(".", 1)[-1] in _LOGGERS:
+            return None
+        arg = call.args[0].value
+        if isinstance(arg, cst.Call) and arg.args and (dotted(arg.func) or "").rsplit(".", 1)[-1] == "text":
+            arg = arg.args[0].value
+        text = string_value(arg)
+        if text is None and isinstance(arg, cst.Name):
+            value = self.module.global_values.get(arg.value)
+            text = string_value(value) if value is not None else None
+        return parse_sql(text) if text else None
+
+    def django_root(self, expr: cst.BaseExpression) -> tuple[str, list[cst.Call]] | None:
+        """For a chain ``Model.objects.a(...).b(...)``: the model and the calls, innermost first."""
+        calls: list[cst.Call] = []
+        node = expr
+        while True:
+            if isinstance(node, cst.Call):
+                calls.append(node)
+                node = node.func
+            elif isinstance(node, cst.Attribute):
+                if node.attr.value in catalog.DJANGO_MANAGERS:
+                    model = dotted(node.value)
+                    if _is_class_name(model) and self._project_class(node.value):
+                        calls.reverse()
+                        return model.rsplit(".", 1)[-1], calls  # type: ignore[union-attr]
+                    return None
+                node = node.value
+            elif isinstance(node, cst.Subscript):
+                node = node.value
+            else:
+                return None
+
+    def sa_query_root(self, expr: cst.BaseExpression) -> str | None:
+        """``session.query(Model)...``, ``Model.query...``, ``select(Model)...``: the model."""
+        node = expr
+        while True:
+            if isinstance(node, cst.Call):
+                func = node.func
+                if node.args and isinstance(func, cst.Attribute):
+                    method = func.attr.value
+                    receiver = (dotted(func.value) or "").rsplit(".", 1)[-1].lower()
+                    reads = (method in catalog.SA_SESSION_READS and "session" in receiver) or (
+                        method == "select" and receiver == "db"  # Flask-SQLAlchemy's db.select
+                    )
+                    model = self._model_in(node.args[0].value) if reads else None
+                    if model is not None:
+                        return model
+                if node.args and self.module.qualified(func) in catalog.SA_SELECTS:
+                    model = self._model_in(node.args[0].value)
+                    if model is not None:
+                        return model
+                node = func
+            elif isinstance(node, cst.Attribute):
+                if node.attr.value == "query" and _is_class_name(dotted(node.value)) and self._project_class(node.value):
+                    return (dotted(node.value) or "").rsplit(".", 1)[-1]
+                node = node.value
+            elif isinstance(node, cst.Subscript):
+                node = node.value
+            else:
+                return None
+
+    def _sa_plain(self, call: cst.Call) -> bool:
+        """The query selects the model itself (``session.query(User)``, ``select(User)``,
+        ``User.query``), not columns of it."""
+        node: cst.BaseExpression = call
+        while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+            if isinstance(node, cst.Call) and node.args and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
+                "query", "select"
+            ):
+                return _is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
+            if isinstance(node, cst.Call) and node.args and self.module.qualified(node.func) in catalog.SA_SELECTS:
+                return _is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
+            if isinstance(node, cst.Attribute) and node.attr.value == "query":
+                return True
+            node = node.func if isinstance(node, cst.Call) else node.value
+        return False
+
+    def _model_in(self, expr: cst.BaseExpression) -> str | None:
+        """The model named by a query argument: ``User``, ``User.id``, ``User.name.label("n")``."""
+        node = expr
+        while dotted(node) is None:
+            if isinstance(node, cst.Call):
+                node = node.func
+            elif isinstance(node, cst.Attribute):
+                node = node.value
+            else:
+                return None
+        parts = (dotted(node) or "").split(".")
+        model = next((p for p in parts if _is_class_name(p)), None)
+        if model is None:
+            return None
+        imported = self.module.imports.names.get(parts[0])
+        return model if imported is None or self.module._project_import(imported) else None
+
+    def _project_class(self, expr: cst.BaseExpression) -> bool:
+        """Not a class of a known third-party library (``User`` from our models, not ``Decimal``)."""
+        qn = self.module.qualified(expr)
+        return qn is None or self.module._project_import(qn)
+
+    def reads_in(self, node: cst.CSTNode) -> set[str]:
+        """Entities read by the expressions under ``node`` (not nested functions)."""
+        return self.reads_of(walk(node, into_functions=False))
+
+    def reads_of(self, nodes: Iterable[cst.CSTNode]) -> set[str]:
+        return {read.entity for read in self.read_list(nodes)}
+
+    def read_list(self, nodes: Iterable[cst.CSTNode]) -> list[Read]:
+        """Reads by these nodes (given outermost first, as ``walk`` yields them),
+        in the order met: for one query, its main entity first."""
+        found: list[Read] = []
+        skip: set[int] = set()  # inner links of a chain already seen, or of a write
+        for sub in nodes:
+            if id(sub) in skip:
+                continue
+            if isinstance(sub, cst.Attribute):
+                if sub.attr.value in _MODEL_READ_ATTRS and _is_class_name(dotted(sub.value)) and self._project_class(sub.value):
+                    found.append(Read(entity_name(dotted(sub.value)), False))  # type: ignore[arg-type]
+                continue
+            if not isinstance(sub, cst.Call):
+                continue
+            sql = self.sql_of(sub)
+            if sql is not None:
+                single = self._method(sub) in _SINGLE_ROW
+                found.extend(Read(entity_name(t), single) for t in (sql.table, *sql.tables_read) if sql.verb == "select" or t != sql.table)
+                continue
+            method = self._method(sub)
+            root = self.django_root(sub)
+            if root is not None:
+                skip.update(_chain_ids(sub))
+                if not (method in catalog.DJANGO_WRITE_METHODS and root[1][-1] is sub):
+                    found.append(Read(entity_name(root[0]), any(self._method(c) in _SINGLE_ROW for c in root[1])))
+                continue
+            model = self.sa_query_root(sub)
+            if model is not None:
+                skip.update(_chain_ids(sub))
+                if method not in ("update", "delete"):
+                    found.append(Read(entity_name(model), method in _SINGLE_ROW, self._sa_plain(sub)))
+                continue
+            qn = self.module.qualified(sub.func)
+            if qn in catalog.DJANGO_MODEL_READERS and sub.args:
+                first = dotted(sub.args[0].value)
+                if _is_class_name(first):
+                    found.append(Read(entity_name(first), qn.endswith("get_object_or_404")))  # type: ignore[arg-type]
+        return found
+
+    def dataflow(self, fn: "FunctionModel", before: int, value: cst.BaseExpression) -> list[cst.CSTNode]:
+        """The expressions a value derives from in the function, before statement
+        ``before``: the value itself, what its names were bound to, and calls made
+        on them (``cur.execute(...)`` before ``cur.fetchone()``), transitively."""
+        names = set(names_in(value))
+        out: list[cst.CSTNode] = [value]
+        for earlier in reversed([s for s in fn.stmts if s.ordinal < before]):
+            for name, bound in bindings(earlier.node):
+                if name in names:
+                    names.update(names_in(bound))
+                    out.append(bound)
+            for part in earlier.header_parts():
+                if isinstance(part, (cst.FunctionDef, cst.ClassDef)):
+                    continue
+                for sub in walk(part, into_functions=False):
+                    if isinstance(sub, cst.AugAssign) and dotted(sub.target) in names:
+                        names.update(names_in(sub.value))
+                        out.append(sub.value)
+                    elif isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute):
+                        head = (dotted(sub.func.value) or "").split(".")[0]
+                        if head and head in names:
+                            out.append(sub)
+                            for arg in sub.args:
+                                names.update(names_in(arg.value))
+        return out
+
+    @staticmethod
+    def _method(call: cst.Call) -> str:
+        return call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+
+
+
+class _FunctionEntities:
+    """One function's model instances and entity writes."""
+
+    def __init__(self, reader: EntityReader, fn: "FunctionModel") -> None:
+        self.reader = reader
+        self.fn = fn
+
+    @cached_property
+    def instances(self) -> list[tuple[int, str, tuple[str, bool] | None]]:
+        """(ordinal, local name, (model, new)) for each binding of a local name,
+        None when the value is not a known model instance; ``new`` when it was
+        just constructed (saving it inserts)."""
+        out: list[tuple[int, str, tuple[str, bool] | None]] = []
+        for param in params_of(self.fn.node):
+            model = _annotation_model(param.annotation)
+            if model:
+                out.append((-1, param.name.value, (model, False)))
+        for stmt in self.fn.stmts:
+            iterated = isinstance(stmt.node, cst.For)
+            for target, value in bindings(stmt.node):
+                out.append((stmt.ordinal, target, self._instance_of(value, iterated)))
+        return out
+
+    def instance_model(self, name: str, before: int) -> tuple[str, bool] | None:
+        """The model of the instance a local name holds before a statement, and whether it is new."""
+        found = None
+        for ordinal, target, instance in self.instances:
+            if target == name and ordinal < before:
+                found = instance
+        return found
+
+    def _instance_of(self, value: cst.BaseExpression, iterated: bool = False) -> tuple[str, bool] | None:
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Subscript):  # get_or_create(...)[0]
+            value = value.value
+        if not isinstance(value, cst.Call):
+            return None
+        root = self.reader.django_root(value)
+        if root is not None:
+            method = EntityReader._method(value)
+            if iterated or method in catalog.DJANGO_INSTANCE_METHODS or method in ("get_or_create", "update_or_create"):
+                return root[0], False
+            return None
+        spelled = dotted(value.func)
+        qn = self.reader.module.qualified(value.func)
+        if qn in catalog.DJANGO_MODEL_READERS and value.args:
+            first = dotted(value.args[0].value)
+            return (first.rsplit(".", 1)[-1], False) if _is_class_name(first) else None  # type: ignore[union-attr]
+        if _is_class_name(spelled) and self.reader._project_class(value.func):
+            return spelled.rsplit(".", 1)[-1], True  # type: ignore[union-attr]
+        sa = self.reader.sa_query_root(value)
+        if sa is not None and (iterated or EntityReader._method(value) in _SA_INSTANCE_METHODS):
+            return sa, False
+        return None
+
+    @cached_property
+    def calls(self) -> list[tuple["Stmt", cst.Call]]:
+        return list(self.fn.calls())
+
+    @cached_property
+    def reads(self) -> set[str]:
+        return self.reader.reads_of(
+            sub
+            for stmt in self.fn.stmts
+            for part in stmt.header_parts()
+            if not isinstance(part, (cst.FunctionDef, cst.ClassDef))
+            for sub in walk(part, into_functions=False)
+        )
+
+    @cached_property
+    def writes(self) -> list[EntityWrite]:
+        out: list[EntityWrite] = []
+        for stmt, call in self.calls:
+            write = self._write(stmt, call)
+            if write is not None:
+                out.append(write)
+        return out
+
+    def _write(self, stmt: "Stmt", call: cst.Call) -> EntityWrite | None:
+        reader = self.reader
+        sql = reader.sql_of(call)
+        if sql is not None:
+            if sql.is_write:
+                insert = sql.verb == "insert" and not sql.upsert
+                return EntityWrite(entity_name(sql.table), sql.table, "sql", "execute", call, stmt, sql.verb, insert)
+            return None
+        method = EntityReader._method(call)
+        if not method:
+            return None
+        root = reader.django_root(call)
+        if root is not None:
+            model, calls = root
+            kind = catalog.DJANGO_WRITE_METHODS.get(method)
+            if kind is None or calls[-1] is not call:
+                return None
+            insert = method.removeprefix("a") in _DJANGO_INSERTS
+            return EntityWrite(entity_name(model), model, kind, method, call, stmt, insert=insert)
+        receiver = call.func.value  # type: ignore[attr-defined]
+        if method in ("save", "asave", "delete", "adelete") and isinstance(receiver, cst.Name):
+            instance = self._receiver_model(receiver.value, stmt)
+            if instance is not None:
+                model, new = instance
+                kind = "save" if "save" in method else "instance_delete"
+                return EntityWrite(entity_name(model), model, kind, method, call, stmt, insert=new and kind == "save")
+            return None
+        if method in ("update", "delete") and reader.sa_query_root(receiver) is not None:
+            model = reader.sa_query_root(receiver)
+            return EntityWrite(entity_name(model), model, "sa_bulk", f"{model} query.{method}()", call, stmt)  # type: ignore[arg-type]
+        recv_name = (dotted(receiver) or "").rsplit(".", 1)[-1].lower()
+        if "session" in recv_name and call.args:
+            arg = call.args[0].value
+            if method == "execute" and isinstance(arg, cst.Call):
+                stmt_model = self._sa_statement_model(arg)
+                if stmt_model is not None:
+                    verb, model = stmt_model
+                    return EntityWrite(entity_name(model), model, "sa_bulk", f"{verb}({model})", call, stmt)
+            if method in catalog.SA_SESSION_ADDS or method == "delete":
+                instance = self._arg_model(arg, stmt)
+                if instance is not None:
+                    model, new = instance
+                    kind = "sa_delete" if method == "delete" else "sa_add"
+                    return EntityWrite(entity_name(model), model, kind, method, call, stmt, insert=new and kind == "sa_add")
+        return None
+
+    def _receiver_model(self, name: str, stmt: "Stmt") -> tuple[str, bool] | None:
+        if name == "self" and self.fn.cls is not None:
+            if self.fn.name in ("save", "delete", "asave", "adelete"):
+                return None  # an override calling the base implementation
+            return self.fn.cls.name, False
+        return self.instance_model(name, stmt.ordinal)
+
+    def _arg_model(self, arg: cst.BaseExpression, stmt: "Stmt") -> tuple[str, bool] | None:
+        if isinstance(arg, cst.Name):
+            return self.instance_model(arg.value, stmt.ordinal)
+        if isinstance(arg, cst.Call):
+            spelled = dotted(arg.func)
+            if _is_class_name(spelled) and self.reader._project_class(arg.func):
+                return spelled.rsplit(".", 1)[-1], True  # type: ignore[union-attr]
+        return None
+
+    def _sa_statement_model(self, expr: cst.Call) -> tuple[str, str] | None:
+        node: cst.BaseExpression = expr
+        while isinstance(node, cst.Call):
+            qn = self.reader.module.qualified(node.func)
+            if qn in catalog.SA_WRITE_STATEMENTS and node.args:
+                first = dotted(node.args[0].value)
+                if _is_class_name(first):
+                    return qn.rsplit(".", 1)[-1], first.rsplit(".", 1)[-1]  # type: ignore[union-attr]
+                return None
+            func = node.func
+            node = func.value if isinstance(func, cst.Attribute) else func
+        return None
+
+#: attributes of a model class that read it (``Product.query``, ``Product.__table__``)
+_MODEL_READ_ATTRS = catalog.DJANGO_MANAGERS | {"query", "__table__"}
+
+
+def _chain_ids(call: cst.Call) -> Iterator[int]:
+    """Ids of the calls and attributes along a method chain's receiver."""
+    node: cst.BaseExpression = call
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        yield id(node)
+        node = node.func if isinstance(node, cst.Call) else node.value
+
+
+#: Django manager methods that insert rows
+_DJANGO_INSERTS = frozenset({"create", "get_or_create", "bulk_create"})
+#: methods that read a single row
+_SINGLE_ROW = frozenset({
+    "get", "first", "last", "earliest", "latest", "aget", "afirst", "alast", "one", "one_or_none",
+    "scalar_one", "scalar_one_or_none", "get_one", "first_or_404", "get_or_404", "fetchone", "fetchrow",
+    "fetchval",
+})
+_SA_INSTANCE_METHODS = frozenset({"get", "first", "one", "one_or_none", "scalar_one", "scalar", "get_one"})
+
+
+def params_of(node: cst.FunctionDef) -> Iterator[cst.Param]:
+    """The named parameters of a function (not ``*args``/``**kwargs``)."""
+    p = node.params
+    yield from p.posonly_params
+    yield from p.params
+    yield from p.kwonly_params
+
+
+def param_names(node: cst.FunctionDef) -> set[str]:
+    """Every parameter name, ``*args``/``**kwargs`` included."""
+    names = {p.name.value for p in params_of(node)}
+    for star in (node.params.star_arg, node.params.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.add(star.name.value)
+    return names
+
+
+def _annotation_model(annotation: cst.Annotation | None) -> str | None:
+    if annotation is None:
+        return None
+    expr = annotation.annotation
+    spelled = string_value(expr) if isinstance(expr, cst.SimpleString) else dotted(expr)
+    return spelled.rsplit(".", 1)[-1] if _is_class_name(spelled) else None
+
+
+def bindings(stmt: cst.CSTNode) -> Iterator[tuple[str, cst.BaseExpression]]:
+    """(name, value) for ``x = v``, ``x, _ = v``, ``for x in v``, ``with v as x``."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    yield from _names_bound(target.target, small.value)
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                yield from _names_bound(small.target, small.value)
+    elif isinstance(stmt, cst.For):
+        for name in _target_names(stmt.target):
+            yield name, stmt.iter
+    elif isinstance(stmt, cst.With):
+        for item in stmt.items:
+            if item.asname is not None:
+                for name in _target_names(item.asname.name):
+                    yield name, item.item
+
+
+def _names_bound(target: cst.BaseExpression, value: cst.BaseExpression) -> Iterator[tuple[str, cst.BaseExpression]]:
+    if isinstance(target, cst.Name):
+        yield target.value, value
+    elif isinstance(target, (cst.Tuple, cst.List)) and target.elements:
+        first = target.elements[0].value
+        if isinstance(first, cst.Name):  # obj, created = Model.objects.get_or_create(...)
+            yield first.value, value
+
+
+def _target_names(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            yield from _target_names(el.value)

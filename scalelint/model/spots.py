@@ -1,0 +1,174 @@
+"""Cheap source positions for facts.
+
+Project facts must carry the line and column of everything the project
+phase may report or name in a message, for many records per file. The
+whole-module LibCST position pass costs more than the parse; instead, the
+statements of CPython's ``ast`` (a fraction of the cost) give each statement's
+start, and a node is found as the first occurrence of its own source text
+from the start of the statement that evaluates it.
+"""
+from __future__ import annotations
+
+import ast
+import bisect
+from typing import Sequence
+
+import libcst as cst
+
+Spot = tuple[int, int, int, int]
+
+
+class StatementLocator:
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self.module = module
+        self.text = text
+        self._starts: dict[int, int] | None = None
+        self._line_starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                self._line_starts.append(i + 1)
+
+    def locate(self, node: cst.CSTNode, anchor: cst.CSTNode, *, before: bool = False) -> Spot | None:
+        """Where ``node`` is, searching from the start of statement ``anchor``
+        (backwards from it with ``before``). None when it cannot tell."""
+        start = self._statement_starts().get(id(anchor))
+        if start is None:
+            return None
+        if isinstance(node, cst.Call) and not node.lpar and isinstance(node.func, (cst.Name, cst.Attribute)):
+            return self._locate_call(node, start, before)
+        code = self.module.code_for_node(node).strip()
+        if not code:
+            return None
+        # a multi-line node is generated without its source indentation: match its first
+        # line, then find its last line where the source has it
+        lines = code.split("\n")
+        found = self.text.rfind(lines[0], 0, start) if before else self.text.find(lines[0], start)
+        if found < 0:
+            return None
+        line, col = self._line_col(found)
+        if len(lines) == 1:
+            return line, col, line, col + len(code)
+        end_line = line + len(lines) - 1
+        if end_line > len(self._line_starts):
+            return None
+        begin = self._line_starts[end_line - 1]
+        stop = self._line_starts[end_line] if end_line < len(self._line_starts) else len(self.text)
+        tail = lines[-1].strip()
+        at = self.text.find(tail, begin, stop)
+        end_col = (at - begin if at >= 0 else stop - begin - 1) + len(tail) + 1
+        return line, col, end_line, end_col
+
+    def _locate_call(self, node: cst.Call, start: int, before: bool) -> Spot | None:
+        """A call found by its callee's text and its parentheses, without generating
+        the code of its arguments."""
+        head = self.module.code_for_node(node.func)
+        if "\n" in head:
+            return None
+        found = self.text.rfind(head, 0, start) if before else self.text.find(head, start)
+        if found < 0:
+            return None
+        end = _closing_paren(self.text, found + len(head))
+        if end is None:
+            return None
+        return (*self._line_col(found), *self._line_col(end))
+
+    def _line_col(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._line_starts, offset) - 1
+        return line + 1, offset - self._line_starts[line] + 1
+
+    def _statement_starts(self) -> dict[int, int]:
+        if self._starts is None:
+            self._starts = {}
+            try:
+                tree = ast.parse(self.text)
+            except (SyntaxError, ValueError, RecursionError):
+                return self._starts
+            self._pair(self.module.body, tree.body)
+        return self._starts
+
+    def _offset(self, stmt: ast.stmt) -> int:
+        line_start = self._line_starts[stmt.lineno - 1]
+        prefix = self.text[line_start:line_start + stmt.col_offset]
+        if not prefix.isascii():  # col_offset counts UTF-8 bytes
+            prefix = self.text[line_start:].encode("utf-8")[: stmt.col_offset].decode("utf-8", "replace")
+        return line_start + len(prefix)
+
+    def _pair(self, body: Sequence[cst.BaseStatement], stmts: list[ast.stmt]) -> None:
+        flat: list[cst.CSTNode] = []
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                flat.extend(stmt.body)
+            else:
+                flat.append(stmt)
+        if len(flat) != len(stmts):
+            return
+        for node, a in zip(flat, stmts):
+            self._starts[id(node)] = self._offset(a)  # type: ignore[union-attr]
+            self._pair_inner(node, a)
+
+    def _pair_inner(self, node: cst.CSTNode, a: ast.stmt) -> None:
+        if isinstance(node, cst.If) and isinstance(a, ast.If):
+            self._pair(_body(node.body), a.body)
+            if isinstance(node.orelse, cst.If):
+                self._pair([node.orelse], a.orelse)
+            elif node.orelse is not None:
+                self._pair(_body(node.orelse.body), a.orelse)
+        elif isinstance(node, (cst.For, cst.While)) and isinstance(a, (ast.For, ast.AsyncFor, ast.While)):
+            self._pair(_body(node.body), a.body)
+            if node.orelse is not None:
+                self._pair(_body(node.orelse.body), a.orelse)
+        elif isinstance(node, (cst.Try, cst.TryStar)) and hasattr(a, "handlers"):
+            self._pair(_body(node.body), a.body)  # type: ignore[attr-defined]
+            for handler, h in zip(node.handlers, a.handlers):  # type: ignore[attr-defined]
+                self._pair(_body(handler.body), h.body)
+            if node.orelse is not None:
+                self._pair(_body(node.orelse.body), a.orelse)  # type: ignore[attr-defined]
+            if node.finalbody is not None:
+                self._pair(_body(node.finalbody.body), a.finalbody)  # type: ignore[attr-defined]
+        elif isinstance(node, cst.With) and isinstance(a, (ast.With, ast.AsyncWith)):
+            self._pair(_body(node.body), a.body)
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and hasattr(a, "body"):
+            self._pair(_body(node.body), a.body)  # type: ignore[attr-defined]
+        elif isinstance(node, cst.Match) and hasattr(a, "cases"):
+            for case, c in zip(node.cases, a.cases):  # type: ignore[attr-defined]
+                self._pair(_body(case.body), c.body)
+
+
+def _closing_paren(text: str, at: int) -> int | None:
+    """Offset just past the parenthesis matching the ``(`` at or after ``at``."""
+    while at < len(text) and text[at] in " \t":
+        at += 1
+    if at >= len(text) or text[at] != "(":
+        return None
+    depth, quote, i = 0, "", at
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif ch in "\"'":
+            quote = ch * 3 if text.startswith(ch * 3, i) else ch
+            i += len(quote) - 1
+        elif ch == "#":
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline
+            continue
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=suite.body)]
+    return []
