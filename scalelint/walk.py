@@ -31,31 +31,59 @@ def _fields_of(node_type: type) -> tuple[str, ...]:
     return names
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for name in _fields_of(type(node)):
+#: per value type: 1 a node, 2 a sequence (of nodes, maybe), 0 anything else.
+#: ``isinstance(v, CSTNode)`` is an ABC check; a dict lookup by type is not.
+_KIND: dict[type, int] = {}
+
+
+def _kind(value_type: type) -> int:
+    kind = 1 if issubclass(value_type, cst.CSTNode) else 2 if issubclass(value_type, (tuple, list)) else 0
+    _KIND[value_type] = kind
+    return kind
+
+
+def _child_list(node: cst.CSTNode) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+    kinds = _KIND
+    for name in _FIELDS.get(type(node)) or _fields_of(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
+        value_type = type(value)
+        kind = kinds.get(value_type)
+        if kind is None:
+            kind = _kind(value_type)
+        if kind == 1:
+            out.append(value)
+        elif kind == 2:
             for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
+                item_kind = kinds.get(type(item))
+                if item_kind is None:
+                    item_kind = _kind(type(item))
+                if item_kind == 1:
+                    out.append(item)
+    return out
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    return iter(_child_list(node))
+
+
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
 def walk(node: cst.CSTNode, *, into_functions: bool = True) -> Iterator[cst.CSTNode]:
     """Pre-order traversal. With ``into_functions=False`` nested function,
     lambda and class bodies are not entered (the nodes themselves are yielded)."""
     stack = [node]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        current = stack.pop()
+        current = pop()
         yield current
-        if not into_functions and current is not node and isinstance(
-            current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-        ):
+        if not into_functions and current is not node and isinstance(current, _SCOPES):
             continue
-        kids = list(children(current))
-        kids.reverse()
-        stack.extend(kids)
+        kids = _child_list(current)
+        if kids:
+            kids.reverse()
+            extend(kids)
 
 
 def names_in(node: cst.CSTNode) -> Iterator[str]:

@@ -241,13 +241,19 @@ class FunctionModel:
 
     def calls(self) -> Iterator[tuple[Stmt, cst.Call]]:
         """Every call evaluated by the function's own statements (not nested defs)."""
+        return iter(self._calls)
+
+    @cached_property
+    def _calls(self) -> list[tuple[Stmt, cst.Call]]:
+        found = []
         for stmt in self.stmts:
             for part in stmt.header_parts():
                 if isinstance(part, (cst.FunctionDef, cst.ClassDef)):
                     continue
                 for sub in walk(part, into_functions=False):
                     if isinstance(sub, cst.Call):
-                        yield stmt, sub
+                        found.append((stmt, sub))
+        return found
 
 
 def _flatten(body: Sequence[cst.BaseStatement], context: tuple, out: list[Stmt]) -> None:
