@@ -79,6 +79,8 @@ print(json.dumps({"parsed": parsed, "failed": failed, "parse_seconds": time.perf
 class ScalelintError(RuntimeError):
     """scalelint exited with 2 (usage, configuration or internal error)."""
 
+    partial: dict[str, Any] | None = None
+
 
 @dataclass
 class Sample:
@@ -321,6 +323,14 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
     edited: Path | None = None
     original: bytes | None = None
     original_stat = None
+
+    def report() -> dict[str, Any]:
+        return {"corpus": str(corpus), "py_files": n, "py_megabytes": round(size / 1e6, 2), "runs": runs,
+                "cpu_count": os.cpu_count(), "jobs": jobs, "versions": versions(),
+                "bytecode": "private PYTHONPYCACHEPREFIX" if "PYTHONPYCACHEPREFIX" in CHILD_ENV else "environment as is",
+                "measurements": {k: m for k, m in results.items() if m.samples},
+                "extra": extra, "ratios": ratios(results)}
+
     try:
         # 0. warm-up, not timed: interpreter, bytecode cache, lazily imported modules
         log("  warm-up")
@@ -420,6 +430,9 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
                     if sample.returncode < 0 or sample.returncode > 1 and "Traceback" in sample.stderr:
                         m.note = f"exit {sample.returncode}: {sample.stderr.strip().splitlines()[-1:]}"
                     m.samples.append(sample)
+    except ScalelintError as exc:
+        exc.partial = report()
+        raise
     finally:
         if edited is not None and original is not None:
             edited.write_bytes(original)
@@ -428,10 +441,7 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
         remove_cache(cache_dir)
         os.unlink(listing.name)
 
-    return {"corpus": str(corpus), "py_files": n, "py_megabytes": round(size / 1e6, 2), "runs": runs,
-            "cpu_count": os.cpu_count(), "jobs": jobs, "versions": versions(),
-            "bytecode": "private PYTHONPYCACHEPREFIX" if "PYTHONPYCACHEPREFIX" in CHILD_ENV else "environment as is",
-            "measurements": results, "extra": extra, "ratios": ratios(results)}
+    return report()
 
 
 def ratios(results: dict[str, Measurement]) -> dict[str, dict[str, Any]]:
@@ -443,7 +453,7 @@ def ratios(results: dict[str, Measurement]) -> dict[str, dict[str, Any]]:
     parse, cold, warm = med("parse_only"), med("cold"), med("warm")
     one, imp, fixit = med("one_file"), med("import_libcst"), med("fixit")
     values["cold_vs_parse"] = cold / parse if cold and parse else None
-    n = results["cold"].files if "cold" in results else None
+    n = results["cold"].files if "cold" in results else None  # same count for Fixit
     if fixit and cold and n:
         values["fixit_vs_cold_per_file"] = (fixit / n) / (cold / n)
     else:
@@ -554,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
             report = benchmark(corpus_dir, args.runs, args.fixit, args.jobs, args.serial)
         except ScalelintError as exc:
             print(str(exc), file=sys.stderr)
+            if exc.partial and exc.partial["measurements"]:
+                print("\nmeasurements taken before scalelint failed:")
+                print_report(exc.partial)
+                if args.out:
+                    args.out.write_text(json.dumps(to_json(exc.partial), indent=2) + "\n", encoding="utf-8")
             return 2
         if args.synthetic is not None:
             report["synthetic"] = {"files": args.synthetic, "seed": args.seed}

@@ -356,9 +356,13 @@ class CriticalDataInEvictingCache(_CacheRule):
             return
         cm = cache_model(fn.module)
         stakes = Stakes(cm)
+        reported: set[str] = set()
         for op in cm.ops(fn):
             if op.method not in catalog.CACHE_WRITES or op.key is None:
                 continue
+            key = f'"{op.template}"' if op.template else dotted(op.key) or "key"
+            if key in reported:
+                continue  # one finding per key and function
             word = self._critical_word(op)
             eviction = stakes.eviction(op.client) if word is not None else None
             if eviction is None:
@@ -366,7 +370,7 @@ class CriticalDataInEvictingCache(_CacheRule):
             value = op.value
             if value is not None and any(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, op.stmt.ordinal, value)):
                 continue  # a copy of database rows: losing it costs a query, not data
-            key = f'"{op.template}"' if op.template else dotted(op.key) or "key"
+            reported.add(key)
             self.report(
                 op.call,
                 f"{word} data {key} written to {op.client.spelled} ({eviction}), which evicts under memory "
@@ -374,6 +378,8 @@ class CriticalDataInEvictingCache(_CacheRule):
             )
 
     def check_module(self, module: ModuleModel) -> None:
+        if is_test_module(module):
+            return
         for name, value in module.global_values.items():
             if name == "SESSION_ENGINE" and string_value(value) in catalog.EVICTING_SESSION_ENGINES:
                 alias = string_value(module.global_values.get("SESSION_CACHE_ALIAS") or cst.Name("x")) or "default"
@@ -403,7 +409,9 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     ## What it does
     Finds in-process memoization (`functools.lru_cache`/`cache`,
     `cachetools.cached`, a module-level dict used as a memo) around a function
-    that queries the database or calls a remote service.
+    that queries the database or calls a remote service (itself or through a
+    function of the same module). On methods only unbounded memos are
+    reported: a bounded one lives with its (usually per-request) instance.
 
     ## Why it matters at scale
     The memo lives in each worker process with no invalidation path: a write
@@ -486,11 +494,14 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
 
     def _memo(self, fn: FunctionModel, memo: Memo, stakes: Stakes) -> list[dict[str, Any]]:
         bound = self._bound(memo)
-        query = stakes.query_in(fn) if bound != "ttl" else None
+        on_method = fn.cls is not None and _first_param(fn) == "self"
+        if bound == "ttl" or (on_method and bound == "bounded"):
+            return []  # a bounded memo on a method lives with its (usually per-request) instance
+        query = stakes.query_in(fn)
         if query is None:
             return []
         what = "with no bound" if bound == "unbounded" else "with no invalidation path"
-        method = " and keeps every `self` alive" if fn.cls is not None and _first_param(fn) == "self" else ""
+        method = " and keeps every `self` alive" if on_method else ""
         message = (
             f"@{memo.method} memoizes {fn.name}(), which {query}, {what} in each process{method}; "
             f"use a shared cache with a TTL and invalidation"

@@ -293,7 +293,7 @@ class BlockingIoInTransaction(Rule):
     code = "SL103"
     name = "blocking-io-in-transaction"
     summary = "network I/O, sleeps or task enqueues inside an open transaction"
-    vocabulary = ("atomic", "begin", "transaction", "connect")
+    vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(")
 
     def check_function(self, fn: FunctionModel) -> None:
         work = fn.work

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 import libcst as cst
 
 from scalelint.findings import Fix, FixSafety
 from scalelint.model import dbops
-from scalelint.model.dataflow import EXISTS, LOCKED, ROW, VALUE, ModuleFlow, module_flow
+from scalelint.model.dataflow import EXISTS, ROW, VALUE, ModuleFlow, module_flow
 from scalelint.model.flowgraph import Graph, Reach, holds_by_default, local_graph
 from scalelint.rule import ProjectRule
 
@@ -46,6 +46,9 @@ class _FlowRule(ProjectRule):
     findings from the facts of every file, each reported once."""
 
     vocabulary = REPLICA_VOCABULARY
+    #: judge functions calling other modules only in the project phase, where a helper
+    #: may turn out to take a lock (a finding on local evidence alone could be wrong)
+    needs_callees: ClassVar[bool] = False
 
     def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
         raise NotImplementedError
@@ -54,6 +57,8 @@ class _FlowRule(ProjectRule):
         flow = module_flow(self._ctx)
         graph = local_graph(flow)
         for fn in flow.functions.values():
+            if self.needs_callees and graph.calls_elsewhere(fn):
+                continue
             for finding in self.findings(graph, fn):
                 record = _record(flow, finding.at)
                 fix = finding.fix() if finding.fix is not None else None
@@ -69,10 +74,11 @@ class _FlowRule(ProjectRule):
         graph = _project_graph(index, self.code)
         for fn in graph.functions.values():
             path = graph.path_of(fn)
-            if not graph.crosses(fn):
+            deferred = self.needs_callees and graph.calls_elsewhere(fn)
+            if not deferred and not graph.crosses(fn):
                 continue
             for finding in self.findings(graph, fn):
-                if all(k.split("#", 1)[0] == path for k in finding.keys):
+                if not deferred and all(k.split("#", 1)[0] == path for k in finding.keys):
                     continue  # reported by the file phase
                 line, col, end_line, end_col = graph.spot(finding.at)
                 out.report(self, finding.at.split("#", 1)[0], line, col, end_line, end_col, finding.message)
@@ -239,28 +245,29 @@ class CheckThenActWithoutLock(_FlowRule):
     code = "SL202"
     name = "check-then-act-without-lock"
     summary = "a value is read, checked and acted on by a write with nothing making it atomic"
+    needs_callees = True
 
     def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
         reaches = graph.reaches(fn)
-        if fn.locks or any(r.shape == LOCKED for r in reaches):
+        if graph.takes_locks(fn):
             return  # the function takes row locks: it handles concurrency on purpose
-        written_back = {
-            (r.origin.key, r.write.key) for r in reaches if r.role in ("data", "subject") and r.shape == VALUE
-        }
+        written_back: dict[tuple[str, str], set[str]] = {}
+        for r in reaches:
+            if r.role in ("data", "subject") and r.shape == VALUE:
+                written_back.setdefault((r.origin.key, r.write.key), set()).add((r.label.field or "").lower())
         best: dict[str, tuple[tuple[int, int], Reach]] = {}
         for reach in reaches:
             origin, write = reach.origin, reach.write
-            if reach.role != "ctl" or reach.label.replica or not holds_by_default(reach.label, fn):
-                continue
+            if reach.role != "ctl" or reach.cond is None or reach.label.replica or not holds_by_default(reach.label, fn):
+                continue  # the check must be this function's own
             if origin.locked or origin.entity is None or origin.entity != write.entity:
                 continue
             if write.atomic or write.verb == "delete":
                 continue
             if reach.shape == VALUE:
-                ordering = reach.cond is not None and reach.cond.ordering
-                if not ordering and (origin.key, write.key) not in written_back:
+                if not _dependent_write(reach, written_back.get((origin.key, write.key), set())):
                     continue
-            elif not (reach.shape == EXISTS and write.verb == "insert"):
+            elif not _uniqueness_check(reach):
                 continue
             spot = graph.spot(reach.at)[:2]
             current = best.get(origin.key)
@@ -343,13 +350,50 @@ class ReplicaReadAfterWrite(_FlowRule):
 # -- helpers ---------------------------------------------------------------------------------
 def _stale_hazard(reach: Reach) -> bool:
     """Whether this flow carries state (not only identity) into the write."""
+    if reach.role != "ctl" and _identifier_read(reach):
+        return False
     if reach.role == "data":
         return reach.shape == VALUE
     if reach.role == "subject":
         return reach.shape == VALUE or (reach.shape == ROW and reach.write.verb == "save")
     if reach.shape == VALUE:
         return True
-    return reach.shape == EXISTS and reach.write.verb == "insert" and reach.origin.entity == reach.write.entity
+    return _uniqueness_check(reach)
+
+
+def _uniqueness_check(reach: Reach) -> bool:
+    """Whether a row was looked up (not by primary key, not through one of its fields)
+    to decide inserting a row of the same entity: the duplicate-insert race."""
+    return (
+        reach.shape == EXISTS and reach.write.verb == "insert" and not reach.origin.keyed
+        and reach.label.field is None and reach.origin.entity == reach.write.entity
+    )
+
+
+def _identifier_read(reach: Reach) -> bool:
+    """``SELECT id FROM ...``: the value read is an identifier, not state."""
+    column = reach.origin.column
+    return reach.label.field is None and column is not None and dbops.is_identity(column)
+
+
+def _dependent_write(reach: Reach, written_fields: set[str]) -> bool:
+    """A write that depends on the checked value: it writes back a value computed from
+    the checked column (``stock - qty``), or it inserts after an aggregate threshold
+    (``count() >= capacity``). Writing a constant after a check (``if not
+    user.is_active: user.is_active = True``, a ``last_used`` timestamp) is idempotent
+    and not reported."""
+    checked = _checked_column(reach)
+    ordering = reach.cond is not None and reach.cond.ordering
+    if checked is None:
+        return ordering and reach.write.verb == "insert"
+    return checked.lower() in written_fields
+
+
+def _checked_column(reach: Reach) -> str | None:
+    field = reach.label.field
+    if field and not dbops.is_identity(field) and not field.isdigit():
+        return field
+    return reach.origin.column
 
 
 def _value_name(origin: "Origin", reach: Reach) -> str:

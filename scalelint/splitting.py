@@ -60,7 +60,7 @@ def split_hold_fix(ctx: FileContext, fn: FunctionModel, line: Timeline) -> Fix |
     recreated = _recreated_cursors(line, region, groups)
     if recreated is None:
         return None
-    safety = FixSafety.SAFE if _safe_splits(fn, line, groups) else FixSafety.UNSAFE
+    safety = FixSafety.SAFE if _safe_splits(fn, line, groups, _commits_on_exit(line, spelling)) else FixSafety.UNSAFE
     built = _build(ctx, line, spelling, layout, region, groups, recreated)
     if built is None:
         return None
@@ -222,9 +222,20 @@ def _defines_first(group: list[Stmt], name: str) -> bool:
 
 
 # -- safety ---------------------------------------------------------------------------
-def _safe_splits(fn: FunctionModel, line: Timeline, groups: list[list[Stmt]]) -> bool:
-    """No block leaves a write, a lock or an unknown change open for the next one."""
-    for group in groups[:-1]:
+def _commits_on_exit(line: Timeline, spelling: Spelling) -> bool:
+    """The new ``with`` commits at its end where the original release did not
+    (psycopg 3 connection blocks commit; ``putconn``/``close`` roll back)."""
+    return (
+        not line.hold.via_with
+        and not spelling.needs_closing
+        and line.hold.resource.library in catalog.COMMIT_ON_EXIT_LIBRARIES
+    )
+
+
+def _safe_splits(fn: FunctionModel, line: Timeline, groups: list[list[Stmt]], commits_on_exit: bool) -> bool:
+    """No block leaves a write, a lock or an unknown change open for the next
+    one (nor, when the new blocks commit on exit, at the end)."""
+    for group in groups if commits_on_exit else groups[:-1]:
         dirty = False
         for stmt in group:
             effect = _effect(fn, line, stmt)

@@ -5,7 +5,7 @@ that carry the positions (and fix anchors) the project phase reports with.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
 import libcst as cst
@@ -13,7 +13,7 @@ import libcst as cst
 from scalelint.model import catalog
 from scalelint.model.cachekeys import literal_template
 from scalelint.model.caching import CacheModel, CacheOp, cache_model, conventional_name, is_test_module
-from scalelint.model.entities import Read, bindings, entity_name, param_names, params_of
+from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.walk import children, dotted, names_in, string_value, walk
 
 if TYPE_CHECKING:
@@ -47,10 +47,19 @@ class Sources:
     calls: list[str] = field(default_factory=list)
     params: set[str] = field(default_factory=set)
     primary: Read | None = None
+    producer: str | None = None  # the project function whose result the value is
+    reads: list[Read] = field(default_factory=list)
+
+    def column_facts(self) -> dict[str, Any]:
+        columns = known_columns(self.reads)
+        return {"cols": columns} if columns else {}
 
     def primary_facts(self) -> dict[str, Any]:
+        if self.producer is not None:
+            return {"primary_call": self.producer}
         if self.primary is not None:
-            return {"primary": [self.primary.entity, self.primary.single]} if self.primary.plain else {}
+            read = self.primary
+            return {"primary": [read.entity, read.single, read.aggregate]} if read.plain else {}
         return {"primary_call": self.calls[0]} if self.calls else {}
 
 
@@ -73,6 +82,7 @@ class FileFacts:
         facts: dict[str, Any] = {
             "consts": {self.qual(k): v for k, v in self.cm.key_constants.items()},
             "keyfns": {self.qual(k): v for k, v in self.cm.key_functions.items()},
+            "instances": {self.qual(k): v for k, v in self.cm.instances.items()},
             "tables": self._tables(),
             "families": [],
             "functions": {},
@@ -98,9 +108,13 @@ class FileFacts:
         calls = sorted(set(self._calls(fn, effects)))
         if calls:
             effects["calls"] = calls
-        reads = sorted(self.cm.entities.function_reads(fn))
+        read_list = self.cm.entities.function_reads(fn)
+        reads = sorted({r.entity for r in read_list})
         if reads:
             effects["reads"] = reads
+            columns = known_columns(read_list)
+            if columns:
+                effects["cols"] = columns
         returned = self._returned(fn) if reads or calls else None
         if returned is not None:
             effects.update(returned.primary_facts())
@@ -208,6 +222,7 @@ class FileFacts:
             if items:
                 family[name] = sorted(items)
         family.update(sources.primary_facts())
+        family.update(sources.column_facts())
         versions = self.cm.versions_in(key, fn, op.stmt.ordinal)
         if versions:
             family["versions"] = versions
@@ -243,6 +258,23 @@ class FileFacts:
             family["alias"] = literal_template(text)
         return family
 
+    def _producer(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> str | None:
+        """The project function whose result the value is (``data = build(x)``):
+        what that function returns, not its arguments, says what the value holds."""
+        for _ in range(4):
+            if isinstance(value, cst.Await):
+                value = value.expression
+            if not isinstance(value, cst.Name):
+                break
+            bound = self.cm.binding(fn, value.value, stmt.ordinal)
+            if bound is None:
+                return None
+            value = bound
+        if isinstance(value, cst.Call):
+            target = self._callee(value.func, fn)
+            return target if target and not target.startswith("?") else None
+        return None
+
     def _returned(self, fn: "FunctionModel") -> "Sources | None":
         """Where the function's (last) returned value comes from."""
         last = None
@@ -261,6 +293,7 @@ class FileFacts:
         for node in reader.dataflow(fn, stmt.ordinal, value):
             subs = list(walk(node, into_functions=False))
             reads = reader.read_list(subs)
+            out.reads.extend(reads)
             out.entities.update(r.entity for r in reads)
             if out.primary is None and reads:
                 out.primary = reads[0]
@@ -273,7 +306,8 @@ class FileFacts:
                 for c in subs
             )
         if out.primary is not None and fetch_one:
-            out.primary = Read(out.primary.entity, True, out.primary.plain)
+            out.primary = replace(out.primary, single=True)
+        out.producer = self._producer(fn, stmt, value)
         params = out.params
         for param in params_of(fn.node):
             if param.name.value in names and param.name.value not in ("self", "cls"):
@@ -327,8 +361,8 @@ class FileFacts:
             last = spelled.rsplit(".", 1)[-1]
             if spelled in configured_helpers or (qn and qn in configured_helpers) or last in configured_helpers:
                 effects.setdefault("helpers", set()).add("*")
-            if spelled in publishers or (qn and qn in publishers) or last in publishers:
-                effects["publish"] = True
+            if spelled in publishers or (qn and qn in publishers) or last in publishers or last in catalog.EVENT_PUBLISH_METHODS:
+                effects["publish"] = True  # subscribers elsewhere are trusted to invalidate
             if isinstance(func, cst.Attribute) and func.attr.value in catalog.MEMO_INVALIDATORS:
                 target = self.cm.function_ref(func.value, fn)
                 if target:
@@ -460,6 +494,8 @@ class FileFacts:
         }
         if write.insert:
             out["insert"] = True
+        if write.columns is not None:
+            out["columns"] = sorted(write.columns)
         anchor = self._anchor(fn, write.stmt, write.call)
         if anchor is not None:
             out["fix"] = anchor

@@ -34,8 +34,11 @@ class Family:
     is_async: bool = False
     expr: str | None = None
     names: tuple[str, ...] = ()
-    #: the entity the value is a copy of, and whether it is one row of it
-    primary: tuple[str, bool] | None = None
+    #: the entity the value is a copy of, whether it is one row of it, and
+    #: whether it is statistics over its rows
+    primary: tuple[str, bool, bool] | None = None
+    #: entity -> the only columns of it the value depends on (absent: whole rows)
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def memo(self) -> bool:
@@ -88,6 +91,7 @@ class Write:
     anchor: dict[str, Any] | None
     clients: dict[str, str]
     insert: bool = False
+    columns: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class CacheKeyIndex:
     def __init__(self, files: Iterable[tuple[str, dict[str, Any]]]) -> None:
         self.files = list(files)
         self.consts: dict[str, str] = {}
+        self.instances: dict[str, str] = {}
         self.tables: dict[str, str] = {}
         self.functions: dict[str, dict[str, Any]] = {}
         self.hooks: list[dict[str, Any]] = []
@@ -110,10 +115,12 @@ class CacheKeyIndex:
             self.client_defs.update(facts.get("defs", ()))
             self.consts.update(facts.get("consts", {}))
             self.consts.update(facts.get("keyfns", {}))
+            self.instances.update(facts.get("instances", {}))
             self.tables.update(facts.get("tables", {}))
             self.functions.update(facts.get("functions", {}))
             self.hooks.extend(facts.get("hooks", []))
         self._effects: dict[str, Effects] = {}
+        self._read_columns: dict[str, dict[str, frozenset[str] | None]] = {}
         self._reads: dict[str, set[str]] = {}
         by_name: dict[str, list[str]] = {}
         for qual in self.functions:
@@ -126,6 +133,10 @@ class CacheKeyIndex:
 
     def _lookup(self, qualified: str, depth: int) -> str | None:
         found = self.consts.get(qualified)
+        if found is None:  # a key method called on a module-level instance (``mapper.key(x)``)
+            head, _, method = qualified.rpartition(".")
+            if head in self.instances:
+                found = self.consts.get(f"{self.instances[head]}.{method}")
         if found is None or depth > 3:
             return found
         return substitute(found, lambda qn: self._lookup(qn, depth + 1))
@@ -217,18 +228,45 @@ class CacheKeyIndex:
         label = raw.get("label") or f'"{key}"'
         primary = self._primary(raw, 0)
         if primary is None and not raw.get("entities") and not raw.get("calls"):
-            primary = (next(iter(entities)), True)  # the prefix fallback: the one row passed in
+            primary = (next(iter(entities)), True, False)  # the prefix fallback: the one row passed in
         return Family(
             key, path, raw["line"], raw["col"], raw["fn"], frozenset(entities), label, raw.get("alias"),
             versions, raw.get("client"), bool(raw.get("async")), raw.get("expr"), tuple(raw.get("names", ())),
-            primary,
+            primary, self._family_columns(raw),
         )
 
-    def _primary(self, facts: dict[str, Any], depth: int) -> tuple[str, bool] | None:
+    def _family_columns(self, raw: dict[str, Any]) -> dict[str, frozenset[str]]:
+        maps = [self._own_columns(raw)]
+        for callee in raw.get("calls", ()):
+            for target in self._targets(callee):
+                maps.append(self.read_columns(target))
+        return {e: c for e, c in _combine(maps).items() if c is not None}
+
+    def _own_columns(self, facts: dict[str, Any]) -> dict[str, frozenset[str] | None]:
+        known = {self.entity(e): frozenset(c) for e, c in facts.get("cols", {}).items()}
+        return {self.entity(e): known.get(self.entity(e)) for e in facts.get("entities", facts.get("reads", ()))}
+
+    def read_columns(self, qual: str, depth: int = 0) -> dict[str, frozenset[str] | None]:
+        """Entity -> columns a function reads (None: whole rows), its callees included."""
+        if qual in self._read_columns:
+            return self._read_columns[qual]
+        self._read_columns[qual] = {}
+        facts = self.functions.get(qual, {})
+        maps = [self._own_columns(facts)]
+        if depth < MAX_DEPTH:
+            for callee in facts.get("calls", ()):
+                if not callee.startswith("?"):
+                    for target in self._targets(callee):
+                        maps.append(self.read_columns(target, depth + 1))
+        merged = _combine(maps)
+        self._read_columns[qual] = merged
+        return merged
+
+    def _primary(self, facts: dict[str, Any], depth: int) -> tuple[str, bool, bool] | None:
         """The entity a value is a copy of, following the function that returned it."""
         if "primary" in facts:
-            entity, single = facts["primary"]
-            return self.entity(entity), bool(single)
+            entity, single, aggregate = facts["primary"]
+            return self.entity(entity), bool(single), bool(aggregate)
         callee = facts.get("primary_call")
         if callee is None or depth > MAX_DEPTH or callee not in self.functions:
             return None
@@ -240,7 +278,8 @@ class CacheKeyIndex:
             clients = facts.get("clients", {})
             for raw in facts.get("writes", []):
                 yield Write(path, self.entity(raw["entity"]), raw["kind"], raw["desc"], raw["fn"],
-                            tuple(raw["loc"]), raw.get("fix"), clients, bool(raw.get("insert")))  # type: ignore[arg-type]
+                            tuple(raw["loc"]), raw.get("fix"), clients, bool(raw.get("insert")),  # type: ignore[arg-type]
+                            frozenset(raw["columns"]) if "columns" in raw else None)
 
     def stale_writes(self) -> Iterator[StaleWrite]:
         seen: set[tuple[str, str, str]] = set()
@@ -248,7 +287,10 @@ class CacheKeyIndex:
             families = self.families.get(write.entity)
             if not families or (write.path, write.fn, write.entity) in seen:
                 continue
-            stale = [f for f in families if self._staled_by(write, f) and not self._covered(write, f)]
+            stale = [
+                f for f in families
+                if self._staled_by(write, f) and not self._by_expiry(f) and not self._covered(write, f)
+            ]
             if not stale:
                 continue
             seen.add((write.path, write.fn, write.entity))
@@ -260,9 +302,31 @@ class CacheKeyIndex:
     def _staled_by(self, write: Write, family: Family) -> bool:
         """Updates and deletes stale every family reading the entity; a new row
         stales only lists of it (not one-row entries, not joins through it)."""
+        columns = family.columns.get(write.entity)
+        if write.columns is not None and columns is not None and not write.columns & columns:
+            return False  # the write changes none of the columns the value depends on
         if not write.insert:
             return True
         return family.primary is not None and family.primary[0] == write.entity and not family.primary[1]
+
+    def _by_expiry(self, family: Family) -> bool:
+        """Statistics (counts, leaderboards) that no code ever invalidates are
+        kept fresh by their expiry, by design; once some code invalidates them,
+        every write path is expected to."""
+        if family.primary is None or not family.primary[2]:
+            return False
+        return not any(
+            self._own_effects(qual).covers(family) for qual in self.functions if qual != family.fn
+        ) and not any(self._own_effects(hook["fn"]).covers(family) for hook in self.hooks)
+
+    def _own_effects(self, qual: str) -> Effects:
+        """A function's own explicit invalidations (not its callees', not clear())."""
+        facts = self.functions.get(qual, {})
+        return Effects(
+            keys={k for k in (self.resolve(t) for t in facts.get("keys", ())) if k},
+            patterns=set(facts.get("patterns", ())),
+            memo=set(facts.get("memo", ())),
+        )
 
     def _covered(self, write: Write, family: Family) -> bool:
         if self.effects(write.fn).covers(family):
@@ -338,6 +402,17 @@ def _names_class(receiver: str, qualname: str) -> bool:
         for a in _words(receiver)
         for b in _words(parts[-2])
     )
+
+
+def _combine(maps: list[dict[str, frozenset[str] | None]]) -> dict[str, frozenset[str] | None]:
+    """Entity -> union of the columns read of it; None once any read takes whole rows."""
+    merged: dict[str, frozenset[str] | None] = {}
+    for mapping in maps:
+        for entity, columns in mapping.items():
+            if entity in merged and merged[entity] is None:
+                continue
+            merged[entity] = None if columns is None else (merged.get(entity) or frozenset()) | columns
+    return merged
 
 
 def _prefix_entity(key: str, params: set[str]) -> set[str]:

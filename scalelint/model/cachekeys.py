@@ -102,10 +102,6 @@ class KeyReader:
         return self.resolve_call(call)
 
 
-def is_resolved(template: str) -> bool:
-    return REF not in template
-
-
 def reference(qualified: str) -> str:
     return f"{REF}{qualified}{REF}"
 

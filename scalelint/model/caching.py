@@ -40,7 +40,6 @@ class CacheClient:
     spelled: str  # the receiver as written (``cache``, ``caches["sessions"]``, ``self.redis``)
     qualified: str | None = None  # import-resolved name, when it has one
     alias: str | None = None  # ``caches["alias"]``
-    by_convention: bool = False
     #: a name imported from another module of the project and used like a
     #: client: a client only if that module defines one (checked project-wide)
     imported: bool = False
@@ -330,7 +329,7 @@ class CacheModel:
         library = catalog.REDIS if "redis" in last.lower() else catalog.UNKNOWN_CACHE
         if library is catalog.REDIS and fn is not None and fn.is_async:
             library = catalog.REDIS_ASYNC
-        return CacheClient(library, spelled, qn, by_convention=True)
+        return CacheClient(library, spelled, qn)
 
     def _imported(self, expr: cst.BaseExpression, method: str, call: cst.Call) -> CacheClient | None:
         """A project name imported from another module, called like a client."""
@@ -408,32 +407,53 @@ class CacheModel:
         def resolve_call(call: cst.Call) -> str | None:
             if depth > 3:
                 return None
-            if isinstance(call.func, cst.Name):
-                name = call.func.value
-                if name in self.key_functions:
-                    return self.key_functions[name]
-                qn = self.module.qualified(call.func)
-                if qn is not None and self.module._project_import(qn):
-                    return reference(qn)
+            spelled = dotted(call.func)
+            if spelled is None:
+                return None
+            head, _, rest = spelled.partition(".")
+            if head in ("self", "cls") and fn is not None and fn.cls is not None:
+                spelled = f"{fn.cls.name}.{rest}"
+            if spelled in self.key_functions:
+                return self.key_functions[spelled]
+            qn = self.module.qualified(call.func)
+            if qn is not None and self.module._project_import(qn):
+                return reference(qn)
             return None
 
         return KeyReader(resolve_name, resolve_call)
 
     @property
     def key_functions(self) -> dict[str, str]:
-        """Module-level functions that build a key: name -> template of what they return."""
+        """Functions and methods that build a key (``product_key``,
+        ``KeyMapper.language_key``): qualname -> template of what they return."""
         if self._key_functions is not None:
             return self._key_functions
         out: dict[str, str] = {}
         self._key_functions = out  # a key function calling another sees those found so far
         for fn in self.module.functions:
-            if fn.cls is not None or "." in fn.qualname or len(getattr(fn.node.body, "body", ())) > 3:
-                continue  # key builders are short module-level functions
+            if "<locals>" in fn.qualname or len(getattr(fn.node.body, "body", ())) > 3:
+                continue  # key builders are short functions and methods
             returns = [s for s in walk(fn.node.body, into_functions=False) if isinstance(s, cst.Return) and s.value]
             if len(returns) == 1:
                 template = self._reader(fn, None, 1).template(returns[0].value)  # type: ignore[arg-type]
                 if template is not None:
-                    out[fn.name] = template
+                    out[fn.qualname] = template
+        return out
+
+    @cached_property
+    def instances(self) -> dict[str, str]:
+        """Module-level names bound to an instance of a project class: name -> qualified class."""
+        prefix = f"{self.module.module_name}." if self.module.module_name else ""
+        classes = {info.name for info in self.module.classes}
+        out: dict[str, str] = {}
+        for name, value in self.module.global_values.items():
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                if value.func.value in classes:
+                    out[name] = prefix + value.func.value
+                else:
+                    qn = self.module.qualified(value.func)
+                    if qn is not None and self.module._project_import(qn) and value.func.value[:1].isupper():
+                        out[name] = qn
         return out
 
     @cached_property
@@ -594,7 +614,7 @@ class Stakes:
         function makes (itself or through a function of this module)."""
         reads = self.cm.entities.function_reads(fn)
         if reads:
-            return f"reads {sorted(reads)[0]}"
+            return f"reads {reads[0].entity}"
         for _, call in self.cm.entities.calls(fn):
             func = call.func
             qn = self.module.qualified(func)

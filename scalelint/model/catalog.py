@@ -339,15 +339,14 @@ MEMO_INVALIDATORS = frozenset({"cache_clear", "invalidate", "refresh", "clear_ca
 class Memoizer:
     """An in-process memoizing decorator (SL304)."""
 
-    #: "maxsize" | "cache_arg" (cachetools.cached(cache)) | "unbounded" | "ttl"
+    #: how its size is bounded: "maxsize" (an argument, 128 by default) |
+    #: "cache_arg" (the cache object passed, ``cachetools.cached(cache)``) | "unbounded" | "ttl"
     bound: str
-    #: for ``maxsize``: keyword, position and default
-    default_maxsize: int | None = 128
 
 
 IN_PROCESS_MEMOIZERS: dict[str, Memoizer] = {
     "functools.lru_cache": Memoizer("maxsize"),
-    "functools.cache": Memoizer("unbounded", None),
+    "functools.cache": Memoizer("unbounded"),
     "cachetools.cached": Memoizer("cache_arg"),
     "cachetools.cachedmethod": Memoizer("cache_arg"),
     "cachetools.func.lru_cache": Memoizer("maxsize"),
@@ -571,6 +570,8 @@ HANDLE_NEUTRAL_METHODS = frozenset({
 SPLIT_QUERY_METHODS = frozenset({
     "execute", "executemany", "executescript", "query", "exec_driver_sql", "fetch", "fetchrow", "fetchval",
 })
+#: libraries whose connection context manager commits at exit (``with pool.connection()``)
+COMMIT_ON_EXIT_LIBRARIES = frozenset({"psycopg"})
 #: SQLAlchemy statement constructors -> SQL verb (for ``conn.execute(select(...))``)
 SQLALCHEMY_STATEMENTS: dict[str, str] = {
     "sqlalchemy.select": "select", "sqlalchemy.sql.select": "select", "sqlalchemy.future.select": "select",
@@ -733,14 +734,21 @@ PASS_THROUGH_CALLS = frozenset({
     "copy.deepcopy", "max", "min", "enumerate", "zip", "filter",
 })
 #: calls and receivers whose result never carries data onward (logging, printing)
-FLOW_SINKLESS = frozenset({"print", "warnings.warn"})
+FLOW_SINKLESS = frozenset({
+    "print", "warnings.warn", "isinstance", "issubclass", "hasattr", "callable", "id", "type",
+})
 #: modules that never run against production traffic (tests, migrations): imports and
 #: module path parts that mark them; the replica and race rules skip them
-OFFLINE_IMPORT_ROOTS = ("pytest", "unittest", "django.test", "hypothesis", "django.db.migrations", "alembic")
-OFFLINE_MODULE_PARTS = frozenset({"tests", "test", "testing", "migrations", "conftest"})
+OFFLINE_IMPORT_ROOTS = (
+    "pytest", "unittest", "django.test", "hypothesis", "django.db.migrations", "alembic",
+    "django.core.management",
+)
+OFFLINE_MODULE_PARTS = frozenset({"tests", "test", "testing", "migrations", "conftest", "scripts"})
 #: calls whose result is a value computed from their arguments (other unknown calls are
 #: assumed to wrap or reference what they are given, not to read its state)
 VALUE_FUNCTIONS = frozenset({
     "len", "sum", "abs", "round", "int", "float", "str", "bool", "repr", "format", "divmod",
     "decimal.Decimal", "Decimal", "math.floor", "math.ceil", "math.fsum", "statistics.mean",
 })
+#: primary-key fields: a read filtered by one fetches a known row (not a uniqueness check)
+PRIMARY_KEY_FIELDS = frozenset({"id", "pk", "uuid", "guid"})

@@ -52,6 +52,7 @@ FIELD = "vvivl"  # an attribute read out of a row: a value (of an identifier: st
 ID_FIELD = "iiiil"  # order.id, order.user_id
 COMPUTE = "vviel"  # arithmetic, comparison, formatting
 TEST = "eveel"  # truthiness / ``is None``: a row's existence
+LENGTH = "eveel"  # len(rows): how many exist
 REF = "iviel"  # a row used as a foreign-key reference: its identity
 ALL_VALUE = "vvvvl"  # count(), aggregate()
 ALL_EXISTS = "eeeel"  # exists()
@@ -149,6 +150,7 @@ class Origin:
     locked: bool = False
     rechecks: bool = False  # the query's own filters test state (writes through it re-check)
     column: str | None = None
+    keyed: bool = False  # looked up by primary key (finding it is not a uniqueness check)
     handle: str | None = None  # replica handle key (file phase, for the fix)
     node: cst.CSTNode | None = None
     spot: Spot | None = None
@@ -283,10 +285,11 @@ class ModuleFlow:
                 for k, f in self.functions.items()
             },
             "origins": {enc.key(k): [o.entity, o.spelled, o.kind, o.shape, int(o.locked), int(o.rechecks), o.column,
-                                     list(self.spot(o))] for k, o in self.origins.items()},
+                                     list(self.spot(o)), int(o.keyed)] for k, o in self.origins.items()},
             "writes": {enc.key(k): [w.verb, w.entity, w.what, int(w.rechecks), int(w.relative), int(w.upsert),
                                     int(w.unique_guarded), enc.labels(w.data), enc.labels(w.subject),
-                                    enc.ctl(w.ctl), list(self.spot(w))] for k, w in self.writes.items()},
+                                    enc.ctl(w.ctl), list(self.spot(w))]
+                       for k, w in self.writes.items()},
             "sites": {enc.key(k): [s.callee, s.name, [enc.labels(a) for a in s.args],
                                    {n: enc.labels(v) for n, v in s.kwargs.items()}, s.consts, int(s.star),
                                    enc.ctl(s.ctl), list(self.spot(s))] for k, s in self.sites.items()},
@@ -303,10 +306,11 @@ class ModuleFlow:
                 k, name, tuple(params), defaults, dec.labels(returns), [dec.key(w) for w in writes],
                 [dec.key(s) for s in sites], [dec.event(e) for e in events], set(locks),
             )
-        for k, (entity, spelled, kind, shape, locked, rechecks, column, spot) in data["origins"].items():
+        for k, (entity, spelled, kind, shape, locked, rechecks, column, spot, keyed) in data["origins"].items():
             flow.origins[dec.key(k)] = Origin(dec.key(k), entity, spelled, kind, shape, bool(locked), bool(rechecks),
-                                              column, spot=tuple(spot))  # type: ignore[arg-type]
-        for k, (verb, entity, what, rechecks, relative, upsert, guarded, data_, subject, ctl, spot) in data["writes"].items():
+                                              column, keyed=bool(keyed), spot=tuple(spot))  # type: ignore[arg-type]
+        for k, (verb, entity, what, rechecks, relative, upsert, guarded, data_, subject, ctl,
+                spot) in data["writes"].items():
             flow.writes[dec.key(k)] = Write(
                 dec.key(k), verb, entity, what, bool(rechecks), bool(relative), bool(upsert), bool(guarded),
                 dec.labels(data_), dec.labels(subject), dec.ctl(ctl), spot=tuple(spot),  # type: ignore[arg-type]
@@ -531,12 +535,11 @@ class _Run:
             name = param.name.value
             self.params.add(name)
             labels = {Label(PARAM, name)}
-            annotation = dotted(param.annotation.annotation) if param.annotation is not None else None
-            if annotation and dbops.replica_name(annotation, self.model.recognition):
-                labels.add(self._handle(param.annotation.annotation, annotation, st))  # type: ignore[union-attr]
-            st.env[name] = frozenset(labels)
             if param.default is not None:
                 self.out.defaults[name] = dbops.literal_truth(param.default)
+                # ``session = Depends(get_read_session)``: the default chooses the handle
+                labels |= {l for l in self.eval(param.default, st) if l.kind == HANDLE}
+            st.env[name] = frozenset(labels)
         for star in (p.star_arg, p.star_kwarg):
             if isinstance(star, cst.Param):
                 st.env[star.name.value] = EMPTY
@@ -769,7 +772,9 @@ class _Run:
             for el in target.elements:
                 inner = el.value
                 name = inner.value if isinstance(inner, cst.Name) else None
-                self.bind(inner, reshape(labels, field_op(name), name) if name else labels, st)
+                # unpacking a row gives its columns, unpacking a tuple of rows gives rows:
+                # only a name that says "identifier" is known to be one
+                self.bind(inner, reshape(labels, ID_FIELD, name) if dbops.is_identity(name) else labels, st)
         elif isinstance(target, cst.StarredElement):
             self.bind(target.value, labels, st)
         elif isinstance(target, cst.Attribute):
@@ -1025,6 +1030,8 @@ class _Run:
         if qn == "getattr" and len(call.args) >= 2:
             name = dbops.short_literal(call.args[1].value)
             return reshape(self.eval(call.args[0].value, st), field_op(name), name)
+        if qn == "len":
+            return self.args_labels(call, st, LENGTH)
         op = COMPUTE if qn in catalog.VALUE_FUNCTIONS or spelled in catalog.VALUE_FUNCTIONS else REF
         return self.args_labels(call, st, op) | self._func_handles(func, st)
 
@@ -1126,7 +1133,7 @@ class _Run:
         if name in ("get", "get_one", "aget") and len(args) >= 2 and is_class_name(dotted(args[0])):
             self.args_labels(call, st)
             model = dotted(args[0]) or ""
-            return self.origin(call, model.rsplit(".", 1)[-1], "sqlalchemy", ROW, labels, st), i + 1
+            return self.origin(call, model.rsplit(".", 1)[-1], "sqlalchemy", ROW, labels, st, keyed=True), i + 1
         if name in ("execute", "scalar", "scalars", "stream", "stream_scalars", "get_one") and args:
             stmt_expr = args[0]
             if isinstance(stmt_expr, cst.Name) and stmt_expr.value in self.strings:
@@ -1178,6 +1185,8 @@ class _Run:
 
     def _generic_method(self, labels, name: str, call: cst.Call, args: frozenset[Label]) -> frozenset[Label]:
         if name in catalog.ROW_LOCK_METHODS:
+            if self.out is not None:
+                self.out.locks.add("*")
             return reshape(labels, LOCK)
         if name in catalog.DJANGO_EXISTS_METHODS:
             return reshape(labels, ALL_EXISTS)
@@ -1192,7 +1201,7 @@ class _Run:
         ):
             return reshape(labels, ID_FIELD)
         if name in catalog.DJANGO_ROW_METHODS:
-            return reshape(labels, ROWS) | reshape(args, REF)
+            return reshape(labels, ROWS)  # a narrower query: its arguments are criteria, not data
         return labels | reshape(args, REF)
 
     def _kw(self, call: cst.Call, st: _State, skip: str) -> frozenset[Label]:
@@ -1248,10 +1257,11 @@ class _Run:
     def _sql_read(self, call: cst.Call, text: dbops.SqlText, handle_labels, st: _State) -> frozenset[Label]:
         info = text.info
         columns = dbops.sql_columns(info)
-        shape = ID if columns and all(dbops.is_identity(c) for c in columns) else ROW
         column = columns[0] if len(columns) == 1 and columns[0] not in ("*", "?") else None
-        return self.origin(call, info.table, "sql", shape, handle_labels, st, locked=info.locks, column=column,
-                           entity=entity_name(info.table))
+        if columns and all(dbops.is_identity(c) for c in columns):
+            column = columns[0]  # an identifier: what it holds is identity, not state
+        return self.origin(call, info.table, "sql", ROW, handle_labels, st, locked=info.locks, column=column,
+                           entity=entity_name(info.table), keyed=dbops.sql_keyed(info))
 
     # -- Django --------------------------------------------------------------------------
     def django(self, root, steps: list[Step], manager: int, st: _State) -> tuple[frozenset[Label], int]:
@@ -1259,7 +1269,7 @@ class _Run:
         if model.lower() == "model":
             model = "model"
         handles = EMPTY
-        locked = rechecks = False
+        locked = rechecks = keyed = False
         i = manager + 1
         last_call: cst.Call | None = None
         shape_op = AS_IS
@@ -1279,6 +1289,7 @@ class _Run:
                 locked = True
             elif step.name in catalog.DJANGO_FILTER_METHODS:
                 rechecks = rechecks or dbops.lookups_recheck(call)
+                keyed = keyed or dbops.lookups_keyed(call)
             if step.name in catalog.DJANGO_VALUE_METHODS:
                 shape_op = ALL_VALUE
             elif step.name in catalog.DJANGO_EXISTS_METHODS:
@@ -1291,7 +1302,7 @@ class _Run:
             i += 1
         node = last_call if last_call is not None else steps[manager].node
         labels = self.origin(node, model, "django", ROW, handles, st, locked=locked, rechecks=rechecks,
-                             entity=entity_name(model) if model != "model" else None)
+                             entity=entity_name(model) if model != "model" else None, keyed=keyed)
         return reshape(labels, shape_op), i
 
     def _django_write(self, call: cst.Call, method: str, model: str, rechecks: bool, handles, st: _State) -> None:
@@ -1326,7 +1337,7 @@ class _Run:
                  first: cst.Call | None = None) -> tuple[frozenset[Label], int]:
         if first is not None:
             self.args_labels(first, st)
-        locked = rechecks = False
+        locked = rechecks = keyed = False
         shape_op = AS_IS
         i = start
         last: cst.BaseExpression = first if first is not None else node
@@ -1345,6 +1356,7 @@ class _Run:
                 locked = True
             elif step.name in catalog.SA_FILTER_METHODS:
                 rechecks = rechecks or dbops.sa_criteria_recheck(call)
+                keyed = keyed or dbops.lookups_keyed(call)
             elif step.name in catalog.SA_VALUE_METHODS:
                 shape_op = ALL_VALUE
             elif step.name in ("exists",):
@@ -1352,7 +1364,7 @@ class _Run:
             last = call
             i += 1
         labels = self.origin(last, model, "sqlalchemy", ROW, handles, st, locked=locked, rechecks=rechecks,
-                             entity=entity_name(model))
+                             entity=entity_name(model), keyed=keyed)
         return reshape(labels, shape_op), i
 
     def _sa_execute(self, call: cst.Call, statement: dbops.SaStatement, handles, st: _State) -> frozenset[Label]:
@@ -1361,7 +1373,8 @@ class _Run:
         entity = entity_name(statement.entity) if statement.entity else None
         if statement.verb == "select":
             return self.origin(call, model, "sqlalchemy", ROW, handles, st, locked=statement.locked,
-                               rechecks=statement.rechecks, entity=entity, column=statement.column)
+                               rechecks=statement.rechecks, entity=entity, column=statement.column,
+                               keyed=statement.keyed)
         data = EMPTY
         for value in statement.values:
             data |= self.eval(value, st)
@@ -1373,7 +1386,7 @@ class _Run:
     # -- records ------------------------------------------------------------------------
     def origin(self, node: cst.CSTNode, spelled: str, kind: str, shape: str, handle_labels, st: _State, *,
                locked: bool = False, rechecks: bool = False, column: str | None = None,
-               entity: str | None = None, record_event: bool = True) -> frozenset[Label]:
+               entity: str | None = None, record_event: bool = True, keyed: bool = False) -> frozenset[Label]:
         key, new = self.b.key_for("o", node)
         if locked:
             shape = LOCKED
@@ -1394,7 +1407,7 @@ class _Run:
                 out.add(Label(ORIGIN, key, guard=primary_guard))
         if new:
             self.b.flow.origins[key] = Origin(
-                key, entity, spelled, kind, shape, locked, rechecks, column,
+                key, entity, spelled, kind, shape, locked, rechecks, column, keyed=keyed,
                 handle=unguarded.ref if unguarded is not None else None, node=node, anchor=self.anchor,
             )
         if locked and entity and self.out is not None:

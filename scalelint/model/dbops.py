@@ -280,6 +280,20 @@ def sql_relative(info: SqlInfo) -> bool:
     return info.verb == "update" and bool(_SET_RELATIVE.search(info.text))
 
 
+def sql_keyed(info: SqlInfo) -> bool:
+    """A WHERE that tests the primary key: the read fetches a known row."""
+    return any(m.group(1).lower() in catalog.PRIMARY_KEY_FIELDS for m in _PREDICATE.finditer(info.where))
+
+
+def lookups_keyed(call: cst.Call) -> bool:
+    """``get(pk=...)``, ``filter(id=...)``, ``filter_by(id=...)``: a known row."""
+    return any(name.split("__")[0] in catalog.PRIMARY_KEY_FIELDS for name in keywords(call)) or any(
+        isinstance(sub, cst.Comparison) and isinstance(sub.left, cst.Attribute)
+        and sub.left.attr.value in catalog.PRIMARY_KEY_FIELDS
+        for arg in positional(call) for sub in walk(arg)
+    )
+
+
 def sql_columns(info: SqlInfo) -> tuple[str, ...]:
     """The column names a SELECT returns (empty when not simple names)."""
     match = _SELECT_LIST.match(info.text)
@@ -381,6 +395,7 @@ class SaStatement:
     relative: bool = False
     values: list[cst.BaseExpression] = field(default_factory=list)
     column: str | None = None
+    keyed: bool = False
 
 
 def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement | None:
@@ -409,6 +424,7 @@ def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement
             stmt.locked = True
         elif step.name in catalog.SA_FILTER_METHODS:
             stmt.rechecks = stmt.rechecks or sa_criteria_recheck(call)
+            stmt.keyed = stmt.keyed or lookups_keyed(call)
         elif step.name == "select_from" and positional(call) and stmt.entity is None:
             stmt.entity = first_class(positional(call)[0])
         elif step.name == "values":

@@ -56,6 +56,11 @@ class Read:
     #: a query of the entity itself (``Model.objects``, ``session.query(Model)``, ``FROM t``),
     #: not of some of its columns joined into something else
     plain: bool = True
+    #: counts, sums, annotations: statistics over the rows rather than the rows
+    aggregate: bool = False
+    #: the only columns the value depends on (``values_list("user_id")`` plus the
+    #: filtered ones), when the query names them; None when it reads whole rows
+    columns: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class EntityWrite:
     stmt: "Stmt"
     verb: str = ""  # SQL verb
     insert: bool = False  # adds a new row: keys of existing rows stay valid
+    #: the only columns it changes, when the call names them (``update(active=False)``)
+    columns: frozenset[str] | None = None
 
     def describe(self) -> str:
         template = catalog.WRITE_KINDS[self.kind].describe
@@ -86,8 +93,8 @@ class EntityReader:
         """``fn.calls()``, walked once and shared by the cache model."""
         return self.of(fn).calls
 
-    def function_reads(self, fn: "FunctionModel") -> set[str]:
-        """Entities the function's own statements read."""
+    def function_reads(self, fn: "FunctionModel") -> list[Read]:
+        """What the function's own statements read, in order."""
         return self.of(fn).reads
 
     def of(self, fn: "FunctionModel") -> "_FunctionEntities":
@@ -225,20 +232,30 @@ class EntityReader:
             sql = self.sql_of(sub)
             if sql is not None:
                 single = self._method(sub) in _SINGLE_ROW
-                found.extend(Read(entity_name(t), single) for t in (sql.table, *sql.tables_read) if sql.verb == "select" or t != sql.table)
+                aggregate = bool(_SQL_AGGREGATE.search(sql.text))
+                found.extend(
+                    Read(entity_name(t), single, True, aggregate)
+                    for t in (sql.table, *sql.tables_read)
+                    if sql.verb == "select" or t != sql.table
+                )
                 continue
             method = self._method(sub)
             root = self.django_root(sub)
             if root is not None:
                 skip.update(_chain_ids(sub))
                 if not (method in catalog.DJANGO_WRITE_METHODS and root[1][-1] is sub):
-                    found.append(Read(entity_name(root[0]), any(self._method(c) in _SINGLE_ROW for c in root[1])))
+                    methods = {self._method(c) for c in root[1]}
+                    found.append(Read(
+                        entity_name(root[0]), bool(methods & _SINGLE_ROW), True, bool(methods & _ORM_AGGREGATES),
+                        _django_columns(root[1]),
+                    ))
                 continue
             model = self.sa_query_root(sub)
             if model is not None:
                 skip.update(_chain_ids(sub))
                 if method not in ("update", "delete"):
-                    found.append(Read(entity_name(model), method in _SINGLE_ROW, self._sa_plain(sub)))
+                    aggregate = any(self._method(c) in _ORM_AGGREGATES for c in _chain_calls(sub))
+                    found.append(Read(entity_name(model), method in _SINGLE_ROW, self._sa_plain(sub), aggregate))
                 continue
             qn = self.module.qualified(sub.func)
             if qn in catalog.DJANGO_MODEL_READERS and sub.args:
@@ -253,6 +270,7 @@ class EntityReader:
         on them (``cur.execute(...)`` before ``cur.fetchone()``), transitively."""
         names = set(names_in(value))
         out: list[cst.CSTNode] = [value]
+        local = self.of(fn).local_names
         for earlier in reversed([s for s in fn.stmts if s.ordinal < before]):
             for name, bound in bindings(earlier.node):
                 if name in names:
@@ -267,7 +285,7 @@ class EntityReader:
                         out.append(sub.value)
                     elif isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute):
                         head = (dotted(sub.func.value) or "").split(".")[0]
-                        if head and head in names:
+                        if head in names and head in local:  # a local mutated by a call (cursor, list)
                             out.append(sub)
                             for arg in sub.args:
                                 names.update(names_in(arg.value))
@@ -336,12 +354,17 @@ class _FunctionEntities:
         return None
 
     @cached_property
+    def local_names(self) -> frozenset[str]:
+        """Parameters and every name the function binds."""
+        return frozenset(param_names(self.fn.node)) | {name for _, name, _ in self.instances}
+
+    @cached_property
     def calls(self) -> list[tuple["Stmt", cst.Call]]:
         return list(self.fn.calls())
 
     @cached_property
-    def reads(self) -> set[str]:
-        return self.reader.reads_of(
+    def reads(self) -> list[Read]:
+        return self.reader.read_list(
             sub
             for stmt in self.fn.stmts
             for part in stmt.header_parts()
@@ -376,14 +399,18 @@ class _FunctionEntities:
             if kind is None or calls[-1] is not call:
                 return None
             insert = method.removeprefix("a") in _DJANGO_INSERTS
-            return EntityWrite(entity_name(model), model, kind, method, call, stmt, insert=insert)
+            columns = _keywords(call) if kind == "qs_update" else None
+            return EntityWrite(entity_name(model), model, kind, method, call, stmt, insert=insert, columns=columns)
         receiver = call.func.value  # type: ignore[attr-defined]
         if method in ("save", "asave", "delete", "adelete") and isinstance(receiver, cst.Name):
             instance = self._receiver_model(receiver.value, stmt)
             if instance is not None:
                 model, new = instance
                 kind = "save" if "save" in method else "instance_delete"
-                return EntityWrite(entity_name(model), model, kind, method, call, stmt, insert=new and kind == "save")
+                columns = _update_fields(call) if kind == "save" and not new else None
+                return EntityWrite(
+                    entity_name(model), model, kind, method, call, stmt, insert=new and kind == "save", columns=columns
+                )
             return None
         if method in ("update", "delete") and reader.sa_query_root(receiver) is not None:
             model = reader.sa_query_root(receiver)
@@ -442,6 +469,75 @@ def _chain_ids(call: cst.Call) -> Iterator[int]:
     node: cst.BaseExpression = call
     while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
         yield id(node)
+        node = node.func if isinstance(node, cst.Call) else node.value
+
+
+def known_columns(reads: Iterable[Read]) -> dict[str, list[str]]:
+    """Entity -> the columns read of it, for entities every read of which names its columns."""
+    found: dict[str, set[str]] = {}
+    unknown: set[str] = set()
+    for read in reads:
+        if read.columns is None:
+            unknown.add(read.entity)
+        else:
+            found.setdefault(read.entity, set()).update(read.columns)
+    return {entity: sorted(cols) for entity, cols in found.items() if entity not in unknown}
+
+
+#: query methods that turn rows into statistics
+_ORM_AGGREGATES = frozenset({"annotate", "aggregate", "count", "group_by", "having", "acount", "aaggregate"})
+_SQL_AGGREGATE = re.compile(r"\bGROUP\s+BY\b|\b(?:COUNT|SUM|AVG|MIN|MAX)\s*\(", re.I)
+
+
+#: QuerySet methods whose arguments name the columns a query reads
+_COLUMN_METHODS = frozenset({"values", "values_list", "only"})
+_FILTER_METHODS = frozenset({"filter", "exclude", "get", "order_by", "aget"})
+
+
+def _django_columns(calls: list[cst.Call]) -> frozenset[str] | None:
+    """Columns a QuerySet chain depends on, when it selects named columns only."""
+    selected: set[str] = set()
+    named = False
+    for call in calls:
+        method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+        if method in _COLUMN_METHODS:
+            names = [string_value(a.value) for a in call.args if a.keyword is None]
+            if not names or None in names:
+                return None  # values() without arguments: whole rows
+            named = True
+            selected.update(n.split("__")[0].lstrip("-") for n in names if n)
+        elif method in _FILTER_METHODS:
+            for arg in call.args:
+                if arg.keyword is not None:
+                    selected.add(arg.keyword.value.split("__")[0])
+                elif string_value(arg.value):
+                    selected.add((string_value(arg.value) or "").split("__")[0].lstrip("-"))
+                else:
+                    return None  # Q objects and expressions: columns unknown
+    return frozenset(selected) if named else None
+
+
+def _keywords(call: cst.Call) -> frozenset[str] | None:
+    """``update(active=False, name=x)`` -> {active, name}; None with ``**kwargs``."""
+    if any(a.keyword is None for a in call.args):
+        return None
+    return frozenset(a.keyword.value for a in call.args if a.keyword is not None) or None
+
+
+def _update_fields(call: cst.Call) -> frozenset[str] | None:
+    """``save(update_fields=["name"])`` -> {name}."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "update_fields" and isinstance(arg.value, (cst.List, cst.Tuple)):
+            names = [string_value(el.value) for el in arg.value.elements]
+            return frozenset(names) if names and None not in names else None  # type: ignore[arg-type]
+    return None
+
+
+def _chain_calls(call: cst.Call) -> Iterator[cst.Call]:
+    node: cst.BaseExpression = call
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            yield node
         node = node.func if isinstance(node, cst.Call) else node.value
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from scalelint.model.dataflow import (
-    CALL, EMPTY, HANDLE, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
+    CALL, EMPTY, HANDLE, LOCKED, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
     Spot, Write, compose,
 )
 
@@ -233,6 +233,28 @@ class Graph:
             elif callee.default_truth(param) != want:
                 return None
         return frozenset(out), involved
+
+    def calls_elsewhere(self, fn: FunctionFlow) -> bool:
+        """Whether ``fn`` calls project functions outside its own module (or unknown ones)."""
+        path = self.path_of(fn)
+        for key in fn.sites:
+            site = self.site(key)
+            callee = self.lookup(site.callee) if site is not None else None
+            if callee is None or self.path_of(callee) != path:
+                return True
+        return False
+
+    def takes_locks(self, fn: FunctionFlow) -> bool:
+        """Whether ``fn`` reads rows under a lock, itself or through a helper
+        (``stock_qs_select_for_update()``)."""
+        if fn.locks:
+            return True
+        for key in fn.sites:
+            for label in self._call_result(Label(CALL, key), ()):
+                origin = self.origin(label.ref) if label.kind == ORIGIN else None
+                if origin is not None and label.effective(origin.shape) == LOCKED:
+                    return True
+        return False
 
     def crosses(self, fn: FunctionFlow, depth: int = 0) -> bool:
         """Whether ``fn`` reaches a function of another module that reads, writes

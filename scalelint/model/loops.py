@@ -25,7 +25,9 @@ from scalelint.model.sql import parse_sql
 from scalelint.model.work import descendants_end, mentions
 from scalelint.walk import children, dotted, string_value, walk
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+_OPAQUE = frozenset({cst.Lambda, cst.FunctionDef, cst.ClassDef})
+_LEAVES = frozenset({cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis})
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,12 @@ class LoopScanner:
         return Loop(node, node.iter, frozenset(varying), self._batching(node.target, node.iter))
 
     def _visit(self, node: cst.CSTNode, enclosing: "list[Loop | Stmt]") -> None:
-        """Find queries in an expression; comprehensions add their own loop."""
-        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+        """Find queries in an expression; comprehensions add their own loop.
+        (Dispatch on the exact type: isinstance on LibCST's ABCs is slow here.)"""
+        kind = type(node)
+        if kind in _OPAQUE or kind in _LEAVES:
             return
-        if isinstance(node, _COMPREHENSIONS):
+        if kind in _COMPREHENSIONS:
             loops = list(enclosing)
             comp: cst.CompFor | None = node.for_in
             while comp is not None:
@@ -130,7 +134,7 @@ class LoopScanner:
             for part in [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]:
                 self._visit(part, loops)
             return
-        if enclosing and isinstance(node, cst.Call):
+        if enclosing and kind is cst.Call:
             query = self._call_query(node)
             if query is not None:
                 loop = self._loop_for(node, enclosing)
