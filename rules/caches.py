@@ -36,16 +36,23 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     ## What it does
     Builds a project-wide index of cache key families (`"product:{}"`,
     `"featured_products"`, `@cache.memoize` functions), ties each to the entity
-    its value was read from (the table in the SQL, the model in the ORM query;
-    the key's prefix only when the value is a parameter of that name), and
-    flags every write of that entity (SQL `UPDATE`/`INSERT`/`DELETE`, ORM
-    `save()`, `create()`, `delete()`, `QuerySet.update()`, bulk operations,
-    SQLAlchemy sessions) whose path does not delete or rewrite each family.
-    Invalidation counts wherever it happens on the path: in the function, in
-    the functions it calls, in its callers, in a `post_save`/`post_delete`
-    receiver or `save()`/`delete()` override (for writes that run them), through
-    `delete_memoized`, `clear()`, a pattern delete, a version-key bump, a
-    helper named like `invalidate_product_cache()`, or a published change event.
+    its value was read from (the table in the SQL, the model in the ORM query,
+    through helper functions across modules; the key's prefix only when the
+    value is a parameter of that name), and flags every write of that entity
+    (SQL `UPDATE`/`INSERT`/`DELETE`, ORM `save()`, `create()`, `delete()`,
+    `QuerySet.update()`, bulk operations, SQLAlchemy sessions and statements)
+    whose path neither deletes nor rewrites each family. Invalidation counts
+    wherever it happens on the path: in the function, the functions it calls,
+    its callers, a `post_save`/`post_delete` receiver or `save()`/`delete()`
+    override (for writes that run them), through `delete_memoized`, `clear()`,
+    a pattern delete, a version-key bump, a helper named like
+    `invalidate_product_cache()`, or a published change event. Partial
+    invalidation reports only the forgotten families.
+
+    Inserts stale lists of the entity, not entries holding one other row; a
+    write naming its columns (`update(active=False)`) stales only values that
+    read those columns; statistics (counts, annotations) that no code ever
+    invalidates are taken to be kept fresh by their expiry.
 
     ## Why it matters at scale
     A cache works until one write path forgets one key: then customers see
@@ -154,7 +161,9 @@ class CacheSetWithoutTtl(_CacheRule):
     with `expire`; Django `timeout=None`; Flask-Caching `timeout=0` (also on
     `@cache.cached`/`@cache.memoize`); pymemcache without `expire` or with `0`;
     aiocache `ttl=None`; dogpile regions configured without
-    `expiration_time`; `cachetools.cached` over a plain dict.
+    `expiration_time`; `cachetools.cached` over a plain dict. One fixed key
+    (`"site_config"`) cannot grow memory and is left alone, as are write-only
+    structures (a queue pushed to and drained elsewhere).
 
     ## Why it matters at scale
     Entries that never expire only leave when the eviction policy or an
@@ -477,7 +486,7 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
         clears = sorted({
             target
             for fn in module.functions
-            for _, call in cm.entities.calls(fn)
+            for _, call in fn.calls()
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "cache_clear"
             for target in [cm.function_ref(call.func.value, fn)]
             if target

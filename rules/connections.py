@@ -70,7 +70,8 @@ class UnscopedConnection(Rule):
     `with pool.connection()`. It is **safe** when the code already released the
     connection at the end of the same block: only the exception path changes.
     When the connection was never released, the fix (closing it after its last
-    use) is **unsafe**. No fix is offered when the connection escapes (returned,
+    use) is **unsafe**, and so is a block that commits on exit where `close()` or
+    `putconn()` rolled back (psycopg 3 connections, `pool.connection()`). No fix is offered when the connection escapes (returned,
     stored, captured), is released in some branches only, or when control flow
     (`return`, `break`) leaves the region.
 

@@ -249,8 +249,8 @@ class CheckThenActWithoutLock(_FlowRule):
 
     def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
         reaches = graph.reaches(fn)
-        if graph.takes_locks(fn):
-            return  # the function takes row locks: it handles concurrency on purpose
+        if graph.takes_locks(fn) or graph.called_under_lock(fn):
+            return  # rows are locked here or by every caller: concurrency is handled on purpose
         written_back: dict[tuple[str, str], set[str]] = {}
         for r in reaches:
             if r.role in ("data", "subject") and r.shape == VALUE:

@@ -11,6 +11,7 @@ import libcst as cst
 
 from scalelint.context import FileContext
 from scalelint.findings import Fix, FixSafety
+from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.walk import dotted, walk
 
@@ -46,6 +47,17 @@ def spelling_for(hold: Hold) -> Spelling | None:
     if "close" in res.release_methods:
         return Spelling(inner, False, True)
     return None
+
+
+def commits_on_exit(hold: Hold, spelling: Spelling) -> bool:
+    """The new ``with`` block commits at its end where the code's own release
+    did not (psycopg 3 connection blocks and psycopg_pool's ``connection()``
+    commit; ``close()`` and ``putconn()`` roll back what was left open)."""
+    return (
+        not hold.via_with
+        and not spelling.needs_closing
+        and hold.resource.library in catalog.COMMIT_ON_EXIT_LIBRARIES
+    )
 
 
 def release_matches(hold: Hold, stmt: Stmt) -> bool:
@@ -255,6 +267,8 @@ def scope_hold_fix(
             return None
         trailing = None
         removed = []
+    if commits_on_exit(hold, spelling):
+        safety = FixSafety.UNSAFE  # uncommitted writes would now be committed
     built = build_with(ctx, hold, spelling, region, leading_from=acquired.node, trailing_from=trailing)
     if built is None:
         return None

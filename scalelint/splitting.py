@@ -22,7 +22,7 @@ from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.sql import parse_sql
 from scalelint.model.timeline import Timeline
 from scalelint.model.work import mentions, root_name
-from scalelint.scoping import Spelling, build_with, exits_region, release_matches, spelling_for
+from scalelint.scoping import Spelling, build_with, commits_on_exit, exits_region, release_matches, spelling_for
 from scalelint.walk import string_value, walk
 
 
@@ -60,7 +60,7 @@ def split_hold_fix(ctx: FileContext, fn: FunctionModel, line: Timeline) -> Fix |
     recreated = _recreated_cursors(line, region, groups)
     if recreated is None:
         return None
-    safety = FixSafety.SAFE if _safe_splits(fn, line, groups, _commits_on_exit(line, spelling)) else FixSafety.UNSAFE
+    safety = FixSafety.SAFE if _safe_splits(fn, line, groups, commits_on_exit(line.hold, spelling)) else FixSafety.UNSAFE
     built = _build(ctx, line, spelling, layout, region, groups, recreated)
     if built is None:
         return None
@@ -222,16 +222,6 @@ def _defines_first(group: list[Stmt], name: str) -> bool:
 
 
 # -- safety ---------------------------------------------------------------------------
-def _commits_on_exit(line: Timeline, spelling: Spelling) -> bool:
-    """The new ``with`` commits at its end where the original release did not
-    (psycopg 3 connection blocks commit; ``putconn``/``close`` roll back)."""
-    return (
-        not line.hold.via_with
-        and not spelling.needs_closing
-        and line.hold.resource.library in catalog.COMMIT_ON_EXIT_LIBRARIES
-    )
-
-
 def _safe_splits(fn: FunctionModel, line: Timeline, groups: list[list[Stmt]], commits_on_exit: bool) -> bool:
     """No block leaves a write, a lock or an unknown change open for the next
     one (nor, when the new blocks commit on exit, at the end)."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from scalelint.model.module import ModuleModel
 
 _HELPER = re.compile(catalog.INVALIDATION_HELPER_NAME)
+_PUBLISH = re.compile(catalog.EVENT_PUBLISH_NAME)
 #: method names too common to mean a project call when the receiver is unknown
 _COMMON_METHODS = frozenset({
     "append", "extend", "get", "items", "keys", "values", "pop", "update", "add", "join", "split",
@@ -142,8 +143,10 @@ class FileFacts:
             if target:
                 effects.setdefault("memo", set()).add(target)
         elif method in catalog.CACHE_DELETES:
-            for template in self._deleted_templates(op, fn):
-                effects.setdefault("keys", set()).add(template)
+            templates = list(self._deleted_templates(op, fn))
+            effects.setdefault("keys", set()).update(t for t in templates if t)
+            if None in templates:
+                effects["opaque"] = True  # deletes keys we cannot read: trusted to cover
         elif method in catalog.CACHE_PATTERN_DELETES or (method in catalog.CACHE_SCANS and deletes):
             pattern = self._pattern(op)
             if pattern:
@@ -170,7 +173,8 @@ class FileFacts:
         if op.key is not None and op.template:
             yield op.key, op.template, op.value
 
-    def _deleted_templates(self, op: CacheOp, fn: "FunctionModel") -> Iterator[str]:
+    def _deleted_templates(self, op: CacheOp, fn: "FunctionModel") -> Iterator[str | None]:
+        """The template of each key deleted (None for one we cannot read)."""
         exprs: list[cst.BaseExpression] = []
         for arg in op.call.args:
             if arg.keyword is not None and arg.keyword.value not in ("key", "keys", "name"):
@@ -189,9 +193,7 @@ class FileFacts:
             if op.method == "hdel":
                 break
         for expr in exprs:
-            template = self.cm.key_template(expr, fn, op.stmt.ordinal)
-            if template:
-                yield template
+            yield self.cm.key_template(expr, fn, op.stmt.ordinal)
 
     def _pattern(self, op: CacheOp) -> str | None:
         for arg in op.call.args:
@@ -350,7 +352,7 @@ class FileFacts:
         configured_helpers = set(self.recognition.invalidation_helpers)
         publishers = set(self.recognition.event_publishers)
         handled = {id(w.call) for w in self.cm.entities.of(fn).writes} | {id(op.call) for op in self.cm.ops(fn)}
-        for _, call in self.cm.entities.calls(fn):
+        for _, call in fn.calls():
             if id(call) in handled:
                 continue
             func = call.func
@@ -361,7 +363,7 @@ class FileFacts:
             last = spelled.rsplit(".", 1)[-1]
             if spelled in configured_helpers or (qn and qn in configured_helpers) or last in configured_helpers:
                 effects.setdefault("helpers", set()).add("*")
-            if spelled in publishers or (qn and qn in publishers) or last in publishers or last in catalog.EVENT_PUBLISH_METHODS:
+            if spelled in publishers or (qn and qn in publishers) or last in publishers or _PUBLISH.match(last):
                 effects["publish"] = True  # subscribers elsewhere are trusted to invalidate
             if isinstance(func, cst.Attribute) and func.attr.value in catalog.MEMO_INVALIDATORS:
                 target = self.cm.function_ref(func.value, fn)

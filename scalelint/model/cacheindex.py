@@ -53,7 +53,8 @@ class Effects:
     patterns: set[str] = field(default_factory=set)
     memo: set[str] = field(default_factory=set)
     helpers: set[str] = field(default_factory=set)
-    everything: bool = False  # clear(), a published change event, a configured helper
+    #: clear(), a published change event, a delete of keys we cannot read
+    everything: bool = False
 
     def merge(self, other: "Effects") -> None:
         self.keys |= other.keys
@@ -178,7 +179,7 @@ class CacheKeyIndex:
             helpers=set(facts.get("helpers", ())) | {
                 hint for target, hint in facts.get("named", ()) if not (target and self._targets(target))
             },
-            everything=bool(facts.get("clear") or facts.get("publish")),
+            everything=bool(facts.get("clear") or facts.get("publish") or facts.get("opaque")),
         )
         if depth < MAX_DEPTH:
             for callee in facts.get("calls", ()):

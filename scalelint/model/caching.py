@@ -101,7 +101,7 @@ class CacheOp:
         spelled = spelling(arg.value)
         if spelled in lib.forever_values:
             return "forever"
-        if lib is catalog.DJANGO_CACHE and spelled == "0":
+        if spelled in lib.no_cache_values:
             return "no-cache"
         return "ttl"
 
@@ -122,16 +122,14 @@ class Memo:
         return dec if isinstance(dec, cst.Call) else None
 
     def keyword(self, name: str, position: int | None = None) -> cst.BaseExpression | None:
+        """The decorator's argument passed by keyword ``name`` or at ``position``."""
         call = self.call
         if call is None:
             return None
-        for i, arg in enumerate(a for a in call.args if a.keyword is None):
-            if position is not None and i == position:
-                return arg.value
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == name:
-                return arg.value
-        return None
+        positional = [a.value for a in call.args if a.keyword is None]
+        if position is not None and position < len(positional):
+            return positional[position]
+        return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
 
 
 def spelling(expr: cst.BaseExpression) -> str:
@@ -179,10 +177,6 @@ class CacheModel:
         return frozenset(self.module.recognition.cache_clients)
 
     @cached_property
-    def _global_bindings(self) -> dict[str, cst.BaseExpression]:
-        return dict(self.module.global_values)
-
-    @cached_property
     def _class_bindings(self) -> dict[str, dict[str, cst.BaseExpression]]:
         """Per class: ``self.x = value`` in its methods and ``x = value`` in its body."""
         out: dict[str, dict[str, cst.BaseExpression]] = {}
@@ -218,7 +212,7 @@ class CacheModel:
                 return value
             if name in param_names(fn.node):
                 return None
-        return self._global_bindings.get(name)
+        return self.module.global_values.get(name)
 
     def _attr_binding(self, expr: cst.Attribute, fn: "FunctionModel | None") -> cst.BaseExpression | None:
         if fn is not None and fn.cls is not None and dotted(expr.value) in ("self", "cls"):
@@ -237,8 +231,7 @@ class CacheModel:
         if found is not None:
             return CacheClient(found.library, spelled, found.qualified or qn, found.alias)
         if spelled and self._is_configured(spelled, qn):
-            library = catalog.REDIS if "redis" in spelled.lower() else catalog.UNKNOWN_CACHE
-            return CacheClient(library, spelled, qn)
+            return CacheClient(_library_by_name(spelled, fn), spelled, qn)
         return None
 
     def _known_client(self, expr, fn, depth, qn) -> CacheClient | None:
@@ -326,10 +319,7 @@ class CacheModel:
             return None
         if isinstance(expr, cst.Name) and fn is not None and self._param_is_container(fn, expr.value):
             return None
-        library = catalog.REDIS if "redis" in last.lower() else catalog.UNKNOWN_CACHE
-        if library is catalog.REDIS and fn is not None and fn.is_async:
-            library = catalog.REDIS_ASYNC
-        return CacheClient(library, spelled, qn)
+        return CacheClient(_library_by_name(spelled, fn), spelled, qn)
 
     def _imported(self, expr: cst.BaseExpression, method: str, call: cst.Call) -> CacheClient | None:
         """A project name imported from another module, called like a client."""
@@ -372,7 +362,7 @@ class CacheModel:
         return found
 
     def _collect_ops(self, fn: "FunctionModel") -> Iterator[CacheOp]:
-        for stmt, call in self.entities.calls(fn):
+        for stmt, call in fn.calls():
             func = call.func
             if not isinstance(func, cst.Attribute):
                 continue
@@ -532,6 +522,13 @@ class CacheModel:
         return out
 
 
+def _library_by_name(spelled: str, fn: "FunctionModel | None") -> CacheLibrary:
+    """A client known by name only: redis-py semantics when its name says redis."""
+    if "redis" not in spelled.rsplit(".", 1)[-1].lower():
+        return catalog.UNKNOWN_CACHE
+    return catalog.REDIS_ASYNC if fn is not None and fn.is_async else catalog.REDIS
+
+
 def conventional_name(last: str) -> bool:
     lowered = last.lower().lstrip("_")
     return (
@@ -615,7 +612,7 @@ class Stakes:
         reads = self.cm.entities.function_reads(fn)
         if reads:
             return f"reads {reads[0].entity}"
-        for _, call in self.cm.entities.calls(fn):
+        for _, call in fn.calls():
             func = call.func
             qn = self.module.qualified(func)
             if qn is not None and qn.startswith(catalog.REMOTE_CALL_PREFIXES):

@@ -185,6 +185,8 @@ class CacheLibrary:
     ttl_always: frozenset[str] = frozenset()
     #: TTL spellings that mean "never expires"
     forever_values: tuple[str, ...] = ()
+    #: TTL spellings that mean "do not cache at all"
+    no_cache_values: tuple[str, ...] = ()
     #: what an omitted TTL means: "default" (configured default) | "forever"
     omitted: str = "default"
     #: writes that cannot carry a TTL: the key lives forever unless expired separately
@@ -225,7 +227,8 @@ DJANGO_CACHE = CacheLibrary(
     "django",
     ttl_args=(("set", ("timeout",), 2), ("add", ("timeout",), 2), ("get_or_set", ("timeout",), 2),
               ("set_many", ("timeout",), 1), ("touch", ("timeout",), 1)),
-    forever_values=("None",),  # 0 means "do not cache"; omitted means the configured default
+    forever_values=("None",),  # omitted means the configured default (300 s unless settings say otherwise)
+    no_cache_values=("0",),
     evicting=True,
     scan_method="iter_keys",
 )
@@ -376,8 +379,10 @@ EVICTING_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-l
 
 #: project helpers recognised by name as cache invalidation (``invalidate_product_cache``)
 INVALIDATION_HELPER_NAME = r"^_*(?:invalidate|clear|bust|purge|flush|evict|expire|drop|reset)_(?:(?P<what>\w+?)_)?caches?$|^_*caches?_(?:invalidate|clear|bust|purge|evict)(?:_(?P<what2>\w+))?$"
-#: calls that publish a change event (receivers elsewhere invalidate)
+#: calls that publish a change event (subscribers elsewhere are trusted to invalidate):
+#: ``bus.publish(...)``, ``publish_product_changed(...)``, ``emit_event(...)``, ``send_event(...)``
 EVENT_PUBLISH_METHODS = frozenset({"publish"})
+EVENT_PUBLISH_NAME = r"^_*(?:publish|emit|broadcast)(?:_\w+)?$|^_*\w+_events?$"
 
 # -- entity reads and writes (SQL text and ORM calls) -------------------------------
 #: Django manager attributes on a model class
@@ -752,3 +757,7 @@ VALUE_FUNCTIONS = frozenset({
 })
 #: primary-key fields: a read filtered by one fetches a known row (not a uniqueness check)
 PRIMARY_KEY_FIELDS = frozenset({"id", "pk", "uuid", "guid"})
+#: signals sent while migrating (their receivers run offline, one process at a time)
+OFFLINE_SIGNALS = frozenset({
+    "django.db.models.signals.post_migrate", "django.db.models.signals.pre_migrate",
+})

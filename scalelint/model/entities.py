@@ -89,10 +89,6 @@ class EntityReader:
         self.module = module
         self._functions: dict[int, _FunctionEntities] = {}
 
-    def calls(self, fn: "FunctionModel") -> list[tuple["Stmt", cst.Call]]:
-        """``fn.calls()``, walked once and shared by the cache model."""
-        return self.of(fn).calls
-
     def function_reads(self, fn: "FunctionModel") -> list[Read]:
         """What the function's own statements read, in order."""
         return self.of(fn).reads
@@ -359,10 +355,6 @@ class _FunctionEntities:
         return frozenset(param_names(self.fn.node)) | {name for _, name, _ in self.instances}
 
     @cached_property
-    def calls(self) -> list[tuple["Stmt", cst.Call]]:
-        return list(self.fn.calls())
-
-    @cached_property
     def reads(self) -> list[Read]:
         return self.reader.read_list(
             sub
@@ -375,7 +367,7 @@ class _FunctionEntities:
     @cached_property
     def writes(self) -> list[EntityWrite]:
         out: list[EntityWrite] = []
-        for stmt, call in self.calls:
+        for stmt, call in self.fn.calls():
             write = self._write(stmt, call)
             if write is not None:
                 out.append(write)

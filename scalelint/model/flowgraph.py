@@ -77,6 +77,8 @@ class Graph:
         self._site_results: dict[str, frozenset[Label]] = {}
         self._reaches: dict[str, list[Reach]] = {}
         self._crosses: dict[str, bool] = {}
+        self._callers: dict[str, list[FunctionFlow]] | None = None
+        self._under_lock: dict[str, bool] = {}
         self._writes: dict[str, list[EffectiveWrite]] = {}
         self._events: dict[str, list] = {}
         self._busy: dict[str, set[str]] = {"r": set(), "w": set(), "e": set()}
@@ -255,6 +257,34 @@ class Graph:
                 if origin is not None and label.effective(origin.shape) == LOCKED:
                     return True
         return False
+
+    def called_under_lock(self, fn: FunctionFlow, depth: int = 0) -> bool:
+        """Whether every known caller of ``fn`` holds row locks when calling it (or is
+        itself only called under locks, a few levels up)."""
+        cached = self._under_lock.get(fn.key)
+        if cached is not None:
+            return cached
+        if depth > 3:
+            return False
+        self._under_lock[fn.key] = False  # cycle guard
+        callers = self.callers().get(fn.key, [])
+        found = bool(callers) and all(
+            self.takes_locks(c) or self.called_under_lock(c, depth + 1) for c in callers
+        )
+        self._under_lock[fn.key] = found
+        return found
+
+    def callers(self) -> dict[str, list[FunctionFlow]]:
+        """Function key -> the functions calling it (built once)."""
+        if self._callers is None:
+            self._callers = {}
+            for caller in self.functions.values():
+                for key in caller.sites:
+                    site = self.site(key)
+                    callee = self.lookup(site.callee) if site is not None else None
+                    if callee is not None:
+                        self._callers.setdefault(callee.key, []).append(caller)
+        return self._callers
 
     def crosses(self, fn: FunctionFlow, depth: int = 0) -> bool:
         """Whether ``fn`` reaches a function of another module that reads, writes
