@@ -21,7 +21,7 @@ from scalelint.model.flowgraph import Graph, Reach, holds_by_default, local_grap
 from scalelint.rule import ProjectRule
 
 if TYPE_CHECKING:
-    from scalelint.model.dataflow import FunctionFlow, Origin, Write
+    from scalelint.model.dataflow import FunctionFlow, Origin
     from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
 
@@ -192,10 +192,14 @@ class CheckThenActWithoutLock(_FlowRule):
     `with_for_update()`, no write that re-checks in the database
     (`UPDATE ... WHERE balance >= %s`, `filter(stock__gte=n).update(...)`,
     `F()` expressions, `SET x = x - %s`, a version column), no upsert
-    (`get_or_create`, `ON CONFLICT`) or `IntegrityError` handler. Reported are
-    checks that compare (`balance >= amount`), checks whose value is written
-    back (`stock - qty`), and existence checks before an insert of the same
-    entity. Reads from a replica are SL201's.
+    (`get_or_create`, `ON CONFLICT`) or `IntegrityError` handler. Reported
+    are: a checked value written back (`product.stock -= qty` after
+    `if product.stock >= qty`), an aggregate threshold before an insert
+    (`count() >= capacity`), and a lookup before inserting the same entity
+    (`if not ...exists(): create()`, `except DoesNotExist: create()`).
+    Writing a constant after a check (a flag, a timestamp) is idempotent and
+    not reported, nor are functions that lock rows, or whose callers all do.
+    Reads from a replica are SL201's.
 
     ## Why it matters at scale
     At low traffic the read and the write happen so close together that no
@@ -254,7 +258,7 @@ class CheckThenActWithoutLock(_FlowRule):
         written_back: dict[tuple[str, str], set[str]] = {}
         for r in reaches:
             if r.role in ("data", "subject") and r.shape == VALUE:
-                written_back.setdefault((r.origin.key, r.write.key), set()).add((r.label.field or "").lower())
+                written_back.setdefault((r.origin.key, r.write.key), set()).add((_checked_column(r) or "").lower())
         best: dict[str, tuple[tuple[int, int], Reach]] = {}
         for reach in reaches:
             origin, write = reach.origin, reach.write
@@ -265,6 +269,8 @@ class CheckThenActWithoutLock(_FlowRule):
             if write.atomic or write.verb == "delete":
                 continue
             if reach.shape == VALUE:
+                if write.target not in (None, origin.key):
+                    continue  # it writes another row than the one checked
                 if not _dependent_write(reach, written_back.get((origin.key, write.key), set())):
                     continue
             elif not _uniqueness_check(reach):

@@ -42,13 +42,12 @@ class FileContext:
         report a few calls the whole-module position pass."""
         if "positions" not in self.__dict__ and isinstance(node, cst.Call) and not node.lpar:
             code = self.module.code_for_node(node)
-            found = _unique(self.text, code, 0, len(self.text))
+            found = _locate(self.text, code, 0, len(self.text))
             if found is None and within is not None:
-                outer = self.module.code_for_node(within)
-                base = _unique(self.text, outer, 0, len(self.text))
-                found = None if base is None else _unique(self.text, code, base, base + len(outer))
+                outer = _locate(self.text, self.module.code_for_node(within), 0, len(self.text))
+                found = None if outer is None else _locate(self.text, code, *outer)
             if found is not None:
-                return found, found + len(code)
+                return found
         return self.positions.span(node)
 
     def _line_col(self, offset: int) -> tuple[int, int]:
@@ -96,6 +95,21 @@ def _unique(text: str, part: str, start: int, end: int) -> int | None:
     if first < 0 or text.find(part, first + 1, end) >= 0:
         return None
     return first
+
+
+def _locate(text: str, code: str, start: int, end: int) -> tuple[int, int] | None:
+    """Span of a node's generated ``code`` in ``text[start:end]`` when it occurs
+    once. Code generated out of context lacks the block indentation of its
+    continuation lines, so a multi-line node is found by its first line and
+    checked with that line's indentation restored."""
+    first_line, newline, _ = code.partition("\n")
+    found = _unique(text, first_line if newline else code, start, end)
+    if found is None or not newline:
+        return None if found is None else (found, found + len(code))
+    line_start = text.rfind("\n", 0, found) + 1
+    indent = text[line_start:found][: len(text[line_start:found]) - len(text[line_start:found].lstrip())]
+    expected = code.replace("\n", "\n" + indent)
+    return (found, found + len(expected)) if text.startswith(expected, found) else None
 
 
 class _Replacer(cst.CSTTransformer):

@@ -116,7 +116,7 @@ class FileFacts:
             columns = known_columns(read_list)
             if columns:
                 effects["cols"] = columns
-        returned = self._returned(fn) if reads or calls else None
+        returned = self._returned(fn, bool(reads)) if reads or calls else None
         if returned is not None:
             effects.update(returned.primary_facts())
         for memo in self.cm.memos(fn):
@@ -277,14 +277,21 @@ class FileFacts:
             return target if target and not target.startswith("?") else None
         return None
 
-    def _returned(self, fn: "FunctionModel") -> "Sources | None":
-        """Where the function's (last) returned value comes from."""
+    def _returned(self, fn: "FunctionModel", reads: bool) -> "Sources | None":
+        """Where the function's (last) returned value comes from: traced through
+        the function when it reads entities itself, else only the project
+        function whose result it returns."""
         last = None
         for stmt in fn.stmts:
             node = stmt.node
             if isinstance(node, cst.SimpleStatementLine) and isinstance(node.body[0], cst.Return) and node.body[0].value:
                 last = (stmt, node.body[0].value)
-        return self._sources(fn, last[0], last[1]) if last is not None else None
+        if last is None:
+            return None
+        if reads:
+            return self._sources(fn, *last)
+        producer = self._producer(fn, *last)
+        return Sources(producer=producer) if producer else None
 
     def _sources(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> "Sources":
         """Entities, project calls and parameters the value derives from."""
@@ -322,7 +329,7 @@ class FileFacts:
 
     def _spelled_key(self, fn: "FunctionModel", op: CacheOp, key: cst.BaseExpression) -> cst.BaseExpression:
         """``key`` itself, or what a local ``key = f"..."`` bound it to."""
-        if isinstance(key, cst.Name) and not self.cm._is_global(fn, key):
+        if isinstance(key, cst.Name) and not self.cm.is_global(fn, key):
             bound = self.cm.binding(fn, key.value, op.stmt.ordinal)
             if bound is not None:
                 return bound

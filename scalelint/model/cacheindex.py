@@ -172,15 +172,11 @@ class CacheKeyIndex:
             return self._effects[qual]
         self._effects[qual] = Effects()
         facts = self.functions.get(qual, {})
-        out = Effects(
-            keys={k for k in (self.resolve(t) for t in facts.get("keys", ())) if k},
-            patterns=set(facts.get("patterns", ())),
-            memo=set(facts.get("memo", ())),
-            helpers=set(facts.get("helpers", ())) | {
-                hint for target, hint in facts.get("named", ()) if not (target and self._targets(target))
-            },
-            everything=bool(facts.get("clear") or facts.get("publish") or facts.get("opaque")),
-        )
+        out = self._explicit(facts)
+        out.helpers = set(facts.get("helpers", ())) | {
+            hint for target, hint in facts.get("named", ()) if not (target and self._targets(target))
+        }
+        out.everything = bool(facts.get("clear") or facts.get("publish") or facts.get("opaque"))
         if depth < MAX_DEPTH:
             for callee in facts.get("calls", ()):
                 for target in self._targets(callee):
@@ -317,12 +313,21 @@ class CacheKeyIndex:
         if family.primary is None or not family.primary[2]:
             return False
         return not any(
-            self._own_effects(qual).covers(family) for qual in self.functions if qual != family.fn
-        ) and not any(self._own_effects(hook["fn"]).covers(family) for hook in self.hooks)
+            effects.covers(family) for qual, effects in self._explicit_invalidations if qual != family.fn
+        )
 
-    def _own_effects(self, qual: str) -> Effects:
-        """A function's own explicit invalidations (not its callees', not clear())."""
-        facts = self.functions.get(qual, {})
+    @cached_property
+    def _explicit_invalidations(self) -> list[tuple[str, Effects]]:
+        """Each function's own explicit invalidations (not its callees', not clear())."""
+        out = []
+        for qual, facts in self.functions.items():
+            effects = self._explicit(facts)
+            if effects.keys or effects.patterns or effects.memo:
+                out.append((qual, effects))
+        return out
+
+    def _explicit(self, facts: dict[str, Any]) -> Effects:
+        """The keys, patterns and memoized functions a function names itself."""
         return Effects(
             keys={k for k in (self.resolve(t) for t in facts.get("keys", ())) if k},
             patterns=set(facts.get("patterns", ())),

@@ -255,10 +255,11 @@ class CacheModel:
         elif isinstance(expr, cst.Attribute):
             value = self._attr_binding(expr, fn)
         if value is not None and value is not expr:
-            return self.client_of(value, None if self._is_global(fn, expr) else fn, depth + 1)
+            return self.client_of(value, None if self.is_global(fn, expr) else fn, depth + 1)
         return None
 
-    def _is_global(self, fn, expr) -> bool:
+    def is_global(self, fn: "FunctionModel | None", expr: cst.BaseExpression) -> bool:
+        """A bare name the function reads but never binds (a module-level name)."""
         return isinstance(expr, cst.Name) and fn is not None and not any(
             name == expr.value for _, name, _ in self.local_bindings(fn)
         )
@@ -387,7 +388,7 @@ class CacheModel:
                 return None
             value = self.binding(fn, name.value, before)
             if value is not None:
-                local = fn is not None and not self._is_global(fn, name)
+                local = fn is not None and not self.is_global(fn, name)
                 return self._reader(fn if local else None, before if local else None, depth + 1).template(value)
             qn = self.module.qualified(name)
             if qn is not None and self.module._project_import(qn):

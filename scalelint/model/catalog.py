@@ -761,3 +761,18 @@ PRIMARY_KEY_FIELDS = frozenset({"id", "pk", "uuid", "guid"})
 OFFLINE_SIGNALS = frozenset({
     "django.db.models.signals.post_migrate", "django.db.models.signals.pre_migrate",
 })
+#: session methods reading one row of the model given first (``session.get(Account, id)``)
+SA_GET_METHODS = frozenset({"get", "get_one", "aget"})
+#: session/connection methods running a statement built with ``select()``/``update()``/...
+SA_EXECUTE_METHODS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars"})
+#: methods that put their arguments into the receiver (``rows.append(row)``)
+CONTAINER_MUTATORS = frozenset({"append", "extend", "add", "insert", "update", "setdefault"})
+#: Django upsert keywords holding the values written (the others are the lookup)
+DJANGO_UPSERT_DEFAULTS = frozenset({"defaults", "create_defaults"})
+#: Django QuerySet methods returning the named columns (identifiers when they all are)
+DJANGO_VALUES_METHODS = frozenset({"values", "values_list"})
+#: the session / Flask-SQLAlchemy model attribute starting a legacy ORM query
+SA_QUERY_ATTRIBUTE = "query"
+#: legacy ORM query methods that write the rows matched / test they exist
+SA_QUERY_WRITES = frozenset({"update", "delete"})
+SA_EXISTS_METHODS = frozenset({"exists"})

@@ -306,7 +306,7 @@ def sql_columns(info: SqlInfo) -> tuple[str, ...]:
             out.append(alias.group(1))
             continue
         name = re.match(r"^\s*(?:\w+\s*\.\s*)?[`\"]?(\w+|\*)[`\"]?\s*$", part)
-        out.append(name.group(1) if name else "?")
+        out.append(name.group(1) if name and not name.group(1).isdigit() else "?")
     return tuple(out)
 
 

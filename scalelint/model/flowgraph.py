@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from scalelint.model.dataflow import (
-    CALL, EMPTY, HANDLE, LOCKED, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
+    CALL, DEFAULTED, EMPTY, HANDLE, LOCKED, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
     Spot, Write, compose,
 )
 
@@ -198,6 +198,10 @@ class Graph:
                 out.add(label if guard == label.guard else label.derived(label.shape, label.field, guard))
         return frozenset(out)
 
+    def _passed(self, site: Site, callee: FunctionFlow, param: str) -> bool:
+        index = callee.params.index(param) if param in callee.params else None
+        return param in site.kwargs or (index is not None and index < len(site.args)) or site.star
+
     def _argument(self, site: Site, callee: FunctionFlow, param: str) -> frozenset[Label]:
         if param in site.kwargs:
             return site.kwargs[param]
@@ -215,6 +219,10 @@ class Graph:
         for param, want in guard:
             if param.startswith(UNKNOWN):
                 out.add((param, want))
+                continue
+            if param.startswith(DEFAULTED):
+                if self._passed(site, callee, param[1:]):
+                    return None  # the caller chose the handle itself
                 continue
             index = callee.params.index(param) if param in callee.params else None
             passed = param in site.kwargs or (index is not None and index < len(site.args))
@@ -445,6 +453,8 @@ def holds_by_default(label: Label, fn: FunctionFlow) -> bool:
     """Whether a label's parameter conditions hold when the function is called
     with its defaults (never when a condition is unknown)."""
     for param, want in label.guard:
+        if param.startswith(DEFAULTED):
+            continue
         if param.startswith(UNKNOWN) or fn.default_truth(param) != want:
             return False
     return True

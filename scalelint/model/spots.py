@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+from functools import cached_property
 from typing import Sequence
 
 import libcst as cst
@@ -23,10 +24,15 @@ class StatementLocator:
         self.module = module
         self.text = text
         self._starts: dict[int, int] | None = None
-        self._line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._line_starts.append(i + 1)
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        at = self.text.find("\n")
+        while at >= 0:
+            starts.append(at + 1)
+            at = self.text.find("\n", at + 1)
+        return starts
 
     def locate(self, node: cst.CSTNode, anchor: cst.CSTNode, *, before: bool = False) -> Spot | None:
         """Where ``node`` is, searching from the start of statement ``anchor``

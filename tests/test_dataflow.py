@@ -1,0 +1,108 @@
+"""The dataflow model behind the replica rules: facts survive JSON (the
+project phase and the cache read them back), recognition follows config, and
+names are handles only where they are used as one."""
+from __future__ import annotations
+
+import json
+
+import libcst as cst
+import pytest
+
+from helpers import lint
+from scalelint.context import FileContext
+from scalelint.model import dbops
+from scalelint.model.dataflow import ModuleFlow, module_flow
+from scalelint.model.flowgraph import Graph
+from scalelint.model.module import ModuleModel, Recognition
+
+SOURCE = '''
+from app import db
+
+
+def balance_of(user_id, consistent=False):
+    handle = db.primary if consistent else db.replica
+    return handle.query("SELECT balance FROM accounts WHERE user_id = %s", user_id)
+
+
+def withdraw(user_id, amount):
+    if balance_of(user_id) >= amount:
+        db.primary.execute("UPDATE accounts SET balance = balance - %s WHERE user_id = %s", amount, user_id)
+
+
+def withdraw_consistent(user_id, amount):
+    if balance_of(user_id, consistent=True) >= amount:
+        db.primary.execute("UPDATE accounts SET balance = balance - %s WHERE user_id = %s", amount, user_id)
+'''
+
+
+def _flow(source: str, recognition: Recognition | None = None) -> ModuleFlow:
+    module = cst.parse_module(source)
+    model = ModuleModel(module, path="bank.py", module_name="bank", recognition=recognition)
+    return module_flow(FileContext("bank.py", source, module, model))
+
+
+def _replica_reaches(graph: Graph, name: str) -> list[tuple[str, str, bool]]:
+    fn = graph.functions[f"bank.{name}"]
+    return sorted({(r.role, r.write.what, r.label.replica) for r in graph.reaches(fn)})
+
+
+def test_facts_round_trip_through_json() -> None:
+    flow = _flow(SOURCE)
+    decoded = ModuleFlow.from_json("bank.py", json.loads(json.dumps(flow.to_json())))
+    local, remote = Graph([flow]), Graph([decoded])
+    for name in ("withdraw", "withdraw_consistent"):
+        assert _replica_reaches(local, name) == _replica_reaches(remote, name)
+    assert decoded.origins.keys() == flow.origins.keys()
+    assert [o.spot for o in decoded.origins.values()] == [flow.spot(o) for o in flow.origins.values()]
+
+
+def test_parameter_selects_the_handle() -> None:
+    graph = Graph([_flow(SOURCE)])
+    assert (("ctl", "UPDATE accounts", True)) in _replica_reaches(graph, "withdraw")
+    assert all(not replica for _, _, replica in _replica_reaches(graph, "withdraw_consistent"))
+
+
+@pytest.mark.parametrize("name", ["db.replica", "read_db", "reader_session", "ReadSession", "ro_conn",
+                                  "DATABASE_CONNECTION_REPLICA_NAME", "follower", "standby_engine"])
+def test_replica_handle_names(name: str) -> None:
+    assert dbops.replica_name(name, Recognition())
+
+
+@pytest.mark.parametrize("name", ["replica_count", "allow_replica", "replica_lag", "read_file", "thread",
+                                  "readme", "db.primary", "spreadsheet"])
+def test_not_replica_handle_names(name: str) -> None:
+    assert not dbops.replica_name(name, Recognition())
+
+
+CONFIGURED = '''
+from app.db import reporting, analytics_alias
+from shop.models import Order, Payment
+
+
+def charge(order_id):
+    total = reporting.execute("SELECT total FROM orders WHERE id = %s", order_id)
+    if total > 0:
+        Payment.objects.create(order_id=order_id, amount=total)
+
+
+def bill(order_id):
+    order = Order.objects.using("analytics").get(pk=order_id)
+    Payment.objects.create(order_id=order_id, amount=order.total)
+
+
+def settle(secondary, order_id):
+    total = secondary.execute("SELECT total FROM orders WHERE id = %s", order_id)
+    Payment.objects.create(order_id=order_id, amount=total)
+'''
+
+
+def test_config_names_replica_handles_and_aliases() -> None:
+    assert [f.line for f in lint(CONFIGURED, "SL201")] == [19]  # "secondary" reads as a replica
+    configured = Recognition(replica_handles=("reporting",), replica_aliases=("analytics",),
+                             primary_handles=("secondary",))
+    assert [f.line for f in lint(CONFIGURED, "SL201", recognition=configured)] == [8, 14]
+
+
+def test_tests_and_migrations_are_out_of_scope() -> None:
+    test_module = "import pytest\n" + SOURCE
+    assert lint(SOURCE, "SL201") and not lint(test_module, "SL201")
