@@ -95,7 +95,13 @@ class Runner:
         self.settings = settings
         self.codes = [r.code for r in rules]
         self._file_rules = [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)]
-        self._vocabularies = [r.vocabulary for r in self._file_rules]
+        # names the project configured (clients, helpers) widen every prefilter, as
+        # Rule.vocabulary_for does in the checker: a superset, so no file is dropped
+        # here that a rule would analyse there
+        configured = tuple(
+            name.rsplit(".", 1)[-1] for names in config.recognition().values() for name in names
+        )
+        self._vocabularies = [r.vocabulary + configured if r.vocabulary else () for r in self._file_rules]
         mode = "fix" if (settings.fix or settings.diff) else "check"
         mode += "+unsafe" if settings.unsafe_fixes else ""
         self.cache = (

@@ -228,3 +228,14 @@ def test_warm_run_does_not_read_unchanged_files(tmp_path: Path, monkeypatch: pyt
     reads.clear()
     run()
     assert "b.py" in reads
+
+
+def test_prefilter_sees_configured_names(tmp_path: Path) -> None:
+    rules = load_registry().select(["SL3"])
+    plain = Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], use_cache=False))
+    configured = Runner(Config(root=tmp_path, cache_clients=["app.stores.HOT_STORE"]), rules,
+                        RunSettings(paths=["."], use_cache=False))
+    text = "def put(k, v):\n    HOT_STORE.hset(k, 'f', v)\n"
+    if plain._needs_parse(text):
+        pytest.skip("the built-in vocabulary already matches this text")
+    assert configured._needs_parse(text)
