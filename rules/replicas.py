@@ -46,6 +46,7 @@ class _FlowRule(ProjectRule):
     findings from the facts of every file, each reported once."""
 
     vocabulary = REPLICA_VOCABULARY
+    facts_key = "replica-flow"  # one dataflow, published once for all three rules
     #: judge functions calling other modules only in the project phase, where a helper
     #: may turn out to take a lock (a finding on local evidence alone could be wrong)
     needs_callees: ClassVar[bool] = False
@@ -71,7 +72,7 @@ class _FlowRule(ProjectRule):
         return flow.to_json()
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
-        graph = _project_graph(index, self.code)
+        graph = _project_graph(index)
         for fn in graph.functions.values():
             path = graph.path_of(fn)
             deferred = self.needs_callees and graph.calls_elsewhere(fn)
@@ -450,14 +451,14 @@ def _swap_fix(graph: Graph, origin: "Origin") -> Fix | None:
 _GRAPHS: dict[tuple[int, str], tuple["ProjectIndex", Graph]] = {}
 
 
-def _project_graph(index: "ProjectIndex", code: str) -> Graph:
-    """One graph per run, from whichever replica rule's facts are present."""
+def _project_graph(index: "ProjectIndex") -> Graph:
+    """One graph per run, from the shared dataflow facts."""
     cached = _GRAPHS.get((id(index), "any"))
     if cached is not None and cached[0] is index:
         return cached[1]
     flows = []
     for path, facts in index.files.items():
-        data = facts.get(code) or next((facts[c] for c in RULE_CODES if c in facts), None)
+        data = facts.get(_FlowRule.facts_name())
         if data:
             flows.append(ModuleFlow.from_json(path, data))
     graph = Graph(flows)
@@ -467,4 +468,3 @@ def _project_graph(index: "ProjectIndex", code: str) -> Graph:
 
 
 RULES = [ReplicaReadFeedsWrite, CheckThenActWithoutLock, ReplicaReadAfterWrite]
-RULE_CODES = tuple(r.code for r in RULES)

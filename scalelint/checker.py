@@ -37,6 +37,7 @@ class _Dispatch:
     module_hook: bool
     function_hook: bool
     facts_hook: bool
+    facts_name: str = ""
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Checker:
                 rule_cls.check_module is not Rule.check_module,
                 rule_cls.check_function is not Rule.check_function,
                 issubclass(rule_cls, ProjectRule) and rule_cls.collect_facts is not ProjectRule.collect_facts,
+                rule_cls.facts_name() if issubclass(rule_cls, ProjectRule) else "",
             )
             for rule_cls in self.rules
         ]
@@ -110,10 +112,10 @@ class Checker:
                 if d.function_hook:
                     for fn in model.functions:
                         d.rule.check_function(fn)
-                if d.facts_hook:
+                if d.facts_hook and d.facts_name not in facts:
                     value = d.rule.collect_facts(model)  # type: ignore[attr-defined]
                     if value:
-                        facts[d.rule.code] = value
+                        facts[d.facts_name] = value
             except Exception as exc:  # a rule bug must not end the run, nor pass silently
                 raise RuleCrash(f"internal error in {d.rule.code} ({type(exc).__name__}: {exc}); please report it") from exc
         return ctx.findings, facts

@@ -128,6 +128,14 @@ class ProjectRule(Rule):
     without re-parsing any file."""
 
     project_wide: ClassVar[bool] = True
+    #: Where this rule's facts are kept in the project index. Rules that publish
+    #: the same facts (one dataflow read by several rules) share a key, so the
+    #: facts are built, stored and cached once; defaults to the rule's code.
+    facts_key: ClassVar[str | None] = None
+
+    @classmethod
+    def facts_name(cls) -> str:
+        return cls.facts_key or cls.code
 
     def collect_facts(self, module: "ModuleModel") -> Any:
         """Small JSON-serialisable facts about this file (None for none)."""
