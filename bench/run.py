@@ -18,9 +18,12 @@ os.wait4(), which reports the largest resident set of the child and of all the
 children it waited for (scalelint's worker processes), i.e. the peak of the
 biggest single process of that run.
 
-The harness edits one corpus file for the one-file case (restored afterwards,
-mtime included) and deletes the scalelint cache directory of the corpus before
-the cache is filled and at the end.
+The corpus is copied into a temporary directory first (its .py files, plus the
+pyproject.toml and .gitignore at its top), which becomes a project of its own:
+scalelint sees exactly that tree, not a larger project around it, and the
+original is never edited. With --in-place the harness works in the corpus
+itself: it edits one file for the one-file case (restored afterwards, mtime
+included) and deletes the corpus's scalelint cache before and after.
 """
 from __future__ import annotations
 
@@ -237,6 +240,21 @@ def cache_dir_for(corpus: Path) -> Path:
             if (directory / "pyproject.toml").is_file() or (directory / ".git").exists():
                 return directory / ".scalelint_cache"
         return start / ".scalelint_cache"
+
+
+def copy_as_project(corpus: Path, dest: Path) -> Path:
+    """The corpus's .py files (and its top-level pyproject.toml/.gitignore) under
+    ``dest``, marked as a project root so that no enclosing project is seen."""
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        return [n for n in names if not n.endswith(".py") and not os.path.isdir(os.path.join(directory, n))]
+
+    shutil.copytree(corpus, dest, ignore=ignore, symlinks=False)
+    for name in ("pyproject.toml", ".gitignore"):
+        if (corpus / name).is_file():
+            shutil.copy2(corpus / name, dest / name)
+    if not (dest / "pyproject.toml").exists():
+        (dest / "pyproject.toml").write_text("# written by bench/run.py: marks the project root\n", encoding="utf-8")
+    return dest
 
 
 def remove_cache(cache_dir: Path) -> None:
@@ -530,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", nargs="?", type=Path, help="directory of Python code to check")
     parser.add_argument("--synthetic", type=int, metavar="N_FILES", help="generate a synthetic corpus of N files instead")
     parser.add_argument("--seed", type=int, default=0, help="seed for --synthetic (default 0)")
+    parser.add_argument("--in-place", action="store_true",
+                        help="benchmark the corpus where it is (with its enclosing project) instead of a copy")
     parser.add_argument("--keep", action="store_true", help="keep the generated synthetic corpus (path is printed)")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported (default 3)")
     parser.add_argument("--fixit", action="store_true", help="also time `fixit lint` with its default rules")
@@ -556,10 +576,16 @@ def main(argv: list[str] | None = None) -> int:
             corpus_dir = tmp / "corpus"
             log(f"generating {args.synthetic} synthetic files (seed {args.seed}) in {corpus_dir}")
             synthetic.generate(corpus_dir, args.synthetic, args.seed)
+            if not (corpus_dir / "pyproject.toml").exists():
+                (corpus_dir / "pyproject.toml").write_text("# written by bench/run.py: marks the project root\n", encoding="utf-8")
         else:
+            if not args.corpus.is_dir():
+                parser.error(f"{args.corpus} is not a directory")
             corpus_dir = args.corpus
-            if not corpus_dir.is_dir():
-                parser.error(f"{corpus_dir} is not a directory")
+            if not args.in_place:
+                tmp = Path(tempfile.mkdtemp(prefix="scalelint-bench-"))
+                corpus_dir = copy_as_project(args.corpus.resolve(), tmp / args.corpus.resolve().name)
+                log(f"copied {args.corpus} to {corpus_dir}")
         try:
             report = benchmark(corpus_dir, args.runs, args.fixit, args.jobs, args.serial)
         except ScalelintError as exc:
@@ -581,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         if pycache is not None:
             shutil.rmtree(pycache, ignore_errors=True)
         if tmp is not None:
-            if args.keep:
+            if args.keep and args.synthetic is not None:
                 log(f"kept synthetic corpus at {tmp / 'corpus'}")
             else:
                 shutil.rmtree(tmp, ignore_errors=True)

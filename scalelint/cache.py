@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import tempfile
 import time
@@ -19,8 +20,13 @@ MAX_ENTRIES = 20000
 RACY_NS = 2_000_000_000
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+def content_hash(data: bytes, context: str = "") -> str:
+    """The cache key of a file: its bytes, and the module name it is checked as
+    (facts name their module, so the same text in two packages differs)."""
+    h = hashlib.blake2b(context.encode(), digest_size=16)
+    h.update(b"\0")
+    h.update(data)
+    return h.hexdigest()
 
 
 class Cache:
@@ -35,6 +41,8 @@ class Cache:
         self._stats_dirty = False
         self._empty: set[str] | None = None
         self._empty_dirty = False
+        self._facts: dict[str, dict[str, Any]] | None = None
+        self._facts_added: dict[str, dict[str, Any]] = {}
 
     def _prepare(self) -> None:
         if self._ready:
@@ -59,29 +67,33 @@ class Cache:
                 self._stats, self._stats_written = {}, 0
         return self._stats
 
-    def known_digest(self, path: Path, stat: os.stat_result) -> str | None:
+    def known_digest(self, path: Path, stat: os.stat_result, module: str) -> str | None:
         """The digest recorded for this file if its size and mtime are unchanged
-        (and the mtime is not so recent that an edit could hide in it)."""
+        (and the mtime is not so recent that an edit could hide in it), and it
+        is still checked as the same module."""
         entry = self._load_stats().get(str(path))
         if (
             entry is not None
             and entry[0] == stat.st_mtime_ns
             and entry[1] == stat.st_size
             and stat.st_mtime_ns < self._stats_written - RACY_NS
+            and entry[3:4] == [module]
         ):
             return entry[2]
         return None
 
-    def remember(self, path: Path, stat: os.stat_result, digest: str) -> None:
+    def remember(self, path: Path, stat: os.stat_result, digest: str, module: str) -> None:
         stats = self._load_stats()
         key = str(path)
-        value = [stat.st_mtime_ns, stat.st_size, digest]
+        value = [stat.st_mtime_ns, stat.st_size, digest, module]
         if stats.get(key) != value:
             stats[key] = value
             self._stats_dirty = True
 
     def save_stats(self) -> None:
-        """Write the run's index files (stat index, empty results) if they changed."""
+        """Write the run's index files (stat index, empty results, project facts)
+        if they changed."""
+        self._save_facts()
         if self._empty_dirty and self._empty is not None:
             try:
                 self._prepare()
@@ -111,6 +123,81 @@ class Cache:
             except (OSError, ValueError, TypeError):
                 self._empty = set()
         return self._empty
+
+    # -- project facts of every file, in one table (a partial run reads the
+    #    facts of the files it does not check from here, in one load) ---------
+    @property
+    def _facts_path(self) -> Path:
+        return self.bucket / "facts.marshal"
+
+    def project_facts(self, digest: str) -> dict[str, Any] | None:
+        """The project facts of a file already checked under this digest: ``{}``
+        when it has none, ``None`` when the cache does not know it."""
+        if digest in self._load_empty():
+            return {}
+        if self._facts is None:
+            try:
+                loaded = marshal.loads(self._facts_path.read_bytes())
+                self._facts = loaded if isinstance(loaded, dict) else {}
+            except (OSError, EOFError, ValueError, TypeError):
+                self._facts = {}
+        found = self._facts_added.get(digest)
+        if found is None:
+            found = self._facts.get(digest)
+        if found is not None:
+            return found
+        cached = self.get(digest, "")
+        if cached is None:
+            return None
+        self._note_facts(digest, cached.facts)
+        return self._facts_added[digest]
+
+    def _note_facts(self, digest: str, facts: dict[str, Any]) -> None:
+        self._facts_added[digest] = _project_part(facts)
+
+    def _save_facts(self) -> None:
+        if not self._facts_added:
+            return
+        if self._facts is None:
+            self.project_facts("")  # loads the table
+        assert self._facts is not None
+        self._facts.update(self._facts_added)
+        self._facts_added = {}
+        live = {entry[2] for entry in self._load_stats().values()}
+        table = {k: v for k, v in self._facts.items() if k in live} if live else self._facts
+        try:
+            self._prepare()
+            write_atomic_bytes(self._facts_path, marshal.dumps(table))
+        except (OSError, ValueError):
+            pass
+
+    # -- the project's file list, valid while no directory or ignore file of the
+    #    walk that found it has changed ------------------------------------------
+    def tree(self, root: str) -> list[str] | None:
+        try:
+            data = json.loads((self.bucket / "tree.json").read_text(encoding="utf-8"))
+            if data["root"] != root:
+                return None
+            limit = data["written_ns"] - RACY_NS
+            for path, (mtime, size) in data["watched"].items():
+                st = os.stat(path)
+                if st.st_mtime_ns != mtime or st.st_size != size or mtime >= limit:
+                    return None
+            return list(data["files"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put_tree(self, root: str, files: list[str], watched: list[str]) -> None:
+        try:
+            stats = {}
+            for path in watched:
+                st = os.stat(path)
+                stats[path] = [st.st_mtime_ns, st.st_size]
+            self._prepare()
+            payload = {"root": root, "written_ns": time.time_ns(), "watched": stats, "files": files}
+            _atomic_write(self.bucket / "tree.json", json.dumps(payload, separators=(",", ":")))
+        except OSError:
+            pass
 
     def get(self, digest: str, path: str) -> FileResult | None:
         if digest in self._load_empty():
@@ -152,6 +239,7 @@ class Cache:
                 empty.add(digest)
                 self._empty_dirty = True
             return
+        self._note_facts(digest, result.facts)
         try:
             self._prepare()
             entry = self._entry(digest)
@@ -175,6 +263,12 @@ class Cache:
                     stale.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def _project_part(facts: dict[str, Any]) -> dict[str, Any]:
+    """What the project phase reads of another file's facts (its suppressions
+    matter only when the file itself is reported)."""
+    return {k: v for k, v in facts.items() if v and not k.startswith("__")}
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -102,7 +102,13 @@ class Checker:
     def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
         module = parse_module(text)
         model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
-        ctx = FileContext(path, text, module, model)
+        try:
+            return self._run_rules(FileContext(path, text, module, model), active)
+        finally:
+            model.release()
+
+    def _run_rules(self, ctx: FileContext, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
+        model = ctx.model
         facts: dict[str, Any] = {}
         for d in active:
             d.rule._ctx = ctx

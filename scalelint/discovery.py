@@ -102,6 +102,9 @@ class Discovery:
     root: Path
     exclude: list[str]
     respect_gitignore: bool = True
+    #: directories walked and ignore files read: while none of them changes,
+    #: the same walk finds the same files (a cached file list stays valid)
+    watched: list[str] = field(default_factory=list)
 
     def files(self, paths: list[str]) -> list[tuple[str, Path]]:
         """(display path, real path) for every file to check, sorted."""
@@ -114,8 +117,9 @@ class Discovery:
                 # explicitly named files are checked even if excluded by a walk rule
                 # (pre-commit passes staged files one by one), but never non-Python
                 if real.suffix in PYTHON_SUFFIXES or given.endswith(PYTHON_SUFFIXES):
-                    if not self._excluded_by_config(str(real.resolve())):
-                        found[os.path.normpath(given)] = real
+                    resolved = real.resolve()
+                    if not self._excluded_by_config(str(resolved)):
+                        found[os.path.normpath(given)] = resolved
                 continue
             ignores = self._ignores_above(real) if self.respect_gitignore else []
             for display, path in self._walk(given, real, ignores):
@@ -127,7 +131,9 @@ class Discovery:
         stack = [(top_real, ignores)]
         while stack:
             directory, active = stack.pop()
+            self.watched.append(directory)
             if self.respect_gitignore and os.path.isfile(os.path.join(directory, ".gitignore")):
+                self.watched.append(os.path.join(directory, ".gitignore"))
                 active = active + [GitIgnore.read(Path(directory) / ".gitignore")]
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -166,7 +172,9 @@ class Discovery:
         found = []
         current = directory.resolve()
         for parent in current.parents:
+            self.watched.append(str(parent))
             if (parent / ".gitignore").is_file():
+                self.watched.append(str(parent / ".gitignore"))
                 found.append(GitIgnore.read(parent / ".gitignore"))
             if (parent / ".git").exists():
                 break

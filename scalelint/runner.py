@@ -50,6 +50,7 @@ class FileState:
     source: SourceText | None = None
     digest: str = ""
     result: FileResult | None = None
+    module: str = ""  # the dotted module name it is checked as
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Runner:
             if settings.use_cache
             else None
         )
-        self._module_names: dict[Path, str] = {}
+        self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
 
     # -- the run --------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -149,6 +150,7 @@ class Runner:
         if state.real is None:
             data = (self.settings.stdin_text or "").encode("utf-8")
         else:
+            state.module = self._module_name(state.real)
             try:
                 stat = os.stat(state.real)
                 if self._answer_unread(state, stat):
@@ -172,9 +174,9 @@ class Runner:
         if not self.settings.include_generated and state.real is not None and is_generated(state.source.text):
             state.result = FileResult(state.display)
             return
-        state.digest = content_hash(data)
+        state.digest = content_hash(data, state.module)
         if self.cache is not None and stat is not None and state.real is not None:
-            self.cache.remember(state.real, stat, state.digest)
+            self.cache.remember(state.real, stat, state.digest, state.module)
             cached = self.cache.get(state.digest, state.display)
             if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
                 state.result = cached
@@ -191,7 +193,7 @@ class Runner:
         without reading it (its text is read later only if it is reported)."""
         if self.cache is None or self._fixing or state.real is None:
             return False
-        digest = self.cache.known_digest(state.real, stat)
+        digest = self.cache.known_digest(state.real, stat, state.module)
         cached = self.cache.get(digest, state.display) if digest else None
         if cached is None:
             return False
@@ -229,7 +231,7 @@ class Runner:
 
     def _check(self, pending: list[FileState]) -> None:
         jobs = [
-            (s.display, s.source.text, self._module_name(s.real), self._ignored_codes(s.display))
+            (s.display, s.source.text, s.module, self._ignored_codes(s.display))
             for s in pending
             if s.source is not None
         ]
@@ -260,18 +262,26 @@ class Runner:
             return 1
         return max(1, min(wanted, count))
 
-    def _module_name(self, real: Path | None) -> str:
-        if real is None:
-            return ""
-        real = real.resolve()
-        parts = [real.stem] if real.stem != "__init__" else []
-        directory = real.parent
-        while (directory / "__init__.py").is_file():
-            parts.append(directory.name)
-            if directory.parent == directory:
-                break
-            directory = directory.parent
-        return ".".join(reversed(parts))
+    def _module_name(self, real: Path) -> str:
+        """Dotted module name from the ``__init__.py`` files above the file."""
+        path = os.path.abspath(real)
+        directory, name = os.path.split(path)
+        stem = name.rsplit(".", 1)[0]
+        package = self._package(directory)
+        if stem == "__init__":
+            return package
+        return f"{package}.{stem}" if package else stem
+
+    def _package(self, directory: str) -> str:
+        found = self._packages.get(directory)
+        if found is None:
+            found = ""
+            if os.path.isfile(os.path.join(directory, "__init__.py")):
+                parent, name = os.path.split(directory)
+                outer = self._package(parent) if parent != directory else ""
+                found = f"{outer}.{name}" if outer else name
+            self._packages[directory] = found
+        return found
 
     def _rel(self, display: str) -> str:
         try:
@@ -296,13 +306,17 @@ class Runner:
         if not project_rules:
             return []
         index = ProjectIndex()
+        digests: dict[str, str] = {}
         for state in states:
             if state.result is not None:
                 index.add(state.display, state.result.facts)
-        for display, facts in self._facts_outside_run(states):
-            index.files.setdefault(display, facts)
+                digests[state.display] = state.digest
+        for display, digest, facts in self._facts_outside_run(states):
+            if display not in index.files:
+                index.add(display, facts)
+                digests[display] = digest
         reported = {s.display for s in states}
-        key = self._project_key(index, project_rules, reported)
+        key = self._project_key(digests, project_rules, reported)
         if self.cache is not None and not self._fixing:
             cached = self.cache.get_project(key)
             if cached is not None:
@@ -314,37 +328,65 @@ class Runner:
             self.cache.put_project(key, out.findings)
         return out.findings
 
-    @staticmethod
-    def _project_key(index: ProjectIndex, rules: list, reported: set[str]) -> str:
-        """What the project phase's result depends on: the project rules' facts
-        of every file, and which files are reported."""
+    def _project_key(self, digests: dict[str, str], rules: list, reported: set[str]) -> str:
+        """What the project phase's result depends on: every file's digest (its
+        facts are a function of it, under this cache's salt) at its path, and
+        which files are reported."""
         codes = sorted(r.code for r in rules)
-        relevant = {
-            path: {k: v for k, v in facts.items() if k in codes or not k.startswith("__")}
-            for path, facts in index.files.items()
-        }
-        payload = json.dumps([codes, sorted(reported), relevant], sort_keys=True, default=str)
+        payload = json.dumps([codes, sorted(reported), sorted(digests.items())])
         return content_hash(payload.encode())
 
-    def _facts_outside_run(self, states: list[FileState]) -> list[tuple[str, dict[str, Any]]]:
-        """Facts of project files this run does not check (pre-commit runs on a
-        few staged files): from the cache when it has them, else computed."""
-        root = self.config.root.resolve()
+    def _facts_outside_run(self, states: list[FileState]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(display, digest, facts) of project files this run does not check
+        (pre-commit runs on a few staged files): from the cache when it has
+        them, else computed."""
+        root = str(self.config.root.resolve())
         if not self.config.root_is_project:
             return []
-        if self.settings.stdin_text is None and any(Path(p).resolve() == root for p in self.settings.paths):
+        if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
             return []
-        seen = {s.real.resolve() for s in states if s.real is not None}
-        discovery = Discovery(root, self.config.exclude + self.config.extend_exclude, self.config.respect_gitignore)
+        seen = {os.path.realpath(s.real) for s in states if s.real is not None}
+        found: list[tuple[str, str, dict[str, Any]]] = []
         others: list[FileState] = []
-        for _, real in discovery.files([str(root)]):
-            if real.resolve() in seen:
+        cwd = os.getcwd() + os.sep
+        for path in self._project_files(root):
+            if path in seen:
                 continue
-            other = FileState(os.path.relpath(real), real)
+            display = path[len(cwd):] if path.startswith(cwd) else os.path.relpath(path)
+            known = self._known_facts(path)
+            if known is not None:
+                found.append((display, *known))
+                continue
+            other = FileState(display, Path(path))
             self._load(other, RunReport())
             others.append(other)
         self._check([o for o in others if o.result is None and o.source is not None])
-        return [(o.display, o.result.facts) for o in others if o.result is not None]
+        found.extend((o.display, o.digest, o.result.facts) for o in others if o.result is not None)
+        return found
+
+    def _known_facts(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        """(digest, project facts) of an unchanged file the cache has checked."""
+        if self.cache is None or self._fixing:
+            return None
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        digest = self.cache.known_digest(Path(path), stat, self._module_name(path))
+        facts = self.cache.project_facts(digest) if digest else None
+        return None if facts is None else (digest, facts)
+
+    def _project_files(self, root: str) -> list[str]:
+        """Every file of the project, from the cached walk while it is current."""
+        if self.cache is not None:
+            files = self.cache.tree(root)
+            if files is not None:
+                return files
+        discovery = Discovery(Path(root), self.config.exclude + self.config.extend_exclude, self.config.respect_gitignore)
+        files = [str(real) for _, real in discovery.files([root])]
+        if self.cache is not None:
+            self.cache.put_tree(root, files, discovery.watched)
+        return files
 
     # -- finishing ------------------------------------------------------------------
     def _finish(self, states: list[FileState], project_findings: list[Finding], report: RunReport) -> None:

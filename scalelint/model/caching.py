@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterator
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.module import per_module_cache
 from scalelint.model.cachekeys import KeyReader, literal_template, reference
 from scalelint.model.catalog import CacheLibrary
 from scalelint.model.entities import EntityReader, bindings, param_names, params_of
@@ -152,7 +153,7 @@ def is_test_module(module: "ModuleModel") -> bool:
     )
 
 
-_MODELS: "weakref.WeakKeyDictionary[ModuleModel, CacheModel]" = weakref.WeakKeyDictionary()
+_MODELS: "weakref.WeakKeyDictionary[ModuleModel, CacheModel]" = per_module_cache()
 
 
 def cache_model(module: "ModuleModel") -> "CacheModel":

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 import libcst as cst
 
 from scalelint.model import dbops
+from scalelint.model.module import per_module_cache
 from scalelint.model.spots import Spot, StatementLocator
 
 if TYPE_CHECKING:
@@ -393,7 +394,7 @@ class _Decoder:
 
 
 # -- building ---------------------------------------------------------------------------
-_FLOWS: "weakref.WeakKeyDictionary[ModuleModel, ModuleFlow]" = weakref.WeakKeyDictionary()
+_FLOWS: "weakref.WeakKeyDictionary[ModuleModel, ModuleFlow]" = per_module_cache()
 
 
 def module_flow(ctx: "FileContext") -> ModuleFlow:

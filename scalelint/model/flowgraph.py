@@ -15,6 +15,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Iterable
 
+from scalelint.model.module import per_module_cache
 from scalelint.model.dataflow import (
     CALL, DEFAULTED, EMPTY, HANDLE, LOCKED, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
     Spot, Write, compose,
@@ -438,7 +439,7 @@ class Graph:
         return found
 
 
-_LOCAL: "weakref.WeakKeyDictionary[ModuleFlow, Graph]" = weakref.WeakKeyDictionary()
+_LOCAL: "weakref.WeakKeyDictionary[ModuleFlow, Graph]" = per_module_cache()
 
 
 def local_graph(flow: ModuleFlow) -> Graph:

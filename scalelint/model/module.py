@@ -2,9 +2,10 @@
 functions, and what an expression *is* according to the library catalog."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import libcst as cst
 
@@ -42,6 +43,19 @@ class ClassInfo:
     attributes: dict[str, Resource] | None = None
 
 
+_PER_MODULE: "list[weakref.WeakKeyDictionary[Any, Any]]" = []
+
+
+def per_module_cache() -> "weakref.WeakKeyDictionary[Any, Any]":
+    """A memo of things derived from one module, shared by the rules checking
+    it. Its values usually point back at the module, which a weak key alone
+    cannot see through, so the entries are dropped by ModuleModel.release()
+    when the file is done (else every tree of the run would stay in memory)."""
+    memo: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+    _PER_MODULE.append(memo)
+    return memo
+
+
 class ModuleModel:
     """Everything rules ask about one module. Built lazily, once per file."""
 
@@ -68,6 +82,12 @@ class ModuleModel:
         self._summary_cache: dict[str, Resource | None] = {}
         self._summary_stack: set[str] = set()
         self._collect()
+
+    def release(self) -> None:
+        """Forget everything derived from modules (this file is done; files are
+        checked one at a time in a process)."""
+        for memo in _PER_MODULE:
+            memo.clear()
 
     # -- construction ---------------------------------------------------------
     def _collect(self) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.module import per_module_cache
 from scalelint.model.catalog import Resource
 from scalelint.walk import dotted, walk
 
@@ -186,7 +187,7 @@ class ModuleWork:
         return result
 
 
-_MODULE_WORK: "weakref.WeakKeyDictionary[ModuleModel, ModuleWork]" = weakref.WeakKeyDictionary()
+_MODULE_WORK: "weakref.WeakKeyDictionary[ModuleModel, ModuleWork]" = per_module_cache()
 
 
 def module_work(module: "ModuleModel") -> ModuleWork:
