@@ -106,6 +106,8 @@ class Checker:
             return self._run_rules(FileContext(path, text, module, model), active)
         finally:
             model.release()
+            for d in active:
+                d.rule._ctx = None  # type: ignore[assignment]  # the tree goes with the file
 
     def _run_rules(self, ctx: FileContext, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
         model = ctx.model

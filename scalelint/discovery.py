@@ -170,13 +170,15 @@ class Discovery:
     def _ignores_above(self, directory: Path) -> list[GitIgnore]:
         """.gitignore files in the parents of a walked directory, up to the repo root."""
         found = []
+        inside: list[str] = []  # parents up to the repo root, where a new ignore file would count
         current = directory.resolve()
         for parent in current.parents:
-            self.watched.append(str(parent))
+            inside.append(str(parent))
             if (parent / ".gitignore").is_file():
                 self.watched.append(str(parent / ".gitignore"))
                 found.append(GitIgnore.read(parent / ".gitignore"))
             if (parent / ".git").exists():
+                self.watched.extend(inside)
                 break
         found.reverse()
         return found

@@ -239,3 +239,92 @@ def test_prefilter_sees_configured_names(tmp_path: Path) -> None:
     if plain._needs_parse(text):
         pytest.skip("the built-in vocabulary already matches this text")
     assert configured._needs_parse(text)
+
+
+def _age(root: Path, seconds: float = 3600) -> None:
+    """Back-date every file and directory, as if written long before the run
+    (the cache distrusts mtimes too close to its own writes)."""
+    import os
+    import time
+
+    old = time.time() - seconds
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (old, old))
+
+
+def test_partial_run_takes_other_files_from_the_facts_table_and_cached_walk(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scalelint.discovery import Discovery
+
+    _run(["."])  # creates the cache directory
+    _age(project)
+    _run(["."])  # fills the per-file cache and the facts table
+    _run(["pkg/a.py"])  # records the project walk
+    opened: list[str] = []
+    original = Path.read_text
+
+    def counting(self, *args, **kwargs):
+        if len(self.parent.name) == 2:  # a per-file entry (<digest[:2]>/<digest>.json)
+            opened.append(self.name)
+        return original(self, *args, **kwargs)
+
+    def no_walk(self, *args, **kwargs):
+        raise AssertionError("the project walk must come from the cache")
+
+    monkeypatch.setattr(Path, "read_text", counting)
+    monkeypatch.setattr(Discovery, "_walk", no_walk)
+    report = _run(["pkg/a.py"])
+    assert [(f.path, f.message) for f in report.findings] == [("pkg/a.py", "shared also defined in pkg/b.py")]
+    assert len(opened) == 1, "only the checked file's own entry is opened, not those of the others"
+
+
+def test_partial_run_sees_a_new_file_of_the_project(project: Path) -> None:
+    _run(["."])
+    _age(project)
+    _run(["."])
+    _run(["pkg/c.py"])
+    (project / "pkg" / "d.py").write_text("def alone():\n    return 4\n")
+    report = _run(["pkg/c.py"])
+    assert [(f.path, f.message) for f in report.findings] == [("pkg/c.py", "alone also defined in pkg/d.py")]
+
+
+def test_same_text_in_two_packages_is_cached_per_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for package in ("one", "two"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+        (tmp_path / package / "helpers.py").write_text("import sqlite3\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n")
+    runner = Runner(Config(root=tmp_path), load_registry().select(["SL102"]), RunSettings(paths=["."], jobs=1))
+    runner.run()
+    assert runner.cache is not None
+    digests = {path: entry[2] for path, entry in runner.cache._load_stats().items() if path.endswith("helpers.py")}
+    assert len(set(digests.values())) == 2, "facts name their module, so the cache keys differ"
+
+
+def test_checked_trees_do_not_outlive_their_file() -> None:
+    import gc
+
+    import libcst as cst
+
+    rules = list(load_registry().rules.values())
+    checker = Checker([r for r in rules if r.code not in ("SL001", "SL002")])
+    parsed: list[int] = []
+    original = cst.parse_module
+
+    def tracking(text: str, *args, **kwargs):
+        module = original(text, *args, **kwargs)
+        parsed.append(id(module))
+        return module
+
+    source = "import sqlite3\nfrom django.core.cache import cache\n\ndef f(p):\n    c = sqlite3.connect(p)\n    rows = c.execute('SELECT 1').fetchall()\n    cache.set('k', rows)\n    c.close()\n"
+    cst.parse_module = tracking
+    try:
+        for n in range(3):
+            checker.check(f"f{n}.py", source)
+    finally:
+        cst.parse_module = original
+    gc.collect()
+    alive = {id(o) for o in gc.get_objects() if isinstance(o, cst.Module)}
+    assert parsed
+    assert not alive & set(parsed), "every file's tree is freed once the file is done"
