@@ -13,7 +13,7 @@ from scalelint.model.cachekeys import HOLE, key_words, templates_match
 from scalelint.model.cacheindex import CacheKeyIndex, display_root, shown
 from scalelint.model.caching import CacheOp, Memo, Stakes, cache_model, is_test_module, spelling
 from scalelint.model.function import FunctionModel
-from scalelint.model.module import ModuleModel, Recognition
+from scalelint.model.module import ModuleModel
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.walk import children, dotted, string_value, walk
@@ -23,12 +23,8 @@ CACHE_VOCABULARY = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache", "re
 
 
 class _CacheRule(Rule):
-    """Cache rules also wake up for the project's configured client and helper names."""
-
-    @classmethod
-    def vocabulary_for(cls, recognition: Recognition) -> tuple[str, ...]:
-        names = (*recognition.cache_clients, *recognition.invalidation_helpers, *recognition.event_publishers)
-        return cls.vocabulary + tuple(name.rsplit(".", 1)[-1] for name in names)
+    """The cache family (configured client and helper names widen every
+    rule's vocabulary; see scalelint.prefilter)."""
 
 
 class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):

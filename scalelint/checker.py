@@ -3,7 +3,7 @@ file rules, fixes applied and re-checked. Runs in worker processes; built
 once per process, then reused for every file."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -13,6 +13,7 @@ from scalelint.findings import FileError, FileResult, Finding, Fix, FixSafety
 from scalelint.fixes import apply_edits
 from scalelint.model.module import ModuleModel, Recognition
 from scalelint.parsing import parse_module
+from scalelint.prefilter import Prefilter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.suppressions import Suppression, parse_suppressions
 
@@ -57,15 +58,11 @@ class Checker:
             )
             for rule_cls in self.rules
         ]
-        self._vocabulary = [(d, d.rule.vocabulary_for(self.recognition)) for d in self._dispatch]
+        self._prefilter = Prefilter.for_rules((d.rule.vocabulary for d in self._dispatch), asdict(self.recognition))
 
-    # -- prefilter ---------------------------------------------------------------
     def active_for(self, text: str) -> list[_Dispatch]:
         """Rules that can possibly match this text (by declared vocabulary)."""
-        return [d for d, vocab in self._vocabulary if not vocab or any(w in text for w in vocab)]
-
-    def needs_parse(self, text: str) -> bool:
-        return bool(self.active_for(text))
+        return [self._dispatch[i] for i in self._prefilter.matching(text)]
 
     # -- checking -----------------------------------------------------------------
     def check(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from scalelint.context import FileContext
     from scalelint.findings import Fix
     from scalelint.model.function import FunctionModel
-    from scalelint.model.module import ModuleModel, Recognition
+    from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
 
 _CODE = re.compile(r"^[A-Z]{1,4}[0-9]{3}$")
@@ -36,7 +36,8 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     summary: ClassVar[str]
-    #: Substrings of which a file must contain at least one for the rule to run.
+    #: Substrings of which a file must contain at least one for the rule to run
+    #: (names configured in the project are added; see scalelint.prefilter).
     #: Empty means "every file" (use sparingly: it defeats the prefilter).
     vocabulary: ClassVar[tuple[str, ...]] = ()
     #: ``None`` when the rule never offers a fix, else the safety of its best fix.
@@ -47,12 +48,6 @@ class Rule:
     docs_url: ClassVar[str | None] = None
 
     _ctx: "FileContext"
-
-    @classmethod
-    def vocabulary_for(cls, recognition: "Recognition") -> tuple[str, ...]:
-        """The prefilter words under this project's config (a rule whose
-        recognition knobs name project helpers adds their names)."""
-        return cls.vocabulary
 
     # -- declared API ---------------------------------------------------
     def check_module(self, module: "ModuleModel") -> None:

@@ -17,6 +17,7 @@ from scalelint.findings import FileError, FileResult, Finding, FixSafety
 from scalelint.fixes import apply_edits
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.manifest import materialize
+from scalelint.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
 from scalelint.suppressions import Suppression
@@ -96,13 +97,7 @@ class Runner:
         self.settings = settings
         self.codes = [r.code for r in rules]
         self._file_rules = [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)]
-        # names the project configured (clients, helpers) widen every prefilter, as
-        # Rule.vocabulary_for does in the checker: a superset, so no file is dropped
-        # here that a rule would analyse there
-        configured = tuple(
-            name.rsplit(".", 1)[-1] for names in config.recognition().values() for name in names
-        )
-        self._vocabularies = [r.vocabulary + configured if r.vocabulary else () for r in self._file_rules]
+        self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
         mode = "fix" if (settings.fix or settings.diff) else "check"
         mode += "+unsafe" if settings.unsafe_fixes else ""
         self.cache = (
@@ -182,7 +177,7 @@ class Runner:
                 state.result = cached
                 return
         text = state.source.text
-        if not self._needs_parse(text) and not _mentions_suppression(text):
+        if not self._prefilter.any(text) and not _mentions_suppression(text):
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if self.cache is not None and state.real is not None:
@@ -220,10 +215,6 @@ class Runner:
             Recognition(**self.config.recognition()),
             CheckOptions(fix=self.settings.fix or self.settings.diff, unsafe_fixes=self.settings.unsafe_fixes),
         )
-
-    def _needs_parse(self, text: str) -> bool:
-        """The prefilter: can any selected rule match this text?"""
-        return any(not vocab or any(w in text for w in vocab) for vocab in self._vocabularies)
 
     @property
     def _fixing(self) -> bool:
