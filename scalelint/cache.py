@@ -7,6 +7,7 @@ import hashlib
 import json
 import marshal
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from scalelint import __version__
 from scalelint.findings import FileResult, Finding
 
 MAX_ENTRIES = 20000
+MAX_BUCKETS = 8
 #: a file modified this close to the last index write is re-read (mtime granularity)
 RACY_NS = 2_000_000_000
 
@@ -252,9 +254,24 @@ class Cache:
 
     def prune(self) -> None:
         """Keep the cache bounded: drop the oldest entries past MAX_ENTRIES,
-        and buckets of other versions or configurations."""
+        and all but the MAX_BUCKETS most recently used buckets (each config,
+        rule selection, mode and code version has its own)."""
         if not self._writes or not self.bucket.exists():
             return
+        try:
+            os.utime(self.bucket)
+            buckets = sorted(
+                (p for p in self.bucket.parent.iterdir() if p.is_dir() and p.name != "project"),
+                key=lambda p: p.stat().st_mtime_ns,
+                reverse=True,
+            )
+            for stale in buckets[MAX_BUCKETS:]:
+                shutil.rmtree(stale, ignore_errors=True)
+            manifests = sorted(self.bucket.parent.glob("rules-*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for stale in manifests[MAX_BUCKETS:]:
+                stale.unlink(missing_ok=True)
+        except OSError:
+            pass
         try:
             entries = [p for p in self.bucket.glob("*/*.json")]  # files and project results
             if len(entries) > MAX_ENTRIES:
@@ -296,8 +313,10 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def salt_for(config_fingerprint: str, codes: list[str], mode: str) -> str:
-    raw = json.dumps([config_fingerprint, codes, mode])
+def salt_for(config_fingerprint: str, codes: list[str], mode: str, code_fingerprint: str = "") -> str:
+    """What every cached result depends on besides the file: configuration,
+    selected rules, check or fix mode, and the code that produced it."""
+    raw = json.dumps([config_fingerprint, codes, mode, code_fingerprint])
     return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
 
 

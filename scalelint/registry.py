@@ -122,8 +122,7 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
         return load_registry(local)
     from scalelint import __version__, manifest
 
-    packs = _installed_state() + _builtin_pack_files()
-    path = cache_dir / f"v{__version__}" / f"rules-{manifest.fingerprint(local, packs)}.json"
+    path = cache_dir / f"v{__version__}" / f"rules-{code_fingerprint(local)}.json"
     loaded: list[Registry] = []
 
     def classes() -> dict[str, type[Rule]]:
@@ -139,6 +138,30 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
     registry = load_registry(local)
     manifest.write(path, registry.sorted(), registry.origin)
     return registry
+
+
+def code_fingerprint(local_rules: Iterable[Path]) -> str:
+    """Changes whenever the code that produces results may have changed: the
+    version, installed packs, local rule files, and the modules of scalelint
+    and its built-in pack (an editable install edits them in place)."""
+    from scalelint import manifest
+
+    return manifest.fingerprint(list(local_rules), _installed_state() + _builtin_pack_files() + _engine_files())
+
+
+def _engine_files() -> list[tuple[str, str]]:
+    import os
+
+    import scalelint
+
+    out = []
+    top = os.path.dirname(scalelint.__file__)
+    for directory in (top, os.path.join(top, "model")):
+        for entry in os.scandir(directory):
+            if entry.name.endswith(".py"):
+                stat = entry.stat()
+                out.append((entry.path, f"{stat.st_size}:{stat.st_mtime_ns}"))
+    return sorted(out)
 
 
 def _installed_state() -> list[tuple[str, str]]:
@@ -172,7 +195,7 @@ def _builtin_pack_files() -> list[tuple[str, str]]:
             if entry.name.endswith(".py"):
                 stat = entry.stat()
                 out.append((entry.path, f"{stat.st_size}:{stat.st_mtime_ns}"))
-    return out
+    return sorted(out)
 
 
 def _entry_points():

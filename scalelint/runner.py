@@ -101,11 +101,16 @@ class Runner:
         mode = "fix" if (settings.fix or settings.diff) else "check"
         mode += "+unsafe" if settings.unsafe_fixes else ""
         self.cache = (
-            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, mode))
+            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, mode, self._code_fingerprint()))
             if settings.use_cache
             else None
         )
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
+
+    def _code_fingerprint(self) -> str:
+        from scalelint.registry import code_fingerprint
+
+        return code_fingerprint(self.config.root / p for p in self.config.local_rules)
 
     # -- the run --------------------------------------------------------------------
     def run(self) -> RunReport:

@@ -328,3 +328,47 @@ def test_checked_trees_do_not_outlive_their_file() -> None:
     alive = {id(o) for o in gc.get_objects() if isinstance(o, cst.Module)}
     assert parsed
     assert not alive & set(parsed), "every file's tree is freed once the file is done"
+
+
+def test_results_are_not_reused_across_code_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editable install edits scalelint in place, without a version bump:
+    the cache must not answer with results the old code produced."""
+    import scalelint.registry as registry_module
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("import sqlite3\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n")
+    rules = load_registry().select(["SL102"])
+
+    def run():
+        return Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], jobs=1))
+
+    first = run()
+    first.run()
+    original = registry_module._engine_files
+    monkeypatch.setattr(registry_module, "_engine_files", lambda: original() + [("edited.py", "1:1")])
+    second = run()
+    assert second.cache is not None and first.cache is not None
+    assert second.cache.bucket != first.cache.bucket
+    assert first.cache.get(content_hash_of(tmp_path / "a.py"), "a.py") is not None
+    assert second.cache.get(content_hash_of(tmp_path / "a.py"), "a.py") is None
+
+
+def content_hash_of(path: Path) -> str:
+    from scalelint.cache import content_hash
+
+    return content_hash(path.read_bytes(), path.stem)
+
+
+def test_prune_keeps_the_most_recent_buckets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    monkeypatch.setattr(cache_module, "MAX_BUCKETS", 2)
+    caches = [Cache(tmp_path, f"salt{n}") for n in range(4)]
+    for n, cache in enumerate(caches):
+        cache.put(f"{n:032x}", FileResult("x.py", findings=[Finding("SL999", "x", "m", "x.py", 1, 1, 1, 2)]))
+        old = time.time() - 1000 + n
+        os.utime(cache.bucket, (old, old))
+    caches[-1].prune()
+    left = sorted(p.name for p in caches[0].bucket.parent.iterdir() if p.is_dir())
+    assert left == ["salt2", "salt3"]
