@@ -43,8 +43,8 @@ class Cache:
         self._stats_dirty = False
         self._empty: set[str] | None = None
         self._empty_dirty = False
-        self._facts: dict[str, dict[str, Any]] | None = None
-        self._facts_added: dict[str, dict[str, Any]] = {}
+        self._facts: dict[str, bytes] | None = None
+        self._facts_added: dict[str, bytes] = {}
 
     def _prepare(self) -> None:
         if self._ready:
@@ -132,44 +132,54 @@ class Cache:
     def _facts_path(self) -> Path:
         return self.bucket / "facts.marshal"
 
-    def project_facts(self, digest: str) -> dict[str, Any] | None:
-        """The project facts of a file already checked under this digest: ``{}``
-        when it has none, ``None`` when the cache does not know it."""
-        if digest in self._load_empty():
-            return {}
+    def _table(self) -> dict[str, bytes]:
+        """digest -> that file's project facts, each marshalled on its own so
+        that loading the table is cheap and only the facts used are decoded."""
         if self._facts is None:
             try:
                 loaded = marshal.loads(self._facts_path.read_bytes())
                 self._facts = loaded if isinstance(loaded, dict) else {}
             except (OSError, EOFError, ValueError, TypeError):
                 self._facts = {}
+        return self._facts
+
+    def has_project_facts(self, digest: str) -> bool:
+        return digest in self._load_empty() or digest in self._facts_added or digest in self._table()
+
+    def project_facts(self, digest: str) -> dict[str, Any] | None:
+        """The project facts of a file already checked under this digest: ``{}``
+        when it has none, ``None`` when the cache does not know it."""
+        if digest in self._load_empty():
+            return {}
         found = self._facts_added.get(digest)
-        if found is None:
-            found = self._facts.get(digest)
         if found is not None:
-            return found
+            return marshal.loads(found)
+        raw = self._table().get(digest)
+        if raw is not None:
+            try:
+                return marshal.loads(raw)
+            except (EOFError, ValueError, TypeError):
+                return None
         cached = self.get(digest, "")
-        if cached is None:
-            return None
-        self._note_facts(digest, cached.facts)
-        return self._facts_added[digest]
+        return None if cached is None else _project_part(cached.facts)
 
     def _note_facts(self, digest: str, facts: dict[str, Any]) -> None:
-        self._facts_added[digest] = _project_part(facts)
+        try:
+            self._facts_added[digest] = marshal.dumps(_project_part(facts))
+        except ValueError:
+            pass  # not marshallable: the per-file entry still has it
 
     def _save_facts(self) -> None:
         if not self._facts_added:
             return
-        if self._facts is None:
-            self.project_facts("")  # loads the table
-        assert self._facts is not None
-        self._facts.update(self._facts_added)
+        table = self._table()
+        table.update(self._facts_added)
         self._facts_added = {}
         live = {entry[2] for entry in self._load_stats().values()}
-        table = {k: v for k, v in self._facts.items() if k in live} if live else self._facts
+        kept = {k: v for k, v in table.items() if k in live} if live else table
         try:
             self._prepare()
-            write_atomic_bytes(self._facts_path, marshal.dumps(table))
+            write_atomic_bytes(self._facts_path, marshal.dumps(kept))
         except (OSError, ValueError):
             pass
 
@@ -212,6 +222,8 @@ class Cache:
         result = FileResult(path, from_cache=True)
         result.findings = [Finding.from_cache(f, path) for f in data["findings"]]
         result.facts = data["facts"]
+        if digest not in self._table():  # the table was lost or pruned: refill it
+            self._note_facts(digest, result.facts)
         return result
 
     def get_project(self, key: str) -> list[Finding] | None:

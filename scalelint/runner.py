@@ -307,16 +307,20 @@ class Runner:
             if state.result is not None:
                 index.add(state.display, state.result.facts)
                 digests[state.display] = state.digest
-        for display, digest, facts in self._facts_outside_run(states):
-            if display not in index.files:
-                index.add(display, facts)
-                digests[display] = digest
+        unread, checked = self._files_outside_run(states)
+        for other in checked:
+            if other.display not in index.files and other.result is not None:
+                index.add(other.display, other.result.facts)
+                digests[other.display] = other.digest
+        for display, digest in unread.items():
+            digests.setdefault(display, digest)
         reported = {s.display for s in states}
         key = self._project_key(digests, project_rules, reported)
         if self.cache is not None and not self._fixing:
             cached = self.cache.get_project(key)
             if cached is not None:
-                return cached
+                return cached  # the facts of unread files are never even decoded
+        self._add_unread_facts(index, unread)
         out = ProjectReporter(reported)
         for rule_cls in materialize(project_rules):
             rule_cls().check_project(index, out)  # type: ignore[attr-defined]
@@ -332,36 +336,36 @@ class Runner:
         payload = json.dumps([codes, sorted(reported), sorted(digests.items())])
         return content_hash(payload.encode())
 
-    def _facts_outside_run(self, states: list[FileState]) -> list[tuple[str, str, dict[str, Any]]]:
-        """(display, digest, facts) of project files this run does not check
-        (pre-commit runs on a few staged files): from the cache when it has
-        them, else computed."""
+    def _files_outside_run(self, states: list[FileState]) -> tuple[dict[str, str], list[FileState]]:
+        """Project files this run does not check (pre-commit runs on a few
+        staged files): {display: digest} of those unchanged since the cache
+        saw them (their facts are decoded only if the project phase must run),
+        and the others, checked now."""
         root = str(self.config.root.resolve())
         if not self.config.root_is_project:
-            return []
+            return {}, []
         if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
-            return []
+            return {}, []
         seen = {os.path.realpath(s.real) for s in states if s.real is not None}
-        found: list[tuple[str, str, dict[str, Any]]] = []
+        unread: dict[str, str] = {}
         others: list[FileState] = []
         cwd = os.getcwd() + os.sep
         for path in self._project_files(root):
             if path in seen:
                 continue
             display = path[len(cwd):] if path.startswith(cwd) else os.path.relpath(path)
-            known = self._known_facts(path)
-            if known is not None:
-                found.append((display, *known))
+            digest = self._known_digest(path)
+            if digest is not None:
+                unread[display] = digest
                 continue
             other = FileState(display, Path(path))
             self._load(other, RunReport())
             others.append(other)
         self._check([o for o in others if o.result is None and o.source is not None])
-        found.extend((o.display, o.digest, o.result.facts) for o in others if o.result is not None)
-        return found
+        return unread, others
 
-    def _known_facts(self, path: str) -> tuple[str, dict[str, Any]] | None:
-        """(digest, project facts) of an unchanged file the cache has checked."""
+    def _known_digest(self, path: str) -> str | None:
+        """The digest of an unchanged file whose project facts the cache holds."""
         if self.cache is None or self._fixing:
             return None
         try:
@@ -369,8 +373,25 @@ class Runner:
         except OSError:
             return None
         digest = self.cache.known_digest(Path(path), stat, self._module_name(path))
-        facts = self.cache.project_facts(digest) if digest else None
-        return None if facts is None else (digest, facts)
+        return digest if digest and self.cache.has_project_facts(digest) else None
+
+    def _add_unread_facts(self, index: ProjectIndex, unread: dict[str, str]) -> None:
+        assert self.cache is not None or not unread
+        missing: list[FileState] = []
+        for display, digest in unread.items():
+            if display in index.files:
+                continue
+            facts = self.cache.project_facts(digest) if self.cache is not None else None
+            if facts is not None:
+                index.add(display, facts)
+            else:  # dropped from the cache since (another run pruned it): check it now
+                missing.append(FileState(display, Path(display)))
+        for other in missing:
+            self._load(other, RunReport())
+        self._check([o for o in missing if o.result is None and o.source is not None])
+        for other in missing:
+            if other.result is not None:
+                index.add(other.display, other.result.facts)
 
     def _project_files(self, root: str) -> list[str]:
         """Every file of the project, from the cached walk while it is current."""

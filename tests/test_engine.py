@@ -217,7 +217,8 @@ def test_warm_run_does_not_read_unchanged_files(tmp_path: Path, monkeypatch: pyt
     original = Path.read_bytes
 
     def counting(self):
-        reads.append(self.name)
+        if self.suffix == ".py":
+            reads.append(self.name)
         return original(self)
 
     monkeypatch.setattr(Path, "read_bytes", counting)
@@ -372,3 +373,25 @@ def test_prune_keeps_the_most_recent_buckets(tmp_path: Path, monkeypatch: pytest
     caches[-1].prune()
     left = sorted(p.name for p in caches[0].bucket.parent.iterdir() if p.is_dir())
     assert left == ["salt2", "salt3"]
+
+
+def test_unchanged_partial_run_decodes_no_other_facts(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _run(["."])
+    _age(project)
+    _run(["."])
+    first = _run(["pkg/a.py"])
+    decoded: list[str] = []
+    original = Cache.project_facts
+
+    def counting(self, digest):
+        decoded.append(digest)
+        return original(self, digest)
+
+    monkeypatch.setattr(Cache, "project_facts", counting)
+    again = _run(["pkg/a.py"])
+    assert [f.message for f in again.findings] == [f.message for f in first.findings] == ["shared also defined in pkg/b.py"]
+    assert decoded == [], "the project result comes from the cache, keyed by digests alone"
+    (project / "pkg" / "a.py").write_text("def shared():\n    return 10\n")
+    edited = _run(["pkg/a.py"])
+    assert [f.message for f in edited.findings] == ["shared also defined in pkg/b.py"]
+    assert decoded, "after an edit the other files' facts are decoded from the table"
