@@ -2,6 +2,7 @@
 functions, and what an expression *is* according to the library catalog."""
 from __future__ import annotations
 
+import sys
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -250,7 +251,7 @@ class ModuleModel:
     def _project_import(self, qn: str) -> bool:
         """An import that is not a known third-party library (so in-house code)."""
         head = qn.split(".")[0]
-        return head not in _KNOWN_LIBRARY_ROOTS
+        return head not in _KNOWN_LIBRARY_ROOTS and head not in _STDLIB
 
     def _conventional_factory(self, name: str) -> bool:
         """A conventionally named factory is a database one unless its import says
@@ -289,6 +290,7 @@ class ModuleModel:
         return found
 
 
+_STDLIB: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
 _KNOWN_LIBRARY_ROOTS = frozenset({
     "os", "sys", "json", "re", "time", "datetime", "logging", "typing", "collections",
     "functools", "itertools", "pathlib", "subprocess", "socket", "ssl", "http", "urllib",
