@@ -1,0 +1,57 @@
+"""The benchmark harness's deterministic parts (no timing here: the harness
+itself measures, outside the unit tests)."""
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench_modules():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import corpus
+        import run
+
+        yield corpus, run
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_synthetic_corpus_is_deterministic_valid_python(tmp_path: Path, bench_modules) -> None:
+    corpus, _ = bench_modules
+    corpus.generate(tmp_path / "a", 40, seed=3)
+    corpus.generate(tmp_path / "b", 40, seed=3)
+    first, second = _tree(tmp_path / "a"), _tree(tmp_path / "b")
+    assert first == second
+    sources = {k: v for k, v in first.items() if k.endswith(".py")}
+    assert len(sources) == 40
+    for name, data in sources.items():
+        ast.parse(data, filename=name)
+    text = b"".join(sources.values())
+    assert b"objects." in text and b"redis" in text and b"session" in text
+    corpus.generate(tmp_path / "c", 40, seed=4)
+    assert _tree(tmp_path / "c") != first
+
+
+def test_corpus_is_benchmarked_as_a_project_of_its_own(tmp_path: Path, bench_modules) -> None:
+    _, run = bench_modules
+    source = tmp_path / "checkout" / "app"
+    (source / "pkg").mkdir(parents=True)
+    (source / "pkg" / "views.py").write_text("X = 1\n")
+    (source / "README.md").write_text("docs\n")
+    (source / ".gitignore").write_text("build/\n")
+    (tmp_path / "checkout" / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL1']\n")
+    copy = run.copy_as_project(source, tmp_path / "bench" / "app")
+    assert sorted(_tree(copy)) == [".gitignore", "pkg/views.py", "pyproject.toml"]
+    assert "[tool.scalelint]" not in (copy / "pyproject.toml").read_text(), "the enclosing project is left behind"
+    assert run.pick_one_file(run.discover(copy)) == copy / "pkg" / "views.py"
