@@ -74,6 +74,19 @@ _CHECKER: "Checker | None" = None
 def _init_worker(checker: "Checker") -> None:
     global _CHECKER
     _CHECKER = checker
+    _tune_gc()
+
+
+def _tune_gc() -> None:
+    """Parsing allocates millions of small objects and frees them by reference
+    counting (trees have no cycles; the model's memos are released per file),
+    so the cyclic collector's default cadence, every 700 allocations, is mostly
+    wasted: rarer collections make checking about a fifth faster. Objects alive
+    now (modules, rules, the catalog) are frozen out of every collection."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _check_job(job: tuple[str, str, str, frozenset[str]]) -> FileResult:
