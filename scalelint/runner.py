@@ -127,6 +127,7 @@ class Runner:
 
     # -- the run --------------------------------------------------------------------
     def run(self) -> RunReport:
+        _tune_gc()
         report = RunReport()
         states = self._discover()
         report.files = len(states)
