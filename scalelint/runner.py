@@ -85,8 +85,14 @@ def _tune_gc() -> None:
     now (modules, rules, the catalog) are frozen out of every collection."""
     import gc
 
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    global _GC_TUNED
+    if not _GC_TUNED:  # once per process: a long-lived caller keeps collecting what it frees later
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+        _GC_TUNED = True
+
+
+_GC_TUNED = False
 
 
 def _check_job(job: tuple[str, str, str, frozenset[str]]) -> FileResult:
