@@ -137,12 +137,12 @@ class Runner:
         report = RunReport()
         states = self._discover()
         report.files = len(states)
-        pending: list[FileState] = []
+        batch = _Batch(self, expected=len(states))
         for state in states:
             self._load(state, report)
             if state.result is None and state.source is not None:
-                pending.append(state)
-        self._check(pending)
+                batch.add(state)  # workers start on the first files while the rest are read
+        batch.finish()
         for state in states:
             if state.result is not None and state.result.error is not None:
                 report.errors.append(state.result.error)
@@ -246,28 +246,19 @@ class Runner:
         return self.settings.fix or self.settings.diff
 
     def _check(self, pending: list[FileState]) -> None:
-        jobs = [
-            (s.display, s.source.text, s.module, self._ignored_codes(s.display))
-            for s in pending
-            if s.source is not None
-        ]
-        if not jobs:
-            return
-        workers = self._workers(len(jobs))
-        if workers <= 1:
-            _init_worker(self.checker)
-            results = [_check_job(job) for job in jobs]
-        else:
-            from concurrent.futures import ProcessPoolExecutor  # only when it pays off
+        batch = _Batch(self, expected=len(pending))
+        for state in pending:
+            batch.add(state)
+        batch.finish()
 
-            chunk = max(1, min(16, len(jobs) // (workers * 4)))
-            ctx = _mp_context()
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(self.checker,)) as pool:
-                results = list(pool.map(_check_job, jobs, chunksize=chunk))
-        for state, result in zip(pending, results):
-            state.result = result
-            if self.cache is not None and state.real is not None:
-                self.cache.put(state.digest, result)
+    def _job(self, state: FileState) -> tuple[str, str, str, frozenset[str]]:
+        assert state.source is not None
+        return (state.display, state.source.text, state.module, self._ignored_codes(state.display))
+
+    def _done(self, state: FileState, result: FileResult) -> None:
+        state.result = result
+        if self.cache is not None and state.real is not None:
+            self.cache.put(state.digest, result)
 
     def _workers(self, count: int) -> int:
         if self.settings.jobs is not None:
@@ -536,6 +527,59 @@ class Runner:
                 report.errors.append(FileError(state.display, f"fix not written: {exc.strerror}"))
         if self.settings.stdin_text is not None and report.stdin_output is None:
             report.stdin_output = self.settings.stdin_text
+
+
+class _Batch:
+    """Files to check, dispatched as they come: to a process pool in chunks
+    once enough of them are waiting (so workers start while the main process
+    is still reading), or in this process when the run is small."""
+
+    CHUNK = 8
+
+    def __init__(self, runner: Runner, expected: int) -> None:
+        self.runner = runner
+        self.workers = runner._workers(expected)
+        self.waiting: list[FileState] = []
+        self.sent: list[tuple[list[FileState], Any]] = []
+        self.pool: Any = None
+
+    def add(self, state: FileState) -> None:
+        self.waiting.append(state)
+        if self.workers > 1 and len(self.waiting) >= max(self.CHUNK, IN_PROCESS_LIMIT if self.pool is None else 0):
+            self._send()
+
+    def _send(self) -> None:
+        if self.pool is None:
+            from concurrent.futures import ProcessPoolExecutor  # only when it pays off
+
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=_mp_context(), initializer=_init_worker, initargs=(self.runner.checker,)
+            )
+        for start in range(0, len(self.waiting), self.CHUNK):
+            chunk = self.waiting[start:start + self.CHUNK]
+            self.sent.append((chunk, self.pool.submit(_check_jobs, [self.runner._job(s) for s in chunk])))
+        self.waiting = []
+
+    def finish(self) -> None:
+        if self.pool is None:
+            if self.waiting:
+                _init_worker(self.runner.checker)
+                for state in self.waiting:
+                    self.runner._done(state, _check_job(self.runner._job(state)))
+            return
+        self._send()
+        try:
+            for chunk, future in self.sent:
+                for state, result in zip(chunk, future.result()):
+                    self.runner._done(state, result)
+        except BaseException:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        self.pool.shutdown()
+
+
+def _check_jobs(jobs: list[tuple[str, str, str, frozenset[str]]]) -> list[FileResult]:
+    return [_check_job(job) for job in jobs]
 
 
 def _mentions_suppression(text: str) -> bool:
