@@ -43,8 +43,8 @@ class Cache:
         self._stats_dirty = False
         self._empty: set[str] | None = None
         self._empty_dirty = False
-        self._facts: dict[str, bytes] | None = None
-        self._facts_added: dict[str, bytes] = {}
+        self._results: dict[str, tuple[bytes, bytes]] | None = None
+        self._added: dict[str, tuple[bytes, bytes]] = {}
 
     def _prepare(self) -> None:
         if self._ready:
@@ -95,7 +95,7 @@ class Cache:
     def save_stats(self) -> None:
         """Write the run's index files (stat index, empty results, project facts)
         if they changed."""
-        self._save_facts()
+        self._save_table()
         if self._empty_dirty and self._empty is not None:
             try:
                 self._prepare()
@@ -126,60 +126,63 @@ class Cache:
                 self._empty = set()
         return self._empty
 
-    # -- project facts of every file, in one table (a partial run reads the
-    #    facts of the files it does not check from here, in one load) ---------
+    # -- the results table: every checked file's findings, suppressions and
+    #    project facts in one file, so a run reads one file instead of one per
+    #    source file. Each part is marshalled on its own: loading the table is
+    #    cheap, and the (large) project facts are decoded only when the project
+    #    phase must run. Per-file entries stay the source of truth. ----------
     @property
-    def _facts_path(self) -> Path:
-        return self.bucket / "facts.marshal"
+    def _table_path(self) -> Path:
+        return self.bucket / "results.marshal"
 
-    def _table(self) -> dict[str, bytes]:
-        """digest -> that file's project facts, each marshalled on its own so
-        that loading the table is cheap and only the facts used are decoded."""
-        if self._facts is None:
+    def _table(self) -> dict[str, tuple[bytes, bytes]]:
+        """digest -> (marshalled [findings, suppressions], marshalled project facts)."""
+        if self._results is None:
             try:
-                loaded = marshal.loads(self._facts_path.read_bytes())
-                self._facts = loaded if isinstance(loaded, dict) else {}
+                loaded = marshal.loads(self._table_path.read_bytes())
+                self._results = loaded if isinstance(loaded, dict) else {}
             except (OSError, EOFError, ValueError, TypeError):
-                self._facts = {}
-        return self._facts
+                self._results = {}
+        return self._results
+
+    def _row(self, digest: str) -> tuple[bytes, bytes] | None:
+        return self._added.get(digest) or self._table().get(digest)
 
     def has_project_facts(self, digest: str) -> bool:
-        return digest in self._load_empty() or digest in self._facts_added or digest in self._table()
+        return digest in self._load_empty() or self._row(digest) is not None
 
     def project_facts(self, digest: str) -> dict[str, Any] | None:
         """The project facts of a file already checked under this digest: ``{}``
         when it has none, ``None`` when the cache does not know it."""
         if digest in self._load_empty():
             return {}
-        found = self._facts_added.get(digest)
-        if found is not None:
-            return marshal.loads(found)
-        raw = self._table().get(digest)
-        if raw is not None:
+        row = self._row(digest)
+        if row is not None:
             try:
-                return marshal.loads(raw)
+                return marshal.loads(row[1])
             except (EOFError, ValueError, TypeError):
                 return None
-        cached = self.get(digest, "")
+        cached = self._read_entry(digest, "")
         return None if cached is None else _project_part(cached.facts)
 
-    def _note_facts(self, digest: str, facts: dict[str, Any]) -> None:
+    def _note(self, digest: str, result: FileResult) -> None:
         try:
-            self._facts_added[digest] = marshal.dumps(_project_part(facts))
+            head = [[f.to_cache() for f in result.findings], result.facts.get("__suppressions__", [])]
+            self._added[digest] = (marshal.dumps(head), marshal.dumps(_project_part(result.facts)))
         except ValueError:
             pass  # not marshallable: the per-file entry still has it
 
-    def _save_facts(self) -> None:
-        if not self._facts_added:
+    def _save_table(self) -> None:
+        if not self._added:
             return
         table = self._table()
-        table.update(self._facts_added)
-        self._facts_added = {}
+        table.update(self._added)
+        self._added = {}
         live = {entry[2] for entry in self._load_stats().values()}
         kept = {k: v for k, v in table.items() if k in live} if live else table
         try:
             self._prepare()
-            write_atomic_bytes(self._facts_path, marshal.dumps(kept))
+            write_atomic_bytes(self._table_path, marshal.dumps(kept))
         except (OSError, ValueError):
             pass
 
@@ -212,19 +215,34 @@ class Cache:
             pass
 
     def get(self, digest: str, path: str) -> FileResult | None:
+        """The cached result of a file. From the results table its project facts
+        are left out (``facts_deferred``; see project_facts)."""
         if digest in self._load_empty():
             return FileResult(path, from_cache=True)
-        try:
-            raw = self._entry(digest).read_text(encoding="utf-8")
-            data = json.loads(raw)
-        except (OSError, ValueError):
-            return None
-        result = FileResult(path, from_cache=True)
-        result.findings = [Finding.from_cache(f, path) for f in data["findings"]]
-        result.facts = data["facts"]
-        if digest not in self._table():  # the table was lost or pruned: refill it
-            self._note_facts(digest, result.facts)
+        row = self._row(digest)
+        if row is not None:
+            try:
+                findings, suppressions = marshal.loads(row[0])
+                result = FileResult(path, from_cache=True, facts_deferred=True)
+                result.findings = [Finding.from_cache(f, path) for f in findings]
+                result.facts = {"__suppressions__": suppressions}
+                return result
+            except (EOFError, ValueError, TypeError, KeyError):
+                pass
+        result = self._read_entry(digest, path)
+        if result is not None:  # the table lost it (pruned, or written by another run): refill
+            self._note(digest, result)
         return result
+
+    def _read_entry(self, digest: str, path: str) -> FileResult | None:
+        try:
+            data = json.loads(self._entry(digest).read_text(encoding="utf-8"))
+            result = FileResult(path, from_cache=True)
+            result.findings = [Finding.from_cache(f, path) for f in data["findings"]]
+            result.facts = data["facts"]
+            return result
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def get_project(self, key: str) -> list[Finding] | None:
         """Project-phase findings cached under a digest of everything they depend on."""
@@ -253,7 +271,7 @@ class Cache:
                 empty.add(digest)
                 self._empty_dirty = True
             return
-        self._note_facts(digest, result.facts)
+        self._note(digest, result)
         try:
             self._prepare()
             entry = self._entry(digest)

@@ -119,3 +119,6 @@ class FileResult:
     original_source: str | None = None
     fixed: int = 0  # how many fixes were applied
     from_cache: bool = False
+    #: from the cache without its project facts (only ``__suppressions__``):
+    #: the project phase asks the cache for them when it must run
+    facts_deferred: bool = False

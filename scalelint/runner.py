@@ -314,17 +314,19 @@ class Runner:
             return []
         index = ProjectIndex()
         digests: dict[str, str] = {}
-        for state in states:
-            if state.result is not None:
+        unread: dict[str, str] = {}  # display -> digest of files whose facts the cache holds
+        outside, checked = self._files_outside_run(states)
+        for state in [*states, *checked]:
+            if state.result is None or state.display in digests:
+                continue
+            digests[state.display] = state.digest
+            if state.result.facts_deferred:
+                unread[state.display] = state.digest
+            else:
                 index.add(state.display, state.result.facts)
-                digests[state.display] = state.digest
-        unread, checked = self._files_outside_run(states)
-        for other in checked:
-            if other.display not in index.files and other.result is not None:
-                index.add(other.display, other.result.facts)
-                digests[other.display] = other.digest
-        for display, digest in unread.items():
-            digests.setdefault(display, digest)
+        for display, digest in outside.items():
+            if display not in digests:
+                digests[display] = unread[display] = digest
         reported = {s.display for s in states}
         key = self._project_key(digests, project_rules, reported)
         if self.cache is not None and not self._fixing:
@@ -401,7 +403,7 @@ class Runner:
             self._load(other, RunReport())
         self._check([o for o in missing if o.result is None and o.source is not None])
         for other in missing:
-            if other.result is not None:
+            if other.result is not None and not other.result.facts_deferred:
                 index.add(other.display, other.result.facts)
 
     def _project_files(self, root: str) -> list[str]:

@@ -108,7 +108,14 @@ def test_cache_roundtrip_and_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     cache.put("ab" * 16, result)
     back = cache.get("ab" * 16, "renamed.py")
     assert back is not None and back.from_cache
-    assert back.findings[0].fix == fix and back.findings[0].path == "renamed.py" and back.facts == {"k": [1]}
+    assert back.findings[0].fix == fix and back.findings[0].path == "renamed.py"
+    assert back.facts_deferred and cache.project_facts("ab" * 16) == {"k": [1]}, "project facts are decoded on demand"
+    cache.save_stats()
+    fresh = Cache(tmp_path / "c", "salt")  # another run: from the results table, then from the entry alone
+    assert fresh.get("ab" * 16, "a.py").findings == result.findings
+    (fresh.bucket / "results.marshal").unlink()
+    again = Cache(tmp_path / "c", "salt").get("ab" * 16, "a.py")
+    assert again is not None and again.facts == {"k": [1]} and again.findings == result.findings
     assert (tmp_path / "c" / ".gitignore").exists()
     monkeypatch.setattr(cache_module, "MAX_ENTRIES", 3)
     for i in range(6):
@@ -277,7 +284,7 @@ def test_partial_run_takes_other_files_from_the_facts_table_and_cached_walk(
     monkeypatch.setattr(Discovery, "_walk", no_walk)
     report = _run(["pkg/a.py"])
     assert [(f.path, f.message) for f in report.findings] == [("pkg/a.py", "shared also defined in pkg/b.py")]
-    assert len(opened) == 1, "only the checked file's own entry is opened, not those of the others"
+    assert opened == [], "results come from the results table, not from one entry per file"
 
 
 def test_partial_run_sees_a_new_file_of_the_project(project: Path) -> None:
