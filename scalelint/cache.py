@@ -1,6 +1,20 @@
-"""Per-file results cached on disk, keyed by content hash, scalelint version,
-effective config and selected rules. Safe under concurrent runs (atomic
-renames), bounded in size, and ignored by git."""
+"""Per-file results cached on disk, keyed by content hash (and module name),
+scalelint version and code, effective config, selected rules and mode. Safe
+under concurrent runs (atomic renames), bounded in size, ignored by git.
+
+Layout under ``.scalelint_cache/v<version>/``:
+
+- ``stat-index.json``: path -> (mtime, size, digest, module), so unchanged
+  files are answered without being read;
+- ``rules-<fingerprint>.json``: rule metadata, so warm runs import no rules;
+- ``<salt>/``, one bucket per configuration, rule selection, mode and code:
+  ``<dd>/<digest>.json`` per-file results (the source of truth),
+  ``empty.json`` the digests of files with nothing to say (most of them),
+  ``results.marshal`` every result in one file (findings and project facts
+  marshalled apart, facts decoded only when needed), ``tree.json`` the
+  project's file list with the stats of what the walk saw, and
+  ``project/<key>.json`` project-phase findings keyed by every file's digest.
+"""
 from __future__ import annotations
 
 import hashlib
