@@ -378,8 +378,9 @@ class Runner:
         return unread, others
 
     def _known_digest(self, path: str) -> str | None:
-        """The digest of an unchanged file whose project facts the cache holds."""
-        if self.cache is None or self._fixing:
+        """The digest of an unchanged file whose project facts the cache holds
+        (in fix mode too: a file outside the run is never fixed, only read)."""
+        if self.cache is None:
             return None
         try:
             stat = os.stat(path)
