@@ -107,7 +107,7 @@ def _check(paths: list[str], opts: dict) -> int:
     config = load_config(opts["config_path"], anchor)
     registry = load_registry_cached(
         [config.root / p for p in config.local_rules],
-        None if opts["no_cache"] or stdin_text is not None else config.root / config.cache_dir,
+        None if opts["no_cache"] else config.root / config.cache_dir,
     )
     where = str(config.path) if config.path else ""
     cli_ignore, cli_extend = _split(opts["ignore"]), _split(opts["extend_select"])
@@ -127,7 +127,7 @@ def _check(paths: list[str], opts: dict) -> int:
         fix=opts["fix"],
         unsafe_fixes=opts["unsafe_fixes"],
         diff=opts["diff"],
-        use_cache=not opts["no_cache"] and stdin_text is None,
+        use_cache=not opts["no_cache"],
         jobs=opts["jobs"],
         include_generated=opts["include_generated"] or config.include_generated,
     )

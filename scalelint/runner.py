@@ -169,6 +169,8 @@ class Runner:
         stat = None
         if state.real is None:
             data = (self.settings.stdin_text or "").encode("utf-8")
+            if self.settings.stdin_filename:
+                state.module = self._module_name(Path(self.settings.stdin_filename))
         else:
             state.module = self._module_name(state.real)
             try:
@@ -360,6 +362,8 @@ class Runner:
         if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
             return {}, []
         seen = {os.path.realpath(s.real) for s in states if s.real is not None}
+        if self.settings.stdin_filename:  # the buffer stands for the file on disk
+            seen.add(os.path.realpath(self.settings.stdin_filename))
         unread: dict[str, str] = {}
         others: list[FileState] = []
         cwd = os.getcwd() + os.sep

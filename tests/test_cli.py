@@ -157,6 +157,22 @@ def test_fix_writes_file_and_exit_codes(project: Path) -> None:
     assert run("check", "bad.py", "--no-cache", "--fix").exit_code == 1  # findings remain
 
 
+def test_stdin_runs_use_the_project_cache(project: Path) -> None:
+    """Editor on save checks a buffer many times a minute: the rest of the
+    project's facts come from the cache, and the buffer's result goes in it."""
+    (project / "app.py").write_text(FLAGGED)
+    run("check", ".")
+    entries = lambda: sorted(p.name for p in (project / ".scalelint_cache").glob("*/*/*/*.json"))  # noqa: E731
+    before = entries()
+    edited = FLAGGED.replace("conn.close()", "conn.close()  # edited, not saved")
+    result = run("check", "--stdin-filename", "app.py", "-", input=edited)
+    assert result.exit_code == 1 and "app.py:5:5: SL102" in result.output
+    after = entries()
+    assert before and len(after) == len(before) + 1, "the buffer's result is cached in the project's bucket"
+    assert run("check", "--stdin-filename", "app.py", "-", input=edited).output == result.output
+    assert entries() == after
+
+
 def test_diff_writes_nothing(project: Path) -> None:
     (project / "app.py").write_text(FLAGGED)
     result = run("check", "app.py", "--no-cache", "--diff")

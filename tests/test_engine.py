@@ -402,3 +402,26 @@ def test_unchanged_partial_run_decodes_no_other_facts(project: Path, monkeypatch
     edited = _run(["pkg/a.py"])
     assert [f.message for f in edited.findings] == ["shared also defined in pkg/b.py"]
     assert decoded, "after an edit the other files' facts are decoded from the table"
+
+
+def test_stdin_run_takes_other_files_from_the_cache(project: Path) -> None:
+    """Editor on save: the buffer comes on stdin, the rest of the project from
+    the cache; the file on disk that the buffer stands for is left out."""
+    _run(["."])
+    _age(project)
+    _run(["."])
+    config = load_config(None, project / "pkg")
+    rules = load_registry([config.root / p for p in config.local_rules]).select(["HX100"])
+    buffer = "def shared():\n    return 'edited, unsaved'\n"
+    runner = Runner(config, rules, RunSettings(paths=["-"], stdin_text=buffer, stdin_filename="pkg/a.py", jobs=1))
+    parsed: list[str] = []
+    original = runner.checker.check
+
+    def counting(path, text, **kwargs):
+        parsed.append(path)
+        return original(path, text, **kwargs)
+
+    runner.checker.check = counting  # type: ignore[method-assign]
+    report = runner.run()
+    assert [(f.path, f.message) for f in report.findings] == [("pkg/a.py", "shared also defined in pkg/b.py")]
+    assert parsed == ["pkg/a.py"], "only the buffer is checked"
