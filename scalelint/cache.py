@@ -1,5 +1,5 @@
 """Per-file results cached on disk, keyed by content hash (and module name),
-scalelint version and code, effective config, selected rules and mode. Safe
+scalelint version and code, effective config, selected rules. Safe
 under concurrent runs (atomic renames), bounded in size, ignored by git.
 
 Layout under ``.scalelint_cache/v<version>/``:
@@ -7,7 +7,7 @@ Layout under ``.scalelint_cache/v<version>/``:
 - ``stat-index.json``: path -> (mtime, size, digest, module), so unchanged
   files are answered without being read;
 - ``rules-<fingerprint>.json``: rule metadata, so warm runs import no rules;
-- ``<salt>/``, one bucket per configuration, rule selection, mode and code:
+- ``<salt>/``, one bucket per configuration, rule selection and code:
   ``<dd>/<digest>.json`` per-file results (the source of truth),
   ``empty.json`` the digests of files with nothing to say (most of them),
   ``results.marshal`` every result in one file (findings and project facts
@@ -48,7 +48,7 @@ def content_hash(data: bytes, context: str = "") -> str:
 class Cache:
     def __init__(self, directory: Path, salt: str) -> None:
         self.directory = directory
-        self.salt = salt  # config fingerprint + selected rules + mode
+        self.salt = salt  # config fingerprint + selected rules + code
         self.bucket = directory / f"v{__version__}" / salt
         self._writes = 0
         self._ready = False
@@ -299,7 +299,7 @@ class Cache:
     def prune(self) -> None:
         """Keep the cache bounded: drop the oldest entries past MAX_ENTRIES,
         and all but the MAX_BUCKETS most recently used buckets (each config,
-        rule selection, mode and code version has its own)."""
+        rule selection and code version has its own)."""
         if not self._writes or not self.bucket.exists():
             return
         try:
@@ -357,10 +357,10 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def salt_for(config_fingerprint: str, codes: list[str], mode: str, code_fingerprint: str = "") -> str:
+def salt_for(config_fingerprint: str, codes: list[str], code_fingerprint: str = "") -> str:
     """What every cached result depends on besides the file: configuration,
-    selected rules, check or fix mode, and the code that produced it."""
-    raw = json.dumps([config_fingerprint, codes, mode, code_fingerprint])
+    selected rules, and the code that produced it."""
+    raw = json.dumps([config_fingerprint, codes, code_fingerprint])
     return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
 
 

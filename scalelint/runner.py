@@ -117,10 +117,10 @@ class Runner:
         self.codes = [r.code for r in rules]
         self._file_rules = [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)]
         self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
-        mode = "fix" if (settings.fix or settings.diff) else "check"
-        mode += "+unsafe" if settings.unsafe_fixes else ""
+        # one bucket for check and fix runs: a result is cached only when no fix
+        # changed the file, and then it is the same in either mode
         self.cache = (
-            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, mode, self._code_fingerprint()))
+            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, self._code_fingerprint()))
             if settings.use_cache
             else None
         )
