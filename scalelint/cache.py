@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from scalelint import __version__
-from scalelint.findings import FileResult, Finding
+from scalelint.findings import FileResult, Finding, facts_digest, project_part
 
 MAX_ENTRIES = 20000
 MAX_BUCKETS = 8
@@ -57,8 +57,8 @@ class Cache:
         self._stats_dirty = False
         self._empty: set[str] | None = None
         self._empty_dirty = False
-        self._results: dict[str, tuple[bytes, bytes]] | None = None
-        self._added: dict[str, tuple[bytes, bytes]] = {}
+        self._results: dict[str, tuple[bytes, bytes, str]] | None = None
+        self._added: dict[str, tuple[bytes, bytes, str]] = {}
 
     def _prepare(self) -> None:
         if self._ready:
@@ -149,21 +149,28 @@ class Cache:
     def _table_path(self) -> Path:
         return self.bucket / "results.marshal"
 
-    def _table(self) -> dict[str, tuple[bytes, bytes]]:
-        """digest -> (marshalled [findings, suppressions], marshalled project facts)."""
+    def _table(self) -> dict[str, tuple[bytes, bytes, str]]:
+        """digest -> (marshalled [findings, suppressions], marshalled project
+        facts, digest of those facts)."""
         if self._results is None:
             try:
                 loaded = marshal.loads(self._table_path.read_bytes())
-                self._results = loaded if isinstance(loaded, dict) else {}
+                valid = isinstance(loaded, dict) and all(type(v) is tuple and len(v) == 3 for v in loaded.values())
+                self._results = loaded if valid else {}
             except (OSError, EOFError, ValueError, TypeError):
                 self._results = {}
         return self._results
 
-    def _row(self, digest: str) -> tuple[bytes, bytes] | None:
+    def _row(self, digest: str) -> tuple[bytes, bytes, str] | None:
         return self._added.get(digest) or self._table().get(digest)
 
-    def has_project_facts(self, digest: str) -> bool:
-        return digest in self._load_empty() or self._row(digest) is not None
+    def facts_digest_of(self, digest: str) -> str | None:
+        """The facts digest of a file already checked under this (content)
+        digest, without decoding its facts; None when the cache does not know it."""
+        if digest in self._load_empty():
+            return ""
+        row = self._row(digest)
+        return None if row is None else row[2]
 
     def project_facts(self, digest: str) -> dict[str, Any] | None:
         """The project facts of a file already checked under this digest: ``{}``
@@ -177,12 +184,13 @@ class Cache:
             except (EOFError, ValueError, TypeError):
                 return None
         cached = self._read_entry(digest, "")
-        return None if cached is None else _project_part(cached.facts)
+        return None if cached is None else project_part(cached.facts)
 
     def _note(self, digest: str, result: FileResult) -> None:
         try:
             head = [[f.to_cache() for f in result.findings], result.facts.get("__suppressions__", [])]
-            self._added[digest] = (marshal.dumps(head), marshal.dumps(_project_part(result.facts)))
+            identity = result.facts_digest or facts_digest(result.facts)
+            self._added[digest] = (marshal.dumps(head), marshal.dumps(project_part(result.facts)), identity)
         except ValueError:
             pass  # not marshallable: the per-file entry still has it
 
@@ -237,7 +245,7 @@ class Cache:
         if row is not None:
             try:
                 findings, suppressions = marshal.loads(row[0])
-                result = FileResult(path, from_cache=True, facts_deferred=True)
+                result = FileResult(path, from_cache=True, facts_deferred=True, facts_digest=row[2])
                 result.findings = [Finding.from_cache(f, path) for f in findings]
                 result.facts = {"__suppressions__": suppressions}
                 return result
@@ -254,6 +262,7 @@ class Cache:
             result = FileResult(path, from_cache=True)
             result.findings = [Finding.from_cache(f, path) for f in data["findings"]]
             result.facts = data["facts"]
+            result.facts_digest = facts_digest(result.facts)
             return result
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -324,12 +333,6 @@ class Cache:
                     stale.unlink(missing_ok=True)
         except OSError:
             pass
-
-
-def _project_part(facts: dict[str, Any]) -> dict[str, Any]:
-    """What the project phase reads of another file's facts (its suppressions
-    matter only when the file itself is reported)."""
-    return {k: v for k, v in facts.items() if v and not k.startswith("__")}
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import libcst as cst
 
 from scalelint.context import FileContext
-from scalelint.findings import FileError, FileResult, Finding, Fix, FixSafety
+from scalelint.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
 from scalelint.fixes import apply_edits
 from scalelint.model.module import ModuleModel, Recognition
 from scalelint.parsing import parse_module
@@ -86,6 +86,7 @@ class Checker:
             result.error = FileError(path, str(crash), internal=True)
             return result
         result.facts.update(facts)
+        result.facts_digest = facts_digest(result.facts)
         if self.options.fix:
             fixed_text, findings, result.fixed = self._fix_loop(
                 path, text, module_name, findings, suppressions, ignored

@@ -6,6 +6,8 @@ back cheaply and the cache can store them as JSON.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,3 +124,23 @@ class FileResult:
     #: from the cache without its project facts (only ``__suppressions__``):
     #: the project phase asks the cache for them when it must run
     facts_deferred: bool = False
+    #: a digest of project_facts() ("" for none): the project phase's result
+    #: depends on the files' facts, not on their text (an edit that moves no
+    #: fact, such as a new comment at the end, leaves it valid)
+    facts_digest: str = ""
+
+    def project_facts(self) -> dict[str, Any]:
+        """What the project phase reads of this file (its suppressions aside)."""
+        return project_part(self.facts)
+
+
+def project_part(facts: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in facts.items() if v and not k.startswith("__")}
+
+
+def facts_digest(facts: dict[str, Any]) -> str:
+    part = project_part(facts)
+    if not part:
+        return ""
+    raw = json.dumps(part, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()

@@ -197,8 +197,9 @@ class Runner:
             state.result = FileResult(state.display)
             return
         state.digest = content_hash(data, state.module)
-        if self.cache is not None and stat is not None and state.real is not None:
-            self.cache.remember(state.real, stat, state.digest, state.module)
+        if self.cache is not None:  # content-addressed: an editor buffer on stdin too
+            if stat is not None and state.real is not None:
+                self.cache.remember(state.real, stat, state.digest, state.module)
             cached = self.cache.get(state.digest, state.display)
             if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
                 state.result = cached
@@ -207,7 +208,7 @@ class Runner:
         if not self._prefilter.any(text) and not _mentions_suppression(text):
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
-            if self.cache is not None and state.real is not None:
+            if self.cache is not None:
                 self.cache.put(state.digest, state.result)
 
     def _answer_unread(self, state: FileState, stat: os.stat_result) -> bool:
@@ -259,7 +260,7 @@ class Runner:
 
     def _done(self, state: FileState, result: FileResult) -> None:
         state.result = result
-        if self.cache is not None and state.real is not None:
+        if self.cache is not None:
             self.cache.put(state.digest, result)
 
     def _workers(self, count: int) -> int:
@@ -315,22 +316,22 @@ class Runner:
         if not project_rules:
             return []
         index = ProjectIndex()
-        digests: dict[str, str] = {}
-        unread: dict[str, str] = {}  # display -> digest of files whose facts the cache holds
+        identities: dict[str, str] = {}  # display -> digest of the file's project facts
+        unread: dict[str, str] = {}  # display -> content digest of files whose facts the cache holds
         outside, checked = self._files_outside_run(states)
         for state in [*states, *checked]:
-            if state.result is None or state.display in digests:
+            if state.result is None or state.display in identities:
                 continue
-            digests[state.display] = state.digest
+            identities[state.display] = state.result.facts_digest
             if state.result.facts_deferred:
                 unread[state.display] = state.digest
             else:
                 index.add(state.display, state.result.facts)
-        for display, digest in outside.items():
-            if display not in digests:
-                digests[display] = unread[display] = digest
+        for display, (digest, identity) in outside.items():
+            if display not in identities:
+                identities[display], unread[display] = identity, digest
         reported = {s.display for s in states}
-        key = self._project_key(digests, project_rules, reported)
+        key = self._project_key(identities, project_rules, reported)
         if self.cache is not None and not self._fixing:
             cached = self.cache.get_project(key)
             if cached is not None:
@@ -343,19 +344,18 @@ class Runner:
             self.cache.put_project(key, out.findings)
         return out.findings
 
-    def _project_key(self, digests: dict[str, str], rules: list, reported: set[str]) -> str:
-        """What the project phase's result depends on: every file's digest (its
-        facts are a function of it, under this cache's salt) at its path, and
-        which files are reported."""
+    def _project_key(self, identities: dict[str, str], rules: list, reported: set[str]) -> str:
+        """What the project phase's result depends on: every file's project
+        facts (by digest) at its path, and which files are reported."""
         codes = sorted(r.code for r in rules)
-        payload = json.dumps([codes, sorted(reported), sorted(digests.items())])
+        payload = json.dumps([codes, sorted(reported), sorted(identities.items())])
         return content_hash(payload.encode())
 
-    def _files_outside_run(self, states: list[FileState]) -> tuple[dict[str, str], list[FileState]]:
+    def _files_outside_run(self, states: list[FileState]) -> tuple[dict[str, tuple[str, str]], list[FileState]]:
         """Project files this run does not check (pre-commit runs on a few
-        staged files): {display: digest} of those unchanged since the cache
-        saw them (their facts are decoded only if the project phase must run),
-        and the others, checked now."""
+        staged files): {display: (content digest, facts digest)} of those
+        unchanged since the cache saw them (their facts are decoded only if the
+        project phase must run), and the others, checked now."""
         root = str(self.config.root.resolve())
         if not self.config.root_is_project:
             return {}, []
@@ -364,16 +364,16 @@ class Runner:
         seen = {os.path.realpath(s.real) for s in states if s.real is not None}
         if self.settings.stdin_filename:  # the buffer stands for the file on disk
             seen.add(os.path.realpath(self.settings.stdin_filename))
-        unread: dict[str, str] = {}
+        unread: dict[str, tuple[str, str]] = {}
         others: list[FileState] = []
         cwd = os.getcwd() + os.sep
         for path in self._project_files(root):
             if path in seen:
                 continue
             display = path[len(cwd):] if path.startswith(cwd) else os.path.relpath(path)
-            digest = self._known_digest(path)
-            if digest is not None:
-                unread[display] = digest
+            known = self._known_digest(path)
+            if known is not None:
+                unread[display] = known
                 continue
             other = FileState(display, Path(path))
             self._load(other, RunReport())
@@ -381,9 +381,10 @@ class Runner:
         self._check([o for o in others if o.result is None and o.source is not None])
         return unread, others
 
-    def _known_digest(self, path: str) -> str | None:
-        """The digest of an unchanged file whose project facts the cache holds
-        (in fix mode too: a file outside the run is never fixed, only read)."""
+    def _known_digest(self, path: str) -> tuple[str, str] | None:
+        """(content digest, facts digest) of an unchanged file whose project
+        facts the cache holds (in fix mode too: a file outside the run is never
+        fixed, only read)."""
         if self.cache is None:
             return None
         try:
@@ -391,7 +392,8 @@ class Runner:
         except OSError:
             return None
         digest = self.cache.known_digest(Path(path), stat, self._module_name(path))
-        return digest if digest and self.cache.has_project_facts(digest) else None
+        identity = self.cache.facts_digest_of(digest) if digest else None
+        return None if digest is None or identity is None else (digest, identity)
 
     def _add_unread_facts(self, index: ProjectIndex, unread: dict[str, str]) -> None:
         assert self.cache is not None or not unread

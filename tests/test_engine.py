@@ -398,10 +398,14 @@ def test_unchanged_partial_run_decodes_no_other_facts(project: Path, monkeypatch
     again = _run(["pkg/a.py"])
     assert [f.message for f in again.findings] == [f.message for f in first.findings] == ["shared also defined in pkg/b.py"]
     assert decoded == [], "the project result comes from the cache, keyed by digests alone"
-    (project / "pkg" / "a.py").write_text("def shared():\n    return 10\n")
+    (project / "pkg" / "a.py").write_text("def shared():\n    return 10  # no fact moves\n")
     edited = _run(["pkg/a.py"])
     assert [f.message for f in edited.findings] == ["shared also defined in pkg/b.py"]
-    assert decoded, "after an edit the other files' facts are decoded from the table"
+    assert decoded == [], "the file's facts did not change, so neither did the project's result"
+    (project / "pkg" / "a.py").write_text("def helper():\n    pass\n\ndef shared():\n    return 10\n")
+    moved = _run(["pkg/a.py"])
+    assert [(f.line, f.message) for f in moved.findings] == [(4, "shared also defined in pkg/b.py")]
+    assert decoded, "after an edit that changes facts, the other files' facts are decoded from the table"
 
 
 def test_stdin_run_takes_other_files_from_the_cache(project: Path) -> None:
