@@ -429,3 +429,33 @@ def test_stdin_run_takes_other_files_from_the_cache(project: Path) -> None:
     report = runner.run()
     assert [(f.path, f.message) for f in report.findings] == [("pkg/a.py", "shared also defined in pkg/b.py")]
     assert parsed == ["pkg/a.py"], "only the buffer is checked"
+
+
+def test_facts_are_the_same_in_every_process() -> None:
+    """Project results are cached by a digest of every file's facts, so facts
+    must not depend on the process (set iteration order changes with the hash
+    seed): the same file gives the same facts under two seeds."""
+    import os
+    import subprocess
+    import sys
+
+    fixtures = Path(__file__).parent / "fixtures"
+    script = (
+        "import sys, pathlib\n"
+        "from scalelint.registry import load_registry\n"
+        "from scalelint.checker import Checker\n"
+        "rules = [r for r in load_registry().rules.values() if r.code not in ('SL001', 'SL002')]\n"
+        "checker = Checker(rules)\n"
+        "for p in sorted(pathlib.Path(sys.argv[1]).rglob('*.py')):\n"
+        "    print(p.name, checker.check(str(p), p.read_text(encoding='utf-8'), module_name='app.m').facts_digest)\n"
+    )
+
+    def digests(seed: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", script, str(fixtures)], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    first = digests("1")
+    assert first.count("\n") > 50 and sum(1 for line in first.splitlines() if line.split()[-1:] and len(line.split()) == 2) > 20
+    assert digests("2") == first

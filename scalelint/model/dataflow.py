@@ -351,7 +351,7 @@ class _Encoder:
         return UNKNOWN + self.key(param[1:]) if param.startswith(UNKNOWN) else param
 
     def labels(self, labels: frozenset[Label]) -> list[str]:
-        return [self.label(l) for l in labels if l.kind != HANDLE or l.replica]
+        return sorted(self.label(l) for l in labels if l.kind != HANDLE or l.replica)  # sets: same facts every run
 
     def ctl(self, ctl) -> list:
         return [[self.key(k), self.labels(v)] for k, v in ctl]
