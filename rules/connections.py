@@ -4,14 +4,19 @@ from __future__ import annotations
 import libcst as cst
 
 from scalelint.findings import FixSafety
+from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold
-from scalelint.model.loops import LoopQuery, loop_queries, render_chain
+from scalelint.model.lazyloads import lazy_loads, loop_records
+from scalelint.model.loops import LoopQuery, LoopScanner, render_chain
+from scalelint.model.module import ModuleModel
+from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.timeline import BETWEEN, Timeline, WorkItem, timeline_of
 from scalelint.model.work import CallInfo, Transaction
-from scalelint.rule import Rule
+from scalelint.project import ProjectIndex, ProjectReporter
+from scalelint.rule import ProjectRule, Rule
 from scalelint.scoping import scope_hold_fix
 from scalelint.splitting import split_hold_fix
-from scalelint.walk import walk
+from scalelint.walk import dotted, walk
 
 #: words without which a file cannot acquire a connection (prefilter)
 CONNECTION_VOCABULARY = (
@@ -79,7 +84,11 @@ class UnscopedConnection(Rule):
     `connection-factories` names project functions that return a new connection
     (e.g. `["app.db.connect_primary"]`), in addition to the built-in
     conventions (`get_db_connection()`, `get_conn()`, `db.connect()`,
-    `pool.getconn()`).
+    `pool.getconn()`). A handle from a helper named like `get_db()` that is
+    never closed is not reported unless the helper is listed there: such
+    helpers often hand out a shared or request-scoped handle (Flask keeps it on
+    `g` and closes it at teardown). A connection whose cursor or result is
+    returned belongs to the caller.
     """
 
     code = "SL102"
@@ -96,7 +105,7 @@ class UnscopedConnection(Rule):
             if hold.resource.kind == "cursor" and not self._cursor_counts(hold, local_conns):
                 continue
             released = bool(hold.releases)
-            if not released and (hold.passed or hold.rebound or hold.resource.kind == "cursor"):
+            if not released and (hold.passed or hold.rebound or hold.resource.kind == "cursor" or self._shared_maybe(hold)):
                 continue  # a callee may keep it; or nothing tells us who releases it
             if released:
                 last = max(r.stmt.ordinal for r in hold.refs if r.role == "release")
@@ -115,6 +124,20 @@ class UnscopedConnection(Rule):
                     self._ctx, fn, hold, "close it after its last use with a `with` block", FixSafety.UNSAFE
                 )
             self.report(hold.acquired.node, message, fix=fix)
+
+    def _shared_maybe(self, hold: Hold) -> bool:
+        """An in-house helper known only by a name such as ``get_db()`` may hand out a
+        cached or request-scoped handle that someone else closes (a factory named
+        in `connection-factories` is known to return a fresh one)."""
+        if hold.resource.library != "in-house":
+            return False
+        value = hold.value.expression if isinstance(hold.value, cst.Await) else hold.value
+        func = value.func if isinstance(value, cst.Call) else None
+        spelled = dotted(func) if func is not None else None
+        if spelled is None or spelled.rsplit(".", 1)[-1] not in catalog.SHARED_HANDLE_FACTORY_NAMES:
+            return False
+        configured = self._ctx.model.recognition.connection_factories
+        return not (self._ctx.model.qualified(func) in configured or spelled in configured)
 
     @staticmethod
     def _cursor_counts(hold: Hold, local_conns: set[str]) -> bool:
@@ -190,7 +213,11 @@ class ConnectionHeldAcrossWork(Rule):
     ## Configuration
     `connection-factories` names project functions that return a connection;
     `io-functions` names project callables that do blocking I/O (they count as
-    work even when defined in another module).
+    work even when defined in another module). Not reported: tests and
+    migration runners (they never hold connections under production load),
+    private in-memory databases (`sqlite3.connect(":memory:")`), and helpers
+    whose names say they only convert values (`version_to_tuple()`,
+    `parse_date()`, `format_price()`).
     """
 
     code = "SL101"
@@ -324,15 +351,21 @@ class BlockingIoInTransaction(Rule):
         )
 
 
-class QueryInLoop(Rule):
+class QueryInLoop(ProjectRule):
     """
     ## What it does
     Finds a query executed once per iteration of a loop (the N+1 pattern):
     a cursor, connection or session query inside a `for` loop, `async for` or
     comprehension whose arguments come from the iteration, a Django
-    `Model.objects...` call that runs inside the loop, or a queryset iterated
-    inside an outer loop. Writes one row at a time are included (suggesting
-    `executemany`, `bulk_create` or one set-based statement).
+    `Model.objects...` call that runs inside the loop, a queryset iterated
+    inside an outer loop, or a lazily loaded relationship read on each object
+    of a query result (`for u in User.objects.all(): u.profile.avatar`,
+    `for o in session.scalars(select(Order)): o.customer.name`). Writes one
+    row at a time are included (suggesting `executemany`, `bulk_create` or
+    one set-based statement). Relationships are known from the project's
+    model classes (Django `ForeignKey`/`OneToOneField`/`ManyToManyField` and
+    their reverse accessors, SQLAlchemy and Flask-SQLAlchemy `relationship()`
+    with its `lazy=` strategy and `backref`), wherever they are defined.
 
     ## Why it matters at scale
     Each iteration pays a network round trip and a query plan. With ten rows
@@ -351,6 +384,19 @@ class QueryInLoop(Rule):
         return [Customer.objects.get(id=o.customer_id).name for o in orders]
     ```
 
+    ```python
+    from django.db import models
+
+    class Profile(models.Model):
+        avatar = models.TextField()
+
+    class User(models.Model):
+        profile = models.OneToOneField(Profile, on_delete=models.CASCADE)
+
+    def avatars():
+        return [u.profile.avatar for u in User.objects.all()]
+    ```
+
     ## Use instead
     ```python
     from django.db import models
@@ -363,6 +409,19 @@ class QueryInLoop(Rule):
         return [customers[o.customer_id].name for o in orders]
     ```
 
+    ```python
+    from django.db import models
+
+    class Profile(models.Model):
+        avatar = models.TextField()
+
+    class User(models.Model):
+        profile = models.OneToOneField(Profile, on_delete=models.CASCADE)
+
+    def avatars():
+        return [u.profile.avatar for u in User.objects.select_related("profile")]
+    ```
+
     ## Fix safety
     No automatic fix: batching a query changes its shape (an `IN` list, a
     join, a prefetch), which needs the author's judgement.
@@ -373,18 +432,54 @@ class QueryInLoop(Rule):
     module constants), loops that batch on purpose (`chunk`/`batch`/`page`
     in their names, `filter(id__in=batch)`), `while` loops and batched
     writes (`executemany`, `bulk_create`, `bulk_update`) are never reported.
-    Lazy relationship access on iterated objects is not reported yet: it
-    needs each relationship's loading strategy.
+    Relationship reads are reported only on loops over a recognised query
+    result of a known model, and not when the query loads the relation
+    (`select_related`/`prefetch_related`, including `__` paths;
+    `options(joinedload/selectinload/subqueryload(...))`), when the
+    relationship is declared eager (`lazy="joined"`, `"selectin"`,
+    `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
+    foreign-key columns and properties. One finding per loop and relation.
     """
 
     code = "SL104"
     name = "query-in-loop"
+    #: function id -> (function, its comprehensions) from the file phase's scan, read by collect_facts
+    _scanned: dict[int, tuple[FunctionModel, list[cst.CSTNode]]]
+
+    def __init__(self) -> None:
+        self._scanned = {}
     summary = "a query executed once per loop iteration (N+1)"
-    vocabulary = ("execute", "objects.", ".query", "fetch", "scalar", "session", "Session", "cursor", "refresh")
+    vocabulary = (
+        "execute", "objects.", ".query", "fetch", "scalar", "session", "Session", "cursor", "refresh",
+        "ForeignKey", "OneToOneField", "ManyToManyField", "relationship", "Relationship", "relation(",
+    )
 
     def check_function(self, fn: FunctionModel) -> None:
-        for found in loop_queries(fn):
+        scanner = _scanned(fn)
+        for found in scanner.found:
             self.report(found.query.call, self._message(found))
+        self._scanned[id(fn)] = (fn, scanner.comprehensions)
+
+    def collect_facts(self, module: ModuleModel) -> dict | None:
+        """The module's ORM models, and its loops over query results (lazy loads
+        are judged in the project phase, where every model is known)."""
+        scanned, self._scanned = self._scanned, {}
+        loops = []
+        for fn in module.functions:
+            seen = scanned.get(id(fn))
+            comprehensions = seen[1] if seen is not None and seen[0] is fn else _scanned(fn).comprehensions
+            loops.extend(loop_records(fn, self._ctx, comprehensions))
+        facts = {"models": model_facts(module), "loops": loops}
+        return {k: v for k, v in facts.items() if v} or None
+
+    def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
+        published = list(index.facts(self.code))
+        if not any(facts.get("loops") for _, facts in published):
+            return
+        models = ModelIndex(model for _, facts in published for model in facts.get("models", ()))
+        for path, facts in published:
+            for load in lazy_loads(models, facts.get("loops", [])):
+                out.report(self, path, *load.loc, load.message)
 
     def _message(self, found: LoopQuery) -> str:
         query, loop = found.query, found.loop
@@ -405,6 +500,12 @@ _ADVICE = {
     ("sql", "read"): "fetch them in one query (`WHERE id = ANY(%s)` / `IN (...)` or a join)",
     ("sql", "write"): "send them in one batch (`executemany()` or one set-based statement)",
 }
+
+
+def _scanned(fn: FunctionModel) -> LoopScanner:
+    scanner = LoopScanner(fn)
+    scanner.scan()
+    return scanner
 
 
 def _short(expr: cst.BaseExpression) -> str:

@@ -160,6 +160,9 @@ DB_MODULE_PARTS = frozenset({
     "db", "database", "databases", "dbapi", "sql", "postgres", "postgresql", "pg", "mysql", "sqlite",
     "oracle", "models", "orm", "persistence", "storage", "repository", "repositories", "dal",
 })
+#: conventional factories that often hand out a shared or request-scoped handle (Flask's
+#: ``get_db()`` keeps one on ``g`` and closes it at teardown): never closing it is not a leak
+SHARED_HANDLE_FACTORY_NAMES = frozenset({"get_db", "get_database"})
 #: receiver names whose ``.connect()`` returns a connection by convention
 CONVENTIONAL_DB_RECEIVERS = frozenset({"db", "database", "dbapi"})
 #: receiver name fragments whose ``.getconn()`` is a pool checkout
@@ -543,6 +546,9 @@ CHEAP_MODULES = frozenset({
     "contextlib", "warnings", "click.echo", "click.secho", "click.style", "typer.echo", "typer.secho",
     "typer.style",
 })
+#: helper names that say "pure conversion" (``version_to_tuple``, ``to_utc``, ``parse_date``,
+#: ``format_price``): cheap even when defined in another module of the project
+CONVERSION_NAME = r"^_*(?:[a-z0-9]+_)*(?:to|as)_[a-z0-9_]+$|^_*(?:parse|format)(?:_[a-z0-9_]+)?$"
 #: methods of str/bytes/dict/list/set/datetime values: cheap whatever the receiver
 CHEAP_METHODS = frozenset({
     "append", "extend", "insert", "pop", "remove", "clear", "copy", "index", "count", "sort",
@@ -601,6 +607,10 @@ SESSION_TYPE_SUFFIX = "Session"
 CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
 #: ``contextlib.closing(x)`` is ``x`` released by ``with``
 CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
+#: drivers whose ``connect(":memory:")`` opens a private in-memory database (no pool to drain)
+IN_MEMORY_LIBRARIES = frozenset({"sqlite3", "aiosqlite"})
+#: imports that make a module a migration runner (run once at deploy time, not under load)
+MIGRATION_IMPORT_ROOTS = ("alembic", "django.db.migrations")
 
 #: per-iteration calls that run a query, per handle kind (SL104)
 LOOP_QUERY_METHODS: dict[str, frozenset[str]] = {
@@ -636,6 +646,85 @@ EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "sorted", "bool"
 BATCH_NAME_FRAGMENTS = ("batch", "chunk", "page", "slice", "partition")
 #: longest literal ``range(n)`` that still counts as a small literal collection
 SMALL_RANGE = 20
+
+# -- ORM models and their relationships (SL104 lazy loads) ---------------------------
+# Read by scalelint.model.ormmodels (model classes and relationship fields, published
+# as project facts) and scalelint.model.lazyloads (loops over query results).
+
+#: bases that make a class a Django model / a SQLAlchemy mapped class
+DJANGO_MODEL_BASES = frozenset({
+    "django.db.models.Model", "django.db.models.base.Model", "django.contrib.gis.db.models.Model",
+    "django.contrib.auth.models.AbstractUser", "django.contrib.auth.models.AbstractBaseUser",
+    "django.contrib.auth.base_user.AbstractBaseUser",
+})
+SA_MODEL_BASES = frozenset({
+    "sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta", "sqlmodel.SQLModel",
+    "sqlalchemy.orm.decl_api.DeclarativeBase",
+})
+#: calls whose result is a declarative base (``Base = declarative_base()``)
+SA_BASE_FACTORIES = frozenset({
+    "sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base",
+    "sqlalchemy.orm.decl_api.declarative_base", "flask_sqlalchemy.SQLAlchemy",
+})
+#: Django relation fields -> kind: ``fk`` loads one object on access, ``m2m`` is a
+#: related manager (queries when ``.all()``/``.filter()``... is called), ``gfk`` loads
+#: an object of a model known only at run time
+DJANGO_RELATION_FIELDS: dict[str, str] = {
+    "django.db.models.ForeignKey": "fk", "django.db.models.OneToOneField": "o2o",
+    "django.db.models.ManyToManyField": "m2m", "django.db.models.fields.related.ForeignKey": "fk",
+    "django.db.models.fields.related.OneToOneField": "o2o", "django.db.models.fields.related.ManyToManyField": "m2m",
+    "django.contrib.gis.db.models.ForeignKey": "fk", "django.contrib.gis.db.models.OneToOneField": "o2o",
+    "django.contrib.gis.db.models.ManyToManyField": "m2m",
+    "django.contrib.contenttypes.fields.GenericForeignKey": "gfk",
+    "django.contrib.contenttypes.fields.GenericRelation": "m2m",
+    "mptt.fields.TreeForeignKey": "fk", "mptt.fields.TreeOneToOneField": "o2o",
+    "mptt.fields.TreeManyToManyField": "m2m", "modelcluster.fields.ParentalKey": "fk",
+    "modelcluster.fields.ParentalManyToManyField": "m2m",
+}
+#: QuerySet methods after which iterating still yields model instances
+DJANGO_INSTANCE_CHAIN = frozenset({
+    "all", "filter", "exclude", "order_by", "select_related", "prefetch_related", "annotate", "alias",
+    "distinct", "only", "defer", "using", "reverse", "iterator", "select_for_update", "complex_filter",
+})
+#: QuerySet methods naming relations loaded with the rows
+DJANGO_EAGER_METHODS = frozenset({"select_related", "prefetch_related"})
+DJANGO_PREFETCH_OBJECTS = frozenset({"django.db.models.Prefetch", "django.db.models.query.Prefetch"})
+#: functions prefetching relations onto instances already fetched (first argument)
+DJANGO_PREFETCH_FUNCTIONS = frozenset({
+    "django.db.models.prefetch_related_objects", "django.db.models.query.prefetch_related_objects",
+})
+#: related-manager methods answered from the prefetch cache (others query even when prefetched)
+DJANGO_PREFETCH_SERVED = frozenset({"all", "count", "exists"})
+#: related-manager methods that run a query
+DJANGO_MANAGER_QUERIES = frozenset({
+    "all", "filter", "exclude", "get", "count", "exists", "first", "last", "order_by", "values",
+    "values_list", "aggregate", "annotate", "latest", "earliest", "distinct", "select_related",
+    "prefetch_related", "only", "defer", "iterator", "in_bulk", "contains",
+})
+#: SQLAlchemy relationship() callables (``db.relationship`` on a conventional owner too)
+SA_RELATIONSHIP_CALLS = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relation", "sqlmodel.Relationship"})
+SA_BACKREF_CALLS = frozenset({"sqlalchemy.orm.backref"})
+SA_RELATIONSHIP_ATTRS = frozenset({"relationship", "relation"})
+#: relationship ``lazy=`` strategies that query on first access, and the ones whose
+#: attribute is a query object (querying when ``.all()``/``.filter()``... is called)
+SA_LAZY_ON_ACCESS = frozenset({"select", "True"})
+SA_LAZY_QUERY_OBJECT = frozenset({"dynamic"})
+SA_DYNAMIC_QUERIES = frozenset({
+    "all", "filter", "filter_by", "first", "one", "count", "order_by", "limit", "where", "one_or_none",
+})
+#: loader options that load a relationship with its parent rows
+SA_EAGER_OPTIONS = frozenset({
+    "sqlalchemy.orm.joinedload", "sqlalchemy.orm.selectinload", "sqlalchemy.orm.subqueryload",
+    "sqlalchemy.orm.immediateload", "sqlalchemy.orm.contains_eager", "sqlalchemy.orm.raiseload",
+    "sqlalchemy.orm.noload", "sqlalchemy.orm.defaultload",
+})
+SA_EAGER_OPTION_NAMES = frozenset(q.rsplit(".", 1)[-1] for q in SA_EAGER_OPTIONS)
+#: legacy Query / select() methods after which the rows are still instances of the model
+SA_INSTANCE_CHAIN = frozenset({
+    "filter", "filter_by", "where", "order_by", "limit", "offset", "options", "join", "outerjoin",
+    "distinct", "execution_options", "yield_per", "all", "unique", "scalars", "populate_existing",
+    "with_for_update", "group_by", "having",
+})
 
 
 # == replicas and check-then-act (SL2xx) ============================================

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import libcst as cst
 
-from scalelint.model.catalog import Resource
+from scalelint.model.catalog import HANDLE_RESULT_METHODS, Resource
 from scalelint.walk import children, walk
 
 if TYPE_CHECKING:
@@ -217,8 +217,8 @@ class FunctionModel:
                     if stmt is hold.acquired and role == "rebind":
                         continue
                     hold.refs.append(Ref(stmt, role, name))
-            if stmt is hold.acquired:
-                continue
+            if stmt is not hold.acquired and _returns_derived(stmt.node, hold.var):
+                hold.refs.append(Ref(stmt, "escape", cst.Name(hold.var)))
         if declared_global:
             hold.refs.append(Ref(hold.acquired, "escape", cst.Name(hold.var)))
 
@@ -299,6 +299,25 @@ def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     if isinstance(suite, cst.IndentedBlock):
         return suite.body
     return [cst.SimpleStatementLine(body=suite.body)] if isinstance(suite, cst.SimpleStatementSuite) else []
+
+
+def _returns_derived(node: cst.CSTNode, var: str) -> bool:
+    """``return conn.cursor()``: a handle bound to the connection leaves with it."""
+    if not isinstance(node, cst.SimpleStatementLine):
+        return False
+    for small in node.body:
+        value = small.value if isinstance(small, cst.Return) else None
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in HANDLE_RESULT_METHODS
+            and isinstance(value.func.value, cst.Name)
+            and value.func.value.value == var
+        ):
+            return True
+    return False
 
 
 _HARMLESS_PARENTS = (

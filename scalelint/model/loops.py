@@ -8,8 +8,8 @@ Flask-SQLAlchemy ``Model.query`` chain that runs) inside a ``for`` loop,
 Loops over small literal collections and loops that batch on purpose
 (``chunk``/``batch`` names, ``__in`` lookups with the loop value) are left
 alone, as are ``while`` loops (polling and pagination query per round by
-design). Lazy relationship access is not recognised: it needs model facts
-about loading strategies.
+design). Lazy relationship access on the iterated objects is
+:mod:`scalelint.model.lazyloads`' job (it needs the project's model facts).
 """
 from __future__ import annotations
 
@@ -56,6 +56,8 @@ class LoopQuery:
 class LoopScanner:
     fn: FunctionModel
     found: list[LoopQuery] = field(default_factory=list)
+    #: every comprehension met while scanning (read again for lazy relationship loads)
+    comprehensions: list[cst.CSTNode] = field(default_factory=list)
 
     @cached_property
     def _orm_evidence(self) -> tuple[bool, bool]:
@@ -121,6 +123,7 @@ class LoopScanner:
         if kind in _OPAQUE or kind in _LEAVES:
             return
         if kind in _COMPREHENSIONS:
+            self.comprehensions.append(node)
             loops = list(enclosing)
             comp: cst.CompFor | None = node.for_in
             while comp is not None:
@@ -425,6 +428,3 @@ def _exits_first_time(loop: cst.CSTNode) -> bool:
     last = loop.body.body[-1]
     return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, (cst.Return, cst.Break)) for s in last.body)
 
-
-def loop_queries(fn: FunctionModel) -> list[LoopQuery]:
-    return LoopScanner(fn).scan()

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.caching import is_test_module
 from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.work import CallInfo, descendants_end, mentions, root_name
-from scalelint.walk import walk
+from scalelint.walk import dotted, string_value, walk
 
 BEFORE, BETWEEN, AFTER, ITERATING = "before its first use", "between two uses", "after its last use", "while iterating its results"
 #: session methods that do not check out a connection
@@ -58,6 +59,41 @@ def derives_handle(expr: cst.BaseExpression | None, names: set[str], session: bo
     return method in returning and root_name(expr.func.value) in names
 
 
+def wraps_handle(expr: cst.BaseExpression | None, names: set[str]) -> bool:
+    """``MigrationContext.configure(conn)``, ``Operations(ctx)``: an object built around
+    the handle (a class or its factory given the handle), which uses it later.
+    A plain function given the handle (``fetch_rows(conn)``) returns data instead."""
+    if isinstance(expr, cst.Await):
+        expr = expr.expression
+    if not isinstance(expr, cst.Call):
+        return False
+    callee = dotted(expr.func) or ""
+    if not any(part[:1].isupper() and not part.isupper() for part in callee.split(".")):
+        return False
+    return any(isinstance(a.value, cst.Name) and a.value.value in names for a in expr.args)
+
+
+def _offline(fn: FunctionModel) -> bool:
+    """Tests and migration runners: they never hold a connection under production load."""
+    module = fn.module
+    return is_test_module(module) or any(
+        target == root or target.startswith(root + ".")
+        for target in module.imports.names.values()
+        for root in catalog.MIGRATION_IMPORT_ROOTS
+    )
+
+
+def _in_memory(hold: Hold) -> bool:
+    """A private in-memory database (``sqlite3.connect(":memory:")``): no server, no pool."""
+    value = hold.value.expression if isinstance(hold.value, cst.Await) else hold.value
+    while isinstance(value, cst.Call) and value.args and isinstance(value.args[0].value, cst.Call):
+        value = value.args[0].value  # closing(sqlite3.connect(...))
+    if not isinstance(value, cst.Call) or not value.args or hold.resource.library not in catalog.IN_MEMORY_LIBRARIES:
+        return False
+    text = string_value(value.args[0].value)
+    return text is not None and (text == ":memory:" or text.startswith("file::memory:") or "mode=memory" in text)
+
+
 def _bindings(stmt: Stmt) -> list[tuple[str, cst.BaseExpression | None]]:
     """(name, value) for names the statement's header binds."""
     node = stmt.node
@@ -97,7 +133,7 @@ def _error_path(stmt: Stmt, base_depth: int) -> bool:
 def timeline_of(fn: FunctionModel, hold: Hold) -> Timeline | None:
     """The hold's timeline, or None when it is not a checkout this function controls."""
     res = hold.resource
-    if res.kind not in ("connection", "session") or res.library == "django" or hold.escapes:
+    if res.kind not in ("connection", "session") or res.library == "django" or hold.escapes or _in_memory(hold) or _offline(fn):
         return None
     session = res.kind == "session"
     end = _scope_end(fn, hold)
@@ -119,7 +155,7 @@ def timeline_of(fn: FunctionModel, hold: Hold) -> Timeline | None:
         if any(mentions(part, names) for part in stmt.header_parts()):
             uses.append(stmt)
         for name, value in _bindings(stmt):
-            if derives_handle(value, names, session):
+            if derives_handle(value, names, session) or wraps_handle(value, names):
                 names.add(name)
                 derived[name] = stmt
             elif name in derived:  # rebound to something else

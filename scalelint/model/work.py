@@ -10,6 +10,7 @@ function's explicit transaction scopes and which local names are handles.
 """
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +26,14 @@ from scalelint.walk import dotted, walk
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
     from scalelint.model.module import ModuleModel
+
+_CONVERSION = re.compile(catalog.CONVERSION_NAME)
+
+
+def _conversion(name: str) -> bool:
+    """``version_to_tuple``, ``to_utc``, ``parse_date``: a pure conversion by its name."""
+    return bool(_CONVERSION.match(name))
+
 
 #: how deep calls into the module's own functions are followed
 HELPER_DEPTH = 2
@@ -393,7 +402,7 @@ class FunctionWork:
         if isinstance(func, cst.Name):
             name = func.value
             if self.module.imports.imported(name):  # a class is a constructor: cheap
-                return name[:1].isupper() or self._cheap_qualified(self.module.qualified(func) or "")
+                return name[:1].isupper() or _conversion(name) or self._cheap_qualified(self.module.qualified(func) or "")
             if name in catalog.CHEAP_BUILTINS or name in ("_", "gettext", "gettext_lazy"):
                 return self._local_target(func) is None
             return name[:1].isupper() and self._local_target(func) is None  # a constructor
@@ -407,7 +416,7 @@ class FunctionWork:
                 return True
             if isinstance(receiver, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
                 return True
-            return func.attr.value in catalog.CHEAP_METHODS
+            return func.attr.value in catalog.CHEAP_METHODS or _conversion(func.attr.value)
         return False
 
     @staticmethod

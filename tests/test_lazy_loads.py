@@ -1,0 +1,98 @@
+"""SL104's lazy relationship loads: the facts each file publishes stay small,
+and the project phase joins loops with models defined in other files."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from helpers import lint, lint_tree, rules_for
+from scalelint.checker import Checker
+from scalelint.model.module import Recognition
+
+MODELS = textwrap.dedent(
+    """
+    from django.db import models
+
+    class Region(models.Model):
+        code = models.CharField(max_length=4)
+
+    class Store(models.Model):
+        region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="stores")
+    """
+)
+
+
+def _facts(source: str, path: str = "mod.py") -> dict | None:
+    result = Checker(rules_for("SL104"), Recognition()).check(path, source, module_name=path[:-3].replace("/", "."))
+    assert result.error is None
+    return result.facts.get("SL104")
+
+
+def test_models_file_publishes_only_relationships() -> None:
+    facts = _facts(MODELS, "shop/models.py")
+    assert facts is not None and "loops" not in facts
+    store = next(m for m in facts["models"] if m["c"] == "Store")
+    assert store["q"] == "shop.models.Store" and store["orm"] == "django"
+    assert store["r"] == [{"n": "region", "k": "fk", "t": "Region", "tq": "shop.models.Region", "rn": "stores"}]
+    json.dumps(facts)
+
+
+def test_no_facts_for_loops_over_other_things() -> None:
+    source = textwrap.dedent(
+        """
+        def totals(session, rows, items):
+            for row in rows:
+                print(row.region.code)
+            return [i.store.region for i in items.values()]
+        """
+    )
+    assert _facts(source) is None
+
+
+def test_loop_record_is_compact() -> None:
+    source = textwrap.dedent(
+        """
+        from shop.models import Store
+
+        def codes():
+            return [s.region.code for s in Store.objects.filter(open=True)]
+        """
+    )
+    facts = _facts(source, "shop/views.py")
+    assert facts is not None and "models" not in facts
+    (record,) = facts["loops"]
+    assert (record["m"], record["mq"], record["orm"], record["var"]) == ("Store", "shop.models.Store", "django", "s")
+    assert [names for names, _, _ in record["acc"]] == [["region", "code"]]
+
+
+def test_model_defined_nowhere_is_silent() -> None:
+    source = textwrap.dedent(
+        """
+        from shop.models import Store
+
+        def codes():
+            return [s.region.code for s in Store.objects.all()]
+        """
+    )
+    assert lint(source, "SL104") == []
+
+
+def test_reverse_accessor_across_files(tmp_path: Path) -> None:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    (tmp_path / "shop" / "models.py").write_text(MODELS)
+    (tmp_path / "shop" / "report.py").write_text(textwrap.dedent(
+        """
+        from shop.models import Region
+
+        def sizes():
+            return {r.code: r.stores.count() for r in Region.objects.all()}
+
+        def sizes_prefetched():
+            return {r.code: r.stores.count() for r in Region.objects.prefetch_related("stores")}
+        """
+    ))
+    found = lint_tree(tmp_path, "SL104")
+    assert [(Path(f.path).name, f.line) for f in found] == [("report.py", 5)]
+    assert 'prefetch_related("stores")' in found[0].message
