@@ -8,13 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scalelint.checker import CheckOptions, Checker
 from scalelint.config import Config, load_config
 from scalelint.errors import UsageError
 from scalelint.findings import Finding, FixSafety
-from scalelint.model.module import Recognition
 from scalelint.registry import load_registry
-from scalelint.suppressions import parse_suppressions
 
 
 @dataclass(frozen=True)
@@ -54,30 +51,29 @@ def finding_range(text: str, finding: Finding) -> Range:
 
 @dataclass
 class DocumentLinter:
-    """Lints editor buffers with the configuration of the project they are in."""
+    """Lints editor buffers as ``scalelint check --stdin-filename PATH -`` does:
+    with the configuration of the project they are in, its suppressions and
+    per-file ignores, and the project phase, the rest of the project coming
+    from the cache (so cross-file findings show in the editor too)."""
 
-    _checkers: dict[Path, tuple[Config, Checker]] = field(default_factory=dict)
+    _projects: dict[Path, tuple[Config, list[Any], set[str]]] = field(default_factory=dict)
 
-    def _checker_for(self, path: Path) -> tuple[Config, Checker]:
+    def _project_for(self, path: Path) -> tuple[Config, list[Any], set[str]]:
         config = load_config(None, path.parent if path.parent.exists() else Path.cwd())
         key = config.path or config.root
-        if key not in self._checkers:
+        if key not in self._projects:
             registry = load_registry([config.root / p for p in config.local_rules])
             rules = registry.select(config.select, config.ignore, config.extend_select)
-            checker = Checker(rules, Recognition(**config.recognition()), CheckOptions())
-            self._checkers[key] = (config, checker)
-        return self._checkers[key]
+            self._projects[key] = (config, rules, set(registry.rules))
+        return self._projects[key]
 
     def lint(self, path: str, text: str) -> list[Finding]:
-        config, checker = self._checker_for(Path(path))
-        result = checker.check(path, text)
-        if result.error is not None:
-            return []
-        suppressions = parse_suppressions(text)
-        return [
-            f for f in result.findings
-            if not any(s.covers(f.line, f.code) for s in suppressions)
-        ]
+        from scalelint.runner import Runner, RunSettings
+
+        config, rules, known = self._project_for(Path(path))
+        settings = RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1)
+        report = Runner(config, rules, settings, known).run()
+        return [f for f in report.findings if f.path == path]
 
     def diagnostics(self, path: str, text: str) -> list[dict[str, Any]]:
         out = []

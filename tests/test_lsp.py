@@ -42,6 +42,24 @@ def test_diagnostics_and_quick_fix(tmp_path: Path) -> None:
     assert linter.diagnostics(str(path), fixed) == []
 
 
+def test_buffer_sees_the_rest_of_the_project(tmp_path: Path) -> None:
+    """Cross-file findings show in the editor: the loop is in the buffer, the
+    model whose relation it loads lazily is in another file of the project."""
+    import shutil
+
+    project = tmp_path / "proj"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "SL104" / "lazy_shop", project)
+    (project / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL104']\n")
+    views = project / "shop" / "views.py"
+    text = views.read_text()
+    linter = DocumentLinter()
+    expected = [i + 1 for i, line in enumerate(text.splitlines()) if "# expect: SL104" in line]
+    found = sorted({f.line for f in linter.lint(str(views), text)})
+    assert found == expected and len(expected) >= 2
+    unsaved = text.replace('select_related("product__created_by")', "all()")
+    assert len({f.line for f in linter.lint(str(views), unsaved)}) > len(expected), "the buffer, not the file on disk"
+
+
 def test_utf16_columns() -> None:
     text = "x = '😀'; y = 1\n"
     r = offset_range(text, text.index("y"), text.index("y") + 1)
