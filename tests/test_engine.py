@@ -459,3 +459,15 @@ def test_facts_are_the_same_in_every_process() -> None:
     first = digests("1")
     assert first.count("\n") > 50 and sum(1 for line in first.splitlines() if line.split()[-1:] and len(line.split()) == 2) > 20
     assert digests("2") == first
+
+
+def test_damaged_cache_files_are_ignored(project: Path) -> None:
+    """A truncated or foreign file in the cache is a miss, never an error."""
+    expected = [(f.path, f.message) for f in _run(["."]).findings]
+    version_dir = next((project / ".scalelint_cache").glob("v*"))
+    damaged = [*version_dir.glob("*/results.marshal"), *version_dir.glob("*/tree.json"), version_dir / "stat-index.json"]
+    assert len(damaged) >= 2
+    for path in damaged:
+        path.write_bytes(b"\x00garbage")
+    assert [(f.path, f.message) for f in _run(["pkg/a.py"]).findings] == [e for e in expected if e[0] == "pkg/a.py"]
+    assert [(f.path, f.message) for f in _run(["."]).findings] == expected
