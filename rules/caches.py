@@ -137,7 +137,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
             return
         key_index = CacheKeyIndex(files)
         root = display_root(path for path, _ in files)
-        for stale in key_index.stale_writes():
+        for stale in key_index.stale_writes(out.reported_paths):
             write = stale.write
             count = len(stale.families)
             listed = ", ".join(f"{f.label} ({shown(f.path, root)}:{f.line})" for f in stale.families)

@@ -75,6 +75,8 @@ class _FlowRule(ProjectRule):
         graph = _project_graph(index)
         for fn in graph.functions.values():
             path = graph.path_of(fn)
+            if path not in out.reported_paths:
+                continue  # a function's findings are reported in its own file
             deferred = self.needs_callees and graph.calls_elsewhere(fn)
             if not deferred and not graph.crosses(fn):
                 continue
@@ -390,7 +392,7 @@ def _dependent_write(reach: Reach, written_fields: set[str]) -> bool:
     user.is_active: user.is_active = True``, a ``last_used`` timestamp) is idempotent
     and not reported."""
     checked = _checked_column(reach)
-    ordering = reach.cond is not None and reach.cond.ordering
+    ordering = reach.cond is not None and reach.cond.orders
     if checked is None:
         return ordering and reach.write.verb == "insert"
     return checked.lower() in written_fields

@@ -366,7 +366,7 @@ class FileFacts:
             if isinstance(func, cst.Attribute) and func.attr.value in ("delay", "apply_async", "send", "s"):
                 func = func.value  # a task enqueued is the task called
             spelled = dotted(func) or ""
-            qn = self.module.qualified(func) if spelled else None
+            qn = self.module.qualified(func) if spelled and (configured_helpers or publishers) else None
             last = spelled.rsplit(".", 1)[-1]
             if spelled in configured_helpers or (qn and qn in configured_helpers) or last in configured_helpers:
                 effects.setdefault("helpers", set()).add("*")

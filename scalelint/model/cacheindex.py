@@ -270,17 +270,21 @@ class CacheKeyIndex:
         return self._primary(self.functions[callee], depth + 1)
 
     # -- writes ---------------------------------------------------------------------
-    def writes(self) -> Iterator[Write]:
+    def writes(self, paths: "set[str] | None" = None) -> Iterator[Write]:
         for path, facts in self.files:
+            if paths is not None and path not in paths:
+                continue
             clients = facts.get("clients", {})
             for raw in facts.get("writes", []):
                 yield Write(path, self.entity(raw["entity"]), raw["kind"], raw["desc"], raw["fn"],
                             tuple(raw["loc"]), raw.get("fix"), clients, bool(raw.get("insert")),  # type: ignore[arg-type]
                             frozenset(raw["columns"]) if "columns" in raw else None)
 
-    def stale_writes(self) -> Iterator[StaleWrite]:
+    def stale_writes(self, paths: "set[str] | None" = None) -> Iterator[StaleWrite]:
+        """The writes leaving families stale (only those in ``paths``, when given:
+        the files this run reports on)."""
         seen: set[tuple[str, str, str]] = set()
-        for write in self.writes():
+        for write in self.writes(paths):
             families = self.families.get(write.entity)
             if not families or (write.path, write.fn, write.entity) in seen:
                 continue

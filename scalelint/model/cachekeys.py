@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import libcst as cst
@@ -134,14 +135,21 @@ def _regex(template: str, hole: str) -> re.Pattern[str]:
     return re.compile(hole.join(re.escape(p) for p in parts) + r"\Z", re.S)
 
 
+@lru_cache(maxsize=1 << 16)
 def templates_match(a: str, b: str) -> bool:
     """Two key families overlap: a hole matches any text without a ``:``."""
     if a == b:
         return True
+    # each pattern is anchored at its literal prefix, which text without a hole there
+    # must spell: families whose prefixes differ before either one's first hole never meet
+    head_a, head_b = a.split(HOLE, 1)[0], b.split(HOLE, 1)[0]
+    if not (head_a.startswith(head_b) or head_b.startswith(head_a)) and _MARK not in a + b:
+        return False
     hole = r"[^:]+"
     return bool(_regex(a, hole).match(b.replace(HOLE, _MARK)) or _regex(b, hole).match(a.replace(HOLE, _MARK)))
 
 
+@lru_cache(maxsize=1 << 14)
 def glob_matches(pattern: str, template: str) -> bool:
     """A Redis glob (``product:*``) covers the family."""
     parts = re.split(r"(\*|\?|\{\})", pattern)

@@ -11,7 +11,7 @@ import re
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import libcst as cst
 
@@ -153,6 +153,9 @@ def is_test_module(module: "ModuleModel") -> bool:
     )
 
 
+#: qualified names the catalog knows as cache clients, their constructors and mappings
+_CATALOGUED_CLIENTS = (*catalog.CACHE_CONSTRUCTORS, *catalog.CACHE_OBJECTS, *catalog.CACHE_MAPPINGS)
+
 _MODELS: "weakref.WeakKeyDictionary[ModuleModel, CacheModel]" = per_module_cache()
 
 
@@ -178,6 +181,14 @@ class CacheModel:
         return frozenset(self.module.recognition.cache_clients)
 
     @cached_property
+    def _imports_catalogued_client(self) -> bool:
+        """Whether some import can resolve to a client the catalog knows: without
+        one (and without configured clients) no expression here is a client by
+        qualified name, however it is bound."""
+        targets = set(self.module.imports.names.values())
+        return any(key == t or key.startswith(t + ".") for key in _CATALOGUED_CLIENTS for t in targets)
+
+    @cached_property
     def _class_bindings(self) -> dict[str, dict[str, cst.BaseExpression]]:
         """Per class: ``self.x = value`` in its methods and ``x = value`` in its body."""
         out: dict[str, dict[str, cst.BaseExpression]] = {}
@@ -186,7 +197,7 @@ class CacheModel:
             for stmt in info.node.body.body:
                 for name, value in bindings(stmt):
                     attrs.setdefault(name, value)
-            for sub in walk(info.node.body):
+            for sub in _small_statements_in_order(_suite(info.node.body)):
                 if isinstance(sub, cst.Assign) and len(sub.targets) == 1:
                     target = sub.targets[0].target
                     if isinstance(target, cst.Attribute) and dotted(target.value) == "self":
@@ -222,7 +233,7 @@ class CacheModel:
 
     def client_of(self, expr: cst.BaseExpression, fn: "FunctionModel | None" = None, depth: int = 0) -> CacheClient | None:
         """The cache client an expression is, by config, qualified name or binding."""
-        if depth > 4:
+        if depth > 4 or not (self._configured or self._imports_catalogued_client):
             return None
         if isinstance(expr, cst.Await):
             return self.client_of(expr.expression, fn, depth + 1)
@@ -425,7 +436,8 @@ class CacheModel:
         for fn in self.module.functions:
             if "<locals>" in fn.qualname or len(getattr(fn.node.body, "body", ())) > 3:
                 continue  # key builders are short functions and methods
-            returns = [s for s in walk(fn.node.body, into_functions=False) if isinstance(s, cst.Return) and s.value]
+            returns = [s for s in _small_statements_in_order(_suite(fn.node.body), into_scopes=False)
+                       if isinstance(s, cst.Return) and s.value]
             if len(returns) == 1:
                 template = self._reader(fn, None, 1).template(returns[0].value)  # type: ignore[arg-type]
                 if template is not None:
@@ -522,6 +534,51 @@ class CacheModel:
                 if client is not None and client.library.name in allowed:
                     out.append(Memo(fn, dec, None, client, method))
         return out
+
+
+def _small_statements_in_order(
+    body: "Sequence[cst.BaseStatement]", *, into_scopes: bool = True
+) -> Iterator[cst.BaseSmallStatement]:
+    """The small statements under ``body`` in source order, the order ``walk``
+    meets them in (with ``into_scopes=False``, not those of nested functions and
+    classes): assignments and returns are never expressions, so visiting the
+    statements alone finds them all, without walking every expression."""
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+            continue
+        if not into_scopes and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        for suite in _suites(stmt):
+            yield from _small_statements_in_order(_suite(suite), into_scopes=into_scopes)
+
+
+def _suites(stmt: cst.BaseStatement) -> Iterator[cst.CSTNode]:
+    """The blocks of a compound statement, in source order."""
+    if isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield case.body
+        return
+    yield stmt.body  # type: ignore[attr-defined]
+    for handler in getattr(stmt, "handlers", ()):
+        yield handler.body
+    orelse = getattr(stmt, "orelse", None)
+    while isinstance(orelse, cst.If):  # elif chains
+        yield orelse.body
+        orelse = orelse.orelse
+    if orelse is not None:
+        yield orelse.body
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        yield final.body
+
+
+def _suite(suite: cst.CSTNode) -> "Sequence[cst.BaseStatement]":
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=suite.body)]
+    return ()
 
 
 def _library_by_name(spelled: str, fn: "FunctionModel | None") -> CacheLibrary:

@@ -26,14 +26,16 @@ that identity-only flows are not mistaken for stale state.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 
 import libcst as cst
 
 from scalelint.model import dbops
 from scalelint.model.module import per_module_cache
 from scalelint.model.spots import Spot, StatementLocator
+from scalelint.walk import walk
 
 if TYPE_CHECKING:
     from scalelint.context import FileContext
@@ -95,6 +97,7 @@ class Label(NamedTuple):
 
 
 EMPTY: frozenset[Label] = frozenset()
+_ORDERINGS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 #: the primary database, as a handle or alias (``db.primary``, ``"default"``)
 PRIMARY_HANDLE = Label(HANDLE, "primary")
 
@@ -111,7 +114,7 @@ def reshape(labels: frozenset[Label], op: str, name: str | None = None) -> froze
             if op == REF:
                 out.add(label)
         else:
-            out.add(label._replace(shape=compose(label.shape, op), field=name or label.field))
+            out.add(label.derived(compose(label.shape, op), name or label.field, label.guard))
     return frozenset(out)
 
 
@@ -182,11 +185,22 @@ class Write:
 @dataclass(eq=False)
 class Cond:
     key: str
-    ordering: bool  # compares with < <= > >=
+    #: compares with < <= > >= (None: not looked at yet, see :attr:`orders`)
+    ordering: bool | None
     node: cst.CSTNode | None = None
     spot: Spot | None = None
     anchor: cst.CSTNode | None = None
     before: bool = False  # the node precedes its anchor (an ``except`` clause's type)
+
+    @property
+    def orders(self) -> bool:
+        """Whether the condition compares with < <= > >= (few conditions are ever asked)."""
+        if self.ordering is None:
+            self.ordering = self.node is not None and any(
+                isinstance(sub, cst.ComparisonTarget) and isinstance(sub.operator, _ORDERINGS)
+                for sub in walk(self.node, into_functions=False)
+            )
+        return self.ordering
 
 
 @dataclass(eq=False)
@@ -257,6 +271,13 @@ class ModuleFlow:
     def key(self, prefix: str, n: int) -> str:
         return f"{self.path}#{prefix}{n}"
 
+    def site_callee(self, key: str) -> str | None:
+        """Whom a call site calls (read from facts without decoding the site)."""
+        if isinstance(self.sites, _Records):
+            return self.sites.first_field(key)
+        site = self.sites.get(key)
+        return site.callee if site is not None else None
+
     def spot(self, record: Origin | Write | Cond | Site) -> Spot:
         if record.spot is None:
             assert self.ctx is not None and record.node is not None
@@ -274,13 +295,21 @@ class ModuleFlow:
 
     def _encode(self) -> dict[str, Any]:
         enc = _Encoder(self.path)
+        # module-level call sites are only resolved (through globals), never reported at
+        in_functions = {k for f in self.functions.values() for k in f.sites}
+        functions: dict[str, list] = {}
+        empty: list[str] = []  # known to the project, with nothing to follow through them
+        for k, f in self.functions.items():
+            returns = enc.labels(f.returns)
+            if returns or f.writes or f.sites or f.events or f.locks:
+                functions[k] = [f.name, list(f.params), f.defaults, returns, [enc.key(w) for w in f.writes],
+                                [enc.key(s) for s in f.sites], [enc.event(e) for e in f.events], sorted(f.locks)]
+            else:
+                empty.append(enc.function(k, self.module))
         return {
             "module": self.module,
-            "functions": {
-                k: [f.name, list(f.params), f.defaults, enc.labels(f.returns), [enc.key(w) for w in f.writes],
-                    [enc.key(s) for s in f.sites], [enc.event(e) for e in f.events], sorted(f.locks)]
-                for k, f in self.functions.items()
-            },
+            "functions": functions,
+            "empty": empty,
             "origins": {enc.key(k): [o.entity, o.spelled, o.kind, o.shape, int(o.locked), int(o.rechecks), o.column,
                                      list(self.spot(o)), int(o.keyed)] for k, o in self.origins.items()},
             "writes": {enc.key(k): [w.verb, w.entity, w.what, int(w.rechecks), int(w.relative), int(w.upsert),
@@ -289,10 +318,22 @@ class ModuleFlow:
                        for k, w in self.writes.items()},
             "sites": {enc.key(k): [s.callee, s.name, [enc.labels(a) for a in s.args],
                                    {n: enc.labels(v) for n, v in s.kwargs.items()}, s.consts, int(s.star),
-                                   enc.ctl(s.ctl), list(self.spot(s))] for k, s in self.sites.items()},
-            "conds": {enc.key(k): [int(c.ordering), list(self.spot(c))] for k, c in self.conds.items()},
+                                   enc.ctl(s.ctl), list(self.spot(s)) if k in in_functions else []]
+                      for k, s in self.sites.items()},
+            "conds": {enc.key(k): [int(c.orders), list(self.spot(c))] for k, c in self._reportable_conds()},
             "instances": self.instances,
         }
+
+    def _reportable_conds(self) -> list[tuple[str, Cond]]:
+        """The conditions a finding can be reported at: those deciding a write or a
+        call while testing a read or a call result (a condition on parameters
+        alone never resolves to a read); no other condition is ever looked up."""
+        found: dict[str, None] = {}
+        for record in (*self.writes.values(), *self.sites.values()):
+            for key, labels in record.ctl:
+                if key in self.conds and any(l.kind == ORIGIN or l.kind == CALL for l in labels):
+                    found[key] = None
+        return [(k, c) for k, c in self.conds.items() if k in found]
 
     @classmethod
     def from_json(cls, path: str, data: dict[str, Any]) -> "ModuleFlow":
@@ -303,26 +344,79 @@ class ModuleFlow:
                 k, name, tuple(params), defaults, dec.labels(returns), [dec.key(w) for w in writes],
                 [dec.key(s) for s in sites], [dec.event(e) for e in events], set(locks),
             )
-        for k, (entity, spelled, kind, shape, locked, rechecks, column, spot, keyed) in data["origins"].items():
-            flow.origins[dec.key(k)] = Origin(dec.key(k), entity, spelled, kind, shape, bool(locked), bool(rechecks),
-                                              column, keyed=bool(keyed), spot=tuple(spot))  # type: ignore[arg-type]
-        for k, (verb, entity, what, rechecks, relative, upsert, guarded, data_, subject, ctl,
-                spot, target) in data["writes"].items():
-            flow.writes[dec.key(k)] = Write(
-                dec.key(k), verb, entity, what, bool(rechecks), bool(relative), bool(upsert), bool(guarded),
-                dec.labels(data_), dec.labels(subject), dec.ctl(ctl), spot=tuple(spot),  # type: ignore[arg-type]
-                target=dec.key(target) if target else None,
-            )
-        for k, (callee, name, args, kwargs, consts, star, ctl, spot) in data["sites"].items():
-            flow.sites[dec.key(k)] = Site(
-                dec.key(k), callee, name, tuple(dec.labels(a) for a in args),
-                {n: dec.labels(v) for n, v in kwargs.items()}, consts, bool(star), dec.ctl(ctl),
-                spot=tuple(spot),  # type: ignore[arg-type]
-            )
-        for k, (ordering, spot) in data["conds"].items():
-            flow.conds[dec.key(k)] = Cond(dec.key(k), bool(ordering), spot=tuple(spot))  # type: ignore[arg-type]
+        for short in data.get("empty", ()):
+            k = dec.function(short, flow.module)
+            flow.functions[k] = FunctionFlow(k, k.rsplit(".", 1)[-1])
+        # records are decoded when looked up: the project phase follows a few of them
+        flow.origins = _Records(dec, data["origins"], _origin)  # type: ignore[assignment]
+        flow.writes = _Records(dec, data["writes"], _write)  # type: ignore[assignment]
+        flow.sites = _Records(dec, data["sites"], _site)  # type: ignore[assignment]
+        flow.conds = _Records(dec, data["conds"], _cond)  # type: ignore[assignment]
         flow.instances = data.get("instances", {})
         return flow
+
+
+def _origin(dec: "_Decoder", k: str, raw: list) -> Origin:
+    entity, spelled, kind, shape, locked, rechecks, column, spot, keyed = raw
+    return Origin(k, entity, spelled, kind, shape, bool(locked), bool(rechecks), column, keyed=bool(keyed),
+                  spot=tuple(spot))  # type: ignore[arg-type]
+
+
+def _write(dec: "_Decoder", k: str, raw: list) -> Write:
+    verb, entity, what, rechecks, relative, upsert, guarded, data, subject, ctl, spot, target = raw
+    return Write(k, verb, entity, what, bool(rechecks), bool(relative), bool(upsert), bool(guarded),
+                 dec.labels(data), dec.labels(subject), dec.ctl(ctl), spot=tuple(spot),  # type: ignore[arg-type]
+                 target=dec.key(target) if target else None)
+
+
+def _site(dec: "_Decoder", k: str, raw: list) -> Site:
+    callee, name, args, kwargs, consts, star, ctl, spot = raw
+    return Site(k, callee, name, tuple(dec.labels(a) for a in args), {n: dec.labels(v) for n, v in kwargs.items()},
+                consts, bool(star), dec.ctl(ctl), spot=tuple(spot))  # type: ignore[arg-type]
+
+
+def _cond(dec: "_Decoder", k: str, raw: list) -> Cond:
+    ordering, spot = raw
+    return Cond(k, bool(ordering), spot=tuple(spot))  # type: ignore[arg-type]
+
+
+class _Records(Mapping):
+    """Records of one kind read from facts, each decoded when first looked up."""
+
+    def __init__(self, dec: "_Decoder", raw: dict[str, list], make: Callable[["_Decoder", str, list], Any]) -> None:
+        self._dec, self._raw, self._make = dec, raw, make
+        self._done: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        found = self._done.get(key)
+        if found is None:
+            prefix = self._dec.prefix
+            raw = self._raw.get(key[len(prefix):]) if key.startswith(prefix) else None
+            if raw is None:
+                raise KeyError(key)
+            found = self._done[key] = self._make(self._dec, key, raw)
+        return found
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def first_field(self, key: str) -> Any:
+        """The first field of a record, without decoding it (a site's callee)."""
+        prefix = self._dec.prefix
+        raw = self._raw.get(key[len(prefix):]) if key.startswith(prefix) else None
+        return raw[0] if raw is not None else None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.startswith(self._dec.prefix) and key[len(self._dec.prefix):] in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._dec.key(k) for k in self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 class _Encoder:
@@ -349,6 +443,11 @@ class _Encoder:
 
     def _guard_key(self, param: str) -> str:
         return UNKNOWN + self.key(param[1:]) if param.startswith(UNKNOWN) else param
+
+    @staticmethod
+    def function(key: str, module: str) -> str:
+        """A function's key without its module's name (``.Class.method``)."""
+        return key[len(module):] if module and key.startswith(module + ".") else key
 
     def labels(self, labels: frozenset[Label]) -> list[str]:
         return sorted(self.label(l) for l in labels if l.kind != HANDLE or l.replica)  # sets: same facts every run
@@ -382,6 +481,10 @@ class _Decoder:
 
     def _guard_key(self, param: str) -> str:
         return UNKNOWN + self.key(param[1:]) if param.startswith(UNKNOWN) else param
+
+    @staticmethod
+    def function(short: str, module: str) -> str:
+        return module + short if short.startswith(".") else short
 
     def labels(self, d: list) -> frozenset[Label]:
         return frozenset(self.label(x) for x in d)

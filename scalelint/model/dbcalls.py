@@ -52,7 +52,7 @@ class DbCalls:
             statement = dbops.sa_statement(stmt_expr, self.model)
             if statement is not None:
                 return self._sa_execute(call, statement, labels, st), i + 1
-        sessionish = self._session(receiver)
+        sessionish = (name in catalog.SA_FLUSH_METHODS or name in catalog.SA_INSTANCE_WRITES) and self._session(receiver)
         if sessionish and name in catalog.SA_FLUSH_METHODS:
             self.flushes = True
         arg_labels = [self.eval(a.value, st) for a in call.args]
@@ -87,7 +87,7 @@ class DbCalls:
                 self._django_write(call, name, origin.spelled, origin.rechecks, labels, st)
                 return EMPTY, i + 1
         named = EMPTY
-        if dbops.replica_name(name, self.model.recognition):
+        if self.name_role(name) == "replica":
             named = frozenset({self._handle(call.func, dotted(call.func) or name, st)})
         callee = self.callee_of(call.func)
         if callee is not None:

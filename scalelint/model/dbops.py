@@ -34,13 +34,14 @@ def unroll(expr: cst.BaseExpression) -> tuple[cst.BaseExpression, list[Step]]:
     """``Account.objects.using(a).get(pk=1)`` -> (Name Account, [objects, using(), get()])."""
     steps: list[Step] = []
     node = expr
-    while True:
-        if isinstance(node, cst.Await):
+    while True:  # exact types: isinstance() on LibCST's ABCs is a Python-level call
+        kind = type(node)
+        if kind is cst.Await:
             node = node.expression
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        elif kind is cst.Call and type(node.func) is cst.Attribute:
             steps.append(Step(node.func.attr.value, node, node))
             node = node.func.value
-        elif isinstance(node, cst.Attribute):
+        elif kind is cst.Attribute:
             steps.append(Step(node.attr.value, None, node))
             node = node.value
         else:

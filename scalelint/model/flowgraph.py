@@ -289,8 +289,9 @@ class Graph:
             self._callers = {}
             for caller in self.functions.values():
                 for key in caller.sites:
-                    site = self.site(key)
-                    callee = self.lookup(site.callee) if site is not None else None
+                    flow = self.flows.get(key.split("#", 1)[0])
+                    name = flow.site_callee(key) if flow is not None else None
+                    callee = self.lookup(name) if name is not None else None
                     if callee is not None:
                         self._callers.setdefault(callee.key, []).append(caller)
         return self._callers

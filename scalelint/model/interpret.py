@@ -6,7 +6,7 @@ labels, call chains unrolled, and project calls recorded as call sites."""
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 
 _BUILTINS = frozenset(dir(builtins))
+_CHAINS = frozenset({cst.Call, cst.Attribute, cst.Await})
+_SEQUENCES = frozenset({cst.Tuple, cst.List, cst.Set})
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
 
 
 def build_flow(ctx: "FileContext") -> ModuleFlow:
@@ -48,6 +51,8 @@ class _Builder:
         self.local_classes = {c.name for c in self.model.classes}
         self._ids: dict[tuple[str, int], str] = {}
         self._counter = 0
+        #: bare name -> "replica" | "primary" | "" (what a handle of that name is)
+        self.name_roles: dict[str, str] = {}
 
     def qualify(self, qualname: str) -> str:
         return f"{self.model.module_name}.{qualname}" if self.model.module_name else qualname
@@ -121,7 +126,7 @@ class State:
     exited: bool = False
 
     def fork(self, **changes: Any) -> "State":
-        new = replace(self, env=dict(self.env), exited=False)
+        new = State(dict(self.env), self.ctl, self.guards, self.branch, self.unique)
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -230,56 +235,58 @@ class _Run(DbCalls):
 
     def stmt(self, node: cst.BaseStatement, st: State) -> State:
         self.anchor = node
-        if isinstance(node, cst.SimpleStatementLine):
+        kind = type(node)
+        if kind is cst.SimpleStatementLine:
             for small in node.body:
                 st = self.small(small, st)
                 if st.exited:
                     break
             return st
-        if isinstance(node, cst.If):
+        if kind is cst.If:
             return self._if(node, st)
-        if isinstance(node, (cst.For, cst.While)):
+        if kind is cst.For or kind is cst.While:
             return self._loop(node, st)
-        if isinstance(node, (cst.Try, cst.TryStar)):
+        if kind is cst.Try or kind is cst.TryStar:
             return self._try(node, st)
-        if isinstance(node, cst.With):
+        if kind is cst.With:
             for item in node.items:
                 labels = self.eval(item.item, st)
                 if item.asname is not None:
                     self.bind(item.asname.name, labels, st)
             return self.block(_body(node.body), st)
-        if isinstance(node, cst.Match):
+        if kind is cst.Match:
             return self._match(node, st)
         return st
 
     def small(self, node: cst.BaseSmallStatement, st: State) -> State:
         self.anchor = node
-        if isinstance(node, cst.Assign):
+        kind = type(node)
+        if kind is cst.Assign:
             labels = self.eval(node.value, st)
             for target in node.targets:
                 self._remember_text(target.target, node.value)
                 self.bind(target.target, labels, st)
-        elif isinstance(node, cst.AnnAssign):
+        elif kind is cst.AnnAssign:
             if node.value is not None:
                 self._remember_text(node.target, node.value)
                 self.bind(node.target, self.eval(node.value, st), st)
-        elif isinstance(node, cst.AugAssign):
+        elif kind is cst.AugAssign:
             value = reshape(self.eval(node.value, st), COMPUTE)
             current = reshape(self.eval(node.target, st), COMPUTE)
             self.bind(node.target, value | current, st)
-        elif isinstance(node, cst.Expr):
+        elif kind is cst.Expr:
             self.eval(node.value, st)
-        elif isinstance(node, cst.Return):
+        elif kind is cst.Return:
             labels = self.eval(node.value, st) if node.value is not None else EMPTY
             self.returns.append((labels, st.guards))
             st.exited = True
-        elif isinstance(node, cst.Raise):
+        elif kind is cst.Raise:
             if node.exc is not None:
                 self.eval(node.exc, st)
             st.exited = True
-        elif isinstance(node, (cst.Break, cst.Continue)):
+        elif kind is cst.Break or kind is cst.Continue:
             st.exited = True
-        elif isinstance(node, cst.Assert):
+        elif kind is cst.Assert:
             key, labels = self.condition(node.test, st)
             if labels:
                 st.ctl = st.ctl + ((key, labels),)
@@ -458,12 +465,7 @@ class _Run(DbCalls):
         labels = self._cond_labels(test, st)
         key, new = self.b.key_for("k", test)
         if labels and key not in self.b.flow.conds:
-            ordering = any(
-                isinstance(sub, cst.ComparisonTarget)
-                and isinstance(sub.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual))
-                for sub in walk(test, into_functions=False)
-            )
-            self.b.flow.conds[key] = Cond(key, ordering, test, anchor=self.anchor)
+            self.b.flow.conds[key] = Cond(key, None, test, anchor=self.anchor)  # ordering: when asked
         return key, labels
 
     def _cond_labels(self, test: cst.BaseExpression, st: State) -> frozenset[Label]:
@@ -480,64 +482,67 @@ class _Run(DbCalls):
 
     # -- expressions -----------------------------------------------------------------
     def eval(self, node: cst.BaseExpression | None, st: State) -> frozenset[Label]:
+        # exact types, not isinstance(): LibCST's node classes are ABCs, whose
+        # isinstance() costs a Python-level call, and this runs for every expression
         if node is None:
             return EMPTY
-        if isinstance(node, cst.Name):
+        kind = type(node)
+        if kind is cst.Name:
             return self._name(node, st)
-        if isinstance(node, (cst.Call, cst.Attribute)) or isinstance(node, cst.Await):
+        if kind in _CHAINS:
             return self.chain(node, st)
-        if isinstance(node, cst.Subscript):
+        if kind is cst.Subscript:
             return self._subscript(node, st)
-        if isinstance(node, cst.BinaryOperation):
+        if kind is cst.BinaryOperation:
             return reshape(self.eval(node.left, st) | self.eval(node.right, st), COMPUTE)
-        if isinstance(node, cst.UnaryOperation):
+        if kind is cst.UnaryOperation:
             inner = self.eval(node.expression, st)
-            return reshape(inner, TEST if isinstance(node.operator, cst.Not) else COMPUTE)
-        if isinstance(node, cst.BooleanOperation):
+            return reshape(inner, TEST if type(node.operator) is cst.Not else COMPUTE)
+        if kind is cst.BooleanOperation:
             return self.eval(node.left, st) | self.eval(node.right, st)
-        if isinstance(node, cst.Comparison):
+        if kind is cst.Comparison:
             labels = self.eval(node.left, st)
             for target in node.comparisons:
                 labels |= self.eval(target.comparator, st)
             return reshape(labels, COMPUTE)
-        if isinstance(node, cst.IfExp):
+        if kind is cst.IfExp:
             return self._ifexp(node, st)
-        if isinstance(node, cst.FormattedString):
+        if kind is cst.FormattedString:
             out = EMPTY
             for part in node.parts:
-                if isinstance(part, cst.FormattedStringExpression):
+                if type(part) is cst.FormattedStringExpression:
                     out |= self.eval(part.expression, st)
             return reshape(out, COMPUTE)
-        if isinstance(node, cst.SimpleString):
+        if kind is cst.SimpleString:
             text = dbops.short_literal(node)
             if text is not None and dbops.replica_alias(text, self.model.recognition):
                 return frozenset({self._handle(node, text, st, alias=True)})
             if text is not None and dbops.primary_name(text, self.model.recognition):
                 return frozenset({PRIMARY_HANDLE})
             return EMPTY
-        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        if kind in _SEQUENCES:
             out = EMPTY
             for el in node.elements:
                 out |= self.eval(el.value, st)
             return out
-        if isinstance(node, cst.Dict):
+        if kind is cst.Dict:
             out = EMPTY
             for el in node.elements:
-                if isinstance(el, cst.DictElement):
+                if type(el) is cst.DictElement:
                     out |= self.eval(el.key, st) | self.eval(el.value, st)
                 else:
                     out |= self.eval(el.value, st)
             return out
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        if kind in _COMPREHENSIONS:
             return self._comprehension(node, st)
-        if isinstance(node, cst.NamedExpr):
+        if kind is cst.NamedExpr:
             labels = self.eval(node.value, st)
             self.bind(node.target, labels, st)
             return labels
-        if isinstance(node, (cst.Yield,)):
+        if kind is cst.Yield:
             value = node.value
             return self.eval(value, st) if isinstance(value, cst.BaseExpression) else EMPTY
-        if isinstance(node, cst.StarredElement):
+        if kind is cst.StarredElement:
             return self.eval(node.value, st)
         return EMPTY
 
@@ -548,12 +553,19 @@ class _Run(DbCalls):
         labels = st.env.get(name)
         if labels is None:
             labels = self.b.globals.get(name, EMPTY)
-        recognition = self.model.recognition
-        if dbops.replica_name(name, recognition):
+        role = self.name_role(name)
+        if role == "replica":
             labels = labels | {self._handle(node, name, st)}
-        elif dbops.primary_name(name, recognition):
+        elif role == "primary":
             labels = labels | {PRIMARY_HANDLE}
         return labels
+
+    def name_role(self, name: str) -> str:
+        """What a handle of this (last) name is: "replica", "primary" or ""."""
+        role = self.b.name_roles.get(name)
+        if role is None:
+            role = self.b.name_roles[name] = _name_role(name, self.model.recognition)
+        return role
 
     def _handle(self, node: cst.CSTNode, spelled: str, st: State, alias: bool = False) -> Label:
         key, new = self.b.key_for("h", node)
@@ -636,11 +648,11 @@ class _Run(DbCalls):
     def _attribute(self, labels, root, steps: list[Step], i: int, st: State) -> frozenset[Label]:
         name = steps[i].name
         out = reshape(labels, field_op(name), name)
-        recognition = self.model.recognition
-        if dbops.replica_name(name, recognition):
+        role = self.name_role(name)
+        if role == "replica":
             spelled = dbops.spelled_prefix(root, steps, i + 1) or name
             out = out | {self._handle(steps[i].node, spelled, st)}
-        elif dbops.primary_name(name, recognition):
+        elif role == "primary":
             out = out | {PRIMARY_HANDLE}
         return out
 
@@ -775,6 +787,12 @@ class _Run(DbCalls):
             existing.args = tuple(a | b for a, b in zip(existing.args, args))
             existing.kwargs = {k: existing.kwargs.get(k, EMPTY) | v for k, v in kwargs.items()}
         return frozenset({Label(CALL, key)})
+
+
+def _name_role(name: str, recognition) -> str:
+    if dbops.replica_name(name, recognition):
+        return "replica"
+    return "primary" if dbops.primary_name(name, recognition) else ""
 
 
 def _choice(side: frozenset[Label], opposite: frozenset[Label]) -> bool:

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import ast
 import bisect
+import gc
 from functools import cached_property
 from typing import Sequence
 
 import libcst as cst
 
 Spot = tuple[int, int, int, int]
+#: statements with statements inside
+_COMPOUND = frozenset({cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.FunctionDef, cst.ClassDef,
+                       cst.Match})
 
 
 class StatementLocator:
@@ -41,7 +45,11 @@ class StatementLocator:
         if start is None:
             return None
         if isinstance(node, cst.Call) and not node.lpar and isinstance(node.func, (cst.Name, cst.Attribute)):
-            return self._locate_call(node, start, before)
+            found = self._locate_call(node, start, before)
+            if found is not None:
+                return found
+            # the callee's text occurs first as something else (``receiver = receiver()``,
+            # a string key): find the call by its own text instead
         code = self.module.code_for_node(node).strip()
         if not code:
             return None
@@ -85,11 +93,20 @@ class StatementLocator:
     def _statement_starts(self) -> dict[int, int]:
         if self._starts is None:
             self._starts = {}
+            # the ast is acyclic and dropped right here: collecting garbage while it is
+            # built would only traverse the (large) live CST again and again
+            enabled = gc.isenabled()
+            gc.disable()
             try:
-                tree = ast.parse(self.text)
-            except (SyntaxError, ValueError, RecursionError):
-                return self._starts
-            self._pair(self.module.body, tree.body)
+                try:
+                    tree = ast.parse(self.text)
+                except (SyntaxError, ValueError, RecursionError):
+                    return self._starts
+                self._pair(self.module.body, tree.body)
+                del tree
+            finally:
+                if enabled:
+                    gc.enable()
         return self._starts
 
     def _offset(self, stmt: ast.stmt) -> int:
@@ -102,7 +119,7 @@ class StatementLocator:
     def _pair(self, body: Sequence[cst.BaseStatement], stmts: list[ast.stmt]) -> None:
         flat: list[cst.CSTNode] = []
         for stmt in body:
-            if isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is cst.SimpleStatementLine:
                 flat.extend(stmt.body)
             else:
                 flat.append(stmt)
@@ -113,7 +130,10 @@ class StatementLocator:
             self._pair_inner(node, a)
 
     def _pair_inner(self, node: cst.CSTNode, a: ast.stmt) -> None:
-        if isinstance(node, cst.If) and isinstance(a, ast.If):
+        kind = type(node)  # exact types: isinstance() on LibCST's ABCs is a Python-level call
+        if kind not in _COMPOUND:
+            return
+        if kind is cst.If and isinstance(a, ast.If):
             self._pair(_body(node.body), a.body)
             if isinstance(node.orelse, cst.If):
                 self._pair([node.orelse], a.orelse)
