@@ -1,13 +1,16 @@
 """What a rule sees of the file being checked, and where its reports go."""
 from __future__ import annotations
 
+import ast
+import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 from scalelint.findings import Edit, Finding, Fix, FixSafety
+from scalelint.fixes import apply_edits
 from scalelint.positions import Positions
 
 if TYPE_CHECKING:
@@ -77,16 +80,59 @@ class FileContext:
         self, old: cst.CSTNode, new: cst.CSTNode, message: str, safety: FixSafety,
         extra: tuple[tuple[cst.CSTNode, cst.CSTNode], ...] = (),
     ) -> Fix | None:
-        """A fix replacing ``old`` with ``new`` (and any ``extra`` pairs), as one
-        minimal text edit. None when the result would not parse."""
+        """A fix replacing ``old`` with ``new`` (and any ``extra`` pairs; a new
+        node may be a Flatten- or RemovalSentinel), as minimal text edits. None
+        when the result would not parse."""
         replacements = {old: new, **dict(extra)}
-        updated = self.module.visit(_Replacer(replacements))
-        new_text = updated.code
-        try:
-            cst.parse_module(new_text)
-        except Exception:
+        edits = self._statement_edits(replacements)
+        if edits is None:
+            updated = self.module.visit(_Replacer(replacements))
+            edits = (minimal_edit(self.text, updated.code),)
+        new_text, applied = apply_edits(self.text, [Fix(message, safety, edits)])
+        if not applied or not _parses(new_text):
             return None
-        return Fix(message, safety, (minimal_edit(self.text, new_text),))
+        return Fix(message, safety, edits)
+
+    def _statement_edits(self, replacements: dict[cst.CSTNode, Any]) -> tuple[Edit, ...] | None:
+        """Edits that rewrite only the top-level statements holding the replaced
+        nodes: the rest of the module is neither transformed nor regenerated.
+        None when a node cannot be placed (then the whole module is rewritten)."""
+        body = self.module.body
+        if not body:
+            return None
+        positions = self.positions
+        try:
+            starts = [positions.full_span(stmt)[0] for stmt in body]
+            spans = [positions.full_span(node) for node in replacements]
+        except KeyError:
+            return None
+        touched = sorted({bisect.bisect_right(starts, start) - 1 for start, _ in spans})
+        if touched[0] < 0:
+            return None
+        edits = []
+        for index in touched:
+            stmt = body[index]
+            start, end = positions.full_span(stmt)
+            result = stmt.visit(_Replacer(replacements))
+            if isinstance(result, cst.FlattenSentinel):
+                code = "".join(self.module.code_for_node(node) for node in result.nodes)
+            elif isinstance(result, cst.RemovalSentinel):
+                code = ""
+            else:
+                code = self.module.code_for_node(result)
+            edit = minimal_edit(self.text[start:end], code)
+            edits.append(Edit(edit.start + start, edit.end + start, edit.text))
+        return tuple(edits)
+
+
+def _parses(text: str) -> bool:
+    """CPython's own parser (a fraction of LibCST's cost) as the syntax check;
+    the fix loop parses the result with LibCST again before keeping it."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _unique(text: str, part: str, start: int, end: int) -> int | None:

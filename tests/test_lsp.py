@@ -33,11 +33,16 @@ def test_diagnostics_and_quick_fix(tmp_path: Path) -> None:
     assert diagnostics[0]["range"]["start"] == {"line": 4, "character": 4}
     actions = linter.code_actions(path.as_uri(), str(path), SOURCE, line=4)
     assert len(actions) == 1 and actions[0]["isPreferred"]
-    (edit,) = actions[0]["edit"]["changes"][path.as_uri()]
-    start, end = edit["range"]["start"], edit["range"]["end"]
+    edits = actions[0]["edit"]["changes"][path.as_uri()]
     lines = SOURCE.split("\n")
-    offsets = [sum(len(line) + 1 for line in lines[: p["line"]]) + p["character"] for p in (start, end)]
-    fixed = SOURCE[: offsets[0]] + edit["newText"] + SOURCE[offsets[1] :]
+
+    def offset(p: dict) -> int:
+        return sum(len(line) + 1 for line in lines[: p["line"]]) + p["character"]
+
+    fixed = SOURCE
+    for edit in sorted(edits, key=lambda e: offset(e["range"]["start"]), reverse=True):
+        start, end = offset(edit["range"]["start"]), offset(edit["range"]["end"])
+        fixed = fixed[:start] + edit["newText"] + fixed[end:]
     assert "with closing(sqlite3.connect(path)) as conn:  # café" in fixed
     assert linter.diagnostics(str(path), fixed) == []
 
