@@ -20,7 +20,7 @@ from scalelint.manifest import materialize
 from scalelint.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
-from scalelint.suppressions import Suppression
+from scalelint.suppressions import Suppression, parse_suppressions
 
 if TYPE_CHECKING:
     from scalelint.checker import Checker
@@ -205,9 +205,11 @@ class Runner:
                 state.result = cached
                 return
         text = state.source.text
-        if not self._prefilter.any(text) and not _mentions_suppression(text):
+        if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
+            if error is None and _mentions_suppression(text):  # for SL001/SL002, as the checker would
+                state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
 

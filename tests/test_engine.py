@@ -471,3 +471,19 @@ def test_damaged_cache_files_are_ignored(project: Path) -> None:
         path.write_bytes(b"\x00garbage")
     assert [(f.path, f.message) for f in _run(["pkg/a.py"]).findings] == [e for e in expected if e[0] == "pkg/a.py"]
     assert [(f.path, f.message) for f in _run(["."]).findings] == expected
+
+
+def test_suppression_only_files_never_build_the_checker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file no rule can match is answered in the main process even when it
+    carries suppression comments: building the checker imports LibCST and
+    every rule, the main cost of a one-file run."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain.py").write_text("x = 1  # noqa: SL101\ny = 2  # NOQA: E741\n")
+    runner = Runner(Config(root=tmp_path), load_registry().select(None), RunSettings(paths=["plain.py"], jobs=1))
+
+    def refuse(self):
+        raise AssertionError("the checker was built")
+
+    monkeypatch.setattr(Runner, "checker", property(refuse))
+    report = runner.run()
+    assert [(f.code, f.line) for f in report.findings] == [("SL002", 1)]
