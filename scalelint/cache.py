@@ -13,7 +13,8 @@ Layout under ``.scalelint_cache/v<version>/``:
   ``results.marshal`` every result in one file (findings and project facts
   marshalled apart, facts decoded only when needed), ``tree.json`` the
   project's file list with the stats of what the walk saw, and
-  ``project/<key>.json`` project-phase findings keyed by every file's digest.
+  ``project/<key>.json`` project-phase findings keyed by every file's facts
+  digest, with the paths they cover (a full run's result answers any part).
 """
 from __future__ import annotations
 
@@ -267,20 +268,22 @@ class Cache:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def get_project(self, key: str) -> list[Finding] | None:
-        """Project-phase findings cached under a digest of everything they depend on."""
+    def get_project(self, key: str) -> tuple[set[str], list[Finding]] | None:
+        """Project-phase findings cached under a digest of every file's facts:
+        (the paths they were reported for, the findings)."""
         try:
             data = json.loads((self.bucket / "project" / f"{key}.json").read_text(encoding="utf-8"))
-            return [Finding.from_cache(item, item["path"]) for item in data]
+            return set(data["reported"]), [Finding.from_cache(item, item["path"]) for item in data["findings"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def put_project(self, key: str, findings: list[Finding]) -> None:
+    def put_project(self, key: str, reported: set[str], findings: list[Finding]) -> None:
         try:
             self._prepare()
             folder = self.bucket / "project"
             folder.mkdir(exist_ok=True)
-            _atomic_write(folder / f"{key}.json", json.dumps([f.to_cache() for f in findings]))
+            payload = {"reported": sorted(reported), "findings": [f.to_cache() for f in findings]}
+            _atomic_write(folder / f"{key}.json", json.dumps(payload))
             self._writes += 1
         except OSError:
             return

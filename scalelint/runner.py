@@ -333,24 +333,25 @@ class Runner:
             if display not in identities:
                 identities[display], unread[display] = identity, digest
         reported = {s.display for s in states}
-        key = self._project_key(identities, project_rules, reported)
-        if self.cache is not None and not self._fixing:
-            cached = self.cache.get_project(key)
-            if cached is not None:
-                return cached  # the facts of unread files are never even decoded
+        key = self._project_key(identities, project_rules)
+        cached = self.cache.get_project(key) if self.cache is not None and not self._fixing else None
+        if cached is not None and reported <= cached[0]:  # the facts of unread files are never even decoded
+            return [f for f in cached[1] if f.path in reported]
         self._add_unread_facts(index, unread)
         out = ProjectReporter(reported)
         for rule_cls in materialize(project_rules):
             rule_cls().check_project(index, out)  # type: ignore[attr-defined]
         if self.cache is not None and not self._fixing:
-            self.cache.put_project(key, out.findings)
+            covered, kept = cached if cached is not None else (set(), [])
+            # the same facts give the same findings per file: keep what other runs reported
+            self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + out.findings)
         return out.findings
 
-    def _project_key(self, identities: dict[str, str], rules: list, reported: set[str]) -> str:
+    def _project_key(self, identities: dict[str, str], rules: list) -> str:
         """What the project phase's result depends on: every file's project
-        facts (by digest) at its path, and which files are reported."""
+        facts (by digest) at its path. Which files are reported only filters it."""
         codes = sorted(r.code for r in rules)
-        payload = json.dumps([codes, sorted(reported), sorted(identities.items())])
+        payload = json.dumps([codes, sorted(identities.items())])
         return content_hash(payload.encode())
 
     def _files_outside_run(self, states: list[FileState]) -> tuple[dict[str, tuple[str, str]], list[FileState]]:

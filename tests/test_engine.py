@@ -386,7 +386,6 @@ def test_unchanged_partial_run_decodes_no_other_facts(project: Path, monkeypatch
     _run(["."])
     _age(project)
     _run(["."])
-    first = _run(["pkg/a.py"])
     decoded: list[str] = []
     original = Cache.project_facts
 
@@ -395,6 +394,8 @@ def test_unchanged_partial_run_decodes_no_other_facts(project: Path, monkeypatch
         return original(self, digest)
 
     monkeypatch.setattr(Cache, "project_facts", counting)
+    first = _run(["pkg/a.py"])
+    assert decoded == [], "the full run's project result answers a run on part of the project"
     again = _run(["pkg/a.py"])
     assert [f.message for f in again.findings] == [f.message for f in first.findings] == ["shared also defined in pkg/b.py"]
     assert decoded == [], "the project result comes from the cache, keyed by digests alone"
