@@ -263,19 +263,43 @@ def remove_cache(cache_dir: Path) -> None:
 
 
 def pick_one_file(files: list[Path]) -> Path | None:
-    """A mid-sized file that mentions "cursor" or "objects" (else any mid-sized file)."""
-    sized = []
-    matching = []
+    """The median-sized file among those scalelint would parse (its rules'
+    vocabulary prefilter matches), so the one-file row pays for LibCST and the
+    rules; else a mid-sized file that mentions "cursor" or "objects"; else any."""
+    parsed = _prefilter()
+    sized, mentioning, matching = [], [], []
     for path in files:
         try:
             data = path.read_bytes()
         except OSError:
             continue
-        sized.append((len(data), str(path)))
+        entry = (len(data), str(path))
+        sized.append(entry)
         if b"cursor" in data or b"objects" in data:
-            matching.append((len(data), str(path)))
-    pool = sorted(matching or sized)
+            mentioning.append(entry)
+        if parsed is not None and parsed(data.decode("utf-8", "replace")):
+            matching.append(entry)
+    pool = sorted(matching or mentioning or sized)
     return Path(pool[len(pool) // 2][1]) if pool else None
+
+
+def _split_header(data: bytes) -> tuple[bytes, bytes]:
+    """A shebang or encoding line stays first (PEP 263 reads only the first two lines)."""
+    first, newline, rest = data.partition(b"\n")
+    if newline and (first.startswith(b"#!") or b"coding" in first):
+        return first + newline, rest
+    return b"", data
+
+
+def _prefilter():
+    try:
+        from scalelint.prefilter import Prefilter
+        from scalelint.registry import load_registry
+
+        rules = [r for r in load_registry().rules.values() if r.code not in ("SL001", "SL002")]
+        return Prefilter.for_rules([r.vocabulary for r in rules], {}).any
+    except Exception:  # scalelint's internals moved: fall back to the plain heuristic
+        return None
 
 
 def versions() -> dict[str, str | None]:
@@ -424,6 +448,16 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
                 newline = b"" if original.endswith(b"\n") or not original else b"\n"
                 edited.write_bytes(original + newline + f"# scalelint bench edit {i} {time.time_ns()}\n".encode())
                 m.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
+            # 4b. the same with a line inserted near the top: every fact of the file
+            # moves, so the project phase runs again (the appended comment moves none)
+            moved = results["one_file_moved"] = Measurement(
+                "one_file_moved", "scalelint one file, lines moved", files=1)
+            moved.note = "not a target: every position in the file moves"
+            head, rest = _split_header(original)
+            for i in range(runs):
+                log(f"  scalelint one file, moved {i + 1}/{runs}")
+                edited.write_bytes(head + f"# scalelint bench edit {i} {time.time_ns()}\n".encode() * (i + 1) + rest)
+                moved.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
             edited.write_bytes(original)
             os.utime(edited, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
             original = None
@@ -478,7 +512,7 @@ def ratios(results: dict[str, Measurement]) -> dict[str, dict[str, Any]]:
         values["fixit_vs_cold_per_file"] = None
     values["warm_vs_cold"] = warm / cold if warm and cold else None
     values["one_file_vs_import"] = one / imp if one and imp else None
-    rss = [results[k].peak_rss_mb for k in ("cold", "cold_serial", "fill", "warm", "one_file") if k in results]
+    rss = [results[k].peak_rss_mb for k in ("cold", "cold_serial", "fill", "warm", "one_file", "one_file_moved") if k in results]
     rss = [r for r in rss if r is not None]
     values["peak_rss_mb"] = max(rss) if rss else None
 
