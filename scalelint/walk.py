@@ -68,6 +68,9 @@ def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+# LibCST nodes are ABCs, so isinstance() on them runs Python code; on the hot
+# paths an exact type test does (these node classes have no subclasses)
+_SCOPE_TYPES = frozenset(_SCOPES)
 
 
 def walk(node: cst.CSTNode, *, into_functions: bool = True) -> Iterator[cst.CSTNode]:
@@ -78,7 +81,7 @@ def walk(node: cst.CSTNode, *, into_functions: bool = True) -> Iterator[cst.CSTN
     while stack:
         current = pop()
         yield current
-        if not into_functions and current is not node and isinstance(current, _SCOPES):
+        if not into_functions and current is not node and type(current) in _SCOPE_TYPES:
             continue
         kids = _child_list(current)
         if kids:
@@ -89,18 +92,18 @@ def walk(node: cst.CSTNode, *, into_functions: bool = True) -> Iterator[cst.CSTN
 def names_in(node: cst.CSTNode) -> Iterator[str]:
     """Every bare Name read or written anywhere under ``node``."""
     for sub in walk(node):
-        if isinstance(sub, cst.Name):
+        if type(sub) is cst.Name:
             yield sub.value
 
 
 def dotted(expr: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None (no resolution)."""
     parts = []
-    while isinstance(expr, cst.Attribute):
-        parts.append(expr.attr.value)
-        expr = expr.value
-    if isinstance(expr, cst.Name):
-        parts.append(expr.value)
+    while type(expr) is cst.Attribute:
+        parts.append(expr.attr.value)  # type: ignore[attr-defined]
+        expr = expr.value  # type: ignore[attr-defined]
+    if type(expr) is cst.Name:
+        parts.append(expr.value)  # type: ignore[attr-defined]
         return ".".join(reversed(parts))
     return None
 

@@ -219,11 +219,12 @@ class EntityReader:
         for sub in nodes:
             if id(sub) in skip:
                 continue
-            if isinstance(sub, cst.Attribute):
+            kind = type(sub)  # exact types: isinstance() on LibCST's ABCs is a Python-level call
+            if kind is cst.Attribute:
                 if sub.attr.value in _MODEL_READ_ATTRS and _is_class_name(dotted(sub.value)) and self._project_class(sub.value):
                     found.append(Read(entity_name(dotted(sub.value)), False))  # type: ignore[arg-type]
                 continue
-            if not isinstance(sub, cst.Call):
+            if kind is not cst.Call:
                 continue
             sql = self.sql_of(sub)
             if sql is not None:
@@ -360,7 +361,7 @@ class _FunctionEntities:
             sub
             for stmt in self.fn.stmts
             for part in stmt.header_parts()
-            if not isinstance(part, (cst.FunctionDef, cst.ClassDef))
+            if type(part) is not cst.FunctionDef and type(part) is not cst.ClassDef
             for sub in walk(part, into_functions=False)
         )
 
