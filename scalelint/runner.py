@@ -1,18 +1,19 @@
-"""One run, end to end: discover, read, cache, check in parallel, project
-phase, suppressions, per-file ignores, baseline, fixes written."""
+"""One run, end to end: discover, read, cache, check (in parallel, see
+scalelint.dispatch), project phase, suppressions, per-file ignores, fixes
+written."""
 from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scalelint.cache import Cache, content_hash, salt_for, write_atomic_bytes
 from scalelint.config import Config
 from scalelint.discovery import Discovery, matches_glob
+from scalelint.dispatch import IN_PROCESS_LIMIT, Batch, Job, tune_gc
 from scalelint.findings import FileError, FileResult, Finding, FixSafety
 from scalelint.fixes import apply_edits
 from scalelint.project import ProjectIndex, ProjectReporter
@@ -25,7 +26,6 @@ from scalelint.suppressions import Suppression, parse_suppressions
 if TYPE_CHECKING:
     from scalelint.checker import Checker
 
-IN_PROCESS_LIMIT = 12  # below this many files to parse, a process pool costs more than it saves
 BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
 
 
@@ -67,40 +67,6 @@ class RunReport:
     encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
 
 
-# -- worker side ----------------------------------------------------------------------
-_CHECKER: "Checker | None" = None
-
-
-def _init_worker(checker: "Checker") -> None:
-    global _CHECKER
-    _CHECKER = checker
-    _tune_gc()
-
-
-def _tune_gc() -> None:
-    """Parsing allocates millions of small objects and frees them by reference
-    counting (trees have no cycles; the model's memos are released per file),
-    so the cyclic collector's default cadence, every 700 allocations, is mostly
-    wasted: rarer collections make checking about a fifth faster. Objects alive
-    now (modules, rules, the catalog) are frozen out of every collection."""
-    import gc
-
-    global _GC_TUNED
-    if not _GC_TUNED:  # once per process: a long-lived caller keeps collecting what it frees later
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
-        _GC_TUNED = True
-
-
-_GC_TUNED = False
-
-
-def _check_job(job: tuple[str, str, str, frozenset[str]]) -> FileResult:
-    display, text, module_name, ignored = job
-    assert _CHECKER is not None
-    return _CHECKER.check(display, text, module_name=module_name, ignored=ignored)
-
-
 # -- main side --------------------------------------------------------------------
 class Runner:
     def __init__(
@@ -133,11 +99,11 @@ class Runner:
 
     # -- the run --------------------------------------------------------------------
     def run(self) -> RunReport:
-        _tune_gc()
+        tune_gc()
         report = RunReport()
         states = self._discover()
         report.files = len(states)
-        batch = _Batch(self, expected=len(states))
+        batch = Batch(self, expected=len(states))
         for state in states:
             self._load(state, report)
             if state.result is None and state.source is not None:
@@ -251,12 +217,12 @@ class Runner:
         return self.settings.fix or self.settings.diff
 
     def _check(self, pending: list[FileState]) -> None:
-        batch = _Batch(self, expected=len(pending))
+        batch = Batch(self, expected=len(pending))
         for state in pending:
             batch.add(state)
         batch.finish()
 
-    def _job(self, state: FileState) -> tuple[str, str, str, frozenset[str]]:
+    def _job(self, state: FileState) -> Job:
         assert state.source is not None
         return (state.display, state.source.text, state.module, self._ignored_codes(state.display))
 
@@ -541,67 +507,6 @@ class Runner:
             report.stdin_output = self.settings.stdin_text
 
 
-class _Batch:
-    """Files to check, dispatched as they come: to a process pool in chunks
-    once enough of them are waiting (so workers start while the main process
-    is still reading), or in this process when the run is small."""
-
-    CHUNK = 8
-
-    def __init__(self, runner: Runner, expected: int) -> None:
-        self.runner = runner
-        self.workers = runner._workers(expected)
-        self.waiting: list[FileState] = []
-        self.sent: list[tuple[list[FileState], Any]] = []
-        self.pool: Any = None
-
-    def add(self, state: FileState) -> None:
-        self.waiting.append(state)
-        if self.workers > 1 and len(self.waiting) >= max(self.CHUNK, IN_PROCESS_LIMIT if self.pool is None else 0):
-            self._send()
-
-    def _send(self) -> None:
-        if self.pool is None:
-            from concurrent.futures import ProcessPoolExecutor  # only when it pays off
-
-            self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=_mp_context(), initializer=_init_worker, initargs=(self.runner.checker,)
-            )
-        for start in range(0, len(self.waiting), self.CHUNK):
-            chunk = self.waiting[start:start + self.CHUNK]
-            self.sent.append((chunk, self.pool.submit(_check_jobs, [self.runner._job(s) for s in chunk])))
-        self.waiting = []
-
-    def finish(self) -> None:
-        if self.pool is None:
-            if self.waiting:
-                _init_worker(self.runner.checker)
-                for state in self.waiting:
-                    self.runner._done(state, _check_job(self.runner._job(state)))
-            return
-        self._send()
-        try:
-            for chunk, future in self.sent:
-                for state, result in zip(chunk, future.result()):
-                    self.runner._done(state, result)
-        except BaseException:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        self.pool.shutdown()
-
-
-def _check_jobs(jobs: list[tuple[str, str, str, frozenset[str]]]) -> list[FileResult]:
-    return [_check_job(job) for job in jobs]
-
-
 def _mentions_suppression(text: str) -> bool:
     lowered = text.lower()
     return "scalelint" in lowered or "noqa" in lowered
-
-
-def _mp_context():
-    import multiprocessing
-
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
