@@ -86,9 +86,14 @@ class ModuleModel:
 
     def release(self) -> None:
         """Forget everything derived from modules (this file is done; files are
-        checked one at a time in a process)."""
+        checked one at a time in a process), and drop the references between
+        this model and its functions: they form cycles, which would leave the
+        whole tree to the cyclic garbage collector instead of freeing it now."""
         for memo in _PER_MODULE:
             memo.clear()
+        for fn in self.__dict__.get("_functions", ()):
+            fn.__dict__.clear()
+        self.__dict__.clear()
 
     # -- construction ---------------------------------------------------------
     def _collect(self) -> None:
