@@ -8,7 +8,6 @@ something else (a dict named ``cache`` is not a client).
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator, Sequence
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.module import per_module_cache
 from scalelint.model.cachekeys import KeyReader, literal_template, reference
 from scalelint.model.catalog import CacheLibrary
 from scalelint.model.entities import EntityReader, bindings, param_names, params_of
@@ -156,15 +154,9 @@ def is_test_module(module: "ModuleModel") -> bool:
 #: qualified names the catalog knows as cache clients, their constructors and mappings
 _CATALOGUED_CLIENTS = (*catalog.CACHE_CONSTRUCTORS, *catalog.CACHE_OBJECTS, *catalog.CACHE_MAPPINGS)
 
-_MODELS: "weakref.WeakKeyDictionary[ModuleModel, CacheModel]" = per_module_cache()
-
-
 def cache_model(module: "ModuleModel") -> "CacheModel":
     """The module's cache model, built once and shared by every cache rule."""
-    found = _MODELS.get(module)
-    if found is None:
-        found = _MODELS[module] = CacheModel(module)
-    return found
+    return module.derived("cache-model", lambda: CacheModel(module))
 
 
 class CacheModel:

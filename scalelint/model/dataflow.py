@@ -25,7 +25,6 @@ that identity-only flows are not mistaken for stale state.
 """
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
@@ -33,13 +32,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 import libcst as cst
 
 from scalelint.model import dbops
-from scalelint.model.module import per_module_cache
 from scalelint.model.spots import Spot, StatementLocator
 from scalelint.walk import walk
 
 if TYPE_CHECKING:
     from scalelint.context import FileContext
-    from scalelint.model.module import ModuleModel
 
 # -- labels ------------------------------------------------------------------------------
 ORIGIN, PARAM, CALL, HANDLE, NEW = "o", "p", "c", "h", "n"
@@ -497,16 +494,11 @@ class _Decoder:
 
 
 # -- building ---------------------------------------------------------------------------
-_FLOWS: "weakref.WeakKeyDictionary[ModuleModel, ModuleFlow]" = per_module_cache()
-
-
 def module_flow(ctx: "FileContext") -> ModuleFlow:
     """The dataflow of the file being checked (built once, shared by every rule)."""
-    model = ctx.model
-    flow = _FLOWS.get(model)
-    if flow is None:
+    def build() -> ModuleFlow:
         from scalelint.model.interpret import build_flow
 
-        flow = build_flow(ctx)
-        _FLOWS[model] = flow
-    return flow
+        return build_flow(ctx)
+
+    return ctx.model.derived("dataflow", build)

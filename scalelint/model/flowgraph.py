@@ -11,11 +11,9 @@ reads follow a write of the same entity (:meth:`Graph.reads_after_writes`).
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Iterable
 
-from scalelint.model.module import per_module_cache
 from scalelint.model.dataflow import (
     CALL, DEFAULTED, EMPTY, HANDLE, LOCKED, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
     Spot, Write, compose,
@@ -440,15 +438,10 @@ class Graph:
         return found
 
 
-_LOCAL: "weakref.WeakKeyDictionary[ModuleFlow, Graph]" = per_module_cache()
-
-
 def local_graph(flow: ModuleFlow) -> Graph:
     """The graph of one module alone (file phase), shared by every rule."""
-    graph = _LOCAL.get(flow)
-    if graph is None:
-        graph = _LOCAL[flow] = Graph([flow])
-    return graph
+    assert flow.ctx is not None, "a file-phase flow"
+    return flow.ctx.model.derived("local-graph", lambda: Graph([flow]))
 
 
 def holds_by_default(label: Label, fn: FunctionFlow) -> bool:

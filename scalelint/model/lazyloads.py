@@ -13,7 +13,6 @@ relationship loaded lazily.
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
@@ -22,7 +21,7 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.loops import local_values, render_chain
-from scalelint.model.module import ModuleModel, per_module_cache
+from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, qualify
 from scalelint.walk import dotted, string_value, walk
 
@@ -488,17 +487,15 @@ def _header_offset(ctx: "FileContext", loop: cst.For, code: str) -> int | None:
     return next((offset for offset, node in zip(headers, same) if node is loop), None)
 
 
-_LOOPS: "weakref.WeakKeyDictionary[ModuleModel, dict[str, list[cst.For]]]" = per_module_cache()
-
-
 def _loops_by_iterable(model: ModuleModel) -> dict[str, list[cst.For]]:
     """The module's ``for`` statements by the code of their iterable, in source order."""
-    found = _LOOPS.get(model)
-    if found is None:
-        found = _LOOPS[model] = {}
+    def build() -> dict[str, list[cst.For]]:
+        found: dict[str, list[cst.For]] = {}
         for loop in _for_statements(model.cst.body):
             found.setdefault(model.cst.code_for_node(loop.iter), []).append(loop)
-    return found
+        return found
+
+    return model.derived("loops-by-iterable", build)
 
 
 def _for_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.For]:

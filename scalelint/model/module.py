@@ -3,10 +3,9 @@ functions, and what an expression *is* according to the library catalog."""
 from __future__ import annotations
 
 import sys
-import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 import libcst as cst
 
@@ -44,17 +43,7 @@ class ClassInfo:
     attributes: dict[str, Resource] | None = None
 
 
-_PER_MODULE: "list[weakref.WeakKeyDictionary[Any, Any]]" = []
-
-
-def per_module_cache() -> "weakref.WeakKeyDictionary[Any, Any]":
-    """A memo of things derived from one module, shared by the rules checking
-    it. Its values usually point back at the module, which a weak key alone
-    cannot see through, so the entries are dropped by ModuleModel.release()
-    when the file is done (else every tree of the run would stay in memory)."""
-    memo: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
-    _PER_MODULE.append(memo)
-    return memo
+T = TypeVar("T")
 
 
 class ModuleModel:
@@ -82,15 +71,22 @@ class ModuleModel:
         self._defs_by_name: dict[str, list[str]] = {}  # simple name -> qualnames
         self._summary_cache: dict[str, Resource | None] = {}
         self._summary_stack: set[str] = set()
+        self._derived: dict[str, Any] = {}
         self._collect()
 
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """What the rules share about this module (its dataflow, cache model,
+        call classification...), built on first use and kept with the model."""
+        found = self._derived.get(name)
+        if found is None:
+            found = self._derived[name] = build()
+        return found
+
     def release(self) -> None:
-        """Forget everything derived from modules (this file is done; files are
-        checked one at a time in a process), and drop the references between
-        this model and its functions: they form cycles, which would leave the
-        whole tree to the cyclic garbage collector instead of freeing it now."""
-        for memo in _PER_MODULE:
-            memo.clear()
+        """The file is done: drop what was derived from it and the references
+        between this model and its functions. They form cycles, which would
+        leave the whole tree to the cyclic garbage collector instead of
+        freeing it now."""
         for fn in self.__dict__.get("_functions", ()):
             fn.__dict__.clear()
         self.__dict__.clear()

@@ -11,7 +11,6 @@ function's explicit transaction scopes and which local names are handles.
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.module import per_module_cache
 from scalelint.model.catalog import Resource
 from scalelint.walk import dotted, walk
 
@@ -196,14 +194,8 @@ class ModuleWork:
         return result
 
 
-_MODULE_WORK: "weakref.WeakKeyDictionary[ModuleModel, ModuleWork]" = per_module_cache()
-
-
 def module_work(module: "ModuleModel") -> ModuleWork:
-    found = _MODULE_WORK.get(module)
-    if found is None:
-        found = _MODULE_WORK[module] = ModuleWork(module)
-    return found
+    return module.derived("work", lambda: ModuleWork(module))
 
 
 class FunctionWork:
