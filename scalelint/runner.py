@@ -103,12 +103,7 @@ class Runner:
         report = RunReport()
         states = self._discover()
         report.files = len(states)
-        batch = Batch(self, expected=len(states))
-        for state in states:
-            self._load(state, report)
-            if state.result is None and state.source is not None:
-                batch.add(state)  # workers start on the first files while the rest are read
-        batch.finish()
+        self._read_and_check(states, report)
         for state in states:
             if state.result is not None and state.result.error is not None:
                 report.errors.append(state.result.error)
@@ -174,7 +169,7 @@ class Runner:
         if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
-            if error is None and _mentions_suppression(text):  # for SL001/SL002, as the checker would
+            if error is None:  # for SL001/SL002, as the checker would
                 state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
@@ -216,10 +211,14 @@ class Runner:
     def _fixing(self) -> bool:
         return self.settings.fix or self.settings.diff
 
-    def _check(self, pending: list[FileState]) -> None:
-        batch = Batch(self, expected=len(pending))
-        for state in pending:
-            batch.add(state)
+    def _read_and_check(self, states: list[FileState], report: RunReport) -> None:
+        """Load every file; check those the cache and the prefilter could not
+        answer (workers start on the first while the rest are read)."""
+        batch = Batch(self, expected=len(states))
+        for state in states:
+            self._load(state, report)
+            if state.result is None and state.source is not None:
+                batch.add(state)
         batch.finish()
 
     def _job(self, state: FileState) -> Job:
@@ -344,10 +343,8 @@ class Runner:
             if known is not None:
                 unread[display] = known
                 continue
-            other = FileState(display, Path(path))
-            self._load(other, RunReport())
-            others.append(other)
-        self._check([o for o in others if o.result is None and o.source is not None])
+            others.append(FileState(display, Path(path)))
+        self._read_and_check(others, RunReport())
         return unread, others
 
     def _known_digest(self, path: str) -> tuple[str, str] | None:
@@ -375,9 +372,7 @@ class Runner:
                 index.add(display, facts)
             else:  # dropped from the cache since (another run pruned it): check it now
                 missing.append(FileState(display, Path(display)))
-        for other in missing:
-            self._load(other, RunReport())
-        self._check([o for o in missing if o.result is None and o.source is not None])
+        self._read_and_check(missing, RunReport())
         for other in missing:
             if other.result is not None and not other.result.facts_deferred:
                 index.add(other.display, other.result.facts)
@@ -505,8 +500,3 @@ class Runner:
                 report.errors.append(FileError(state.display, f"fix not written: {exc.strerror}"))
         if self.settings.stdin_text is not None and report.stdin_output is None:
             report.stdin_output = self.settings.stdin_text
-
-
-def _mentions_suppression(text: str) -> bool:
-    lowered = text.lower()
-    return "scalelint" in lowered or "noqa" in lowered
