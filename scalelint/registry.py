@@ -154,9 +154,16 @@ def _engine_files() -> list[tuple[str, str]]:
 
     import scalelint
 
-    out = []
     top = os.path.dirname(scalelint.__file__)
-    for directory in (top, os.path.join(top, "model")):
+    return _python_file_stats([top, os.path.join(top, "model")])
+
+
+def _python_file_stats(directories: Iterable[str]) -> list[tuple[str, str]]:
+    """(file, size:mtime) of the ``.py`` files directly in these directories."""
+    import os
+
+    out = []
+    for directory in directories:
         for entry in os.scandir(directory):
             if entry.name.endswith(".py"):
                 stat = entry.stat()
@@ -187,15 +194,7 @@ def _builtin_pack_files() -> list[tuple[str, str]]:
     spec = importlib.util.find_spec(BUILTIN_PACK)
     if spec is None or not spec.submodule_search_locations:
         return []
-    import os
-
-    out = []
-    for directory in spec.submodule_search_locations:
-        for entry in os.scandir(directory):
-            if entry.name.endswith(".py"):
-                stat = entry.stat()
-                out.append((entry.path, f"{stat.st_size}:{stat.st_mtime_ns}"))
-    return sorted(out)
+    return _python_file_stats(spec.submodule_search_locations)
 
 
 def _entry_points():
