@@ -1,14 +1,18 @@
 """The built-in rule pack, loaded through the registry like any plugin.
 
-Each family module lists its rules in ``RULES``; this module gathers them.
+Each family module lists its rules in ``RULES``; this module gathers them on
+first access, so that a run needing one family's rules (see
+``scalelint.manifest``) imports that family's module alone.
 """
-from scalelint.rules import connections, suppression
-from scalelint.rules import caches
-from scalelint.rules import replicas
+from importlib import import_module
+from typing import Any
 
-RULES = [
-    *suppression.RULES,
-    *connections.RULES,
-    *caches.RULES,
-    *replicas.RULES,
-]
+FAMILIES = ("suppression", "connections", "caches", "replicas")
+
+
+def __getattr__(name: str) -> Any:
+    if name != "RULES":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    rules = [rule for family in FAMILIES for rule in import_module(f"{__name__}.{family}").RULES]
+    globals()["RULES"] = rules
+    return rules

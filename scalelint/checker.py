@@ -11,6 +11,7 @@ import libcst as cst
 from scalelint.context import FileContext
 from scalelint.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
 from scalelint.fixes import apply_edits
+from scalelint.manifest import LazyRule
 from scalelint.model.module import ModuleModel, Recognition
 from scalelint.parsing import parse_module
 from scalelint.prefilter import Prefilter
@@ -30,39 +31,41 @@ class CheckOptions:
     unsafe_fixes: bool = False
 
 
-@dataclass
 class _Dispatch:
-    """Per rule class, computed once: which hooks it overrides."""
+    """One rule of the checker. Its class is imported on first use, when a
+    file's text first matches its vocabulary (a run imports only the rule
+    and model modules its files need); then, once: which hooks it overrides."""
 
-    rule: Rule
-    module_hook: bool
-    function_hook: bool
-    facts_hook: bool
-    facts_name: str = ""
+    def __init__(self, source: Any) -> None:
+        self.source = source  # a rule class, or a LazyRule naming its module
+        self.vocabulary: tuple[str, ...] = source.vocabulary
+        self.rule: Rule | None = None
+
+    def ready(self) -> "_Dispatch":
+        if self.rule is None:
+            rule_cls = self.source.load() if isinstance(self.source, LazyRule) else self.source
+            self.module_hook = rule_cls.check_module is not Rule.check_module
+            self.function_hook = rule_cls.check_function is not Rule.check_function
+            project = issubclass(rule_cls, ProjectRule)
+            self.facts_hook = project and rule_cls.collect_facts is not ProjectRule.collect_facts
+            self.facts_name = rule_cls.facts_name() if project else ""
+            self.rule = rule_cls()
+        return self
 
 
 @dataclass
 class Checker:
-    rules: list[type[Rule]]
+    rules: list[Any]  # rule classes, or LazyRules that import them on first use
     recognition: Recognition = field(default_factory=Recognition)
     options: CheckOptions = field(default_factory=CheckOptions)
 
     def __post_init__(self) -> None:
-        self._dispatch = [
-            _Dispatch(
-                rule_cls(),
-                rule_cls.check_module is not Rule.check_module,
-                rule_cls.check_function is not Rule.check_function,
-                issubclass(rule_cls, ProjectRule) and rule_cls.collect_facts is not ProjectRule.collect_facts,
-                rule_cls.facts_name() if issubclass(rule_cls, ProjectRule) else "",
-            )
-            for rule_cls in self.rules
-        ]
-        self._prefilter = Prefilter.for_rules((d.rule.vocabulary for d in self._dispatch), asdict(self.recognition))
+        self._dispatch = [_Dispatch(rule) for rule in self.rules]
+        self._prefilter = Prefilter.for_rules((d.vocabulary for d in self._dispatch), asdict(self.recognition))
 
     def active_for(self, text: str) -> list[_Dispatch]:
         """Rules that can possibly match this text (by declared vocabulary)."""
-        return [self._dispatch[i] for i in self._prefilter.matching(text)]
+        return [self._dispatch[i].ready() for i in self._prefilter.matching(text)]
 
     # -- checking -----------------------------------------------------------------
     def check(

@@ -6,7 +6,9 @@ registry's metadata (codes, names, summaries, vocabularies, docs) is kept in
 the cache directory, keyed by scalelint's version, the installed rule packs
 and the local rule files; rules come back as :class:`LazyRule` objects that
 answer the same questions as rule classes and import the real ones only when
-a file must actually be checked.
+a file must actually be checked, and then only the modules of the rules the
+file's text can match (``LazyRule.load`` imports the rule's own module by
+name, without scanning the installed packs' entry points again).
 """
 from __future__ import annotations
 
@@ -14,12 +16,16 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable
 
 from scalelint import __version__
 from scalelint.findings import FixSafety
 from scalelint.rule import doc_examples_in, doc_section_in
+
+#: the module name prefix under which a project's local rule files are loaded
+LOCAL_RULES_MODULE = "scalelint_local_rules_"
 
 
 @dataclass(eq=False)
@@ -34,6 +40,10 @@ class LazyRule:
     project_wide: bool
     docs_text: str
     help: str
+    #: the importable module defining the class and its qualified name there;
+    #: empty for rules that no module name reaches (a project's local rules)
+    module: str = ""
+    qualname: str = ""
     _loader: Callable[[], dict[str, Any]] = field(repr=False, default=lambda: {})
 
     def docs(self) -> str:
@@ -49,7 +59,30 @@ class LazyRule:
         return self.help
 
     def load(self):
+        if self.module:
+            try:
+                found: Any = import_module(self.module)
+                for part in self.qualname.split("."):
+                    found = getattr(found, part)
+            except (ImportError, AttributeError):
+                found = None  # moved since the metadata was kept: the full load says why
+            if getattr(found, "code", None) == self.code:
+                return found
         return self._loader()[self.code]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (for spawned workers) when the module can be imported by name."""
+        if not self.module:
+            raise TypeError(f"rule {self.code} can only be loaded in this process")
+        state = dict(self.__dict__)
+        del state["_loader"]
+        return state
+
+
+def loadable_anywhere(rules: list) -> list:
+    """Rules as a worker process can load them: lazy where a module name
+    reaches the class, else the class itself."""
+    return [r if isinstance(r, LazyRule) and r.module else r.load() if isinstance(r, LazyRule) else r for r in rules]
 
 
 def materialize(rules: list) -> list:
@@ -70,6 +103,7 @@ def fingerprint(local_rules: list[Path], entry_points: list[tuple[str, str]]) ->
 
 
 def describe(rule) -> dict[str, Any]:
+    module = rule.__module__ if importable_by_name(rule) else ""
     return {
         "code": rule.code,
         "name": rule.name,
@@ -79,7 +113,15 @@ def describe(rule) -> dict[str, Any]:
         "project_wide": bool(rule.project_wide),
         "docs": rule.docs(),
         "help": rule.help_uri(),
+        "module": module,
+        "qualname": rule.__qualname__ if module else "",
     }
+
+
+def importable_by_name(rule: type) -> bool:
+    """Whether importing the rule's module by name, in any process, gives the
+    class back (not so for local rule files, loaded from their path)."""
+    return not rule.__module__.startswith((LOCAL_RULES_MODULE, "__main__")) and "<locals>" not in rule.__qualname__
 
 
 def read(path: Path, loader: Callable[[], dict[str, Any]]) -> tuple[dict[str, LazyRule], dict[str, str]] | None:
@@ -89,7 +131,7 @@ def read(path: Path, loader: Callable[[], dict[str, Any]]) -> tuple[dict[str, La
             item["code"]: LazyRule(
                 item["code"], item["name"], item["summary"], tuple(item["vocabulary"]),
                 FixSafety(item["fix_safety"]) if item["fix_safety"] else None,
-                item["project_wide"], item["docs"], item["help"], loader,
+                item["project_wide"], item["docs"], item["help"], item["module"], item["qualname"], loader,
             )
             for item in data["rules"]
         }

@@ -207,7 +207,9 @@ def _import_local(path: Path) -> ModuleType:
     target = path / "__init__.py" if path.is_dir() else path
     if not target.is_file():
         raise UsageError(f"local rules {path}: no such file")
-    name = f"scalelint_local_rules_{abs(hash(str(target.resolve())))}"
+    from scalelint.manifest import LOCAL_RULES_MODULE
+
+    name = f"{LOCAL_RULES_MODULE}{abs(hash(str(target.resolve())))}"
     spec = importlib.util.spec_from_file_location(
         name, target, submodule_search_locations=[str(path)] if path.is_dir() else None
     )

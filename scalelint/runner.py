@@ -17,7 +17,7 @@ from scalelint.dispatch import IN_PROCESS_LIMIT, Batch, Job, tune_gc
 from scalelint.findings import FileError, FileResult, Finding, FixSafety
 from scalelint.fixes import apply_edits
 from scalelint.project import ProjectIndex, ProjectReporter
-from scalelint.manifest import materialize
+from scalelint.manifest import loadable_anywhere, materialize
 from scalelint.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
@@ -202,7 +202,7 @@ class Runner:
         from scalelint.model.module import Recognition
 
         return Checker(
-            materialize(self._file_rules),
+            loadable_anywhere(self._file_rules),
             Recognition(**self.config.recognition()),
             CheckOptions(fix=self.settings.fix or self.settings.diff, unsafe_fixes=self.settings.unsafe_fixes),
         )
