@@ -1,3 +1,3 @@
-from scalelint.cli import main
+from scalelint.cli import entry
 
-main()
+entry()

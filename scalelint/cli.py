@@ -37,6 +37,27 @@ def _fail(message: str) -> "click.exceptions.Exit":
     return click.exceptions.Exit(EXIT_ERROR)
 
 
+def entry() -> None:
+    """The ``scalelint`` command. Exits without tearing the interpreter down:
+    freeing every module and object at exit costs a one-file run (pre-commit,
+    editor on save) about 20 ms and serves nothing once the output is flushed
+    and every file is written (writes are atomic and complete before this)."""
+    try:
+        main()
+        code: object = EXIT_CLEAN
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):
+        sys.stderr.write(code + "\n")
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: the reader is gone
+        code = code or EXIT_ERROR
+    os._exit(code if isinstance(code, int) else EXIT_CLEAN)
+
+
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="scalelint", message="%(prog)s %(version)s")
 def main() -> None:

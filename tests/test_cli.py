@@ -497,3 +497,25 @@ def test_warm_run_answers_from_cache_without_importing_libcst(project: Path) -> 
     edited, edited_modules = _modules_after(["check", ".", "--output-format", "json"], project)
     assert "libcst" in edited_modules
     assert sorted(d["path"] for d in json.loads(edited.stdout)) == ["app.py", "other.py"]
+
+
+def test_a_one_file_run_imports_only_the_rule_families_its_text_can_match(project: Path) -> None:
+    (project / "app.py").write_text(FLAGGED)
+    (project / "orders.py").write_text("def total(order):\n    return order.created + 1\n")  # replica words only
+    _modules_after(["check", "."], project)  # keeps the rule metadata in the cache
+    (project / "orders.py").write_text("def total(order):\n    return order.created + 2\n")
+    proc, modules = _modules_after(["check", "orders.py"], project)
+    assert proc.returncode == 0, proc.stderr
+    assert "scalelint.rules.replicas" in modules
+    for unneeded in ("scalelint.rules.caches", "scalelint.rules.connections", "scalelint.model.caching",
+                     "importlib.metadata"):
+        assert unneeded not in modules, unneeded
+
+
+def test_the_command_exits_with_the_run_status_and_flushed_output(project: Path) -> None:
+    (project / "app.py").write_text(FLAGGED)
+    found = run_proc("check", "app.py", "--no-cache", "--output-format", "json", cwd=project)
+    assert found.returncode == 1 and json.loads(found.stdout)[0]["code"] == "SL102"
+    assert run_proc("check", "app.py", "--no-cache", "--exit-zero", "-q", cwd=project).returncode == 0
+    missing = run_proc("check", "nowhere.py", cwd=project)
+    assert missing.returncode == 2 and "nowhere.py: no such file or directory" in missing.stderr
