@@ -33,6 +33,8 @@ from scalelint.findings import FileResult, Finding, facts_digest, project_part
 
 MAX_ENTRIES = 20000
 MAX_BUCKETS = 8
+#: a run adding fewer rows than this and than 1/64 of the table leaves the table as it is
+TABLE_FOLD_MIN = 16
 #: a file modified this close to the last index write is re-read (mtime granularity)
 RACY_NS = 2_000_000_000
 
@@ -56,6 +58,7 @@ class Cache:
         self._stats: dict[str, list] | None = None
         self._stats_written = 0
         self._stats_dirty = False
+        self._unscanned = 0  # entries written since the bucket was last scanned for pruning
         self._empty: set[str] | None = None
         self._empty_dirty = False
         self._results: dict[str, tuple[bytes, bytes, str]] | None = None
@@ -80,11 +83,12 @@ class Cache:
             try:
                 data = json.loads(self._stats_path.read_text(encoding="utf-8"))
                 self._stats, self._stats_written = data["files"], data["written_ns"]
+                self._unscanned = int(data.get("unscanned", 0))
             except (OSError, ValueError, KeyError, TypeError):
                 self._stats, self._stats_written = {}, 0
         return self._stats
 
-    def known_digest(self, path: Path, stat: os.stat_result, module: str) -> str | None:
+    def known_digest(self, path: Path | str, stat: os.stat_result, module: str) -> str | None:
         """The digest recorded for this file if its size and mtime are unchanged
         (and the mtime is not so recent that an edit could hide in it), and it
         is still checked as the same module."""
@@ -124,7 +128,7 @@ class Cache:
         try:
             self._prepare()
             self._stats_path.parent.mkdir(parents=True, exist_ok=True)
-            payload = {"written_ns": time.time_ns(), "files": self._stats}
+            payload = {"written_ns": time.time_ns(), "unscanned": self._unscanned, "files": self._stats}
             _atomic_write(self._stats_path, json.dumps(payload, separators=(",", ":")))
         except OSError:
             pass
@@ -163,7 +167,15 @@ class Cache:
         return self._results
 
     def _row(self, digest: str) -> tuple[bytes, bytes, str] | None:
-        return self._added.get(digest) or self._table().get(digest)
+        """The table's row, else one made from the per-file entry (which a
+        small run writes without rewriting the table; see _save_table)."""
+        row = self._added.get(digest) or self._table().get(digest)
+        if row is None:
+            cached = self._read_entry(digest, "")
+            if cached is not None:
+                self._note(digest, cached)
+                row = self._added.get(digest)
+        return row
 
     def facts_digest_of(self, digest: str) -> str | None:
         """The facts digest of a file already checked under this (content)
@@ -183,7 +195,7 @@ class Cache:
             try:
                 return marshal.loads(row[1])
             except (EOFError, ValueError, TypeError):
-                return None
+                pass
         cached = self._read_entry(digest, "")
         return None if cached is None else project_part(cached.facts)
 
@@ -196,7 +208,11 @@ class Cache:
             pass  # not marshallable: the per-file entry still has it
 
     def _save_table(self) -> None:
-        if not self._added:
+        """Fold the rows this run added into the table. A run that added only a
+        few (pre-commit, editor on save) leaves the table as it is: rewriting
+        every result for one file costs more than the check, and its per-file
+        entries answer the next run until a bigger run folds them in."""
+        if not self._added or len(self._added) < min(TABLE_FOLD_MIN, len(self._table()) / 64):
             return
         table = self._table()
         table.update(self._added)
@@ -252,10 +268,7 @@ class Cache:
                 return result
             except (EOFError, ValueError, TypeError, KeyError):
                 pass
-        result = self._read_entry(digest, path)
-        if result is not None:  # the table lost it (pruned, or written by another run): refill
-            self._note(digest, result)
-        return result
+        return self._read_entry(digest, path)
 
     def _read_entry(self, digest: str, path: str) -> FileResult | None:
         try:
@@ -311,9 +324,16 @@ class Cache:
     def prune(self) -> None:
         """Keep the cache bounded: drop the oldest entries past MAX_ENTRIES,
         and all but the MAX_BUCKETS most recently used buckets (each config,
-        rule selection and code version has its own)."""
+        rule selection and code version has its own). Entries are counted
+        once every MAX_ENTRIES / 8 writes, not on every run (listing them costs
+        a one-file run more than its check), so a bucket overshoots the bound
+        by at most an eighth. Call before save_stats, which keeps the count."""
         if not self._writes or not self.bucket.exists():
             return
+        self._load_stats()
+        self._unscanned += self._writes
+        self._stats_dirty = True
+        self._writes = 0
         try:
             os.utime(self.bucket)
             buckets = sorted(
@@ -328,6 +348,9 @@ class Cache:
                 stale.unlink(missing_ok=True)
         except OSError:
             pass
+        if self._unscanned < MAX_ENTRIES // 8:
+            return
+        self._unscanned = 0
         try:
             entries = [p for p in self.bucket.glob("*/*.json")]  # files and project results
             if len(entries) > MAX_ENTRIES:

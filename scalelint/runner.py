@@ -110,8 +110,8 @@ class Runner:
         project_findings = self._project_phase(states)
         self._finish(states, project_findings, report)
         if self.cache is not None:
-            self.cache.save_stats()
             self.cache.prune()
+            self.cache.save_stats()
         return report
 
     def _discover(self) -> list[FileState]:
@@ -239,7 +239,7 @@ class Runner:
             return 1
         return max(1, min(wanted, count))
 
-    def _module_name(self, real: Path) -> str:
+    def _module_name(self, real: Path | str) -> str:
         """Dotted module name from the ``__init__.py`` files above the file."""
         path = os.path.abspath(real)
         directory, name = os.path.split(path)
@@ -357,7 +357,7 @@ class Runner:
             stat = os.stat(path)
         except OSError:
             return None
-        digest = self.cache.known_digest(Path(path), stat, self._module_name(path))
+        digest = self.cache.known_digest(path, stat, self._module_name(path))
         identity = self.cache.facts_digest_of(digest) if digest else None
         return None if digest is None or identity is None else (digest, identity)
 

@@ -110,12 +110,15 @@ def test_cache_roundtrip_and_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert back is not None and back.from_cache
     assert back.findings[0].fix == fix and back.findings[0].path == "renamed.py"
     assert back.facts_deferred and cache.project_facts("ab" * 16) == {"k": [1]}, "project facts are decoded on demand"
+    monkeypatch.setattr(cache_module, "TABLE_FOLD_MIN", 1)
     cache.save_stats()
     fresh = Cache(tmp_path / "c", "salt")  # another run: from the results table, then from the entry alone
     assert fresh.get("ab" * 16, "a.py").findings == result.findings
     (fresh.bucket / "results.marshal").unlink()
-    again = Cache(tmp_path / "c", "salt").get("ab" * 16, "a.py")
-    assert again is not None and again.facts == {"k": [1]} and again.findings == result.findings
+    from_entry = Cache(tmp_path / "c", "salt")
+    again = from_entry.get("ab" * 16, "a.py")
+    assert again is not None and again.findings == result.findings
+    assert from_entry.project_facts("ab" * 16) == {"k": [1]}
     assert (tmp_path / "c" / ".gitignore").exists()
     monkeypatch.setattr(cache_module, "MAX_ENTRIES", 3)
     for i in range(6):
@@ -123,6 +126,49 @@ def test_cache_roundtrip_and_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     cache.prune()
     assert len(list(cache.bucket.glob("*/*.json"))) == 3
     assert not list(cache.bucket.glob("*/.*.tmp")), "no temporary files left behind"
+
+
+def _result(path: str, n: int) -> FileResult:
+    return FileResult(path, findings=[Finding("SL102", "n", f"m{n}", path, n, 1, n, 2)], facts={"k": [n]})
+
+
+def test_a_small_run_leaves_the_results_table_to_a_bigger_one(tmp_path: Path) -> None:
+    big = Cache(tmp_path / "c", "salt")
+    for i in range(200):
+        big.put(f"{i:03}" + "0" * 29, _result("a.py", i))
+    big.save_stats()
+    table = big.bucket / "results.marshal"
+    before = table.read_bytes()
+    small = Cache(tmp_path / "c", "salt")  # pre-commit on one file: its entry, not a rewritten table
+    small.put("ff" * 16, _result("b.py", 99))
+    small.save_stats()
+    assert table.read_bytes() == before
+    fresh = Cache(tmp_path / "c", "salt")
+    assert fresh.facts_digest_of("ff" * 16) is not None and fresh.project_facts("ff" * 16) == {"k": [99]}
+    assert fresh.get("ff" * 16, "b.py").findings == _result("b.py", 99).findings
+    for i in range(200, 220):  # a bigger run folds in what the small one left in its entry
+        fresh.put(f"{i:03}" + "0" * 29, _result("a.py", i))
+    fresh.save_stats()
+    assert table.read_bytes() != before
+    (fresh.bucket / "ff" / f"{'ff' * 16}.json").unlink()
+    assert Cache(tmp_path / "c", "salt").get("ff" * 16, "b.py").findings == _result("b.py", 99).findings
+
+
+def test_entries_are_counted_for_pruning_once_per_eighth_of_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "MAX_ENTRIES", 40)  # counted after every 5 writes
+    entries = lambda cache: len(list(cache.bucket.glob("*/*.json")))  # noqa: E731
+
+    def run(first: int, count: int) -> Cache:
+        cache = Cache(tmp_path / "c", "salt")
+        for i in range(first, first + count):
+            cache.put(f"{i:03}" + "0" * 29, _result("a.py", i))
+        cache.prune()
+        cache.save_stats()
+        return cache
+
+    assert entries(run(0, 44)) == 40
+    assert entries(run(44, 3)) == 43, "3 writes since the last count: not counted yet"
+    assert entries(run(47, 2)) == 40, "the count carries over between runs"
 
 
 def test_apply_edits_skips_overlaps_and_keeps_order() -> None:
