@@ -79,6 +79,28 @@ print(json.dumps({"parsed": parsed, "failed": failed, "parse_seconds": time.perf
 """
 
 
+#: the prefiltered files, parsed the way scalelint's workers parse (validation off,
+#: collector tuned): the part of a cold run no prefilter or rule tuning can remove
+PARSE_AS_SCALELINT = r"""
+import json, sys, time
+from scalelint.dispatch import tune_gc
+from scalelint.parsing import parse_module
+tune_gc()
+paths = open(sys.argv[1], encoding="utf-8").read().splitlines()
+parsed = failed = 0
+start = time.perf_counter()
+for path in paths:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        parse_module(text)
+        parsed += 1
+    except Exception:
+        failed += 1
+print(json.dumps({"parsed": parsed, "failed": failed, "parse_seconds": time.perf_counter() - start}))
+"""
+
+
 class ScalelintError(RuntimeError):
     """scalelint exited with 2 (usage, configuration or internal error)."""
 
@@ -262,6 +284,22 @@ def remove_cache(cache_dir: Path) -> None:
         shutil.rmtree(cache_dir, ignore_errors=True)
 
 
+def prefiltered(files: list[Path]) -> list[Path] | None:
+    """The files whose text the default rules' vocabulary prefilter lets
+    through (None when scalelint's internals cannot be reached)."""
+    passes = _prefilter()
+    if passes is None:
+        return None
+    out = []
+    for path in files:
+        try:
+            if passes(path.read_bytes().decode("utf-8", "replace")):
+                out.append(path)
+        except OSError:
+            continue
+    return out
+
+
 def pick_one_file(files: list[Path]) -> Path | None:
     """The median-sized file among those scalelint would parse (its rules'
     vocabulary prefilter matches), so the one-file row pays for LibCST and the
@@ -371,7 +409,7 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
                 "cpu_count": os.cpu_count(), "jobs": jobs, "versions": versions(),
                 "bytecode": "private PYTHONPYCACHEPREFIX" if "PYTHONPYCACHEPREFIX" in CHILD_ENV else "environment as is",
                 "measurements": {k: m for k, m in results.items() if m.samples},
-                "extra": extra, "ratios": ratios(results)}
+                "extra": extra, "ratios": ratios(results, extra.get("prefiltered_parse_seconds"))}
 
     try:
         # 0. warm-up, not timed: interpreter, bytecode cache, lazily imported modules
@@ -404,6 +442,25 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
         info = json.loads(m.samples[-1].stdout)
         m.note = f"{info['failed']} files failed to parse/decode" if info["failed"] else ""
         extra["parse_only"] = info
+
+        # 1b. the files scalelint's prefilter lets through, parsed as its workers do
+        # (informational: the cold run's lower bound)
+        passing = prefiltered(files)
+        if passing is not None:
+            share = sum(p.stat().st_size for p in passing) / size if size else 0.0
+            m = results["parse_prefiltered"] = Measurement(
+                "parse_prefiltered", "LibCST parse, prefiltered files", files=len(passing),
+                note=f"not a target: {len(passing)} files, {share:.0%} of the bytes")
+            with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as few:
+                few.write("\n".join(str(p) for p in passing))
+            try:
+                for i in range(runs):
+                    log(f"  parse prefiltered {i + 1}/{runs}")
+                    m.samples.append(run_child([sys.executable, "-c", PARSE_AS_SCALELINT, few.name], capture_stdout=True))
+            finally:
+                os.unlink(few.name)
+            # parsing alone, without the interpreter's start: the bound must not be overstated
+            extra["prefiltered_parse_seconds"] = statistics.median(json.loads(x.stdout)["parse_seconds"] for x in m.samples)
 
         # 2. scalelint cold
         m = results["cold"] = Measurement("cold", "scalelint cold (--no-cache)", files=n)
@@ -496,7 +553,7 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
     return report()
 
 
-def ratios(results: dict[str, Measurement]) -> dict[str, dict[str, Any]]:
+def ratios(results: dict[str, Measurement], prefiltered_parse: float | None = None) -> dict[str, dict[str, Any]]:
     def med(key: str) -> float | None:
         m = results.get(key)
         return m.median if m is not None and m.samples else None
@@ -515,6 +572,8 @@ def ratios(results: dict[str, Measurement]) -> dict[str, dict[str, Any]]:
     rss = [results[k].peak_rss_mb for k in ("cold", "cold_serial", "fill", "warm", "one_file", "one_file_moved") if k in results]
     rss = [r for r in rss if r is not None]
     values["peak_rss_mb"] = max(rss) if rss else None
+    floor = prefiltered_parse
+    values["cold_floor"] = floor / (os.cpu_count() or 1) / parse if floor and parse else None
 
     out = {}
     for key, (label, op, limit) in TARGETS.items():
@@ -524,6 +583,9 @@ def ratios(results: dict[str, Measurement]) -> dict[str, dict[str, Any]]:
             ok = {"<=": value <= limit, ">=": value >= limit, "<": value < limit}[op]
         out[key] = {"label": label, "value": None if value is None else round(value, 4), "target": f"{op} {limit:g}",
                     "ok": ok}
+    if values["cold_floor"] is not None:  # not a target: what the cold ratio cannot go below
+        out["cold_floor"] = {"label": "lower bound of cold / parse-only", "value": round(values["cold_floor"], 4),
+                             "target": "-", "ok": None}
     return out
 
 
@@ -567,7 +629,12 @@ def print_report(report: dict[str, Any]) -> None:
     print("-" * len(header))
     for r in report["ratios"].values():
         result = "n/a" if r["ok"] is None else ("PASS" if r["ok"] else "FAIL")
+        if r["target"] == "-":
+            result = "information"
         print(f"{r['label']:<40} {fmt(r['value'], '.3f'):>10} {r['target']:>9}  {result}")
+    if "cold_floor" in report["ratios"]:
+        print("\nlower bound: parsing the prefiltered files once each with LibCST, spread perfectly over every CPU,\n"
+              "with rules, start-up and the cache free; no run that parses each of them can be faster.")
     print()
 
 

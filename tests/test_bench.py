@@ -55,3 +55,21 @@ def test_corpus_is_benchmarked_as_a_project_of_its_own(tmp_path: Path, bench_mod
     assert sorted(_tree(copy)) == [".gitignore", "pkg/views.py", "pyproject.toml"]
     assert "[tool.scalelint]" not in (copy / "pyproject.toml").read_text(), "the enclosing project is left behind"
     assert run.pick_one_file(run.discover(copy)) == copy / "pkg" / "views.py"
+
+
+def test_the_cold_lower_bound_is_the_prefiltered_parse_spread_over_every_cpu(
+    tmp_path: Path, bench_modules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, run = bench_modules
+    (tmp_path / "db.py").write_text("cursor = conn.cursor()\n")
+    (tmp_path / "maths.py").write_text("def twice(x):\n    return x * 2\n")
+    assert run.prefiltered(run.discover(tmp_path)) == [tmp_path / "db.py"]
+    measured = {
+        "parse_only": run.Measurement("parse_only", "parse", [run.Sample(10.0, None, 0)]),
+        "cold": run.Measurement("cold", "cold", [run.Sample(4.0, None, 0)]),
+    }
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 2)
+    ratios = run.ratios(measured, prefiltered_parse=6.0)
+    assert ratios["cold_vs_parse"]["value"] == 0.4 and ratios["cold_vs_parse"]["ok"] is False
+    assert ratios["cold_floor"]["value"] == 0.3 and ratios["cold_floor"]["ok"] is None
+    assert "cold_floor" not in run.ratios(measured)
