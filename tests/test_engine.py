@@ -534,3 +534,19 @@ def test_suppression_only_files_never_build_the_checker(tmp_path: Path, monkeypa
     monkeypatch.setattr(Runner, "checker", property(refuse))
     report = runner.run()
     assert [(f.code, f.line) for f in report.findings] == [("SL002", 1)]
+
+
+def test_kept_rule_metadata_loads_each_rule_from_its_own_module(tmp_path: Path) -> None:
+    import pickle
+
+    from scalelint.manifest import LazyRule
+    from scalelint.registry import load_registry_cached
+
+    load_registry_cached([], tmp_path)  # keeps the metadata
+    kept = load_registry_cached([], tmp_path).rules
+    assert all(isinstance(rule, LazyRule) and rule.module for rule in kept.values())
+    travelled = pickle.loads(pickle.dumps(kept["SL201"]))  # to a spawned worker
+    assert travelled.load() is load_registry().rules["SL201"]
+    source = "def f(db):\n    total = db.replica.query('SELECT balance FROM accounts')\n    db.primary.execute('UPDATE accounts SET balance = %s', total)\n"
+    lazy, eager = Checker(list(kept.values())), Checker(load_registry().sorted())
+    assert lazy.check("a.py", source).findings == eager.check("a.py", source).findings != []
