@@ -8,8 +8,9 @@ import tokenize
 from collections import defaultdict
 
 from scalelint.findings import Finding
+from scalelint.lazyre import lazy_compile
 
-_EXISTING = re.compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.I)
+_EXISTING = lazy_compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.I)
 
 
 def statement_ends(text: str) -> dict[int, int]:

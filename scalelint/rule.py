@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from scalelint.findings import FixSafety
+from scalelint.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
 
-_CODE = re.compile(r"^[A-Z]{1,4}[0-9]{3}$")
-_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_CODE = lazy_compile(r"^[A-Z]{1,4}[0-9]{3}$")
+_NAME = lazy_compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
 class Rule:

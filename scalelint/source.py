@@ -8,9 +8,11 @@ import re
 import tokenize
 from dataclasses import dataclass
 
+from scalelint.lazyre import lazy_compile
+
 GENERATED_MARKER = "@" + "generated"  # split so this file is not itself "generated"
 MAX_BYTES = 4 * 1024 * 1024
-_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.M)
+_COOKIE = lazy_compile(rb"^[ \t\f]*#.*?coding[:=]", re.M)
 
 
 class SourceError(Exception):

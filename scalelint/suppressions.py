@@ -11,9 +11,12 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-_SCALELINT = re.compile(r"#\s*scalelint\s*:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
-_NOQA = re.compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
-_CODE = re.compile(r"[A-Z]+[0-9]+")
+from scalelint.lazyre import lazy_compile
+
+
+_SCALELINT = lazy_compile(r"#\s*scalelint\s*:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
+_NOQA = lazy_compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+_CODE = lazy_compile(r"[A-Z]+[0-9]+")
 
 
 @dataclass

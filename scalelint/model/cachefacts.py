@@ -4,12 +4,12 @@ that carry the positions (and fix anchors) the project phase reports with.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
 import libcst as cst
 
+from scalelint.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.cachekeys import literal_template
 from scalelint.model.caching import CacheModel, CacheOp, cache_model, conventional_name, is_test_module
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
     from scalelint.model.module import ModuleModel
 
-_HELPER = re.compile(catalog.INVALIDATION_HELPER_NAME)
-_PUBLISH = re.compile(catalog.EVENT_PUBLISH_NAME)
+_HELPER = lazy_compile(catalog.INVALIDATION_HELPER_NAME)
+_PUBLISH = lazy_compile(catalog.EVENT_PUBLISH_NAME)
 #: method names too common to mean a project call when the receiver is unknown
 _COMMON_METHODS = frozenset({
     "append", "extend", "get", "items", "keys", "values", "pop", "update", "add", "join", "split",
@@ -36,7 +36,7 @@ _COMMON_METHODS = frozenset({
 })
 _NON_UPDATING_WRITES = frozenset({"add", "setnx", "get_or_set"})
 _IDENTITY_ATTRS = frozenset({"id", "pk", "uuid"})
-_REST_OF_LINE = re.compile(r"[ \t]*(?:#[^\n]*)?\r?$")
+_REST_OF_LINE = lazy_compile(r"[ \t]*(?:#[^\n]*)?\r?$")
 
 
 @dataclass

@@ -6,12 +6,12 @@ Works from the facts of :mod:`scalelint.model.cachefacts` only.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Iterator
 
 from scalelint.findings import Edit, Fix, FixSafety
+from scalelint.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.cachekeys import glob_matches, key_prefix, key_words, substitute, templates_match
 from scalelint.model.entities import entity_name
@@ -392,7 +392,7 @@ class CacheKeyIndex:
         return Fix(f"add `{'`, `'.join(lines)}` after the write", FixSafety.UNSAFE, (Edit(offset, offset, text),))
 
 
-_CAMEL_OR_SNAKE = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_CAMEL_OR_SNAKE = lazy_compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 #: name parts that say nothing about which class an object is
 _GENERIC = frozenset({"base", "class", "cls", "obj", "object", "instance", "item", "mixin", "abstract", "the", "new", "old"})
 

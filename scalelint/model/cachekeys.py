@@ -17,14 +17,15 @@ from typing import Callable
 
 import libcst as cst
 
+from scalelint.lazyre import lazy_compile
 from scalelint.walk import dotted, string_value
 
 HOLE = "{}"
 REF = "\x00"
-_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]")
-_FORMAT_FIELD = re.compile(r"\{\{|\}\}|\{[^{}]*\}")
-_HOLES = re.compile(r"(?:\{\})+")
-_REF_PART = re.compile(r"\x00([^\x00]+)\x00")
+_PERCENT = lazy_compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]")
+_FORMAT_FIELD = lazy_compile(r"\{\{|\}\}|\{[^{}]*\}")
+_HOLES = lazy_compile(r"(?:\{\})+")
+_REF_PART = lazy_compile(r"\x00([^\x00]+)\x00")
 
 #: resolves a bare name to a template (or None); supplied by the caller's scope
 NameResolver = Callable[[cst.Name], "str | None"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
+from scalelint.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.sql import SqlInfo, parse_sql
 from scalelint.walk import dotted, string_value, walk
@@ -98,7 +99,7 @@ def offline_module(model: "ModuleModel") -> bool:
 
 
 # -- identity and replica names --------------------------------------------------------
-_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])")
+_WORD_SPLIT = lazy_compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])")
 
 
 @lru_cache(maxsize=8192)
@@ -140,8 +141,8 @@ def replica_name(spelled: str, recognition: "Recognition") -> bool:
     return _replica_words(spelled.rsplit(".", 1)[-1])
 
 
-_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,40}$")
-_SHORT_LITERAL = re.compile(r"^[rRuU]?(['\"])([A-Za-z0-9_\-.]{0,60})\1$")
+_ALIAS = lazy_compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,40}$")
+_SHORT_LITERAL = lazy_compile(r"^[rRuU]?(['\"])([A-Za-z0-9_\-.]{0,60})\1$")
 
 
 def short_literal(node: cst.BaseExpression) -> str | None:
@@ -258,13 +259,13 @@ def sql_text(
     return SqlText(info, tuple(holes)) if info is not None else None
 
 
-_PREDICATE = re.compile(
+_PREDICATE = lazy_compile(
     r"(?:^|\bAND\b|\bOR\b|\(|\bNOT\b)\s*(?:[A-Za-z_][\w$]*\s*\.\s*)?[`\"\[]?([A-Za-z_][\w$]*)[`\"\]]?\s*"
     r"(?:=|<>|!=|<=|>=|<|>|\bIS\b|\bIN\b|\bLIKE\b|\bBETWEEN\b)",
     re.I,
 )
-_SET_RELATIVE = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:\w+\s*\.\s*)?\1\s*[-+*/]", re.I)
-_SELECT_LIST = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?(.*?)\s+FROM\b", re.I | re.S)
+_SET_RELATIVE = lazy_compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:\w+\s*\.\s*)?\1\s*[-+*/]", re.I)
+_SELECT_LIST = lazy_compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?(.*?)\s+FROM\b", re.I | re.S)
 
 
 def sql_rechecks(info: SqlInfo) -> bool:

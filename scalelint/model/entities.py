@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import libcst as cst
 
+from scalelint.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.sql import SqlInfo, parse_sql
 from scalelint.walk import dotted, names_in, string_value, walk
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
     from scalelint.model.module import ModuleModel
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_CAMEL = lazy_compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _LOGGERS = frozenset({"logger", "log", "logging", "LOG", "LOGGER", "print", "warn", "warning"})
 
 
@@ -479,7 +480,7 @@ def known_columns(reads: Iterable[Read]) -> dict[str, list[str]]:
 
 #: query methods that turn rows into statistics
 _ORM_AGGREGATES = frozenset({"annotate", "aggregate", "count", "group_by", "having", "acount", "aaggregate"})
-_SQL_AGGREGATE = re.compile(r"\bGROUP\s+BY\b|\b(?:COUNT|SUM|AVG|MIN|MAX)\s*\(", re.I)
+_SQL_AGGREGATE = lazy_compile(r"\bGROUP\s+BY\b|\b(?:COUNT|SUM|AVG|MIN|MAX)\s*\(", re.I)
 
 
 #: QuerySet methods whose arguments name the columns a query reads

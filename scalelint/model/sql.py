@@ -6,21 +6,23 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from scalelint.lazyre import lazy_compile
+
 _IDENT = r'[`"\[]?([A-Za-z_][A-Za-z0-9_$]*)[`"\]]?(?:\s*\.\s*[`"\[]?([A-Za-z_][A-Za-z0-9_$]*)[`"\]]?)?'
-_SELECT = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?SELECT\b.+?\bFROM\s+" + _IDENT, re.I | re.S)
-_INSERT = re.compile(r"^\s*(?:INSERT|REPLACE)\s+(?:OR\s+\w+\s+)?(?:IGNORE\s+)?INTO\s+" + _IDENT, re.I | re.S)
-_UPDATE = re.compile(r"^\s*UPDATE\s+(?:ONLY\s+)?" + _IDENT + r"\s+(?:AS\s+\w+\s+|\w+\s+)?SET\b", re.I | re.S)
-_DELETE = re.compile(r"^\s*DELETE\s+FROM\s+(?:ONLY\s+)?" + _IDENT, re.I | re.S)
-_JOIN = re.compile(r"\bJOIN\s+" + _IDENT, re.I)
-_FROM_MORE = re.compile(r"\bFROM\s+" + _IDENT, re.I)
-_LOCK = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.I)
-_RETURNING = re.compile(r"\bRETURNING\b", re.I)
-_ON_CONFLICT = re.compile(r"\bON\s+(?:CONFLICT|DUPLICATE\s+KEY)\b", re.I)
+_SELECT = lazy_compile(r"^\s*(?:WITH\b.*?\)\s*)?SELECT\b.+?\bFROM\s+" + _IDENT, re.I | re.S)
+_INSERT = lazy_compile(r"^\s*(?:INSERT|REPLACE)\s+(?:OR\s+\w+\s+)?(?:IGNORE\s+)?INTO\s+" + _IDENT, re.I | re.S)
+_UPDATE = lazy_compile(r"^\s*UPDATE\s+(?:ONLY\s+)?" + _IDENT + r"\s+(?:AS\s+\w+\s+|\w+\s+)?SET\b", re.I | re.S)
+_DELETE = lazy_compile(r"^\s*DELETE\s+FROM\s+(?:ONLY\s+)?" + _IDENT, re.I | re.S)
+_JOIN = lazy_compile(r"\bJOIN\s+" + _IDENT, re.I)
+_FROM_MORE = lazy_compile(r"\bFROM\s+" + _IDENT, re.I)
+_LOCK = lazy_compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.I)
+_RETURNING = lazy_compile(r"\bRETURNING\b", re.I)
+_ON_CONFLICT = lazy_compile(r"\bON\s+(?:CONFLICT|DUPLICATE\s+KEY)\b", re.I)
 _SQL_KEYWORDS = frozenset({"select", "where", "set", "values", "from", "join", "on", "as", "lateral"})
 #: words that follow FROM/INTO in prose, never a table ("Select a file from the list")
 _PROSE = frozenset({"the", "a", "an", "this", "that", "these", "those", "your", "my", "our", "their",
                     "his", "her", "its", "each", "every", "any", "some", "all", "here", "there", "which"})
-_KEYWORD_CASE = re.compile(r"^\s*(?:WITH|with|SELECT|select|INSERT|insert|REPLACE|replace|UPDATE|update|DELETE|delete)\b")
+_KEYWORD_CASE = lazy_compile(r"^\s*(?:WITH|with|SELECT|select|INSERT|insert|REPLACE|replace|UPDATE|update|DELETE|delete)\b")
 
 
 @dataclass(frozen=True)

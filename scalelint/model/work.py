@@ -10,13 +10,13 @@ function's explicit transaction scopes and which local names are handles.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
 
+from scalelint.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.catalog import Resource
 from scalelint.walk import dotted, walk
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
     from scalelint.model.module import ModuleModel
 
-_CONVERSION = re.compile(catalog.CONVERSION_NAME)
+_CONVERSION = lazy_compile(catalog.CONVERSION_NAME)
 
 
 def _conversion(name: str) -> bool:
