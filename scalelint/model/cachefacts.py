@@ -392,14 +392,14 @@ class FileFacts:
             if func.value in self.module._defs:
                 return self.qual(func.value)
             qn = self.module.qualified(func)
-            return qn if qn is not None and self.module._project_import(qn) else None
+            return qn if qn is not None and self.module.project_import(qn) else None
         if isinstance(func, cst.Attribute):
             receiver = dotted(func.value)
             if receiver in ("self", "cls") and fn.cls is not None:
                 return self.qual(f"{fn.cls.name}.{func.attr.value}")
             qn = self.module.qualified(func)
             if qn is not None:
-                internal = self.module._project_import(qn) and not catalog.DJANGO_MANAGERS & set(qn.split("."))
+                internal = self.module.project_import(qn) and not catalog.DJANGO_MANAGERS & set(qn.split("."))
                 return qn if internal else None
             if receiver is not None and func.attr.value not in _COMMON_METHODS and not func.attr.value.startswith("__"):
                 # a method of an object we cannot type: a project method of that name

@@ -315,7 +315,7 @@ class CacheModel:
             return None
         head = spelled.split(".")[0]
         qn = self.module.qualified(expr)
-        if qn is not None and not self.module._project_import(qn):
+        if qn is not None and not self.module.project_import(qn):
             return None  # a library's own attribute (functools.cache): only the catalog speaks
         bound = self._attr_binding(expr, fn) if isinstance(expr, cst.Attribute) else (
             self.binding(fn, head) if head == spelled else None
@@ -332,7 +332,7 @@ class CacheModel:
         if least is None or len(call.args) < least or not isinstance(expr, cst.Name):
             return None
         qn = self.module.qualified(expr)
-        if qn is None or not self.module._project_import(qn):
+        if qn is None or not self.module.project_import(qn):
             return None
         return CacheClient(catalog.UNKNOWN_CACHE, expr.value, qn, imported=True)
 
@@ -395,7 +395,7 @@ class CacheModel:
                 local = fn is not None and not self.is_global(fn, name)
                 return self._reader(fn if local else None, before if local else None, depth + 1).template(value)
             qn = self.module.qualified(name)
-            if qn is not None and self.module._project_import(qn):
+            if qn is not None and self.module.project_import(qn):
                 return reference(qn)
             return None
 
@@ -411,7 +411,7 @@ class CacheModel:
             if spelled in self.key_functions:
                 return self.key_functions[spelled]
             qn = self.module.qualified(call.func)
-            if qn is not None and self.module._project_import(qn):
+            if qn is not None and self.module.project_import(qn):
                 return reference(qn)
             return None
 
@@ -448,7 +448,7 @@ class CacheModel:
                     out[name] = prefix + value.func.value
                 else:
                     qn = self.module.qualified(value.func)
-                    if qn is not None and self.module._project_import(qn) and value.func.value[:1].isupper():
+                    if qn is not None and self.module.project_import(qn) and value.func.value[:1].isupper():
                         out[name] = qn
         return out
 
@@ -597,7 +597,7 @@ def _not_a_client(value: cst.BaseExpression, module: "ModuleModel") -> bool:
         if spelled.rsplit(".", 1)[-1] in _NOT_CLIENT_CALLS:
             return True
         qn = module.qualified(value.func)
-        return qn is not None and not module._project_import(qn) and qn not in catalog.CACHE_CONSTRUCTORS
+        return qn is not None and not module.project_import(qn) and qn not in catalog.CACHE_CONSTRUCTORS
     return False
 
 

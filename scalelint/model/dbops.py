@@ -328,17 +328,25 @@ def _split_top(text: str) -> Iterator[str]:
 # -- ORM shapes ------------------------------------------------------------------------
 
 
-def django_manager_index(root: cst.BaseExpression, steps: list[Step]) -> int | None:
-    """Index of the manager step in ``Model.objects...`` (``self.model.objects`` too)."""
+def django_manager(root: cst.BaseExpression, steps: list[Step]) -> tuple[int, str] | None:
+    """``Model.objects...``: the index of the manager step (the first step named like a
+    Django manager, before any call) and the spelling of what owns it."""
     for i, step in enumerate(steps):
         if step.call is not None:
             return None
         if step.name in catalog.DJANGO_MANAGERS:
-            model = spelled_prefix(root, steps, i)
-            if model is not None and (is_class_name(model) or model.rsplit(".", 1)[-1].lower() == "model"):
-                return i
-            return None
+            owner = spelled_prefix(root, steps, i)
+            return (i, owner) if owner is not None else None
     return None
+
+
+def django_manager_index(root: cst.BaseExpression, steps: list[Step]) -> int | None:
+    """Index of the manager step in ``Model.objects...`` (``self.model.objects`` too)."""
+    found = django_manager(root, steps)
+    if found is None:
+        return None
+    index, owner = found
+    return index if is_class_name(owner) or owner.rsplit(".", 1)[-1].lower() == "model" else None
 
 
 def lookups_recheck(call: cst.Call) -> bool:

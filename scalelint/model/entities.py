@@ -17,6 +17,7 @@ import libcst as cst
 
 from scalelint.lazyre import lazy_compile
 from scalelint.model import catalog
+from scalelint.model.dbops import is_class_name
 from scalelint.model.sql import SqlInfo, parse_sql
 from scalelint.walk import dotted, names_in, string_value, walk
 
@@ -43,11 +44,6 @@ def _singular(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
         return word[:-1]
     return word
-
-
-def _is_class_name(spelled: str | None) -> bool:
-    last = (spelled or "").rsplit(".", 1)[-1]
-    return bool(last) and last[0].isupper() and not last.isupper()
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ class EntityReader:
             elif isinstance(node, cst.Attribute):
                 if node.attr.value in catalog.DJANGO_MANAGERS:
                     model = dotted(node.value)
-                    if _is_class_name(model) and self._project_class(node.value):
+                    if is_class_name(model) and self.module.project_class(node.value):
                         calls.reverse()
                         return model.rsplit(".", 1)[-1], calls  # type: ignore[union-attr]
                     return None
@@ -159,7 +155,7 @@ class EntityReader:
                         return model
                 node = func
             elif isinstance(node, cst.Attribute):
-                if node.attr.value == "query" and _is_class_name(dotted(node.value)) and self._project_class(node.value):
+                if node.attr.value == "query" and is_class_name(dotted(node.value)) and self.module.project_class(node.value):
                     return (dotted(node.value) or "").rsplit(".", 1)[-1]
                 node = node.value
             elif isinstance(node, cst.Subscript):
@@ -175,9 +171,9 @@ class EntityReader:
             if isinstance(node, cst.Call) and node.args and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
                 "query", "select"
             ):
-                return _is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
+                return is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
             if isinstance(node, cst.Call) and node.args and self.module.qualified(node.func) in catalog.SA_SELECTS:
-                return _is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
+                return is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
             if isinstance(node, cst.Attribute) and node.attr.value == "query":
                 return True
             node = node.func if isinstance(node, cst.Call) else node.value
@@ -194,16 +190,11 @@ class EntityReader:
             else:
                 return None
         parts = (dotted(node) or "").split(".")
-        model = next((p for p in parts if _is_class_name(p)), None)
+        model = next((p for p in parts if is_class_name(p)), None)
         if model is None:
             return None
         imported = self.module.imports.names.get(parts[0])
-        return model if imported is None or self.module._project_import(imported) else None
-
-    def _project_class(self, expr: cst.BaseExpression) -> bool:
-        """Not a class of a known third-party library (``User`` from our models, not ``Decimal``)."""
-        qn = self.module.qualified(expr)
-        return qn is None or self.module._project_import(qn)
+        return model if imported is None or self.module.project_import(imported) else None
 
     def reads_in(self, node: cst.CSTNode) -> set[str]:
         """Entities read by the expressions under ``node`` (not nested functions)."""
@@ -222,7 +213,7 @@ class EntityReader:
                 continue
             kind = type(sub)  # exact types: isinstance() on LibCST's ABCs is a Python-level call
             if kind is cst.Attribute:
-                if sub.attr.value in _MODEL_READ_ATTRS and _is_class_name(dotted(sub.value)) and self._project_class(sub.value):
+                if sub.attr.value in _MODEL_READ_ATTRS and is_class_name(dotted(sub.value)) and self.module.project_class(sub.value):
                     found.append(Read(entity_name(dotted(sub.value)), False))  # type: ignore[arg-type]
                 continue
             if kind is not cst.Call:
@@ -258,7 +249,7 @@ class EntityReader:
             qn = self.module.qualified(sub.func)
             if qn in catalog.DJANGO_MODEL_READERS and sub.args:
                 first = dotted(sub.args[0].value)
-                if _is_class_name(first):
+                if is_class_name(first):
                     found.append(Read(entity_name(first), qn.endswith("get_object_or_404")))  # type: ignore[arg-type]
         return found
 
@@ -343,8 +334,8 @@ class _FunctionEntities:
         qn = self.reader.module.qualified(value.func)
         if qn in catalog.DJANGO_MODEL_READERS and value.args:
             first = dotted(value.args[0].value)
-            return (first.rsplit(".", 1)[-1], False) if _is_class_name(first) else None  # type: ignore[union-attr]
-        if _is_class_name(spelled) and self.reader._project_class(value.func):
+            return (first.rsplit(".", 1)[-1], False) if is_class_name(first) else None  # type: ignore[union-attr]
+        if is_class_name(spelled) and self.reader.module.project_class(value.func):
             return spelled.rsplit(".", 1)[-1], True  # type: ignore[union-attr]
         sa = self.reader.sa_query_root(value)
         if sa is not None and (iterated or EntityReader._method(value) in _SA_INSTANCE_METHODS):
@@ -437,7 +428,7 @@ class _FunctionEntities:
             return self.instance_model(arg.value, stmt.ordinal)
         if isinstance(arg, cst.Call):
             spelled = dotted(arg.func)
-            if _is_class_name(spelled) and self.reader._project_class(arg.func):
+            if is_class_name(spelled) and self.reader.module.project_class(arg.func):
                 return spelled.rsplit(".", 1)[-1], True  # type: ignore[union-attr]
         return None
 
@@ -447,7 +438,7 @@ class _FunctionEntities:
             qn = self.reader.module.qualified(node.func)
             if qn in catalog.SA_WRITE_STATEMENTS and node.args:
                 first = dotted(node.args[0].value)
-                if _is_class_name(first):
+                if is_class_name(first):
                     return qn.rsplit(".", 1)[-1], first.rsplit(".", 1)[-1]  # type: ignore[union-attr]
                 return None
             func = node.func
@@ -568,7 +559,7 @@ def _annotation_model(annotation: cst.Annotation | None) -> str | None:
         return None
     expr = annotation.annotation
     spelled = string_value(expr) if isinstance(expr, cst.SimpleString) else dotted(expr)
-    return spelled.rsplit(".", 1)[-1] if _is_class_name(spelled) else None
+    return spelled.rsplit(".", 1)[-1] if is_class_name(spelled) else None
 
 
 def bindings(stmt: cst.CSTNode) -> Iterator[tuple[str, cst.BaseExpression]]:

@@ -108,7 +108,7 @@ class _Builder:
                 self.flow.instances[name] = self.qualify(spelled)
             else:
                 qn = self.model.qualified(value.func)
-                if qn is not None and self.model._project_import(qn):
+                if qn is not None and self.model.project_import(qn):
                     self.flow.instances[name] = qn
 
 
@@ -670,7 +670,7 @@ class _Run(DbCalls):
             return False
         head = spelled.split(".")[0]
         qn = self.model.imports.names.get(head)
-        return qn is None or self.model._project_import(qn)
+        return qn is None or self.model.project_import(qn)
 
     def args_labels(self, call: cst.Call, st: State, op: str = AS_IS) -> frozenset[Label]:
         out = EMPTY
@@ -742,7 +742,7 @@ class _Run(DbCalls):
             if name in model._defs:
                 return self.b.qualify(name)
             qn = model.imports.names.get(name)
-            if qn is not None and model._project_import(qn) and not is_class_name(qn):
+            if qn is not None and model.project_import(qn) and not is_class_name(qn):
                 return qn
             return None
         if not isinstance(func, cst.Attribute):
@@ -757,7 +757,7 @@ class _Run(DbCalls):
             if base.value in self.b.local_classes:
                 return self.b.qualify(f"{base.value}.{method}")
         qn = model.qualified(func)
-        if qn is not None and model._project_import(qn):
+        if qn is not None and model.project_import(qn):
             return qn
         return None
 

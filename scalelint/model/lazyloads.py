@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.dbops import is_class_name
 from scalelint.model.loops import local_values, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, qualify
@@ -78,11 +79,6 @@ def _links(expr: cst.BaseExpression) -> tuple[cst.BaseExpression | None, list[_L
             break
     links.reverse()
     return node, links
-
-
-def _class_ref(expr: cst.BaseExpression) -> bool:
-    last = (dotted(expr) or "").rsplit(".", 1)[-1]
-    return bool(last) and last[0].isupper() and not last.isupper()
 
 
 def _positional(call: cst.Call) -> list[cst.BaseExpression] | None:
@@ -168,7 +164,7 @@ class _Sources:
             if link.call is None and link.name in catalog.DJANGO_MANAGERS:
                 owner = link.node.value  # type: ignore[attr-defined]
                 rest = links[i + 1 :]
-                if not _class_ref(owner) or not self._project_class(owner) or not rest:
+                if not is_class_name(dotted(owner)) or not self.module.project_class(owner) or not rest:
                     return None
                 source = Source(dotted(owner).rsplit(".", 1)[-1], qualify(self.module, owner), "django")  # type: ignore[union-attr]
                 return source if self._extend(source, rest) else None
@@ -204,16 +200,12 @@ class _Sources:
         qn = self.module.qualified(func)
         return qn in catalog.DJANGO_PREFETCH_OBJECTS or (qn is None and dotted(func) == "Prefetch")
 
-    def _project_class(self, expr: cst.BaseExpression) -> bool:
-        qn = self.module.qualified(expr)
-        return qn is None or self.module._project_import(qn)
-
     # -- SQLAlchemy ------------------------------------------------------------------
     def _alchemy(self, base: cst.BaseExpression | None, links: list[_Link], depth: int) -> Source | None:
         for i, link in enumerate(links):
             owner = link.node.value if isinstance(link.node, cst.Attribute) else None
             if link.name == "query" and link.call is None and owner is not None:
-                if not _class_ref(owner) or not self._project_class(owner):
+                if not is_class_name(dotted(owner)) or not self.module.project_class(owner):
                     return None
                 source = Source(dotted(owner).rsplit(".", 1)[-1], qualify(self.module, owner), "sqlalchemy")  # type: ignore[union-attr]
             elif link.call is not None and owner is not None and self._session(owner):
@@ -243,7 +235,7 @@ class _Sources:
             return None
         if link.name == "query":
             arg = args[0]
-            if not _class_ref(arg) or not self._project_class(arg):
+            if not is_class_name(dotted(arg)) or not self.module.project_class(arg):
                 return None
             return Source(dotted(arg).rsplit(".", 1)[-1], qualify(self.module, arg), "sqlalchemy")  # type: ignore[union-attr]
         if link.name == "scalars" or (link.name == "execute" and rest and rest[0].name == "scalars" and rest[0].call is not None):
@@ -269,7 +261,7 @@ class _Sources:
         ):
             return None
         args = _positional(call)
-        if not args or len(args) != 1 or not _class_ref(args[0]) or not self._project_class(args[0]):
+        if not args or len(args) != 1 or not is_class_name(dotted(args[0])) or not self.module.project_class(args[0]):
             return None
         arg = args[0]
         source = Source(dotted(arg).rsplit(".", 1)[-1], qualify(self.module, arg), "sqlalchemy")  # type: ignore[union-attr]
@@ -329,7 +321,7 @@ def _loader_step(arg: cst.BaseExpression) -> str | None:
     text = string_value(arg)
     if text is not None:
         return None if "*" in text or not text else text.replace(".", "__")
-    if isinstance(arg, cst.Attribute) and _class_ref(arg.value):
+    if isinstance(arg, cst.Attribute) and is_class_name(dotted(arg.value)):
         return arg.attr.value
     return None
 

@@ -20,6 +20,7 @@ from typing import Iterator
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.dbops import django_manager, unroll
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.sql import parse_sql
 from scalelint.model.work import descendants_end, mentions
@@ -203,10 +204,10 @@ class LoopScanner:
                 return Query(call, render_chain(call), "sql", _sql_write(call))
         django, alchemy = self._orm_evidence
         if django and method in catalog.DJANGO_QUERY_TERMINALS:
-            if self._django_chain(receiver) is not None and not _through(receiver, catalog.DJANGO_EMPTY_METHODS):
+            if self._django_chain(receiver) and not _through(receiver, catalog.DJANGO_EMPTY_METHODS):
                 return Query(call, render_chain(call), "django", _django_write(method))
         if alchemy and method in catalog.SQLALCHEMY_QUERY_TERMINALS:
-            if _chain_base(receiver, "query") is not None:
+            if _model_query(receiver):
                 return Query(call, render_chain(call), "sqlalchemy", "update" if method in ("update", "delete") else "")
         return None
 
@@ -216,16 +217,18 @@ class LoopScanner:
             isinstance(expr, cst.Call)
             and isinstance(expr.func, cst.Attribute)
             and expr.func.attr.value in catalog.DJANGO_LAZY_METHODS
-            and self._django_chain(expr) is not None
+            and self._django_chain(expr)
             and not _through(expr, catalog.DJANGO_EMPTY_METHODS)
         )
 
-    def _django_chain(self, expr: cst.BaseExpression) -> str | None:
-        """``Order.objects`` when ``expr`` is a manager/queryset chain on a model class."""
+    def _django_chain(self, expr: cst.BaseExpression) -> bool:
+        """Whether ``expr`` is a manager/queryset chain on a model class named in the
+        code (``Order.objects...``, ``VLAN.objects...``; not ``model.objects`` with a
+        model that changes per iteration: another table each time, nothing to batch)."""
         if not self._orm_evidence[0]:
-            return None
-        base = _chain_base(expr, "objects")
-        return f"{base}.objects" if base is not None else None
+            return False
+        found = django_manager(*unroll(expr))
+        return found is not None and found[1].rsplit(".", 1)[-1][:1].isupper()
 
 
 def render_chain(expr: cst.BaseExpression) -> str:
@@ -262,20 +265,18 @@ def _not_dml(call: cst.Call) -> bool:
     return text is not None and parse_sql(text) is None and not text.lstrip()[:6].upper().startswith("SELECT")
 
 
-def _chain_base(expr: cst.BaseExpression, attr: str) -> str | None:
-    """The model name of ``Model.<attr>...`` chains (``Order.objects.filter(...)``)."""
+def _model_query(expr: cst.BaseExpression) -> bool:
+    """A chain on Flask-SQLAlchemy's query property of a model class (``Order.query.filter_by(...)``)."""
     while True:
         if isinstance(expr, cst.Call):
             expr = expr.func
-        elif isinstance(expr, cst.Attribute) and expr.attr.value == attr:
+        elif isinstance(expr, cst.Attribute) and expr.attr.value == "query":
             owner = dotted(expr.value)
-            if owner is None or not owner.rsplit(".", 1)[-1][:1].isupper():
-                return None
-            return owner
+            return owner is not None and owner.rsplit(".", 1)[-1][:1].isupper()
         elif isinstance(expr, cst.Attribute):
             expr = expr.value
         else:
-            return None
+            return False
 
 
 def _sql_write(call: cst.Call) -> str:

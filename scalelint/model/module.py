@@ -239,7 +239,7 @@ class ModuleModel:
             return catalog.IN_HOUSE
         last = spelled.rsplit(".", 1)[-1].lower()
         method = func.attr.value
-        if qn is not None and not self._project_import(qn):
+        if qn is not None and not self.project_import(qn):
             return None  # a known library's attribute: only the catalog speaks for it
         if method == "connect" and last in catalog.CONVENTIONAL_DB_RECEIVERS:
             return catalog.IN_HOUSE
@@ -249,10 +249,16 @@ class ModuleModel:
             return catalog.IN_HOUSE
         return None
 
-    def _project_import(self, qn: str) -> bool:
+    def project_import(self, qn: str) -> bool:
         """An import that is not a known third-party library (so in-house code)."""
         head = qn.split(".")[0]
         return head not in _KNOWN_LIBRARY_ROOTS and head not in _STDLIB
+
+    def project_class(self, expr: cst.BaseExpression) -> bool:
+        """Not a class of a known library (``Order`` from our models, not ``Decimal``):
+        defined here, or imported from the project's own code."""
+        qn = self.qualified(expr)
+        return qn is None or self.project_import(qn)
 
     def _conventional_factory(self, name: str) -> bool:
         """A conventionally named factory is a database one unless its import says
@@ -261,7 +267,7 @@ class ModuleModel:
         target = self.imports.names.get(name)
         if target is None:
             return True
-        if not self._project_import(target):
+        if not self.project_import(target):
             return False
         if name in catalog.DB_NAMED_FACTORIES:
             return True

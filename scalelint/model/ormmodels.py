@@ -37,7 +37,7 @@ def model_facts(module: ModuleModel) -> list[dict[str, Any]]:
         reader = _ClassReader(module, info.node)
         orm = reader.orm
         rels = reader.relations()
-        project_bases = [b for b in reader.bases if b and module._project_import(b)]
+        project_bases = [b for b in reader.bases if b and module.project_import(b)]
         if not (orm or rels or (project_bases and reader.declares_columns)):
             continue
         fact: dict[str, Any] = {"c": info.name, "q": reader.qual, "b": project_bases}
@@ -149,7 +149,7 @@ class _ClassReader:
             and func.attr.value in attrs
             and isinstance(func.value, cst.Name)
             and func.value.value in catalog.CONVENTIONAL_SESSION_OWNERS
-            and (self.module.qualified(func) is None or self.module._project_import(self.module.qualified(func) or ""))
+            and (self.module.qualified(func) is None or self.module.project_import(self.module.qualified(func) or ""))
         )
 
     def _target(self, expr: cst.BaseExpression | None) -> tuple[str, str]:

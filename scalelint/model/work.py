@@ -253,7 +253,7 @@ class FunctionWork:
         name = qn.rsplit(".", 1)[-1]
         if (
             name.endswith(catalog.SESSION_TYPE_SUFFIX)
-            and self.module._project_import(qn)
+            and self.module.project_import(qn)
             and self.mw.imports_sqlalchemy
         ):
             return Resource("session", "sqlalchemy")
@@ -353,7 +353,7 @@ class FunctionWork:
                 return CallInfo(summary.kind, label)
             return CallInfo("business", label)
         qn = self.module.qualified(call.func)
-        if qn is not None and self.module._project_import(qn):
+        if qn is not None and self.module.project_import(qn):
             return CallInfo("business", label)
         return CallInfo("unknown", label)
 
