@@ -6,7 +6,7 @@ import libcst as cst
 from scalelint.findings import FixSafety
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold
-from scalelint.model.lazyloads import lazy_loads, loop_records
+from scalelint.model.lazyloads import lazy_loads, loop_records, manager_facts
 from scalelint.model.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
@@ -434,7 +434,8 @@ class QueryInLoop(ProjectRule):
     writes (`executemany`, `bulk_create`, `bulk_update`) are never reported.
     Relationship reads are reported only on loops over a recognised query
     result of a known model, and not when the query loads the relation
-    (`select_related`/`prefetch_related`, including `__` paths;
+    (`select_related`/`prefetch_related`, including `__` paths, and those
+    a custom manager's `get_queryset()` always applies;
     `options(joinedload/selectinload/subqueryload(...))`), when the
     relationship is declared eager (`lazy="joined"`, `"selectin"`,
     `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
@@ -451,7 +452,7 @@ class QueryInLoop(ProjectRule):
     summary = "a query executed once per loop iteration (N+1)"
     vocabulary = (
         "execute", "objects.", ".query", "fetch", "scalar", "session", "Session", "cursor", "refresh",
-        "ForeignKey", "OneToOneField", "ManyToManyField", "relationship", "Relationship", "relation(",
+        "ForeignKey", "OneToOneField", "ManyToManyField", "relationship", "Relationship", "relation(", "get_queryset",
     )
 
     def check_function(self, fn: FunctionModel) -> None:
@@ -469,14 +470,17 @@ class QueryInLoop(ProjectRule):
             seen = scanned.get(id(fn))
             comprehensions = seen[1] if seen is not None and seen[0] is fn else _scanned(fn).comprehensions
             loops.extend(loop_records(fn, self._ctx, comprehensions))
-        facts = {"models": model_facts(module), "loops": loops}
+        facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops}
         return {k: v for k, v in facts.items() if v} or None
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
         published = list(index.facts(self.code))
         if not any(facts.get("loops") for _, facts in published):
             return
-        models = ModelIndex(model for _, facts in published for model in facts.get("models", ()))
+        models = ModelIndex(
+            (model for _, facts in published for model in facts.get("models", ())),
+            (manager for _, facts in published for manager in facts.get("managers", ())),
+        )
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
                 out.report(self, path, *load.loc, load.message)

@@ -46,6 +46,7 @@ class Source:
     orm: str  # django | sqlalchemy
     eager: set[str] = field(default_factory=set)
     eager_all: bool = False  # select_related() without arguments
+    manager: str = "objects"  # the Django manager the query starts from
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class _Sources:
         if isinstance(expr, cst.Name):
             return self._named(expr.value, depth)
         base, links = _links(expr)
-        return self._django(links) or self._alchemy(base, links, depth)
+        return self._django(links) or self._alchemy(base, links, depth) or self._django(links, custom=True)
 
     def _named(self, name: str, depth: int) -> Source | None:
         """A local name bound only to query results of one model (``qs = qs.filter(...)`` allowed)."""
@@ -159,17 +160,23 @@ class _Sources:
         return True
 
     # -- Django ----------------------------------------------------------------------
-    def _django(self, links: list[_Link]) -> Source | None:
+    def _django(self, links: list[_Link], *, custom: bool = False) -> Source | None:
+        """``Model.objects.filter(...)``; with ``custom``, a queryset chain on another
+        attribute of a model class (``Order.published.all()``, tried after SQLAlchemy's
+        ``Model.query``): whether that attribute is one of the model's managers is
+        known in the project phase (``ModelIndex.manager_eager``)."""
         for i, link in enumerate(links):
-            if link.call is None and link.name in catalog.DJANGO_MANAGERS:
-                owner = link.node.value  # type: ignore[attr-defined]
-                rest = links[i + 1 :]
-                if not is_class_name(dotted(owner)) or not self.module.project_class(owner) or not rest:
-                    return None
-                source = Source(dotted(owner).rsplit(".", 1)[-1], qualify(self.module, owner), "django")  # type: ignore[union-attr]
-                return source if self._extend(source, rest) else None
             if link.call is not None:
                 return None
+            owner = link.node.value  # type: ignore[attr-defined]
+            rest = links[i + 1 :]
+            named = link.name in catalog.DJANGO_MANAGERS
+            if named == custom or not (named or (rest and rest[0].call is not None and is_class_name(dotted(owner)))):
+                continue
+            if not is_class_name(dotted(owner)) or not self.module.project_class(owner) or not rest:
+                return None
+            source = Source(dotted(owner).rsplit(".", 1)[-1], qualify(self.module, owner), "django", manager=link.name)  # type: ignore[union-attr]
+            return source if self._extend(source, rest) else None
         return None
 
     def _django_eager(self, source: Source, link: _Link) -> bool:
@@ -352,6 +359,57 @@ def loop_records(fn: "FunctionModel", ctx: "FileContext", comprehensions: list[c
     return out
 
 
+def manager_facts(module: ModuleModel) -> list[dict[str, Any]]:
+    """The module's Django manager classes (top-level classes named ``...Manager``
+    or deriving from one; views define ``get_queryset`` too) with the relations
+    their ``get_queryset()`` loads with every row, when every return of it says so."""
+    top = {id(node) for node in module.cst.body if isinstance(node, cst.ClassDef)}
+    methods = {fn.qualname: fn for fn in module.functions}
+    out: list[dict[str, Any]] = []
+    for info in module.classes:
+        spelled_bases = [b.value for b in info.node.bases if b.keyword is None]
+        if id(info.node) not in top or not any(
+            name.endswith("Manager") for name in [info.name, *((dotted(b) or "") for b in spelled_bases)]
+        ):
+            continue
+        getter = methods.get(f"{info.name}.get_queryset")
+        bases = [q for q in (qualify(module, b) for b in spelled_bases) if q and module.project_import(q)]
+        eager = _loaded_by_get_queryset(getter) if getter is not None else None
+        if not (bases or (eager and (eager.eager or eager.eager_all))):
+            continue
+        fact: dict[str, Any] = {"c": info.name, "q": qualify(module, info.node.name), "b": bases}
+        if eager is not None and eager.eager:
+            fact["e"] = sorted(eager.eager)
+        if eager is not None and eager.eager_all:
+            fact["all"] = True
+        out.append(fact)
+    return out
+
+
+def _loaded_by_get_queryset(fn: "FunctionModel") -> Source | None:
+    """What every ``return super().get_queryset()...`` of the method loads eagerly
+    (the lookups all of them share); None when a return is anything else."""
+    sources = _Sources(fn)
+    shared: Source | None = None
+    for stmt in fn.stmts:
+        for small in ([stmt.node] if not isinstance(stmt.node, cst.SimpleStatementLine) else stmt.node.body):
+            if not isinstance(small, cst.Return):
+                continue
+            if small.value is None:
+                return None
+            _, links = _links(small.value)
+            start = next((i for i, link in enumerate(links) if link.name == "get_queryset" and link.call is not None), None)
+            found = Source("", "", "django")
+            if start is None or not sources._extend(found, links[start + 1 :]):
+                return None
+            if shared is None:
+                shared = found
+            else:
+                shared.eager &= found.eager
+                shared.eager_all &= found.eager_all
+    return shared
+
+
 def _element(target: cst.BaseExpression, iterable: cst.BaseExpression) -> tuple[str, cst.BaseExpression] | None:
     """The element variable and the query result iterated (``for i, u in enumerate(qs)``)."""
     if isinstance(target, cst.Name):
@@ -397,6 +455,8 @@ def _record(
         record["eager"] = sorted(source.eager)
     if source.eager_all:
         record["all"] = True
+    if source.manager != "objects":
+        record["mgr"] = source.manager
     return record
 
 
@@ -606,10 +666,16 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
     cls = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
     if cls is None or index.orm_of(cls) != record["orm"]:
         return
-    eager = set(record.get("eager", ()))
+    eager, eager_all = set(record.get("eager", ())), bool(record.get("all"))
+    if record["orm"] == "django":
+        by_manager = index.manager_eager(cls, record.get("mgr", "objects"))
+        if by_manager is None:
+            return  # not a manager of the model: not a queryset
+        eager |= by_manager[0]
+        eager_all |= by_manager[1]
     reported: set[str] = set()
     for names, called, locs in record["acc"]:
-        found = _first_lazy(index, cls, names, called, eager, bool(record.get("all")))
+        found = _first_lazy(index, cls, names, called, eager, eager_all)
         if found is None:
             continue
         step, path, relation = found

@@ -9,7 +9,7 @@ answers "what does ``obj.<attr>`` load on a ``Model`` instance".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Iterator
 
@@ -45,6 +45,8 @@ def model_facts(module: ModuleModel) -> list[dict[str, Any]]:
             fact["orm"] = orm
         if rels:
             fact["r"] = rels
+        if reader.managers:
+            fact["mg"] = reader.managers
         out.append(fact)
     return out
 
@@ -132,6 +134,20 @@ class _ClassReader:
                     continue
                 if isinstance(target, cst.Name) and isinstance(value, cst.Call):
                     yield target.value, value, note
+
+    @cached_property
+    def managers(self) -> list[list[str]]:
+        """Django managers declared in the class body, in order (the first is the
+        default manager): [attribute, manager class as spelled, its qualified name];
+        the class is "" for managers built from a queryset (``as_manager()``)."""
+        out = []
+        for name, call, _ in self._assignments():
+            spelled = dotted(call.func) or ""
+            if spelled.endswith("Manager"):
+                out.append([name, spelled.rsplit(".", 1)[-1], qualify(self.module, call.func)])
+            elif spelled.endswith(".as_manager") or (isinstance(call.func, cst.Call) and (dotted(call.func.func) or "").endswith(".from_queryset")):
+                out.append([name, "", ""])
+        return out
 
     def _field(self, name: str, call: cst.Call, note: cst.Annotation | None) -> dict[str, Any] | None:
         qn = self.module.qualified(call.func)
@@ -290,20 +306,44 @@ class ModelClass:
     bases: list[str]
     orm: str
     own: list[dict[str, Any]]
+    managers: list[list[str]] = field(default_factory=list)  # [attribute, class, qualified class]
+
+
+@dataclass
+class ManagerClass:
+    """A Django manager class of the project and what its ``get_queryset()`` loads."""
+
+    name: str
+    qual: str
+    bases: list[str]
+    eager: list[str]
+    eager_all: bool
+
+
+#: what a plain manager loads with its rows
+NOTHING_EAGER: tuple[frozenset[str], bool] = (frozenset(), False)
 
 
 class ModelIndex:
-    """Every published model class of the project, with inheritance and reverse relations."""
+    """Every published model class of the project, with inheritance and reverse
+    relations, and the project's manager classes."""
 
-    def __init__(self, facts: Iterable[dict[str, Any]]) -> None:
+    def __init__(self, facts: Iterable[dict[str, Any]], managers: Iterable[dict[str, Any]] = ()) -> None:
         self.classes: dict[str, ModelClass] = {}
         self.by_name: dict[str, list[ModelClass]] = {}
         for fact in facts:
-            cls = ModelClass(fact["c"], fact["q"], fact.get("b", []), fact.get("orm", ""), fact.get("r", []))
+            cls = ModelClass(fact["c"], fact["q"], fact.get("b", []), fact.get("orm", ""), fact.get("r", []), fact.get("mg", []))
             if cls.qual in self.classes:
                 continue
             self.classes[cls.qual] = cls
             self.by_name.setdefault(cls.name, []).append(cls)
+        self.managers: dict[str, ManagerClass] = {}
+        self.managers_by_name: dict[str, list[ManagerClass]] = {}
+        for fact in managers:
+            manager = ManagerClass(fact["c"], fact["q"], fact.get("b", []), fact.get("e", []), bool(fact.get("all")))
+            if manager.qual not in self.managers:
+                self.managers[manager.qual] = manager
+                self.managers_by_name.setdefault(manager.name, []).append(manager)
         self._reverse: dict[str, dict[str, Relation]] = {}
         self._relations: dict[str, dict[str, Relation]] = {}
         self._build_reverse()
@@ -356,6 +396,46 @@ class ModelIndex:
             out[raw["n"]] = Relation(raw["n"], raw["k"], target.qual if target else "", raw.get("lazy", ""), raw.get("many"))
         out.update(self._reverse.get(cls.qual, {}))
         return out
+
+    def manager_eager(self, cls: ModelClass, attribute: str) -> tuple[frozenset[str], bool] | None:
+        """What ``Model.<attribute>`` loads with every row by itself (the lookups of
+        its manager's ``get_queryset()``, and whether it is ``select_related()``
+        of every relation); None when the attribute is not a manager of the model."""
+        declared = self._declared_managers(cls)
+        if attribute == "_base_manager":
+            return NOTHING_EAGER
+        if attribute == "_default_manager":
+            if not declared:
+                return NOTHING_EAGER
+            attribute = declared[0][0]
+        entry = next((m for m in declared if m[0] == attribute), None)
+        if entry is None:
+            return NOTHING_EAGER if attribute == "objects" else None
+        return self._manager_class_eager(entry[1], entry[2], frozenset())
+
+    def _declared_managers(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> list[list[str]]:
+        """Managers declared on the model, then those it inherits."""
+        if cls.qual in seen:
+            return []
+        out = list(cls.managers)
+        for base in self._bases(cls):
+            out += [m for m in self._declared_managers(base, seen | {cls.qual}) if all(m[0] != o[0] for o in out)]
+        return out
+
+    def _manager_class_eager(self, name: str, qual: str, seen: frozenset[str]) -> tuple[frozenset[str], bool]:
+        manager = self.managers.get(qual)
+        if manager is None:
+            named = self.managers_by_name.get(name, [])
+            manager = named[0] if len(named) == 1 else None
+        if manager is None or manager.qual in seen:
+            return NOTHING_EAGER
+        if manager.eager or manager.eager_all:
+            return frozenset(manager.eager), manager.eager_all
+        for base in manager.bases:  # a manager that inherits its get_queryset()
+            found = self._manager_class_eager(base.rsplit(".", 1)[-1], base, seen | {manager.qual})
+            if found != NOTHING_EAGER:
+                return found
+        return NOTHING_EAGER
 
     def _target_of(self, raw: dict[str, Any], owner: ModelClass) -> ModelClass | None:
         if not raw.get("t"):
