@@ -82,7 +82,7 @@ class LazyRule:
 def loadable_anywhere(rules: list) -> list:
     """Rules as a worker process can load them: lazy where a module name
     reaches the class, else the class itself."""
-    return [r if isinstance(r, LazyRule) and r.module else r.load() if isinstance(r, LazyRule) else r for r in rules]
+    return [r.load() if isinstance(r, LazyRule) and not r.module else r for r in rules]
 
 
 def materialize(rules: list) -> list:
