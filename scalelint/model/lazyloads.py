@@ -170,8 +170,11 @@ class _Sources:
                 return None
             owner = link.node.value  # type: ignore[attr-defined]
             rest = links[i + 1 :]
-            named = link.name in catalog.DJANGO_MANAGERS
-            if named == custom or not (named or (rest and rest[0].call is not None and is_class_name(dotted(owner)))):
+            if custom:  # an attribute of a model class followed by a call
+                candidate = link.name not in catalog.DJANGO_MANAGERS and bool(rest) and rest[0].call is not None
+                if not (candidate and is_class_name(dotted(owner))):
+                    continue
+            elif link.name not in catalog.DJANGO_MANAGERS:
                 continue
             if not is_class_name(dotted(owner)) or not self.module.project_class(owner) or not rest:
                 return None
@@ -373,16 +376,15 @@ def manager_facts(module: ModuleModel) -> list[dict[str, Any]]:
         ):
             continue
         getter = methods.get(f"{info.name}.get_queryset")
+        loads = _loaded_by_get_queryset(getter) if getter is not None else None
         bases = [q for q in (qualify(module, b) for b in spelled_bases) if q and module.project_import(q)]
-        eager = _loaded_by_get_queryset(getter) if getter is not None else None
-        if not (bases or (eager and (eager.eager or eager.eager_all))):
-            continue
         fact: dict[str, Any] = {"c": info.name, "q": qualify(module, info.node.name), "b": bases}
-        if eager is not None and eager.eager:
-            fact["e"] = sorted(eager.eager)
-        if eager is not None and eager.eager_all:
+        if loads is not None and loads.eager:
+            fact["e"] = sorted(loads.eager)
+        if loads is not None and loads.eager_all:
             fact["all"] = True
-        out.append(fact)
+        if bases or "e" in fact or "all" in fact:  # something to inherit, or something loaded
+            out.append(fact)
     return out
 
 
