@@ -433,7 +433,11 @@ class QueryInLoop(ProjectRule):
     in their names, `filter(id__in=batch)`), `while` loops and batched
     writes (`executemany`, `bulk_create`, `bulk_update`) are never reported.
     Relationship reads are reported only on loops over a recognised query
-    result of a known model, and not when the query loads the relation
+    result of a known model (or over a relation of an element of such a loop:
+    `for c in Customer.objects.all(): for o in c.orders.all(): o.product`,
+    or over a new query on a relation of a parameter annotated with a model,
+    `customer.orders.filter(...)`, whose rows no caller can have prefetched),
+    and not when the query loads the relation
     (`select_related`/`prefetch_related`, including `__` paths, and those
     a custom manager's `get_queryset()` always applies;
     `options(joinedload/selectinload/subqueryload(...))`), when the

@@ -23,7 +23,7 @@ from scalelint.model import catalog
 from scalelint.model.dbops import is_class_name
 from scalelint.model.loops import local_values, render_chain
 from scalelint.model.module import ModuleModel
-from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, qualify
+from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, qualify, qualify_spelled
 from scalelint.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class Source:
     eager: set[str] = field(default_factory=set)
     eager_all: bool = False  # select_related() without arguments
     manager: str = "objects"  # the Django manager the query starts from
+    #: relations followed from ``model`` to what is iterated (``c.orders.all()``
+    #: over the element ``c`` of a loop over customers: ("orders",))
+    via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,9 @@ class _Sources:
     def __init__(self, fn: "FunctionModel") -> None:
         self.fn = fn
         self.module = fn.module
+        #: model instances by local name: the elements of the enclosing loops
+        #: (set per loop by loop_records) and parameters annotated with a model
+        self.instances: dict[str, Source] = {}
 
     @cached_property
     def _values(self) -> dict[str, list[cst.BaseExpression]]:
@@ -109,7 +115,32 @@ class _Sources:
         if isinstance(expr, cst.Name):
             return self._named(expr.value, depth)
         base, links = _links(expr)
+        if isinstance(base, cst.Name):
+            owner = self.instances.get(base.value)
+            if owner is not None:
+                return _related(owner, links, self)
+            owner = self._annotated(base.value)
+            if owner is not None:  # what the caller prefetched is unknown: only a new query's rows
+                return _related(owner, links, self, new_query_only=True)
         return self._django(links) or self._alchemy(base, links, depth) or self._django(links, custom=True)
+
+    def _annotated(self, name: str) -> Source | None:
+        """A parameter annotated with a model class of the project, never rebound."""
+        if name in self._values:
+            return None
+        params = self.fn.node.params
+        param = next((p for p in [*params.posonly_params, *params.params, *params.kwonly_params] if p.name.value == name), None)
+        if param is None or param.annotation is None:
+            return None
+        note = param.annotation.annotation
+        text = string_value(note)  # a forward reference: "Customer"
+        if text is not None:
+            plain = all(part.isidentifier() for part in text.split("."))
+            return Source(text.rsplit(".", 1)[-1], qualify_spelled(self.module, text), "") if plain and is_class_name(text) else None
+        spelled = dotted(note)
+        if spelled is None or not is_class_name(spelled) or not self.module.project_class(note):
+            return None
+        return Source(spelled.rsplit(".", 1)[-1], qualify(self.module, note), "")
 
     def _named(self, name: str, depth: int) -> Source | None:
         """A local name bound only to query results of one model (``qs = qs.filter(...)`` allowed)."""
@@ -342,12 +373,17 @@ def loop_records(fn: "FunctionModel", ctx: "FileContext", comprehensions: list[c
     the loop scanner) over recognised query results."""
     sources = _Sources(fn)
     out: list[dict[str, Any]] = []
+    elements: dict[int, tuple[str, Source]] = {}  # loop node -> its element variable and rows
     for stmt in fn.stmts:
         node = stmt.node
         if isinstance(node, cst.For) and node.asynchronous is None:
-            record = _record(sources, ctx, node, node.iter, node.target, [node.body])
+            sources.instances = _enclosing(elements, [n for kind, n in stmt.context if kind == "loop"], sources)
+            record, element = _record(sources, ctx, node, node.iter, node.target, [node.body])
             if record is not None:
                 out.append(record)
+            if element is not None:
+                elements[id(node)] = element
+    inside = _loops_holding(comprehensions, [s.node for s in fn.stmts if id(s.node) in elements])
     for comp_node in comprehensions:
         comp = comp_node.for_in  # type: ignore[attr-defined]
         if comp.asynchronous is not None:
@@ -356,10 +392,59 @@ def loop_records(fn: "FunctionModel", ctx: "FileContext", comprehensions: list[c
         body += [c.test for c in comp.ifs]
         if comp.inner_for_in is not None:
             body.append(comp.inner_for_in)
-        record = _record(sources, ctx, comp_node, comp.iter, comp.target, body)
+        sources.instances = _enclosing(elements, inside.get(id(comp_node), []), sources)
+        record, _ = _record(sources, ctx, comp_node, comp.iter, comp.target, body)
         if record is not None:
             out.append(record)
     return out
+
+
+def _enclosing(elements: dict[int, tuple[str, Source]], loops: list[cst.CSTNode], sources: _Sources) -> dict[str, Source]:
+    """The element variables of the enclosing loops (outermost first) bound only by their loop."""
+    out: dict[str, Source] = {}
+    for loop in loops:
+        element = elements.get(id(loop))
+        if element is not None and len(sources._values.get(element[0], ())) == 1:
+            out[element[0]] = element[1]
+    return out
+
+
+def _loops_holding(comprehensions: list[cst.CSTNode], loops: list[cst.CSTNode]) -> dict[int, list[cst.CSTNode]]:
+    """For each comprehension, the given loops whose body holds it (outermost first)."""
+    if not comprehensions or not loops:
+        return {}
+    wanted = {id(c) for c in comprehensions}
+    out: dict[int, list[cst.CSTNode]] = {}
+    for loop in loops:
+        for sub in walk(loop.body, into_functions=False):  # type: ignore[attr-defined]
+            if id(sub) in wanted:
+                out.setdefault(id(sub), []).append(loop)
+    return out
+
+
+def _related(owner: Source, links: list[_Link], sources: _Sources, *, new_query_only: bool = False) -> Source | None:
+    """The rows of a relation of a model instance: ``c.orders.all()`` (Django: a
+    related manager and a queryset chain) or ``c.orders`` (SQLAlchemy: a loaded
+    collection). Paths the instance's own query loaded under the relation carry
+    over when the rows come from that cache (``.all()``, or the collection);
+    with ``new_query_only`` (an instance whose query is not known here), only
+    rows of a new query count (``c.orders.filter(...)``), never the cache's."""
+    if not links or links[0].call is not None:
+        return None
+    relation, rest = links[0].name, links[1:]
+    from_cache = all(link.name == "all" for link in rest)
+    if new_query_only and from_cache:
+        return None
+    orm = owner.orm or ("django" if rest else "sqlalchemy")
+    if (orm == "django") != bool(rest):
+        return None
+    source = Source(owner.model, owner.qual, orm, via=(*owner.via, relation))
+    if rest and not sources._extend(source, rest):
+        return None
+    if from_cache:
+        prefix = f"{relation}__"
+        source.eager |= {path[len(prefix):] for path in owner.eager if path.startswith(prefix)}
+    return source
 
 
 def manager_facts(module: ModuleModel) -> list[dict[str, Any]]:
@@ -432,19 +517,21 @@ def _element(target: cst.BaseExpression, iterable: cst.BaseExpression) -> tuple[
 def _record(
     sources: _Sources, ctx: "FileContext", loop: cst.CSTNode, iterable: cst.BaseExpression,
     target: cst.BaseExpression, body: list[cst.CSTNode],
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, tuple[str, Source] | None]:
+    """The loop's record (when its element's attributes are read), and its element
+    variable with the rows it iterates (for loops nested in it)."""
     element = _element(target, iterable)
     if element is None:
-        return None
+        return None, None
     var, iterated = element
     if not _reads_attributes(var, body):
-        return None
+        return None, None
     source = sources.of(iterated)
     if source is None:
-        return None
+        return None, None
     chains = _chains(var, body)
     if not chains:
-        return None
+        return None, (var, source)
     spelled = render_chain(iterated)
     line, spans = _locations(ctx, loop, iterable, var, chains)
     record: dict[str, Any] = {
@@ -459,7 +546,9 @@ def _record(
         record["all"] = True
     if source.manager != "objects":
         record["mgr"] = source.manager
-    return record
+    if source.via:
+        record["via"] = list(source.via)
+    return record, (var, source)
 
 
 _Chain = tuple[list[str], bool, list[cst.Attribute]]
@@ -665,12 +754,12 @@ def lazy_loads(index: ModelIndex, records: list[dict[str, Any]]) -> Iterator[Laz
 
 
 def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[str, LazyLoad]]:
-    cls = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
-    if cls is None or index.orm_of(cls) != record["orm"]:
+    cls = _iterated_class(index, record)
+    if cls is None:
         return
     eager, eager_all = set(record.get("eager", ())), bool(record.get("all"))
-    if record["orm"] == "django":
-        by_manager = index.manager_eager(cls, record.get("mgr", "objects"))
+    if record["orm"] == "django":  # a related manager is built on the default manager's class
+        by_manager = index.manager_eager(cls, "_default_manager" if record.get("via") else record.get("mgr", "objects"))
         if by_manager is None:
             return  # not a manager of the model: not a queryset
         eager |= by_manager[0]
@@ -684,7 +773,22 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         if path in reported:
             continue
         reported.add(path)
-        yield path, LazyLoad(locs[step], _message(record, names, step, path, relation, index))
+        yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index))
+
+
+def _iterated_class(index: ModelIndex, record: dict[str, Any]) -> ModelClass | None:
+    """The model of the rows a loop record iterates: its model, or the target of
+    the to-many relations it follows from there."""
+    cls = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
+    if cls is None or index.orm_of(cls) != record["orm"]:
+        return None
+    for name in record.get("via", ()):
+        relation = index.relations(cls).get(name)
+        target = index.classes.get(relation.target) if relation is not None else None
+        if relation is None or relation.single or target is None:
+            return None
+        cls = target
+    return cls
 
 
 def _first_lazy(
@@ -739,7 +843,9 @@ def _loads(relation: Relation, names: list[str], step: int, called: bool) -> boo
     return queried and following in catalog.DJANGO_MANAGER_QUERIES
 
 
-def _message(record: dict[str, Any], names: list[str], step: int, path: str, relation: Relation, index: ModelIndex) -> str:
+def _message(
+    record: dict[str, Any], cls: ModelClass, names: list[str], step: int, path: str, relation: Relation, index: ModelIndex,
+) -> str:
     var = record["var"]
     target = index.classes.get(relation.target)
     what = target.name if target is not None else "the related object"
@@ -749,11 +855,10 @@ def _message(record: dict[str, Any], names: list[str], step: int, path: str, rel
         if relation.lazy in catalog.SA_LAZY_QUERY_OBJECT:
             return (f"`{spelled}.{names[step + 1]}()` queries {what} {where} (relationship lazy=\"dynamic\"); "
                     f"fetch them for all rows in one query (`where(<fk>.in_(...))`)")
-        owner = record["m"]
-        option = f"{owner}.{names[0]}" if step == 0 else path.replace("__", ".")
+        option = f"{cls.name}.{names[0]}" if step == 0 else path.replace("__", ".")
         return (f"`{spelled}` lazy-loads {what} {where}; load it with the query: "
                 f"`.options(selectinload({option}))` or `joinedload(...)`")
-    if relation.single and relation.kind != "gfk" and all(r in ("fk", "o2o", "ro2o") for r in _kinds(index, record, names[: step + 1])):
+    if relation.single and relation.kind != "gfk" and all(r in ("fk", "o2o", "ro2o") for r in _kinds(index, cls, names[: step + 1])):
         return f"`{spelled}` runs a query for {what} {where}; add `select_related(\"{path}\")` to the queryset"
     if relation.single:
         return f"`{spelled}` queries {what} {where}; add `prefetch_related(\"{path}\")` to the queryset"
@@ -765,9 +870,8 @@ def _message(record: dict[str, Any], names: list[str], step: int, path: str, rel
             f"and read `.all()`")
 
 
-def _kinds(index: ModelIndex, record: dict[str, Any], names: list[str]) -> list[str]:
+def _kinds(index: ModelIndex, cls: ModelClass | None, names: list[str]) -> list[str]:
     """Relation kinds along a chain (for choosing select_related or prefetch_related)."""
-    cls = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
     kinds = []
     for name in names:
         relation = index.relations(cls).get(name) if cls is not None else None

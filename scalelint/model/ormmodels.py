@@ -61,6 +61,18 @@ def qualify(module: ModuleModel, expr: cst.BaseExpression) -> str:
     return module.qualified(expr) or spelled
 
 
+def qualify_spelled(module: ModuleModel, spelled: str) -> str:
+    """The qualified name of a class named in text (a forward reference such as
+    ``"Customer"`` or ``"models.Customer"``), resolved like :func:`qualify`."""
+    head, dot, rest = spelled.partition(".")
+    imported = module.imports.names.get(head)
+    if imported is not None:
+        return imported + dot + rest
+    if not dot and any(c.name == spelled for c in module.classes):
+        return _join(module.module_name, spelled)
+    return spelled
+
+
 def _join(module_name: str, name: str) -> str:
     return f"{module_name}.{name}" if module_name else name
 
