@@ -10,7 +10,6 @@ from scalelint.findings import Fix, FixSafety
 from scalelint.model import catalog
 from scalelint.model.cachefacts import FileFacts
 from scalelint.model.cachekeys import HOLE, key_words, templates_match
-from scalelint.model.cacheindex import CacheKeyIndex, display_root, shown
 from scalelint.model.caching import CacheOp, Memo, Stakes, cache_model, is_test_module, spelling
 from scalelint.model.function import FunctionModel
 from scalelint.model.module import ModuleModel
@@ -132,6 +131,9 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
         return FileFacts(module, self._ctx).build()
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
+        # the project phase only: a run answered from the project cache never imports it
+        from scalelint.model.cacheindex import CacheKeyIndex, display_root, shown
+
         files = list(index.facts(self.code))
         if not any(facts.get("families") for _, facts in files):
             return
