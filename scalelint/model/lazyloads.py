@@ -165,7 +165,7 @@ class _Sources:
         if found is None:
             return None
         for links in extensions:
-            if not self._extend(found, links):
+            if not self.extend(found, links):
                 return None
         return found if found.orm != "django" or self._prefetched_objects(name, found) else None
 
@@ -180,7 +180,9 @@ class _Sources:
                 return False
         return True
 
-    def _extend(self, source: Source, links: list[_Link]) -> bool:
+    def extend(self, source: Source, links: list[_Link]) -> bool:
+        """Follow a queryset (or SQLAlchemy statement) chain from ``source``, adding
+        the paths it loads eagerly; False when a link is not one it can follow."""
         allowed = catalog.DJANGO_INSTANCE_CHAIN if source.orm == "django" else catalog.SA_INSTANCE_CHAIN
         for link in links:
             if link.call is None or link.name not in allowed:
@@ -210,7 +212,7 @@ class _Sources:
             if not is_class_name(dotted(owner)) or not self.module.project_class(owner) or not rest:
                 return None
             source = Source(dotted(owner).rsplit(".", 1)[-1], qualify(self.module, owner), "django", manager=link.name)  # type: ignore[union-attr]
-            return source if self._extend(source, rest) else None
+            return source if self.extend(source, rest) else None
         return None
 
     def _django_eager(self, source: Source, link: _Link) -> bool:
@@ -259,7 +261,7 @@ class _Sources:
                 if link.call is not None:
                     return None
                 continue
-            return source if self._extend(source, links[i + 1 :]) else None
+            return source if self.extend(source, links[i + 1 :]) else None
         return None
 
     def _session(self, expr: cst.BaseExpression) -> bool:
@@ -306,7 +308,7 @@ class _Sources:
             return None
         arg = args[0]
         source = Source(dotted(arg).rsplit(".", 1)[-1], qualify(self.module, arg), "sqlalchemy")  # type: ignore[union-attr]
-        return source if self._extend(source, links[1:]) else None
+        return source if self.extend(source, links[1:]) else None
 
     def _sa_options(self, source: Source, link: _Link) -> bool:
         if link.name != "options":
@@ -439,7 +441,7 @@ def _related(owner: Source, links: list[_Link], sources: _Sources, *, new_query_
     if (orm == "django") != bool(rest):
         return None
     source = Source(owner.model, owner.qual, orm, via=(*owner.via, relation))
-    if rest and not sources._extend(source, rest):
+    if rest and not sources.extend(source, rest):
         return None
     if from_cache:
         prefix = f"{relation}__"
@@ -487,7 +489,7 @@ def _loaded_by_get_queryset(fn: "FunctionModel") -> Source | None:
             _, links = _links(small.value)
             start = next((i for i, link in enumerate(links) if link.name == "get_queryset" and link.call is not None), None)
             found = Source("", "", "django")
-            if start is None or not sources._extend(found, links[start + 1 :]):
+            if start is None or not sources.extend(found, links[start + 1 :]):
                 return None
             if shared is None:
                 shared = found
