@@ -68,7 +68,12 @@ class LazyRule:
                 found = None  # moved since the metadata was kept: the full load says why
             if getattr(found, "code", None) == self.code:
                 return found
-        return self._loader()[self.code]
+        found = self._loader().get(self.code)
+        if found is None:
+            from scalelint.errors import UsageError
+
+            raise UsageError(f"rule {self.code} can no longer be loaded from {self.module or 'its rule pack'}")
+        return found
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (for spawned workers) when the module can be imported by name."""
@@ -77,6 +82,10 @@ class LazyRule:
         state = dict(self.__dict__)
         del state["_loader"]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._loader = dict  # nothing to fall back on in another process: load() says so
 
 
 def loadable_anywhere(rules: list) -> list:

@@ -550,3 +550,14 @@ def test_kept_rule_metadata_loads_each_rule_from_its_own_module(tmp_path: Path) 
     source = "def f(db):\n    total = db.replica.query('SELECT balance FROM accounts')\n    db.primary.execute('UPDATE accounts SET balance = %s', total)\n"
     lazy, eager = Checker(list(kept.values())), Checker(load_registry().sorted())
     assert lazy.check("a.py", source).findings == eager.check("a.py", source).findings != []
+
+
+def test_a_rule_that_moved_since_its_metadata_was_kept_is_a_clear_error() -> None:
+    import pickle
+
+    from scalelint.errors import UsageError
+    from scalelint.manifest import LazyRule
+
+    stale = LazyRule("SL999", "gone", "s", (), None, False, "", "", "scalelint.rules.caches", "NoSuchRule")
+    with pytest.raises(UsageError, match="SL999 can no longer be loaded from scalelint.rules.caches"):
+        pickle.loads(pickle.dumps(stale)).load()
