@@ -7,6 +7,7 @@ list computed once per node type.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 from typing import Iterator
 
@@ -111,11 +112,7 @@ def dotted(expr: cst.BaseExpression) -> str | None:
 def string_value(expr: cst.BaseExpression) -> str | None:
     """The text of a string literal (concatenations joined; f-string holes as ``{}``)."""
     if isinstance(expr, cst.SimpleString):
-        try:
-            value = expr.evaluated_value
-        except Exception:  # pragma: no cover - malformed literal
-            return None
-        return value if isinstance(value, str) else None
+        return _simple_string_value(expr.value)
     if isinstance(expr, cst.ConcatenatedString):
         left, right = string_value(expr.left), string_value(expr.right)
         return None if left is None or right is None else left + right
@@ -128,6 +125,28 @@ def string_value(expr: cst.BaseExpression) -> str | None:
                 out.append("{}")
         return "".join(out)
     return None
+
+
+def _simple_string_value(literal: str) -> str | None:
+    """The value of a string literal; None for bytes. Most literals have nothing
+    to unescape, and then the value is the text between the quotes; the others
+    go through ``ast.literal_eval`` (a compile per literal, as LibCST's
+    ``evaluated_value`` does for every one)."""
+    start = 0
+    while start < len(literal) and literal[start] not in "'\"":
+        start += 1
+    prefix = literal[:start].lower()
+    if "b" in prefix:
+        return None
+    quote = literal[start:start + 3] if literal[start:start + 3] in ('"""', "'''") else literal[start:start + 1]
+    body = literal[start + len(quote):len(literal) - len(quote)]
+    if "\r" not in body and ("r" in prefix or "\\" not in body):
+        return body
+    try:
+        value = ast.literal_eval(literal)
+    except (SyntaxError, ValueError):  # pragma: no cover - the parser accepted it
+        return None
+    return value if isinstance(value, str) else None
 
 
 def small_statements(body) -> Iterator[cst.BaseSmallStatement]:
