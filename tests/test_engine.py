@@ -561,3 +561,25 @@ def test_a_rule_that_moved_since_its_metadata_was_kept_is_a_clear_error() -> Non
     stale = LazyRule("SL999", "gone", "s", (), None, False, "", "", "scalelint.rules.caches", "NoSuchRule")
     with pytest.raises(UsageError, match="SL999 can no longer be loaded from scalelint.rules.caches"):
         pickle.loads(pickle.dumps(stale)).load()
+
+
+@pytest.mark.parametrize("literal", [
+    '"abc"', "'a\\nb'", 'r"a\\nb"', '"""x\ny"""', "'''q'''", 'u"x"', '"a\\\\b"', '""', '"""a"b"""',
+    "'\\''", '"\\x41"', '"\\N{BULLET}"', '"é"', 'R"\\d+"', '"""line \\\ncontinued"""',
+])
+def test_string_value_agrees_with_python(literal: str) -> None:
+    import ast
+
+    import libcst as cst
+
+    from scalelint.walk import string_value
+
+    assert string_value(cst.parse_expression(literal)) == ast.literal_eval(literal)
+
+
+def test_string_value_of_bytes_is_none() -> None:
+    import libcst as cst
+
+    from scalelint.walk import string_value
+
+    assert string_value(cst.parse_expression('b"x"')) is None and string_value(cst.parse_expression('rb"\\d"')) is None
