@@ -39,7 +39,9 @@ class _Dispatch:
     def __init__(self, source: Any) -> None:
         self.source = source  # a rule class, or a LazyRule naming its module
         self.vocabulary: tuple[str, ...] = source.vocabulary
-        self.rule: Rule | None = None
+        self.rule: Rule | None = None  # the instance, once imported
+        self.module_hook = self.function_hook = self.facts_hook = False
+        self.facts_name = ""
 
     def ready(self) -> "_Dispatch":
         if self.rule is None:
