@@ -349,13 +349,7 @@ class _FunctionEntities:
 
     @cached_property
     def reads(self) -> list[Read]:
-        return self.reader.read_list(
-            sub
-            for stmt in self.fn.stmts
-            for part in stmt.header_parts()
-            if type(part) is not cst.FunctionDef and type(part) is not cst.ClassDef
-            for sub in walk(part, into_functions=False)
-        )
+        return self.reader.read_list(node for _, node in self.fn.nodes)
 
     @cached_property
     def writes(self) -> list[EntityWrite]:

@@ -245,14 +245,18 @@ class FunctionModel:
 
     @cached_property
     def _calls(self) -> list[tuple[Stmt, cst.Call]]:
+        return [(stmt, node) for stmt, node in self.nodes if type(node) is cst.Call]  # exact: isinstance() is slow here
+
+    @cached_property
+    def nodes(self) -> list[tuple[Stmt, cst.CSTNode]]:
+        """Every node evaluated by the function's own statements (not inside nested
+        defs), outermost first, with its statement: one walk that several readers share."""
         found = []
         for stmt in self.stmts:
             for part in stmt.header_parts():
                 if type(part) is cst.FunctionDef or type(part) is cst.ClassDef:
                     continue
-                for sub in walk(part, into_functions=False):
-                    if type(sub) is cst.Call:  # exact: isinstance() on LibCST's ABCs is slow
-                        found.append((stmt, sub))
+                found.extend((stmt, sub) for sub in walk(part, into_functions=False))
         return found
 
 
