@@ -25,7 +25,6 @@ existing project.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import shutil
