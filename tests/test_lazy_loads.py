@@ -6,7 +6,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from helpers import lint, lint_tree, rules_for
+from helpers import FIXTURES, lint, lint_tree, rules_for
 from scalelint.checker import Checker
 from scalelint.model.module import Recognition
 
@@ -96,3 +96,10 @@ def test_reverse_accessor_across_files(tmp_path: Path) -> None:
     found = lint_tree(tmp_path, "SL104")
     assert [(Path(f.path).name, f.line) for f in found] == [("report.py", 5)]
     assert 'prefetch_related("stores")' in found[0].message
+
+
+def test_nested_loop_messages_name_the_query_that_can_load() -> None:
+    source = (FIXTURES / "SL104" / "flagged_lazy_nested.py").read_text()
+    messages = {f.line: f.message for f in lint(source, "SL104", path="nested.py")}
+    assert "add `select_related(\"product\")` to the queryset" in messages[22]
+    assert "`.options(selectinload(Author.books).selectinload(Book.publisher))`" in messages[66]

@@ -858,6 +858,10 @@ def _message(
             return (f"`{spelled}.{names[step + 1]}()` queries {what} {where} (relationship lazy=\"dynamic\"); "
                     f"fetch them for all rows in one query (`where(<fk>.in_(...))`)")
         option = f"{cls.name}.{names[0]}" if step == 0 else path.replace("__", ".")
+        outer = _outer_loaders(index, record)
+        if outer and step == 0:  # a collection of an outer row: only the outer query can load it
+            return (f"`{spelled}` lazy-loads {what} {where}; load it with the outer query: "
+                    f"`.options({outer}.selectinload({option}))`")
         return (f"`{spelled}` lazy-loads {what} {where}; load it with the query: "
                 f"`.options(selectinload({option}))` or `joinedload(...)`")
     if relation.single and relation.kind != "gfk" and all(r in ("fk", "o2o", "ro2o") for r in _kinds(index, cls, names[: step + 1])):
@@ -870,6 +874,20 @@ def _message(
     return (f"`{spelled}.{method}()` queries {what} {where} (a prefetch would not serve `{method}()`); "
             f"fetch them for all rows in one query, or prefetch with `Prefetch(\"{path}\", queryset=...)` "
             f"and read `.all()`")
+
+
+def _outer_loaders(index: ModelIndex, record: dict[str, Any]) -> str:
+    """``selectinload(Author.books)`` for the relations a record follows from the
+    outer query's model ("" when it follows none)."""
+    cls = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
+    loaders = []
+    for name in record.get("via", ()):
+        relation = index.relations(cls).get(name) if cls is not None else None
+        if cls is None or relation is None:
+            return ""
+        loaders.append(f"selectinload({cls.name}.{name})")
+        cls = index.classes.get(relation.target)
+    return ".".join(loaders)
 
 
 def _kinds(index: ModelIndex, cls: ModelClass | None, names: list[str]) -> list[str]:
