@@ -37,9 +37,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 HERE = Path(__file__).resolve().parent
 
@@ -300,11 +301,15 @@ def prefiltered(files: list[Path]) -> list[Path] | None:
     return out
 
 
-def pick_one_file(files: list[Path]) -> Path | None:
+def pick_one_file(files: list[Path], *, every_family: bool = False) -> Path | None:
     """The median-sized file among those scalelint would parse (its rules'
     vocabulary prefilter matches), so the one-file row pays for LibCST and the
-    rules; else a mid-sized file that mentions "cursor" or "objects"; else any."""
+    rules; else a mid-sized file that mentions "cursor" or "objects"; else any.
+    With ``every_family``, among the files that match a rule of every family
+    (connections, replicas, caches): the one-file case that imports the most
+    (None when no file does)."""
     parsed = _prefilter()
+    families = _families() if every_family else None
     sized, mentioning, matching = [], [], []
     for path in files:
         try:
@@ -315,10 +320,47 @@ def pick_one_file(files: list[Path]) -> Path | None:
         sized.append(entry)
         if b"cursor" in data or b"objects" in data:
             mentioning.append(entry)
-        if parsed is not None and parsed(data.decode("utf-8", "replace")):
+        text = data.decode("utf-8", "replace")
+        if families is not None:
+            if families[1](text) == families[0]:
+                matching.append(entry)
+        elif parsed is not None and parsed(text):
             matching.append(entry)
-    pool = sorted(matching or mentioning or sized)
+    if every_family:
+        pool = sorted(matching)
+    else:
+        pool = sorted(matching or mentioning or sized)
     return Path(pool[len(pool) // 2][1]) if pool else None
+
+
+def _families():
+    """(every rule family, text -> the families whose rules may match it), or None."""
+    try:
+        from scalelint.prefilter import Prefilter
+        from scalelint.registry import load_registry
+
+        rules = [r for r in load_registry().rules.values() if r.code not in ("SL001", "SL002")]
+        prefilter = Prefilter.for_rules([r.vocabulary for r in rules], {})
+        family = [r.code[:3] for r in rules]
+        return set(family), lambda text: {family[i] for i in prefilter.matching(text)}
+    except Exception:  # scalelint's internals moved
+        return None
+
+
+@contextmanager
+def restored(path: Path) -> Iterator[bytes]:
+    """The file's bytes; its bytes and mtime are put back afterwards, whatever happens."""
+    original, stat = path.read_bytes(), path.stat()
+    try:
+        yield original
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def _appended(original: bytes, i: int) -> bytes:
+    newline = b"" if original.endswith(b"\n") or not original else b"\n"
+    return original + newline + f"# scalelint bench edit {i} {time.time_ns()}\n".encode()
 
 
 def _split_header(data: bytes) -> tuple[bytes, bytes]:
@@ -400,9 +442,6 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as listing:
         listing.write("\n".join(str(p) for p in files))
-    edited: Path | None = None
-    original: bytes | None = None
-    original_stat = None
 
     def report() -> dict[str, Any]:
         return {"corpus": str(corpus), "py_files": n, "py_megabytes": round(size / 1e6, 2), "runs": runs,
@@ -423,11 +462,14 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
             os.unlink(few.name)
         run_child([sys.executable, "-c", "import libcst"])
         # a copy outside the project: a one-file run inside it without a cache would
-        # compute the project facts of every other file
+        # compute the project facts of every other file. Rule families load on first
+        # use, so the file matching every family warms all their modules' bytecode.
         with tempfile.TemporaryDirectory(prefix="scalelint-bench-warmup-") as scratch:
             copy = Path(scratch) / "warmup.py"
             copy.write_bytes(one.read_bytes())
-            run_scalelint(scalelint_cmd(str(copy), "--no-cache", "--exit-zero", "-q"), cwd=Path(scratch))
+            every = Path(scratch) / "warmup_every.py"
+            every.write_bytes((pick_one_file(files, every_family=True) or one).read_bytes())
+            run_scalelint(scalelint_cmd(str(copy), str(every), "--no-cache", "--exit-zero", "-q"), cwd=Path(scratch))
             if use_fixit and fixit_available():
                 run_child([*fixit_command(), "lint", str(copy)], cwd=Path(scratch))
 
@@ -497,29 +539,35 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
         edited = pick_one_file(files)
         m = results["one_file"] = Measurement("one_file", "scalelint one file after edit", files=1)
         if edited is not None:
-            original = edited.read_bytes()
-            original_stat = edited.stat()
-            m.note = f"{edited.relative_to(corpus)} ({len(original) // 1024} KB)"
-            for i in range(runs):
-                log(f"  scalelint one file {i + 1}/{runs}")
-                newline = b"" if original.endswith(b"\n") or not original else b"\n"
-                edited.write_bytes(original + newline + f"# scalelint bench edit {i} {time.time_ns()}\n".encode())
-                m.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
-            # 4b. the same with a line inserted near the top: every fact of the file
-            # moves, so the project phase runs again (the appended comment moves none)
-            moved = results["one_file_moved"] = Measurement(
-                "one_file_moved", "scalelint one file, lines moved", files=1)
-            moved.note = "not a target: every position in the file moves"
-            head, rest = _split_header(original)
-            for i in range(runs):
-                log(f"  scalelint one file, moved {i + 1}/{runs}")
-                edited.write_bytes(head + f"# scalelint bench edit {i} {time.time_ns()}\n".encode() * (i + 1) + rest)
-                moved.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
-            edited.write_bytes(original)
-            os.utime(edited, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
-            original = None
+            with restored(edited) as original:
+                m.note = f"{edited.relative_to(corpus)} ({len(original) // 1024} KB)"
+                for i in range(runs):
+                    log(f"  scalelint one file {i + 1}/{runs}")
+                    edited.write_bytes(_appended(original, i))
+                    m.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
+                # 4b. the same with a line inserted near the top: every fact of the file
+                # moves, so the project phase runs again (the appended comment moves none)
+                moved = results["one_file_moved"] = Measurement(
+                    "one_file_moved", "scalelint one file, lines moved", files=1)
+                moved.note = "not a target: every position in the file moves"
+                head, rest = _split_header(original)
+                for i in range(runs):
+                    log(f"  scalelint one file, moved {i + 1}/{runs}")
+                    edited.write_bytes(head + f"# scalelint bench edit {i} {time.time_ns()}\n".encode() * (i + 1) + rest)
+                    moved.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
         else:
             m.note = "no file to edit"
+        # 4c. the one-file case that imports every rule family
+        every = pick_one_file(files, every_family=True)
+        if every is not None:
+            m = results["one_file_every"] = Measurement(
+                "one_file_every", "scalelint one file, every family", files=1)
+            with restored(every) as original:
+                m.note = f"not a target: {every.relative_to(corpus)} ({len(original) // 1024} KB)"
+                for i in range(runs):
+                    log(f"  scalelint one file, every family {i + 1}/{runs}")
+                    every.write_bytes(_appended(original, i))
+                    m.samples.append(run_scalelint(scalelint_cmd(str(every), "--exit-zero", "-q"), cwd=corpus))
 
         # 5. python -c "import libcst"
         m = results["import_libcst"] = Measurement("import_libcst", 'python -c "import libcst"')
@@ -543,10 +591,6 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
         exc.partial = report()
         raise
     finally:
-        if edited is not None and original is not None:
-            edited.write_bytes(original)
-            if original_stat is not None:
-                os.utime(edited, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
         remove_cache(cache_dir)
         os.unlink(listing.name)
 
@@ -569,11 +613,14 @@ def ratios(results: dict[str, Measurement], prefiltered_parse: float | None = No
         values["fixit_vs_cold_per_file"] = None
     values["warm_vs_cold"] = warm / cold if warm and cold else None
     values["one_file_vs_import"] = one / imp if one and imp else None
-    rss = [results[k].peak_rss_mb for k in ("cold", "cold_serial", "fill", "warm", "one_file", "one_file_moved") if k in results]
+    rss = [results[k].peak_rss_mb for k in ("cold", "cold_serial", "fill", "warm", "one_file", "one_file_moved", "one_file_every")
+           if k in results]
     rss = [r for r in rss if r is not None]
     values["peak_rss_mb"] = max(rss) if rss else None
     floor = prefiltered_parse
     values["cold_floor"] = floor / (os.cpu_count() or 1) / parse if floor and parse else None
+    every = med("one_file_every")
+    values["one_file_every"] = every / imp if every and imp else None
 
     out = {}
     for key, (label, op, limit) in TARGETS.items():
@@ -583,9 +630,13 @@ def ratios(results: dict[str, Measurement], prefiltered_parse: float | None = No
             ok = {"<=": value <= limit, ">=": value >= limit, "<": value < limit}[op]
         out[key] = {"label": label, "value": None if value is None else round(value, 4), "target": f"{op} {limit:g}",
                     "ok": ok}
-    if values["cold_floor"] is not None:  # not a target: what the cold ratio cannot go below
-        out["cold_floor"] = {"label": "lower bound of cold / parse-only", "value": round(values["cold_floor"], 4),
-                             "target": "-", "ok": None}
+    informational = {  # not targets: what the cold ratio cannot go below; the one-file case that imports most
+        "cold_floor": "lower bound of cold / parse-only",
+        "one_file_every": "one file, every family / import libcst",
+    }
+    for key, label in informational.items():
+        if values[key] is not None:
+            out[key] = {"label": label, "value": round(values[key], 4), "target": "-", "ok": None}
     return out
 
 

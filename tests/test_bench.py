@@ -73,3 +73,12 @@ def test_the_cold_lower_bound_is_the_prefiltered_parse_spread_over_every_cpu(
     assert ratios["cold_vs_parse"]["value"] == 0.4 and ratios["cold_vs_parse"]["ok"] is False
     assert ratios["cold_floor"]["value"] == 0.3 and ratios["cold_floor"]["ok"] is None
     assert "cold_floor" not in run.ratios(measured)
+
+
+def test_the_every_family_file_matches_a_rule_of_each_family(tmp_path: Path, bench_modules) -> None:
+    _, run = bench_modules
+    (tmp_path / "one.py").write_text("conn = pool.getconn()\n")
+    (tmp_path / "all.py").write_text("conn = pool.getconn()\ncache.set('k', 1)\nrow = db.replica.query('SELECT 1')\n")
+    files = run.discover(tmp_path)
+    assert run.pick_one_file(files, every_family=True) == tmp_path / "all.py"
+    assert run.pick_one_file([tmp_path / "one.py"], every_family=True) is None
