@@ -82,3 +82,18 @@ def test_the_every_family_file_matches_a_rule_of_each_family(tmp_path: Path, ben
     files = run.discover(tmp_path)
     assert run.pick_one_file(files, every_family=True) == tmp_path / "all.py"
     assert run.pick_one_file([tmp_path / "one.py"], every_family=True) is None
+
+
+def test_an_edited_file_gets_its_bytes_and_mtime_back_even_on_error(tmp_path: Path, bench_modules) -> None:
+    import os
+
+    _, run = bench_modules
+    path = tmp_path / "a.py"
+    path.write_bytes(b"x = 1\n")
+    os.utime(path, ns=(1_000_000_000, 2_000_000_000))
+    with pytest.raises(KeyboardInterrupt):
+        with run.restored(path) as original:
+            path.write_bytes(run._appended(original, 0))
+            assert path.read_bytes().startswith(b"x = 1\n# scalelint bench edit 0 ")
+            raise KeyboardInterrupt
+    assert path.read_bytes() == b"x = 1\n" and path.stat().st_mtime_ns == 2_000_000_000
