@@ -23,7 +23,7 @@ from scalelint.model import catalog
 from scalelint.model.dbops import is_class_name
 from scalelint.model.loops import local_values, render_chain
 from scalelint.model.module import ModuleModel
-from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, qualify, qualify_spelled
+from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, project_bases, qualify, qualify_spelled
 from scalelint.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
@@ -464,7 +464,7 @@ def manager_facts(module: ModuleModel) -> list[dict[str, Any]]:
             continue
         getter = methods.get(f"{info.name}.get_queryset")
         loads = _loaded_by_get_queryset(getter) if getter is not None else None
-        bases = [q for q in (qualify(module, b) for b in spelled_bases) if q and module.project_import(q)]
+        bases = project_bases(module, info.node)
         fact: dict[str, Any] = {"c": info.name, "q": qualify(module, info.node.name), "b": bases}
         if loads is not None and loads.eager:
             fact["e"] = sorted(loads.eager)
@@ -480,22 +480,19 @@ def _loaded_by_get_queryset(fn: "FunctionModel") -> Source | None:
     (the lookups all of them share); None when a return is anything else."""
     sources = _Sources(fn)
     shared: Source | None = None
-    for stmt in fn.stmts:
-        for small in ([stmt.node] if not isinstance(stmt.node, cst.SimpleStatementLine) else stmt.node.body):
-            if not isinstance(small, cst.Return):
-                continue
-            if small.value is None:
-                return None
-            _, links = _links(small.value)
-            start = next((i for i, link in enumerate(links) if link.name == "get_queryset" and link.call is not None), None)
-            found = Source("", "", "django")
-            if start is None or not sources.extend(found, links[start + 1 :]):
-                return None
-            if shared is None:
-                shared = found
-            else:
-                shared.eager &= found.eager
-                shared.eager_all &= found.eager_all
+    for ret in (node for _, node in fn.nodes if type(node) is cst.Return):
+        if ret.value is None:
+            return None
+        _, links = _links(ret.value)
+        start = next((i for i, link in enumerate(links) if link.name == "get_queryset" and link.call is not None), None)
+        found = Source("", "", "django")
+        if start is None or not sources.extend(found, links[start + 1 :]):
+            return None
+        if shared is None:
+            shared = found
+        else:
+            shared.eager &= found.eager
+            shared.eager_all &= found.eager_all
     return shared
 
 
@@ -781,16 +778,30 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
 def _iterated_class(index: ModelIndex, record: dict[str, Any]) -> ModelClass | None:
     """The model of the rows a loop record iterates: its model, or the target of
     the to-many relations it follows from there."""
-    cls = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
-    if cls is None or index.orm_of(cls) != record["orm"]:
+    followed = _via(index, record)
+    if followed is None or index.orm_of(followed[0]) != record["orm"]:
         return None
-    for name in record.get("via", ()):
-        relation = index.relations(cls).get(name)
-        target = index.classes.get(relation.target) if relation is not None else None
-        if relation is None or relation.single or target is None:
+    cls: ModelClass | None = followed[0]
+    for _, relation, target in followed[1]:
+        if relation.single:
             return None
         cls = target
     return cls
+
+
+def _via(index: ModelIndex, record: dict[str, Any]) -> tuple[ModelClass, list[tuple[ModelClass, Relation, ModelClass | None]]] | None:
+    """The record's model and each relation it follows from there, as (class
+    left, relation, class reached); None where a name does not resolve."""
+    base = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
+    cls, steps = base, []
+    for name in record.get("via", ()):
+        relation = index.relations(cls).get(name) if cls is not None else None
+        if cls is None or relation is None:
+            return None
+        target = index.classes.get(relation.target)
+        steps.append((cls, relation, target))
+        cls = target
+    return (base, steps) if base is not None else None
 
 
 def _first_lazy(
@@ -879,15 +890,9 @@ def _message(
 def _outer_loaders(index: ModelIndex, record: dict[str, Any]) -> str:
     """``selectinload(Author.books)`` for the relations a record follows from the
     outer query's model ("" when it follows none)."""
-    cls = index.resolve(record["m"], record.get("mq", ""), record.get("mq", ""))
-    loaders = []
-    for name in record.get("via", ()):
-        relation = index.relations(cls).get(name) if cls is not None else None
-        if cls is None or relation is None:
-            return ""
-        loaders.append(f"selectinload({cls.name}.{name})")
-        cls = index.classes.get(relation.target)
-    return ".".join(loaders)
+    followed = _via(index, record)
+    steps = followed[1] if followed is not None else []
+    return ".".join(f"selectinload({left.name}.{relation.name})" for left, relation, _ in steps)
 
 
 def _kinds(index: ModelIndex, cls: ModelClass | None, names: list[str]) -> list[str]:

@@ -37,10 +37,10 @@ def model_facts(module: ModuleModel) -> list[dict[str, Any]]:
         reader = _ClassReader(module, info.node)
         orm = reader.orm
         rels = reader.relations()
-        project_bases = [b for b in reader.bases if b and module.project_import(b)]
-        if not (orm or rels or (project_bases and reader.declares_columns)):
+        bases = reader.project_bases
+        if not (orm or rels or (bases and reader.declares_columns)):
             continue
-        fact: dict[str, Any] = {"c": info.name, "q": reader.qual, "b": project_bases}
+        fact: dict[str, Any] = {"c": info.name, "q": reader.qual, "b": bases}
         if orm:
             fact["orm"] = orm
         if rels:
@@ -59,6 +59,11 @@ def qualify(module: ModuleModel, expr: cst.BaseExpression) -> str:
         if any(c.name == expr.value for c in module.classes):
             return _join(module.module_name, expr.value)
     return module.qualified(expr) or spelled
+
+
+def project_bases(module: ModuleModel, node: cst.ClassDef) -> list[str]:
+    """The qualified names of a class's bases that are the project's own classes."""
+    return _ClassReader(module, node).project_bases
 
 
 def qualify_spelled(module: ModuleModel, spelled: str) -> str:
@@ -89,6 +94,11 @@ class _ClassReader:
     @cached_property
     def bases(self) -> list[str]:
         return [qualify(self.module, b.value) for b in self.node.bases if b.keyword is None]
+
+    @cached_property
+    def project_bases(self) -> list[str]:
+        """The bases that are the project's own classes."""
+        return [b for b in self.bases if b and self.module.project_import(b)]
 
     @cached_property
     def orm(self) -> str:
@@ -387,10 +397,7 @@ class ModelIndex:
 
     def _bases(self, cls: ModelClass) -> Iterator[ModelClass]:
         for base in cls.bases:
-            found = self.classes.get(base)
-            if found is None:
-                named = self.by_name.get(base.rsplit(".", 1)[-1], [])
-                found = named[0] if len(named) == 1 else None
+            found = _lookup(self.classes, self.by_name, base, base.rsplit(".", 1)[-1])
             if found is not None and found is not cls:
                 yield found
 
@@ -435,10 +442,7 @@ class ModelIndex:
         return out
 
     def _manager_class_eager(self, name: str, qual: str, seen: frozenset[str]) -> tuple[frozenset[str], bool]:
-        manager = self.managers.get(qual)
-        if manager is None:
-            named = self.managers_by_name.get(name, [])
-            manager = named[0] if len(named) == 1 else None
+        manager = _lookup(self.managers, self.managers_by_name, qual, name)
         if manager is None or manager.qual in seen:
             return NOTHING_EAGER
         if manager.eager or manager.eager_all:
@@ -469,6 +473,15 @@ class ModelIndex:
                 name = _reverse_name(raw, cls.name, kind)
                 if kind is not None and name:
                     self._reverse.setdefault(target.qual, {})[name] = Relation(name, kind, cls.qual)
+
+
+def _lookup(by_qual: dict[str, Any], by_name: dict[str, list[Any]], qual: str, name: str) -> Any:
+    """A class by qualified name, else by simple name when that is unambiguous."""
+    found = by_qual.get(qual)
+    if found is None:
+        named = by_name.get(name, [])
+        found = named[0] if len(named) == 1 else None
+    return found
 
 
 def _reverse_name(raw: dict[str, Any], owner: str, kind: str | None) -> str | None:
