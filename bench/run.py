@@ -62,39 +62,27 @@ TARGETS = {
 }
 
 # Runs in a child process: parse every file listed in argv[1] (one path a line).
-PARSE_ONLY = r"""
+# argv[2] "libcst": libcst.parse_module on the bytes, LibCST's defaults (parse-only);
+# "scalelint": the decoded text, parsed the way scalelint's workers parse it
+# (validation off, collector tuned), the part of a cold run nothing can remove.
+PARSE_FILES = r"""
 import json, sys, time
-import libcst
 paths = open(sys.argv[1], encoding="utf-8").read().splitlines()
+if sys.argv[2] == "scalelint":
+    from scalelint.dispatch import tune_gc
+    from scalelint.parsing import parse_module
+    tune_gc()
+    opening = {"encoding": "utf-8"}
+else:
+    from libcst import parse_module
+    opening = {"mode": "rb"}
 parsed = failed = 0
 start = time.perf_counter()
 for path in paths:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        libcst.parse_module(data)
-        parsed += 1
-    except Exception:
-        failed += 1
-print(json.dumps({"parsed": parsed, "failed": failed, "parse_seconds": time.perf_counter() - start}))
-"""
-
-
-#: the prefiltered files, parsed the way scalelint's workers parse (validation off,
-#: collector tuned): the part of a cold run no prefilter or rule tuning can remove
-PARSE_AS_SCALELINT = r"""
-import json, sys, time
-from scalelint.dispatch import tune_gc
-from scalelint.parsing import parse_module
-tune_gc()
-paths = open(sys.argv[1], encoding="utf-8").read().splitlines()
-parsed = failed = 0
-start = time.perf_counter()
-for path in paths:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        parse_module(text)
+        with open(path, **opening) as handle:
+            source = handle.read()
+        parse_module(source)
         parsed += 1
     except Exception:
         failed += 1
@@ -288,13 +276,13 @@ def remove_cache(cache_dir: Path) -> None:
 def prefiltered(files: list[Path]) -> list[Path] | None:
     """The files whose text the default rules' vocabulary prefilter lets
     through (None when scalelint's internals cannot be reached)."""
-    passes = _prefilter()
-    if passes is None:
+    loaded = _rule_prefilter()
+    if loaded is None:
         return None
     out = []
     for path in files:
         try:
-            if passes(path.read_bytes().decode("utf-8", "replace")):
+            if loaded[0].any(path.read_bytes().decode("utf-8", "replace")):
                 out.append(path)
         except OSError:
             continue
@@ -308,8 +296,16 @@ def pick_one_file(files: list[Path], *, every_family: bool = False) -> Path | No
     With ``every_family``, among the files that match a rule of every family
     (connections, replicas, caches): the one-file case that imports the most
     (None when no file does)."""
-    parsed = _prefilter()
-    families = _families() if every_family else None
+    loaded = _rule_prefilter()
+
+    def matches(text: str) -> bool:
+        if loaded is None:
+            return False
+        prefilter, family = loaded
+        if every_family:
+            return {family[i] for i in prefilter.matching(text)} == set(family)
+        return prefilter.any(text)
+
     sized, mentioning, matching = [], [], []
     for path in files:
         try:
@@ -320,30 +316,23 @@ def pick_one_file(files: list[Path], *, every_family: bool = False) -> Path | No
         sized.append(entry)
         if b"cursor" in data or b"objects" in data:
             mentioning.append(entry)
-        text = data.decode("utf-8", "replace")
-        if families is not None:
-            if families[1](text) == families[0]:
-                matching.append(entry)
-        elif parsed is not None and parsed(text):
+        if matches(data.decode("utf-8", "replace")):
             matching.append(entry)
-    if every_family:
-        pool = sorted(matching)
-    else:
-        pool = sorted(matching or mentioning or sized)
+    pool = sorted(matching if every_family else matching or mentioning or sized)
     return Path(pool[len(pool) // 2][1]) if pool else None
 
 
-def _families():
-    """(every rule family, text -> the families whose rules may match it), or None."""
+def _rule_prefilter():
+    """scalelint's vocabulary prefilter for its default file rules, and each rule's
+    family (``SL1``...); None when scalelint's internals moved (the picks then fall
+    back to plain heuristics)."""
     try:
         from scalelint.prefilter import Prefilter
         from scalelint.registry import load_registry
 
         rules = [r for r in load_registry().rules.values() if r.code not in ("SL001", "SL002")]
-        prefilter = Prefilter.for_rules([r.vocabulary for r in rules], {})
-        family = [r.code[:3] for r in rules]
-        return set(family), lambda text: {family[i] for i in prefilter.matching(text)}
-    except Exception:  # scalelint's internals moved
+        return Prefilter.for_rules([r.vocabulary for r in rules], {}), [r.code[:3] for r in rules]
+    except Exception:
         return None
 
 
@@ -359,8 +348,15 @@ def restored(path: Path) -> Iterator[bytes]:
 
 
 def _appended(original: bytes, i: int) -> bytes:
+    """A comment line appended: no fact of the file moves."""
     newline = b"" if original.endswith(b"\n") or not original else b"\n"
     return original + newline + f"# scalelint bench edit {i} {time.time_ns()}\n".encode()
+
+
+def _prepended(original: bytes, i: int) -> bytes:
+    """``i + 1`` comment lines near the top (after a shebang or encoding line): every position moves."""
+    head, rest = _split_header(original)
+    return head + f"# scalelint bench edit {i} {time.time_ns()}\n".encode() * (i + 1) + rest
 
 
 def _split_header(data: bytes) -> tuple[bytes, bytes]:
@@ -369,17 +365,6 @@ def _split_header(data: bytes) -> tuple[bytes, bytes]:
     if newline and (first.startswith(b"#!") or b"coding" in first):
         return first + newline, rest
     return b"", data
-
-
-def _prefilter():
-    try:
-        from scalelint.prefilter import Prefilter
-        from scalelint.registry import load_registry
-
-        rules = [r for r in load_registry().rules.values() if r.code not in ("SL001", "SL002")]
-        return Prefilter.for_rules([r.vocabulary for r in rules], {}).any
-    except Exception:  # scalelint's internals moved: fall back to the plain heuristic
-        return None
 
 
 def versions() -> dict[str, str | None]:
@@ -453,11 +438,13 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
     try:
         # 0. warm-up, not timed: interpreter, bytecode cache, lazily imported modules
         log("  warm-up")
-        one = pick_one_file(files) or files[0]
+        edited = pick_one_file(files)
+        every_family = pick_one_file(files, every_family=True)
+        one = edited or files[0]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as few:
             few.write("\n".join(str(p) for p in files[:20]))
         try:
-            run_child([sys.executable, "-c", PARSE_ONLY, few.name])
+            run_child([sys.executable, "-c", PARSE_FILES, few.name, "libcst"])
         finally:
             os.unlink(few.name)
         run_child([sys.executable, "-c", "import libcst"])
@@ -467,9 +454,9 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
         with tempfile.TemporaryDirectory(prefix="scalelint-bench-warmup-") as scratch:
             copy = Path(scratch) / "warmup.py"
             copy.write_bytes(one.read_bytes())
-            every = Path(scratch) / "warmup_every.py"
-            every.write_bytes((pick_one_file(files, every_family=True) or one).read_bytes())
-            run_scalelint(scalelint_cmd(str(copy), str(every), "--no-cache", "--exit-zero", "-q"), cwd=Path(scratch))
+            copy_every = Path(scratch) / "warmup_every.py"
+            copy_every.write_bytes((every_family or one).read_bytes())
+            run_scalelint(scalelint_cmd(str(copy), str(copy_every), "--no-cache", "--exit-zero", "-q"), cwd=Path(scratch))
             if use_fixit and fixit_available():
                 run_child([*fixit_command(), "lint", str(copy)], cwd=Path(scratch))
 
@@ -477,7 +464,7 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
         m = results["parse_only"] = Measurement("parse_only", "LibCST parse-only (serial)", files=n)
         for i in range(runs):
             log(f"  parse-only {i + 1}/{runs}")
-            sample = run_child([sys.executable, "-c", PARSE_ONLY, listing.name], capture_stdout=True)
+            sample = run_child([sys.executable, "-c", PARSE_FILES, listing.name, "libcst"], capture_stdout=True)
             if sample.returncode != 0:
                 raise SystemExit(f"parse-only run failed ({sample.returncode}):\n{sample.stderr}")
             m.samples.append(sample)
@@ -498,7 +485,7 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
             try:
                 for i in range(runs):
                     log(f"  parse prefiltered {i + 1}/{runs}")
-                    m.samples.append(run_child([sys.executable, "-c", PARSE_AS_SCALELINT, few.name], capture_stdout=True))
+                    m.samples.append(run_child([sys.executable, "-c", PARSE_FILES, few.name, "scalelint"], capture_stdout=True))
             finally:
                 os.unlink(few.name)
             # parsing alone, without the interpreter's start: the bound must not be overstated
@@ -536,38 +523,32 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
             m.note = f"no cache found at {cache_dir}"
 
         # 4. one file after a one-line edit, in the warm project
-        edited = pick_one_file(files)
+        def timed_edits(m: Measurement, path: Path, original: bytes, label: str, edit) -> None:
+            for i in range(runs):
+                log(f"  {label} {i + 1}/{runs}")
+                path.write_bytes(edit(original, i))
+                m.samples.append(run_scalelint(scalelint_cmd(str(path), "--exit-zero", "-q"), cwd=corpus))
+
         m = results["one_file"] = Measurement("one_file", "scalelint one file after edit", files=1)
         if edited is not None:
             with restored(edited) as original:
                 m.note = f"{edited.relative_to(corpus)} ({len(original) // 1024} KB)"
-                for i in range(runs):
-                    log(f"  scalelint one file {i + 1}/{runs}")
-                    edited.write_bytes(_appended(original, i))
-                    m.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
+                timed_edits(m, edited, original, "scalelint one file", _appended)
                 # 4b. the same with a line inserted near the top: every fact of the file
                 # moves, so the project phase runs again (the appended comment moves none)
                 moved = results["one_file_moved"] = Measurement(
                     "one_file_moved", "scalelint one file, lines moved", files=1)
                 moved.note = "not a target: every position in the file moves"
-                head, rest = _split_header(original)
-                for i in range(runs):
-                    log(f"  scalelint one file, moved {i + 1}/{runs}")
-                    edited.write_bytes(head + f"# scalelint bench edit {i} {time.time_ns()}\n".encode() * (i + 1) + rest)
-                    moved.samples.append(run_scalelint(scalelint_cmd(str(edited), "--exit-zero", "-q"), cwd=corpus))
+                timed_edits(moved, edited, original, "scalelint one file, moved", _prepended)
         else:
             m.note = "no file to edit"
         # 4c. the one-file case that imports every rule family
-        every = pick_one_file(files, every_family=True)
-        if every is not None:
+        if every_family is not None:
             m = results["one_file_every"] = Measurement(
                 "one_file_every", "scalelint one file, every family", files=1)
-            with restored(every) as original:
-                m.note = f"not a target: {every.relative_to(corpus)} ({len(original) // 1024} KB)"
-                for i in range(runs):
-                    log(f"  scalelint one file, every family {i + 1}/{runs}")
-                    every.write_bytes(_appended(original, i))
-                    m.samples.append(run_scalelint(scalelint_cmd(str(every), "--exit-zero", "-q"), cwd=corpus))
+            with restored(every_family) as original:
+                m.note = f"not a target: {every_family.relative_to(corpus)} ({len(original) // 1024} KB)"
+                timed_edits(m, every_family, original, "scalelint one file, every family", _appended)
 
         # 5. python -c "import libcst"
         m = results["import_libcst"] = Measurement("import_libcst", 'python -c "import libcst"')
