@@ -228,7 +228,7 @@ class LoopScanner:
         if not self._orm_evidence[0]:
             return False
         found = django_manager(*unroll(expr))
-        return found is not None and found[1].rsplit(".", 1)[-1][:1].isupper()
+        return found is not None and _capitalized(found[1])
 
 
 def render_chain(expr: cst.BaseExpression) -> str:
@@ -265,6 +265,11 @@ def _not_dml(call: cst.Call) -> bool:
     return text is not None and parse_sql(text) is None and not text.lstrip()[:6].upper().startswith("SELECT")
 
 
+def _capitalized(spelled: str) -> bool:
+    """``Order``, ``app.VLAN``: named like a class (acronyms included)."""
+    return spelled.rsplit(".", 1)[-1][:1].isupper()
+
+
 def _model_query(expr: cst.BaseExpression) -> bool:
     """A chain on Flask-SQLAlchemy's query property of a model class (``Order.query.filter_by(...)``)."""
     while True:
@@ -272,7 +277,7 @@ def _model_query(expr: cst.BaseExpression) -> bool:
             expr = expr.func
         elif isinstance(expr, cst.Attribute) and expr.attr.value == "query":
             owner = dotted(expr.value)
-            return owner is not None and owner.rsplit(".", 1)[-1][:1].isupper()
+            return owner is not None and _capitalized(owner)
         elif isinstance(expr, cst.Attribute):
             expr = expr.value
         else:
