@@ -245,22 +245,30 @@ def _print_diff(report) -> int:
 
 
 def _add_noqa(report, texts: dict[str, str]) -> int:
-    from scalelint.cache import write_atomic_bytes
     from scalelint.noqa import add_noqa
+    from scalelint.runner import write_checked
 
     by_path: dict[str, list] = {}
     for f in report.findings:
         by_path.setdefault(f.path, []).append(f)
     total = 0
+    failed = False
+    written: set[Path] = set()
     for path, findings in by_path.items():
         if path not in report.encodings:
             continue
         new_text, changed = add_noqa(texts[path], findings)
         if changed:
-            write_atomic_bytes(Path(path), new_text.encode(report.encodings[path]))
+            encoding = report.encodings[path]
+            checked = texts[path].encode(encoding)
+            problem = write_checked(Path(path), new_text.encode(encoding), lambda now: now == checked, written)
+            if problem is not None:
+                click.echo(f"scalelint: error: {path}: noqa comments not written: {problem}", err=True)
+                failed = True
+                continue
             total += changed
     click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
-    return EXIT_CLEAN
+    return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 
 @main.command("rules")

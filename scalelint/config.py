@@ -137,6 +137,11 @@ def load_config(explicit: Path | None, search_from: Path) -> Config:
     return parse_table(table, path)
 
 
+def project_root(search_from: Path) -> Path:
+    """The directory of the project ``search_from`` is in (see _project_root)."""
+    return _project_root(search_from)["root"]
+
+
 def _project_root(search_from: Path) -> dict[str, Any]:
     """Without a config, the project is the nearest directory holding a
     pyproject.toml or .git; failing that, where the search started."""

@@ -8,10 +8,10 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from scalelint.cache import Cache, content_hash, salt_for, write_atomic_bytes
-from scalelint.config import Config
+from scalelint.config import Config, project_root
 from scalelint.discovery import Discovery, matches_glob
 from scalelint.dispatch import IN_PROCESS_LIMIT, Batch, Job, tune_gc
 from scalelint.findings import FileError, FileResult, Finding, FixSafety
@@ -483,6 +483,7 @@ class Runner:
     def _write_fixes(self, report: RunReport) -> None:
         if self.settings.diff:
             return
+        written: set[Path] = set()  # targets already rewritten (a file and a symlink to it)
         for state in report.changed:
             assert state.result is not None and state.result.fixed_source is not None
             if state.real is None:
@@ -494,9 +495,36 @@ class Runner:
             except UnicodeEncodeError:
                 report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
                 continue
-            try:
-                write_atomic_bytes(state.real, data)
-            except OSError as exc:
-                report.errors.append(FileError(state.display, f"fix not written: {exc.strerror}"))
+            shown = Path(state.display)  # explicitly named files arrive resolved: see the link the user named
+            path = shown if os.path.realpath(shown) == os.path.realpath(state.real) else state.real
+            problem = write_checked(path, data, lambda now: content_hash(now, state.module) == state.digest, written)
+            if problem is not None:
+                report.errors.append(FileError(state.display, f"fix not written: {problem}"))
         if self.settings.stdin_text is not None and report.stdin_output is None:
             report.stdin_output = self.settings.stdin_text
+
+
+def write_checked(path: Path, data: bytes, unchanged: Callable[[bytes], bool], written: set[Path]) -> str | None:
+    """Rewrite a checked file in place of what was checked, or say why not.
+
+    A symlink is written through to its target when the target is inside the
+    link's own project (a link out of it is left alone); the bytes on disk must still be
+    the ones checked (an edit saved meanwhile wins); the write is atomic and
+    keeps the file's mode, owner and group."""
+    target = Path(os.path.realpath(path))
+    if target in written:
+        return None
+    if target != Path(os.path.abspath(path)) and not _inside(target, project_root(Path(os.path.abspath(path)).parent)):
+        return f"it is a symlink to {target}, outside the project"
+    try:
+        if not unchanged(target.read_bytes()):
+            return "the file changed since it was checked; run again"
+        write_atomic_bytes(target, data)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    written.add(target)
+    return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return Path(os.path.realpath(root)) in path.parents
