@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from scalelint.cli import main
-from scalelint.runner import Runner
+from scalelint.engine.runner import Runner
 
 FLAGGED = (
     "import sqlite3\n\n\n"
