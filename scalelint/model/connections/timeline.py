@@ -111,7 +111,7 @@ def _call_keeps_handle(fn: FunctionModel, call: cst.Call, names: set[str], sessi
         return True
     if isinstance(call.func, cst.Name) and call.func.value in catalog.LAZY_BUILTINS:
         return any(keeps_handle(fn, arg.value, names, session) for arg in call.args)
-    callee = fn.work.local_function(call.func)
+    callee = work_of(fn).local_function(call.func)
     return callee is not None and callee.is_generator and any(mentions(arg.value, names) for arg in call.args)
 
 
@@ -178,7 +178,7 @@ def _passes_on(fn: FunctionModel, call: cst.Call, names: set[str], session: bool
         return False
     if isinstance(func, cst.Attribute) and root_name(func.value) in names:
         return False
-    if fn.work.local_function(func) is not None:
+    if work_of(fn).local_function(func) is not None:
         return False  # the module's own function: what a generator returns is followed as derived
     return any(keeps_handle(fn, arg.value, names, session) for arg in call.args)
 
