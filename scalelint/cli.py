@@ -44,7 +44,7 @@ def entry() -> None:
     editor on save) about 20 ms and serves nothing once the output is flushed
     and every file is written (writes are atomic and complete before this).
     The cyclic collector runs rarely from the start: importing LibCST and the
-    rules allocates much and frees little (see scalelint.dispatch.tune_gc)."""
+    rules allocates much and frees little (see scalelint.engine.dispatch.tune_gc)."""
     import gc
 
     gc.set_threshold(50_000, 20, 100)
@@ -100,7 +100,7 @@ def check(paths: tuple[str, ...], **opts) -> None:
     except click.exceptions.Exit:
         raise
     except Exception as exc:  # never a traceback for a user mistake
-        from scalelint.errors import UsageError
+        from scalelint.core.errors import UsageError
 
         if isinstance(exc, UsageError):
             raise _fail(str(exc)) from None
@@ -113,11 +113,11 @@ def check(paths: tuple[str, ...], **opts) -> None:
 
 
 def _check(paths: list[str], opts: dict) -> int:
-    from scalelint.cache import locate_cache
-    from scalelint.config import load_config
-    from scalelint.errors import UsageError
-    from scalelint.registry import load_registry_cached
-    from scalelint.runner import Runner, RunSettings
+    from scalelint.engine.cache import locate_cache
+    from scalelint.engine.config import load_config
+    from scalelint.core.errors import UsageError
+    from scalelint.engine.registry import load_registry_cached
+    from scalelint.engine.runner import Runner, RunSettings
 
     stdin_text = None
     if paths == ["-"]:
@@ -171,7 +171,7 @@ def _check(paths: list[str], opts: dict) -> int:
     texts = _final_texts(report)
     baseline_path = opts["baseline"] or (config.root / config.baseline if config.baseline else None)
     if baseline_path is not None:
-        from scalelint import baseline
+        from scalelint.report import baseline
 
         if opts["write_baseline"]:
             baseline.write(baseline_path, report.findings, texts)
@@ -191,7 +191,7 @@ def _check(paths: list[str], opts: dict) -> int:
         return _print_diff(report)
 
     fmt = opts["output_format"] or "text"
-    from scalelint.reporters import ReportContext, render
+    from scalelint.report.formats import ReportContext, render
 
     color = opts["color"]
     to_stdout = stdin_text is None or not opts["fix"]
@@ -235,7 +235,7 @@ def _notice(message: str | None) -> None:
 
 def _local_rules(config, trust_flag: bool):
     """The project's local rules the user trusts (a notice says when they were skipped)."""
-    from scalelint.config import local_rules_to_load, trusts_local_rules
+    from scalelint.engine.config import local_rules_to_load, trusts_local_rules
 
     local = local_rules_to_load(config, trusts_local_rules(config, trust_flag))
     _notice(local.notice)
@@ -268,8 +268,8 @@ def _print_diff(report) -> int:
 
 
 def _add_noqa(report, texts: dict[str, str]) -> int:
-    from scalelint.cache import write_atomic_bytes
-    from scalelint.noqa import add_noqa
+    from scalelint.core.files import write_atomic_bytes
+    from scalelint.report.noqa import add_noqa
 
     by_path: dict[str, list] = {}
     for f in report.findings:
@@ -322,9 +322,9 @@ def explain(code: str, trust_local_rules: bool) -> None:
 
 
 def _registry_or_exit(trust_local_rules: bool):
-    from scalelint.config import load_config
-    from scalelint.errors import UsageError
-    from scalelint.registry import load_registry
+    from scalelint.engine.config import load_config
+    from scalelint.core.errors import UsageError
+    from scalelint.engine.registry import load_registry
 
     try:
         config = load_config(None, Path("."))

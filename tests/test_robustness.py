@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scalelint.checker import CheckOptions, Checker
-from scalelint.guard import Limits
+from scalelint.engine.checker import CheckOptions, Checker
+from scalelint.engine.guard import Limits
 from scalelint.model.module import Recognition
 from tests.helpers import rules_for
 
@@ -80,8 +80,8 @@ def test_libcst_works_on_its_own_large_stack() -> None:
 
     text = _released_by_hand("[" * 150 + "]" * 150)
     script = textwrap.dedent(f'''\
-        from scalelint.checker import Checker
-        from scalelint.registry import load_registry
+        from scalelint.engine.checker import Checker
+        from scalelint.engine.registry import load_registry
         text = {text!r}
         result = Checker(load_registry().select(None)).check("nested.py", text)
         print(result.error, [f.code for f in result.findings])
@@ -134,7 +134,7 @@ def test_time_budget_makes_a_slow_file_that_files_error() -> None:
 
 # -- item 9: huge files ---------------------------------------------------------------------
 def test_a_file_over_the_size_budget_is_reported_and_exits_1(tmp_path: Path) -> None:
-    from scalelint.source import MAX_BYTES
+    from scalelint.engine.source import MAX_BYTES
 
     huge = "import sqlite3\nconn = sqlite3.connect('x')\n" + "".join(
         f"def f{i}(a):\n    return a + {i}\n\n" for i in range(MAX_BYTES // 30)
