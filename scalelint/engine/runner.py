@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from scalelint.core.files import write_atomic_bytes
-from scalelint.engine.cache import Cache, content_hash, salt_for
+from scalelint.engine.cache import Cache, content_hash, locate_cache, salt_for
 from scalelint.engine.config import Config, project_root
 from scalelint.engine.discovery import Discovery, matches_glob
 from scalelint.engine.dispatch import Batch, Job, tune_gc, worker_count
@@ -39,6 +39,8 @@ class RunSettings:
     unsafe_fixes: bool = False
     diff: bool = False
     use_cache: bool = True
+    #: where the caller located the cache (scalelint.engine.cache.locate_cache); None: located here
+    cache_dir: Path | None = None
     jobs: int | None = None
     include_generated: bool = False
 
@@ -86,12 +88,17 @@ class Runner:
         self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
-        self.cache = (
-            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, self._code_fingerprint()))
-            if settings.use_cache
-            else None
-        )
+        self._notices: list[str] = []
+        self.cache = self._open_cache() if settings.use_cache else None
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
+
+    def _open_cache(self) -> Cache:
+        directory = self.settings.cache_dir
+        if directory is None:
+            location = locate_cache(self.config)
+            directory = location.directory
+            self._notices.extend([location.notice] if location.notice else [])
+        return Cache(directory, salt_for(self.config.fingerprint(), self.codes, self._code_fingerprint()))
 
     def _code_fingerprint(self) -> str:
         from scalelint.engine.registry import code_fingerprint
@@ -113,6 +120,9 @@ class Runner:
         if self.cache is not None:
             self.cache.prune()
             self.cache.save_stats()
+            if self.cache.refusal:
+                self._notices.append(self.cache.refusal)
+        report.warnings.extend(self._notices)
         return report
 
     def _discover(self) -> list[FileState]:
