@@ -239,12 +239,12 @@ def warm_page_cache(files: list[Path]) -> int:
 
 
 def cache_dir_for(corpus: Path) -> Path:
-    """Where scalelint keeps the cache for this corpus (config root / cache_dir)."""
+    """Where scalelint keeps the cache for this corpus (scalelint.cache.locate_cache)."""
     try:
+        from scalelint.cache import locate_cache
         from scalelint.config import load_config
 
-        config = load_config(None, corpus)
-        return Path(config.root) / config.cache_dir
+        return locate_cache(load_config(None, corpus)).directory
     except Exception:  # scalelint's internals moved: mirror its documented rule
         start = corpus.resolve()
         for directory in [start, *start.parents]:
