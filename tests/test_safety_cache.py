@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from scalelint import __version__
-from scalelint.cache import TAG_NAME, TAG_SIGNATURE
+from scalelint.engine.cache import TAG_NAME, TAG_SIGNATURE
 from scalelint.cli import main
 from scalelint.lsp import DocumentLinter, trusts_local_rules
 
@@ -262,7 +262,7 @@ LOCAL_RULE = textwrap.dedent('''\
 
         def check_module(self, module):
             import libcst as cst
-            from scalelint.walk import walk
+            from scalelint.core.walk import walk
 
             for node in walk(module.cst):
                 if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "print":
