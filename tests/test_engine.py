@@ -418,7 +418,7 @@ def test_prune_keeps_the_most_recent_buckets(tmp_path: Path, monkeypatch: pytest
     import time
 
     monkeypatch.setattr(cache_module, "MAX_BUCKETS", 2)
-    caches = [Cache(tmp_path, f"salt{n}") for n in range(4)]
+    caches = [Cache(tmp_path / "c", f"salt{n}") for n in range(4)]
     for n, cache in enumerate(caches):
         cache.put(f"{n:032x}", FileResult("x.py", findings=[Finding("SL999", "x", "m", "x.py", 1, 1, 1, 2)]))
         old = time.time() - 1000 + n
@@ -542,8 +542,8 @@ def test_kept_rule_metadata_loads_each_rule_from_its_own_module(tmp_path: Path) 
     from scalelint.engine.manifest import LazyRule
     from scalelint.engine.registry import load_registry_cached
 
-    load_registry_cached([], tmp_path)  # keeps the metadata
-    kept = load_registry_cached([], tmp_path).rules
+    load_registry_cached([], tmp_path / "c")  # keeps the metadata
+    kept = load_registry_cached([], tmp_path / "c").rules
     assert all(isinstance(rule, LazyRule) and rule.module for rule in kept.values())
     travelled = pickle.loads(pickle.dumps(kept["SL201"]))  # to a spawned worker
     assert travelled.load() is load_registry().rules["SL201"]

@@ -153,12 +153,9 @@ class Runner:
             except OSError as exc:
                 state.result = FileResult(state.display, error=FileError(state.display, f"cannot read: {exc.strerror}"))
                 return
-        if len(data) > MAX_BYTES:
-            report.warnings.append(
-                f"{state.display}: skipped, {len(data) / 1e6:.1f} MB is over the "
-                f"{MAX_BYTES // (1024 * 1024)} MB limit for one file"
-            )
-            state.result = FileResult(state.display)
+        if len(data) > MAX_BYTES:  # parse, model and fixes cost time and memory in proportion
+            message = f"skipped: too large ({len(data) / 2**20:.1f} MiB, the limit for one file is {MAX_BYTES / 2**20:g} MiB)"
+            state.result = FileResult(state.display, error=FileError(state.display, message))
             return
         try:
             state.source = decode(data)
