@@ -237,7 +237,7 @@ def test_third_party_pack_via_entry_point(tmp_path: Path, monkeypatch: pytest.Mo
         load_registry()
 
 
-def test_huge_file_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_huge_file_is_an_error_of_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import scalelint.engine.runner as runner_module
 
     monkeypatch.setattr(runner_module, "MAX_BYTES", 1000)
@@ -245,8 +245,8 @@ def test_huge_file_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest
     (tmp_path / "big.py").write_text("X = 1\n" * 400)
     (tmp_path / "small.py").write_text("import sqlite3\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n")
     report = Runner(Config(root=tmp_path), load_registry().select(["SL102"]), RunSettings(paths=["."], use_cache=False)).run()
-    (warning,) = report.warnings
-    assert warning.startswith("big.py: skipped, ") and warning.endswith("limit for one file")
+    (error,) = report.errors
+    assert error.path == "big.py" and error.message.startswith("skipped: too large (")
     assert [f.path for f in report.findings] == ["small.py"]
 
 
