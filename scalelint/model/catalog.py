@@ -105,6 +105,14 @@ CLIENT_CONSTRUCTORS: dict[str, str] = {
     "boto3.client": "an AWS client (credentials and an HTTP pool)",
     "boto3.resource": "an AWS resource client (credentials and an HTTP pool)",
 }
+#: SL107: pool sizes above this many connections per process exhaust the server's
+#: max_connections once the app runs a few processes
+POOL_SIZE_CEILING = 100
+#: SL107: Redis client constructors and the keywords that bound a blocked socket
+REDIS_TIMEOUT_KEYWORDS = ("socket_timeout", "socket_connect_timeout")
+#: SL107: drivers that wait forever for a connection unless told otherwise (libpq's
+#: connect_timeout defaults to none)
+CONNECT_TIMEOUT_DRIVERS = frozenset({"psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect"})
 #: decorators that make a function run once per process (or per argument set)
 ONCE_DECORATORS = frozenset({
     "functools.cache", "functools.lru_cache", "functools.cached_property", "cachetools.cached",
