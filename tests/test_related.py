@@ -154,3 +154,18 @@ def test_lsp_related_information(tmp_path) -> None:
     assert info[0]["message"] == "the check"
     assert info[0]["location"]["uri"] == path.resolve().as_uri()
     assert info[0]["location"]["range"]["start"] == {"line": 11, "character": 7}
+
+
+def test_sl301_lists_where_each_stale_key_is_cached() -> None:
+    from helpers import FIXTURES, lint_tree
+
+    findings = [f for f in lint_tree(FIXTURES / "SL301" / "django_shop", "SL301") if f.line == 11]
+    assert [(r.path.rsplit("/", 1)[-1], r.line) for r in findings[0].related] == [("home.py", 10), ("views.py", 20)]
+
+
+def test_sl304_dict_memo_is_one_finding_with_the_other_fill_related() -> None:
+    from helpers import FIXTURES, lint
+
+    source = (FIXTURES / "SL304" / "flagged_memo_once.py").read_text()
+    memo = [f for f in lint(source, "SL304", path="m.py") if "_PRODUCTS" in f.message]
+    assert len(memo) == 1 and [(r.line, r.message) for r in memo[0].related] == [(19, "also filled here")]

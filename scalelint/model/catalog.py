@@ -840,6 +840,16 @@ IDENTITY_FIELDS = frozenset({"id", "pk", "uuid", "guid", "slug", "token", "exter
 IDENTITY_SUFFIXES = ("_id", "_ids", "_pk", "_uuid", "_guid")
 #: exception names whose handler makes a write a safe "insert or notice the duplicate"
 UNIQUE_VIOLATIONS = ("IntegrityError", "UniqueViolation", "UniqueViolationError")
+#: tables of the database's own catalog (``pg_catalog.pg_type``, ``sqlite_master``): they
+#: change with migrations, not with requests. ``information_schema`` views are not here:
+#: their names (``columns``, ``tables``) cannot be told from application tables.
+SYSTEM_CATALOG_PREFIXES = ("pg_", "sqlite_")
+
+
+def is_system_catalog(table: str | None) -> bool:
+    return bool(table) and table.lower().startswith(SYSTEM_CATALOG_PREFIXES)
+
+
 #: Django ``bulk_create`` keywords that turn the insert into an upsert
 DJANGO_CONFLICT_KEYWORDS = ("update_conflicts", "ignore_conflicts")
 #: SQLAlchemy insert methods that make it an upsert (postgresql, sqlite, mysql dialects)
