@@ -64,6 +64,9 @@ class Session:
         self.linter.folders = _folders(params)
         for problem in problems:
             self.linter.notices.append(problem)
+
+    def start_warm_up(self) -> None:
+        """After initialize is answered (a thread importing LibCST would slow the answer)."""
         threading.Thread(target=self._warm_up, name="scalelint-warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
@@ -273,6 +276,7 @@ def serve() -> None:  # pragma: no cover - exercised over stdio by the tests
 
     @server.feature(types.INITIALIZED)
     def initialized(params: types.InitializedParams) -> None:
+        session.start_warm_up()
         session.register_watchers(server.client_capabilities)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
