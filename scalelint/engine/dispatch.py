@@ -17,7 +17,8 @@ K = TypeVar("K")  # what the caller knows a job by
 
 IN_PROCESS_LIMIT = 12  # below this many files to parse, a process pool costs more than it saves
 
-Job = tuple[str, str, str, frozenset[str]]  # display path, text, module name, ignored codes
+#: display path, text, module name, ignored codes, code context by path, whether config pinned it
+Job = tuple[str, str, str, frozenset[str], str, bool]
 
 _CHECKER: "Checker | None" = None
 
@@ -52,8 +53,8 @@ def _check_job(job: Job) -> FileResult:
 
 
 def check_with(checker: "Checker", job: Job) -> FileResult:
-    display, text, module_name, ignored = job
-    return checker.check(display, text, module_name=module_name, ignored=ignored)
+    display, text, module_name, ignored, context, pinned = job
+    return checker.check(display, text, module_name=module_name, ignored=ignored, context=context, pinned=pinned)
 
 
 def worker_count(files: int, jobs: int | None) -> int:

@@ -688,6 +688,19 @@ CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
 IN_MEMORY_LIBRARIES = frozenset({"sqlite3", "aiosqlite"})
 #: imports that make a module a migration runner (run once at deploy time, not under load)
 MIGRATION_IMPORT_ROOTS = ("alembic", "django.db.migrations")
+#: imports that make a module test code (a test, a fixture, a test helper)
+TEST_IMPORT_ROOTS = ("pytest", "unittest", "django.test", "hypothesis")
+#: ``migrations.RunPython(forward, backward)``: its callables run while migrating
+RUN_PYTHON_CALLS = frozenset({"django.db.migrations.RunPython", "migrations.RunPython", "RunPython"})
+#: base classes of management commands (their methods run once, from a terminal)
+COMMAND_BASES = frozenset({
+    "django.core.management.base.BaseCommand", "django.core.management.BaseCommand",
+    "django.core.management.base.LabelCommand", "django.core.management.base.AppCommand",
+})
+#: decorators making a function a CLI command (``@click.command()``, ``@app.cli.command()``)
+CLI_DECORATOR_NAMES = frozenset({"command", "group"})
+#: libraries whose ``.command``/``.group`` decorators declare CLI commands
+CLI_LIBRARIES = ("click", "typer", "flask_script", "flask.cli")
 
 #: per-iteration calls that run a query, per handle kind (SL104)
 LOOP_QUERY_METHODS: dict[str, frozenset[str]] = {
@@ -930,13 +943,6 @@ PASS_THROUGH_CALLS = frozenset({
 FLOW_SINKLESS = frozenset({
     "print", "warnings.warn", "isinstance", "issubclass", "hasattr", "callable", "id", "type",
 })
-#: modules that never run against production traffic (tests, migrations): imports and
-#: module path parts that mark them; the replica and race rules skip them
-OFFLINE_IMPORT_ROOTS = (
-    "pytest", "unittest", "django.test", "hypothesis", "django.db.migrations", "alembic",
-    "django.core.management",
-)
-OFFLINE_MODULE_PARTS = frozenset({"tests", "test", "testing", "migrations", "conftest", "scripts"})
 #: calls whose result is a value computed from their arguments (other unknown calls are
 #: assumed to wrap or reference what they are given, not to read its state)
 VALUE_FUNCTIONS = frozenset({
@@ -946,7 +952,7 @@ VALUE_FUNCTIONS = frozenset({
 #: primary-key fields: a read filtered by one fetches a known row (not a uniqueness check)
 PRIMARY_KEY_FIELDS = frozenset({"id", "pk", "uuid", "guid"})
 #: signals sent while migrating (their receivers run offline, one process at a time)
-OFFLINE_SIGNALS = frozenset({
+MIGRATION_SIGNALS = frozenset({
     "django.db.models.signals.post_migrate", "django.db.models.signals.pre_migrate",
 })
 #: session methods reading one row of the model given first (``session.get(Account, id)``)
