@@ -69,8 +69,8 @@ PARSE_FILES = r"""
 import json, sys, time
 paths = open(sys.argv[1], encoding="utf-8").read().splitlines()
 if sys.argv[2] == "scalelint":
-    from scalelint.dispatch import tune_gc
-    from scalelint.parsing import parse_module
+    from scalelint.engine.dispatch import tune_gc
+    from scalelint.engine.parsing import parse_module
     tune_gc()
     opening = {"encoding": "utf-8"}
 else:
@@ -241,7 +241,7 @@ def warm_page_cache(files: list[Path]) -> int:
 def cache_dir_for(corpus: Path) -> Path:
     """Where scalelint keeps the cache for this corpus (config root / cache_dir)."""
     try:
-        from scalelint.config import load_config
+        from scalelint.engine.config import load_config
 
         config = load_config(None, corpus)
         return Path(config.root) / config.cache_dir
@@ -327,8 +327,8 @@ def _rule_prefilter():
     family (``SL1``...); None when scalelint's internals moved (the picks then fall
     back to plain heuristics)."""
     try:
-        from scalelint.prefilter import Prefilter
-        from scalelint.registry import load_registry
+        from scalelint.engine.prefilter import Prefilter
+        from scalelint.engine.registry import load_registry
 
         rules = [r for r in load_registry().rules.values() if r.code not in ("SL001", "SL002")]
         return Prefilter.for_rules([r.vocabulary for r in rules], {}), [r.code[:3] for r in rules]

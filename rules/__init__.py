@@ -2,7 +2,7 @@
 
 Each family module lists its rules in ``RULES``; this module gathers them on
 first access, so that a run needing one family's rules (see
-``scalelint.manifest``) imports that family's module alone.
+``scalelint.engine.manifest``) imports that family's module alone.
 """
 from importlib import import_module
 from typing import Any

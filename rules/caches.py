@@ -6,16 +6,17 @@ from typing import Any
 
 import libcst as cst
 
-from scalelint.findings import Fix, FixSafety
+from scalelint.core.findings import Fix, FixSafety
 from scalelint.model import catalog
-from scalelint.model.cachefacts import FileFacts
-from scalelint.model.cachekeys import HOLE, key_words, templates_match
-from scalelint.model.caching import CacheOp, Memo, Stakes, cache_model, is_test_module, spelling
+from scalelint.model.caches.cachefacts import FileFacts
+from scalelint.model.caches.cachekeys import HOLE, key_words, templates_match
+from scalelint.model.contexts import is_test_module
+from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
 from scalelint.model.function import FunctionModel
 from scalelint.model.module import ModuleModel
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
-from scalelint.walk import children, dotted, string_value, walk
+from scalelint.core.walk import children, dotted, string_value, walk
 
 #: words without which a file has no cache client (prefilter)
 CACHE_VOCABULARY = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache", "region")
@@ -23,7 +24,7 @@ CACHE_VOCABULARY = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache", "re
 
 class _CacheRule(Rule):
     """The cache family (configured client and helper names widen every
-    rule's vocabulary; see scalelint.prefilter)."""
+    rule's vocabulary; see scalelint.engine.prefilter)."""
 
 
 class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
@@ -132,7 +133,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
         # the project phase only: a run answered from the project cache never imports it
-        from scalelint.model.cacheindex import CacheKeyIndex, display_root, shown
+        from scalelint.model.caches.cacheindex import CacheKeyIndex, display_root, shown
 
         files = list(index.facts(self.code))
         if not any(facts.get("families") for _, facts in files):

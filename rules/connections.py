@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import libcst as cst
 
-from scalelint.findings import FixSafety
+from scalelint.core.findings import FixSafety
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold
-from scalelint.model.lazyloads import lazy_loads, loop_records, manager_facts
-from scalelint.model.loops import LoopQuery, LoopScanner, render_chain
+from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
+from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
-from scalelint.model.timeline import BETWEEN, Timeline, WorkItem, timeline_of
-from scalelint.model.work import CallInfo, Transaction
+from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, timeline_of
+from scalelint.model.connections.work import CallInfo, Transaction, work_of
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
-from scalelint.scoping import scope_hold_fix
-from scalelint.splitting import split_hold_fix
-from scalelint.walk import dotted, walk
+from scalelint.fix.scoping import scope_hold_fix
+from scalelint.fix.splitting import split_hold_fix
+from scalelint.core.walk import dotted, walk
 
 #: words without which a file cannot acquire a connection (prefilter)
 CONNECTION_VOCABULARY = (
@@ -228,7 +228,7 @@ class ConnectionHeldAcrossWork(Rule):
 
     def check_function(self, fn: FunctionModel) -> None:
         for hold in fn.holds:
-            if fn.work.transaction_of(hold.acquired) is not None:
+            if work_of(fn).transaction_of(hold.acquired) is not None:
                 continue  # inside an explicit transaction: SL103's domain
             line = timeline_of(fn, hold)
             if line is None or not line.work:
@@ -324,7 +324,7 @@ class BlockingIoInTransaction(Rule):
     vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(")
 
     def check_function(self, fn: FunctionModel) -> None:
-        work = fn.work
+        work = work_of(fn)
         if not work.transactions:
             return
         reported: list[cst.Call] = []

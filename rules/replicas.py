@@ -1,8 +1,8 @@
 """Replica and race rules (SL2xx): stale replica reads that drive writes,
 check-then-act races, and reading back a write from a replica.
 
-All three ask the dataflow model (``scalelint.model.dataflow``) and its graph
-(``scalelint.model.flowgraph``): in the file phase for flows inside one
+All three ask the dataflow model (``scalelint.model.flow.dataflow``) and its graph
+(``scalelint.model.flow.flowgraph``): in the file phase for flows inside one
 module, in the project phase (from facts, without re-parsing) for flows that
 cross modules through the project's own helpers.
 """
@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 import libcst as cst
 
-from scalelint.findings import Fix, FixSafety
+from scalelint.core.findings import Fix, FixSafety
 from scalelint.model import dbops
-from scalelint.model.dataflow import EXISTS, ROW, VALUE, ModuleFlow, module_flow
-from scalelint.model.flowgraph import Graph, Reach, holds_by_default, local_graph
+from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
+from scalelint.model.flow.interpret import module_flow
+from scalelint.model.flow.flowgraph import Graph, Reach, holds_by_default, local_graph
 from scalelint.rule import ProjectRule
 
 if TYPE_CHECKING:
-    from scalelint.model.dataflow import FunctionFlow, Origin
+    from scalelint.model.flow.dataflow import FunctionFlow, Origin
     from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
 
@@ -160,16 +161,16 @@ class ReplicaReadFeedsWrite(_FlowRule):
     fix_safety = FixSafety.UNSAFE
 
     def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
-        best: dict[str, tuple[tuple[int, int], Reach]] = {}
+        best: dict[str, tuple[tuple[Any, ...], Reach]] = {}
         for reach in graph.reaches(fn):
             if not reach.label.replica or not holds_by_default(reach.label, fn) or not _stale_hazard(reach):
                 continue
             if reach.write.rechecks or reach.write.upsert or reach.write.unique_guarded:
                 continue  # the database re-checks (or settles) the state it writes
-            spot = graph.spot(reach.at)[:2]
+            rank = (*graph.spot(reach.at)[:2], *_reach_preference(reach))
             current = best.get(reach.origin.key)
-            if current is None or spot < current[0]:
-                best[reach.origin.key] = (spot, reach)
+            if current is None or rank < current[0]:
+                best[reach.origin.key] = (rank, reach)
         for _, reach in best.values():
             origin, write = reach.origin, reach.write
             what = _value_name(origin, reach)
@@ -262,7 +263,7 @@ class CheckThenActWithoutLock(_FlowRule):
         for r in reaches:
             if r.role in ("data", "subject") and r.shape == VALUE:
                 written_back.setdefault((r.origin.key, r.write.key), set()).add((_checked_column(r) or "").lower())
-        best: dict[str, tuple[tuple[int, int], Reach]] = {}
+        best: dict[str, tuple[tuple[Any, ...], Reach]] = {}
         for reach in reaches:
             origin, write = reach.origin, reach.write
             if reach.role != "ctl" or reach.cond is None or reach.label.replica or not holds_by_default(reach.label, fn):
@@ -425,6 +426,19 @@ def _record(flow: ModuleFlow, key: str):
     record = flow.origins.get(key) or flow.writes.get(key) or flow.sites.get(key) or flow.conds.get(key)
     assert record is not None and record.node is not None, key
     return record
+
+
+def _reach_preference(reach: Reach) -> tuple[int, str, str]:
+    """Among reaches at one spot, the most specific story first (a stale row saved
+    back, then a decision, then a copied value), then a stable order: reaches
+    come from label sets, whose order changes with the hash seed."""
+    if reach.role == "subject" and reach.shape == ROW:
+        story = 0
+    elif reach.role == "ctl":
+        story = 1
+    else:
+        story = 2
+    return story, reach.write.key, repr(reach.label)
 
 
 def _swap_fix(graph: Graph, origin: "Origin") -> Fix | None:

@@ -43,7 +43,7 @@ def entry() -> None:
     editor on save) about 20 ms and serves nothing once the output is flushed
     and every file is written (writes are atomic and complete before this).
     The cyclic collector runs rarely from the start: importing LibCST and the
-    rules allocates much and frees little (see scalelint.dispatch.tune_gc)."""
+    rules allocates much and frees little (see scalelint.engine.dispatch.tune_gc)."""
     import gc
 
     gc.set_threshold(50_000, 20, 100)
@@ -97,7 +97,7 @@ def check(paths: tuple[str, ...], **opts) -> None:
     except click.exceptions.Exit:
         raise
     except Exception as exc:  # never a traceback for a user mistake
-        from scalelint.errors import UsageError
+        from scalelint.core.errors import UsageError
 
         if isinstance(exc, UsageError):
             raise _fail(str(exc)) from None
@@ -110,10 +110,10 @@ def check(paths: tuple[str, ...], **opts) -> None:
 
 
 def _check(paths: list[str], opts: dict) -> int:
-    from scalelint.config import load_config
-    from scalelint.errors import UsageError
-    from scalelint.registry import load_registry_cached
-    from scalelint.runner import Runner, RunSettings
+    from scalelint.engine.config import load_config
+    from scalelint.core.errors import UsageError
+    from scalelint.engine.registry import load_registry_cached
+    from scalelint.engine.runner import Runner, RunSettings
 
     stdin_text = None
     if paths == ["-"]:
@@ -162,7 +162,7 @@ def _check(paths: list[str], opts: dict) -> int:
     texts = _final_texts(report)
     baseline_path = opts["baseline"] or (config.root / config.baseline if config.baseline else None)
     if baseline_path is not None:
-        from scalelint import baseline
+        from scalelint.report import baseline
 
         if opts["write_baseline"]:
             baseline.write(baseline_path, report.findings, texts)
@@ -182,7 +182,7 @@ def _check(paths: list[str], opts: dict) -> int:
         return _print_diff(report)
 
     fmt = opts["output_format"] or "text"
-    from scalelint.reporters import ReportContext, render
+    from scalelint.report.formats import ReportContext, render
 
     color = opts["color"]
     to_stdout = stdin_text is None or not opts["fix"]
@@ -245,8 +245,8 @@ def _print_diff(report) -> int:
 
 
 def _add_noqa(report, texts: dict[str, str]) -> int:
-    from scalelint.cache import write_atomic_bytes
-    from scalelint.noqa import add_noqa
+    from scalelint.core.files import write_atomic_bytes
+    from scalelint.report.noqa import add_noqa
 
     by_path: dict[str, list] = {}
     for f in report.findings:
@@ -297,9 +297,9 @@ def explain(code: str) -> None:
 
 
 def _registry_or_exit():
-    from scalelint.config import load_config
-    from scalelint.errors import UsageError
-    from scalelint.registry import load_registry
+    from scalelint.engine.config import load_config
+    from scalelint.core.errors import UsageError
+    from scalelint.engine.registry import load_registry
 
     try:
         config = load_config(None, Path("."))

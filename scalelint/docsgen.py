@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from scalelint.registry import Registry, load_registry
+from scalelint.engine.registry import Registry, load_registry
 
 TABLE_START, TABLE_END = "<!-- rules-table:start -->", "<!-- rules-table:end -->"
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scalelint.config import Config, load_config
-from scalelint.errors import UsageError
-from scalelint.findings import Finding, FixSafety
-from scalelint.registry import load_registry
+from scalelint.engine.config import Config, load_config
+from scalelint.core.errors import UsageError
+from scalelint.core.findings import Finding, FixSafety
+from scalelint.engine.registry import load_registry
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class DocumentLinter:
         return self._projects[key]
 
     def lint(self, path: str, text: str) -> list[Finding]:
-        from scalelint.runner import Runner, RunSettings
+        from scalelint.engine.runner import Runner, RunSettings
 
         config, rules, known = self._project_for(Path(path))
         settings = RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1)

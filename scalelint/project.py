@@ -1,12 +1,11 @@
-"""The project phase: facts from every file merged into one index, read by
-project-wide rules. No file is re-parsed here."""
+"""What a project rule sees: every file's facts merged into one index, and
+where its findings go. No file is re-parsed in the project phase."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from scalelint.findings import Finding, Fix
-from scalelint.rule import Rule
+from scalelint.core.findings import Finding, Fix, RuleIdentity
 
 
 @dataclass
@@ -34,7 +33,7 @@ class ProjectReporter:
 
     def report(
         self,
-        rule: type[Rule] | Rule,
+        rule: RuleIdentity,
         path: str,
         line: int,
         column: int,

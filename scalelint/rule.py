@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
-from scalelint.findings import FixSafety
-from scalelint.lazyre import lazy_compile
+from scalelint.core.findings import FixSafety
+from scalelint.core.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from scalelint.context import FileContext
-    from scalelint.findings import Fix
+    from scalelint.core.findings import Fix
     from scalelint.model.function import FunctionModel
     from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
@@ -38,7 +38,7 @@ class Rule:
     name: ClassVar[str]
     summary: ClassVar[str]
     #: Substrings of which a file must contain at least one for the rule to run
-    #: (names configured in the project are added; see scalelint.prefilter).
+    #: (names configured in the project are added; see scalelint.engine.prefilter).
     #: Empty means "every file" (use sparingly: it defeats the prefilter).
     vocabulary: ClassVar[tuple[str, ...]] = ()
     #: ``None`` when the rule never offers a fix, else the safety of its best fix.

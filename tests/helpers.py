@@ -4,14 +4,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from scalelint.checker import CheckOptions, Checker
-from scalelint.config import Config
-from scalelint.findings import Finding
+from scalelint.engine.checker import CheckOptions, Checker
+from scalelint.engine.config import Config
+from scalelint.core.findings import Finding
 from scalelint.model.module import Recognition
 from scalelint.project import ProjectIndex, ProjectReporter
-from scalelint.registry import load_registry
+from scalelint.engine.registry import load_registry
 from scalelint.rule import ProjectRule
-from scalelint.runner import Runner, RunSettings
+from scalelint.engine.runner import Runner, RunSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")

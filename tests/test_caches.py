@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import scalelint.checker as checker_module
+import scalelint.engine.checker as checker_module
 from helpers import lint, lint_tree, rules_for
-from scalelint.checker import Checker
-from scalelint.config import Config
+from scalelint.engine.checker import Checker
+from scalelint.engine.config import Config
 from scalelint.model.module import Recognition
-from scalelint.runner import Runner, RunSettings
+from scalelint.engine.runner import Runner, RunSettings
 
 VIEWS = '''\
     from django.core.cache import cache

@@ -387,7 +387,7 @@ def test_local_rules(project: Path) -> None:
 
             def check_module(self, module):
                 import libcst as cst
-                from scalelint.walk import walk
+                from scalelint.core.walk import walk
 
                 for node in walk(module.cst):
                     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "print":
@@ -466,9 +466,9 @@ def test_startup_imports_only_what_the_command_needs(project: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     imported = set(proc.stderr.split())
-    assert "scalelint.reporters.text_format" in imported
-    for heavy in ("scalelint.lsp", "pygls", "click.shell_completion", "scalelint.reporters.sarif_format",
-                  "concurrent.futures.process", "scalelint.baseline", "difflib"):
+    assert "scalelint.report.formats.text_format" in imported
+    for heavy in ("scalelint.lsp", "pygls", "click.shell_completion", "scalelint.report.formats.sarif_format",
+                  "concurrent.futures.process", "scalelint.report.baseline", "difflib"):
         assert heavy not in imported, heavy
 
 
@@ -507,7 +507,7 @@ def test_a_one_file_run_imports_only_the_rule_families_its_text_can_match(projec
     proc, modules = _modules_after(["check", "orders.py"], project)
     assert proc.returncode == 0, proc.stderr
     assert "scalelint.rules.replicas" in modules
-    for unneeded in ("scalelint.rules.caches", "scalelint.rules.connections", "scalelint.model.caching",
+    for unneeded in ("scalelint.rules.caches", "scalelint.rules.connections", "scalelint.model.caches.caching",
                      "importlib.metadata"):
         assert unneeded not in modules, unneeded
 

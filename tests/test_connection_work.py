@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from helpers import lint
+from scalelint.model.connections.work import work_of
 from scalelint.model.module import ModuleModel, Recognition
 
 TX = """
@@ -33,7 +34,7 @@ def pay(order):
 def _kinds(source: str, name: str) -> dict[str, str]:
     model = ModuleModel(cst.parse_module(source), module_name="app.mod")
     fn = next(f for f in model.functions if f.name == name)
-    return {fn.work.classify(call).label: fn.work.classify(call).kind for _, call in fn.calls()}
+    return {work_of(fn).classify(call).label: work_of(fn).classify(call).kind for _, call in fn.calls()}
 
 
 def test_helpers_followed_two_levels_deep() -> None:

@@ -11,8 +11,9 @@ import pytest
 from helpers import lint
 from scalelint.context import FileContext
 from scalelint.model import dbops
-from scalelint.model.dataflow import ModuleFlow, module_flow
-from scalelint.model.flowgraph import Graph
+from scalelint.model.flow.dataflow import ModuleFlow
+from scalelint.model.flow.interpret import module_flow
+from scalelint.model.flow.flowgraph import Graph
 from scalelint.model.module import ModuleModel, Recognition
 
 SOURCE = '''

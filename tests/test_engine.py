@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-import scalelint.cache as cache_module
-from scalelint.cache import Cache
-from scalelint.checker import Checker
-from scalelint.config import Config, load_config
-from scalelint.findings import Edit, FileResult, Finding, Fix, FixSafety
-from scalelint.fixes import apply_edits
-from scalelint.registry import load_registry
-from scalelint.runner import Runner, RunSettings
+import scalelint.engine.cache as cache_module
+from scalelint.engine.cache import Cache
+from scalelint.engine.checker import Checker
+from scalelint.engine.config import Config, load_config
+from scalelint.core.findings import Edit, FileResult, Finding, Fix, FixSafety
+from scalelint.core.edits import apply_edits
+from scalelint.engine.registry import load_registry
+from scalelint.engine.runner import Runner, RunSettings
 
 PROJECT_RULE = textwrap.dedent('''\
     """A project rule for tests: a function name defined in two modules."""
@@ -190,7 +190,7 @@ def test_checker_positions_are_one_based_and_exact() -> None:
 
 
 def test_crlf_and_tabs_are_preserved_by_fixes() -> None:
-    from scalelint.checker import CheckOptions
+    from scalelint.engine.checker import CheckOptions
 
     source = "import sqlite3\r\n\r\ndef f(p):\r\n\tc = sqlite3.connect(p)\r\n\tc.execute('SELECT 1')\r\n\tc.close()\r\n"
     result = Checker(load_registry().select(["SL102"]), options=CheckOptions(fix=True)).check("x.py", source)
@@ -205,7 +205,7 @@ def test_config_defaults_without_pyproject(tmp_path: Path) -> None:
 
 
 def test_third_party_pack_via_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scalelint.errors import UsageError
+    from scalelint.core.errors import UsageError
 
     site = tmp_path / "site"
     (site / "fakepack-1.0.dist-info").mkdir(parents=True)
@@ -238,7 +238,7 @@ def test_third_party_pack_via_entry_point(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_huge_file_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import scalelint.runner as runner_module
+    import scalelint.engine.runner as runner_module
 
     monkeypatch.setattr(runner_module, "MAX_BYTES", 1000)
     monkeypatch.chdir(tmp_path)
@@ -309,7 +309,7 @@ def _age(root: Path, seconds: float = 3600) -> None:
 def test_partial_run_takes_other_files_from_the_facts_table_and_cached_walk(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scalelint.discovery import Discovery
+    from scalelint.engine.discovery import Discovery
 
     _run(["."])  # creates the cache directory
     _age(project)
@@ -387,7 +387,7 @@ def test_checked_trees_do_not_outlive_their_file() -> None:
 def test_results_are_not_reused_across_code_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An editable install edits scalelint in place, without a version bump:
     the cache must not answer with results the old code produced."""
-    import scalelint.registry as registry_module
+    import scalelint.engine.registry as registry_module
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a.py").write_text("import sqlite3\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n")
@@ -408,7 +408,7 @@ def test_results_are_not_reused_across_code_changes(tmp_path: Path, monkeypatch:
 
 
 def content_hash_of(path: Path) -> str:
-    from scalelint.cache import content_hash
+    from scalelint.engine.cache import content_hash
 
     return content_hash(path.read_bytes(), path.stem)
 
@@ -489,8 +489,8 @@ def test_facts_are_the_same_in_every_process() -> None:
     fixtures = Path(__file__).parent / "fixtures"
     script = (
         "import sys, pathlib\n"
-        "from scalelint.registry import load_registry\n"
-        "from scalelint.checker import Checker\n"
+        "from scalelint.engine.registry import load_registry\n"
+        "from scalelint.engine.checker import Checker\n"
         "rules = [r for r in load_registry().rules.values() if r.code not in ('SL001', 'SL002')]\n"
         "checker = Checker(rules)\n"
         "for p in sorted(pathlib.Path(sys.argv[1]).rglob('*.py')):\n"
@@ -539,8 +539,8 @@ def test_suppression_only_files_never_build_the_checker(tmp_path: Path, monkeypa
 def test_kept_rule_metadata_loads_each_rule_from_its_own_module(tmp_path: Path) -> None:
     import pickle
 
-    from scalelint.manifest import LazyRule
-    from scalelint.registry import load_registry_cached
+    from scalelint.engine.manifest import LazyRule
+    from scalelint.engine.registry import load_registry_cached
 
     load_registry_cached([], tmp_path)  # keeps the metadata
     kept = load_registry_cached([], tmp_path).rules
@@ -555,8 +555,8 @@ def test_kept_rule_metadata_loads_each_rule_from_its_own_module(tmp_path: Path) 
 def test_a_rule_that_moved_since_its_metadata_was_kept_is_a_clear_error() -> None:
     import pickle
 
-    from scalelint.errors import UsageError
-    from scalelint.manifest import LazyRule
+    from scalelint.core.errors import UsageError
+    from scalelint.engine.manifest import LazyRule
 
     stale = LazyRule("SL999", "gone", "s", (), None, False, "", "", "scalelint.rules.caches", "NoSuchRule")
     with pytest.raises(UsageError, match="SL999 can no longer be loaded from scalelint.rules.caches"):
@@ -572,7 +572,7 @@ def test_string_value_agrees_with_python(literal: str) -> None:
 
     import libcst as cst
 
-    from scalelint.walk import string_value
+    from scalelint.core.walk import string_value
 
     assert string_value(cst.parse_expression(literal)) == ast.literal_eval(literal)
 
@@ -580,6 +580,6 @@ def test_string_value_agrees_with_python(literal: str) -> None:
 def test_string_value_of_bytes_is_none() -> None:
     import libcst as cst
 
-    from scalelint.walk import string_value
+    from scalelint.core.walk import string_value
 
     assert string_value(cst.parse_expression('b"x"')) is None and string_value(cst.parse_expression('rb"\\d"')) is None

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from helpers import FIXTURES, lint, lint_tree, rules_for
-from scalelint.checker import Checker
+from scalelint.engine.checker import Checker
 from scalelint.model.module import Recognition
 
 MODELS = textwrap.dedent(

@@ -174,7 +174,7 @@ IN_HOUSE_POOL_CONN = _conn("in-house", closes=False, release_methods=(), release
 
 # == caches (SL3xx) ================================================================
 # Cache clients by qualified name, and what each library's write calls mean for
-# expiry. Read by scalelint.model.caching; the rules never spell a library.
+# expiry. Read by scalelint.model.caches.caching; the rules never spell a library.
 
 
 @dataclass(frozen=True)
@@ -649,7 +649,7 @@ SMALL_RANGE = 20
 
 # -- ORM models and their relationships (SL104 lazy loads) ---------------------------
 # Read by scalelint.model.ormmodels (model classes and relationship fields, published
-# as project facts) and scalelint.model.lazyloads (loops over query results).
+# as project facts) and scalelint.model.connections.lazyloads (loops over query results).
 
 #: bases that make a class a Django model / a SQLAlchemy mapped class
 DJANGO_MODEL_BASES = frozenset({
@@ -729,7 +729,7 @@ SA_INSTANCE_CHAIN = frozenset({
 
 # == replicas and check-then-act (SL2xx) ============================================
 # Read by scalelint.model.dbops (which calls read or write which entity, through
-# which handle) and scalelint.model.dataflow (how values move). A name is a
+# which handle) and scalelint.model.flow.dataflow (how values move). A name is a
 # replica handle only where the code uses it as a database handle (SQL text, an
 # ORM call); ``replica_count`` or ``replicas = 3`` never reach such a place.
 

@@ -1,7 +1,7 @@
 """Database operations as syntax evidence: call chains, SQL text, ORM query
 and write shapes, replica handle names. Pure functions over LibCST nodes and
 the catalog; what a handle *is* at run time is the dataflow's business
-(``scalelint.model.dataflow``)."""
+(``scalelint.model.flow.dataflow``)."""
 from __future__ import annotations
 
 import re
@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
-from scalelint.lazyre import lazy_compile
+from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.sql import SqlInfo, parse_sql
-from scalelint.walk import dotted, string_value, walk
+from scalelint.core.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
     from scalelint.model.module import ModuleModel, Recognition

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import libcst as cst
 
-from scalelint.lazyre import lazy_compile
+from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.dbops import is_class_name
 from scalelint.model.sql import SqlInfo, parse_sql
-from scalelint.walk import dotted, names_in, string_value, walk
+from scalelint.core.walk import dotted, names_in, string_value, walk
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt

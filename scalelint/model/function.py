@@ -5,18 +5,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import libcst as cst
 
 from scalelint.model.catalog import HANDLE_RESULT_METHODS, Resource
-from scalelint.walk import children, walk
+from scalelint.core.walk import children, walk
 
 if TYPE_CHECKING:
-    from scalelint.model.module import ClassInfo, ModuleModel
-    from scalelint.model.work import FunctionWork
+    from scalelint.model.module import ModuleModel
 
 HOLD_KINDS = frozenset({"connection", "cursor", "session"})
+
+T = TypeVar("T")
+
+
+@dataclass
+class ClassInfo:
+    node: cst.ClassDef
+    name: str
+    bases: list[str]  # qualified where resolvable, else as spelled
+    #: ``self.x = <resource>`` anywhere in the class's methods; see ModuleModel.class_attributes
+    attributes: dict[str, Resource] | None = None
 
 
 @dataclass(eq=False)
@@ -126,13 +136,14 @@ class Hold:
 class FunctionModel:
     """One function's statements and holds, built lazily on first use."""
 
-    def __init__(self, module: "ModuleModel", node: cst.FunctionDef, qualname: str, cls: "ClassInfo | None") -> None:
+    def __init__(self, module: "ModuleModel", node: cst.FunctionDef, qualname: str, cls: ClassInfo | None) -> None:
         self.module = module
         self.node = node
         self.qualname = qualname
         self.cls = cls
         self.name = node.name.value
         self.is_async = node.asynchronous is not None
+        self._derived: dict[str, Any] = {}
 
     @cached_property
     def stmts(self) -> list[Stmt]:
@@ -232,12 +243,13 @@ class FunctionModel:
                         return True
         return False
 
-    @cached_property
-    def work(self) -> "FunctionWork":
-        """Call classification, transactions and handles (connection family)."""
-        from scalelint.model.work import FunctionWork
-
-        return FunctionWork(self)
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """What a model family derives from this function (the connections
+        family's call classification...), built on first use and kept with it."""
+        found = self._derived.get(name)
+        if found is None:
+            found = self._derived[name] = build()
+        return found
 
     def calls(self) -> Iterator[tuple[Stmt, cst.Call]]:
         """Every call evaluated by the function's own statements (not nested defs)."""

@@ -11,11 +11,10 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.catalog import Resource
+from scalelint.model.function import ClassInfo, FunctionModel
 from scalelint.model.names import ImportTable
-from scalelint.walk import dotted, small_statements, walk
+from scalelint.core.walk import dotted, small_statements, walk
 
-if TYPE_CHECKING:
-    from scalelint.model.function import FunctionModel
 
 
 @dataclass(frozen=True)
@@ -32,15 +31,6 @@ class Recognition:
     invalidation_helpers: tuple[str, ...] = ()
     event_publishers: tuple[str, ...] = ()
     io_functions: tuple[str, ...] = ()
-
-
-@dataclass
-class ClassInfo:
-    node: cst.ClassDef
-    name: str
-    bases: list[str]  # qualified where resolvable, else as spelled
-    #: ``self.x = <resource>`` anywhere in the class's methods; see ModuleModel.class_attributes
-    attributes: dict[str, Resource] | None = None
 
 
 T = TypeVar("T")
@@ -93,8 +83,6 @@ class ModuleModel:
 
     # -- construction ---------------------------------------------------------
     def _collect(self) -> None:
-        from scalelint.model.function import FunctionModel
-
         for small in small_statements(self.cst.body):
             if isinstance(small, cst.Import):
                 self.imports.add_import(small)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from scalelint.walk import dotted
+from scalelint.core.walk import dotted
 
 
 def _attr_chain(node: cst.BaseExpression) -> str:

@@ -17,7 +17,7 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.module import ModuleModel
-from scalelint.walk import dotted, string_value
+from scalelint.core.walk import dotted, string_value
 
 _ORM_ROOTS = ("django.db.", "django.contrib.", "sqlalchemy.", "sqlmodel.", "mptt.", "modelcluster.")
 #: Django kinds that load one object on access; the others are related managers

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scalelint.lazyre import lazy_compile
+from scalelint.core.lazyre import lazy_compile
 
 _IDENT = r'[`"\[]?([A-Za-z_][A-Za-z0-9_$]*)[`"\]]?(?:\s*\.\s*[`"\[]?([A-Za-z_][A-Za-z0-9_$]*)[`"\]]?)?'
 _SELECT = lazy_compile(r"^\s*(?:WITH\b.*?\)\s*)?SELECT\b.+?\bFROM\s+" + _IDENT, re.I | re.S)

@@ -1,0 +1,153 @@
+"""What a run produces: findings, their fixes as text edits, and per-file errors.
+
+Everything here is small, immutable and picklable so workers can hand results
+back cheaply and the cache can store them as JSON.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class RuleIdentity(Protocol):
+    """What a finding needs of the rule making it (a rule class or instance)."""
+
+    code: str
+    name: str
+
+
+class FixSafety(str, enum.Enum):
+    """Whether a fix keeps behaviour (`safe`) or may change it (`unsafe`)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``source[start:end]`` (character offsets) with ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    message: str
+    safety: FixSafety
+    edits: tuple[Edit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "applicability": self.safety.value,
+            "edits": [[e.start, e.end, e.text] for e in self.edits],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Fix":
+        return cls(
+            data["message"],
+            FixSafety(data["applicability"]),
+            tuple(Edit(*e) for e in data["edits"]),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place. Lines and columns are 1-based."""
+
+    code: str
+    name: str
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: Fix | None = None
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.code, self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "fix": None
+            if self.fix is None
+            else {"applicability": self.fix.safety.value, "message": self.fix.message},
+        }
+
+    def to_cache(self) -> dict[str, Any]:
+        data = self.to_json()
+        data["fix"] = None if self.fix is None else self.fix.to_json()
+        return data
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any], path: str) -> "Finding":
+        fix = data.get("fix")
+        return cls(
+            data["code"], data["name"], data["message"], path,
+            data["line"], data["column"], data["end_line"], data["end_column"],
+            None if fix is None else Fix.from_json(fix),
+        )
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be checked, with a one-line reason."""
+
+    path: str
+    message: str
+    internal: bool = False  # a bug in scalelint or a rule pack, not in the file
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class FileResult:
+    """Everything one file contributed to a run."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    error: FileError | None = None
+    fixed_source: str | None = None  # set when --fix/--diff changed the file
+    original_source: str | None = None
+    fixed: int = 0  # how many fixes were applied
+    from_cache: bool = False
+    #: from the cache without its project facts (only ``__suppressions__``):
+    #: the project phase asks the cache for them when it must run
+    facts_deferred: bool = False
+    #: a digest of project_facts() ("" for none): the project phase's result
+    #: depends on the files' facts, not on their text (an edit that moves no
+    #: fact, such as a new comment at the end, leaves it valid)
+    facts_digest: str = ""
+
+    def project_facts(self) -> dict[str, Any]:
+        """What the project phase reads of this file (its suppressions aside)."""
+        return project_part(self.facts)
+
+
+def project_part(facts: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in facts.items() if v and not k.startswith("__")}
+
+
+def facts_digest(facts: dict[str, Any]) -> str:
+    part = project_part(facts)
+    if not part:
+        return ""
+    raw = json.dumps(part, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()

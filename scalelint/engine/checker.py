@@ -1,0 +1,160 @@
+"""Checking one file's text: prefilter, one parse, the semantic model, the
+file rules, fixes applied and re-checked. Runs in worker processes; built
+once per process, then reused for every file."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from scalelint.context import FileContext
+from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
+from scalelint.core.edits import apply_edits
+from scalelint.engine.manifest import LazyRule
+from scalelint.model.module import ModuleModel, Recognition
+from scalelint.engine.parsing import parse_module
+from scalelint.engine.prefilter import Prefilter
+from scalelint.rule import ProjectRule, Rule
+from scalelint.report.suppressions import Suppression, parse_suppressions
+
+MAX_FIX_ROUNDS = 8
+
+
+class RuleCrash(Exception):
+    """A rule raised while checking a file."""
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    fix: bool = False
+    unsafe_fixes: bool = False
+
+
+class _Dispatch:
+    """One rule of the checker. Its class is imported on first use, when a
+    file's text first matches its vocabulary (a run imports only the rule
+    and model modules its files need); then, once: which hooks it overrides."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source  # a rule class, or a LazyRule naming its module
+        self.vocabulary: tuple[str, ...] = source.vocabulary
+        self.rule: Rule | None = None  # the instance, once imported
+        self.module_hook = self.function_hook = self.facts_hook = False
+        self.facts_name = ""
+
+    def ready(self) -> "_Dispatch":
+        if self.rule is None:
+            rule_cls = self.source.load() if isinstance(self.source, LazyRule) else self.source
+            self.module_hook = rule_cls.check_module is not Rule.check_module
+            self.function_hook = rule_cls.check_function is not Rule.check_function
+            project = issubclass(rule_cls, ProjectRule)
+            self.facts_hook = project and rule_cls.collect_facts is not ProjectRule.collect_facts
+            self.facts_name = rule_cls.facts_name() if project else ""
+            self.rule = rule_cls()
+        return self
+
+
+@dataclass
+class Checker:
+    rules: list[Any]  # rule classes, or LazyRules that import them on first use
+    recognition: Recognition = field(default_factory=Recognition)
+    options: CheckOptions = field(default_factory=CheckOptions)
+
+    def __post_init__(self) -> None:
+        self._dispatch = [_Dispatch(rule) for rule in self.rules]
+        self._prefilter = Prefilter.for_rules((d.vocabulary for d in self._dispatch), asdict(self.recognition))
+
+    def active_for(self, text: str) -> list[_Dispatch]:
+        """Rules that can possibly match this text (by declared vocabulary)."""
+        return [self._dispatch[i].ready() for i in self._prefilter.matching(text)]
+
+    # -- checking -----------------------------------------------------------------
+    def check(
+        self, path: str, text: str, *, module_name: str = "", ignored: frozenset[str] = frozenset()
+    ) -> FileResult:
+        result = FileResult(path)
+        suppressions = parse_suppressions(text)
+        result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
+        active = self.active_for(text)
+        if not active:
+            return result
+        try:
+            findings, facts = self._run(path, text, module_name, active)
+        except cst.ParserSyntaxError as exc:
+            result.error = FileError(path, f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}")
+            return result
+        except RecursionError:
+            result.error = FileError(path, "too deeply nested to analyse")
+            return result
+        except RuleCrash as crash:
+            result.error = FileError(path, str(crash), internal=True)
+            return result
+        result.facts.update(facts)
+        result.facts_digest = facts_digest(result.facts)
+        if self.options.fix:
+            fixed_text, findings, result.fixed = self._fix_loop(
+                path, text, module_name, findings, suppressions, ignored
+            )
+            if fixed_text != text:
+                result.fixed_source = fixed_text
+                result.original_source = text
+        result.findings = findings
+        return result
+
+    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
+        module = parse_module(text)
+        model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
+        try:
+            return self._run_rules(FileContext(path, text, module, model), active)
+        finally:
+            model.release()
+            for d in active:
+                d.rule._ctx = None  # type: ignore[assignment]  # the tree goes with the file
+
+    def _run_rules(self, ctx: FileContext, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
+        model = ctx.model
+        facts: dict[str, Any] = {}
+        for d in active:
+            d.rule._ctx = ctx
+            try:
+                if d.module_hook:
+                    d.rule.check_module(model)
+                if d.function_hook:
+                    for fn in model.functions:
+                        d.rule.check_function(fn)
+                if d.facts_hook and d.facts_name not in facts:
+                    value = d.rule.collect_facts(model)  # type: ignore[attr-defined]
+                    if value:
+                        facts[d.facts_name] = value
+            except Exception as exc:  # a rule bug must not end the run, nor pass silently
+                raise RuleCrash(f"internal error in {d.rule.code} ({type(exc).__name__}: {exc}); please report it") from exc
+        return ctx.findings, facts
+
+    def _fixable(self, finding: Finding, suppressions: list[Suppression], ignored: frozenset[str]) -> Fix | None:
+        fix = finding.fix
+        if fix is None or finding.code in ignored:
+            return None
+        if fix.safety is FixSafety.UNSAFE and not self.options.unsafe_fixes:
+            return None
+        if any(s.covers(finding.line, finding.code) for s in suppressions):
+            return None
+        return fix
+
+    def _fix_loop(self, path, text, module_name, findings, suppressions, ignored):
+        fixed_total = 0
+        for _ in range(MAX_FIX_ROUNDS):
+            fixes = [f for f in (self._fixable(x, suppressions, ignored) for x in findings) if f]
+            if not fixes:
+                break
+            new_text, applied = apply_edits(text, fixes)
+            if not applied or new_text == text:
+                break
+            try:
+                new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text))
+            except (cst.ParserSyntaxError, RuleCrash):
+                break  # never keep a fix whose result does not parse or check
+            text, findings = new_text, new_findings
+            fixed_total += applied
+            suppressions = parse_suppressions(text)
+        return text, findings, fixed_total

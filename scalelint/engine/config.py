@@ -1,0 +1,188 @@
+"""``[tool.scalelint]`` in pyproject.toml: found, read, validated.
+
+Every key is declared once in ``KEYS`` with its type; unknown keys and values
+of the wrong type are errors that name the key and the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from scalelint.core.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+@dataclass
+class Config:
+    """The effective configuration of a run (file values, then CLI overrides)."""
+
+    path: Path | None = None  # the pyproject.toml it came from
+    root: Path = field(default_factory=Path.cwd)  # where relative globs start
+    root_is_project: bool = False  # root found by a pyproject.toml or .git marker
+    select: list[str] | None = None
+    ignore: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    respect_gitignore: bool = True
+    include_generated: bool = False
+    local_rules: list[str] = field(default_factory=list)
+    cache_dir: str = ".scalelint_cache"
+    baseline: str | None = None
+    # recognition knobs (rules.md "How database, replica and cache are recognised")
+    connection_factories: list[str] = field(default_factory=list)
+    replica_handles: list[str] = field(default_factory=list)
+    replica_aliases: list[str] = field(default_factory=list)
+    primary_handles: list[str] = field(default_factory=list)
+    cache_clients: list[str] = field(default_factory=list)
+    critical_caches: list[str] = field(default_factory=list)
+    evicting_caches: list[str] = field(default_factory=list)
+    invalidation_helpers: list[str] = field(default_factory=list)
+    event_publishers: list[str] = field(default_factory=list)
+    io_functions: list[str] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        """A hash of everything that can change a file's results."""
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline")
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def recognition(self) -> dict[str, tuple[str, ...]]:
+        """The recognition knobs, handed to the semantic model."""
+        return {name: tuple(getattr(self, name)) for name in RECOGNITION_KEYS}
+
+
+RECOGNITION_KEYS = (
+    "connection_factories",
+    "replica_handles",
+    "replica_aliases",
+    "primary_handles",
+    "cache_clients",
+    "critical_caches",
+    "evicting_caches",
+    "invalidation_helpers",
+    "event_publishers",
+    "io_functions",
+)
+
+_STR_LIST = "list of strings"
+KEYS: dict[str, str] = {
+    "select": _STR_LIST,
+    "ignore": _STR_LIST,
+    "extend-select": _STR_LIST,
+    "per-file-ignores": "table of glob = list of strings",
+    "exclude": _STR_LIST,
+    "extend-exclude": _STR_LIST,
+    "respect-gitignore": "boolean",
+    "include-generated": "boolean",
+    "local-rules": _STR_LIST,
+    "cache-dir": "string",
+    "baseline": "string",
+    **{k.replace("_", "-"): _STR_LIST for k in RECOGNITION_KEYS},
+}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.scalelint] table, searching upward."""
+    start = start.resolve()
+    for directory in [start, *start.parents] if start.is_dir() else start.parents:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = _read_toml(candidate)
+            except ConfigError:
+                raise
+            if "scalelint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_config(explicit: Path | None, search_from: Path) -> Config:
+    """Read ``--config`` if given, else the nearest pyproject.toml with our table."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: config file not found")
+        path: Path | None = explicit
+    else:
+        path = find_pyproject(search_from)
+    if path is None:
+        return Config(**_project_root(search_from))
+    data = _read_toml(path)
+    if path.name == "pyproject.toml" or "tool" in data:
+        table = data.get("tool", {}).get("scalelint", {})
+    else:  # a dedicated scalelint.toml: keys at the top level
+        table = data
+    return parse_table(table, path)
+
+
+def _project_root(search_from: Path) -> dict[str, Any]:
+    """Without a config, the project is the nearest directory holding a
+    pyproject.toml or .git; failing that, where the search started."""
+    start = search_from.resolve()
+    start = start if start.is_dir() else start.parent
+    for directory in [start, *start.parents]:
+        if (directory / "pyproject.toml").is_file() or (directory / ".git").exists():
+            return {"root": directory, "root_is_project": True}
+    return {"root": start, "root_is_project": False}
+
+
+def parse_table(table: dict[str, Any], path: Path) -> Config:
+    config = Config(path=path, root=path.resolve().parent, root_is_project=True)
+    for key, value in table.items():
+        expected = KEYS.get(key)
+        if expected is None:
+            hint = _closest(key)
+            raise ConfigError(
+                f"{path}: unknown key {key!r} in [tool.scalelint]"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+            )
+        _check_type(key, value, expected, path)
+        setattr(config, key.replace("-", "_"), value)
+    return config
+
+
+def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
+    ok: bool
+    if expected == _STR_LIST:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif expected == "boolean":
+        ok = isinstance(value, bool)
+    elif expected == "string":
+        ok = isinstance(value, str)
+    else:  # per-file-ignores
+        ok = isinstance(value, dict) and all(
+            isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
+        )
+    if not ok:
+        raise ConfigError(
+            f"{path}: key {key!r} must be a {expected}, got {type(value).__name__} {value!r}"
+        )
+
+
+def _closest(key: str) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(key, list(KEYS), n=1)
+    return matches[0] if matches else None

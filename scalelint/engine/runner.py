@@ -1,0 +1,494 @@
+"""One run, end to end: discover, read, cache, check (in parallel, see
+scalelint.engine.dispatch), project phase, suppressions, per-file ignores, fixes
+written."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scalelint.core.files import write_atomic_bytes
+from scalelint.engine.cache import Cache, content_hash, salt_for
+from scalelint.engine.config import Config
+from scalelint.engine.discovery import Discovery, matches_glob
+from scalelint.engine.dispatch import Batch, Job, tune_gc, worker_count
+from scalelint.core.findings import FileError, FileResult, Finding, FixSafety
+from scalelint.core.edits import apply_edits
+from scalelint.project import ProjectIndex, ProjectReporter
+from scalelint.engine.manifest import loadable_anywhere, materialize
+from scalelint.engine.prefilter import Prefilter
+from scalelint.rule import Rule
+from scalelint.engine.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
+from scalelint.report.suppressions import Suppression, parse_suppressions
+
+if TYPE_CHECKING:
+    from scalelint.engine.checker import Checker
+
+BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
+
+
+@dataclass
+class RunSettings:
+    paths: list[str]
+    stdin_text: str | None = None
+    stdin_filename: str | None = None
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    use_cache: bool = True
+    jobs: int | None = None
+    include_generated: bool = False
+
+
+@dataclass
+class FileState:
+    """What the main process knows of one file of the run."""
+
+    display: str
+    real: Path | None  # None for stdin
+    source: SourceText | None = None
+    digest: str = ""
+    result: FileResult | None = None
+    module: str = ""  # the dotted module name it is checked as
+
+
+@dataclass
+class RunReport:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0
+    fixed: int = 0
+    changed: list[FileState] = field(default_factory=list)
+    stdin_output: str | None = None
+    texts: dict[str, str] = field(default_factory=dict)  # final text of files with findings
+    encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
+
+
+# -- main side --------------------------------------------------------------------
+class Runner:
+    def __init__(
+        self,
+        config: Config,
+        rules: list[type[Rule]],
+        settings: RunSettings,
+        known_codes: set[str] | None = None,
+    ) -> None:
+        self.config = config
+        self.known_codes = known_codes if known_codes is not None else {r.code for r in rules}
+        self.rules = rules
+        self.settings = settings
+        self.codes = [r.code for r in rules]
+        self._file_rules = [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)]
+        self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
+        # one bucket for check and fix runs: a result is cached only when no fix
+        # changed the file, and then it is the same in either mode
+        self.cache = (
+            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, self._code_fingerprint()))
+            if settings.use_cache
+            else None
+        )
+        self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
+
+    def _code_fingerprint(self) -> str:
+        from scalelint.engine.registry import code_fingerprint
+
+        return code_fingerprint(self.config.root / p for p in self.config.local_rules)
+
+    # -- the run --------------------------------------------------------------------
+    def run(self) -> RunReport:
+        tune_gc()
+        report = RunReport()
+        states = self._discover()
+        report.files = len(states)
+        self._read_and_check(states, report)
+        for state in states:
+            if state.result is not None and state.result.error is not None:
+                report.errors.append(state.result.error)
+        project_findings = self._project_phase(states)
+        self._finish(states, project_findings, report)
+        if self.cache is not None:
+            self.cache.prune()
+            self.cache.save_stats()
+        return report
+
+    def _discover(self) -> list[FileState]:
+        s = self.settings
+        if s.stdin_text is not None:
+            return [FileState(s.stdin_filename or "-", None)]
+        discovery = Discovery(
+            self.config.root,
+            self.config.exclude + self.config.extend_exclude,
+            self.config.respect_gitignore,
+        )
+        return [FileState(display, real) for display, real in discovery.files(s.paths)]
+
+    def _load(self, state: FileState, report: RunReport) -> None:
+        """Read and decode; answer from the cache or the prefilter when possible."""
+        stat = None
+        if state.real is None:
+            data = (self.settings.stdin_text or "").encode("utf-8")
+            if self.settings.stdin_filename:
+                state.module = self._module_name(Path(self.settings.stdin_filename))
+        else:
+            state.module = self._module_name(state.real)
+            try:
+                stat = os.stat(state.real)
+                if self._answer_unread(state, stat):
+                    return
+                data = state.real.read_bytes()
+            except OSError as exc:
+                state.result = FileResult(state.display, error=FileError(state.display, f"cannot read: {exc.strerror}"))
+                return
+        if len(data) > MAX_BYTES:
+            report.warnings.append(
+                f"{state.display}: skipped, {len(data) / 1e6:.1f} MB is over the "
+                f"{MAX_BYTES // (1024 * 1024)} MB limit for one file"
+            )
+            state.result = FileResult(state.display)
+            return
+        try:
+            state.source = decode(data)
+        except SourceError as exc:
+            state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
+            return
+        if not self.settings.include_generated and state.real is not None and is_generated(state.source.text):
+            state.result = FileResult(state.display)
+            return
+        state.digest = content_hash(data, state.module)
+        if self.cache is not None:  # content-addressed: an editor buffer on stdin too
+            if stat is not None and state.real is not None:
+                self.cache.remember(state.real, stat, state.digest, state.module)
+            cached = self.cache.get(state.digest, state.display)
+            if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
+                state.result = cached
+                return
+        text = state.source.text
+        if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
+            error = syntax_error(text, state.display)
+            state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
+            if error is None:  # for SL001/SL002, as the checker would
+                state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
+            if self.cache is not None:
+                self.cache.put(state.digest, state.result)
+
+    def _answer_unread(self, state: FileState, stat: os.stat_result) -> bool:
+        """A file unchanged since the last run is answered from the cache
+        without reading it (its text is read later only if it is reported)."""
+        if self.cache is None or self._fixing or state.real is None:
+            return False
+        digest = self.cache.known_digest(state.real, stat, state.module)
+        cached = self.cache.get(digest, state.display) if digest else None
+        if cached is None:
+            return False
+        state.digest, state.result = digest, cached
+        return True
+
+    def _read_source(self, state: FileState) -> None:
+        """The text of a file answered from the cache, for reporting."""
+        if state.source is None and state.real is not None:
+            try:
+                state.source = decode(state.real.read_bytes())
+            except (OSError, SourceError):
+                pass
+
+    @cached_property
+    def checker(self) -> "Checker":
+        """Built on first need: importing the rules (and LibCST) is skipped
+        when every file is answered from the cache."""
+        from scalelint.engine.checker import CheckOptions, Checker
+        from scalelint.model.module import Recognition
+
+        return Checker(
+            loadable_anywhere(self._file_rules),
+            Recognition(**self.config.recognition()),
+            CheckOptions(fix=self.settings.fix or self.settings.diff, unsafe_fixes=self.settings.unsafe_fixes),
+        )
+
+    @property
+    def _fixing(self) -> bool:
+        return self.settings.fix or self.settings.diff
+
+    def _read_and_check(self, states: list[FileState], report: RunReport) -> None:
+        """Load every file; check those the cache and the prefilter could not
+        answer (workers start on the first while the rest are read)."""
+        batch: Batch[FileState] = Batch(lambda: self.checker, worker_count(len(states), self.settings.jobs), self._done)
+        for state in states:
+            self._load(state, report)
+            if state.result is None and state.source is not None:
+                batch.add(state, self._job(state))
+        batch.finish()
+
+    def _job(self, state: FileState) -> Job:
+        assert state.source is not None
+        return (state.display, state.source.text, state.module, self._ignored_codes(state.display))
+
+    def _done(self, state: FileState, result: FileResult) -> None:
+        state.result = result
+        if self.cache is not None:
+            self.cache.put(state.digest, result)
+
+    def _module_name(self, real: Path | str) -> str:
+        """Dotted module name from the ``__init__.py`` files above the file."""
+        path = os.path.abspath(real)
+        directory, name = os.path.split(path)
+        stem = name.rsplit(".", 1)[0]
+        package = self._package(directory)
+        if stem == "__init__":
+            return package
+        return f"{package}.{stem}" if package else stem
+
+    def _package(self, directory: str) -> str:
+        found = self._packages.get(directory)
+        if found is None:
+            found = ""
+            if os.path.isfile(os.path.join(directory, "__init__.py")):
+                parent, name = os.path.split(directory)
+                outer = self._package(parent) if parent != directory else ""
+                found = f"{outer}.{name}" if outer else name
+            self._packages[directory] = found
+        return found
+
+    def _rel(self, display: str) -> str:
+        try:
+            return Path(display).resolve().relative_to(self.config.root.resolve()).as_posix()
+        except ValueError:
+            return Path(display).as_posix()
+
+    def _ignored_codes(self, display: str) -> frozenset[str]:
+        if not self.config.per_file_ignores:
+            return frozenset()
+        rel = self._rel(display)
+        ignored: set[str] = set()
+        for pattern, codes in self.config.per_file_ignores.items():
+            if matches_glob(rel, pattern) or matches_glob(Path(display).as_posix(), pattern):
+                for code in codes:
+                    ignored.update(c for c in self.codes if c.startswith(code.upper()))
+        return frozenset(ignored)
+
+    # -- project phase ------------------------------------------------------------
+    def _project_phase(self, states: list[FileState]) -> list[Finding]:
+        project_rules = [r for r in self.rules if r.project_wide]
+        if not project_rules:
+            return []
+        index = ProjectIndex()
+        identities: dict[str, str] = {}  # display -> digest of the file's project facts
+        unread: dict[str, str] = {}  # display -> content digest of files whose facts the cache holds
+        outside, checked = self._files_outside_run(states)
+        for state in [*states, *checked]:
+            if state.result is None or state.display in identities:
+                continue
+            identities[state.display] = state.result.facts_digest
+            if state.result.facts_deferred:
+                unread[state.display] = state.digest
+            else:
+                index.add(state.display, state.result.facts)
+        for display, (digest, identity) in outside.items():
+            if display not in identities:
+                identities[display], unread[display] = identity, digest
+        reported = {s.display for s in states}
+        key = self._project_key(identities, project_rules)
+        cached = self.cache.get_project(key) if self.cache is not None and not self._fixing else None
+        if cached is not None and reported <= cached[0]:  # the facts of unread files are never even decoded
+            return [f for f in cached[1] if f.path in reported]
+        self._add_unread_facts(index, unread)
+        out = ProjectReporter(reported)
+        for rule_cls in materialize(project_rules):
+            rule_cls().check_project(index, out)  # type: ignore[attr-defined]
+        if self.cache is not None and not self._fixing:
+            covered, kept = cached if cached is not None else (set(), [])
+            # the same facts give the same findings per file: keep what other runs reported
+            self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + out.findings)
+        return out.findings
+
+    def _project_key(self, identities: dict[str, str], rules: list) -> str:
+        """What the project phase's result depends on: every file's project
+        facts (by digest) at its path. Which files are reported only filters it."""
+        codes = sorted(r.code for r in rules)
+        payload = json.dumps([codes, sorted(identities.items())])
+        return content_hash(payload.encode())
+
+    def _files_outside_run(self, states: list[FileState]) -> tuple[dict[str, tuple[str, str]], list[FileState]]:
+        """Project files this run does not check (pre-commit runs on a few
+        staged files): {display: (content digest, facts digest)} of those
+        unchanged since the cache saw them (their facts are decoded only if the
+        project phase must run), and the others, checked now."""
+        root = str(self.config.root.resolve())
+        if not self.config.root_is_project:
+            return {}, []
+        if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
+            return {}, []
+        seen = {os.path.realpath(s.real) for s in states if s.real is not None}
+        if self.settings.stdin_filename:  # the buffer stands for the file on disk
+            seen.add(os.path.realpath(self.settings.stdin_filename))
+        unread: dict[str, tuple[str, str]] = {}
+        others: list[FileState] = []
+        cwd = os.getcwd() + os.sep
+        for path in self._project_files(root):
+            if path in seen:
+                continue
+            display = path[len(cwd):] if path.startswith(cwd) else os.path.relpath(path)
+            known = self._known_digest(path)
+            if known is not None:
+                unread[display] = known
+                continue
+            others.append(FileState(display, Path(path)))
+        self._read_and_check(others, RunReport())
+        return unread, others
+
+    def _known_digest(self, path: str) -> tuple[str, str] | None:
+        """(content digest, facts digest) of an unchanged file whose project
+        facts the cache holds (in fix mode too: a file outside the run is never
+        fixed, only read)."""
+        if self.cache is None:
+            return None
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        digest = self.cache.known_digest(path, stat, self._module_name(path))
+        identity = self.cache.facts_digest_of(digest) if digest else None
+        return None if digest is None or identity is None else (digest, identity)
+
+    def _add_unread_facts(self, index: ProjectIndex, unread: dict[str, str]) -> None:
+        assert self.cache is not None or not unread
+        missing: list[FileState] = []
+        for display, digest in unread.items():
+            if display in index.files:
+                continue
+            facts = self.cache.project_facts(digest) if self.cache is not None else None
+            if facts is not None:
+                index.add(display, facts)
+            else:  # dropped from the cache since (another run pruned it): check it now
+                missing.append(FileState(display, Path(display)))
+        self._read_and_check(missing, RunReport())
+        for other in missing:
+            if other.result is not None and not other.result.facts_deferred:
+                index.add(other.display, other.result.facts)
+
+    def _project_files(self, root: str) -> list[str]:
+        """Every file of the project, from the cached walk while it is current."""
+        if self.cache is not None:
+            files = self.cache.tree(root)
+            if files is not None:
+                return files
+        discovery = Discovery(Path(root), self.config.exclude + self.config.extend_exclude, self.config.respect_gitignore)
+        files = [str(real) for _, real in discovery.files([root])]
+        if self.cache is not None:
+            self.cache.put_tree(root, files, discovery.watched)
+        return files
+
+    # -- finishing ------------------------------------------------------------------
+    def _finish(self, states: list[FileState], project_findings: list[Finding], report: RunReport) -> None:
+        by_path: dict[str, list[Finding]] = {}
+        for state in states:
+            if state.result is not None:
+                by_path.setdefault(state.display, []).extend(state.result.findings)
+        for finding in project_findings:
+            by_path.setdefault(finding.path, []).append(finding)
+        from_project = set(project_findings)
+        selected = set(self.codes)
+        for state in states:
+            result = state.result
+            if result is None:
+                continue
+            findings = by_path.get(state.display, [])
+            ignored = self._ignored_codes(state.display)
+            findings = [f for f in findings if f.code not in ignored]
+            suppressions = [Suppression.from_json(s) for s in result.facts.get("__suppressions__", [])]
+            kept = []
+            for finding in findings:
+                hit = next((s for s in suppressions if s.covers(finding.line, finding.code)), None)
+                if hit is None:
+                    kept.append(finding)
+                else:
+                    hit.used.add(finding.code)
+            kept.extend(
+                f for f in self._suppression_findings(state.display, suppressions, selected, result)
+                if f.code not in ignored
+            )
+            kept = self._apply_project_fixes(state, kept, from_project)
+            report.findings.extend(kept)
+            if kept:
+                self._read_source(state)
+            if kept and state.source is not None:
+                report.texts[state.display] = result.fixed_source or state.source.text
+                if state.real is not None:
+                    report.encodings[state.display] = state.source.encoding
+            report.fixed += result.fixed
+            if result.fixed_source is not None:
+                report.changed.append(state)
+        report.findings.sort(key=Finding.sort_key)
+        self._write_fixes(report)
+
+    def _apply_project_fixes(self, state: FileState, kept: list[Finding], from_project: set[Finding]) -> list[Finding]:
+        """Apply the fixes of project findings (their edits are offsets in the
+        file as read, so only when no file fix has moved the text); returns the
+        findings left to report."""
+        result = state.result
+        if not self._fixing or state.source is None or result is None or result.fixed_source is not None:
+            return kept
+        fixable = [
+            f for f in kept
+            if f in from_project and f.fix is not None
+            and (f.fix.safety is FixSafety.SAFE or self.settings.unsafe_fixes)
+        ]
+        if not fixable:
+            return kept
+        text = state.source.text
+        new_text, applied = apply_edits(text, [f.fix for f in fixable if f.fix is not None])
+        if applied != len(fixable) or new_text == text or syntax_error(new_text, state.display) is not None:
+            return kept
+        result.fixed_source, result.original_source = new_text, text
+        result.fixed += applied
+        return [f for f in kept if f not in fixable]
+
+    def _suppression_findings(self, path: str, suppressions: list[Suppression], selected: set[str], result: FileResult) -> list[Finding]:
+        out: list[Finding] = []
+        if result.error is not None:
+            return out
+        for s in suppressions:
+            if s.style == "scalelint" and not s.codes and BLANKET_CODE in selected:
+                out.append(Finding(
+                    BLANKET_CODE, "blanket-suppression",
+                    "`# scalelint: ignore` without codes hides every rule on this line; name them, e.g. `# scalelint: ignore[SL101]`",
+                    path, s.line, s.column, s.line, s.column + 1,
+                ))
+                continue
+            if UNUSED_CODE not in selected or not s.codes:
+                continue
+            unknown = [c for c in s.codes if c not in self.known_codes]
+            unused = [c for c in s.codes if c in selected and c not in s.used and c != UNUSED_CODE]
+            if unknown:
+                out.append(Finding(UNUSED_CODE, "unused-suppression",
+                                   f"suppression names unknown rule code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                                   path, s.line, s.column, s.line, s.column + 1))
+            elif unused:
+                out.append(Finding(UNUSED_CODE, "unused-suppression",
+                                   f"suppression of {', '.join(unused)} matches no finding on this line; remove it",
+                                   path, s.line, s.column, s.line, s.column + 1))
+        return out
+
+    def _write_fixes(self, report: RunReport) -> None:
+        if self.settings.diff:
+            return
+        for state in report.changed:
+            assert state.result is not None and state.result.fixed_source is not None
+            if state.real is None:
+                report.stdin_output = state.result.fixed_source
+                continue
+            assert state.source is not None
+            try:
+                data = state.source.encode(state.result.fixed_source)
+            except UnicodeEncodeError:
+                report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
+                continue
+            try:
+                write_atomic_bytes(state.real, data)
+            except OSError as exc:
+                report.errors.append(FileError(state.display, f"fix not written: {exc.strerror}"))
+        if self.settings.stdin_text is not None and report.stdin_output is None:
+            report.stdin_output = self.settings.stdin_text

@@ -1,0 +1,75 @@
+"""Reading a Python file's text the way Python would: PEP 263 coding
+cookies, BOMs, and clear refusals for binaries and unreadable files."""
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+from scalelint.core.lazyre import lazy_compile
+
+GENERATED_MARKER = "@" + "generated"  # split so this file is not itself "generated"
+MAX_BYTES = 4 * 1024 * 1024
+_COOKIE = lazy_compile(rb"^[ \t\f]*#.*?coding[:=]", re.M)
+
+
+class SourceError(Exception):
+    """A file that cannot be read as Python source; the message is one line."""
+
+
+@dataclass(frozen=True)
+class SourceText:
+    text: str
+    encoding: str  # as tokenize names it, e.g. "utf-8", "utf-8-sig", "latin-1"
+
+    def encode(self, text: str) -> bytes:
+        return text.encode(self.encoding)
+
+
+def decode(data: bytes) -> SourceText:
+    if b"\x00" in data[:8192]:
+        raise SourceError("looks like a binary file (contains NUL bytes), not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        if _COOKIE.search(b"\n".join(data.splitlines()[:2])):
+            raise SourceError(f"bad coding cookie: {exc.msg}") from None
+        encoding = "utf-8"  # no cookie: undecodable bytes are reported below
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        detail = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+        where = ""
+        if isinstance(exc, UnicodeDecodeError):
+            line = data[: exc.start].count(b"\n") + 1
+            where = f" at line {line}"
+        raise SourceError(f"cannot decode as {encoding}{where}: {detail}") from None
+    return SourceText(text, encoding)
+
+
+def syntax_error(text: str, path: str) -> str | None:
+    """A one-line syntax error message from CPython's own (fast) parser, for
+    files the prefilter keeps away from LibCST; None when the file parses."""
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        return None
+    except SyntaxError as exc:
+        message = f"syntax error at line {exc.lineno}, column {exc.offset or 1}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        message = f"cannot parse: {exc}"
+    # newer grammar than this interpreter's (PEP 695 on 3.11, say): LibCST decides
+    import libcst
+
+    try:
+        libcst.parse_module(text)
+    except Exception:
+        return message
+    return None
+
+
+def is_generated(text: str) -> bool:
+    """Files that declare themselves generated in their first lines."""
+    head = text[:4096]
+    return GENERATED_MARKER in head

@@ -1,0 +1,577 @@
+"""File phase of the cache-key index (SL301): one module's cache key families,
+invalidations, entity writes, model hooks and call edges, as small JSON facts
+that carry the positions (and fix anchors) the project phase reports with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Iterator
+
+import libcst as cst
+
+from scalelint.core.lazyre import lazy_compile
+from scalelint.model import catalog
+from scalelint.model.caches.cachekeys import literal_template
+from scalelint.model.contexts import is_test_module
+from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, conventional_name
+from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
+from scalelint.core.walk import children, dotted, names_in, string_value, walk
+
+if TYPE_CHECKING:
+    from scalelint.model.source import SourceFile
+    from scalelint.model.function import FunctionModel, Stmt
+    from scalelint.model.module import ModuleModel
+
+_HELPER = lazy_compile(catalog.INVALIDATION_HELPER_NAME)
+_PUBLISH = lazy_compile(catalog.EVENT_PUBLISH_NAME)
+#: method names too common to mean a project call when the receiver is unknown
+_COMMON_METHODS = frozenset({
+    "append", "extend", "get", "items", "keys", "values", "pop", "update", "add", "join", "split",
+    "strip", "format", "startswith", "endswith", "lower", "upper", "replace", "encode", "decode",
+    "copy", "setdefault", "remove", "insert", "sort", "count", "index", "all", "filter", "first",
+    "exclude", "order_by", "values_list", "exists", "annotate", "select_related", "prefetch_related",
+    "only", "defer", "using", "distinct", "none", "iterator", "info", "debug", "warning", "error",
+    "exception", "execute", "fetchone", "fetchall", "commit", "rollback", "close", "flush", "refresh",
+    "read", "write", "send", "post", "put", "patch", "json", "isoformat", "strftime", "label", "desc",
+    "asc", "where", "group_by", "scalars", "scalar", "one", "limit", "offset", "subquery", "alias",
+})
+_NON_UPDATING_WRITES = frozenset({"add", "setnx", "get_or_set"})
+_IDENTITY_ATTRS = frozenset({"id", "pk", "uuid"})
+_REST_OF_LINE = lazy_compile(r"[ \t]*(?:#[^\n]*)?\r?$")
+
+
+@dataclass
+class Sources:
+    """What a value derives from: entities read (the first is the value's own),
+    project functions called, and parameters it passes through."""
+
+    entities: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+    params: set[str] = field(default_factory=set)
+    primary: Read | None = None
+    producer: str | None = None  # the project function whose result the value is
+    reads: list[Read] = field(default_factory=list)
+
+    def column_facts(self) -> dict[str, Any]:
+        columns = known_columns(self.reads)
+        return {"cols": columns} if columns else {}
+
+    def primary_facts(self) -> dict[str, Any]:
+        if self.producer is not None:
+            return {"primary_call": self.producer}
+        if self.primary is not None:
+            read = self.primary
+            return {"primary": [read.entity, read.single, read.aggregate]} if read.plain else {}
+        return {"primary_call": self.calls[0]} if self.calls else {}
+
+
+class FileFacts:
+    """Builds the SL301 facts of one module."""
+
+    def __init__(self, module: "ModuleModel", ctx: "SourceFile") -> None:
+        self.module = module
+        self.ctx = ctx
+        self.cm: CacheModel = cache_model(module)
+        self.prefix = f"{module.module_name}." if module.module_name else ""
+        self.recognition = module.recognition
+
+    def qual(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def build(self) -> dict[str, Any] | None:
+        if is_test_module(self.module):
+            return None
+        facts: dict[str, Any] = {
+            "consts": {self.qual(k): v for k, v in self.cm.key_constants.items()},
+            "keyfns": {self.qual(k): v for k, v in self.cm.key_functions.items()},
+            "instances": {self.qual(k): v for k, v in self.cm.instances.items()},
+            "tables": self._tables(),
+            "families": [],
+            "functions": {},
+            "writes": [],
+            "hooks": self._connected_receivers(),
+        }
+        for fn in self.module.functions:
+            self._function(fn, facts)
+        if facts["writes"]:
+            facts["clients"] = self._client_names()
+        facts["defs"] = [self.qual(name) for name, value in self.module.global_values.items()
+                         if self.cm.client_of(value) is not None]
+        return {k: v for k, v in facts.items() if v}
+
+    # -- per function ------------------------------------------------------------
+    def _function(self, fn: "FunctionModel", facts: dict[str, Any]) -> None:
+        qual = self.qual(fn.qualname)
+        effects: dict[str, Any] = {}
+        ops = self.cm.ops(fn)
+        deletes = any(op.method in catalog.CACHE_DELETES for op in ops)
+        for op in ops:
+            self._op(fn, op, effects, facts, deletes)
+        calls = sorted(set(self._calls(fn, effects)))
+        if calls:
+            effects["calls"] = calls
+        read_list = self.cm.entities.function_reads(fn)
+        reads = sorted({r.entity for r in read_list})
+        if reads:
+            effects["reads"] = reads
+            columns = known_columns(read_list)
+            if columns:
+                effects["cols"] = columns
+        returned = self._returned(fn, bool(reads)) if reads or calls else None
+        if returned is not None:
+            effects.update(returned.primary_facts())
+        for memo in self.cm.memos(fn):
+            if memo.client is not None:
+                facts["families"].append(self._memo_family(fn, memo, reads, calls, returned))
+        for hook in self._decorator_hooks(fn):
+            facts["hooks"].append(hook)
+        if fn.cls is not None and fn.name in ("save", "delete", "asave", "adelete"):
+            facts["hooks"].append({"fn": qual, "entities": [entity_name(fn.cls.name)],
+                                   "on": "save" if "save" in fn.name else "override_delete"})
+        for write in self.cm.entities.of(fn).writes:
+            facts["writes"].append(self._write(fn, write))
+        if effects:
+            facts["functions"][qual] = {k: sorted(v) if isinstance(v, set) else v for k, v in effects.items()}
+
+    def _op(self, fn: "FunctionModel", op: CacheOp, effects: dict[str, Any], facts: dict[str, Any], deletes: bool) -> None:
+        method = op.method
+        if method in catalog.CACHE_CLEARS and not op.call.args:
+            effects["clear"] = True
+        elif method in catalog.EVENT_PUBLISH_METHODS:
+            effects["publish"] = True
+        elif method in ("delete_memoized", "delete_memoized_verhash") and op.call.args:
+            target = self.cm.function_ref(op.call.args[0].value, fn)
+            if target:
+                effects.setdefault("memo", set()).add(target)
+        elif method in catalog.CACHE_DELETES:
+            templates = list(self._deleted_templates(op, fn))
+            effects.setdefault("keys", set()).update(t for t in templates if t)
+            if None in templates:
+                effects["opaque"] = True  # deletes keys we cannot read: trusted to cover
+        elif method in catalog.CACHE_PATTERN_DELETES or (method in catalog.CACHE_SCANS and deletes):
+            pattern = self._pattern(op)
+            if pattern:
+                effects.setdefault("patterns", set()).add(pattern)
+        elif method in catalog.CACHE_WRITES:
+            for key_expr, template, value in self._written(op, fn):
+                if method not in _NON_UPDATING_WRITES:
+                    effects.setdefault("keys", set()).add(template)
+                family = self._family(fn, op, key_expr, template, value)
+                if family is not None:
+                    facts["families"].append(family)
+
+    def _written(self, op: CacheOp, fn: "FunctionModel") -> Iterator[tuple[cst.BaseExpression, str, cst.BaseExpression | None]]:
+        """(key, template, value) for each key the call writes."""
+        if op.method in catalog.CACHE_MAPPING_WRITES:
+            mapping = op.call.args[0].value if op.call.args else None
+            if isinstance(mapping, cst.Dict):
+                for el in mapping.elements:
+                    if isinstance(el, cst.DictElement):
+                        template = self.cm.key_template(el.key, fn, op.stmt.ordinal)
+                        if template:
+                            yield el.key, template, el.value
+            return
+        if op.key is not None and op.template:
+            yield op.key, op.template, op.value
+
+    def _deleted_templates(self, op: CacheOp, fn: "FunctionModel") -> Iterator[str | None]:
+        """The template of each key deleted (None for one we cannot read)."""
+        exprs: list[cst.BaseExpression] = []
+        for arg in op.call.args:
+            if arg.keyword is not None and arg.keyword.value not in ("key", "keys", "name"):
+                continue
+            value = arg.value
+            if isinstance(value, cst.Name):
+                bound = self.cm.binding(fn, value.value, op.stmt.ordinal)
+                if isinstance(bound, (cst.List, cst.Tuple, cst.Set)):
+                    value = bound
+            if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+                exprs.extend(el.value for el in value.elements)
+            elif isinstance(value, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+                exprs.append(value.elt)
+            else:
+                exprs.append(value)
+            if op.method == "hdel":
+                break
+        for expr in exprs:
+            yield self.cm.key_template(expr, fn, op.stmt.ordinal)
+
+    def _pattern(self, op: CacheOp) -> str | None:
+        for arg in op.call.args:
+            if arg.keyword is None or arg.keyword.value in ("pattern", "match"):
+                text = string_value(arg.value)
+                if text is None and op.template:
+                    text = op.template
+                return text
+        return None
+
+    # -- key families -------------------------------------------------------------
+    def _family(
+        self, fn: "FunctionModel", op: CacheOp, key: cst.BaseExpression, template: str, value: cst.BaseExpression | None
+    ) -> dict[str, Any] | None:
+        if value is None or self._identity(fn, op, value):
+            return None
+        sources = self._sources(fn, op.stmt, value)
+        if not sources.entities and not sources.calls and not sources.params:
+            return None
+        line, col, _, _ = self.ctx.location(op.call, within=fn.node)
+        family: dict[str, Any] = {
+            "key": template, "fn": self.qual(fn.qualname), "line": line, "col": col,
+            "client": self._client_ref(op), "async": op.client.library.is_async,
+        }
+        if op.client.imported:
+            family["via"] = op.client.qualified
+        for name, items in (("entities", sources.entities), ("calls", sources.calls), ("params", sources.params)):
+            if items:
+                family[name] = sorted(items)
+        family.update(sources.primary_facts())
+        family.update(sources.column_facts())
+        versions = self.cm.versions_in(key, fn, op.stmt.ordinal)
+        if versions:
+            family["versions"] = versions
+        rebuild = self._rebuildable(self._spelled_key(fn, op, key))
+        if rebuild is not None:
+            family["expr"], family["names"] = rebuild
+        return family
+
+    def _identity(self, fn: "FunctionModel", op: CacheOp, value: cst.BaseExpression) -> bool:
+        """The value is a row's identity (``user.id``): updates never change it."""
+        if isinstance(value, cst.Name):
+            bound = self.cm.binding(fn, value.value, op.stmt.ordinal)
+            value = bound if bound is not None else value
+        return isinstance(value, cst.Attribute) and value.attr.value in _IDENTITY_ATTRS
+
+    def _memo_family(
+        self, fn: "FunctionModel", memo, reads: list[str], calls: list[str], returned: "Sources | None"
+    ) -> dict[str, Any]:
+        line, col, _, _ = self.ctx.location(memo.decorator)
+        family: dict[str, Any] = {
+            "key": f"@{self.qual(fn.qualname)}", "fn": self.qual(fn.qualname), "line": line, "col": col,
+            "label": f"{fn.name}() (@{memo.client.spelled}.{memo.method})" if memo.client.spelled else f"{fn.name}()",
+        }
+        if reads:
+            family["entities"] = reads
+        if calls:
+            family["calls"] = calls
+        if returned is not None:
+            family.update(returned.primary_facts())
+        prefix = memo.keyword("key_prefix")
+        text = string_value(prefix) if prefix is not None else None
+        if text and "%" not in text:
+            family["alias"] = literal_template(text)
+        return family
+
+    def _producer(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> str | None:
+        """The project function whose result the value is (``data = build(x)``):
+        what that function returns, not its arguments, says what the value holds."""
+        for _ in range(4):
+            if isinstance(value, cst.Await):
+                value = value.expression
+            if not isinstance(value, cst.Name):
+                break
+            bound = self.cm.binding(fn, value.value, stmt.ordinal)
+            if bound is None:
+                return None
+            value = bound
+        if isinstance(value, cst.Call):
+            target = self._callee(value.func, fn)
+            return target if target and not target.startswith("?") else None
+        return None
+
+    def _returned(self, fn: "FunctionModel", reads: bool) -> "Sources | None":
+        """Where the function's (last) returned value comes from: traced through
+        the function when it reads entities itself, else only the project
+        function whose result it returns."""
+        last = None
+        for stmt in fn.stmts:
+            node = stmt.node
+            if isinstance(node, cst.SimpleStatementLine) and isinstance(node.body[0], cst.Return) and node.body[0].value:
+                last = (stmt, node.body[0].value)
+        if last is None:
+            return None
+        if reads:
+            return self._sources(fn, *last)
+        producer = self._producer(fn, *last)
+        return Sources(producer=producer) if producer else None
+
+    def _sources(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> "Sources":
+        """Entities, project calls and parameters the value derives from."""
+        reader = self.cm.entities
+        out = Sources()
+        names: set[str] = set()
+        fetch_one = False
+        for node in reader.dataflow(fn, stmt.ordinal, value):
+            subs = list(walk(node, into_functions=False))
+            reads = reader.read_list(subs)
+            out.reads.extend(reads)
+            out.entities.update(r.entity for r in reads)
+            if out.primary is None and reads:
+                out.primary = reads[0]
+            for target in self._project_calls(node, fn):
+                if target not in out.calls:
+                    out.calls.append(target)
+            names.update(names_in(node))
+            fetch_one = fetch_one or any(
+                isinstance(c, cst.Call) and isinstance(c.func, cst.Attribute) and c.func.attr.value == "fetchone"
+                for c in subs
+            )
+        if out.primary is not None and fetch_one:
+            out.primary = replace(out.primary, single=True)
+        out.producer = self._producer(fn, stmt, value)
+        params = out.params
+        for param in params_of(fn.node):
+            if param.name.value in names and param.name.value not in ("self", "cls"):
+                params.add(entity_name(param.name.value))
+                if param.annotation is not None:
+                    spelled = dotted(param.annotation.annotation)
+                    if spelled:
+                        params.add(entity_name(spelled))
+        return out
+
+    def _spelled_key(self, fn: "FunctionModel", op: CacheOp, key: cst.BaseExpression) -> cst.BaseExpression:
+        """``key`` itself, or what a local ``key = f"..."`` bound it to."""
+        if isinstance(key, cst.Name) and not self.cm.is_global(fn, key):
+            bound = self.cm.binding(fn, key.value, op.stmt.ordinal)
+            if bound is not None:
+                return bound
+        return key
+
+    def _rebuildable(self, key: cst.BaseExpression) -> tuple[str, list[str]] | None:
+        """The key's source and the names it reads, when it calls nothing but
+        ``str()`` and ``.format()`` (so it can be rebuilt where those names exist)."""
+        for sub in walk(key):
+            if isinstance(sub, cst.Call) and dotted(sub.func) != "str" and not (
+                isinstance(sub.func, cst.Attribute) and sub.func.attr.value == "format"
+            ):
+                return None
+        heads = {name for name in _head_names(key) if name != "str"}
+        return self.module.cst.code_for_node(key), sorted(heads)
+
+    def _client_ref(self, op: CacheOp) -> str | None:
+        client = op.client
+        if client.qualified:
+            return client.qualified
+        if client.spelled in self.module.global_values:
+            return self.qual(client.spelled)
+        return None
+
+    # -- calls and hooks ------------------------------------------------------------
+    def _calls(self, fn: "FunctionModel", effects: dict[str, Any]) -> Iterator[str]:
+        configured_helpers = set(self.recognition.invalidation_helpers)
+        publishers = set(self.recognition.event_publishers)
+        handled = {id(w.call) for w in self.cm.entities.of(fn).writes} | {id(op.call) for op in self.cm.ops(fn)}
+        for _, call in fn.calls():
+            if id(call) in handled:
+                continue
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ("delay", "apply_async", "send", "s"):
+                func = func.value  # a task enqueued is the task called
+            spelled = dotted(func) or ""
+            qn = self.module.qualified(func) if spelled and (configured_helpers or publishers) else None
+            last = spelled.rsplit(".", 1)[-1]
+            if spelled in configured_helpers or (qn and qn in configured_helpers) or last in configured_helpers:
+                effects.setdefault("helpers", set()).add("*")
+            if spelled in publishers or (qn and qn in publishers) or last in publishers or _PUBLISH.match(last):
+                effects["publish"] = True  # subscribers elsewhere are trusted to invalidate
+            if isinstance(func, cst.Attribute) and func.attr.value in catalog.MEMO_INVALIDATORS:
+                target = self.cm.function_ref(func.value, fn)
+                if target:
+                    effects.setdefault("memo", set()).add(target)
+            target = self._callee(func, fn)
+            match = _HELPER.match(last)
+            if match:  # trusted by its name unless the project shows what it does
+                what = match.group("what") or match.group("what2")
+                effects.setdefault("named", []).append([target or "", entity_name(what) if what else "*"])
+            if target:
+                yield target
+
+    def _callee(self, func: cst.BaseExpression, fn: "FunctionModel") -> str | None:
+        if isinstance(func, cst.Name):
+            nested = f"{fn.qualname}.<locals>.{func.value}"
+            if nested in self.module._defs:
+                return self.qual(nested)
+            if func.value in self.module._defs:
+                return self.qual(func.value)
+            qn = self.module.qualified(func)
+            return qn if qn is not None and self.module.project_import(qn) else None
+        if isinstance(func, cst.Attribute):
+            receiver = dotted(func.value)
+            if receiver in ("self", "cls") and fn.cls is not None:
+                return self.qual(f"{fn.cls.name}.{func.attr.value}")
+            qn = self.module.qualified(func)
+            if qn is not None:
+                internal = self.module.project_import(qn) and not catalog.DJANGO_MANAGERS & set(qn.split("."))
+                return qn if internal else None
+            if receiver is not None and func.attr.value not in _COMMON_METHODS and not func.attr.value.startswith("__"):
+                # a method of an object we cannot type: a project method of that name
+                # on a class the receiver's name names (``chal_class.delete`` -> ``BaseChallenge.delete``)
+                return f"?{receiver.rsplit('.', 1)[-1]}.{func.attr.value}"
+        return None
+
+    def _project_calls(self, expr: cst.CSTNode, fn: "FunctionModel") -> Iterator[str]:
+        for sub in walk(expr, into_functions=False):
+            if isinstance(sub, cst.Call):
+                target = self._callee(sub.func, fn)
+                if target and not target.startswith("?"):
+                    yield target
+
+    def _decorator_hooks(self, fn: "FunctionModel") -> Iterator[dict[str, Any]]:
+        for dec in fn.node.decorators:
+            call = dec.decorator
+            if not isinstance(call, cst.Call):
+                continue
+            qn = self.module.qualified(call.func)
+            if qn in catalog.DJANGO_RECEIVER and call.args:
+                on = self._signal_kind(call.args[0].value)
+                sender = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "sender"), None)
+                if on:
+                    yield {"fn": self.qual(fn.qualname), "entities": [self._sender(sender)], "on": on}
+            elif qn in catalog.SA_LISTENS_FOR and len(call.args) >= 2:
+                on = _sa_event_kind(string_value(call.args[1].value))
+                if on:
+                    yield {"fn": self.qual(fn.qualname), "entities": [self._sender(call.args[0].value)], "on": on}
+
+    def _connected_receivers(self) -> list[dict[str, Any]]:
+        """``post_save.connect(handler, sender=Model)`` and ``event.listen(Model, "after_update", handler)``."""
+        out: list[dict[str, Any]] = []
+        if ".connect(" not in self.ctx.text and "listen(" not in self.ctx.text:
+            return out
+        for node in walk(self.module.cst):
+            if not isinstance(node, cst.Call) or not node.args:
+                continue
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "connect":
+                on = self._signal_kind(func.value)
+                if on:
+                    sender = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "sender"), None)
+                    target = self._handler_ref(node.args[0].value)
+                    if target:
+                        out.append({"fn": target, "entities": [self._sender(sender)], "on": on})
+            elif self.module.qualified(func) in catalog.SA_LISTENS_FOR and len(node.args) >= 3:
+                on = _sa_event_kind(string_value(node.args[1].value))
+                target = self._handler_ref(node.args[2].value)
+                if on and target:
+                    out.append({"fn": target, "entities": [self._sender(node.args[0].value)], "on": on})
+        return out
+
+    def _handler_ref(self, expr: cst.BaseExpression) -> str | None:
+        spelled = dotted(expr)
+        if spelled is None:
+            return None
+        if spelled in self.module._defs:
+            return self.qual(spelled)
+        return self.module.qualified(expr)
+
+    def _signal_kind(self, expr: cst.BaseExpression) -> str | None:
+        exprs = [el.value for el in expr.elements] if isinstance(expr, (cst.List, cst.Tuple)) else [expr]
+        kinds = set()
+        for item in exprs:
+            qn = self.module.qualified(item) if isinstance(item, (cst.Name, cst.Attribute)) else None
+            if qn in catalog.DJANGO_SAVE_SIGNALS:
+                kinds.add("save")
+            elif qn in catalog.DJANGO_DELETE_SIGNALS:
+                kinds.add("delete")
+        return "+".join(sorted(kinds)) or None
+
+    @staticmethod
+    def _sender(expr: cst.BaseExpression | None) -> str:
+        if expr is None:
+            return "*"
+        text = string_value(expr) or dotted(expr)
+        return entity_name(text) if text else "*"
+
+    # -- models, writes, clients -------------------------------------------------------
+    def _tables(self) -> dict[str, str]:
+        """Declared table names of the module's classes (``__tablename__``, ``Meta.db_table``)."""
+        out: dict[str, str] = {}
+        for info in self.module.classes:
+            for stmt in info.node.body.body:
+                for name, value in bindings(stmt):
+                    if name == "__tablename__" and string_value(value):
+                        out[entity_name(string_value(value))] = entity_name(info.name)  # type: ignore[union-attr]
+                if isinstance(stmt, cst.ClassDef) and stmt.name.value == "Meta":
+                    for inner in stmt.body.body:
+                        for name, value in bindings(inner):
+                            if name == "db_table" and string_value(value):
+                                out[entity_name(string_value(value))] = entity_name(info.name)  # type: ignore[union-attr]
+        return out
+
+    def _write(self, fn: "FunctionModel", write) -> dict[str, Any]:
+        line, col, end_line, end_col = self.ctx.location(write.call, within=fn.node)
+        out: dict[str, Any] = {
+            "entity": write.entity, "kind": write.kind, "desc": write.describe(),
+            "fn": self.qual(fn.qualname), "loc": [line, col, end_line, end_col],
+        }
+        if write.insert:
+            out["insert"] = True
+        if write.columns is not None:
+            out["columns"] = sorted(write.columns)
+        anchor = self._anchor(fn, write.stmt, write.call)
+        if anchor is not None:
+            out["fix"] = anchor
+        return out
+
+    def _anchor(self, fn: "FunctionModel", stmt: "Stmt", call: cst.Call) -> dict[str, Any] | None:
+        """Where a delete can go after the write (the start of the next line,
+        at the statement's indentation), and the names in scope there."""
+        node = stmt.node
+        if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+            return None
+        small = node.body[0]
+        value = small.value if isinstance(small, (cst.Expr, cst.Assign, cst.AnnAssign)) else None
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if value is not call:
+            return None
+        text = self.ctx.text
+        start, end = self.ctx.span(call, fn.node)
+        newline = text.find("\n", end)
+        if newline < 0 or not _REST_OF_LINE.match(text, end, newline):
+            return None
+        line_start = text.rfind("\n", 0, start) + 1
+        line = text[line_start:newline]
+        indent = line[: len(line) - len(line.lstrip())]
+        if not line.lstrip().startswith(self.module.cst.code_for_node(small)[:12]):
+            return None  # the statement starts on an earlier line
+        scope = set(param_names(fn.node))
+        for s in fn.stmts:
+            if s.ordinal <= stmt.ordinal:
+                scope.update(name for name, _ in bindings(s.node))
+        eol = "\r\n" if text[newline - 1 : newline] == "\r" else "\n"
+        return {"offset": newline + 1, "indent": indent, "eol": eol, "scope": sorted(scope), "async": fn.is_async}
+
+    def _client_names(self) -> dict[str, str]:
+        """Qualified cache clients reachable by a module-level name here: qualified -> local."""
+        used = {op.client.spelled for fn in self.module.functions for op in self.cm.ops(fn)}
+        out: dict[str, str] = {}
+        for local, qualified in self.module.imports.names.items():
+            if "." not in local and (qualified in catalog.CACHE_OBJECTS or conventional_name(local) or local in used):
+                out[qualified] = local
+        for name, value in self.module.global_values.items():
+            if self.cm.client_of(value) is not None:
+                out[self.qual(name)] = name
+        return out
+
+
+def _sa_event_kind(name: str | None) -> str | None:
+    if name in catalog.SA_SAVE_EVENTS:
+        return "save"
+    if name in catalog.SA_DELETE_EVENTS:
+        return "delete"
+    return None
+
+
+def _head_names(expr: cst.BaseExpression) -> Iterator[str]:
+    """Names read at the head of each reference (``product`` in ``product.id``)."""
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            yield node.value
+        elif isinstance(node, cst.Attribute):
+            stack.append(node.value)
+        elif isinstance(node, cst.Call):
+            stack.append(node.func)
+            stack.extend(a.value for a in node.args)
+        else:
+            stack.extend(children(node))

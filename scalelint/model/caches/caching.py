@@ -1,0 +1,668 @@
+"""Cache clients and what a module does with them: every cache call (which
+client, which key template, what expiry), memoizing decorators, and the
+version keys a key embeds. Library knowledge comes from the catalog's cache
+section; naming conventions (``cache``, ``redis``, ``REDIS_*``, ``*_cache``)
+count only for calls shaped like a cache call, on names not bound to
+something else (a dict named ``cache`` is not a client).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import libcst as cst
+
+from scalelint.model import catalog
+from scalelint.model.caches.cachekeys import KeyReader, literal_template, reference
+from scalelint.model.catalog import CacheLibrary
+from scalelint.model.entities import EntityReader, bindings, param_names, params_of
+from scalelint.core.walk import dotted, string_value, walk
+
+if TYPE_CHECKING:
+    from scalelint.model.function import FunctionModel, Stmt
+    from scalelint.model.module import ModuleModel
+
+#: containers and other values that make a conventionally named variable *not* a client
+_NOT_CLIENT_CALLS = frozenset({
+    "dict", "set", "list", "tuple", "frozenset", "defaultdict", "OrderedDict", "Counter", "WeakValueDictionary",
+    "WeakKeyDictionary", "ContextVar", "local", "LRUCache", "TTLCache", "LFUCache", "Cache", "lru_cache",
+})
+_NOT_CLIENT_NODES = (cst.Dict, cst.Set, cst.List, cst.Tuple, cst.DictComp, cst.SetComp, cst.ListComp,
+                     cst.SimpleString, cst.Integer, cst.Lambda)
+
+
+@dataclass(frozen=True)
+class CacheClient:
+    library: CacheLibrary
+    spelled: str  # the receiver as written (``cache``, ``caches["sessions"]``, ``self.redis``)
+    qualified: str | None = None  # import-resolved name, when it has one
+    alias: str | None = None  # ``caches["alias"]``
+    #: a name imported from another module of the project and used like a
+    #: client: a client only if that module defines one (checked project-wide)
+    imported: bool = False
+
+    def names(self) -> tuple[str, ...]:
+        """The spellings config may use for this client."""
+        out = [self.spelled]
+        if self.qualified:
+            out.append(self.qualified)
+        if self.alias:
+            out.append(self.alias)
+        last = self.spelled.rsplit(".", 1)[-1]
+        if last != self.spelled:
+            out.append(last)
+        return tuple(out)
+
+
+@dataclass(eq=False)
+class CacheOp:
+    """One call on a cache client."""
+
+    call: cst.Call
+    client: CacheClient
+    method: str
+    stmt: "Stmt"
+    key: cst.BaseExpression | None
+    template: str | None
+
+    def arg(self, position: int | None, keywords: tuple[str, ...]) -> cst.Arg | None:
+        for arg in self.call.args:
+            if arg.keyword is not None and arg.keyword.value in keywords:
+                return arg
+        if position is None:
+            return None
+        positional = [a for a in self.call.args if a.keyword is None and not a.star]
+        return positional[position] if position < len(positional) else None
+
+    @property
+    def value(self) -> cst.BaseExpression | None:
+        """The value written (second argument of set-like calls)."""
+        position = 2 if self.method in ("setex", "psetex") else 1
+        arg = self.arg(position, ("value", "default"))
+        return arg.value if arg is not None else None
+
+    def expiry(self) -> str:
+        """ttl | default | forever | no-cache | unknown, per the library's semantics."""
+        lib = self.client.library
+        if self.method in lib.ttl_always:
+            return "ttl"
+        if self.method in lib.ttl_less_writes:
+            return "forever"
+        spec = lib.ttl_arg(self.method)
+        if spec is None:
+            return "unknown"
+        keywords, position = spec
+        arg = self.arg(position, keywords)
+        if arg is None or (arg.keyword is not None and spelling(arg.value) == "False"):
+            return lib.omitted
+        spelled = spelling(arg.value)
+        if spelled in lib.forever_values:
+            return "forever"
+        if spelled in lib.no_cache_values:
+            return "no-cache"
+        return "ttl"
+
+
+@dataclass(frozen=True)
+class Memo:
+    """A memoizing decorator on a function."""
+
+    fn: "FunctionModel"
+    decorator: cst.Decorator
+    qualified: str | None  # in-process memoizers (functools, cachetools)
+    client: CacheClient | None  # shared-cache memoizers (Flask-Caching, dogpile, aiocache)
+    method: str
+
+    @property
+    def call(self) -> cst.Call | None:
+        dec = self.decorator.decorator
+        return dec if isinstance(dec, cst.Call) else None
+
+    def keyword(self, name: str, position: int | None = None) -> cst.BaseExpression | None:
+        """The decorator's argument passed by keyword ``name`` or at ``position``."""
+        call = self.call
+        if call is None:
+            return None
+        positional = [a.value for a in call.args if a.keyword is None]
+        if position is not None and position < len(positional):
+            return positional[position]
+        return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def spelling(expr: cst.BaseExpression) -> str:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Integer):
+        return str(int(expr.value.replace("_", ""), 0))
+    return ""
+
+
+#: qualified names the catalog knows as cache clients, their constructors and mappings
+_CATALOGUED_CLIENTS = (*catalog.CACHE_CONSTRUCTORS, *catalog.CACHE_OBJECTS, *catalog.CACHE_MAPPINGS)
+
+def cache_model(module: "ModuleModel") -> "CacheModel":
+    """The module's cache model, built once and shared by every cache rule."""
+    return module.derived("cache-model", lambda: CacheModel(module))
+
+
+class CacheModel:
+    def __init__(self, module: "ModuleModel") -> None:
+        self.module = module
+        self.entities = EntityReader(module)
+        self._ops: dict[int, list[CacheOp]] = {}
+        self._locals: dict[int, list[tuple[int, str, cst.BaseExpression]]] = {}
+        self._key_functions: dict[str, str] | None = None
+
+    # -- clients ------------------------------------------------------------------
+    @cached_property
+    def _configured(self) -> frozenset[str]:
+        return frozenset(self.module.recognition.cache_clients)
+
+    @cached_property
+    def _imports_catalogued_client(self) -> bool:
+        """Whether some import can resolve to a client the catalog knows: without
+        one (and without configured clients) no expression here is a client by
+        qualified name, however it is bound."""
+        targets = set(self.module.imports.names.values())
+        return any(key == t or key.startswith(t + ".") for key in _CATALOGUED_CLIENTS for t in targets)
+
+    @cached_property
+    def _class_bindings(self) -> dict[str, dict[str, cst.BaseExpression]]:
+        """Per class: ``self.x = value`` in its methods and ``x = value`` in its body."""
+        out: dict[str, dict[str, cst.BaseExpression]] = {}
+        for info in self.module.classes:
+            attrs: dict[str, cst.BaseExpression] = {}
+            for stmt in info.node.body.body:
+                for name, value in bindings(stmt):
+                    attrs.setdefault(name, value)
+            for sub in _small_statements_in_order(_suite(info.node.body)):
+                if isinstance(sub, cst.Assign) and len(sub.targets) == 1:
+                    target = sub.targets[0].target
+                    if isinstance(target, cst.Attribute) and dotted(target.value) == "self":
+                        attrs.setdefault(target.attr.value, sub.value)
+            out[info.name] = attrs
+        return out
+
+    def local_bindings(self, fn: "FunctionModel") -> list[tuple[int, str, cst.BaseExpression]]:
+        """(ordinal, name, value) for every local binding, in order."""
+        found = self._locals.get(id(fn))
+        if found is None:
+            found = [(s.ordinal, name, value) for s in fn.stmts for name, value in bindings(s.node)]
+            self._locals[id(fn)] = found
+        return found
+
+    def binding(self, fn: "FunctionModel | None", name: str, before: int | None = None) -> cst.BaseExpression | None:
+        """The value last bound to a local name before a statement (else the global)."""
+        if fn is not None:
+            value = None
+            for ordinal, bound, expr in self.local_bindings(fn):
+                if bound == name and (before is None or ordinal < before):
+                    value = expr
+            if value is not None:
+                return value
+            if name in param_names(fn.node):
+                return None
+        return self.module.global_values.get(name)
+
+    def _attr_binding(self, expr: cst.Attribute, fn: "FunctionModel | None") -> cst.BaseExpression | None:
+        if fn is not None and fn.cls is not None and dotted(expr.value) in ("self", "cls"):
+            return self._class_bindings.get(fn.cls.name, {}).get(expr.attr.value)
+        return None
+
+    def client_of(self, expr: cst.BaseExpression, fn: "FunctionModel | None" = None, depth: int = 0) -> CacheClient | None:
+        """The cache client an expression is, by config, qualified name or binding."""
+        if depth > 4 or not (self._configured or self._imports_catalogued_client):
+            return None
+        if isinstance(expr, cst.Await):
+            return self.client_of(expr.expression, fn, depth + 1)
+        spelled = self._spell(expr)
+        qn = self.module.qualified(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+        found = self._known_client(expr, fn, depth, qn)
+        if found is not None:
+            return CacheClient(found.library, spelled, found.qualified or qn, found.alias)
+        if spelled and self._is_configured(spelled, qn):
+            return CacheClient(_library_by_name(spelled, fn), spelled, qn)
+        return None
+
+    def _known_client(self, expr, fn, depth, qn) -> CacheClient | None:
+        if isinstance(expr, cst.Subscript):
+            mapping = self.module.qualified(expr.value)
+            library = catalog.CACHE_MAPPINGS.get(mapping or "")
+            if library is None:
+                return None
+            alias = _subscript_text(expr)
+            return CacheClient(library, self._spell(expr), mapping, alias or None)
+        if isinstance(expr, cst.Call):
+            return self._call_client(expr, fn, depth)
+        if qn is not None and qn in catalog.CACHE_OBJECTS:
+            return CacheClient(catalog.CACHE_OBJECTS[qn], self._spell(expr), qn)
+        value: cst.BaseExpression | None = None
+        if isinstance(expr, cst.Name):
+            annotated = self._param_annotation(fn, expr.value)
+            if annotated is not None:
+                return annotated
+            value = self.binding(fn, expr.value)
+        elif isinstance(expr, cst.Attribute):
+            value = self._attr_binding(expr, fn)
+        if value is not None and value is not expr:
+            return self.client_of(value, None if self.is_global(fn, expr) else fn, depth + 1)
+        return None
+
+    def is_global(self, fn: "FunctionModel | None", expr: cst.BaseExpression) -> bool:
+        """A bare name the function reads but never binds (a module-level name)."""
+        return isinstance(expr, cst.Name) and fn is not None and not any(
+            name == expr.value for _, name, _ in self.local_bindings(fn)
+        )
+
+    def _call_client(self, call: cst.Call, fn, depth) -> CacheClient | None:
+        qn = self.module.qualified(call.func)
+        library = catalog.CACHE_CONSTRUCTORS.get(qn or "")
+        if library is not None:
+            return CacheClient(library, self._spell(call), qn)
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in catalog.CACHE_SELF_METHODS:
+            inner = self.client_of(call.func.value, fn, depth + 1)
+            if inner is not None and inner.library is not catalog.UNKNOWN_CACHE:
+                return inner
+        return None
+
+    def _param_annotation(self, fn: "FunctionModel | None", name: str) -> CacheClient | None:
+        if fn is None:
+            return None
+        for param in params_of(fn.node):
+            if param.name.value == name and param.annotation is not None:
+                ann = param.annotation.annotation
+                if isinstance(ann, cst.Subscript):
+                    ann = ann.value
+                qn = self.module.qualified(ann) if isinstance(ann, (cst.Name, cst.Attribute)) else None
+                library = catalog.CACHE_CONSTRUCTORS.get(qn or "")
+                if library is not None:
+                    return CacheClient(library, name, qn)
+        return None
+
+    def _is_configured(self, spelled: str, qn: str | None) -> bool:
+        configured = self._configured
+        if not configured:
+            return False
+        last = spelled.rsplit(".", 1)[-1]
+        return spelled in configured or last in configured or (qn is not None and qn in configured)
+
+    def conventional(self, expr: cst.BaseExpression, method: str, call: cst.Call, fn: "FunctionModel | None") -> CacheClient | None:
+        """A client by naming convention, only for a cache-shaped call."""
+        least = catalog.CACHE_CALL_SHAPES.get(method)
+        if least is None or len(call.args) < least:
+            return None
+        if method == "keys" and string_value(call.args[0].value) is None:
+            return None
+        spelled = dotted(expr)
+        if spelled is None:
+            return None
+        last = spelled.rsplit(".", 1)[-1]
+        if not conventional_name(last):
+            return None
+        head = spelled.split(".")[0]
+        qn = self.module.qualified(expr)
+        if qn is not None and not self.module.project_import(qn):
+            return None  # a library's own attribute (functools.cache): only the catalog speaks
+        bound = self._attr_binding(expr, fn) if isinstance(expr, cst.Attribute) else (
+            self.binding(fn, head) if head == spelled else None
+        )
+        if bound is not None and _not_a_client(bound, self.module):
+            return None
+        if isinstance(expr, cst.Name) and fn is not None and self._param_is_container(fn, expr.value):
+            return None
+        return CacheClient(_library_by_name(spelled, fn), spelled, qn)
+
+    def _imported(self, expr: cst.BaseExpression, method: str, call: cst.Call) -> CacheClient | None:
+        """A project name imported from another module, called like a client."""
+        least = catalog.CACHE_CALL_SHAPES.get(method)
+        if least is None or len(call.args) < least or not isinstance(expr, cst.Name):
+            return None
+        qn = self.module.qualified(expr)
+        if qn is None or not self.module.project_import(qn):
+            return None
+        return CacheClient(catalog.UNKNOWN_CACHE, expr.value, qn, imported=True)
+
+    def _param_is_container(self, fn: "FunctionModel", name: str) -> bool:
+        for param in params_of(fn.node):
+            if param.name.value == name:
+                if param.default is not None and isinstance(param.default, _NOT_CLIENT_NODES):
+                    return True
+                ann = param.annotation.annotation if param.annotation is not None else None
+                if isinstance(ann, cst.Subscript):
+                    ann = ann.value
+                return (dotted(ann) or "").rsplit(".", 1)[-1].lower() in ("dict", "mapping", "mutablemapping", "set")
+        return False
+
+    @staticmethod
+    def _spell(expr: cst.BaseExpression) -> str:
+        spelled = dotted(expr)
+        if spelled is not None:
+            return spelled
+        if isinstance(expr, cst.Subscript):
+            return f"{dotted(expr.value) or '?'}[{_subscript_text(expr)!r}]"
+        if isinstance(expr, cst.Call):
+            return f"{dotted(expr.func) or '?'}()"
+        return "?"
+
+    # -- operations -------------------------------------------------------------
+    def ops(self, fn: "FunctionModel") -> list[CacheOp]:
+        """Every cache call evaluated by the function's own statements."""
+        found = self._ops.get(id(fn))
+        if found is None:
+            found = self._ops[id(fn)] = list(self._collect_ops(fn))
+        return found
+
+    def _collect_ops(self, fn: "FunctionModel") -> Iterator[CacheOp]:
+        for stmt, call in fn.calls():
+            func = call.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            method = func.attr.value
+            client = (
+                self.client_of(func.value, fn)
+                or self.conventional(func.value, method, call, fn)
+                or self._imported(func.value, method, call)
+            )
+            if client is None:
+                continue
+            key = _key_arg(call, method)
+            template = self.key_template(key, fn, stmt.ordinal) if key is not None else None
+            yield CacheOp(call, client, method, stmt, key, template)
+
+    def key_template(self, expr: cst.BaseExpression, fn: "FunctionModel | None", before: int | None = None) -> str | None:
+        return self._reader(fn, before).template(expr)
+
+    def _reader(self, fn: "FunctionModel | None", before: int | None, depth: int = 0) -> KeyReader:
+        def resolve_name(name: cst.Name) -> str | None:
+            if depth > 3:
+                return None
+            value = self.binding(fn, name.value, before)
+            if value is not None:
+                local = fn is not None and not self.is_global(fn, name)
+                return self._reader(fn if local else None, before if local else None, depth + 1).template(value)
+            qn = self.module.qualified(name)
+            if qn is not None and self.module.project_import(qn):
+                return reference(qn)
+            return None
+
+        def resolve_call(call: cst.Call) -> str | None:
+            if depth > 3:
+                return None
+            spelled = dotted(call.func)
+            if spelled is None:
+                return None
+            head, _, rest = spelled.partition(".")
+            if head in ("self", "cls") and fn is not None and fn.cls is not None:
+                spelled = f"{fn.cls.name}.{rest}"
+            if spelled in self.key_functions:
+                return self.key_functions[spelled]
+            qn = self.module.qualified(call.func)
+            if qn is not None and self.module.project_import(qn):
+                return reference(qn)
+            return None
+
+        return KeyReader(resolve_name, resolve_call)
+
+    @property
+    def key_functions(self) -> dict[str, str]:
+        """Functions and methods that build a key (``product_key``,
+        ``KeyMapper.language_key``): qualname -> template of what they return."""
+        if self._key_functions is not None:
+            return self._key_functions
+        out: dict[str, str] = {}
+        self._key_functions = out  # a key function calling another sees those found so far
+        for fn in self.module.functions:
+            if "<locals>" in fn.qualname or len(getattr(fn.node.body, "body", ())) > 3:
+                continue  # key builders are short functions and methods
+            returns = [s for s in _small_statements_in_order(_suite(fn.node.body), into_scopes=False)
+                       if isinstance(s, cst.Return) and s.value]
+            if len(returns) == 1:
+                template = self._reader(fn, None, 1).template(returns[0].value)  # type: ignore[arg-type]
+                if template is not None:
+                    out[fn.qualname] = template
+        return out
+
+    @cached_property
+    def instances(self) -> dict[str, str]:
+        """Module-level names bound to an instance of a project class: name -> qualified class."""
+        prefix = f"{self.module.module_name}." if self.module.module_name else ""
+        classes = {info.name for info in self.module.classes}
+        out: dict[str, str] = {}
+        for name, value in self.module.global_values.items():
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                if value.func.value in classes:
+                    out[name] = prefix + value.func.value
+                else:
+                    qn = self.module.qualified(value.func)
+                    if qn is not None and self.module.project_import(qn) and value.func.value[:1].isupper():
+                        out[name] = qn
+        return out
+
+    @cached_property
+    def key_constants(self) -> dict[str, str]:
+        """Module-level UPPER_CASE names bound to a key text."""
+        out: dict[str, str] = {}
+        for name, value in self.module.global_values.items():
+            if not name.isupper():
+                continue
+            text = string_value(value) if not isinstance(value, cst.FormattedString) else None
+            template = literal_template(text) if text is not None else self._reader(None, None, 1).template(value)
+            if template is not None:
+                out[name] = template
+        return out
+
+    def versions_in(self, key: cst.BaseExpression, fn: "FunctionModel", before: int) -> list[str]:
+        """Templates of version keys this key embeds (``v = cache.get("p_version")``
+        then ``f"p:{v}:{pid}"``): bumping one invalidates the whole family."""
+        out: list[str] = []
+        for node in self.entities.dataflow(fn, before, key):
+            value = node.expression if isinstance(node, cst.Await) else node
+            if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+                continue
+            if value.func.attr.value not in ("get", "incr", "get_or_set"):
+                continue
+            receiver = value.func.value
+            client = self.client_of(receiver, fn) or self.conventional(receiver, "delete", value, fn) or self._imported(
+                receiver, "delete", value
+            )
+            key_arg = _key_arg(value, "get")
+            if client is not None and key_arg is not None:
+                template = self.key_template(key_arg, fn, before)
+                if template is not None:
+                    out.append(template)
+        return out
+
+    def function_ref(self, expr: cst.BaseExpression, fn: "FunctionModel | None") -> str | None:
+        """The qualified name of the function an expression names (``get_user``,
+        ``self.get_groups``, an imported function)."""
+        prefix = f"{self.module.module_name}." if self.module.module_name else ""
+        spelled = dotted(expr)
+        if spelled is None:
+            return None
+        if spelled in self.module._defs:
+            return prefix + spelled
+        if spelled.startswith(("self.", "cls.")) and fn is not None and fn.cls is not None:
+            return f"{prefix}{fn.cls.name}.{spelled.split('.', 1)[1]}"
+        return self.module.qualified(expr)
+
+    # -- memoizing decorators -----------------------------------------------------
+    def memos(self, fn: "FunctionModel") -> list[Memo]:
+        out: list[Memo] = []
+        for dec in fn.node.decorators:
+            expr = dec.decorator
+            target = expr.func if isinstance(expr, cst.Call) else expr
+            qn = self.module.qualified(target)
+            if qn in catalog.IN_PROCESS_MEMOIZERS:
+                out.append(Memo(fn, dec, qn, None, qn.rsplit(".", 1)[-1]))
+                continue
+            if qn in catalog.SHARED_MEMO_DECORATORS:
+                library = catalog.SHARED_MEMO_DECORATORS[qn]
+                out.append(Memo(fn, dec, None, CacheClient(library, dotted(target) or "", qn), "cached"))
+                continue
+            if isinstance(target, cst.Attribute):
+                method = target.attr.value
+                allowed = catalog.SHARED_MEMO_METHODS.get(method)
+                if allowed is None:
+                    continue
+                client = self.client_of(target.value, None)
+                if client is None and isinstance(expr, cst.Call):
+                    client = self.conventional(target.value, method, expr, None)
+                elif client is None and dotted(target.value) is not None:
+                    client = self.conventional(target.value, method, cst.Call(func=target), None)
+                if client is not None and client.library.name in allowed:
+                    out.append(Memo(fn, dec, None, client, method))
+        return out
+
+
+def _small_statements_in_order(
+    body: "Sequence[cst.BaseStatement]", *, into_scopes: bool = True
+) -> Iterator[cst.BaseSmallStatement]:
+    """The small statements under ``body`` in source order, the order ``walk``
+    meets them in (with ``into_scopes=False``, not those of nested functions and
+    classes): assignments and returns are never expressions, so visiting the
+    statements alone finds them all, without walking every expression."""
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+            continue
+        if not into_scopes and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        for suite in _suites(stmt):
+            yield from _small_statements_in_order(_suite(suite), into_scopes=into_scopes)
+
+
+def _suites(stmt: cst.BaseStatement) -> Iterator[cst.CSTNode]:
+    """The blocks of a compound statement, in source order."""
+    if isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield case.body
+        return
+    yield stmt.body  # type: ignore[attr-defined]
+    for handler in getattr(stmt, "handlers", ()):
+        yield handler.body
+    orelse = getattr(stmt, "orelse", None)
+    while isinstance(orelse, cst.If):  # elif chains
+        yield orelse.body
+        orelse = orelse.orelse
+    if orelse is not None:
+        yield orelse.body
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        yield final.body
+
+
+def _suite(suite: cst.CSTNode) -> "Sequence[cst.BaseStatement]":
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=suite.body)]
+    return ()
+
+
+def _library_by_name(spelled: str, fn: "FunctionModel | None") -> CacheLibrary:
+    """A client known by name only: redis-py semantics when its name says redis."""
+    if "redis" not in spelled.rsplit(".", 1)[-1].lower():
+        return catalog.UNKNOWN_CACHE
+    return catalog.REDIS_ASYNC if fn is not None and fn.is_async else catalog.REDIS
+
+
+def conventional_name(last: str) -> bool:
+    lowered = last.lower().lstrip("_")
+    return (
+        lowered in catalog.CONVENTIONAL_CACHE_NAMES
+        or last.startswith(catalog.CONVENTIONAL_CACHE_PREFIXES)
+        or last.lower().endswith(catalog.CONVENTIONAL_CACHE_SUFFIXES)
+    )
+
+
+def _not_a_client(value: cst.BaseExpression, module: "ModuleModel") -> bool:
+    if isinstance(value, _NOT_CLIENT_NODES):
+        return True
+    if isinstance(value, cst.Call):
+        spelled = dotted(value.func) or ""
+        if spelled.rsplit(".", 1)[-1] in _NOT_CLIENT_CALLS:
+            return True
+        qn = module.qualified(value.func)
+        return qn is not None and not module.project_import(qn) and qn not in catalog.CACHE_CONSTRUCTORS
+    return False
+
+
+def _key_arg(call: cst.Call, method: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in ("key", "name", "keys", "pattern", "f"):
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None]
+    if not positional or positional[0].star:
+        return None
+    return positional[0].value
+
+
+def _subscript_text(expr: cst.Subscript) -> str:
+    if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+        return string_value(expr.slice[0].slice.value) or ""
+    return ""
+
+
+class Stakes:
+    """What the cache rules ask about clients and memoized functions beyond
+    single calls: eviction, configured persistence, and whether a function
+    queries the database or a remote service."""
+
+    def __init__(self, cm: CacheModel) -> None:
+        self.cm = cm
+        self.module = cm.module
+
+    @cached_property
+    def _policy_clients(self) -> frozenset[str]:
+        """Clients this module sets to an evicting ``maxmemory-policy``."""
+        found = set()
+        for node in walk(self.module.cst):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "config_set":
+                texts = [string_value(a.value) or "" for a in node.args]
+                if len(texts) >= 2 and texts[0] == "maxmemory-policy" and texts[1] in catalog.EVICTING_POLICIES:
+                    found.add(dotted(node.func.value) or "")
+        return frozenset(found)
+
+    def critical(self, client: CacheClient) -> bool:
+        """Configured as a critical (no-eviction, intentionally persistent) store."""
+        return bool(set(client.names()) & set(self.module.recognition.critical_caches))
+
+    def eviction(self, client: CacheClient) -> str | None:
+        """Why the client evicts under memory pressure (None: it does not, or unknown)."""
+        if self.critical(client):
+            return None
+        if set(client.names()) & set(self.module.recognition.evicting_caches):
+            return "configured as evicting"
+        if client.spelled in self._policy_clients:
+            return "set to an evicting maxmemory-policy in this module"
+        if client.library is catalog.DJANGO_CACHE:
+            return "Django's shared default cache" if client.alias in (None, "default") else None
+        if client.library.evicting:
+            return {"pymemcache": "memcached, an LRU cache", "flask_caching": "the shared Flask-Caching cache"}.get(
+                client.library.name, "an evicting cache"
+            )
+        return None
+
+    def query_in(self, fn: "FunctionModel", depth: int = 0) -> str | None:
+        """A short description of the first database or remote call the
+        function makes (itself or through a function of this module)."""
+        reads = self.cm.entities.function_reads(fn)
+        if reads:
+            return f"reads {reads[0].entity}"
+        for _, call in fn.calls():
+            func = call.func
+            qn = self.module.qualified(func)
+            if qn is not None and qn.startswith(catalog.REMOTE_CALL_PREFIXES):
+                return f"calls {qn}()"
+            if isinstance(func, cst.Attribute):
+                resource = fn.resource_of(func.value)
+                if resource is not None and func.attr.value in catalog.QUERY_METHODS.get(resource.kind, ()):
+                    return f"runs {dotted(func) or func.attr.value}()"
+            elif isinstance(func, cst.Name) and depth == 0 and func.value in self.module._defs:
+                callee = next((f for f in self.module.functions if f.qualname == func.value), None)
+                if callee is not None and callee is not fn:
+                    found = self.query_in(callee, depth + 1)
+                    if found:
+                        return f"{found} (via {func.value}())"
+        return None

@@ -1,0 +1,81 @@
+"""The file being analysed, as the model and the rules see it: its display
+path, text, LibCST module and module model, and source positions of its nodes
+(computed lazily)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from scalelint.core.positions import Positions
+
+if TYPE_CHECKING:
+    from scalelint.model.module import ModuleModel
+
+
+@dataclass
+class SourceFile:
+    path: str  # display path
+    text: str
+    module: cst.Module
+    model: "ModuleModel"
+
+    @cached_property
+    def positions(self) -> Positions:
+        return Positions(self.module, self.text)
+
+    def location(
+        self, node: cst.CSTNode, end_node: cst.CSTNode | None = None, within: cst.CSTNode | None = None
+    ) -> tuple[int, int, int, int]:
+        start, end = self.span(node, within)
+        if end_node is not None:
+            end = self.span(end_node)[1]
+        return (*self._line_col(start), *self._line_col(end))
+
+    def span(self, node: cst.CSTNode, within: cst.CSTNode | None = None) -> tuple[int, int]:
+        """Syntactic span of a node. An unparenthesized call whose source text
+        occurs once in the file (or once in ``within``, an enclosing node whose
+        own text occurs once) is found by text search, which spares files that
+        report a few calls the whole-module position pass."""
+        if "positions" not in self.__dict__ and isinstance(node, cst.Call) and not node.lpar:
+            code = self.module.code_for_node(node)
+            found = _locate(self.text, code, 0, len(self.text))
+            if found is None and within is not None:
+                outer = _locate(self.text, self.module.code_for_node(within), 0, len(self.text))
+                found = None if outer is None else _locate(self.text, code, *outer)
+            if found is not None:
+                return found
+        return self.positions.span(node)
+
+    def _line_col(self, offset: int) -> tuple[int, int]:
+        if "positions" in self.__dict__:
+            return self.positions.line_col(offset)
+        return self.text.count("\n", 0, offset) + 1, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.positions.line_col(self.positions.span(node)[0])[0]
+
+
+def _unique(text: str, part: str, start: int, end: int) -> int | None:
+    """Offset of the only occurrence of ``part`` in ``text[start:end]``."""
+    first = text.find(part, start, end)
+    if first < 0 or text.find(part, first + 1, end) >= 0:
+        return None
+    return first
+
+
+def _locate(text: str, code: str, start: int, end: int) -> tuple[int, int] | None:
+    """Span of a node's generated ``code`` in ``text[start:end]`` when it occurs
+    once. Code generated out of context lacks the block indentation of its
+    continuation lines, so a multi-line node is found by its first line and
+    checked with that line's indentation restored."""
+    first_line, newline, _ = code.partition("\n")
+    found = _unique(text, first_line if newline else code, start, end)
+    if found is None or not newline:
+        return None if found is None else (found, found + len(code))
+    line_start = text.rfind("\n", 0, found) + 1
+    indent = text[line_start:found][: len(text[line_start:found]) - len(text[line_start:found].lstrip())]
+    expected = code.replace("\n", "\n" + indent)
+    return (found, found + len(expected)) if text.startswith(expected, found) else None

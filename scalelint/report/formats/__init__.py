@@ -1,0 +1,34 @@
+"""Output formats. Each reporter module has ``render(ctx) -> str``; only the
+one asked for is imported."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scalelint.core.findings import FileError, Finding
+    from scalelint.rule import Rule
+
+FORMATS = ("text", "json", "sarif", "github", "junit")
+
+
+@dataclass
+class ReportContext:
+    findings: list["Finding"]
+    errors: list["FileError"]
+    rules: dict[str, type["Rule"]]  # every known rule, by code
+    files: int = 0
+    fixed: int = 0
+    statistics: bool = False
+    color: bool = False
+    show_fix_hint: bool = True
+    unsafe_fixes: bool = False
+    source_lines: dict[str, list[str]] = field(default_factory=dict)  # path -> lines (text format)
+    version: str = ""
+    quiet: bool = False
+
+
+def render(fmt: str, ctx: ReportContext) -> str:
+    module = importlib.import_module(f"scalelint.report.formats.{fmt}_format")
+    return module.render(ctx)

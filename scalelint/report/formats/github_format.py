@@ -1,0 +1,26 @@
+"""GitHub Actions workflow commands: one ``::error`` annotation per finding."""
+from __future__ import annotations
+
+from scalelint.report.formats import ReportContext
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(ctx: ReportContext) -> str:
+    lines = []
+    for f in ctx.findings:
+        props = (
+            f"file={_escape_property(f.path)},line={f.line},col={f.column},"
+            f"endLine={f.end_line},endColumn={f.end_column},"
+            f"title={_escape_property(f'{f.code} {f.name}')}"
+        )
+        lines.append(f"::error {props}::{_escape_data(f'{f.code} {f.message}')}")
+    for e in ctx.errors:
+        lines.append(f"::error file={_escape_property(e.path)},title=scalelint::{_escape_data(e.message)}")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,78 @@
+"""Text for people: location, code, message, the source line with a caret,
+whether a fix is available, and a summary."""
+from __future__ import annotations
+
+from collections import Counter
+
+from scalelint.core.findings import FixSafety
+from scalelint.report.formats import ReportContext
+
+_BOLD, _RED, _CYAN, _YELLOW, _GREEN, _DIM, _RESET = (
+    "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[33m", "\x1b[32m", "\x1b[2m", "\x1b[0m",
+)
+
+
+def render(ctx: ReportContext) -> str:
+    paint = _painter(ctx.color)
+    out: list[str] = []
+    for f in ctx.findings:
+        head = (
+            f"{paint(f.path, _BOLD)}:{f.line}:{f.column}: {paint(f.code, _RED + _BOLD)} {f.message}"
+        )
+        out.append(head)
+        lines = ctx.source_lines.get(f.path)
+        if lines and 0 < f.line <= len(lines):
+            source = lines[f.line - 1].rstrip("\r\n").expandtabs(4)
+            gutter = f"{f.line:>4} | "
+            out.append(paint(gutter, _CYAN) + source)
+            width = (f.end_column - f.column) if f.end_line == f.line else len(source) - f.column + 1
+            caret = " " * (len(gutter) + f.column - 1) + "^" * max(1, min(width, max(1, len(source) - f.column + 1)))
+            out.append(paint(caret, _RED))
+        if f.fix is not None:
+            if f.fix.safety is FixSafety.SAFE:
+                out.append(paint(f"  fix available: {f.fix.message} (run with --fix)", _GREEN))
+            else:
+                out.append(paint(f"  unsafe fix available: {f.fix.message} (run with --fix --unsafe-fixes)", _YELLOW))
+        out.append("")
+    if ctx.quiet:
+        return "\n".join(out[:-1]) + "\n" if out else ""
+    out.append(_summary(ctx, paint))
+    return "\n".join(out) + "\n"
+
+
+def _summary(ctx: ReportContext, paint) -> str:
+    n = len(ctx.findings)
+    lines = []
+    if ctx.statistics and n:
+        counts = Counter(f.code for f in ctx.findings)
+        fixable = Counter(f.code for f in ctx.findings if f.fix is not None)
+        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            name = ctx.rules[code].name if code in ctx.rules else ""
+            mark = " [*]" if fixable[code] else ""
+            lines.append(f"{count:>5}  {code:<6} {name}{mark}")
+    if ctx.fixed:
+        lines.append(paint(f"Fixed {ctx.fixed} finding{'s' if ctx.fixed != 1 else ''}.", _GREEN))
+    if n == 0:
+        lines.append(paint(f"All clear: {ctx.files} file{'s' if ctx.files != 1 else ''} checked, nothing found.", _GREEN))
+    else:
+        counts = Counter(f.code for f in ctx.findings)
+        by_rule = ", ".join(f"{code} x{count}" for code, count in sorted(counts.items()))
+        safe = sum(1 for f in ctx.findings if f.fix is not None and f.fix.safety is FixSafety.SAFE)
+        unsafe = sum(1 for f in ctx.findings if f.fix is not None and f.fix.safety is FixSafety.UNSAFE)
+        lines.append(paint(
+            f"Found {n} finding{'s' if n != 1 else ''} in {ctx.files} file{'s' if ctx.files != 1 else ''} checked ({by_rule}).",
+            _BOLD,
+        ))
+        if safe:
+            lines.append(f"{safe} fixable with --fix.")
+        if unsafe:
+            lines.append(f"{unsafe} more fixable with --fix --unsafe-fixes.")
+    if ctx.errors:
+        lines.append(paint(f"{len(ctx.errors)} file{'s' if len(ctx.errors) != 1 else ''} could not be checked (see errors above).", _YELLOW))
+    return "\n".join(lines)
+
+
+def _painter(color: bool):
+    if not color:
+        return lambda text, _style: text
+    return lambda text, style: f"{style}{text}{_RESET}"
