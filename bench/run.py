@@ -239,12 +239,12 @@ def warm_page_cache(files: list[Path]) -> int:
 
 
 def cache_dir_for(corpus: Path) -> Path:
-    """Where scalelint keeps the cache for this corpus (config root / cache_dir)."""
+    """Where scalelint keeps the cache for this corpus (scalelint.engine.cache.locate_cache)."""
     try:
+        from scalelint.engine.cache import locate_cache
         from scalelint.engine.config import load_config
 
-        config = load_config(None, corpus)
-        return Path(config.root) / config.cache_dir
+        return locate_cache(load_config(None, corpus)).directory
     except Exception:  # scalelint's internals moved: mirror its documented rule
         start = corpus.resolve()
         for directory in [start, *start.parents]:

@@ -10,7 +10,7 @@ from scalelint.model.connections.lazyloads import lazy_loads, loop_records, mana
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
-from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, timeline_of
+from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
 from scalelint.model.connections.work import CallInfo, Transaction, work_of
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
@@ -107,6 +107,8 @@ class UnscopedConnection(Rule):
             released = bool(hold.releases)
             if not released and (hold.passed or hold.rebound or hold.resource.kind == "cursor" or self._shared_maybe(hold)):
                 continue  # a callee may keep it; or nothing tells us who releases it
+            if not released and reach_of(fn, hold, following(fn, hold)).escape is not None:
+                continue  # a cursor or result made from it leaves: the caller owns the connection
             if released:
                 last = max(r.stmt.ordinal for r in hold.refs if r.role == "release")
                 line = self._ctx.line_of(next(s for s in hold.releases if s.ordinal == last).node)

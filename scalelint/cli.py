@@ -14,6 +14,7 @@ import click
 from scalelint import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+TRUST_HELP = "Import the project's local-rules (its own code; also $SCALELINT_TRUST_LOCAL_RULES=1)."
 
 
 class _DefaultGroup(click.Group):
@@ -81,6 +82,8 @@ def main() -> None:
 @click.option("--stdin-filename", metavar="PATH", help="The path of the buffer read from stdin (with '-').")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Read configuration from this file.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--cache-dir", metavar="DIR", help="Keep the cache in DIR (default: .scalelint_cache in the project; $SCALELINT_CACHE_DIR).")
+@click.option("--trust-local-rules", is_flag=True, help=TRUST_HELP)
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=None, help="Worker processes (0: one per core).")
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
@@ -110,6 +113,7 @@ def check(paths: tuple[str, ...], **opts) -> None:
 
 
 def _check(paths: list[str], opts: dict) -> int:
+    from scalelint.engine.cache import locate_cache
     from scalelint.engine.config import load_config
     from scalelint.core.errors import UsageError
     from scalelint.engine.registry import load_registry_cached
@@ -131,20 +135,24 @@ def _check(paths: list[str], opts: dict) -> int:
     if not anchor.exists():
         anchor = Path(".")
     config = load_config(opts["config_path"], anchor)
-    registry = load_registry_cached(
-        [config.root / p for p in config.local_rules],
-        None if opts["no_cache"] else config.root / config.cache_dir,
-    )
+    local = _local_rules(config, opts["trust_local_rules"])
+    cache_dir = None
+    if not opts["no_cache"]:
+        location = locate_cache(config, opts["cache_dir"])
+        _notice(location.notice)
+        cache_dir = location.directory
+    registry = load_registry_cached(local.paths, cache_dir)
     where = str(config.path) if config.path else ""
+    skipped = local.notice is not None  # config may name the rules left out
     cli_ignore, cli_extend = _split(opts["ignore"]), _split(opts["extend_select"])
     if opts["select"]:
         rules = registry.select(_split(opts["select"]), cli_ignore, cli_extend, "command line")
     else:
         registry.select([], cli_ignore, cli_extend, "command line")  # validate the CLI selectors
-        rules = registry.select(config.select, config.ignore + cli_ignore, config.extend_select + cli_extend, where)
+        rules = registry.select(config.select, config.ignore + cli_ignore, config.extend_select + cli_extend, where, skipped)
     for codes in config.per_file_ignores.values():
         for code in codes:
-            registry.select([code], where=f"per-file-ignores in {where}")
+            registry.select([code], where=f"per-file-ignores in {where}", skip_unknown=skipped)
 
     settings = RunSettings(
         paths=paths,
@@ -153,7 +161,8 @@ def _check(paths: list[str], opts: dict) -> int:
         fix=opts["fix"],
         unsafe_fixes=opts["unsafe_fixes"],
         diff=opts["diff"],
-        use_cache=not opts["no_cache"],
+        use_cache=cache_dir is not None,
+        cache_dir=cache_dir,
         jobs=opts["jobs"],
         include_generated=opts["include_generated"] or config.include_generated,
     )
@@ -219,6 +228,20 @@ def _check(paths: list[str], opts: dict) -> int:
     return EXIT_CLEAN
 
 
+def _notice(message: str | None) -> None:
+    if message:
+        click.echo(f"scalelint: notice: {message}", err=True)
+
+
+def _local_rules(config, trust_flag: bool):
+    """The project's local rules the user trusts (a notice says when they were skipped)."""
+    from scalelint.engine.config import local_rules_to_load, trusts_local_rules
+
+    local = local_rules_to_load(config, trusts_local_rules(config, trust_flag))
+    _notice(local.notice)
+    return local
+
+
 def _final_texts(report) -> dict[str, str]:
     """The current text of every file with findings (after fixes)."""
     wanted = {f.path for f in report.findings}
@@ -245,29 +268,38 @@ def _print_diff(report) -> int:
 
 
 def _add_noqa(report, texts: dict[str, str]) -> int:
-    from scalelint.core.files import write_atomic_bytes
     from scalelint.report.noqa import add_noqa
+    from scalelint.engine.runner import write_checked
 
     by_path: dict[str, list] = {}
     for f in report.findings:
         by_path.setdefault(f.path, []).append(f)
     total = 0
+    failed = False
+    written: set[Path] = set()
     for path, findings in by_path.items():
         if path not in report.encodings:
             continue
         new_text, changed = add_noqa(texts[path], findings)
         if changed:
-            write_atomic_bytes(Path(path), new_text.encode(report.encodings[path]))
+            encoding = report.encodings[path]
+            checked = texts[path].encode(encoding)
+            problem = write_checked(Path(path), new_text.encode(encoding), lambda now: now == checked, written)
+            if problem is not None:
+                click.echo(f"scalelint: error: {path}: noqa comments not written: {problem}", err=True)
+                failed = True
+                continue
             total += changed
     click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
-    return EXIT_CLEAN
+    return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 
 @main.command("rules")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
-def rules_command(output_format: str) -> None:
+@click.option("--trust-local-rules", is_flag=True, help=TRUST_HELP)
+def rules_command(output_format: str, trust_local_rules: bool) -> None:
     """List every rule: code, name, fix availability and summary."""
-    registry = _registry_or_exit()
+    registry = _registry_or_exit(trust_local_rules)
     if output_format == "json":
         import json
 
@@ -286,9 +318,10 @@ def rules_command(output_format: str) -> None:
 
 @main.command()
 @click.argument("code")
-def explain(code: str) -> None:
+@click.option("--trust-local-rules", is_flag=True, help=TRUST_HELP)
+def explain(code: str, trust_local_rules: bool) -> None:
     """Print a rule's documentation (by code or name)."""
-    registry = _registry_or_exit()
+    registry = _registry_or_exit(trust_local_rules)
     rule = registry.lookup(code)
     if rule is None:
         raise _fail(f"unknown rule {code!r} (see `scalelint rules`)")
@@ -296,14 +329,14 @@ def explain(code: str) -> None:
     click.echo(f"{rule.code} {rule.name}\n\n{rule.summary}\n\nFix: {fix}\n\n{rule.docs()}")
 
 
-def _registry_or_exit():
+def _registry_or_exit(trust_local_rules: bool):
     from scalelint.engine.config import load_config
     from scalelint.core.errors import UsageError
     from scalelint.engine.registry import load_registry
 
     try:
         config = load_config(None, Path("."))
-        return load_registry([config.root / p for p in config.local_rules])
+        return load_registry(_local_rules(config, trust_local_rules).paths)
     except UsageError as exc:
         raise _fail(str(exc)) from None
 

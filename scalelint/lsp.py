@@ -8,10 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scalelint.engine.config import Config, load_config
+from scalelint.engine.config import Config, load_config, local_rules_to_load
 from scalelint.core.errors import UsageError
 from scalelint.core.findings import Finding, FixSafety
 from scalelint.engine.registry import load_registry
+
+
+TRUST_OPTION = "trustLocalRules"
+TRUST_OPTION_HINT = f'set "{TRUST_OPTION}": true in the language server\'s initializationOptions'
+
+
+def trusts_local_rules(initialization_options: Any) -> bool:
+    """Whether the client's initializationOptions enable a project's local rules."""
+    return isinstance(initialization_options, dict) and initialization_options.get(TRUST_OPTION) is True
 
 
 @dataclass(frozen=True)
@@ -56,14 +65,22 @@ class DocumentLinter:
     per-file ignores, and the project phase, the rest of the project coming
     from the cache (so cross-file findings show in the editor too)."""
 
+    #: import projects' local rules: only when the client's initializationOptions
+    #: say so (``{"trustLocalRules": true}``), never from the environment
+    trust_local_rules: bool = False
+    #: one-line notices for the user (local rules left out), shown once each
+    notices: list[str] = field(default_factory=list)
     _projects: dict[Path, tuple[Config, list[Any], set[str]]] = field(default_factory=dict)
 
     def _project_for(self, path: Path) -> tuple[Config, list[Any], set[str]]:
         config = load_config(None, path.parent if path.parent.exists() else Path.cwd())
         key = config.path or config.root
         if key not in self._projects:
-            registry = load_registry([config.root / p for p in config.local_rules])
-            rules = registry.select(config.select, config.ignore, config.extend_select)
+            local = local_rules_to_load(config, self.trust_local_rules, TRUST_OPTION_HINT)
+            if local.notice:
+                self.notices.append(local.notice)
+            registry = load_registry(local.paths)
+            rules = registry.select(config.select, config.ignore, config.extend_select, skip_unknown=bool(local.notice))
             self._projects[key] = (config, rules, set(registry.rules))
         return self._projects[key]
 
@@ -136,6 +153,10 @@ def serve() -> None:  # pragma: no cover - exercised by the subprocess test
     linter = DocumentLinter()
     converter = get_converter()
 
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        linter.trust_local_rules = trusts_local_rules(params.initialization_options)
+
     def publish(uri: str) -> None:
         document = server.workspace.get_text_document(uri)
         try:
@@ -143,6 +164,9 @@ def serve() -> None:  # pragma: no cover - exercised by the subprocess test
         except UsageError as exc:
             server.window_show_message(types.ShowMessageParams(types.MessageType.Error, f"scalelint: {exc}"))
             return
+        while linter.notices:
+            notice = linter.notices.pop(0)
+            server.window_show_message(types.ShowMessageParams(types.MessageType.Info, f"scalelint: {notice}"))
         diagnostics = [converter.structure(d, types.Diagnostic) for d in raw]
         server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
 

@@ -395,10 +395,10 @@ def test_local_rules(project: Path) -> None:
         '''))
     (project / "pyproject.toml").write_text("[tool.scalelint]\nlocal-rules = ['lint/house.py']\n")
     (project / "app.py").write_text("print('hi')\n")
-    result = run("check", "app.py", "--no-cache", "--output-format", "json")
+    result = run("check", "app.py", "--no-cache", "--output-format", "json", "--trust-local-rules")
     assert [d["code"] for d in json.loads(result.output)] == ["HX001"]
     (project / "lint" / "house.py").write_text("raise ImportError('boom')\n")
-    broken = run("check", "app.py", "--no-cache")
+    broken = run("check", "app.py", "--no-cache", "--trust-local-rules")
     assert broken.exit_code == 2 and "failed to import" in broken.output
 
 
@@ -446,7 +446,7 @@ def test_a_crashing_rule_is_an_internal_error_not_a_green_run(project: Path) -> 
         '''))
     (project / "pyproject.toml").write_text("[tool.scalelint]\nlocal-rules = ['lint.py']\n")
     (project / "a.py").write_text(FLAGGED)
-    result = run_proc("check", "a.py", "--no-cache", cwd=project)
+    result = run_proc("check", "a.py", "--no-cache", "--trust-local-rules", cwd=project)
     assert result.returncode == 2
     assert "a.py: internal error in HX900 (KeyError: 'boom')" in result.stderr
     assert "SL102" not in result.stdout  # the file could not be checked completely

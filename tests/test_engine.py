@@ -237,7 +237,7 @@ def test_third_party_pack_via_entry_point(tmp_path: Path, monkeypatch: pytest.Mo
         load_registry()
 
 
-def test_huge_file_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_huge_file_is_an_error_of_that_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import scalelint.engine.runner as runner_module
 
     monkeypatch.setattr(runner_module, "MAX_BYTES", 1000)
@@ -245,8 +245,8 @@ def test_huge_file_is_skipped_with_a_warning(tmp_path: Path, monkeypatch: pytest
     (tmp_path / "big.py").write_text("X = 1\n" * 400)
     (tmp_path / "small.py").write_text("import sqlite3\n\ndef f(p):\n    c = sqlite3.connect(p)\n    c.close()\n")
     report = Runner(Config(root=tmp_path), load_registry().select(["SL102"]), RunSettings(paths=["."], use_cache=False)).run()
-    (warning,) = report.warnings
-    assert warning.startswith("big.py: skipped, ") and warning.endswith("limit for one file")
+    (error,) = report.errors
+    assert error.path == "big.py" and error.message.startswith("skipped: too large (")
     assert [f.path for f in report.findings] == ["small.py"]
 
 
@@ -418,7 +418,7 @@ def test_prune_keeps_the_most_recent_buckets(tmp_path: Path, monkeypatch: pytest
     import time
 
     monkeypatch.setattr(cache_module, "MAX_BUCKETS", 2)
-    caches = [Cache(tmp_path, f"salt{n}") for n in range(4)]
+    caches = [Cache(tmp_path / "c", f"salt{n}") for n in range(4)]
     for n, cache in enumerate(caches):
         cache.put(f"{n:032x}", FileResult("x.py", findings=[Finding("SL999", "x", "m", "x.py", 1, 1, 1, 2)]))
         old = time.time() - 1000 + n
@@ -542,8 +542,8 @@ def test_kept_rule_metadata_loads_each_rule_from_its_own_module(tmp_path: Path) 
     from scalelint.engine.manifest import LazyRule
     from scalelint.engine.registry import load_registry_cached
 
-    load_registry_cached([], tmp_path)  # keeps the metadata
-    kept = load_registry_cached([], tmp_path).rules
+    load_registry_cached([], tmp_path / "c")  # keeps the metadata
+    kept = load_registry_cached([], tmp_path / "c").rules
     assert all(isinstance(rule, LazyRule) and rule.module for rule in kept.values())
     travelled = pickle.loads(pickle.dumps(kept["SL201"]))  # to a spawned worker
     assert travelled.load() is load_registry().rules["SL201"]

@@ -11,11 +11,13 @@ import libcst as cst
 from scalelint.context import FileContext
 from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
 from scalelint.core.edits import apply_edits
+from scalelint.engine.guard import Limits, TooComplex, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
 from scalelint.model.module import ModuleModel, Recognition
 from scalelint.engine.parsing import parse_module
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import ProjectRule, Rule
+from scalelint.engine.source import final_syntax_error, syntax_error_message
 from scalelint.report.suppressions import Suppression, parse_suppressions
 
 MAX_FIX_ROUNDS = 8
@@ -29,6 +31,7 @@ class RuleCrash(Exception):
 class CheckOptions:
     fix: bool = False
     unsafe_fixes: bool = False
+    limits: Limits = field(default_factory=Limits)
 
 
 class _Dispatch:
@@ -80,12 +83,25 @@ class Checker:
         if not active:
             return result
         try:
+            return run_guarded(lambda: self._check_guarded(result, text, module_name, ignored, suppressions, active),
+                               self.options.limits.time_budget_s)
+        except (TooComplex, RecursionError) as exc:
+            reason = str(exc) if isinstance(exc, TooComplex) else "skipped: too complex (nested too deep for the analysis)"
+            result.error = FileError(path, reason)
+            return result
+
+    def _check_guarded(self, result: FileResult, text: str, module_name: str, ignored: frozenset[str],
+                       suppressions: list[Suppression], active: list[_Dispatch]) -> FileResult:
+        """The check proper, run by check() under the guard (scalelint.engine.guard)."""
+        path = result.path
+        refused, final = self._cpython_refusal(text, path)
+        if final:
+            result.error = FileError(path, refused)
+            return result
+        try:
             findings, facts = self._run(path, text, module_name, active)
         except cst.ParserSyntaxError as exc:
-            result.error = FileError(path, f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}")
-            return result
-        except RecursionError:
-            result.error = FileError(path, "too deeply nested to analyse")
+            result.error = FileError(path, refused or f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}")
             return result
         except RuleCrash as crash:
             result.error = FileError(path, str(crash), internal=True)
@@ -101,6 +117,17 @@ class Checker:
                 result.original_source = text
         result.findings = findings
         return result
+
+    def _cpython_refusal(self, text: str, path: str) -> tuple[str, bool]:
+        """CPython's syntax error for the file ("" if none) and whether it is
+        final; raises TooComplex when the file is beyond the limits. Other
+        refusals may be newer syntax than this interpreter's: LibCST decides,
+        and the message is reported only if it refuses the file too."""
+        try:
+            cpython_tree(text, path, self.options.limits)
+        except SyntaxError as exc:
+            return syntax_error_message(exc), final_syntax_error(exc)
+        return "", False
 
     def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
         module = parse_module(text)
@@ -127,6 +154,8 @@ class Checker:
                     value = d.rule.collect_facts(model)  # type: ignore[attr-defined]
                     if value:
                         facts[d.facts_name] = value
+            except RecursionError:
+                raise  # the file is too deep, not the rule wrong: check() reports it
             except Exception as exc:  # a rule bug must not end the run, nor pass silently
                 raise RuleCrash(f"internal error in {d.rule.code} ({type(exc).__name__}: {exc}); please report it") from exc
         return ctx.findings, facts

@@ -2,15 +2,20 @@
 
 Every key is declared once in ``KEYS`` with its type; unknown keys and values
 of the wrong type are errors that name the key and the file.
+
+Besides the project's table, the user's own config
+(``$XDG_CONFIG_HOME/scalelint/config.toml``) holds what only the user may
+decide: which projects' local rules to trust, and where to put the cache.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from scalelint.core.errors import ConfigError
 
@@ -137,6 +142,11 @@ def load_config(explicit: Path | None, search_from: Path) -> Config:
     return parse_table(table, path)
 
 
+def project_root(search_from: Path) -> Path:
+    """The directory of the project ``search_from`` is in (see _project_root)."""
+    return _project_root(search_from)["root"]
+
+
 def _project_root(search_from: Path) -> dict[str, Any]:
     """Without a config, the project is the nearest directory holding a
     pyproject.toml or .git; failing that, where the search started."""
@@ -186,3 +196,86 @@ def _closest(key: str) -> str | None:
 
     matches = difflib.get_close_matches(key, list(KEYS), n=1)
     return matches[0] if matches else None
+
+
+# -- the user's own config, and trust in a project's local rules -----------------
+#: an environment variable that trusts every project's local rules (1, true, yes)
+TRUST_ENV = "SCALELINT_TRUST_LOCAL_RULES"
+USER_KEYS: dict[str, str] = {"cache-dir": "string", "trusted-projects": _STR_LIST}
+
+
+@dataclass
+class UserConfig:
+    """The user's settings, which no project can make for them."""
+
+    path: Path | None = None
+    cache_dir: str | None = None
+    trusted_projects: list[str] = field(default_factory=list)
+
+
+def user_config_path(environ: Mapping[str, str] = os.environ) -> Path:
+    base = environ.get("XDG_CONFIG_HOME", "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".config") / "scalelint" / "config.toml"
+
+
+def load_user_config(environ: Mapping[str, str] = os.environ) -> UserConfig:
+    """The user's config file if there is one; its mistakes name the file and key."""
+    path = user_config_path(environ)
+    if not path.is_file():
+        return UserConfig()
+    config = UserConfig(path=path)
+    for key, value in _read_toml(path).items():
+        expected = USER_KEYS.get(key)
+        if expected is None:
+            raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(USER_KEYS)})")
+        _check_type(key, value, expected, path)
+        setattr(config, key.replace("-", "_"), value)
+    return config
+
+
+def inside_root(path: Path, root: Path) -> bool:
+    """Whether ``path`` stays inside ``root`` once symlinks are resolved."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
+def trusts_local_rules(config: Config, flag: bool, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the user trusts this project's code: ``--trust-local-rules``,
+    $SCALELINT_TRUST_LOCAL_RULES, or the project root in ``trusted-projects``
+    of the user's config."""
+    if flag or environ.get(TRUST_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return True
+    if not config.local_rules:
+        return False  # nothing to trust: the user's config need not be read
+    root = os.path.realpath(config.root)
+    listed = load_user_config(environ).trusted_projects
+    return any(os.path.realpath(os.path.expanduser(entry)) == root for entry in listed)
+
+
+@dataclass(frozen=True)
+class LocalRules:
+    """The local rule files a run imports, and a notice when a project's were
+    left out because the user does not trust them (yet)."""
+
+    paths: list[Path]
+    notice: str | None = None
+
+
+def local_rules_to_load(config: Config, trusted: bool, how_to_trust: str = "") -> LocalRules:
+    """The project's ``local-rules`` to import: none unless trusted, and
+    never a file outside the project root (a config error naming the key)."""
+    if not config.local_rules:
+        return LocalRules([])
+    where = config.path or config.root
+    if not trusted:
+        how = how_to_trust or (
+            f"pass --trust-local-rules, set {TRUST_ENV}=1, or add {config.root} to "
+            f"trusted-projects in {user_config_path()}"
+        )
+        return LocalRules([], f"{where}: local-rules not loaded, scalelint runs a project's code only when you trust it ({how})")
+    paths = []
+    for entry in config.local_rules:
+        path = config.root / entry
+        if not inside_root(path, config.root):
+            raise ConfigError(f"{where}: key 'local-rules': {entry!r} is outside the project root {config.root}")
+        paths.append(path)
+    return LocalRules(paths)

@@ -18,11 +18,14 @@ import os
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from scalelint import __version__
 from scalelint.core.findings import FixSafety
 from scalelint.rule import doc_examples_in, doc_section_in
+
+if TYPE_CHECKING:
+    from scalelint.engine.cache import CacheRoot
 
 #: the module name prefix under which a project's local rule files are loaded
 LOCAL_RULES_MODULE = "scalelint_local_rules_"
@@ -133,9 +136,14 @@ def importable_by_name(rule: type) -> bool:
     return not rule.__module__.startswith((LOCAL_RULES_MODULE, "__main__")) and "<locals>" not in rule.__qualname__
 
 
-def read(path: Path, loader: Callable[[], dict[str, Any]]) -> tuple[dict[str, LazyRule], dict[str, str]] | None:
+def read(root: "CacheRoot", parts: tuple[str, ...], name: str, loader: Callable[[], dict[str, Any]]) -> tuple[dict[str, LazyRule], dict[str, str]] | None:
+    """The rule metadata kept in the cache, or None (missing or malformed)."""
+    from scalelint.engine.cache import MALFORMED
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(root.read(parts, name).decode("utf-8"))
+        if not all(_well_formed(item) for item in data["rules"]):
+            raise TypeError("rules")
         rules = {
             item["code"]: LazyRule(
                 item["code"], item["name"], item["summary"], tuple(item["vocabulary"]),
@@ -144,16 +152,30 @@ def read(path: Path, loader: Callable[[], dict[str, Any]]) -> tuple[dict[str, La
             )
             for item in data["rules"]
         }
-        return rules, data["origin"]
-    except (OSError, ValueError, KeyError, TypeError):
+        origin = data["origin"]
+        if not isinstance(origin, dict) or set(origin) != set(rules) or not all(type(v) is str for v in origin.values()):
+            raise TypeError("origin")
+        return rules, origin
+    except (OSError, *MALFORMED):
         return None
 
 
-def write(path: Path, rules: list, origin: dict[str, str]) -> None:
-    from scalelint.core.files import write_atomic_bytes
+_TEXT_FIELDS = ("code", "name", "summary", "docs", "help", "module", "qualname")
 
+
+def _well_formed(item: Any) -> bool:
+    """Whether a kept rule description has the fields describe() writes, of their types."""
+    return (
+        all(type(item[key]) is str for key in _TEXT_FIELDS)
+        and type(item["project_wide"]) is bool
+        and type(item["vocabulary"]) is list
+        and all(type(word) is str for word in item["vocabulary"])
+        and (item["fix_safety"] is None or type(item["fix_safety"]) is str)
+    )
+
+
+def write(root: "CacheRoot", parts: tuple[str, ...], name: str, rules: list, origin: dict[str, str]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic_bytes(path, json.dumps({"rules": [describe(r) for r in rules], "origin": origin}).encode("utf-8"))
+        root.write(parts, name, json.dumps({"rules": [describe(r) for r in rules], "origin": origin}).encode("utf-8"))
     except OSError:
         pass

@@ -15,6 +15,9 @@ from scalelint.rule import Rule, rule_classes_in
 
 ENTRY_POINT_GROUP = "scalelint.rules"
 BUILTIN_PACK = "scalelint.rules"
+#: what importing a rule module may raise that is the module's fault: a file
+#: calling sys.exit() must be an error naming it, not a silent green run
+IMPORT_FAILURES = (Exception, SystemExit)
 
 
 @dataclass
@@ -73,18 +76,20 @@ class Registry:
         ignore: Iterable[str] = (),
         extend_select: Iterable[str] = (),
         where: str = "",
+        skip_unknown: bool = False,
     ) -> list[type[Rule]]:
-        """Resolve selectors to rule classes. An unknown selector is an error."""
+        """Resolve selectors to rule classes. An unknown selector is an error,
+        unless ``skip_unknown`` (the local rules it may name were not loaded)."""
         chosen: set[str] = set()
         for sel in list(select if select is not None else ["ALL"]) + list(extend_select):
-            chosen.update(self._resolve(sel, where))
+            chosen.update(self._resolve(sel, where, skip_unknown))
         for sel in ignore:
-            chosen.difference_update(self._resolve(sel, where))
+            chosen.difference_update(self._resolve(sel, where, skip_unknown))
         return [self.rules[c] for c in sorted(chosen)]
 
-    def _resolve(self, selector: str, where: str) -> list[str]:
+    def _resolve(self, selector: str, where: str, skip_unknown: bool = False) -> list[str]:
         codes = self.matching(selector)
-        if not codes:
+        if not codes and not skip_unknown:
             suffix = f" (in {where})" if where else ""
             raise UsageError(f"unknown rule selector {selector!r}{suffix}")
         return codes
@@ -99,7 +104,7 @@ def load_registry(local_rules: Iterable[Path] = ()) -> Registry:
             continue
         try:
             loaded = ep.load()
-        except Exception as exc:  # a broken plugin must not give a silent green run
+        except IMPORT_FAILURES as exc:  # a broken plugin must not give a silent green run
             raise UsageError(
                 f"rule pack {ep.name!r} ({ep.value}) failed to import: "
                 f"{type(exc).__name__}: {exc}"
@@ -120,10 +125,10 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
     local = list(local_rules)
     if cache_dir is None:
         return load_registry(local)
-    from scalelint import __version__
     from scalelint.engine import manifest
+    from scalelint.engine.cache import VERSION_DIR, CacheRoot
 
-    path = cache_dir / f"v{__version__}" / f"rules-{code_fingerprint(local)}.json"
+    root, parts, name = CacheRoot(cache_dir), (VERSION_DIR,), f"rules-{code_fingerprint(local)}.json"
     loaded: list[Registry] = []
 
     def classes() -> dict[str, type[Rule]]:
@@ -131,13 +136,13 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
             loaded.append(load_registry(local))
         return loaded[0].rules
 
-    known = manifest.read(path, classes)
+    known = manifest.read(root, parts, name, classes)
     if known is not None:
         registry = Registry()
         registry.rules, registry.origin = known  # type: ignore[assignment]
         return registry
     registry = load_registry(local)
-    manifest.write(path, registry.sorted(), registry.origin)
+    manifest.write(root, parts, name, registry.sorted(), registry.origin)
     return registry
 
 
@@ -219,7 +224,7 @@ def _import_local(path: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except IMPORT_FAILURES as exc:
         del sys.modules[name]
         raise UsageError(
             f"local rules {path} failed to import: {type(exc).__name__}: {exc}"

@@ -8,11 +8,11 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from scalelint.core.files import write_atomic_bytes
-from scalelint.engine.cache import Cache, content_hash, salt_for
-from scalelint.engine.config import Config
+from scalelint.engine.cache import Cache, content_hash, locate_cache, salt_for
+from scalelint.engine.config import Config, project_root
 from scalelint.engine.discovery import Discovery, matches_glob
 from scalelint.engine.dispatch import Batch, Job, tune_gc, worker_count
 from scalelint.core.findings import FileError, FileResult, Finding, FixSafety
@@ -39,6 +39,8 @@ class RunSettings:
     unsafe_fixes: bool = False
     diff: bool = False
     use_cache: bool = True
+    #: where the caller located the cache (scalelint.engine.cache.locate_cache); None: located here
+    cache_dir: Path | None = None
     jobs: int | None = None
     include_generated: bool = False
 
@@ -86,12 +88,17 @@ class Runner:
         self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
-        self.cache = (
-            Cache(config.root / config.cache_dir, salt_for(config.fingerprint(), self.codes, self._code_fingerprint()))
-            if settings.use_cache
-            else None
-        )
+        self._notices: list[str] = []
+        self.cache = self._open_cache() if settings.use_cache else None
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
+
+    def _open_cache(self) -> Cache:
+        directory = self.settings.cache_dir
+        if directory is None:
+            location = locate_cache(self.config)
+            directory = location.directory
+            self._notices.extend([location.notice] if location.notice else [])
+        return Cache(directory, salt_for(self.config.fingerprint(), self.codes, self._code_fingerprint()))
 
     def _code_fingerprint(self) -> str:
         from scalelint.engine.registry import code_fingerprint
@@ -113,6 +120,9 @@ class Runner:
         if self.cache is not None:
             self.cache.prune()
             self.cache.save_stats()
+            if self.cache.refusal:
+                self._notices.append(self.cache.refusal)
+        report.warnings.extend(self._notices)
         return report
 
     def _discover(self) -> list[FileState]:
@@ -143,12 +153,9 @@ class Runner:
             except OSError as exc:
                 state.result = FileResult(state.display, error=FileError(state.display, f"cannot read: {exc.strerror}"))
                 return
-        if len(data) > MAX_BYTES:
-            report.warnings.append(
-                f"{state.display}: skipped, {len(data) / 1e6:.1f} MB is over the "
-                f"{MAX_BYTES // (1024 * 1024)} MB limit for one file"
-            )
-            state.result = FileResult(state.display)
+        if len(data) > MAX_BYTES:  # parse, model and fixes cost time and memory in proportion
+            message = f"skipped: too large ({len(data) / 2**20:.1f} MiB, the limit for one file is {MAX_BYTES / 2**20:g} MiB)"
+            state.result = FileResult(state.display, error=FileError(state.display, message))
             return
         try:
             state.source = decode(data)
@@ -475,6 +482,7 @@ class Runner:
     def _write_fixes(self, report: RunReport) -> None:
         if self.settings.diff:
             return
+        written: set[Path] = set()  # targets already rewritten (a file and a symlink to it)
         for state in report.changed:
             assert state.result is not None and state.result.fixed_source is not None
             if state.real is None:
@@ -486,9 +494,36 @@ class Runner:
             except UnicodeEncodeError:
                 report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
                 continue
-            try:
-                write_atomic_bytes(state.real, data)
-            except OSError as exc:
-                report.errors.append(FileError(state.display, f"fix not written: {exc.strerror}"))
+            shown = Path(state.display)  # explicitly named files arrive resolved: see the link the user named
+            path = shown if os.path.realpath(shown) == os.path.realpath(state.real) else state.real
+            problem = write_checked(path, data, lambda now: content_hash(now, state.module) == state.digest, written)
+            if problem is not None:
+                report.errors.append(FileError(state.display, f"fix not written: {problem}"))
         if self.settings.stdin_text is not None and report.stdin_output is None:
             report.stdin_output = self.settings.stdin_text
+
+
+def write_checked(path: Path, data: bytes, unchanged: Callable[[bytes], bool], written: set[Path]) -> str | None:
+    """Rewrite a checked file in place of what was checked, or say why not.
+
+    A symlink is written through to its target when the target is inside the
+    link's own project (a link out of it is left alone); the bytes on disk must still be
+    the ones checked (an edit saved meanwhile wins); the write is atomic and
+    keeps the file's mode, owner and group."""
+    target = Path(os.path.realpath(path))
+    if target in written:
+        return None
+    if target != Path(os.path.abspath(path)) and not _inside(target, project_root(Path(os.path.abspath(path)).parent)):
+        return f"it is a symlink to {target}, outside the project"
+    try:
+        if not unchanged(target.read_bytes()):
+            return "the file changed since it was checked; run again"
+        write_atomic_bytes(target, data)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    written.add(target)
+    return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return Path(os.path.realpath(root)) in path.parents

@@ -8,10 +8,11 @@ import re
 import tokenize
 from dataclasses import dataclass
 
+from scalelint.engine.guard import parser_gave_up
 from scalelint.core.lazyre import lazy_compile
 
 GENERATED_MARKER = "@" + "generated"  # split so this file is not itself "generated"
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = 1024 * 1024  # one file's budget: checking costs about 10 s and 0.5 GB per MiB
 _COOKIE = lazy_compile(rb"^[ \t\f]*#.*?coding[:=]", re.M)
 
 
@@ -49,6 +50,19 @@ def decode(data: bytes) -> SourceText:
     return SourceText(text, encoding)
 
 
+#: CPython refusals no grammar version lifts (limits of its tokenizer and
+#: parser): LibCST is never asked, and its native parser could overflow the stack
+_FINAL_SYNTAX_ERRORS = ("too many nested parentheses", "too many levels of indentation", "too many statically nested blocks")
+
+
+def syntax_error_message(exc: SyntaxError) -> str:
+    return f"syntax error at line {exc.lineno}, column {exc.offset or 1}: {exc.msg}"
+
+
+def final_syntax_error(exc: SyntaxError) -> bool:
+    return any(part in (exc.msg or "") for part in _FINAL_SYNTAX_ERRORS)
+
+
 def syntax_error(text: str, path: str) -> str | None:
     """A one-line syntax error message from CPython's own (fast) parser, for
     files the prefilter keeps away from LibCST; None when the file parses."""
@@ -56,17 +70,28 @@ def syntax_error(text: str, path: str) -> str | None:
         compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
         return None
     except SyntaxError as exc:
-        message = f"syntax error at line {exc.lineno}, column {exc.offset or 1}: {exc.msg}"
-    except (ValueError, RecursionError, MemoryError) as exc:
-        message = f"cannot parse: {exc}"
-    # newer grammar than this interpreter's (PEP 695 on 3.11, say): LibCST decides
+        if final_syntax_error(exc):
+            return syntax_error_message(exc)
+        message = syntax_error_message(exc)
+    except (RecursionError, MemoryError) as exc:
+        return parser_gave_up(exc)
+    except ValueError as exc:
+        return f"cannot parse: {exc}"
+    # newer grammar than this interpreter's (PEP 695 on 3.11, say): LibCST
+    # decides, under the guard (its native parser recurses per nesting level)
+    return None if _libcst_accepts(text) else message
+
+
+def _libcst_accepts(text: str) -> bool:
     import libcst
 
+    from scalelint.engine.guard import TooComplex, run_guarded
+
     try:
-        libcst.parse_module(text)
-    except Exception:
-        return message
-    return None
+        run_guarded(lambda: libcst.parse_module(text))
+    except (libcst.ParserSyntaxError, TooComplex, RecursionError):
+        return False
+    return True
 
 
 def is_generated(text: str) -> bool:

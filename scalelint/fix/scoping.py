@@ -13,6 +13,7 @@ from scalelint.context import FileContext
 from scalelint.core.findings import Fix, FixSafety
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold, Stmt
+from scalelint.model.connections.timeline import following, reach_of
 from scalelint.core.walk import dotted, walk
 
 
@@ -257,9 +258,10 @@ def scope_hold_fix(
         trailing = release.node
         removed = [release.node]
     else:
-        if not hold.refs:
-            return None
-        last = top_level_in(fn, acquired, max(hold.refs, key=lambda r: r.stmt.ordinal).stmt)
+        reach = reach_of(fn, hold, following(fn, hold))
+        if not reach.uses or reach.escape is not None:
+            return None  # the block must also cover every cursor, result or iterator made from it
+        last = top_level_in(fn, acquired, reach.uses[-1])
         if last is None or last.block is not block:
             return None
         region = list(block[acquired.index + 1 : last.index + 1])

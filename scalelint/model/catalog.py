@@ -565,6 +565,11 @@ LOGGER_NAMES = frozenset({"logger", "log", "logging", "_logger", "_log", "LOGGER
 #: methods on a database handle whose result is another handle bound to it
 #: (a cursor, a result set still streaming from the connection)
 HANDLE_RESULT_METHODS = frozenset({"cursor", "execute", "exec_driver_sql", "stream", "stream_scalars"})
+#: methods of a result that return another lazy view of the same rows
+#: (SQLAlchemy's ``result.scalars()``, ``result.mappings()``)
+LAZY_RESULT_METHODS = frozenset({"scalars", "mappings", "partitions", "yield_per", "unique", "columns", "tuples"})
+#: builtins whose result iterates their arguments lazily (``iter(cur)``, ``map(f, cur)``)
+LAZY_BUILTINS = frozenset({"iter", "map", "filter", "zip", "enumerate", "reversed"})
 #: methods that return rows already fetched (iterating them does not stream)
 MATERIALISING_METHODS = frozenset({
     "fetchall", "fetchmany", "fetchone", "fetch", "fetchrow", "fetchval", "all", "first", "one",

@@ -153,6 +153,11 @@ class FunctionModel:
         return out
 
     @cached_property
+    def is_generator(self) -> bool:
+        """Its body yields: calling it runs nothing until the result is iterated."""
+        return any(type(node) is cst.Yield for node in walk(self.node.body, into_functions=False))
+
+    @cached_property
     def env(self) -> dict[str, Resource]:
         """Local names bound to a recognised resource (first binding wins)."""
         env: dict[str, Resource] = {}

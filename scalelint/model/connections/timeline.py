@@ -55,7 +55,7 @@ def derives_handle(expr: cst.BaseExpression | None, names: set[str], session: bo
     if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
         return False
     method = expr.func.attr.value
-    returning = catalog.HANDLE_RESULT_METHODS | ({"query"} if session else frozenset())
+    returning = catalog.HANDLE_RESULT_METHODS | catalog.LAZY_RESULT_METHODS | ({"query"} if session else frozenset())
     return method in returning and root_name(expr.func.value) in names
 
 
@@ -71,6 +71,116 @@ def wraps_handle(expr: cst.BaseExpression | None, names: set[str]) -> bool:
     if not any(part[:1].isupper() and not part.isupper() for part in callee.split(".")):
         return False
     return any(isinstance(a.value, cst.Name) and a.value.value in names for a in expr.args)
+
+
+def keeps_handle(fn: FunctionModel, expr: cst.BaseExpression | None, names: set[str], session: bool) -> bool:
+    """The value may still read through the handle later: the handle itself, a
+    cursor or result, an iterator or generator over one, a function or object
+    that uses it, a container holding one. Rows already fetched
+    (``cur.fetchall()``), attributes (``cur.rowcount``) and what a plain
+    function computes from the handle are data."""
+    if isinstance(expr, cst.Await):
+        expr = expr.expression
+    if expr is None or not mentions(expr, names):
+        return False
+    if isinstance(expr, (cst.Name, cst.GeneratorExp, cst.Lambda)):
+        return True
+    if isinstance(expr, cst.Call):
+        return _call_keeps_handle(fn, expr, names, session)
+    if isinstance(expr, cst.Attribute):  # a bound method: ``run = cur.execute``
+        return expr.attr.value in catalog.HANDLE_RESULT_METHODS and root_name(expr.value) in names
+    if isinstance(expr, cst.Subscript):
+        return keeps_handle(fn, expr.value, names, session)
+    if isinstance(expr, (cst.Tuple, cst.List, cst.Set, cst.Dict)):
+        return any(  # ``[first, *rest]`` unpacks (reads) what is starred
+            keeps_handle(fn, el.value, names, session)
+            for el in expr.elements
+            if not isinstance(el, (cst.StarredElement, cst.StarredDictElement))
+        )
+    if isinstance(expr, cst.IfExp):
+        return keeps_handle(fn, expr.body, names, session) or keeps_handle(fn, expr.orelse, names, session)
+    if isinstance(expr, cst.BooleanOperation):
+        return keeps_handle(fn, expr.left, names, session) or keeps_handle(fn, expr.right, names, session)
+    if isinstance(expr, cst.NamedExpr):
+        return keeps_handle(fn, expr.value, names, session)
+    return False
+
+
+def _call_keeps_handle(fn: FunctionModel, call: cst.Call, names: set[str], session: bool) -> bool:
+    if derives_handle(call, names, session) or wraps_handle(call, names):
+        return True
+    if isinstance(call.func, cst.Name) and call.func.value in catalog.LAZY_BUILTINS:
+        return any(keeps_handle(fn, arg.value, names, session) for arg in call.args)
+    callee = work_of(fn).local_function(call.func)
+    return callee is not None and callee.is_generator and any(mentions(arg.value, names) for arg in call.args)
+
+
+@dataclass
+class Reach:
+    """Where a hold's connection can still be read: its variable and every
+    handle derived from it, and the statements mentioning them."""
+
+    names: set[str]
+    #: derived handle -> the statement defining it
+    derived: dict[str, Stmt]
+    uses: list[Stmt]
+    #: the first statement returning, storing, capturing or passing on one of the names
+    escape: Stmt | None = None
+
+
+def reach_of(fn: FunctionModel, hold: Hold, stmts: list[Stmt]) -> Reach:
+    """Follow the hold through ``stmts`` (in order): which names carry it, where."""
+    session = hold.resource.kind == "session"
+    reach = Reach({hold.var}, {}, [])
+    for stmt in stmts:
+        if any(mentions(part, reach.names) for part in stmt.header_parts()):
+            reach.uses.append(stmt)
+            if reach.escape is None and _hands_out(fn, stmt, reach.names, session):
+                reach.escape = stmt
+        for name, value in _bindings(stmt):
+            if keeps_handle(fn, value, reach.names, session):
+                reach.names.add(name)
+                reach.derived[name] = stmt
+            elif name in reach.derived:  # rebound to something else
+                reach.names.discard(name)
+    return reach
+
+
+def _hands_out(fn: FunctionModel, stmt: Stmt, names: set[str], session: bool) -> bool:
+    """The statement returns, yields, stores, captures or passes on the handle
+    or one derived from it: the connection then outlives the statement's block."""
+    if isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef)):
+        return mentions(stmt.node, names)
+    for part in stmt.header_parts():
+        for sub in walk(part, into_functions=False):
+            if isinstance(sub, (cst.Return, cst.Yield)):
+                value = sub.value.item if isinstance(sub.value, cst.From) else sub.value
+                if isinstance(value, cst.BaseExpression) and keeps_handle(fn, value, names, session):
+                    return True
+            elif isinstance(sub, cst.Assign) and any(not isinstance(t.target, cst.Name) for t in sub.targets):
+                if keeps_handle(fn, sub.value, names, session):
+                    return True
+            elif isinstance(sub, (cst.AnnAssign, cst.AugAssign)) and not isinstance(sub.target, cst.Name):
+                if keeps_handle(fn, sub.value, names, session):
+                    return True
+            elif isinstance(sub, (cst.Global, cst.Nonlocal)) and any(n.name.value in names for n in sub.names):
+                return True
+            elif isinstance(sub, cst.Call) and _passes_on(fn, sub, names, session):
+                return True
+    return False
+
+
+def _passes_on(fn: FunctionModel, call: cst.Call, names: set[str], session: bool) -> bool:
+    """A callee that may keep it is given the handle (builtins, the handles'
+    own methods and the module's functions only use it during the call)."""
+    func = call.func
+    if isinstance(func, cst.Name) and func.value in catalog.CHEAP_BUILTINS:
+        return False
+    if isinstance(func, cst.Attribute) and root_name(func.value) in names:
+        return False
+    if work_of(fn).local_function(func) is not None:
+        return False  # the module's own function: what a generator returns is followed as derived
+    return any(keeps_handle(fn, arg.value, names, session) for arg in call.args)
 
 
 def _offline(fn: FunctionModel) -> bool:
@@ -113,6 +223,11 @@ def _bindings(stmt: Stmt) -> list[tuple[str, cst.BaseExpression | None]]:
     return out
 
 
+def following(fn: FunctionModel, hold: Hold) -> list[Stmt]:
+    """The statements that can run after the acquisition while its name is in scope."""
+    return fn.stmts[hold.acquired.ordinal + 1 : _scope_end(fn, hold) + 1]
+
+
 def _scope_end(fn: FunctionModel, hold: Hold) -> int:
     """Last ordinal of the statements that can run after the acquisition in its block."""
     if hold.via_with:
@@ -142,27 +257,17 @@ def timeline_of(fn: FunctionModel, hold: Hold) -> Timeline | None:
     if releases:
         end = max(s.ordinal for s in releases) - 1
     base = len(hold.acquired.context) + (1 if hold.via_with else 0)
-    names = {hold.var}
-    derived: dict[str, Stmt] = {}
-    region: list[Stmt] = []
-    uses: list[Stmt] = []
-    for stmt in fn.stmts[hold.acquired.ordinal + 1 : end + 1]:
-        if _error_path(stmt, base) or any(s is stmt for s in releases):
-            continue
-        if isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef)):
-            continue
-        region.append(stmt)
-        if any(mentions(part, names) for part in stmt.header_parts()):
-            uses.append(stmt)
-        for name, value in _bindings(stmt):
-            if derives_handle(value, names, session) or wraps_handle(value, names):
-                names.add(name)
-                derived[name] = stmt
-            elif name in derived:  # rebound to something else
-                names.discard(name)
-    if not uses:
+    region = [
+        stmt
+        for stmt in fn.stmts[hold.acquired.ordinal + 1 : end + 1]
+        if not _error_path(stmt, base)
+        and not any(s is stmt for s in releases)
+        and not isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef))
+    ]
+    reach = reach_of(fn, hold, region)
+    if not reach.uses:
         return None
-    line = Timeline(hold, names, derived, region, uses, ended=ended)
+    line = Timeline(hold, reach.names, reach.derived, region, reach.uses, ended=ended)
     line.work = _work(fn, line, session)
     return line
 

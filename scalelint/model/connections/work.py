@@ -416,6 +416,11 @@ class FunctionWork:
         parts = qn.split(".")
         return any(".".join(parts[:n]) in catalog.CHEAP_MODULES for n in range(1, len(parts) + 1))
 
+    def local_function(self, func: cst.BaseExpression) -> "FunctionModel | None":
+        """The module function or same-class method a call targets, if any."""
+        target = self._local_target(func)
+        return self.mw.by_qualname.get(target) if target is not None else None
+
     def _local_target(self, func: cst.BaseExpression) -> str | None:
         """The qualname of the module function or same-class method a call targets."""
         defs = self.mw.by_qualname

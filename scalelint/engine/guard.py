@@ -1,0 +1,144 @@
+"""Checking one file under a guard, so that one pathological file is that
+file's error and never the run's.
+
+LibCST's native parser and its tree operations (visitors, code generation)
+recurse once per nesting level: deep but valid code (a long chain of method
+calls, a long ``+`` chain, hundreds of implicitly concatenated string parts)
+overflows the default stack, and deeper code overflows the C stack of the
+native parser and kills the process. So the work runs in a thread with a
+large stack and a raised recursion limit, after CPython's own parser has
+accepted the file (it refuses what no Python runs, such as 200 nested
+brackets) and the tree's depth is within a limit; and under a time budget.
+"""
+from __future__ import annotations
+
+import ast
+import ctypes
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+STACK_BYTES = 512 * 1024 * 1024  # reserved address space, committed only as used
+RECURSION_LIMIT = 12_000  # Python frames: LibCST needs 2-4 per nesting level
+MAX_DEPTH = 1_000  # nesting levels of CPython's tree a file may have
+TIME_BUDGET_S = 60.0  # for one file's parse, model, rules and fixes
+
+_LOCK = threading.Lock()
+_raised = 0  # guarded threads running: the recursion limit is raised while any is
+_saved_limit = 0
+
+
+class TooComplex(Exception):
+    """A valid file beyond what scalelint can analyse; the message says why."""
+
+
+class OverBudget(BaseException):
+    """Raised inside the guarded thread when its time is up (a BaseException,
+    so that no ``except Exception`` of a rule or the model swallows it)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = MAX_DEPTH
+    time_budget_s: float = TIME_BUDGET_S
+
+
+def deeper_than(tree: ast.AST, limit: int) -> bool:
+    """Whether CPython's tree nests deeper than ``limit`` levels. Iterative (it
+    may be deep), and it skips every one-line node too short to hold that
+    many levels (each level takes a character or more), which is nearly all
+    of them: the cost is in the order of the statements, not the nodes."""
+    stack = [(tree, 1)]
+    children = ast.iter_child_nodes
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        end = getattr(node, "end_col_offset", None)
+        if end is not None and node.end_lineno == node.lineno and depth + end - node.col_offset + _CTX_LEVELS <= limit:  # type: ignore[attr-defined]
+            continue
+        depth += 1
+        stack.extend((child, depth) for child in children(node))
+    return False
+
+
+_CTX_LEVELS = 2  # a one-character node may still have a child (a Name's Load context)
+
+
+def cpython_tree(text: str, path: str, limits: Limits) -> ast.Module:
+    """CPython's tree of the file, first: it refuses what no interpreter runs,
+    and its depth bounds LibCST's. Raises SyntaxError or TooComplex."""
+    try:
+        tree = compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError) as exc:
+        raise TooComplex(parser_gave_up(exc)) from None
+    if deeper_than(tree, limits.max_depth):
+        raise TooComplex(f"skipped: too complex (nested more than {limits.max_depth} levels deep)")
+    return tree
+
+
+def run_guarded(func: Callable[[], T], budget_s: float = TIME_BUDGET_S) -> T:
+    """``func()`` in a thread with a large stack, stopped with TooComplex when
+    it runs longer than ``budget_s`` seconds; its exceptions are re-raised here."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = func()
+        except OverBudget:
+            outcome["error"] = TooComplex(f"skipped: too complex (not done after {budget_s:g} s)")
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    _raise_recursion_limit()
+    try:
+        with _LOCK:
+            previous = threading.stack_size(STACK_BYTES)
+            try:
+                worker = threading.Thread(target=target, name="scalelint-check", daemon=True)
+                worker.start()
+            finally:
+                threading.stack_size(previous)
+        worker.join(budget_s)
+        if worker.is_alive():
+            _interrupt(worker)
+            worker.join()
+    finally:
+        _restore_recursion_limit()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def _raise_recursion_limit() -> None:
+    """The limit is per interpreter: raised only while a guarded thread runs,
+    so that other threads (on the default 8 MB stack) keep the default."""
+    global _raised, _saved_limit
+    with _LOCK:
+        if _raised == 0:
+            _saved_limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_saved_limit, RECURSION_LIMIT))
+        _raised += 1
+
+
+def _restore_recursion_limit() -> None:
+    global _raised
+    with _LOCK:
+        _raised -= 1
+        if _raised == 0:
+            sys.setrecursionlimit(_saved_limit)
+
+
+def parser_gave_up(exc: BaseException) -> str:
+    """The file's error when CPython's parser runs out of stack or memory."""
+    return f"skipped: too complex (CPython's parser gave up: {str(exc) or type(exc).__name__})"
+
+
+def _interrupt(worker: threading.Thread) -> None:
+    """Raise OverBudget in the worker at its next bytecode (native code, such
+    as LibCST's parser, finishes first)."""
+    assert worker.ident is not None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(OverBudget))
