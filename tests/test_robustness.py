@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -110,9 +109,7 @@ def test_deep_but_valid_code_is_checked(expression: str) -> None:
 
 
 def test_too_deep_code_is_that_files_error_and_the_run_goes_on(tmp_path: Path) -> None:
-    started = time.monotonic()
     code, findings, stderr = _json_run(tmp_path, {"deep.py": _released_by_hand("conn" + ".strip()" * 3000), "app.py": FLAGGED})
-    assert time.monotonic() - started < 60
     assert code == 1, stderr
     assert "deep.py: skipped: too complex (nested more than 1000 levels deep)" in stderr
     assert [f["path"] for f in findings] == ["app.py"]
@@ -124,11 +121,9 @@ def test_time_budget_makes_a_slow_file_that_files_error() -> None:
         for i in range(400)
     )
     checker = Checker(rules_for(), Recognition(), CheckOptions(limits=Limits(time_budget_s=0.05)))
-    started = time.monotonic()
     result = checker.check("slow.py", text)
     assert result.error is not None and result.error.message == "skipped: too complex (not done after 0.05 s)"
     assert not result.error.internal
-    assert time.monotonic() - started < 30
     assert checker.check("fast.py", FLAGGED).error is None  # the checker is still usable
 
 

@@ -33,7 +33,8 @@ BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
 @dataclass
 class RunSettings:
     paths: list[str]
-    stdin_text: str | None = None
+    stdin_text: str | None = None  # an editor's buffer, already text
+    stdin_data: bytes | None = None  # the bytes read from stdin (decoded as Python would)
     stdin_filename: str | None = None
     fix: bool = False
     unsafe_fixes: bool = False
@@ -43,6 +44,17 @@ class RunSettings:
     cache_dir: Path | None = None
     jobs: int | None = None
     include_generated: bool = False
+
+    @property
+    def stdin(self) -> bool:
+        return self.stdin_text is not None or self.stdin_data is not None
+
+    def stdin_source(self) -> tuple[bytes, SourceText]:
+        """The buffer's bytes and text (SourceError when the bytes are not Python source)."""
+        if self.stdin_data is not None:
+            return self.stdin_data, decode(self.stdin_data)
+        text = self.stdin_text or ""
+        return text.encode("utf-8", "surrogatepass"), SourceText(text, "utf-8")
 
 
 @dataclass
@@ -66,8 +78,21 @@ class RunReport:
     fixed: int = 0
     changed: list[FileState] = field(default_factory=list)
     stdin_output: str | None = None
+    stdin_encoding: str = "utf-8"  # of the buffer, to print it back as it came
     texts: dict[str, str] = field(default_factory=dict)  # final text of files with findings
     encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
+
+    def stdin_bytes(self, buffer: bytes, text: str | None = None) -> bytes:
+        """What to print for a buffer read from stdin: ``text`` (by default the
+        fixed buffer) in the buffer's own encoding (its BOM and coding cookie
+        kept), else the buffer exactly as it came."""
+        text = self.stdin_output if text is None else text
+        if text is None:
+            return buffer
+        try:
+            return text.encode(self.stdin_encoding)
+        except UnicodeEncodeError:
+            return buffer
 
 
 # -- main side --------------------------------------------------------------------
@@ -127,7 +152,7 @@ class Runner:
 
     def _discover(self) -> list[FileState]:
         s = self.settings
-        if s.stdin_text is not None:
+        if s.stdin:
             return [FileState(s.stdin_filename or "-", None)]
         discovery = Discovery(
             self.config.root,
@@ -140,9 +165,10 @@ class Runner:
         """Read and decode; answer from the cache or the prefilter when possible."""
         stat = None
         if state.real is None:
-            data = (self.settings.stdin_text or "").encode("utf-8")
             if self.settings.stdin_filename:
                 state.module = self._module_name(Path(self.settings.stdin_filename))
+            self._load_stdin(state, report)
+            return
         else:
             state.module = self._module_name(state.real)
             try:
@@ -162,6 +188,20 @@ class Runner:
         except SourceError as exc:
             state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
             return
+        self._answer_read(state, data, stat)
+
+    def _load_stdin(self, state: FileState, report: RunReport) -> None:
+        try:
+            data, state.source = self.settings.stdin_source()
+        except SourceError as exc:
+            state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
+            return
+        report.stdin_encoding = state.source.encoding
+        self._answer_read(state, data, None)
+
+    def _answer_read(self, state: FileState, data: bytes, stat: os.stat_result | None) -> None:
+        """Answer a decoded file from the cache or the prefilter when possible."""
+        assert state.source is not None
         if not self.settings.include_generated and state.real is not None and is_generated(state.source.text):
             state.result = FileResult(state.display)
             return
@@ -326,7 +366,7 @@ class Runner:
         root = str(self.config.root.resolve())
         if not self.config.root_is_project:
             return {}, []
-        if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
+        if not self.settings.stdin and any(os.path.realpath(p) == root for p in self.settings.paths):
             return {}, []
         seen = {os.path.realpath(s.real) for s in states if s.real is not None}
         if self.settings.stdin_filename:  # the buffer stands for the file on disk
@@ -485,14 +525,14 @@ class Runner:
         written: set[Path] = set()  # targets already rewritten (a file and a symlink to it)
         for state in report.changed:
             assert state.result is not None and state.result.fixed_source is not None
-            if state.real is None:
-                report.stdin_output = state.result.fixed_source
-                continue
             assert state.source is not None
             try:
                 data = state.source.encode(state.result.fixed_source)
             except UnicodeEncodeError:
                 report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
+                continue
+            if state.real is None:
+                report.stdin_output = state.result.fixed_source
                 continue
             shown = Path(state.display)  # explicitly named files arrive resolved: see the link the user named
             path = shown if os.path.realpath(shown) == os.path.realpath(state.real) else state.real
