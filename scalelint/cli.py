@@ -195,6 +195,7 @@ def _check(paths: list[str], opts: dict) -> int:
         return _print_diff(report)
 
     fmt = opts["output_format"] or "text"
+    from scalelint.core.lines import split_lines
     from scalelint.report.formats import ReportContext, render
 
     color = opts["color"]
@@ -211,7 +212,7 @@ def _check(paths: list[str], opts: dict) -> int:
         statistics=opts["statistics"],
         color=bool(color),
         unsafe_fixes=opts["unsafe_fixes"],
-        source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},
+        source_lines={p: split_lines(t) for p, t in texts.items()} if fmt == "text" else {},
         version=__version__,
         quiet=opts["quiet"],
     )

@@ -11,6 +11,7 @@ from typing import Any
 from scalelint.engine.config import Config, load_config, local_rules_to_load
 from scalelint.core.errors import UsageError
 from scalelint.core.findings import Finding, FixSafety
+from scalelint.core.lines import LineIndex, split_lines
 from scalelint.engine.registry import load_registry
 
 
@@ -38,19 +39,18 @@ def _utf16_col(line_text: str, col_chars: int) -> int:
 
 
 def offset_range(text: str, start: int, end: int) -> Range:
+    lines = LineIndex(text)
+
     def position(offset: int) -> tuple[int, int]:
-        line = text.count("\n", 0, offset)
-        line_start = text.rfind("\n", 0, offset) + 1
-        line_end = text.find("\n", line_start)
-        line_text = text[line_start : line_end if line_end != -1 else len(text)]
-        return line, _utf16_col(line_text, offset - line_start)
+        line, column = lines.line_col(offset)
+        return line - 1, _utf16_col(lines.line_text(line), column - 1)
 
     (a, b), (c, d) = position(start), position(end)
     return Range(a, b, c, d)
 
 
 def finding_range(text: str, finding: Finding) -> Range:
-    lines = text.split("\n")
+    lines = split_lines(text)
 
     def col(line: int, column: int) -> int:
         return _utf16_col(lines[line - 1], column - 1) if 0 < line <= len(lines) else column - 1
