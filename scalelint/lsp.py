@@ -139,6 +139,34 @@ def _uri_to_path(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme == "file" else uri
 
 
+class ResyncingInput:
+    """The client's byte stream, as pygls reads it (header lines, then a body),
+    made to survive a malformed message. pygls skips a message whose
+    ``Content-Length`` is missing or not a number, but then reads its body as
+    a header line that runs into the next message's header, and never finds a
+    header again. Here such a line starts at that header: the bad message is
+    dropped and the next one is read."""
+
+    HEADER = b"Content-Length:"
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        line = self.stream.readline()
+        at = line.find(self.HEADER)
+        if at > 0:
+            print(f"scalelint-lsp: dropped a malformed message ({at} bytes)", file=sys.stderr)
+            return line[at:]
+        return line
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
 def serve() -> None:  # pragma: no cover - exercised by the subprocess test
     try:
         from lsprotocol import types
@@ -192,7 +220,7 @@ def serve() -> None:  # pragma: no cover - exercised by the subprocess test
         raw = linter.code_actions(uri, _uri_to_path(uri), document.source, params.range.start.line)
         return [converter.structure(a, types.CodeAction) for a in raw]
 
-    server.start_io()
+    server.start_io(ResyncingInput(sys.stdin.buffer))
 
 
 def main() -> None:  # pragma: no cover

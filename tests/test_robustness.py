@@ -139,3 +139,19 @@ def test_a_file_over_the_size_budget_is_reported_and_exits_1(tmp_path: Path) -> 
     assert code == 1, stderr
     assert "huge.py: skipped: too large (" in stderr and "the limit for one file is 1 MiB)" in stderr
     assert [f["path"] for f in findings] == ["app.py"]
+
+
+def test_the_budget_wins_over_what_the_interruption_became() -> None:
+    """The budget's interruption can land inside CPython's AST constructor,
+    which reports it as a SystemError: still that file's "too complex"."""
+    from scalelint.engine.guard import OverBudget, TooComplex, run_guarded
+
+    def compile_forever() -> None:
+        try:
+            while True:
+                compile("x = 1", "x.py", "exec")
+        except OverBudget:
+            raise SystemError("AST constructor recursion depth mismatch (before=24, after=44)") from None
+
+    with pytest.raises(TooComplex, match=r"not done after 0.05 s"):
+        run_guarded(compile_forever, 0.05)

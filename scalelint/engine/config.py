@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from scalelint.core.errors import ConfigError
+from scalelint.engine.discovery import glob_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,7 +110,7 @@ def find_pyproject(start: Path) -> Path | None:
                 data = _read_toml(candidate)
             except ConfigError:
                 raise
-            if "scalelint" in data.get("tool", {}):
+            if "scalelint" in _tool_table(data, candidate):
                 return candidate
     return None
 
@@ -136,10 +137,19 @@ def load_config(explicit: Path | None, search_from: Path) -> Config:
         return Config(**_project_root(search_from))
     data = _read_toml(path)
     if path.name == "pyproject.toml" or "tool" in data:
-        table = data.get("tool", {}).get("scalelint", {})
+        table = _tool_table(data, path).get("scalelint", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.scalelint] must be a table, got {type(table).__name__} {table!r}")
     else:  # a dedicated scalelint.toml: keys at the top level
         table = data
     return parse_table(table, path)
+
+
+def _tool_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: key 'tool' must be a table, got {type(tool).__name__} {tool!r}")
+    return tool
 
 
 def project_root(search_from: Path) -> Path:
@@ -169,8 +179,19 @@ def parse_table(table: dict[str, Any], path: Path) -> Config:
                 + (f" (did you mean {hint!r}?)" if hint else "")
             )
         _check_type(key, value, expected, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
+
+
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
@@ -229,8 +250,19 @@ def load_user_config(environ: Mapping[str, str] = os.environ) -> UserConfig:
         if expected is None:
             raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(USER_KEYS)})")
         _check_type(key, value, expected, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
+
+
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def inside_root(path: Path, root: Path) -> bool:

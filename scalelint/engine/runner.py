@@ -114,6 +114,7 @@ class Runner:
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
         self._notices: list[str] = []
+        self._path_errors: list[FileError] = []  # given paths missing, directories unreadable
         self.cache = self._open_cache() if settings.use_cache else None
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
 
@@ -136,6 +137,7 @@ class Runner:
         report = RunReport()
         states = self._discover()
         report.files = len(states)
+        report.errors.extend(self._path_errors)
         self._read_and_check(states, report)
         for state in states:
             if state.result is not None and state.result.error is not None:
@@ -159,7 +161,9 @@ class Runner:
             self.config.exclude + self.config.extend_exclude,
             self.config.respect_gitignore,
         )
-        return [FileState(display, real) for display, real in discovery.files(s.paths)]
+        states = [FileState(display, real) for display, real in discovery.files(s.paths)]
+        self._path_errors = [FileError(display, problem) for display, problem in discovery.problems]
+        return states
 
     def _load(self, state: FileState, report: RunReport) -> None:
         """Read and decode; answer from the cache or the prefilter when possible."""
