@@ -2,18 +2,21 @@
 ``scalelint check`` and ``check --fix --unsafe-fixes``; whatever the input, the
 run never crashes, errors are per file, findings are deterministic and fixes
 compile and are idempotent. A small fixed sample runs by default; for a long
-run: ``SCALELINT_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py``."""
+run: ``SCALELINT_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py`` (random, not
+derandomised); ``pytest -m "not fuzz"`` leaves the suite out. hypothesis and
+hypothesmith come with the ``test`` extra."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import hypothesmith
 import libcst
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from fuzzing import (
+hypothesmith = pytest.importorskip("hypothesmith", reason="the fuzz suite needs the test extra (hypothesmith)")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from fuzzing import (  # noqa: E402
     assert_survives,
     encode,
     fixture_files,
@@ -23,6 +26,9 @@ from fuzzing import (
     splice,
     with_prelude,
 )
+
+
+pytestmark = pytest.mark.fuzz
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +47,7 @@ BLOCKS = st.one_of(
 )
 
 
-@fuzz_settings(examples=15)
+@fuzz_settings(examples=10)
 @given(program=hypothesmith.from_grammar())
 def test_generated_programs(workspace: Path, program: str) -> None:
     """Any token sequence of the grammar (odd whitespace, form feeds, CRs,
@@ -49,7 +55,7 @@ def test_generated_programs(workspace: Path, program: str) -> None:
     assert_survives(encode(with_prelude(program)), workspace)
 
 
-@fuzz_settings(examples=12)
+@fuzz_settings(examples=8)
 @given(
     fixture=st.sampled_from(fixture_files()),
     block=BLOCKS,
@@ -63,7 +69,7 @@ def test_generated_code_spliced_into_real_files(workspace: Path, fixture: Path, 
     assert_survives(encode(splice(fixture, rename_to_db_words(block, rng), where)), workspace)
 
 
-@fuzz_settings(examples=40)
+@fuzz_settings(examples=25)
 @given(fixture=st.sampled_from(fixture_files()), edits=st.lists(mutations, min_size=1, max_size=4))
 def test_mutated_real_files(workspace: Path, fixture: Path, edits) -> None:
     """Real database and cache code with lines deleted, duplicated, swapped,

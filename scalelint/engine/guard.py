@@ -80,6 +80,17 @@ def cpython_tree(text: str, path: str, limits: Limits) -> ast.Module:
     return tree
 
 
+def compiles(text: str, path: str) -> bool:
+    """Whether CPython compiles the file to bytecode: its tree parses, and
+    its compiler accepts it too (``return`` or ``break`` outside their
+    blocks, a repeated parameter name are refused only there)."""
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def run_guarded(func: Callable[[], T], budget_s: float = TIME_BUDGET_S) -> T:
     """``func()`` in a thread with a large stack, stopped with TooComplex when
     it runs longer than ``budget_s`` seconds; its exceptions are re-raised here."""
