@@ -18,7 +18,7 @@ from scalelint.engine.checker import CheckOptions, Checker
 from scalelint.engine.dispatch import Batch
 from scalelint.engine.guard import Limits
 from scalelint.model.module import Recognition
-from tests.helpers import rules_for
+from helpers import rules_for
 
 FLAGGED = textwrap.dedent('''\
     import sqlite3
