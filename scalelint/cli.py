@@ -119,19 +119,21 @@ def _check(paths: list[str], opts: dict) -> int:
     from scalelint.engine.registry import load_registry_cached
     from scalelint.engine.runner import Runner, RunSettings
 
-    stdin_text = None
+    stdin_data = None
     if paths == ["-"]:
-        stdin_text = sys.stdin.read()
+        stdin_data = sys.stdin.buffer.read()  # bytes: decoded as Python would (BOM, coding cookie)
     elif "-" in paths:
         raise UsageError("'-' (stdin) cannot be mixed with other paths")
     if not paths:
         paths = ["."]
-    if opts["stdin_filename"] and stdin_text is None:
+    if opts["stdin_filename"] and stdin_data is None:
         raise UsageError("--stdin-filename needs '-' as the path")
+    if opts["write_baseline"] and stdin_data is not None:
+        raise UsageError("--write-baseline records a whole project's findings; it cannot read stdin")
     if opts["write_baseline"] and not opts["baseline"]:
         raise UsageError("--write-baseline needs --baseline FILE")
 
-    anchor = Path(opts["stdin_filename"]).parent if stdin_text is not None and opts["stdin_filename"] else Path(paths[0] if stdin_text is None else ".")
+    anchor = Path(opts["stdin_filename"]).parent if stdin_data is not None and opts["stdin_filename"] else Path(paths[0] if stdin_data is None else ".")
     if not anchor.exists():
         anchor = Path(".")
     config = load_config(opts["config_path"], anchor)
@@ -159,7 +161,7 @@ def _check(paths: list[str], opts: dict) -> int:
 
     settings = RunSettings(
         paths=paths,
-        stdin_text=stdin_text,
+        stdin_data=stdin_data,
         stdin_filename=opts["stdin_filename"],
         fix=opts["fix"],
         unsafe_fixes=opts["unsafe_fixes"],
@@ -188,16 +190,19 @@ def _check(paths: list[str], opts: dict) -> int:
         click.echo(f"scalelint: error: {error}", err=True)
 
     if opts["add_noqa"]:
+        if stdin_data is not None:
+            return _add_noqa_to_buffer(report, texts, stdin_data)
         return _add_noqa(report, texts)
 
     if opts["diff"]:
         return _print_diff(report)
 
     fmt = opts["output_format"] or "text"
+    from scalelint.core.lines import split_lines
     from scalelint.report.formats import ReportContext, render
 
     color = opts["color"]
-    to_stdout = stdin_text is None or not opts["fix"]
+    to_stdout = stdin_data is None or not opts["fix"]
     stream = sys.stdout if to_stdout else sys.stderr
     if color is None:
         color = stream.isatty() and "NO_COLOR" not in os.environ
@@ -210,7 +215,7 @@ def _check(paths: list[str], opts: dict) -> int:
         statistics=opts["statistics"],
         color=bool(color),
         unsafe_fixes=opts["unsafe_fixes"],
-        source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},
+        source_lines={p: split_lines(t) for p, t in texts.items()} if fmt == "text" else {},
         version=__version__,
         quiet=opts["quiet"],
         context_files=report.context_files,
@@ -219,9 +224,10 @@ def _check(paths: list[str], opts: dict) -> int:
         templated=report.templated,
     )
     output = render(fmt, ctx)
-    if stdin_text is not None and opts["fix"]:
-        sys.stdout.write(report.stdin_output if report.stdin_output is not None else stdin_text)
+    if stdin_data is not None and opts["fix"]:  # the editor replaces its buffer with stdout: always print it
         sys.stdout.flush()
+        sys.stdout.buffer.write(report.stdin_bytes(stdin_data))
+        sys.stdout.buffer.flush()
         if report.findings or fmt != "text":
             sys.stderr.write(output)
     else:
@@ -299,6 +305,23 @@ def _add_noqa(report, texts: dict[str, str]) -> int:
             total += changed
     click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
+
+
+def _add_noqa_to_buffer(report, texts: dict[str, str], buffer: bytes) -> int:
+    """``--add-noqa`` on stdin: print the buffer with the comments added (or
+    unchanged), in its own encoding; an editor replaces its buffer with it."""
+    from scalelint.report.noqa import add_noqa
+
+    total = 0
+    text = None
+    if report.findings:
+        path = report.findings[0].path
+        text, total = add_noqa(texts[path], [f for f in report.findings if f.path == path])
+    sys.stdout.flush()
+    sys.stdout.buffer.write(report.stdin_bytes(buffer, text))
+    sys.stdout.buffer.flush()
+    click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
+    return EXIT_CLEAN
 
 
 @main.command("rules")

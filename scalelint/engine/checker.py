@@ -11,7 +11,7 @@ import libcst as cst
 from scalelint.context import FileContext
 from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
 from scalelint.core.edits import apply_edits
-from scalelint.engine.guard import Limits, TooComplex, cpython_tree, run_guarded
+from scalelint.engine.guard import Limits, TooComplex, compiles, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
 from scalelint.model import contexts, entrypoints
 from scalelint.model.module import ModuleModel, Recognition
@@ -125,7 +125,7 @@ class Checker:
             return result
         result.facts.update(facts)
         result.facts_digest = facts_digest(result.facts)
-        if self.options.fix:
+        if self.options.fix and not refused and compiles(text, path):  # never fix what CPython refuses
             fixed_text, findings, result.fixed = self._fix_loop(
                 path, text, module_name, findings, suppressions, ignored, where
             )
@@ -199,7 +199,7 @@ class Checker:
             if not fixes:
                 break
             new_text, applied = apply_edits(text, fixes)
-            if not applied or new_text == text:
+            if not applied or new_text == text or not compiles(new_text, path):
                 break
             try:
                 new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text, where.context), where)

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from scalelint.core.errors import ConfigError
 from scalelint.model.contexts import CONTEXTS
+from scalelint.engine.discovery import glob_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,7 +134,7 @@ def find_pyproject(start: Path) -> Path | None:
                 data = _read_toml(candidate)
             except ConfigError:
                 raise
-            if "scalelint" in data.get("tool", {}):
+            if "scalelint" in _tool_table(data, candidate):
                 return candidate
     return None
 
@@ -160,10 +161,19 @@ def load_config(explicit: Path | None, search_from: Path) -> Config:
         return Config(**_project_root(search_from))
     data = _read_toml(path)
     if path.name == "pyproject.toml" or "tool" in data:
-        table = data.get("tool", {}).get("scalelint", {})
+        table = _tool_table(data, path).get("scalelint", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.scalelint] must be a table, got {type(table).__name__} {table!r}")
     else:  # a dedicated scalelint.toml: keys at the top level
         table = data
     return parse_table(table, path)
+
+
+def _tool_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: key 'tool' must be a table, got {type(tool).__name__} {tool!r}")
+    return tool
 
 
 def project_root(search_from: Path) -> Path:
@@ -195,6 +205,7 @@ def parse_table(table: dict[str, Any], path: Path) -> Config:
         _check_type(key, value, expected, path)
         if key in ("contexts", "context-paths"):
             _check_contexts(key, value, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
 
@@ -212,6 +223,14 @@ def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
                 + f"; contexts are {', '.join(CONTEXTS)}"
             )
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
@@ -278,6 +297,7 @@ def load_user_config(environ: Mapping[str, str] = os.environ) -> UserConfig:
         _check_type(key, value, expected, path)
         if key in ("contexts", "context-paths"):
             _check_contexts(key, value, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
 
@@ -295,6 +315,14 @@ def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
                 + f"; contexts are {', '.join(CONTEXTS)}"
             )
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def inside_root(path: Path, root: Path) -> bool:

@@ -115,14 +115,22 @@ class Discovery:
     watched: list[str] = field(default_factory=list)
     #: template files and directories left out (reported by --statistics, not as errors)
     templated: int = 0
+    #: (display path, problem) of given paths missing and directories unreadable:
+    #: each is that path's error, and the rest is checked
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
     def files(self, paths: list[str]) -> list[tuple[str, Path]]:
-        """(display path, real path) for every file to check, sorted."""
+        """(display path, real path) for every file to check, sorted. Raises
+        UsageError only when no given path exists (nothing to check)."""
         found: dict[str, Path] = {}
+        missing = [given for given in paths if not Path(given).exists()]
+        if missing and len(missing) == len(paths):
+            raise UsageError("; ".join(f"{given}: no such file or directory" for given in missing))
+        self.problems.extend((given, "no such file or directory") for given in missing)
         for given in paths:
             real = Path(given)
-            if not real.exists():
-                raise UsageError(f"{given}: no such file or directory")
+            if given in missing:
+                continue
             if real.is_file():
                 # explicitly named files are checked even if excluded by a walk rule
                 # (pre-commit passes staged files one by one), but never non-Python
@@ -150,7 +158,9 @@ class Discovery:
                 active = active + [GitIgnore.read(Path(directory) / ".gitignore")]
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
-            except OSError:
+            except OSError as exc:
+                shown = os.path.normpath(os.path.join(given, directory[len(top_real) + 1:]))
+                self.problems.append((shown, f"cannot read directory: {exc.strerror or exc}"))
                 continue
             subdirs = []
             for entry in entries:
@@ -222,6 +232,16 @@ class Discovery:
             cached = self.root.resolve().as_posix().rstrip("/") + "/"
             self.__dict__["_root_cache"] = cached
         return cached
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why a configured glob cannot be used (a bad ``[...]`` range), or None."""
+    try:
+        _glob_to_regex(pattern.strip("/"), anchored=True)
+        re.compile(fnmatch.translate(pattern))
+    except re.error as exc:
+        return str(exc)
+    return None
 
 
 def matches_glob(rel_posix: str, pattern: str) -> bool:

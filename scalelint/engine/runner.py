@@ -34,7 +34,8 @@ BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
 @dataclass
 class RunSettings:
     paths: list[str]
-    stdin_text: str | None = None
+    stdin_text: str | None = None  # an editor's buffer, already text
+    stdin_data: bytes | None = None  # the bytes read from stdin (decoded as Python would)
     stdin_filename: str | None = None
     fix: bool = False
     unsafe_fixes: bool = False
@@ -44,6 +45,17 @@ class RunSettings:
     cache_dir: Path | None = None
     jobs: int | None = None
     include_generated: bool = False
+
+    @property
+    def stdin(self) -> bool:
+        return self.stdin_text is not None or self.stdin_data is not None
+
+    def stdin_source(self) -> tuple[bytes, SourceText]:
+        """The buffer's bytes and text (SourceError when the bytes are not Python source)."""
+        if self.stdin_data is not None:
+            return self.stdin_data, decode(self.stdin_data)
+        text = self.stdin_text or ""
+        return text.encode("utf-8", "surrogatepass"), SourceText(text, "utf-8")
 
 
 @dataclass
@@ -82,8 +94,21 @@ class RunReport:
     context_skipped: dict[str, int] = field(default_factory=dict)
     context_dropped: dict[str, int] = field(default_factory=dict)
     templated: int = 0  # template files (``{{`` in the path) left out by discovery
+    stdin_encoding: str = "utf-8"  # of the buffer, to print it back as it came
     texts: dict[str, str] = field(default_factory=dict)  # final text of files with findings
     encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
+
+    def stdin_bytes(self, buffer: bytes, text: str | None = None) -> bytes:
+        """What to print for a buffer read from stdin: ``text`` (by default the
+        fixed buffer) in the buffer's own encoding (its BOM and coding cookie
+        kept), else the buffer exactly as it came."""
+        text = self.stdin_output if text is None else text
+        if text is None:
+            return buffer
+        try:
+            return text.encode(self.stdin_encoding)
+        except UnicodeEncodeError:
+            return buffer
 
 
 # -- main side --------------------------------------------------------------------
@@ -111,6 +136,7 @@ class Runner:
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
         self._notices: list[str] = []
+        self._path_errors: list[FileError] = []  # given paths missing, directories unreadable
         self.cache = self._open_cache() if settings.use_cache else None
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
 
@@ -134,6 +160,7 @@ class Runner:
         states = self._discover()
         report.files = len(states)
         report.templated = self._templated
+        report.errors.extend(self._path_errors)
         self._read_and_check(states, report)
         for state in states:
             if state.result is not None and state.result.error is not None:
@@ -151,16 +178,17 @@ class Runner:
     def _discover(self) -> list[FileState]:
         s = self.settings
         self._templated = 0
-        if s.stdin_text is not None:
+        if s.stdin:
             return [FileState(s.stdin_filename or "-", None)]
         discovery = Discovery(
             self.config.root,
             self.config.exclude + self.config.extend_exclude,
             self.config.respect_gitignore,
         )
-        found = [FileState(display, real) for display, real in discovery.files(s.paths)]
+        states = [FileState(display, real) for display, real in discovery.files(s.paths)]
         self._templated = discovery.templated
-        return found
+        self._path_errors = [FileError(display, problem) for display, problem in discovery.problems]
+        return states
 
     def _place(self, state: FileState, shown: str) -> None:
         """The file's code context by path: ``context-paths`` first (first
@@ -176,10 +204,11 @@ class Runner:
         """Read and decode; answer from the cache or the prefilter when possible."""
         stat = None
         if state.real is None:
-            data = (self.settings.stdin_text or "").encode("utf-8")
             if self.settings.stdin_filename:
                 state.module = self._module_name(Path(self.settings.stdin_filename))
                 self._place(state, self.settings.stdin_filename)
+            self._load_stdin(state, report)
+            return
         else:
             state.module = self._module_name(state.real)
             self._place(state, state.display)
@@ -200,6 +229,20 @@ class Runner:
         except SourceError as exc:
             state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
             return
+        self._answer_read(state, data, stat)
+
+    def _load_stdin(self, state: FileState, report: RunReport) -> None:
+        try:
+            data, state.source = self.settings.stdin_source()
+        except SourceError as exc:
+            state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
+            return
+        report.stdin_encoding = state.source.encoding
+        self._answer_read(state, data, None)
+
+    def _answer_read(self, state: FileState, data: bytes, stat: os.stat_result | None) -> None:
+        """Answer a decoded file from the cache or the prefilter when possible."""
+        assert state.source is not None
         if not self.settings.include_generated and state.real is not None and is_generated(state.source.text):
             state.result = FileResult(state.display)
             return
@@ -389,7 +432,7 @@ class Runner:
         root = str(self.config.root.resolve())
         if not self.config.root_is_project:
             return {}, []
-        if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
+        if not self.settings.stdin and any(os.path.realpath(p) == root for p in self.settings.paths):
             return {}, []
         seen = {os.path.realpath(s.real) for s in states if s.real is not None}
         if self.settings.stdin_filename:  # the buffer stands for the file on disk
@@ -566,14 +609,14 @@ class Runner:
         written: set[Path] = set()  # targets already rewritten (a file and a symlink to it)
         for state in report.changed:
             assert state.result is not None and state.result.fixed_source is not None
-            if state.real is None:
-                report.stdin_output = state.result.fixed_source
-                continue
             assert state.source is not None
             try:
                 data = state.source.encode(state.result.fixed_source)
             except UnicodeEncodeError:
                 report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
+                continue
+            if state.real is None:
+                report.stdin_output = state.result.fixed_source
                 continue
             shown = Path(state.display)  # explicitly named files arrive resolved: see the link the user named
             path = shown if os.path.realpath(shown) == os.path.realpath(state.real) else state.real

@@ -25,6 +25,7 @@ from scalelint.model.connections.loops import local_values, render_chain
 from scalelint.model.connections.work import work_of
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, project_bases, qualify, qualify_spelled
+from scalelint.core.lines import LineIndex
 from scalelint.core.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
@@ -662,7 +663,7 @@ def _unique(text: str, code: str) -> int | None:
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of an offset."""
-    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return LineIndex(text).line_col(offset)
 
 
 def _reads_attributes(var: str, body: list[cst.CSTNode]) -> bool:
