@@ -89,6 +89,18 @@ class UnscopedConnection(Rule):
     helpers often hand out a shared or request-scoped handle (Flask keeps it on
     `g` and closes it at teardown). A connection whose cursor or result is
     returned belongs to the caller.
+
+    Not reported either, because someone else owns the release: a handle
+    scoped on the very next line (`s = Session()` then `with s:` or
+    `with closing(s):`; a psycopg2 or sqlite3 `with conn:` only ends a
+    transaction and does not count); a session bound to a connection that is
+    already checked out (`Session(bind=conn)`, `bind=op.get_bind()`,
+    `bind=session.connection()`, `join_transaction_mode=...`, or a
+    `sessionmaker` bound that way), which takes no pooled connection of its
+    own; a handle yielded by a dependency generator inside `try/finally` or
+    `with` (FastAPI closes it after the request); and a handle from a
+    function that also keeps it on an object such as Flask's `g` (the app
+    context's teardown closes it).
     """
 
     code = "SL102"
@@ -100,7 +112,7 @@ class UnscopedConnection(Rule):
     def check_function(self, fn: FunctionModel) -> None:
         local_conns = {h.var for h in fn.holds if not h.via_with and h.resource.kind == "connection"}
         for hold in fn.holds:
-            if hold.via_with or hold.scoped or hold.escapes:
+            if hold.via_with or hold.scoped or hold.escapes or hold.borrowed:
                 continue
             if hold.resource.kind == "cursor" and not self._cursor_counts(hold, local_conns):
                 continue
@@ -230,6 +242,8 @@ class ConnectionHeldAcrossWork(Rule):
 
     def check_function(self, fn: FunctionModel) -> None:
         for hold in fn.holds:
+            if hold.borrowed:
+                continue  # the connection's owner holds it, not this session
             if work_of(fn).transaction_of(hold.acquired) is not None:
                 continue  # inside an explicit transaction: SL103's domain
             line = timeline_of(fn, hold)
@@ -430,8 +444,18 @@ class QueryInLoop(ProjectRule):
 
     ## Configuration
     `connection-factories` extends what counts as a database handle. Loops
-    over small literal collections (`for kind in ("a", "b")`, `range(3)`,
-    module constants), loops that batch on purpose (`chunk`/`batch`/`page`
+    whose size the code fixes are never reported: literal collections
+    (`for kind in ("a", "b")`, `range(3)`), module constants (also through a
+    local name, `.items()` or a filtering comprehension), enum members,
+    configuration lists (`settings.*`, `app.config[...]`), the command line
+    (`sys.argv`, what `parse_args()` returned) and schema objects
+    (`metadata.sorted_tables`, `table.columns`, `Model._meta.fields`,
+    `apps.get_models()`). Nor are queries whose shape changes each round, which
+    no single query can replace: another model (`session.query(model)`,
+    `select(model_cls)`) or another column (`getattr(Model, field)`,
+    `column.any(...)` with `column` a loop value, `filter(**{f"{field}__in": ids})`).
+    Loops over input of unknown size (parameters, request data) stay
+    reported. Loops that batch on purpose (`chunk`/`batch`/`page`
     in their names, `filter(id__in=batch)`), `while` loops and batched
     writes (`executemany`, `bulk_create`, `bulk_update`) are never reported.
     Relationship reads are reported only on loops over a recognised query
