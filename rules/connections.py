@@ -469,7 +469,8 @@ class QueryInLoop(ProjectRule):
     `options(joinedload/selectinload/subqueryload(...))`), when the
     relationship is declared eager (`lazy="joined"`, `"selectin"`,
     `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
-    foreign-key columns and properties. One finding per loop and relation.
+    foreign-key columns and properties. One finding per loop: at its first
+    query (or first lazily loaded relation), its message naming the others.
     """
 
     code = "SL104"
@@ -487,8 +488,8 @@ class QueryInLoop(ProjectRule):
 
     def check_function(self, fn: FunctionModel) -> None:
         scanner = _scanned(fn)
-        for found in scanner.found:
-            self.report(found.query.call, self._message(found))
+        for group in _by_loop(scanner.found):
+            self.report(group[0].query.call, self._message(group))
         self._scanned[id(fn)] = (fn, scanner.comprehensions)
 
     def collect_facts(self, module: ModuleModel) -> dict | None:
@@ -515,12 +516,17 @@ class QueryInLoop(ProjectRule):
             for load in lazy_loads(models, facts.get("loops", [])):
                 out.report(self, path, *load.loc, load.message)
 
-    def _message(self, found: LoopQuery) -> str:
-        query, loop = found.query, found.loop
+    def _message(self, group: list[LoopQuery]) -> str:
+        """One loop's queries: the first, its advice, and the others by line."""
+        query, loop = group[0].query, group[0].loop
         iterable = _short(loop.iterable)
         line = self._ctx.line_of(loop.node)
         advice = _ADVICE.get((query.style, query.write)) or _ADVICE[(query.style, "read" if not query.write else "write")]
-        return f"{query.label} runs once per iteration of the loop over {iterable} (line {line}); {advice}"
+        message = f"{query.label} runs once per iteration of the loop over {iterable} (line {line}); {advice}"
+        if len(group) == 1:
+            return message
+        others = ", ".join(f"{found.query.label} (line {self._ctx.line_of(found.query.call)})" for found in group[1:])
+        return f"{message}; the loop also runs {others}"
 
 
 _ADVICE = {
@@ -534,6 +540,14 @@ _ADVICE = {
     ("sql", "read"): "fetch them in one query (`WHERE id = ANY(%s)` / `IN (...)` or a join)",
     ("sql", "write"): "send them in one batch (`executemany()` or one set-based statement)",
 }
+
+
+def _by_loop(found: list[LoopQuery]) -> list[list[LoopQuery]]:
+    """The queries found, grouped by the loop that repeats them (in source order)."""
+    groups: dict[int, list[LoopQuery]] = {}
+    for item in found:
+        groups.setdefault(id(item.loop.node), []).append(item)
+    return list(groups.values())
 
 
 def _scanned(fn: FunctionModel) -> LoopScanner:
