@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from scalelint.core.findings import FixSafety
+from scalelint.core.findings import FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold
 from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
@@ -489,7 +489,8 @@ class QueryInLoop(ProjectRule):
     def check_function(self, fn: FunctionModel) -> None:
         scanner = _scanned(fn)
         for group in _by_loop(scanner.found):
-            self.report(group[0].query.call, self._message(group))
+            related = [self.related(other.query.call, f"{other.query.label} runs per iteration too") for other in group[1:]]
+            self.report(group[0].query.call, self._message(group), related=related)
         self._scanned[id(fn)] = (fn, scanner.comprehensions)
 
     def collect_facts(self, module: ModuleModel) -> dict | None:
@@ -514,7 +515,8 @@ class QueryInLoop(ProjectRule):
         )
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
-                out.report(self, path, *load.loc, load.message)
+                related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
+                out.report(self, path, *load.loc, load.message, related=related)
 
     def _message(self, group: list[LoopQuery]) -> str:
         """One loop's queries: the first, its advice, and the others by line."""

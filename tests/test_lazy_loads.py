@@ -139,3 +139,24 @@ def test_one_finding_per_loop_names_every_query() -> None:
         "the loop also runs Line.objects.filter(...).count() (line 13), Order.objects.filter(...).delete() (line 14)"
     )
     assert "also" not in found[1].message
+
+
+def test_one_finding_per_loop_points_at_the_others() -> None:
+    found = lint_tree(FIXTURES / "SL104" / "lazy_shop", "SL104")
+    audit = next(f for f in found if f.path.endswith("views.py") and f.line == 13)
+    assert [(r.line, r.message) for r in audit.related] == [(14, "`product.variants` lazy-loads too")]
+    source = textwrap.dedent(
+        """
+        from django.db import models
+
+        class Order(models.Model):
+            pass
+
+        def totals(customers):
+            for c in customers:
+                Order.objects.filter(customer=c).count()
+                Order.objects.filter(customer=c).delete()
+        """
+    )
+    [found] = lint(source, "SL104")
+    assert [(r.line, r.message) for r in found.related] == [(10, "Order.objects.filter(...).delete() runs per iteration too")]

@@ -739,6 +739,8 @@ class LazyLoad:
     message: str
     #: the attribute read, as written (``o.customer``)
     spelled: str = ""
+    #: the loop's other lazy loads, named in the message (related locations)
+    others: tuple["LazyLoad", ...] = ()
 
 
 def lazy_loads(index: ModelIndex, records: list[dict[str, Any]]) -> Iterator[LazyLoad]:
@@ -765,7 +767,7 @@ def _one_per_loop(loads: list[LazyLoad]) -> LazyLoad:
     if not others:
         return first
     named = ", ".join(f"`{load.spelled}` (line {load.loc[0]})" for load in others)
-    return LazyLoad(first.loc, f"{first.message}; the loop also lazy-loads {named}", first.spelled)
+    return LazyLoad(first.loc, f"{first.message}; the loop also lazy-loads {named}", first.spelled, tuple(others))
 
 
 def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[str, LazyLoad]]:
