@@ -88,7 +88,7 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Ignore findings recorded in this baseline file.")
-@click.option("--write-baseline", is_flag=True, help="Record the current findings in the --baseline file.")
+@click.option("--write-baseline", is_flag=True, help="Record the current findings in the baseline file (--baseline, or `baseline` in the config).")
 @click.option("--add-noqa", is_flag=True, help="Add '# noqa: CODE' comments to every current finding.")
 @click.option("--include-generated", is_flag=True, help="Also check files marked as generated.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only findings (no summary); with --fix on stdin, only the code.")
@@ -128,8 +128,6 @@ def _check(paths: list[str], opts: dict) -> int:
         paths = ["."]
     if opts["stdin_filename"] and stdin_text is None:
         raise UsageError("--stdin-filename needs '-' as the path")
-    if opts["write_baseline"] and not opts["baseline"]:
-        raise UsageError("--write-baseline needs --baseline FILE")
 
     anchor = Path(opts["stdin_filename"]).parent if stdin_text is not None and opts["stdin_filename"] else Path(paths[0] if stdin_text is None else ".")
     if not anchor.exists():
@@ -141,6 +139,8 @@ def _check(paths: list[str], opts: dict) -> int:
         location = locate_cache(config, opts["cache_dir"])
         _notice(location.notice)
         cache_dir = location.directory
+    if opts["write_baseline"] and not (opts["baseline"] or config.baseline):
+        raise UsageError("--write-baseline needs --baseline FILE or `baseline` in the config")
     registry = load_registry_cached(local.paths, cache_dir)
     where = str(config.path) if config.path else ""
     skipped = local.notice is not None  # config may name the rules left out
@@ -169,15 +169,17 @@ def _check(paths: list[str], opts: dict) -> int:
     report = Runner(config, rules, settings, set(registry.rules)).run()
 
     texts = _final_texts(report)
+    stale: list[str] = []
     baseline_path = opts["baseline"] or (config.root / config.baseline if config.baseline else None)
     if baseline_path is not None:
         from scalelint.report import baseline
 
         if opts["write_baseline"]:
-            baseline.write(baseline_path, report.findings, texts)
+            baseline.write(baseline_path, report.findings, texts, config.root)
             click.echo(f"scalelint: recorded {len(report.findings)} findings in {baseline_path}", err=True)
             return EXIT_CLEAN
-        report.findings = baseline.apply(report.findings, baseline.load(baseline_path), texts)
+        kept = baseline.apply(report.findings, baseline.load(baseline_path, config.root), texts, config.root, report.checked)
+        report.findings, stale = kept.findings, kept.stale
 
     for warning in report.warnings:
         click.echo(f"scalelint: warning: {warning}", err=True)
@@ -205,6 +207,7 @@ def _check(paths: list[str], opts: dict) -> int:
         files=report.files,
         fixed=report.fixed,
         statistics=opts["statistics"],
+        stale_baseline=stale,
         color=bool(color),
         unsafe_fixes=opts["unsafe_fixes"],
         source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},

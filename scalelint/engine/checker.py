@@ -31,6 +31,7 @@ class RuleCrash(Exception):
 class CheckOptions:
     fix: bool = False
     unsafe_fixes: bool = False
+    bare_noqa: str = "report"  # what a bare `# noqa` means (scalelint.report.suppressions.BARE_NOQA)
     limits: Limits = field(default_factory=Limits)
 
 
@@ -77,7 +78,7 @@ class Checker:
         self, path: str, text: str, *, module_name: str = "", ignored: frozenset[str] = frozenset()
     ) -> FileResult:
         result = FileResult(path)
-        suppressions = parse_suppressions(text)
+        suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
         result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
         active = self.active_for(text)
         if not active:
@@ -185,5 +186,5 @@ class Checker:
                 break  # never keep a fix whose result does not parse or check
             text, findings = new_text, new_findings
             fixed_total += applied
-            suppressions = parse_suppressions(text)
+            suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
         return text, findings, fixed_total

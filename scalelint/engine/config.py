@@ -43,6 +43,7 @@ class Config:
     local_rules: list[str] = field(default_factory=list)
     cache_dir: str = ".scalelint_cache"
     baseline: str | None = None
+    bare_noqa: str = "report"  # what a bare `# noqa` means: report | suppress | ignore
     # recognition knobs (rules.md "How database, replica and cache are recognised")
     connection_factories: list[str] = field(default_factory=list)
     replica_handles: list[str] = field(default_factory=list)
@@ -95,6 +96,7 @@ KEYS: dict[str, str] = {
     "local-rules": _STR_LIST,
     "cache-dir": "string",
     "baseline": "string",
+    "bare-noqa": "one of 'report', 'suppress', 'ignore'",
     **{k.replace("_", "-"): _STR_LIST for k in RECOGNITION_KEYS},
 }
 
@@ -181,13 +183,15 @@ def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
         ok = isinstance(value, bool)
     elif expected == "string":
         ok = isinstance(value, str)
+    elif expected.startswith("one of "):
+        ok = isinstance(value, str) and f"'{value}'" in expected[len("one of "):].split(", ")
     else:  # per-file-ignores
         ok = isinstance(value, dict) and all(
             isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
         )
     if not ok:
         raise ConfigError(
-            f"{path}: key {key!r} must be a {expected}, got {type(value).__name__} {value!r}"
+            f"{path}: key {key!r} must be {expected if expected.startswith('one of ') else 'a ' + expected}, got {type(value).__name__} {value!r}"
         )
 
 

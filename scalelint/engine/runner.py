@@ -63,6 +63,7 @@ class RunReport:
     errors: list[FileError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: int = 0
+    checked: list[str] = field(default_factory=list)  # the display path of every file of the run
     fixed: int = 0
     changed: list[FileState] = field(default_factory=list)
     stdin_output: str | None = None
@@ -111,6 +112,7 @@ class Runner:
         report = RunReport()
         states = self._discover()
         report.files = len(states)
+        report.checked = [state.display for state in states]
         self._read_and_check(states, report)
         for state in states:
             if state.result is not None and state.result.error is not None:
@@ -178,7 +180,8 @@ class Runner:
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if error is None:  # for SL001/SL002, as the checker would
-                state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
+                found = parse_suppressions(text, bare_noqa=self.config.bare_noqa)
+                state.result.facts["__suppressions__"] = [s.to_json() for s in found]
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
 
@@ -212,7 +215,8 @@ class Runner:
         return Checker(
             loadable_anywhere(self._file_rules),
             Recognition(**self.config.recognition()),
-            CheckOptions(fix=self.settings.fix or self.settings.diff, unsafe_fixes=self.settings.unsafe_fixes),
+            CheckOptions(fix=self.settings.fix or self.settings.diff, unsafe_fixes=self.settings.unsafe_fixes,
+                         bare_noqa=self.config.bare_noqa),
         )
 
     @property
@@ -405,7 +409,9 @@ class Runner:
             findings = by_path.get(state.display, [])
             ignored = self._ignored_codes(state.display)
             findings = [f for f in findings if f.code not in ignored]
-            suppressions = [Suppression.from_json(s) for s in result.facts.get("__suppressions__", [])]
+            # a line's own comment answers first; a file-level one covers the rest
+            suppressions = sorted((Suppression.from_json(s) for s in result.facts.get("__suppressions__", [])),
+                                  key=lambda s: s.style == "file")
             kept = []
             for finding in findings:
                 hit = next((s for s in suppressions if s.covers(finding.line, finding.code)), None)
@@ -454,30 +460,47 @@ class Runner:
         return [f for f in kept if f not in fixable]
 
     def _suppression_findings(self, path: str, suppressions: list[Suppression], selected: set[str], result: FileResult) -> list[Finding]:
-        out: list[Finding] = []
+        """SL001 for blanket comments, SL002 for ones that hide nothing."""
         if result.error is not None:
-            return out
+            return []
+        out: list[Finding] = []
         for s in suppressions:
-            if s.style == "scalelint" and not s.codes and BLANKET_CODE in selected:
-                out.append(Finding(
-                    BLANKET_CODE, "blanket-suppression",
-                    "`# scalelint: ignore` without codes hides every rule on this line; name them, e.g. `# scalelint: ignore[SL101]`",
-                    path, s.line, s.column, s.line, s.column + 1,
-                ))
+            message = self._blanket_message(s) if BLANKET_CODE in selected else None
+            if message is not None:
+                out.append(Finding(BLANKET_CODE, "blanket-suppression", message, path, s.line, s.column, s.line, s.column + 1))
                 continue
-            if UNUSED_CODE not in selected or not s.codes:
-                continue
-            unknown = [c for c in s.codes if c not in self.known_codes]
-            unused = [c for c in s.codes if c in selected and c not in s.used and c != UNUSED_CODE]
-            if unknown:
-                out.append(Finding(UNUSED_CODE, "unused-suppression",
-                                   f"suppression names unknown rule code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-                                   path, s.line, s.column, s.line, s.column + 1))
-            elif unused:
-                out.append(Finding(UNUSED_CODE, "unused-suppression",
-                                   f"suppression of {', '.join(unused)} matches no finding on this line; remove it",
-                                   path, s.line, s.column, s.line, s.column + 1))
+            message = self._unused_message(s, selected) if UNUSED_CODE in selected else None
+            if message is not None:
+                out.append(Finding(UNUSED_CODE, "unused-suppression", message, path, s.line, s.column, s.line, s.column + 1))
         return out
+
+    def _blanket_message(self, s: Suppression) -> str | None:
+        """Why a comment naming no code is reported (SL001), if it is."""
+        if not s.bare:
+            return None
+        if s.style == "scalelint":
+            return "`# scalelint: ignore` without codes hides every rule on this line; name them, e.g. `# scalelint: ignore[SL101]`"
+        if s.style == "file":
+            return "`# scalelint: ignore-file` without codes turns every rule off for this file; name them, e.g. `# scalelint: ignore-file[SL104]`"
+        if s.style == "noqa" and s.used and self.config.bare_noqa == "report":
+            hidden = ", ".join(sorted(s.used))
+            return f"bare `# noqa` hides {hidden} on this line; name it, e.g. `# noqa: {min(s.used)}` (or set bare-noqa in the config)"
+        return None
+
+    def _unused_message(self, s: Suppression, selected: set[str]) -> str | None:
+        """Why a suppression is useless (SL002), if it is."""
+        if s.style == "file-late":
+            return "`# scalelint: ignore-file` below the first statement has no effect; move it to the top of the file"
+        if s.bare:
+            return None
+        unknown = [c for c in s.codes if c not in self.known_codes]
+        if unknown:
+            return f"suppression names unknown rule code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+        unused = [c for c in s.codes if c in selected and c not in s.used and c != UNUSED_CODE]
+        if unused:
+            where = "in this file" if s.style == "file" else "on this line"
+            return f"suppression of {', '.join(unused)} matches no finding {where}; remove it"
+        return None
 
     def _write_fixes(self, report: RunReport) -> None:
         if self.settings.diff:

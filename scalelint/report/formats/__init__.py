@@ -21,6 +21,7 @@ class ReportContext:
     files: int = 0
     fixed: int = 0
     statistics: bool = False
+    stale_baseline: list[str] = field(default_factory=list)  # baseline entries matching nothing now
     color: bool = False
     show_fix_hint: bool = True
     unsafe_fixes: bool = False

@@ -50,6 +50,8 @@ def _summary(ctx: ReportContext, paint) -> str:
             name = ctx.rules[code].name if code in ctx.rules else ""
             mark = " [*]" if fixable[code] else ""
             lines.append(f"{count:>5}  {code:<6} {name}{mark}")
+    if ctx.statistics and ctx.stale_baseline:
+        lines.append(_stale_baseline(ctx.stale_baseline))
     if ctx.fixed:
         lines.append(paint(f"Fixed {ctx.fixed} finding{'s' if ctx.fixed != 1 else ''}.", _GREEN))
     if n == 0:
@@ -70,6 +72,12 @@ def _summary(ctx: ReportContext, paint) -> str:
     if ctx.errors:
         lines.append(paint(f"{len(ctx.errors)} file{'s' if len(ctx.errors) != 1 else ''} could not be checked (see errors above).", _YELLOW))
     return "\n".join(lines)
+
+
+def _stale_baseline(stale: list[str]) -> str:
+    """Baseline entries no finding matches any more (fixed, or the line changed)."""
+    head = f"{len(stale)} baseline entr{'ies' if len(stale) != 1 else 'y'} no longer match a finding (stale; rewrite with --write-baseline):"
+    return "\n".join([head, *(f"  {key}" for key in stale)])
 
 
 def _painter(color: bool):
