@@ -78,8 +78,11 @@ def main() -> None:
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a diff instead of writing them.")
-@click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github", "junit"]), default=None, help="Report format (default: text).")
+@click.option("--show-fixes", is_flag=True, help="With --fix, list the findings fixed, per file and rule.")
+@click.option("--output-format", type=click.Choice(["text", "concise", "json", "sarif", "github", "junit"]), default=None, help="Report format (default: text; concise: one line per finding).")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file instead of stdout.")
 @click.option("--stdin-filename", metavar="PATH", help="The path of the buffer read from stdin (with '-').")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes and .gitignore to files named explicitly and to --stdin-filename too.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Read configuration from this file.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", metavar="DIR", help="Keep the cache in DIR (default: .scalelint_cache in the project; $SCALELINT_CACHE_DIR).")
@@ -92,24 +95,45 @@ def main() -> None:
 @click.option("--add-noqa", is_flag=True, help="Add '# noqa: CODE' comments to every current finding.")
 @click.option("--include-generated", is_flag=True, help="Also check files marked as generated.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only findings (no summary); with --fix on stdin, only the code.")
-@click.option("--color/--no-color", default=None, help="Colour the text output (default: when writing to a terminal).")
+@click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal; $NO_COLOR, $FORCE_COLOR).")
+@click.option("--progress", is_flag=True, help="Show progress on stderr even when it is not a terminal.")
+@click.option("--verbose", "-v", is_flag=True, help="Print the run's timings by phase and the cache hit rate (stderr).")
+@click.option("--watch", is_flag=True, help="Check again whenever a file under PATHS changes (polling; Ctrl-C stops).")
 def check(paths: tuple[str, ...], **opts) -> None:
     """Check PATHS (files or directories; '-' reads stdin)."""
+    if not opts["watch"]:
+        sys.exit(_guarded(list(paths), opts))
+    from scalelint.terminal import snapshot, watch
+
+    if "-" in paths:
+        raise _fail("--watch cannot read stdin")
+    watched = list(paths) or ["."]
+
+    def check_once() -> None:
+        click.echo(f"scalelint: checking {' '.join(watched)} (watching for changes; Ctrl-C stops)", err=True)
+        _guarded(list(paths), opts)
+
+    watch(check_once, lambda: snapshot(watched))
+    sys.exit(EXIT_CLEAN)
+
+
+def _guarded(paths: list[str], opts: dict) -> int:
+    """One check; its exit code. A user mistake is a one-line error (exit 2),
+    never a traceback."""
     try:
-        code = _check(list(paths), opts)
-    except click.exceptions.Exit:
-        raise
-    except Exception as exc:  # never a traceback for a user mistake
+        return _check(paths, opts)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:
         from scalelint.core.errors import UsageError
 
         if isinstance(exc, UsageError):
-            raise _fail(str(exc)) from None
+            return _fail(str(exc)).exit_code
         if os.environ.get("SCALELINT_DEBUG"):
             raise
-        raise _fail(
+        return _fail(
             f"internal error: {type(exc).__name__}: {exc} (set SCALELINT_DEBUG=1 for a traceback, and please report it)"
-        ) from None
-    sys.exit(code)
+        ).exit_code
 
 
 def _check(paths: list[str], opts: dict) -> int:
@@ -165,8 +189,19 @@ def _check(paths: list[str], opts: dict) -> int:
         cache_dir=cache_dir,
         jobs=opts["jobs"],
         include_generated=opts["include_generated"] or config.include_generated,
+        force_exclude=opts["force_exclude"] or config.force_exclude,
+        progress=_progress_line(opts),
     )
-    report = Runner(config, rules, settings, set(registry.rules)).run()
+    try:
+        report = Runner(config, rules, settings, set(registry.rules)).run()
+    finally:
+        if settings.progress is not None:
+            settings.progress.close()  # type: ignore[attr-defined]
+    if opts["verbose"]:
+        from scalelint.terminal import timing_lines
+
+        for line in timing_lines(report.timings, report.files, report.cache_hits, cache_dir is not None):
+            click.echo(line, err=True)
 
     texts = _final_texts(report)
     stale: list[str] = []
@@ -194,12 +229,11 @@ def _check(paths: list[str], opts: dict) -> int:
 
     fmt = opts["output_format"] or "text"
     from scalelint.report.formats import ReportContext, render
+    from scalelint.terminal import use_color
 
-    color = opts["color"]
     to_stdout = stdin_text is None or not opts["fix"]
     stream = sys.stdout if to_stdout else sys.stderr
-    if color is None:
-        color = stream.isatty() and "NO_COLOR" not in os.environ
+    color = opts["color"] if opts["output_file"] else use_color(opts["color"], stream)
     ctx = ReportContext(
         findings=report.findings,
         errors=report.errors,
@@ -213,11 +247,15 @@ def _check(paths: list[str], opts: dict) -> int:
         source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},
         version=__version__,
         quiet=opts["quiet"],
+        fixed_codes=report.fixed_codes if opts["show_fixes"] else {},
     )
     output = render(fmt, ctx)
     if stdin_text is not None and opts["fix"]:
         sys.stdout.write(report.stdin_output if report.stdin_output is not None else stdin_text)
         sys.stdout.flush()
+    if opts["output_file"]:
+        _write_report(opts["output_file"], output)
+    elif stdin_text is not None and opts["fix"]:
         if report.findings or fmt != "text":
             sys.stderr.write(output)
     else:
@@ -229,6 +267,26 @@ def _check(paths: list[str], opts: dict) -> int:
     if report.findings and not opts["exit_zero"]:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _progress_line(opts: dict):
+    """The progress line on stderr: on a terminal, or anywhere with --progress."""
+    from scalelint.terminal import ProgressLine
+
+    terminal = sys.stderr.isatty()
+    if not (opts["progress"] or (terminal and not opts["quiet"] and not opts["watch"])):
+        return None
+    return ProgressLine(sys.stderr, redraw=terminal)
+
+
+def _write_report(path: Path, output: str) -> None:
+    from scalelint.core.errors import UsageError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(output, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the report: {exc.strerror}") from None
 
 
 def _notice(message: str | None) -> None:

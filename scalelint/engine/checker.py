@@ -10,7 +10,7 @@ import libcst as cst
 
 from scalelint.context import FileContext
 from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
-from scalelint.core.edits import apply_edits
+from scalelint.core.edits import apply_edits, choose_fixes
 from scalelint.engine.guard import Limits, TooComplex, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
 from scalelint.model.module import ModuleModel, Recognition
@@ -110,9 +110,10 @@ class Checker:
         result.facts.update(facts)
         result.facts_digest = facts_digest(result.facts)
         if self.options.fix:
-            fixed_text, findings, result.fixed = self._fix_loop(
+            fixed_text, findings, result.fixed_codes = self._fix_loop(
                 path, text, module_name, findings, suppressions, ignored
             )
+            result.fixed = len(result.fixed_codes)
             if fixed_text != text:
                 result.fixed_source = fixed_text
                 result.original_source = text
@@ -172,12 +173,15 @@ class Checker:
         return fix
 
     def _fix_loop(self, path, text, module_name, findings, suppressions, ignored):
-        fixed_total = 0
+        """Apply fixes round by round while they apply and re-check; returns
+        the text, its findings and the codes of the findings fixed."""
+        fixed_codes: list[str] = []
         for _ in range(MAX_FIX_ROUNDS):
-            fixes = [f for f in (self._fixable(x, suppressions, ignored) for x in findings) if f]
-            if not fixes:
+            offered = [(x.code, f) for x in findings if (f := self._fixable(x, suppressions, ignored))]
+            chosen = {id(fix) for fix in choose_fixes([fix for _, fix in offered])}
+            if not chosen:
                 break
-            new_text, applied = apply_edits(text, fixes)
+            new_text, applied = apply_edits(text, [fix for _, fix in offered if id(fix) in chosen])
             if not applied or new_text == text:
                 break
             try:
@@ -185,6 +189,6 @@ class Checker:
             except (cst.ParserSyntaxError, RuleCrash):
                 break  # never keep a fix whose result does not parse or check
             text, findings = new_text, new_findings
-            fixed_total += applied
+            fixed_codes.extend(code for code, fix in offered if id(fix) in chosen)
             suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
-        return text, findings, fixed_total
+        return text, findings, fixed_codes

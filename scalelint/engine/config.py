@@ -40,6 +40,7 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     include_generated: bool = False
+    force_exclude: bool = False  # excludes apply to explicitly named files and --stdin-filename too
     local_rules: list[str] = field(default_factory=list)
     cache_dir: str = ".scalelint_cache"
     baseline: str | None = None
@@ -61,7 +62,7 @@ class Config:
         data = {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline")
+            if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline", "force_exclude")
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -93,6 +94,7 @@ KEYS: dict[str, str] = {
     "extend-exclude": _STR_LIST,
     "respect-gitignore": "boolean",
     "include-generated": "boolean",
+    "force-exclude": "boolean",
     "local-rules": _STR_LIST,
     "cache-dir": "string",
     "baseline": "string",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +44,10 @@ class RunSettings:
     cache_dir: Path | None = None
     jobs: int | None = None
     include_generated: bool = False
+    #: exclusions apply to files named explicitly and to --stdin-filename too
+    force_exclude: bool = False
+    #: told (phase, files done, files in the run) as the run goes (a progress line)
+    progress: Callable[[str, int, int], None] | None = None
 
 
 @dataclass
@@ -65,10 +70,13 @@ class RunReport:
     files: int = 0
     checked: list[str] = field(default_factory=list)  # the display path of every file of the run
     fixed: int = 0
+    fixed_codes: dict[str, list[str]] = field(default_factory=dict)  # display path -> codes of the findings fixed
     changed: list[FileState] = field(default_factory=list)
     stdin_output: str | None = None
     texts: dict[str, str] = field(default_factory=dict)  # final text of files with findings
     encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
+    cache_hits: int = 0  # files of the run answered from the cache
 
 
 # -- main side --------------------------------------------------------------------
@@ -110,32 +118,56 @@ class Runner:
     def run(self) -> RunReport:
         tune_gc()
         report = RunReport()
+        clock = _Clock(report.timings)
         states = self._discover()
         report.files = len(states)
         report.checked = [state.display for state in states]
-        self._read_and_check(states, report)
+        clock.lap("discover")
+        self._read_and_check(states, report, self._progress_for(len(states)))
+        clock.lap("read and check")
         for state in states:
             if state.result is not None and state.result.error is not None:
                 report.errors.append(state.result.error)
+        if self.settings.progress is not None and any(r.project_wide for r in self.rules):
+            self.settings.progress("project phase", len(states), len(states))
         project_findings = self._project_phase(states)
+        clock.lap("project phase")
         self._finish(states, project_findings, report)
         if self.cache is not None:
             self.cache.prune()
             self.cache.save_stats()
             if self.cache.refusal:
                 self._notices.append(self.cache.refusal)
+        clock.lap("suppressions, fixes and cache")
         report.warnings.extend(self._notices)
         return report
 
+    def _progress_for(self, total: int) -> Callable[[str], None] | None:
+        """A tick per file done, told to the settings' progress callback."""
+        tell = self.settings.progress
+        if tell is None:
+            return None
+        done = 0
+
+        def tick(phase: str) -> None:
+            nonlocal done
+            done += 1
+            tell(phase, done, total)
+
+        return tick
+
     def _discover(self) -> list[FileState]:
         s = self.settings
-        if s.stdin_text is not None:
-            return [FileState(s.stdin_filename or "-", None)]
         discovery = Discovery(
             self.config.root,
             self.config.exclude + self.config.extend_exclude,
             self.config.respect_gitignore,
+            force_exclude=s.force_exclude,
         )
+        if s.stdin_text is not None:
+            if s.force_exclude and s.stdin_filename and discovery.excluded(Path(s.stdin_filename)):
+                return []
+            return [FileState(s.stdin_filename or "-", None)]
         return [FileState(display, real) for display, real in discovery.files(s.paths)]
 
     def _load(self, state: FileState, report: RunReport) -> None:
@@ -150,6 +182,7 @@ class Runner:
             try:
                 stat = os.stat(state.real)
                 if self._answer_unread(state, stat):
+                    report.cache_hits += 1
                     return
                 data = state.real.read_bytes()
             except OSError as exc:
@@ -174,6 +207,7 @@ class Runner:
             cached = self.cache.get(state.digest, state.display)
             if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
                 state.result = cached
+                report.cache_hits += 1
                 return
         text = state.source.text
         if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
@@ -223,14 +257,24 @@ class Runner:
     def _fixing(self) -> bool:
         return self.settings.fix or self.settings.diff
 
-    def _read_and_check(self, states: list[FileState], report: RunReport) -> None:
+    def _read_and_check(self, states: list[FileState], report: RunReport, tick: Callable[[str], None] | None = None) -> None:
         """Load every file; check those the cache and the prefilter could not
         answer (workers start on the first while the rest are read)."""
-        batch: Batch[FileState] = Batch(lambda: self.checker, worker_count(len(states), self.settings.jobs), self._done)
+        reading = True
+
+        def done(state: FileState, result: FileResult) -> None:
+            self._done(state, result)
+            if tick is not None:
+                tick("reading" if reading else "checking")
+
+        batch: Batch[FileState] = Batch(lambda: self.checker, worker_count(len(states), self.settings.jobs), done)
         for state in states:
             self._load(state, report)
             if state.result is None and state.source is not None:
                 batch.add(state, self._job(state))
+            elif tick is not None:
+                tick("reading")
+        reading = False
         batch.finish()
 
     def _job(self, state: FileState) -> Job:
@@ -432,6 +476,8 @@ class Runner:
                 if state.real is not None:
                     report.encodings[state.display] = state.source.encoding
             report.fixed += result.fixed
+            if result.fixed_codes and not self.settings.diff:
+                report.fixed_codes[state.display] = list(result.fixed_codes)
             if result.fixed_source is not None:
                 report.changed.append(state)
         report.findings.sort(key=Finding.sort_key)
@@ -457,6 +503,7 @@ class Runner:
             return kept
         result.fixed_source, result.original_source = new_text, text
         result.fixed += applied
+        result.fixed_codes.extend(f.code for f in fixable)
         return [f for f in kept if f not in fixable]
 
     def _suppression_findings(self, path: str, suppressions: list[Suppression], selected: set[str], result: FileResult) -> list[Finding]:
@@ -524,6 +571,19 @@ class Runner:
                 report.errors.append(FileError(state.display, f"fix not written: {problem}"))
         if self.settings.stdin_text is not None and report.stdin_output is None:
             report.stdin_output = self.settings.stdin_text
+
+
+class _Clock:
+    """Seconds spent per phase, written into ``timings`` as each ends."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.started = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - self.started
+        self.started = now
 
 
 def write_checked(path: Path, data: bytes, unchanged: Callable[[bytes], bool], written: set[Path]) -> str | None:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from scalelint.core.findings import FileError, Finding
     from scalelint.rule import Rule
 
-FORMATS = ("text", "json", "sarif", "github", "junit")
+FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
 
 
 @dataclass
@@ -28,6 +28,7 @@ class ReportContext:
     source_lines: dict[str, list[str]] = field(default_factory=dict)  # path -> lines (text format)
     version: str = ""
     quiet: bool = False
+    fixed_codes: dict[str, list[str]] = field(default_factory=dict)  # --show-fixes: path -> codes fixed
 
 
 def render(fmt: str, ctx: ReportContext) -> str:

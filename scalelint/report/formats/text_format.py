@@ -40,6 +40,11 @@ def render(ctx: ReportContext) -> str:
     return "\n".join(out) + "\n"
 
 
+def summary(ctx: ReportContext, color: bool = False) -> str:
+    """The closing lines: counts, fixes, errors (the concise format ends with them too)."""
+    return _summary(ctx, _painter(color))
+
+
 def _summary(ctx: ReportContext, paint) -> str:
     n = len(ctx.findings)
     lines = []
@@ -52,6 +57,8 @@ def _summary(ctx: ReportContext, paint) -> str:
             lines.append(f"{count:>5}  {code:<6} {name}{mark}")
     if ctx.statistics and ctx.stale_baseline:
         lines.append(_stale_baseline(ctx.stale_baseline))
+    if ctx.fixed_codes:
+        lines.append(_fixes_shown(ctx))
     if ctx.fixed:
         lines.append(paint(f"Fixed {ctx.fixed} finding{'s' if ctx.fixed != 1 else ''}.", _GREEN))
     if n == 0:
@@ -71,6 +78,17 @@ def _summary(ctx: ReportContext, paint) -> str:
             lines.append(f"{unsafe} more fixable with --fix --unsafe-fixes.")
     if ctx.errors:
         lines.append(paint(f"{len(ctx.errors)} file{'s' if len(ctx.errors) != 1 else ''} could not be checked (see errors above).", _YELLOW))
+    return "\n".join(lines)
+
+
+def _fixes_shown(ctx: ReportContext) -> str:
+    """--show-fixes: what --fix changed, per file and rule."""
+    lines = ["Fixes applied:"]
+    for path in sorted(ctx.fixed_codes):
+        lines.append(f"- {path}:")
+        for code, count in sorted(Counter(ctx.fixed_codes[path]).items()):
+            name = ctx.rules[code].name if code in ctx.rules else ""
+            lines.append(f"    {count} x {code} ({name})" if name else f"    {count} x {code}")
     return "\n".join(lines)
 
 
