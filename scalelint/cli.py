@@ -82,6 +82,8 @@ def main() -> None:
 @click.option("--output-format", type=click.Choice(["text", "concise", "json", "sarif", "github", "junit"]), default=None, help="Report format (default: text; concise: one line per finding).")
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file instead of stdout.")
 @click.option("--stdin-filename", metavar="PATH", help="The path of the buffer read from stdin (with '-').")
+@click.option("--diff-base", "--changed-since", "diff_base", metavar="REF", help="Check only Python files changed since the git REF (and untracked ones), reporting findings on changed lines.")
+@click.option("--changed-files-only", is_flag=True, help="With --diff-base, report every finding of the changed files, not only those on changed lines.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes and .gitignore to files named explicitly and to --stdin-filename too.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Read configuration from this file.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
@@ -150,10 +152,15 @@ def _check(paths: list[str], opts: dict) -> int:
         raise UsageError("'-' (stdin) cannot be mixed with other paths")
     if not paths:
         paths = ["."]
+    given, changes = paths, None
+    if opts["diff_base"]:
+        paths, changes = _changed_paths(opts, paths, stdin_text is not None)
+    elif opts["changed_files_only"]:
+        raise UsageError("--changed-files-only needs --diff-base REF")
     if opts["stdin_filename"] and stdin_text is None:
         raise UsageError("--stdin-filename needs '-' as the path")
 
-    anchor = Path(opts["stdin_filename"]).parent if stdin_text is not None and opts["stdin_filename"] else Path(paths[0] if stdin_text is None else ".")
+    anchor = Path(opts["stdin_filename"]).parent if stdin_text is not None and opts["stdin_filename"] else Path(given[0] if stdin_text is None else ".")
     if not anchor.exists():
         anchor = Path(".")
     config = load_config(opts["config_path"], anchor)
@@ -215,6 +222,8 @@ def _check(paths: list[str], opts: dict) -> int:
             return EXIT_CLEAN
         kept = baseline.apply(report.findings, baseline.load(baseline_path, config.root), texts, config.root, report.checked)
         report.findings, stale = kept.findings, kept.stale
+    if changes is not None and not opts["changed_files_only"]:
+        report.findings = [f for f in report.findings if changes.touches(f.path, f.line, f.end_line)]
 
     for warning in report.warnings:
         click.echo(f"scalelint: warning: {warning}", err=True)
@@ -267,6 +276,26 @@ def _check(paths: list[str], opts: dict) -> int:
     if report.findings and not opts["exit_zero"]:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _changed_paths(opts: dict, paths: list[str], from_stdin: bool):
+    """--diff-base: the changed Python files under PATHS, and the change set."""
+    from scalelint.core.errors import UsageError
+    from scalelint.engine.gitdiff import changed_since
+
+    if from_stdin:
+        raise UsageError("--diff-base cannot be combined with stdin ('-')")
+    if opts["write_baseline"]:
+        raise UsageError("--diff-base cannot record a baseline (it sees only the changed files)")
+    for given in paths:
+        if not os.path.exists(given):
+            raise UsageError(f"{given}: no such file or directory")
+    anchor = Path(paths[0]) if Path(paths[0]).is_dir() else Path(paths[0]).parent
+    changes = changed_since(opts["diff_base"], anchor)
+    files = changes.files_under(paths)
+    if not files:
+        click.echo(f"scalelint: no Python file under {' '.join(paths)} changed since {opts['diff_base']}", err=True)
+    return files, changes
 
 
 def _progress_line(opts: dict):
