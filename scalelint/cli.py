@@ -173,17 +173,10 @@ def _check(paths: list[str], opts: dict) -> int:
     if opts["write_baseline"] and not (opts["baseline"] or config.baseline):
         raise UsageError("--write-baseline needs --baseline FILE or `baseline` in the config")
     registry = load_registry_cached(local.paths, cache_dir)
-    where = str(config.path) if config.path else ""
-    skipped = local.notice is not None  # config may name the rules left out
-    cli_ignore, cli_extend = _split(opts["ignore"]), _split(opts["extend_select"])
-    if opts["select"]:
-        rules = registry.select(_split(opts["select"]), cli_ignore, cli_extend, "command line")
-    else:
-        registry.select([], cli_ignore, cli_extend, "command line")  # validate the CLI selectors
-        rules = registry.select(config.select, config.ignore + cli_ignore, config.extend_select + cli_extend, where, skipped)
-    for codes in config.per_file_ignores.values():
-        for code in codes:
-            registry.select([code], where=f"per-file-ignores in {where}", skip_unknown=skipped)
+    from scalelint.api import Selection, select_rules
+
+    selection = Selection(_split(opts["select"]) or None, _split(opts["ignore"]), _split(opts["extend_select"]))
+    rules = select_rules(registry, config, selection, skip_unknown=local.notice is not None)
 
     settings = RunSettings(
         paths=paths,
