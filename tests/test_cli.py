@@ -189,7 +189,7 @@ def test_stdin_lint_and_fix(project: Path) -> None:
         input=FLAGGED, capture_output=True, text=True, cwd=project,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("from contextlib import closing\nimport sqlite3\n")
+    assert proc.stdout.startswith("import sqlite3\nfrom contextlib import closing\n")  # where isort puts it
     assert "with closing(sqlite3.connect(path)) as conn:" in proc.stdout
     unchanged = subprocess.run(
         [sys.executable, "-m", "scalelint", "check", "--fix", "--stdin-filename", "app.py", "-"],
