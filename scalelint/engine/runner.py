@@ -87,13 +87,16 @@ class Runner:
         rules: list[type[Rule]],
         settings: RunSettings,
         known_codes: set[str] | None = None,
+        checker: "Checker | None" = None,
     ) -> None:
         self.config = config
+        if checker is not None:  # a long-lived caller (the language server) keeps one warm
+            self.__dict__["checker"] = checker
         self.known_codes = known_codes if known_codes is not None else {r.code for r in rules}
         self.rules = rules
         self.settings = settings
         self.codes = [r.code for r in rules]
-        self._file_rules = [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)]
+        self._file_rules = file_rules_of(rules)
         self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
@@ -243,15 +246,7 @@ class Runner:
     def checker(self) -> "Checker":
         """Built on first need: importing the rules (and LibCST) is skipped
         when every file is answered from the cache."""
-        from scalelint.engine.checker import CheckOptions, Checker
-        from scalelint.model.module import Recognition
-
-        return Checker(
-            loadable_anywhere(self._file_rules),
-            Recognition(**self.config.recognition()),
-            CheckOptions(fix=self.settings.fix or self.settings.diff, unsafe_fixes=self.settings.unsafe_fixes,
-                         bare_noqa=self.config.bare_noqa),
-        )
+        return build_checker(self.config, self._file_rules, self._fixing, self.settings.unsafe_fixes)
 
     @property
     def _fixing(self) -> bool:
@@ -584,6 +579,23 @@ class _Clock:
         now = time.perf_counter()
         self.timings[phase] = self.timings.get(phase, 0.0) + now - self.started
         self.started = now
+
+
+def build_checker(config: Config, file_rules: list, fix: bool = False, unsafe_fixes: bool = False) -> "Checker":
+    """The checker of a run with these file rules (not SL001/SL002)."""
+    from scalelint.engine.checker import CheckOptions, Checker
+    from scalelint.model.module import Recognition
+
+    return Checker(
+        loadable_anywhere(file_rules),
+        Recognition(**config.recognition()),
+        CheckOptions(fix=fix, unsafe_fixes=unsafe_fixes, bare_noqa=config.bare_noqa),
+    )
+
+
+def file_rules_of(rules: list) -> list:
+    """The rules a checker runs: all but the suppression rules (SL001/SL002)."""
+    return [r for r in rules if r.code not in (BLANKET_CODE, UNUSED_CODE)]
 
 
 def write_checked(path: Path, data: bytes, unchanged: Callable[[bytes], bool], written: set[Path]) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from xml.sax.saxutils import escape, quoteattr
 
-from scalelint.report.formats import ReportContext
+from scalelint.report.formats import ReportContext, related_lines
 
 
 def render(ctx: ReportContext) -> str:
@@ -15,10 +15,10 @@ def render(ctx: ReportContext) -> str:
     failures: dict[str, int] = defaultdict(int)
     for f in ctx.findings:
         message = f"{f.code} {f.message}"
+        body = "\n".join([f"{f.path}:{f.line}:{f.column}: {message}", *related_lines(f)])
         by_path[f.path].append(
             f"    <testcase name={quoteattr(f'{f.code} at line {f.line}, column {f.column}')} classname={quoteattr(f.path)}>\n"
-            f"      <failure message={quoteattr(message)} type={quoteattr(f.code)}>"
-            f"{escape(f'{f.path}:{f.line}:{f.column}: {message}')}</failure>\n"
+            f"      <failure message={quoteattr(message)} type={quoteattr(f.code)}>{escape(body)}</failure>\n"
             "    </testcase>"
         )
         failures[f.path] += 1
