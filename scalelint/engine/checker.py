@@ -10,7 +10,7 @@ import libcst as cst
 
 from scalelint.context import FileContext
 from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
-from scalelint.core.edits import apply_edits
+from scalelint.core.edits import apply_edits, choose_fixes
 from scalelint.engine.guard import Limits, TooComplex, compiles, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
 from scalelint.model import contexts, entrypoints
@@ -32,6 +32,7 @@ class RuleCrash(Exception):
 class CheckOptions:
     fix: bool = False
     unsafe_fixes: bool = False
+    bare_noqa: str = "report"  # what a bare `# noqa` means (scalelint.report.suppressions.BARE_NOQA)
     limits: Limits = field(default_factory=Limits)
 
 
@@ -91,7 +92,7 @@ class Checker:
         when configuration set it, so that neither its imports nor its
         functions refine it."""
         result = FileResult(path)
-        suppressions = parse_suppressions(text)
+        suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
         result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
         where = Where(context, pinned)
         active = self.active_for(text, where.context)
@@ -126,9 +127,10 @@ class Checker:
         result.facts.update(facts)
         result.facts_digest = facts_digest(result.facts)
         if self.options.fix and not refused and compiles(text, path):  # never fix what CPython refuses
-            fixed_text, findings, result.fixed = self._fix_loop(
+            fixed_text, findings, result.fixed_codes = self._fix_loop(
                 path, text, module_name, findings, suppressions, ignored, where
             )
+            result.fixed = len(result.fixed_codes)
             if fixed_text != text:
                 result.fixed_source = fixed_text
                 result.original_source = text
@@ -193,12 +195,15 @@ class Checker:
         return fix
 
     def _fix_loop(self, path, text, module_name, findings, suppressions, ignored, where):
-        fixed_total = 0
+        """Apply fixes round by round while they apply, compile and re-check;
+        returns the text, its findings and the codes of the findings fixed."""
+        fixed_codes: list[str] = []
         for _ in range(MAX_FIX_ROUNDS):
-            fixes = [f for f in (self._fixable(x, suppressions, ignored) for x in findings) if f]
-            if not fixes:
+            offered = [(x.code, f) for x in findings if (f := self._fixable(x, suppressions, ignored))]
+            chosen = {id(fix) for fix in choose_fixes([fix for _, fix in offered])}
+            if not chosen:
                 break
-            new_text, applied = apply_edits(text, fixes)
+            new_text, applied = apply_edits(text, [fix for _, fix in offered if id(fix) in chosen])
             if not applied or new_text == text or not compiles(new_text, path):
                 break
             try:
@@ -206,9 +211,9 @@ class Checker:
             except (cst.ParserSyntaxError, RuleCrash):
                 break  # never keep a fix whose result does not parse or check
             text, findings = new_text, new_findings
-            fixed_total += applied
-            suppressions = parse_suppressions(text)
-        return text, findings, fixed_total
+            fixed_codes.extend(code for code, fix in offered if id(fix) in chosen)
+            suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
+        return text, findings, fixed_codes
 
 
 @dataclass(frozen=True)

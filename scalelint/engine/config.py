@@ -42,6 +42,7 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     include_generated: bool = False
+    force_exclude: bool = False  # excludes apply to explicitly named files and --stdin-filename too
     local_rules: list[str] = field(default_factory=list)
     cache_dir: str = ".scalelint_cache"
     baseline: str | None = None
@@ -50,6 +51,7 @@ class Config:
     contexts: dict[str, bool | list[str]] = field(default_factory=dict)
     #: glob -> code context, overriding what the path says (first match wins)
     context_paths: dict[str, str] = field(default_factory=dict)
+    bare_noqa: str = "report"  # what a bare `# noqa` means: report | suppress | ignore
     # recognition knobs (rules.md "How database, replica and cache are recognised")
     connection_factories: list[str] = field(default_factory=list)
     replica_handles: list[str] = field(default_factory=list)
@@ -67,7 +69,7 @@ class Config:
         data = {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline")
+            if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline", "force_exclude")
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -115,11 +117,13 @@ KEYS: dict[str, str] = {
     "extend-exclude": _STR_LIST,
     "respect-gitignore": "boolean",
     "include-generated": "boolean",
+    "force-exclude": "boolean",
     "local-rules": _STR_LIST,
     "cache-dir": "string",
     "baseline": "string",
     "contexts": "table of context = boolean or list of rule codes",
     "context-paths": "table of glob = context",
+    "bare-noqa": "one of 'report', 'suppress', 'ignore'",
     **{k.replace("_", "-"): _STR_LIST for k in RECOGNITION_KEYS},
 }
 
@@ -247,13 +251,15 @@ def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
         )
     elif key == "context-paths":
         ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    elif expected.startswith("one of "):
+        ok = isinstance(value, str) and f"'{value}'" in expected[len("one of "):].split(", ")
     else:  # per-file-ignores
         ok = isinstance(value, dict) and all(
             isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
         )
     if not ok:
         raise ConfigError(
-            f"{path}: key {key!r} must be a {expected}, got {type(value).__name__} {value!r}"
+            f"{path}: key {key!r} must be {expected if expected.startswith('one of ') else 'a ' + expected}, got {type(value).__name__} {value!r}"
         )
 
 

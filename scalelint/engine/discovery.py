@@ -110,6 +110,9 @@ class Discovery:
     root: Path
     exclude: list[str]
     respect_gitignore: bool = True
+    #: apply every exclusion (default dirs, .gitignore, config) to files named
+    #: explicitly too, as a walk would (Ruff's --force-exclude)
+    force_exclude: bool = False
     #: directories walked and ignore files read: while none of them changes,
     #: the same walk finds the same files (a cached file list stays valid)
     watched: list[str] = field(default_factory=list)
@@ -139,13 +142,33 @@ class Discovery:
                         self.templated += 1
                         continue
                     resolved = real.resolve()
-                    if not self._excluded_by_config(str(resolved)):
+                    if not (self.excluded(resolved) if self.force_exclude else self._excluded_by_config(str(resolved))):
                         found[os.path.normpath(given)] = resolved
                 continue
             ignores = self._ignores_above(real) if self.respect_gitignore else []
             for display, path in self._walk(given, real, ignores):
                 found[display] = path
         return sorted(found.items())
+
+    def excluded(self, path: Path) -> bool:
+        """Whether a walk from the project root would skip this file: a default
+        or hidden directory, a .gitignore rule or a configured exclude."""
+        resolved = path.resolve()
+        if self._excluded_by_config(str(resolved)):
+            return True
+        root = self.root.resolve()
+        directories = resolved.parent.relative_to(root).parts if resolved.is_relative_to(root) else ()
+        if any(part in DEFAULT_EXCLUDES or part.startswith(".") for part in directories):
+            return True
+        if not self.respect_gitignore:
+            return False
+        active = self._ignores_above(resolved.parent)
+        if (resolved.parent / ".gitignore").is_file():
+            active.append(GitIgnore.read(resolved.parent / ".gitignore"))
+        posix = resolved.as_posix()
+        return self._ignored(posix, False, active) or any(
+            self._ignored(parent.as_posix(), True, active) for parent in resolved.parents if parent.is_relative_to(root) and parent != root
+        )
 
     def _walk(self, given: str, top: Path, ignores: list[GitIgnore]):
         top_real = str(top.resolve())
