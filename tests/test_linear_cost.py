@@ -125,3 +125,15 @@ def test_key_indexes_find_every_template_and_glob_that_matches():
         assert {k for k in KEYS if templates_match(k, key)} <= templates.candidates(key)
         assert {p for p in GLOBS if glob_matches(p, key)} <= globs.candidates(key)
         assert templates.candidates(key) < set(KEYS) or key.startswith("{}")  # an index, not a list
+
+
+def test_a_checked_file_is_parsed_by_cpython_once(monkeypatch):
+    """The guard's CPython tree serves the dataflow's statement locator too."""
+    fixture = sorted((Path(__file__).parent / "fixtures" / "SL201").glob("flagged*.py"))[0]
+    text = fixture.read_text()
+    parses: list[str] = []
+    real_parse = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda source, *a, **k: parses.append(source) or real_parse(source, *a, **k))
+    result = Checker(rules_for("SL201")).check(fixture.name, text)
+    assert result.findings and result.error is None
+    assert text not in parses  # (fixes still parse the statements they rewrite)
