@@ -6,7 +6,7 @@ from typing import Any
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety
+from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.caches.cachefacts import FileFacts
 from scalelint.model.caches.cachekeys import HOLE, key_words, templates_match
@@ -147,7 +147,8 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
             message = f"{write.desc} leaves {count} cached key{'s' if count > 1 else ''} stale: {listed}"
             if stale.note:
                 message += f" ({stale.note})"
-            out.report(self, write.path, *write.loc, message, fix=stale.fix)
+            related = [Related(f.path, f.line, f.col, f"{f.label} is cached here") for f in stale.families]
+            out.report(self, write.path, *write.loc, message, fix=stale.fix, related=related)
 
 
 class CacheSetWithoutTtl(_CacheRule):
@@ -463,7 +464,11 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     None. Memoized functions that build engines, settings or clients (no
     query) are not reported; neither are memos the project clears somewhere
     outside its tests (`func.cache_clear()`, an invalidation path), nor TTL
-    caches (`cachetools.TTLCache`, `ttl_cache`).
+    caches (`cachetools.TTLCache`, `ttl_cache`), nor memos of the database's
+    own catalogs (`pg_catalog.pg_type`, `pg_collation`, `sqlite_master`),
+    which change with migrations; `information_schema` views are reported like
+    application tables. A module-level dict filled in several places is one
+    finding, at its first fill, with the others as related locations.
     """
 
     code = "SL304"
@@ -477,11 +482,13 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
         cm = cache_model(module)
         stakes = Stakes(cm)
         found: list[dict[str, Any]] = []
+        fills: list[tuple[str, list[int], str]] = []
         for fn in module.functions:
             for memo in cm.memos(fn):
                 if memo.qualified is not None:
                     found.extend(self._memo(fn, memo, stakes))
-            found.extend(self._dict_memos(fn, cm))
+            fills.extend(self._dict_fills(fn, cm))
+        found.extend(_dict_memo_facts(fills))
         clears = sorted({
             target
             for fn in module.functions
@@ -498,7 +505,8 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
         for path, facts in index.facts(self.code):
             for memo in facts.get("memos", ()):
                 if memo.get("fn") not in cleared:
-                    out.report(self, path, *memo["loc"], memo["message"])
+                    related = [Related(path, line, column, "also filled here") for line, column in memo.get("also", ())]
+                    out.report(self, path, *memo["loc"], memo["message"], related=related)
 
     def _memo(self, fn: FunctionModel, memo: Memo, stakes: Stakes) -> list[dict[str, Any]]:
         bound = self._bound(memo)
@@ -517,8 +525,9 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
         target = f"{fn.module.module_name}.{fn.qualname}" if fn.module.module_name else fn.qualname
         return [{"fn": target, "loc": list(self._ctx.location(memo.decorator)), "message": message}]
 
-    def _dict_memos(self, fn: FunctionModel, cm) -> list[dict[str, Any]]:
-        """``_memo[key] = <rows>`` into a module-level dict, inside a function."""
+    def _dict_fills(self, fn: FunctionModel, cm) -> list[tuple[str, list[int], str]]:
+        """``_memo[key] = <rows>`` into a module-level dict, inside a function:
+        (the dict's name, location, the entity read), one per assignment."""
         module = fn.module
         found = []
         for stmt in fn.stmts:
@@ -540,11 +549,7 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
                     continue
                 reads = set().union(*(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, stmt.ordinal, small.value)))
                 if reads:
-                    found.append({
-                        "loc": list(self._ctx.location(small)),
-                        "message": f"module-level dict {name} memoizes rows of {sorted(reads)[0]} forever in each "
-                                   f"process, with no bound and no invalidation; use a shared cache with a TTL",
-                    })
+                    found.append((name, list(self._ctx.location(small)), sorted(reads)[0]))
         return found
 
     @staticmethod
@@ -656,6 +661,25 @@ class BlockingKeyScan(_CacheRule):
         func = op.call.func
         assert isinstance(func, cst.Attribute)
         return self._ctx.replacement_fix(func.attr, cst.Name(method), f"use {method}()", FixSafety.SAFE)
+
+
+def _dict_memo_facts(fills: list[tuple[str, list[int], str]]) -> list[dict[str, Any]]:
+    """One finding per module-level dict memo, at its first fill; the other fills
+    are related places."""
+    by_name: dict[str, list[tuple[list[int], str]]] = {}
+    for name, loc, entity in fills:
+        by_name.setdefault(name, []).append((loc, entity))
+    found = []
+    for name, places in by_name.items():
+        places.sort(key=lambda place: place[0][:2])
+        (loc, entity), others = places[0], places[1:]
+        found.append({
+            "loc": loc,
+            "message": f"module-level dict {name} memoizes rows of {entity} forever in each "
+                       f"process, with no bound and no invalidation; use a shared cache with a TTL",
+            "also": [other[:2] for other, _ in others],
+        })
+    return found
 
 
 def _glob(op: CacheOp) -> bool:

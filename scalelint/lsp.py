@@ -103,6 +103,7 @@ class DocumentLinter:
                 "source": "scalelint",
                 "message": f"{f.message} [{f.name}]",
                 "data": {"fixable": f.fix is not None},
+                **_related_information(f),
             })
         return out
 
@@ -126,6 +127,21 @@ class DocumentLinter:
                 "edit": {"changes": {uri: edits}},
             })
         return actions
+
+
+def _related_information(f: Finding) -> dict[str, Any]:
+    """LSP ``relatedInformation`` for a finding's related places (none: no key).
+    Columns are code points, which equal UTF-16 units outside the astral planes."""
+    if not f.related:
+        return {}
+    items = []
+    for r in f.related:
+        position = {"line": r.line - 1, "character": r.column - 1}
+        items.append({
+            "location": {"uri": Path(r.path).resolve().as_uri(), "range": {"start": position, "end": position}},
+            "message": r.message,
+        })
+    return {"relatedInformation": items}
 
 
 def _range_json(r: Range) -> dict[str, Any]:

@@ -7,7 +7,7 @@ model questions and call :meth:`Rule.report`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 from scalelint.core.findings import FixSafety
 from scalelint.core.lazyre import lazy_compile
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from scalelint.context import FileContext
-    from scalelint.core.findings import Fix
+    from scalelint.core.findings import Fix, Related
     from scalelint.model.function import FunctionModel
     from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
@@ -64,8 +64,13 @@ class Rule:
         *,
         fix: "Fix | None" = None,
         end_node: "cst.CSTNode | None" = None,
+        related: "Sequence[Related]" = (),
     ) -> None:
-        self._ctx.report(self, node, message, fix=fix, end_node=end_node)
+        self._ctx.report(self, node, message, fix=fix, end_node=end_node, related=related)
+
+    def related(self, node: "cst.CSTNode", message: str) -> "Related":
+        """Another place of the file being checked that belongs to a finding."""
+        return self._ctx.related(node, message)
 
     # -- metadata ---------------------------------------------------------
     @classmethod

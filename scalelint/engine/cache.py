@@ -648,7 +648,17 @@ def _finding(data: Any, path: Any) -> Finding:
         or not all(type(e.start) is int and type(e.end) is int and type(e.text) is str for e in fix.edits)
     ):
         raise TypeError("fix")
+    if not all(_related_ok(r) for r in data.get("related", ())):
+        raise TypeError("related")
     return finding
+
+
+def _related_ok(item: Any) -> bool:
+    """A cached related place: ints where lines are, a message, a path or None (same file)."""
+    return (
+        isinstance(item, dict) and type(item["line"]) is int and type(item["column"]) is int
+        and type(item["message"]) is str and (item.get("path") is None or type(item["path"]) is str)
+    )
 
 
 def _suppressions(value: Any) -> list:

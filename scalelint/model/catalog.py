@@ -85,6 +85,47 @@ CALL_RESULTS: dict[str, Resource] = {
     "django.db.transaction.atomic": Resource("transaction", "django"),
 }
 
+#: constructors of long-lived clients that own a connection pool (or, for cloud SDK
+#: clients, credentials and an HTTP pool): what SL106 calls them in messages
+CLIENT_CONSTRUCTORS: dict[str, str] = {
+    **{name: "a connection pool" for name, res in CALL_RESULTS.items() if res.kind == "pool"},
+    **{name: "an engine and its connection pool" for name, res in CALL_RESULTS.items() if res.kind == "engine"},
+    **{name: "a Redis client and its connection pool" for name in (
+        "redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.Redis.from_url", "redis.from_url",
+        "redis.StrictRedis.from_url", "redis.RedisCluster", "redis.cluster.RedisCluster",
+        "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.from_url",
+        "redis.asyncio.Redis.from_url", "redis.asyncio.RedisCluster", "aioredis.Redis", "aioredis.from_url",
+    )},
+    **{name: "a Redis connection pool" for name in (
+        "redis.ConnectionPool", "redis.BlockingConnectionPool", "redis.connection.ConnectionPool",
+        "redis.asyncio.ConnectionPool", "redis.asyncio.BlockingConnectionPool",
+    )},
+    "pymemcache.Client": "a memcached client", "pymemcache.client.base.Client": "a memcached client",
+    "pymemcache.client.base.PooledClient": "a memcached client pool",
+    "boto3.client": "an AWS client (credentials and an HTTP pool)",
+    "boto3.resource": "an AWS resource client (credentials and an HTTP pool)",
+}
+#: SL107: pool sizes above this many connections per process exhaust the server's
+#: max_connections once the app runs a few processes
+POOL_SIZE_CEILING = 100
+#: SL107: Redis client constructors and the keywords that bound a blocked socket
+REDIS_TIMEOUT_KEYWORDS = ("socket_timeout", "socket_connect_timeout")
+#: SL107: drivers that wait forever for a connection unless told otherwise (libpq's
+#: connect_timeout defaults to none)
+CONNECT_TIMEOUT_DRIVERS = frozenset({"psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect"})
+#: decorators that make a function run once per process (or per argument set)
+ONCE_DECORATORS = frozenset({
+    "functools.cache", "functools.lru_cache", "functools.cached_property", "cachetools.cached",
+    "django.utils.functional.cached_property",
+})
+#: start-up hooks: a decorator attribute (``@app.on_event("startup")``,
+#: ``@app.before_first_request``, ``@worker_process_init.connect``) or a function name
+STARTUP_DECORATOR_ATTRS = frozenset({"on_event", "before_first_request", "before_serving", "on_startup", "connect"})
+STARTUP_FUNCTIONS = frozenset({
+    "create_app", "make_app", "build_app", "get_app", "app_factory", "init_app", "setup_app", "configure_app",
+    "lifespan", "ready", "startup", "on_startup", "setup", "configure", "init", "initialize", "main",
+})
+
 #: qualified names of objects (not calls) that are resources
 OBJECTS: dict[str, Resource] = {
     "django.db.connection": Resource("django_connection", "django"),
@@ -201,6 +242,11 @@ class CacheLibrary:
     evicting: bool | None = None
     #: non-blocking replacement for a ``keys(pattern)`` scan (None: no keys() method)
     scan_method: str | None = None
+    #: ``get`` returns the stored Python object (deserialized), so an empty list or 0
+    #: comes back falsy; raw clients return bytes, truthy for any serialized value
+    returns_objects: bool = False
+    #: the atomic counter method (``incr``), None when the client has none
+    increment: str | None = None
 
     def ttl_arg(self, method: str) -> tuple[tuple[str, ...], int | None] | None:
         for name, keywords, position in self.ttl_args:
@@ -222,6 +268,7 @@ _REDIS = dict(
     ttl_less_writes=_REDIS_TTL_LESS,
     expire_methods=frozenset({"expire", "pexpire", "expireat", "pexpireat", "getex", "setex", "psetex"}),
     scan_method="scan_iter",
+    increment="incr",
 )
 REDIS = CacheLibrary("redis", **_REDIS)
 REDIS_ASYNC = CacheLibrary("redis.asyncio", is_async=True, **_REDIS)
@@ -234,6 +281,8 @@ DJANGO_CACHE = CacheLibrary(
     no_cache_values=("0",),
     evicting=True,
     scan_method="iter_keys",
+    returns_objects=True,
+    increment="incr",
 )
 FLASK_CACHING = CacheLibrary(
     "flask_caching",
@@ -241,6 +290,8 @@ FLASK_CACHING = CacheLibrary(
               ("cached", ("timeout",), 0), ("memoize", ("timeout",), 0)),
     forever_values=("0",),  # None means the configured default
     evicting=True,
+    returns_objects=True,
+    increment="inc",
 )
 PYMEMCACHE = CacheLibrary(
     "pymemcache",
@@ -250,6 +301,7 @@ PYMEMCACHE = CacheLibrary(
     omitted="forever",  # expire defaults to 0: never
     expire_methods=frozenset({"touch"}),
     evicting=True,  # memcached is an LRU cache
+    increment="incr",
 )
 AIOCACHE = CacheLibrary(
     "aiocache",
@@ -257,6 +309,8 @@ AIOCACHE = CacheLibrary(
     forever_values=("None",),  # omitted means the cache's configured ttl
     expire_methods=frozenset({"expire"}),
     is_async=True,
+    returns_objects=True,
+    increment="increment",
 )
 #: expiry is set per region (``configure(expiration_time=...)``), not per call
 DOGPILE = CacheLibrary("dogpile.cache")
@@ -319,6 +373,9 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: hooks that run a callable after the surrounding transaction commits (Django,
+#: Celery's delay_on_commit): work handed to them is not inside the transaction
+ON_COMMIT_HOOKS = frozenset({"on_commit", "delay_on_commit", "apply_async_on_commit"})
 CACHE_SCANS = frozenset({"keys", "scan_iter", "iter_keys"})
 CACHE_CLEARS = frozenset({"clear", "flushdb", "flushall"})
 CACHE_READS = frozenset({
@@ -525,8 +582,22 @@ IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "met
 #: methods that enqueue a task (celery); the receiver must be a recognised task
 TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
-TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor"})
+TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
+#: decorator attributes that make a function a web view (``@app.route``, ``@router.post``,
+#: Pyramid's ``@view_config``, DRF's ``@api_view``)
+VIEW_DECORATOR_ATTRS = frozenset({
+    "route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "view_config", "api_view",
+})
+#: qualified decorators that make a function a web view
+VIEW_DECORATORS = frozenset({"pyramid.view.view_config", "rest_framework.decorators.api_view"})
+#: base-class name endings of class-based views (``View``, ``APIView``, ``ModelViewSet``,
+#: flask's ``MethodView``, flask-restful's ``Resource``) and the methods serving a request there
+VIEW_CLASS_SUFFIXES = ("View", "ViewSet", "Resource", "Handler")
+VIEW_METHODS = frozenset({
+    "get", "post", "put", "patch", "delete", "dispatch", "form_valid", "perform_create", "perform_update",
+    "create", "update", "partial_update", "destroy", "list", "retrieve",
+})
 #: a module path component that holds tasks by convention (``app.tasks.send_invoice``)
 TASK_MODULE_PART = "tasks"
 
@@ -593,7 +664,8 @@ SQLALCHEMY_STATEMENTS: dict[str, str] = {
     "sqlalchemy.select": "select", "sqlalchemy.sql.select": "select", "sqlalchemy.future.select": "select",
     "sqlalchemy.insert": "insert", "sqlalchemy.update": "update", "sqlalchemy.delete": "delete",
     "sqlalchemy.sql.insert": "insert", "sqlalchemy.sql.update": "update", "sqlalchemy.sql.delete": "delete",
-    "sqlalchemy.dialects.postgresql.insert": "insert", "sqlmodel.select": "select",
+    "sqlalchemy.dialects.postgresql.insert": "insert", "sqlalchemy.dialects.sqlite.insert": "insert",
+    "sqlalchemy.dialects.mysql.insert": "insert", "sqlmodel.select": "select",
 }
 #: wrappers whose first argument is SQL text (``conn.execute(text("SELECT ..."))``)
 SQL_TEXT_WRAPPERS = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
@@ -825,6 +897,28 @@ IDENTITY_FIELDS = frozenset({"id", "pk", "uuid", "guid", "slug", "token", "exter
 IDENTITY_SUFFIXES = ("_id", "_ids", "_pk", "_uuid", "_guid")
 #: exception names whose handler makes a write a safe "insert or notice the duplicate"
 UNIQUE_VIOLATIONS = ("IntegrityError", "UniqueViolation", "UniqueViolationError")
+#: tables of the database's own catalog (``pg_catalog.pg_type``, ``sqlite_master``): they
+#: change with migrations, not with requests. ``information_schema`` views are not here:
+#: their names (``columns``, ``tables``) cannot be told from application tables.
+SYSTEM_CATALOG_PREFIXES = ("pg_", "sqlite_")
+
+
+def is_system_catalog(table: str | None) -> bool:
+    return bool(table) and table.lower().startswith(SYSTEM_CATALOG_PREFIXES)
+
+
+#: Django ``bulk_create`` keywords that turn the insert into an upsert
+DJANGO_CONFLICT_KEYWORDS = ("update_conflicts", "ignore_conflicts")
+#: SQLAlchemy insert methods that make it an upsert (postgresql, sqlite, mysql dialects)
+SA_UPSERT_METHODS = frozenset({"on_conflict_do_nothing", "on_conflict_do_update", "on_duplicate_key_update"})
+#: words in the name of a context manager that takes a lock shared by every process
+#: (``with advisory_lock(key):``, ``with cache.lock("k"):``, ``with acquire_lock(...)``)
+LOCK_CONTEXT_WORDS = frozenset({"lock", "locked", "locking", "mutex"})
+#: context managers that only serialise threads of one process: no guard across requests
+PROCESS_LOCAL_LOCKS = frozenset({
+    "threading.Lock", "threading.RLock", "threading.Semaphore", "asyncio.Lock", "asyncio.Semaphore",
+    "multiprocessing.Lock", "multiprocessing.RLock",
+})
 #: exception names whose handler runs when a read found nothing (``except X.DoesNotExist:``)
 NOT_FOUND_ERRORS = ("DoesNotExist", "NoResultFound", "ObjectDoesNotExist")
 #: calls whose result is their argument, element for element (``list(rows)``)

@@ -17,6 +17,7 @@ from scalelint.model.flow.dataflow import (
 )
 from scalelint.model.flow.dbcalls import DbCalls
 from scalelint.model.dbops import Step, is_class_name, positional, unroll
+from scalelint.model.entrypoints import entry_kind
 from scalelint.model.spots import StatementLocator
 from scalelint.core.walk import dotted, walk
 
@@ -143,7 +144,7 @@ class _Run(DbCalls):
         fn = self.fn
         assert fn is not None
         key = self.b.qualify(fn.qualname)
-        self.out = FunctionFlow(key, fn.name)
+        self.out = FunctionFlow(key, fn.name, role=entry_kind(fn))
         state = State({})
         self._params(fn.node, state)
         if isinstance(fn.node.body, cst.IndentedBlock):
@@ -230,6 +231,8 @@ class _Run(DbCalls):
             return self._try(node, st)
         if kind is cst.With:
             for item in node.items:
+                if self.out is not None and dbops.is_lock_context(item.item, self.model):
+                    self.out.locks.add("*")  # ``with advisory_lock(...)``: the block runs serialised
                 labels = self.eval(item.item, st)
                 if item.asname is not None:
                     self.bind(item.asname.name, labels, st)
@@ -761,7 +764,7 @@ class _Run(DbCalls):
         existing = self.b.flow.sites.get(key)
         if existing is None:
             self.b.flow.sites[key] = Site(key, callee, spelled or callee.rsplit(".", 1)[-1], args, kwargs, consts,
-                                          dbops.has_star(call), st.ctl, call, anchor=self.anchor)
+                                          dbops.has_star(call), st.ctl, st.unique, call, anchor=self.anchor)
             self._record("c", key, EMPTY, st)
         else:
             existing.args = tuple(a | b for a, b in zip(existing.args, args))

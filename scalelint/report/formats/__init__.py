@@ -29,6 +29,12 @@ class ReportContext:
     quiet: bool = False
 
 
+def related_lines(finding: "Finding") -> list[str]:
+    """``related: path:line:column: message`` for each related place, for formats
+    that carry them as plain text (GitHub annotations, JUnit failures)."""
+    return [f"related: {r.path}:{r.line}:{r.column}: {r.message}" for r in finding.related]
+
+
 def render(fmt: str, ctx: ReportContext) -> str:
     module = importlib.import_module(f"scalelint.report.formats.{fmt}_format")
     return module.render(ctx)

@@ -28,6 +28,8 @@ def render(ctx: ReportContext) -> str:
             width = (f.end_column - f.column) if f.end_line == f.line else len(source) - f.column + 1
             caret = " " * (len(gutter) + f.column - 1) + "^" * max(1, min(width, max(1, len(source) - f.column + 1)))
             out.append(paint(caret, _RED))
+        for r in f.related:
+            out.append(paint(f"  related: {r.path}:{r.line}:{r.column}: {r.message}", _DIM))
         if f.fix is not None:
             if f.fix.safety is FixSafety.SAFE:
                 out.append(paint(f"  fix available: {f.fix.message} (run with --fix)", _GREEN))

@@ -1,0 +1,114 @@
+"""The real-code bench's matcher: findings against judgments, robust to line shifts."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "realworld" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def realworld():
+    spec = importlib.util.spec_from_file_location("realworld_run", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["realworld_run"] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules["realworld_run"]
+
+
+def finding(rw, line: int, snippet: str, rule: str = "SL104", path: str = "app/views.py"):
+    return rw.Finding(app="shop", path=path, rule=rule, line=line, snippet=snippet, message="m")
+
+
+def judged(rw, line: int, snippet: str, verdict: str, rule: str = "SL104", also: tuple[str, ...] = ()):
+    return rw.Judgment(app="shop", path="app/views.py", rule=rule, line=line, snippet=snippet,
+                       verdict=verdict, reason="r", also=also)
+
+
+def test_judgments_follow_their_line_text_when_lines_shift(realworld) -> None:
+    findings = [finding(realworld, 40, "order.items.count()"), finding(realworld, 90, "Item.objects.get(pk=pk)")]
+    judgments = [judged(realworld, 12, "order.items.count()", "TRUE"), judged(realworld, 70, "Item.objects.get(pk=pk)", "FALSE")]
+    tally = realworld.compare(findings, judgments).tallies["SL104"]
+    assert (tally.true_kept, tally.true_total, tally.false_kept, tally.unjudged) == (1, 1, 1, 0)
+    assert tally.precision == 0.5
+
+
+def test_same_text_twice_pairs_by_nearest_line_and_extra_is_unjudged(realworld) -> None:
+    findings = [finding(realworld, 10, "x.save()"), finding(realworld, 50, "x.save()"), finding(realworld, 95, "x.save()")]
+    judgments = [judged(realworld, 48, "x.save()", "FALSE"), judged(realworld, 12, "x.save()", "TRUE")]
+    comparison = realworld.compare(findings, judgments)
+    tally = comparison.tallies["SL104"]
+    assert (tally.true_kept, tally.false_kept, tally.unjudged) == (1, 1, 1)
+    assert [f.line for f in comparison.unjudged] == [95]
+
+
+def test_a_true_finding_no_longer_reported_lowers_recall_not_precision(realworld) -> None:
+    judgments = [judged(realworld, 5, "gone()", "TRUE"), judged(realworld, 9, "kept()", "TRUE"), judged(realworld, 20, "noise()", "FALSE")]
+    tally = realworld.compare([finding(realworld, 9, "kept()")], judgments).tallies["SL104"]
+    assert (tally.true_kept, tally.true_total, tally.false_kept, tally.false_total) == (1, 2, 0, 1)
+    assert tally.precision == 1.0
+    assert tally.recall == 0.5
+
+
+def test_missed_instance_counts_as_found_only_for_its_rule_at_its_text(realworld) -> None:
+    judgments = [
+        judged(realworld, 30, "with engine.connect() as conn:", "MISSED", rule="SL101"),
+        judged(realworld, 60, "for user in users:", "MISSED", rule="SL104", also=("user.profile.name",)),
+    ]
+    findings = [
+        finding(realworld, 31, "with engine.connect() as conn:", rule="SL102"),  # other rule: not found
+        finding(realworld, 62, "user.profile.name", rule="SL104"),  # an `also` text: found
+    ]
+    tallies = realworld.compare(findings, judgments).tallies
+    assert (tallies["SL101"].missed_found, tallies["SL101"].missed_total) == (0, 1)
+    assert (tallies["SL104"].missed_found, tallies["SL104"].missed_total) == (1, 1)
+    assert tallies["SL104"].recall == 1.0
+
+
+def test_findings_from_json_reads_the_line_text(realworld, tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "views.py").write_text("def f():\n    for o in orders:\n        o.items.count()\n")
+    report = [{"code": "SL104", "path": "app/views.py", "line": 3, "message": "m"}]
+    [read] = realworld.findings_from_json("shop", tmp_path, report)
+    assert (read.path, read.snippet) == ("app/views.py", "o.items.count()")
+
+
+def test_bad_judgment_row_is_a_one_line_error(realworld, tmp_path: Path) -> None:
+    path = tmp_path / "shop.jsonl"
+    path.write_text('{"path": "a.py", "rule": "SL104", "line": 1, "snippet": "x", "verdict": "MAYBE", "reason": "r"}\n')
+    with pytest.raises(realworld.BenchInputError, match=r"shop.jsonl:1: unknown verdict 'MAYBE'"):
+        realworld.load_judgments(path, "shop")
+
+
+def test_end_to_end_on_a_synthetic_manifest(realworld, tmp_path: Path, capsys) -> None:
+    app_root = tmp_path / "corpora" / "shop"
+    (app_root / "app").mkdir(parents=True)
+    (app_root / "app" / "db.py").write_text(
+        "import psycopg2\n\n\ndef total(dsn):\n    conn = psycopg2.connect(dsn)\n"
+        "    rows = conn.cursor().fetchall()\n    conn.close()\n    return rows\n"
+    )
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(
+        '[[app]]\nname = "shop"\nrepo = "o/shop"\ncommit = "0"\nframework = "plain"\npaths = ["app"]\n'
+        '[[app]]\nname = "absent"\nrepo = "o/absent"\ncommit = "0"\nframework = "plain"\n'
+    )
+    judgments = tmp_path / "judgments"
+    judgments.mkdir()
+    (judgments / "shop.jsonl").write_text(json.dumps(
+        {"path": "app/db.py", "rule": "SL102", "line": 3, "snippet": "conn = psycopg2.connect(dsn)", "verdict": "TRUE", "reason": "leaks"}
+    ) + "\n")
+    unjudged = tmp_path / "unjudged.jsonl"
+    code = realworld.main(["--corpora", str(tmp_path / "corpora"), "--manifest", str(manifest),
+                           "--judgments", str(judgments), "--write-unjudged", str(unjudged)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "no checkout, skipped: absent" in out
+    assert "| SL102 | 1/1 | 0/0 | 0/0 | 0 | 1.00 |" in out
+    assert unjudged.read_text() == ""
