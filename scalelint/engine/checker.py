@@ -3,6 +3,7 @@ file rules, fixes applied and re-checked. Runs in worker processes; built
 once per process, then reused for every file."""
 from __future__ import annotations
 
+import ast
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,12 +113,12 @@ class Checker:
                        suppressions: list[Suppression], active: list[_Dispatch], where: "Where") -> FileResult:
         """The check proper, run by check() under the guard (scalelint.engine.guard)."""
         path = result.path
-        refused, final = self._cpython_refusal(text, path)
+        refused, final, tree = self._cpython_refusal(text, path)
         if final:
             result.error = FileError(path, refused)
             return result
         try:
-            findings, facts = self._run(path, text, module_name, active, where)
+            findings, facts = self._run(path, text, module_name, active, where, tree)
         except cst.ParserSyntaxError as exc:
             result.error = FileError(path, refused or f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}")
             return result
@@ -137,21 +138,23 @@ class Checker:
         result.findings = findings
         return result
 
-    def _cpython_refusal(self, text: str, path: str) -> tuple[str, bool]:
-        """CPython's syntax error for the file ("" if none) and whether it is
-        final; raises TooComplex when the file is beyond the limits. Other
-        refusals may be newer syntax than this interpreter's: LibCST decides,
-        and the message is reported only if it refuses the file too."""
+    def _cpython_refusal(self, text: str, path: str) -> tuple[str, bool, ast.Module | None]:
+        """CPython's syntax error for the file ("" if none), whether it is
+        final, and CPython's tree when it parsed (the model reuses it); raises
+        TooComplex when the file is beyond the limits. Other refusals may be
+        newer syntax than this interpreter's: LibCST decides, and the message
+        is reported only if it refuses the file too."""
         try:
-            cpython_tree(text, path, self.options.limits)
+            tree = cpython_tree(text, path, self.options.limits)
         except SyntaxError as exc:
-            return syntax_error_message(exc), final_syntax_error(exc)
-        return "", False
+            return syntax_error_message(exc), final_syntax_error(exc), None
+        return "", False, tree
 
-    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch], where: "Where") -> tuple[list[Finding], dict[str, Any]]:
+    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch], where: "Where",
+             tree: ast.Module | None = None) -> tuple[list[Finding], dict[str, Any]]:
         module = parse_module(text)
         model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
-        ctx = FileContext(path, text, module, model)
+        ctx = FileContext(path, text, module, model, tree)
         try:
             placed = where.refined(ctx)
             if placed.context != where.context:

@@ -3,6 +3,7 @@ path, text, LibCST module and module model, and source positions of its nodes
 (computed lazily)."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ class SourceFile:
     text: str
     module: cst.Module
     model: "ModuleModel"
+    #: CPython's tree of ``text`` when the caller already has it (None: built on need)
+    python_tree: ast.Module | None = None
 
     @cached_property
     def positions(self) -> Positions:

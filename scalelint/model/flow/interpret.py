@@ -47,7 +47,7 @@ class _Builder:
         self.model: ModuleModel = ctx.model
         self.flow = ModuleFlow(ctx.path, self.model.module_name)
         self.flow.ctx = ctx
-        self.flow.locator = StatementLocator(ctx.module, ctx.text)
+        self.flow.locator = StatementLocator(ctx.module, ctx.text, ctx.python_tree)
         self.globals: dict[str, frozenset[Label]] = {}
         self.local_classes = {c.name for c in self.model.classes}
         self._ids: dict[tuple[str, int], str] = {}
