@@ -214,9 +214,11 @@ class CheckThenActWithoutLock(_FlowRule):
     `INSERT ... ON CONFLICT`), an `except IntegrityError` around the write or
     around the call of the helper that writes, and a lock taken by a context
     manager named for one (`with advisory_lock(key):`, `with cache.lock(...)`;
-    a `threading.Lock` serialises one process only and does not count) or in
-    SQL (`LOCK TABLE`, `pg_advisory_xact_lock`). Reads from a replica are
-    SL201's.
+    a `threading.Lock` serialises one process only and does not count), in
+    SQL (`LOCK TABLE`, `pg_advisory_xact_lock`), or by a lock helper: one
+    named in `lock-helpers`, or a project function whose body takes a lock
+    (`select_for_update()`, `cache.lock(key)`, `redis.lock(key)`, an advisory
+    lock). Reads from a replica are SL201's.
 
     One finding per check, reported at the write (or at the call of the helper
     that writes), with the check and the reads it tests as related locations.
@@ -267,7 +269,9 @@ class CheckThenActWithoutLock(_FlowRule):
     update, a row lock inside a transaction, a unique constraint).
 
     ## Configuration
-    None beyond the shared recognition settings.
+    `lock-helpers` names the project's lock helpers that the body alone does
+    not show (`lock-helpers = ["app.locks.acquire"]`, matched as spelled,
+    qualified or by the last name): a function calling one is serialised.
     """
 
     code = "SL202"

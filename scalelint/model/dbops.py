@@ -475,10 +475,38 @@ def is_lock_context(expr: cst.BaseExpression, module: "ModuleModel") -> bool:
     (``advisory_lock(key)``, ``cache.lock("k")``), not a thread lock of one process."""
     if not isinstance(expr, cst.Call):
         return False
+    if is_lock_helper(expr, module):
+        return True
     name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
     if not catalog.LOCK_CONTEXT_WORDS.intersection(words(name)):
         return False
     return module.qualified(expr.func) not in catalog.PROCESS_LOCAL_LOCKS
+
+
+def is_lock_helper(call: cst.Call, module: "ModuleModel") -> bool:
+    """A call of a helper configured in ``lock-helpers`` (as spelled, qualified or
+    by its last name)."""
+    configured = module.recognition.lock_helpers
+    if not configured:
+        return False
+    spelled = dotted(call.func) or ""
+    if not spelled:
+        return False
+    return (spelled in configured or spelled.rsplit(".", 1)[-1] in configured
+            or module.qualified(call.func) in configured)
+
+
+def takes_shared_lock(call: cst.Call, module: "ModuleModel") -> bool:
+    """A call that takes a lock every process shares, wherever it stands: a configured
+    lock helper, or a lock client's ``lock()`` (``cache.lock(key)``,
+    ``redis.lock(key).acquire()``); not ``threading.Lock()``."""
+    if is_lock_helper(call, module):
+        return True
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute) and func.attr.value in catalog.SHARED_LOCK_METHODS
+        and module.qualified(func) not in catalog.PROCESS_LOCAL_LOCKS
+    )
 
 
 def caught_names(handler: cst.ExceptHandler) -> list[str]:
