@@ -306,6 +306,28 @@ def sql_keyed(info: SqlInfo) -> bool:
     return any(m.group(1).lower() in catalog.PRIMARY_KEY_FIELDS for m in _PREDICATE.finditer(info.where))
 
 
+def field_stem(name: str) -> str:
+    """A field as lookups and constraints name it: ``user_id`` -> ``user``."""
+    return name[:-3] if name.endswith("_id") and len(name) > 3 else name
+
+
+def equality_fields(call: cst.Call) -> tuple[str, ...]:
+    """The fields a filter call compares for equality: ``filter(code=c)``,
+    ``code__exact=c``, ``filter_by(code=c)``, ``where(Coupon.code == c)`` (a
+    ``user_id`` lookup names the ``user`` relation)."""
+    out = []
+    for name in keywords(call):
+        field, _, op = name.partition("__")
+        if op in ("", "exact"):
+            out.append(field)
+    for arg in positional(call):
+        for sub in walk(arg):
+            if (isinstance(sub, cst.Comparison) and isinstance(sub.left, cst.Attribute) and len(sub.comparisons) == 1
+                    and isinstance(sub.comparisons[0].operator, cst.Equal)):
+                out.append(sub.left.attr.value)
+    return tuple(field_stem(f) for f in out)
+
+
 def lookups_keyed(call: cst.Call) -> bool:
     """``get(pk=...)``, ``filter(id=...)``, ``filter_by(id=...)``: a known row."""
     return any(name.split("__")[0] in catalog.PRIMARY_KEY_FIELDS for name in keywords(call)) or any(
