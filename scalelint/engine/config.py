@@ -63,6 +63,7 @@ class Config:
     invalidation_helpers: list[str] = field(default_factory=list)
     event_publishers: list[str] = field(default_factory=list)
     io_functions: list[str] = field(default_factory=list)
+    lock_helpers: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """A hash of everything that can change a file's results."""
@@ -105,6 +106,7 @@ RECOGNITION_KEYS = (
     "invalidation_helpers",
     "event_publishers",
     "io_functions",
+    "lock_helpers",
 )
 
 _STR_LIST = "list of strings"

@@ -970,6 +970,8 @@ SA_UPSERT_METHODS = frozenset({"on_conflict_do_nothing", "on_conflict_do_update"
 #: words in the name of a context manager that takes a lock shared by every process
 #: (``with advisory_lock(key):``, ``with cache.lock("k"):``, ``with acquire_lock(...)``)
 LOCK_CONTEXT_WORDS = frozenset({"lock", "locked", "locking", "mutex"})
+#: methods of a cache/lock client that take a lock shared by every process (``cache.lock(key)``)
+SHARED_LOCK_METHODS = frozenset({"lock", "acquire_lock"})
 #: context managers that only serialise threads of one process: no guard across requests
 PROCESS_LOCAL_LOCKS = frozenset({
     "threading.Lock", "threading.RLock", "threading.Semaphore", "asyncio.Lock", "asyncio.Semaphore",

@@ -31,6 +31,7 @@ class Recognition:
     invalidation_helpers: tuple[str, ...] = ()
     event_publishers: tuple[str, ...] = ()
     io_functions: tuple[str, ...] = ()
+    lock_helpers: tuple[str, ...] = ()
 
 
 T = TypeVar("T")
