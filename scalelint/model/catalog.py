@@ -388,6 +388,18 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: SL307: per-key cache calls and the batched call that replaces a loop of them, per library
+CACHE_BATCH_METHODS: dict[str, dict[str, str]] = {
+    "redis": {"get": "mget()", "set": "mset() or a pipeline", "setex": "a pipeline", "delete": "delete(*keys)",
+              "unlink": "unlink(*keys)", "exists": "exists(*keys)", "hget": "a pipeline", "hgetall": "a pipeline",
+              "hset": "a pipeline", "expire": "a pipeline", "incr": "a pipeline", "incrby": "a pipeline"},
+    "django": {"get": "get_many()", "set": "set_many()", "delete": "delete_many()", "add": "set_many()",
+               "incr": "a redis pipeline", "touch": "touch() per key in a pipeline"},
+    "flask_caching": {"get": "get_many()", "set": "set_many()", "delete": "delete_many()", "add": "set_many()"},
+    "pymemcache": {"get": "get_many()", "set": "set_many()", "delete": "delete_many()", "add": "set_many()"},
+    "aiocache": {"get": "multi_get()", "set": "multi_set()", "delete": "a batched delete", "add": "multi_set()"},
+}
+CACHE_BATCH_METHODS["redis.asyncio"] = CACHE_BATCH_METHODS["redis"]
 #: hooks that run a callable after the surrounding transaction commits (Django,
 #: Celery's delay_on_commit): work handed to them is not inside the transaction
 ON_COMMIT_HOOKS = frozenset({"on_commit", "delay_on_commit", "apply_async_on_commit"})
