@@ -15,7 +15,7 @@ import pytest
 from scalelint.engine.checker import CheckOptions, Checker
 from scalelint.engine.guard import Limits
 from scalelint.model.module import Recognition
-from tests.helpers import rules_for
+from helpers import rules_for
 
 FLAGGED = textwrap.dedent('''\
     import sqlite3

@@ -201,6 +201,11 @@ class CacheLibrary:
     evicting: bool | None = None
     #: non-blocking replacement for a ``keys(pattern)`` scan (None: no keys() method)
     scan_method: str | None = None
+    #: ``get`` returns the stored Python object (deserialized), so an empty list or 0
+    #: comes back falsy; raw clients return bytes, truthy for any serialized value
+    returns_objects: bool = False
+    #: the atomic counter method (``incr``), None when the client has none
+    increment: str | None = None
 
     def ttl_arg(self, method: str) -> tuple[tuple[str, ...], int | None] | None:
         for name, keywords, position in self.ttl_args:
@@ -222,6 +227,7 @@ _REDIS = dict(
     ttl_less_writes=_REDIS_TTL_LESS,
     expire_methods=frozenset({"expire", "pexpire", "expireat", "pexpireat", "getex", "setex", "psetex"}),
     scan_method="scan_iter",
+    increment="incr",
 )
 REDIS = CacheLibrary("redis", **_REDIS)
 REDIS_ASYNC = CacheLibrary("redis.asyncio", is_async=True, **_REDIS)
@@ -234,6 +240,8 @@ DJANGO_CACHE = CacheLibrary(
     no_cache_values=("0",),
     evicting=True,
     scan_method="iter_keys",
+    returns_objects=True,
+    increment="incr",
 )
 FLASK_CACHING = CacheLibrary(
     "flask_caching",
@@ -241,6 +249,8 @@ FLASK_CACHING = CacheLibrary(
               ("cached", ("timeout",), 0), ("memoize", ("timeout",), 0)),
     forever_values=("0",),  # None means the configured default
     evicting=True,
+    returns_objects=True,
+    increment="inc",
 )
 PYMEMCACHE = CacheLibrary(
     "pymemcache",
@@ -250,6 +260,7 @@ PYMEMCACHE = CacheLibrary(
     omitted="forever",  # expire defaults to 0: never
     expire_methods=frozenset({"touch"}),
     evicting=True,  # memcached is an LRU cache
+    increment="incr",
 )
 AIOCACHE = CacheLibrary(
     "aiocache",
@@ -257,6 +268,8 @@ AIOCACHE = CacheLibrary(
     forever_values=("None",),  # omitted means the cache's configured ttl
     expire_methods=frozenset({"expire"}),
     is_async=True,
+    returns_objects=True,
+    increment="increment",
 )
 #: expiry is set per region (``configure(expiration_time=...)``), not per call
 DOGPILE = CacheLibrary("dogpile.cache")

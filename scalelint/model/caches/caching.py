@@ -235,7 +235,7 @@ class CacheModel:
             return CacheClient(library, self._spell(expr), mapping, alias or None)
         if isinstance(expr, cst.Call):
             return self._call_client(expr, fn, depth)
-        if qn is not None and qn in catalog.CACHE_OBJECTS:
+        if qn is not None and qn in catalog.CACHE_OBJECTS and not self._shadowed(fn, expr):
             return CacheClient(catalog.CACHE_OBJECTS[qn], self._spell(expr), qn)
         value: cst.BaseExpression | None = None
         if isinstance(expr, cst.Name):
@@ -248,6 +248,10 @@ class CacheModel:
         if value is not None and value is not expr:
             return self.client_of(value, None if self.is_global(fn, expr) else fn, depth + 1)
         return None
+
+    def _shadowed(self, fn: "FunctionModel | None", expr: cst.BaseExpression) -> bool:
+        """An imported name the function rebinds locally (``cache = {}``): no longer the import."""
+        return isinstance(expr, cst.Name) and fn is not None and not self.is_global(fn, expr)
 
     def is_global(self, fn: "FunctionModel | None", expr: cst.BaseExpression) -> bool:
         """A bare name the function reads but never binds (a module-level name)."""

@@ -1,0 +1,402 @@
+"""Cache usage rules (SL309, SL310): cache-aside code that is right on one
+machine and wrong under load — empty results taken for misses, and counters
+kept with a read and then a write.
+
+Both read the cache model (``scalelint.model.caches.caching``): the cache
+calls of a function, their clients' library semantics (does ``get`` return
+the stored object or bytes, which method increments atomically) and key
+templates, so two calls name the same key family only when their keys agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from scalelint.core.findings import Fix, FixSafety
+from scalelint.model.caches.caching import CacheOp, cache_model
+from scalelint.model.contexts import is_test_module
+from scalelint.model.function import FunctionModel, Stmt
+from scalelint.core.walk import dotted, walk
+from scalelint.rule import Rule
+
+#: words without which a file has no cache client (prefilter)
+CACHE_VOCABULARY = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache")
+#: cache writes that store a value under the read key
+_STORES = frozenset({"set", "add", "setex"})
+#: calls whose result is a collection (empty when nothing matched)
+_COLLECTIONS = frozenset({"list", "dict", "set", "tuple", "sorted", "frozenset"})
+#: calls and methods whose result is a number that is 0 when nothing matched
+_COUNTS = frozenset({"len", "sum", "count"})
+#: query methods whose result is a (possibly empty) collection of rows
+_QUERY_RESULTS = frozenset({"values", "values_list", "filter", "exclude", "all", "order_by", "distinct", "fetchall"})
+
+
+@dataclass(frozen=True)
+class CacheRead:
+    """``name = client.get(key ...)``: a cache read bound to a local name."""
+
+    op: CacheOp
+    name: str
+    value: cst.BaseExpression  # the assigned expression around the get call
+    has_default: bool  # ``get(key, default)``, ``get(...) or default``, ``int(get(...) or 0)``
+    falsy_default: bool = False  # ``get(key, {})``: a miss and an empty hit look alike
+
+
+def cache_reads(fn: FunctionModel) -> list[CacheRead]:
+    """Every ``get`` of the function bound by a plain assignment to one name."""
+    out = []
+    for op in cache_model(fn.module).ops(fn):
+        if op.method != "get" or op.key is None:
+            continue
+        read = _bound_read(op)
+        if read is not None:
+            out.append(read)
+    return out
+
+
+def _bound_read(op: CacheOp) -> CacheRead | None:
+    node = op.stmt.node
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return None
+    assign = node.body[0]
+    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+        return None
+    target = assign.targets[0].target
+    if not isinstance(target, cst.Name):
+        return None
+    value = assign.value
+    inner = _unwrap_int(value)
+    if _unwrap(inner) is op.call:
+        default = _get_default(op.call)
+        return CacheRead(op, target.value, value, default is not None or inner is not value,
+                         falsy_default=default is not None and _falsy_literal(default))
+    if isinstance(inner, cst.BooleanOperation) and isinstance(inner.operator, cst.Or) and _unwrap(inner.left) is op.call:
+        return CacheRead(op, target.value, value, True)
+    return None
+
+
+def _unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.expression if isinstance(expr, cst.Await) else expr
+
+
+def _unwrap_int(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``int(x)`` -> ``x`` (a counter parsed from raw bytes)."""
+    if isinstance(expr, cst.Call) and dotted(expr.func) in ("int", "float") and len(expr.args) == 1:
+        return expr.args[0].value
+    return expr
+
+
+def _get_default(call: cst.Call) -> cst.BaseExpression | None:
+    positional = [a for a in call.args if a.keyword is None]
+    if len(positional) > 1:
+        return positional[1].value
+    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "default"), None)
+
+
+def _falsy_literal(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, (cst.Dict, cst.List, cst.Tuple, cst.Set)):
+        return not expr.elements
+    if isinstance(expr, cst.Name):
+        return expr.value in ("None", "False")
+    return isinstance(expr, cst.Integer) and expr.value == "0" or isinstance(expr, cst.SimpleString) and len(expr.evaluated_value) == 0
+
+
+def same_key(a: CacheOp, b: CacheOp) -> bool:
+    """Whether two cache calls name the same key (template, else the same spelling)."""
+    if a.template is not None and b.template is not None:
+        return a.template == b.template
+    assert a.key is not None and b.key is not None
+    return _code(a.key) == _code(b.key)
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _later_stores(fn: FunctionModel, read: CacheRead) -> list[CacheOp]:
+    return [
+        op for op in cache_model(fn.module).ops(fn)
+        if op.method in _STORES and op.key is not None and op.client.spelled == read.op.client.spelled
+        and op.stmt.ordinal > read.op.stmt.ordinal and same_key(op, read.op)
+    ]
+
+
+def _last_assignment(fn: FunctionModel, name: str, before: int) -> cst.BaseExpression | None:
+    found = None
+    for stmt in fn.stmts:
+        if stmt.ordinal >= before:
+            break
+        node = stmt.node
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                if isinstance(small, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
+                ):
+                    found = small.value
+    return found
+
+
+class FalsyCacheHit(Rule):
+    """
+    ## What it does
+    Finds a cache read tested for truthiness (`if not x:`, `if x:`,
+    `cache.get(k) or compute()`) where the value stored on the miss path can
+    be empty: a list or dict, a comprehension, a count, a query's rows
+    (`list(...)`, `.values()`, `.filter(...)`, `len(...)`). Clients that
+    return the stored object count (Django's cache, Flask-Caching, aiocache);
+    raw redis clients return bytes, which are truthy for any serialized value.
+
+    ## Why it matters at scale
+    An empty result is cached and then read back as a miss: every request
+    recomputes it, and the query the cache was meant to absorb runs at full
+    traffic for exactly the keys that match nothing (new users, empty carts,
+    search terms with no hits) — often the most frequent ones.
+
+    ## Example
+    ```python
+    from django.core.cache import cache
+
+    from shop.models import Order
+
+
+    def open_orders(user_id):
+        orders = cache.get(f"open:{user_id}")
+        if not orders:
+            orders = list(Order.objects.filter(user_id=user_id, open=True))
+            cache.set(f"open:{user_id}", orders, 300)
+        return orders
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import cache
+
+    from shop.models import Order
+
+
+    def open_orders(user_id):
+        orders = cache.get(f"open:{user_id}")
+        if orders is None:
+            orders = list(Order.objects.filter(user_id=user_id, open=True))
+            cache.set(f"open:{user_id}", orders, 300)
+        return orders
+    ```
+
+    ## Fix safety
+    Safe: `if not x:` becomes `if x is None:` and `if x:` becomes
+    `if x is not None:` when `get` is called without a default (a miss is
+    `None`, and `None` is never stored by the miss path shown). No fix for
+    `get(...) or compute()`, which needs a statement of its own.
+
+    ## Configuration
+    `cache-clients` names project cache clients the conventions do not reveal.
+    """
+
+    code = "SL309"
+    name = "falsy-cache-hit"
+    summary = "an empty cached result is treated as a miss and recomputed on every request"
+    vocabulary = CACHE_VOCABULARY
+    fix_safety = FixSafety.SAFE
+
+    def check_function(self, fn: FunctionModel) -> None:
+        if is_test_module(fn.module):
+            return
+        for read in cache_reads(fn):
+            if not read.op.client.library.returns_objects:
+                continue
+            stores = _later_stores(fn, read)
+            empty = next((kind for op in stores if (kind := _empty_kind(fn, op.value, op.stmt.ordinal)) is not None), None)
+            if empty is None:
+                continue
+            if isinstance(read.value, cst.BooleanOperation):
+                self.report(read.value, self._message(read, empty, "`or`"))
+                continue
+            if read.has_default and not read.falsy_default:
+                continue
+            test = _truth_test(fn, read, min(op.stmt.ordinal for op in stores))
+            if test is not None:
+                node, negated = test
+                fix = None if read.has_default else self._fix(node, read.name, negated)
+                self.report(node, self._message(read, empty, f"`if {'not ' if negated else ''}{read.name}`"), fix=fix)
+
+    @staticmethod
+    def _message(read: CacheRead, empty: str, how: str) -> str:
+        return (f"{how} treats an empty cached `{read.name}` as a miss, and the miss path stores {empty}: "
+                f"empty results are recomputed on every request; test `{read.name} is None`")
+
+    def _fix(self, node: cst.BaseExpression, name: str, negated: bool) -> Fix | None:
+        operator: cst.BaseCompOp = cst.Is() if negated else cst.IsNot()
+        new = cst.Comparison(cst.Name(name), [cst.ComparisonTarget(operator, cst.Name("None"))])
+        return self._ctx.replacement_fix(node, new, f"test `{_code(new)}`", FixSafety.SAFE)
+
+
+def _truth_test(fn: FunctionModel, read: CacheRead, before: int) -> tuple[cst.BaseExpression, bool] | None:
+    """The first `if x:` / `if not x:` on the read name between the read and the store."""
+    for stmt in fn.stmts:
+        if not read.op.stmt.ordinal < stmt.ordinal < before:
+            continue
+        if isinstance(stmt.node, (cst.If, cst.While)):
+            test = stmt.node.test
+            if isinstance(test, cst.Name) and test.value == read.name:
+                return test, False
+            if (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+                    and isinstance(test.expression, cst.Name) and test.expression.value == read.name):
+                return test, True
+        if _rebinds(stmt, read.name):
+            return None
+    return None
+
+
+def _rebinds(stmt: Stmt, name: str) -> bool:
+    return any(
+        isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name) and node.target.value == name
+        for part in stmt.header_parts() for node in walk(part)
+    )
+
+
+def _empty_kind(fn: FunctionModel, value: cst.BaseExpression | None, before: int, depth: int = 0) -> str | None:
+    """What the stored value is when it can be empty ("a list", "a count"), else None."""
+    if value is None or depth > 3:
+        return None
+    value = _unwrap(value)
+    if isinstance(value, (cst.ListComp, cst.List)) and (isinstance(value, cst.ListComp) or not value.elements):
+        return "a list"
+    if isinstance(value, (cst.DictComp, cst.Dict)) and (isinstance(value, cst.DictComp) or not value.elements):
+        return "a dict"
+    if isinstance(value, cst.SetComp):
+        return "a set"
+    if isinstance(value, cst.Integer) and value.value == "0":
+        return "0"
+    if isinstance(value, cst.Call):
+        name = dotted(value.func) or ""
+        last = value.func.attr.value if isinstance(value.func, cst.Attribute) else name
+        if name in _COLLECTIONS:
+            return f"a {name}"
+        if last in _COUNTS:
+            return "a count"
+        if isinstance(value.func, cst.Attribute) and last in _QUERY_RESULTS:
+            return "a query's rows"
+        if isinstance(value.func, cst.Name):
+            return _returned_empty_kind(fn, value.func.value, depth)
+        return None
+    if isinstance(value, cst.Name):
+        return _empty_kind(fn, _last_assignment(fn, value.value, before), before, depth + 1)
+    return None
+
+
+def _returned_empty_kind(fn: FunctionModel, name: str, depth: int) -> str | None:
+    """What a function of the same module returns, when it can be empty."""
+    for other in fn.module.functions:
+        if other.node.name.value != name or other is fn:
+            continue
+        for stmt in other.stmts:
+            node = stmt.node
+            if isinstance(node, cst.SimpleStatementLine):
+                for small in node.body:
+                    if isinstance(small, cst.Return) and small.value is not None:
+                        kind = _empty_kind(other, small.value, stmt.ordinal, depth + 1)
+                        if kind is not None:
+                            return f"{kind} from {name}()"
+    return None
+
+
+class NonAtomicCacheCounter(Rule):
+    """
+    ## What it does
+    Finds a counter kept in the cache with a read and a write:
+    `n = cache.get(k, 0)` (or `get(k) or 0`, `int(r.get(k) or 0)`) followed by
+    `cache.set(k, n + 1)` (or `n += 1` then `set(k, n)`) on the same key.
+
+    ## Why it matters at scale
+    Two requests read the same value and both write value + 1: one increment
+    is lost. Under load most are: rate limits and login-attempt counters let
+    bursts through, quotas undercount, and the loss grows with concurrency.
+    The cache has an atomic increment for exactly this.
+
+    ## Example
+    ```python
+    from django.core.cache import cache
+
+
+    def count_attempt(user_id):
+        key = f"login-attempts:{user_id}"
+        attempts = cache.get(key, 0)
+        cache.set(key, attempts + 1, 900)
+        return attempts + 1
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import cache
+
+
+    def count_attempt(user_id):
+        key = f"login-attempts:{user_id}"
+        cache.add(key, 0, 900)
+        return cache.incr(key)
+    ```
+
+    ## Fix safety
+    No automatic fix: the atomic form depends on the library (`incr` raises on
+    a missing key in Django's cache; redis `INCR` keeps no TTL unless `EXPIRE`
+    follows in a pipeline).
+
+    ## Configuration
+    `cache-clients` names project cache clients the conventions do not reveal.
+    """
+
+    code = "SL310"
+    name = "non-atomic-cache-counter"
+    summary = "a counter or limit kept with get then set instead of an atomic increment"
+    vocabulary = CACHE_VOCABULARY
+
+    def check_function(self, fn: FunctionModel) -> None:
+        if is_test_module(fn.module):
+            return
+        for read in cache_reads(fn):
+            increment = read.op.client.library.increment
+            if increment is None:
+                continue
+            for store in _later_stores(fn, read):
+                how = _counted(fn, read, store)
+                if how is not None:
+                    client = read.op.client.spelled
+                    self.report(store.call, (
+                        f"{client}.get() then {client}.{store.method}() of `{read.name} {how}` loses concurrent "
+                        f"updates (two requests read the same count and one write wins); {_atomic_advice(read.op)}"
+                    ))
+                    break
+
+
+def _atomic_advice(op: CacheOp) -> str:
+    client, lib = op.client.spelled, op.client.library
+    if lib.returns_objects:  # framework caches: incr on a missing key raises or starts without a timeout
+        return f"use {client}.add(key, 0, timeout) then {client}.{lib.increment}(key)"
+    return f"use {client}.{lib.increment}() (with expire() in the same pipeline for a TTL)"
+
+
+def _counted(fn: FunctionModel, read: CacheRead, store: CacheOp) -> str | None:
+    """`+ n` / `- n` when the store writes the read value changed by arithmetic."""
+    value = store.value
+    if isinstance(value, cst.Call):
+        value = _unwrap_int(value)
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Add, cst.Subtract)):
+        if _is_name(value.left, read.name) or _is_name(value.right, read.name):
+            return f"{'+' if isinstance(value.operator, cst.Add) else '-'} {_code(value.right if _is_name(value.left, read.name) else value.left)}"
+        return None
+    if _is_name(value, read.name):
+        for stmt in fn.stmts:
+            if read.op.stmt.ordinal < stmt.ordinal < store.stmt.ordinal and isinstance(stmt.node, cst.SimpleStatementLine):
+                for small in stmt.node.body:
+                    if (isinstance(small, cst.AugAssign) and _is_name(small.target, read.name)
+                            and isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign))):
+                        return f"{'+' if isinstance(small.operator, cst.AddAssign) else '-'}= {_code(small.value)}"
+    return None
+
+
+def _is_name(expr: cst.BaseExpression | None, name: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == name
+
+
+RULES = [FalsyCacheHit, NonAtomicCacheCounter]
