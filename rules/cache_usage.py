@@ -1,6 +1,7 @@
-"""Cache usage rules (SL309, SL310): cache-aside code that is right on one
-machine and wrong under load — empty results taken for misses, and counters
-kept with a read and then a write.
+"""Cache usage rules (SL306, SL309, SL310): cache code that is right on one
+machine and wrong under load — invalidations that run before the commit,
+empty results taken for misses, and counters kept with a read and then a
+write.
 
 Both read the cache model (``scalelint.model.caches.caching``): the cache
 calls of a function, their clients' library semantics (does ``get`` return
@@ -14,7 +15,11 @@ from dataclasses import dataclass
 import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety
+from scalelint.model import catalog
+from scalelint.model.caches.cachekeys import key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
+from scalelint.model.connections.work import Transaction, work_of
+from scalelint.model.entities import EntityWrite
 from scalelint.model.contexts import is_test_module
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.walk import dotted, walk
@@ -399,4 +404,175 @@ def _is_name(expr: cst.BaseExpression | None, name: str) -> bool:
     return isinstance(expr, cst.Name) and expr.value == name
 
 
-RULES = [FalsyCacheHit, NonAtomicCacheCounter]
+class InvalidationBeforeCommit(Rule):
+    """
+    ## What it does
+    Finds a cache key deleted inside an open transaction that writes the
+    entity the key caches (the row read through the ORM in the function) (`with transaction.atomic():`, `@atomic`,
+    `with session.begin():`), or deleted before the write on the same path
+    when no transaction is open. The key is related to the write by its
+    words: `"order:{}"` for a write of `Order`.
+
+    ## Why it matters at scale
+    Until the transaction commits, every other connection still reads the old
+    row. A request that misses the deleted key in that window (at high
+    traffic there is always one) reads the old row and caches it again — for
+    the key's whole TTL, long after the commit. The invalidation ran, and the
+    cache is stale anyway.
+
+    ## Example
+    ```python
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from shop.models import Order
+
+
+    def ship(order_id):
+        order = Order.objects.get(pk=order_id)
+        with transaction.atomic():
+            order.status = "shipped"
+            order.save()
+            cache.delete(f"order:{order.pk}")
+            order.events.create(kind="shipped")
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from shop.models import Order
+
+
+    def ship(order_id):
+        order = Order.objects.get(pk=order_id)
+        with transaction.atomic():
+            order.status = "shipped"
+            order.save()
+            order.events.create(kind="shipped")
+        cache.delete(f"order:{order.pk}")
+    ```
+    (or `transaction.on_commit(lambda: cache.delete(key))`).
+
+    ## Fix safety
+    Unsafe: the delete statement moves to just after the `with` block when it
+    is a statement of the block's own body, nothing after it in the block
+    rebinds a name its key uses, and the block cannot leave early (`return`,
+    `raise`, `break`, `continue`). If the block raises, the moved delete no
+    longer runs — the transaction rolled back, so the cached value is still
+    right. No fix for decorated transactions or deletes before the write.
+
+    ## Configuration
+    `cache-clients` names project cache clients the conventions do not reveal.
+    """
+
+    code = "SL306"
+    name = "invalidation-before-commit"
+    summary = "a cached key deleted before the write commits, so a concurrent miss re-caches the old row"
+    vocabulary = CACHE_VOCABULARY
+    fix_safety = FixSafety.UNSAFE
+
+    def check_function(self, fn: FunctionModel) -> None:
+        if is_test_module(fn.module):
+            return
+        ops = cache_model(fn.module).ops(fn)
+        deletes = [op for op in ops if op.method in catalog.CACHE_DELETES and op.template and not _deferred(op)]
+        if not deletes:
+            return
+        writes = cache_model(fn.module).entities.of(fn).writes
+        work = work_of(fn)
+        for op in deletes:
+            if _lock_key(op, ops):
+                continue
+            tx = work.transaction_of(op.stmt)
+            if tx is not None:
+                inside = [w for w in writes if tx.contains(w.stmt) and _caches(op, w)]
+                if inside and not _deleted_again(op, ops, tx.last):
+                    self.report(op.call, self._in_transaction(op, tx, inside[0]), fix=self._move_after(fn, op, tx))
+                continue
+            later = [w for w in writes if w.stmt.ordinal > op.stmt.ordinal and _caches(op, w)
+                     and work.transaction_of(w.stmt) is None]
+            if later and not _deleted_again(op, ops, later[0].stmt.ordinal):
+                self.report(op.call, (
+                    f"{_describe(op)} runs before {later[0].describe()} (line {_line(self, later[0].stmt)}): a request "
+                    f"that misses in between re-caches the old row until the key expires; delete after the write"))
+
+    @staticmethod
+    def _in_transaction(op: CacheOp, tx: Transaction, write: EntityWrite) -> str:
+        return (f"{_describe(op)} runs inside {tx.label}, before {write.describe()} commits: a request that misses "
+                f"until the commit re-caches the old row until the key expires; delete after the block "
+                f"(or on commit)")
+
+    def _move_after(self, fn: FunctionModel, op: CacheOp, tx: Transaction) -> Fix | None:
+        block = tx.node
+        stmt = op.stmt
+        if not isinstance(block, cst.With) or stmt.block is not getattr(block.body, "body", None):
+            return None
+        body = list(block.body.body)
+        if len(body) < 2 or not isinstance(stmt.node, cst.SimpleStatementLine) or len(stmt.node.body) != 1:
+            return None
+        after = body[stmt.index + 1:]
+        used = {n.value for n in walk(op.call) if isinstance(n, cst.Name)}
+        for node in (n for later in after for n in walk(later)):
+            if isinstance(node, (cst.Return, cst.Raise, cst.Break, cst.Continue, cst.Yield)):
+                return None
+            if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and any(
+                isinstance(n, cst.Name) and n.value in used for n in walk(node.target)
+            ):
+                return None
+        for node in walk(stmt.node):
+            if isinstance(node, (cst.Return, cst.Raise, cst.Break, cst.Continue, cst.Yield)):
+                return None
+        kept = block.with_changes(body=block.body.with_changes(body=[b for b in body if b is not stmt.node]))
+        moved = stmt.node  # its comments move with it
+        return self._ctx.replacement_fix(block, cst.FlattenSentinel([kept, moved]),
+                                         f"delete after the {tx.label} block", FixSafety.UNSAFE)
+
+
+def _describe(op: CacheOp) -> str:
+    return f'{op.client.spelled}.{op.method}("{op.template}")'
+
+
+def _line(rule: Rule, stmt: Stmt) -> int:
+    return rule._ctx.location(stmt.node)[0]
+
+
+def _deferred(op: CacheOp) -> bool:
+    """The delete is handed to an on-commit hook (``transaction.on_commit(lambda: ...)``)."""
+    for part in op.stmt.header_parts():
+        for node in walk(part):
+            if (isinstance(node, cst.Call) and isinstance(node.func, (cst.Attribute, cst.Name))
+                    and (dotted(node.func) or "").rsplit(".", 1)[-1] in catalog.ON_COMMIT_HOOKS
+                    and any(n is op.call for a in node.args for n in walk(a))):
+                return True
+    return False
+
+
+def _lock_key(op: CacheOp, ops: list[CacheOp]) -> bool:
+    """The key was taken as a lock (``add``, ``set(..., nx=True)``): deleting it releases the lock."""
+    return any(
+        other.key is not None and same_key(other, op) and (
+            other.method in ("add", "setnx") or any(a.keyword is not None and a.keyword.value == "nx" for a in other.call.args)
+        )
+        for other in ops if other is not op
+    )
+
+
+def _caches(op: CacheOp, write: EntityWrite) -> bool:
+    """Whether the key names the written entity (``order:{}`` for ``Order``)."""
+    assert op.template is not None
+    words = set(key_words(op.template))
+    entity = write.entity.rsplit(".", 1)[-1]
+    return entity in words or entity.replace("_", "") in words or f"{entity}s" in words
+
+
+def _deleted_again(op: CacheOp, ops: list[CacheOp], after: int) -> bool:
+    return any(
+        other is not op and other.method in catalog.CACHE_DELETES and other.key is not None
+        and other.stmt.ordinal > after and same_key(other, op)
+        for other in ops
+    )
+
+
+RULES = [InvalidationBeforeCommit, FalsyCacheHit, NonAtomicCacheCounter]

@@ -1,4 +1,5 @@
-"""SL309's fix, run: the same answers, and an empty result computed once instead of per call."""
+"""The cache-usage fixes, run before and after: SL309 keeps the answers and caches
+empty results; SL306 keeps the write and leaves no stale key behind a concurrent miss."""
 from __future__ import annotations
 
 import types
@@ -30,6 +31,9 @@ class DictCache:
     def set(self, key, value, timeout=None):
         self.data[key] = value
 
+    def delete(self, key):
+        self.data.pop(key, None)
+
 
 def _run(source: str, calls: list[int]) -> tuple[list[object], int]:
     module = types.ModuleType("orders")
@@ -54,3 +58,68 @@ def test_is_none_fix_keeps_answers_and_caches_empty_results():
     after, loads_after = _run(fixed, calls)
     assert before == after
     assert (loads_before, loads_after) == (5, 2)  # user 1's empty list was reloaded 4 times before
+
+
+SL306_SOURCE = '''\
+import sqlite3
+
+from django.core.cache import cache
+
+con = sqlite3.connect(DB)
+
+
+def ship(order_id):
+    with con:
+        con.execute("UPDATE orders SET status = 'shipped' WHERE id = ?", (order_id,))
+        cache.delete(f"order:{order_id}")
+        concurrent_request(order_id)
+    return order_id
+'''
+
+
+def _ship(source: str, db: str) -> tuple[object, dict[str, object], list[tuple]]:
+    """Run ship() with a concurrent cache-aside reader on a second sqlite3 connection."""
+    import sqlite3
+
+    cache = DictCache()
+    cache.set("order:1", "new")
+
+    def concurrent_request(order_id):
+        key = f"order:{order_id}"
+        if cache.get(key) is None:
+            other = sqlite3.connect(db)
+            (status,) = other.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).fetchone()
+            other.close()
+            cache.set(key, status)
+
+    namespace = {"DB": db, "cache": cache, "concurrent_request": concurrent_request}
+    exec(compile(source.replace("from django.core.cache import cache\n", ""), "shop.py", "exec"), namespace)
+    result = namespace["ship"](1)
+    namespace["con"].close()
+    check = sqlite3.connect(db)
+    rows = check.execute("SELECT id, status FROM orders").fetchall()
+    check.close()
+    return result, cache.data, rows
+
+
+def _orders_db(path) -> str:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, status TEXT)")
+    con.execute("INSERT INTO orders VALUES (1, 'new')")
+    con.commit()
+    con.close()
+    return str(path)
+
+
+def test_sl306_move_after_block_keeps_the_write_and_leaves_no_stale_key(tmp_path):
+    assert [f.code for f in lint(SL306_SOURCE, "SL306")] == ["SL306"]
+    fixed = fix(SL306_SOURCE, "SL306", unsafe=True)
+    assert fix(fixed, "SL306", unsafe=True) == fixed
+    assert lint(fixed, "SL306") == []
+    before = _ship(SL306_SOURCE, _orders_db(tmp_path / "before.db"))
+    after = _ship(fixed, _orders_db(tmp_path / "after.db"))
+    assert before[0] == after[0] == 1 and before[2] == after[2] == [(1, "shipped")]
+    assert before[1] == {"order:1": "new"}  # the concurrent miss re-cached the old row
+    assert after[1] == {}  # deleted after the commit: the next read sees "shipped"

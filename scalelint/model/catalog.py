@@ -332,6 +332,9 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: hooks that run a callable after the surrounding transaction commits (Django,
+#: Celery's delay_on_commit): work handed to them is not inside the transaction
+ON_COMMIT_HOOKS = frozenset({"on_commit", "delay_on_commit", "apply_async_on_commit"})
 CACHE_SCANS = frozenset({"keys", "scan_iter", "iter_keys"})
 CACHE_CLEARS = frozenset({"clear", "flushdb", "flushall"})
 CACHE_READS = frozenset({
