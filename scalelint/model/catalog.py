@@ -85,6 +85,39 @@ CALL_RESULTS: dict[str, Resource] = {
     "django.db.transaction.atomic": Resource("transaction", "django"),
 }
 
+#: constructors of long-lived clients that own a connection pool (or, for cloud SDK
+#: clients, credentials and an HTTP pool): what SL106 calls them in messages
+CLIENT_CONSTRUCTORS: dict[str, str] = {
+    **{name: "a connection pool" for name, res in CALL_RESULTS.items() if res.kind == "pool"},
+    **{name: "an engine and its connection pool" for name, res in CALL_RESULTS.items() if res.kind == "engine"},
+    **{name: "a Redis client and its connection pool" for name in (
+        "redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.Redis.from_url", "redis.from_url",
+        "redis.StrictRedis.from_url", "redis.RedisCluster", "redis.cluster.RedisCluster",
+        "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.from_url",
+        "redis.asyncio.Redis.from_url", "redis.asyncio.RedisCluster", "aioredis.Redis", "aioredis.from_url",
+    )},
+    **{name: "a Redis connection pool" for name in (
+        "redis.ConnectionPool", "redis.BlockingConnectionPool", "redis.connection.ConnectionPool",
+        "redis.asyncio.ConnectionPool", "redis.asyncio.BlockingConnectionPool",
+    )},
+    "pymemcache.Client": "a memcached client", "pymemcache.client.base.Client": "a memcached client",
+    "pymemcache.client.base.PooledClient": "a memcached client pool",
+    "boto3.client": "an AWS client (credentials and an HTTP pool)",
+    "boto3.resource": "an AWS resource client (credentials and an HTTP pool)",
+}
+#: decorators that make a function run once per process (or per argument set)
+ONCE_DECORATORS = frozenset({
+    "functools.cache", "functools.lru_cache", "functools.cached_property", "cachetools.cached",
+    "django.utils.functional.cached_property",
+})
+#: start-up hooks: a decorator attribute (``@app.on_event("startup")``,
+#: ``@app.before_first_request``, ``@worker_process_init.connect``) or a function name
+STARTUP_DECORATOR_ATTRS = frozenset({"on_event", "before_first_request", "before_serving", "on_startup", "connect"})
+STARTUP_FUNCTIONS = frozenset({
+    "create_app", "make_app", "build_app", "get_app", "app_factory", "init_app", "setup_app", "configure_app",
+    "lifespan", "ready", "startup", "on_startup", "setup", "configure", "init", "initialize", "main",
+})
+
 #: qualified names of objects (not calls) that are resources
 OBJECTS: dict[str, Resource] = {
     "django.db.connection": Resource("django_connection", "django"),
