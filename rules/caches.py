@@ -6,11 +6,11 @@ from typing import Any
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety
+from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import catalog
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.caches.cachefacts import FileFacts
 from scalelint.model.caches.cachekeys import HOLE, key_words, templates_match
-from scalelint.model.contexts import is_test_module
 from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
 from scalelint.model.function import FunctionModel
 from scalelint.model.module import ModuleModel
@@ -119,6 +119,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     """
 
     code = "SL301"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "write-without-cache-invalidation"
     summary = "a write of a cached entity leaves some of its cache keys stale"
     vocabulary = CACHE_VOCABULARY + (
@@ -147,7 +148,8 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
             message = f"{write.desc} leaves {count} cached key{'s' if count > 1 else ''} stale: {listed}"
             if stale.note:
                 message += f" ({stale.note})"
-            out.report(self, write.path, *write.loc, message, fix=stale.fix)
+            related = [Related(f.path, f.line, f.col, f"{f.label} is cached here") for f in stale.families]
+            out.report(self, write.path, *write.loc, message, fix=stale.fix, related=related)
 
 
 class CacheSetWithoutTtl(_CacheRule):
@@ -203,13 +205,12 @@ class CacheSetWithoutTtl(_CacheRule):
     """
 
     code = "SL302"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "cache-set-without-ttl"
     summary = "a cache entry is written with no expiry"
     vocabulary = CACHE_VOCABULARY + ("cached(", "lru_cache")
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         cm = cache_model(fn.module)
         stakes = Stakes(cm)
         for op in cm.ops(fn):
@@ -228,7 +229,7 @@ class CacheSetWithoutTtl(_CacheRule):
                 self.report(memo.decorator, message)
 
     def check_module(self, module: ModuleModel) -> None:
-        if is_test_module(module) or "configure" not in self._ctx.text:
+        if "configure" not in self._ctx.text:
             return
         cm = cache_model(module)
         for node in walk(module.cst):
@@ -355,13 +356,12 @@ class CriticalDataInEvictingCache(_CacheRule):
     """
 
     code = "SL303"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "critical-data-in-evicting-cache"
     summary = "sessions, tokens, locks or rate limits written to a cache that evicts"
     vocabulary = CACHE_VOCABULARY + ("SESSION_ENGINE",)
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         cm = cache_model(fn.module)
         stakes = Stakes(cm)
         reported: set[str] = set()
@@ -386,8 +386,6 @@ class CriticalDataInEvictingCache(_CacheRule):
             )
 
     def check_module(self, module: ModuleModel) -> None:
-        if is_test_module(module):
-            return
         for name, value in module.global_values.items():
             if name == "SESSION_ENGINE" and string_value(value) in catalog.EVICTING_SESSION_ENGINES:
                 alias = string_value(module.global_values.get("SESSION_CACHE_ALIAS") or cst.Name("x")) or "default"
@@ -463,7 +461,11 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     None. Memoized functions that build engines, settings or clients (no
     query) are not reported; neither are memos the project clears somewhere
     outside its tests (`func.cache_clear()`, an invalidation path), nor TTL
-    caches (`cachetools.TTLCache`, `ttl_cache`).
+    caches (`cachetools.TTLCache`, `ttl_cache`), nor memos of the database's
+    own catalogs (`pg_catalog.pg_type`, `pg_collation`, `sqlite_master`),
+    which change with migrations; `information_schema` views are reported like
+    application tables. A module-level dict filled in several places is one
+    finding, at its first fill, with the others as related locations.
     """
 
     code = "SL304"
@@ -472,16 +474,16 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     vocabulary = ("lru_cache", "functools", "cachetools", "cache", "_memo", "MEMO")
 
     def collect_facts(self, module: ModuleModel) -> Any:
-        if is_test_module(module):
-            return None
         cm = cache_model(module)
         stakes = Stakes(cm)
         found: list[dict[str, Any]] = []
+        fills: list[tuple[str, list[int], str]] = []
         for fn in module.functions:
             for memo in cm.memos(fn):
                 if memo.qualified is not None:
                     found.extend(self._memo(fn, memo, stakes))
-            found.extend(self._dict_memos(fn, cm))
+            fills.extend(self._dict_fills(fn, cm))
+        found.extend(_dict_memo_facts(fills))
         clears = sorted({
             target
             for fn in module.functions
@@ -498,7 +500,8 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
         for path, facts in index.facts(self.code):
             for memo in facts.get("memos", ()):
                 if memo.get("fn") not in cleared:
-                    out.report(self, path, *memo["loc"], memo["message"])
+                    related = [Related(path, line, column, "also filled here") for line, column in memo.get("also", ())]
+                    out.report(self, path, *memo["loc"], memo["message"], related=related)
 
     def _memo(self, fn: FunctionModel, memo: Memo, stakes: Stakes) -> list[dict[str, Any]]:
         bound = self._bound(memo)
@@ -517,8 +520,9 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
         target = f"{fn.module.module_name}.{fn.qualname}" if fn.module.module_name else fn.qualname
         return [{"fn": target, "loc": list(self._ctx.location(memo.decorator)), "message": message}]
 
-    def _dict_memos(self, fn: FunctionModel, cm) -> list[dict[str, Any]]:
-        """``_memo[key] = <rows>`` into a module-level dict, inside a function."""
+    def _dict_fills(self, fn: FunctionModel, cm) -> list[tuple[str, list[int], str]]:
+        """``_memo[key] = <rows>`` into a module-level dict, inside a function:
+        (the dict's name, location, the entity read), one per assignment."""
         module = fn.module
         found = []
         for stmt in fn.stmts:
@@ -540,11 +544,7 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
                     continue
                 reads = set().union(*(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, stmt.ordinal, small.value)))
                 if reads:
-                    found.append({
-                        "loc": list(self._ctx.location(small)),
-                        "message": f"module-level dict {name} memoizes rows of {sorted(reads)[0]} forever in each "
-                                   f"process, with no bound and no invalidation; use a shared cache with a TTL",
-                    })
+                    found.append((name, list(self._ctx.location(small)), sorted(reads)[0]))
         return found
 
     @staticmethod
@@ -613,14 +613,13 @@ class BlockingKeyScan(_CacheRule):
     """
 
     code = "SL305"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "blocking-key-scan"
     summary = "KEYS scan or keyspace-wide pattern delete blocks Redis"
     vocabulary = ("keys(", "delete_pattern")
     fix_safety = FixSafety.SAFE
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         parents = None
         for op in cache_model(fn.module).ops(fn):
             lib = op.client.library
@@ -656,6 +655,25 @@ class BlockingKeyScan(_CacheRule):
         func = op.call.func
         assert isinstance(func, cst.Attribute)
         return self._ctx.replacement_fix(func.attr, cst.Name(method), f"use {method}()", FixSafety.SAFE)
+
+
+def _dict_memo_facts(fills: list[tuple[str, list[int], str]]) -> list[dict[str, Any]]:
+    """One finding per module-level dict memo, at its first fill; the other fills
+    are related places."""
+    by_name: dict[str, list[tuple[list[int], str]]] = {}
+    for name, loc, entity in fills:
+        by_name.setdefault(name, []).append((loc, entity))
+    found = []
+    for name, places in by_name.items():
+        places.sort(key=lambda place: place[0][:2])
+        (loc, entity), others = places[0], places[1:]
+        found.append({
+            "loc": loc,
+            "message": f"module-level dict {name} memoizes rows of {entity} forever in each "
+                       f"process, with no bound and no invalidation; use a shared cache with a TTL",
+            "also": [other[:2] for other, _ in others],
+        })
+    return found
 
 
 def _glob(op: CacheOp) -> bool:

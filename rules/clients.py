@@ -1,6 +1,8 @@
-"""Client lifecycle rules (SL106): engines, pools and cache or cloud clients
+"""Client lifecycle rules (SL106, SL107): engines, pools and cache or cloud clients
 are built once per process and shared; built per call, each request pays
-for a new pool and the database or Redis server sees a new pool per request.
+for a new pool and the database or Redis server sees a new pool per request;
+and the limits (overflow, checkout and socket timeouts) that turn overload
+into fast errors instead of a pile-up.
 
 Library knowledge (which constructors build a pool-owning client, which
 decorators and hooks run a function once) lives in the catalog.
@@ -10,7 +12,6 @@ from __future__ import annotations
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.contexts import is_test_module
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.walk import dotted, walk
 from scalelint.rule import Rule
@@ -75,7 +76,7 @@ class ClientCreatedPerCall(Rule):
                   "boto3", "pymemcache")
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module) or _runs_once(fn):
+        if _runs_once(fn):
             return
         kept = _kept_names(fn)
         for stmt, call in fn.calls():
@@ -142,4 +143,135 @@ def _wraps(expr: cst.BaseExpression, call: cst.Call) -> bool:
     return expr is call
 
 
-RULES = [ClientCreatedPerCall]
+
+class PoolWithoutLimits(Rule):
+    """
+    ## What it does
+    Finds connection settings that remove the limits a pool needs under
+    load: SQLAlchemy engines with `max_overflow=-1` (unbounded),
+    `pool_size` above 100, or `pool_timeout=None` (wait forever for a
+    connection); Redis clients and pools with neither `socket_timeout` nor
+    `socket_connect_timeout`; psycopg connections opened with explicit
+    parameters but no `connect_timeout`; and HTTP calls without a `timeout`
+    inside an open database transaction.
+
+    ## Why it matters at scale
+    Limits are what turn overload into fast errors instead of a pile-up. An
+    unbounded overflow opens connections until the database refuses them
+    all; a checkout or socket with no timeout parks a worker forever when
+    the pool is dry or Redis stalls, and every worker ends up parked; an
+    HTTP call with no timeout inside a transaction keeps the connection and
+    its row locks for as long as the remote side hangs.
+
+    ## Example
+    ```python
+    import redis
+    from sqlalchemy import create_engine
+
+    engine = create_engine("postgresql://db/app", pool_size=20, max_overflow=-1)
+    cache = redis.Redis(host="cache")
+    ```
+
+    ## Use instead
+    ```python
+    import redis
+    from sqlalchemy import create_engine
+
+    engine = create_engine("postgresql://db/app", pool_size=20, max_overflow=10, pool_timeout=5)
+    cache = redis.Redis(host="cache", socket_timeout=0.5, socket_connect_timeout=0.5)
+    ```
+
+    ## Fix safety
+    No automatic fix: the right limits depend on the deployment (processes,
+    `max_connections`, latency budget).
+
+    ## Configuration
+    None; a DSN or URL given as a variable is not inspected (only explicit
+    keyword arguments and literal URLs are).
+    """
+
+    code = "SL107"
+    name = "pool-without-limits"
+    summary = "unbounded pool overflow, missing checkout/socket timeouts, HTTP without timeout in a transaction"
+    vocabulary = ("create_engine", "create_async_engine", "Redis", "redis", "from_url", "connect", "requests", "httpx")
+
+    def check_module(self, module) -> None:
+        for node in walk(module.cst):
+            if isinstance(node, cst.Call):
+                problem = _limit_problem(module.qualified(node.func) or "", node)
+                if problem is not None:
+                    self.report(node, problem)
+
+    def check_function(self, fn: FunctionModel) -> None:
+        transactions = None
+        for stmt, call in fn.calls():
+            if catalog.IO_CALLS.get(fn.module.qualified(call.func) or "") != "http" or _keyword(call, "timeout"):
+                continue
+            if transactions is None:
+                from scalelint.model.connections.work import work_of
+
+                transactions = work_of(fn)
+            tx = transactions.transaction_of(stmt)
+            if tx is not None:
+                self.report(call, (
+                    f"{dotted(call.func)}() has no timeout and runs inside {tx.label}: a slow remote keeps the "
+                    f"connection and its locks until it answers; pass timeout= (and move the call out of the transaction)"
+                ))
+
+
+def _limit_problem(qualified: str, call: cst.Call) -> str | None:
+    """What limit a constructor call removes or leaves out, or None."""
+    what = catalog.CLIENT_CONSTRUCTORS.get(qualified, "")
+    if "engine" in what:
+        overflow = _keyword(call, "max_overflow")
+        if _number(overflow) == -1:
+            return "max_overflow=-1 lets the pool open connections without bound: under load it exhausts the database's max_connections for every client; set a bound"
+        size = _number(_keyword(call, "pool_size"))
+        if size is not None and size > catalog.POOL_SIZE_CEILING:
+            return (f"pool_size={size} per process: a few processes exceed the database's max_connections; "
+                    f"size the pool to max_connections / processes (or use PgBouncer)")
+        timeout = _keyword(call, "pool_timeout")
+        if isinstance(timeout, cst.Name) and timeout.value == "None":
+            return "pool_timeout=None waits forever for a connection when the pool is dry: every worker parks; set a checkout timeout"
+        return None
+    if "Redis" in what:
+        if (any(_keyword(call, k) is not None for k in catalog.REDIS_TIMEOUT_KEYWORDS)
+                or _keyword(call, "connection_pool") is not None or not _url_visible(call)):
+            return None
+        return (f"{dotted(call.func)}() sets no socket_timeout: when Redis stalls or the network drops packets, "
+                f"every request waits on it forever; set socket_timeout and socket_connect_timeout")
+    if qualified in catalog.CONNECT_TIMEOUT_DRIVERS:
+        explicit = any(a.keyword is not None for a in call.args)
+        dsn = call.args[0].value if call.args and call.args[0].keyword is None else None
+        literal = isinstance(dsn, cst.SimpleString)
+        if (explicit or literal) and _keyword(call, "connect_timeout") is None and not (
+            literal and "connect_timeout" in dsn.value
+        ) and (literal or dsn is None):
+            return (f"{dotted(call.func)}() has no connect_timeout: libpq waits for an unreachable server "
+                    f"indefinitely; pass connect_timeout")
+    return None
+
+
+def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def _number(expr: cst.BaseExpression | None) -> int | None:
+    if isinstance(expr, cst.Integer):
+        return int(expr.value.replace("_", ""), 0)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer):
+        return -int(expr.expression.value)
+    return None
+
+
+def _url_visible(call: cst.Call) -> bool:
+    """Whether the call's settings can be read here: keyword arguments only, or a
+    literal URL without timeout parameters (a URL from settings may carry
+    ``?socket_timeout=``)."""
+    url = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if url is None:
+        return not any(a.keyword is not None and a.keyword.value == "url" for a in call.args)
+    return isinstance(url, (cst.SimpleString, cst.FormattedString)) and "timeout" not in cst.Module([]).code_for_node(url)
+
+
+RULES = [ClientCreatedPerCall, PoolWithoutLimits]

@@ -5,6 +5,7 @@ import libcst as cst
 
 from scalelint.core.findings import FixSafety
 from scalelint.model import catalog
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Hold
 from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
@@ -92,6 +93,7 @@ class UnscopedConnection(Rule):
     """
 
     code = "SL102"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "unscoped-connection"
     summary = "connection or cursor released by hand (or never), leaking on exceptions"
     vocabulary = CONNECTION_VOCABULARY

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety
+from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import dbops
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
+from scalelint.model.entrypoints import concurrent_runs
 from scalelint.model.flow.interpret import module_flow
 from scalelint.model.flow.flowgraph import Graph, Reach, holds_by_default, local_graph
 from scalelint.rule import ProjectRule
@@ -40,6 +42,8 @@ class _Finding:
     message: str
     keys: tuple[str, ...]  # every record involved (locality)
     fix: Callable[[], Fix | None] | None = None
+    #: (record key, what it is) of the other places of the problem
+    related: tuple[tuple[str, str], ...] = ()
 
 
 class _FlowRule(ProjectRule):
@@ -64,7 +68,8 @@ class _FlowRule(ProjectRule):
             for finding in self.findings(graph, fn):
                 record = _record(flow, finding.at)
                 fix = finding.fix() if finding.fix is not None else None
-                self.report(record.node, finding.message, fix=fix)
+                related = [self.related(_record(flow, key).node, what) for key, what in finding.related]
+                self.report(record.node, finding.message, fix=fix, related=related)
 
     def collect_facts(self, module: "ModuleModel") -> Any:
         flow = module_flow(self._ctx)
@@ -85,7 +90,9 @@ class _FlowRule(ProjectRule):
                 if not deferred and all(k.split("#", 1)[0] == path for k in finding.keys):
                     continue  # reported by the file phase
                 line, col, end_line, end_col = graph.spot(finding.at)
-                out.report(self, finding.at.split("#", 1)[0], line, col, end_line, end_col, finding.message)
+                related = [_related(graph, key, what) for key, what in finding.related]
+                out.report(self, finding.at.split("#", 1)[0], line, col, end_line, end_col, finding.message,
+                           related=related)
 
 
 class ReplicaReadFeedsWrite(_FlowRule):
@@ -156,6 +163,7 @@ class ReplicaReadFeedsWrite(_FlowRule):
     """
 
     code = "SL201"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "replica-read-feeds-write"
     summary = "a value read from a read replica decides or feeds a write on the primary"
     fix_safety = FixSafety.UNSAFE
@@ -203,7 +211,21 @@ class CheckThenActWithoutLock(_FlowRule):
     (`if not ...exists(): create()`, `except DoesNotExist: create()`).
     Writing a constant after a check (a flag, a timestamp) is idempotent and
     not reported, nor are functions that lock rows, or whose callers all do.
-    Reads from a replica are SL201's.
+    Also settled: upserts (`bulk_create(update_conflicts=True)` or
+    `ignore_conflicts=True`, `insert(...).on_conflict_do_nothing()`,
+    `INSERT ... ON CONFLICT`), an `except IntegrityError` around the write or
+    around the call of the helper that writes, and a lock taken by a context
+    manager named for one (`with advisory_lock(key):`, `with cache.lock(...)`;
+    a `threading.Lock` serialises one process only and does not count) or in
+    SQL (`LOCK TABLE`, `pg_advisory_xact_lock`). Reads from a replica are
+    SL201's.
+
+    One finding per check, reported at the write (or at the call of the helper
+    that writes), with the check and the reads it tests as related locations.
+    The message says who races: concurrent requests in a view, concurrent task
+    runs in a Celery/RQ/dramatiq task, concurrent callers elsewhere; after an
+    aggregate threshold (`count() >= capacity`) it suggests a conditional
+    insert or an advisory lock, since there is no row to lock.
 
     ## Why it matters at scale
     At low traffic the read and the write happen so close together that no
@@ -263,38 +285,36 @@ class CheckThenActWithoutLock(_FlowRule):
         for r in reaches:
             if r.role in ("data", "subject") and r.shape == VALUE:
                 written_back.setdefault((r.origin.key, r.write.key), set()).add((_checked_column(r) or "").lower())
-        best: dict[str, tuple[tuple[Any, ...], Reach]] = {}
+        by_check: dict[str, list[Reach]] = {}
         for reach in reaches:
-            origin, write = reach.origin, reach.write
-            if reach.role != "ctl" or reach.cond is None or reach.label.replica or not holds_by_default(reach.label, fn):
-                continue  # the check must be this function's own
-            if origin.locked or origin.entity is None or origin.entity != write.entity:
-                continue
-            if write.atomic or write.verb == "delete":
-                continue
-            if reach.shape == VALUE:
-                if write.target not in (None, origin.key):
-                    continue  # it writes another row than the one checked
-                if not _dependent_write(reach, written_back.get((origin.key, write.key), set())):
-                    continue
-            elif not _uniqueness_check(reach):
-                continue
-            spot = graph.spot(reach.at)[:2]
-            current = best.get(origin.key)
-            if current is None or spot < current[0]:
-                best[origin.key] = (spot, reach)
-        for _, reach in best.values():
-            origin, write = reach.origin, reach.write
-            source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
-            sink = f"{write.what} ({_where(graph, write.key)})"
-            via = f" via {reach.sites[0].name}()" if reach.sites else ""
-            if reach.shape == EXISTS:
-                advice = "use get_or_create()/an upsert on a unique field, or catch IntegrityError"
-            else:
-                advice = "lock the row (select_for_update(), FOR UPDATE) or make the write re-check (UPDATE ... WHERE)"
-            message = (f"{source} is checked, then {sink}{via} acts on it with no lock: "
-                       f"concurrent requests can pass the check together; {advice}")
-            yield _Finding(reach.at, message, (origin.key, write.key, *(s.key for s in reach.sites)))
+            if _racy_check(reach, fn, written_back):
+                by_check.setdefault(reach.at, []).append(reach)
+        by_write: dict[str, list[tuple[str, list[Reach]]]] = {}
+        for check, group in sorted(by_check.items(), key=lambda item: graph.spot(item[0])[:2]):
+            first = min(group, key=lambda r: (graph.spot(_write_at(r))[:2], r.write.key))
+            by_write.setdefault(_write_at(first), []).append((check, group))
+        for at, checks in by_write.items():
+            yield self._finding(graph, fn, at, checks)
+
+    def _finding(self, graph: Graph, fn: "FunctionFlow", at: str, checks: list[tuple[str, list[Reach]]]) -> _Finding:
+        """One finding at the write, its checks and reads as related places."""
+        group = checks[0][1]
+        reach = min(group, key=lambda r: (graph.spot(r.origin.key)[:2], r.origin.key))
+        origin, write = reach.origin, reach.write
+        source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
+        via = f" via {reach.sites[0].name}()" if reach.sites else ""
+        message = (f"{write.what}{via} acts on {source} checked at {_where(graph, checks[0][0])} with no lock: "
+                   f"{concurrent_runs(fn.role)} can pass the check together; {_race_advice(reach)}")
+        related: list[tuple[str, str]] = []
+        for check, reaches in checks:
+            related.append((check, "the check"))
+            for key in sorted({r.origin.key for r in reaches}, key=lambda k: graph.spot(k)[:2]):
+                related.append((key, f"the read of {graph.origin(key).spelled}"))
+        if reach.sites:
+            related.append((write.key, f"the write, inside {reach.sites[-1].name}()"))
+        related = list(dict.fromkeys(related))
+        keys = tuple(dict.fromkeys([at, *(k for k, _ in related), *(s.key for s in reach.sites)]))
+        return _Finding(at, message, keys, related=tuple(related))
 
 
 class ReplicaReadAfterWrite(_FlowRule):
@@ -338,6 +358,7 @@ class ReplicaReadAfterWrite(_FlowRule):
     """
 
     code = "SL203"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "replica-read-after-write"
     summary = "an entity written on the primary is read back from a replica"
 
@@ -369,6 +390,42 @@ def _stale_hazard(reach: Reach) -> bool:
     if reach.shape == VALUE:
         return True
     return _uniqueness_check(reach)
+
+
+def _racy_check(reach: Reach, fn: "FunctionFlow", written_back: dict[tuple[str, str], set[str]]) -> bool:
+    """Whether this reach is a check of the function's own that a write of the same
+    entity acts on, with nothing in the database settling the race."""
+    origin, write = reach.origin, reach.write
+    if reach.role != "ctl" or reach.cond is None or reach.label.replica or not holds_by_default(reach.label, fn):
+        return False  # the check must be this function's own
+    if origin.locked or origin.entity is None or origin.entity != write.entity:
+        return False
+    if write.atomic or write.verb == "delete" or any(site.unique_guarded for site in reach.sites):
+        return False  # an upsert, a re-checking write, or an IntegrityError handler around it
+    if reach.shape == VALUE:
+        if write.target not in (None, origin.key):
+            return False  # it writes another row than the one checked
+        return _dependent_write(reach, written_back.get((origin.key, write.key), set()))
+    return _uniqueness_check(reach)
+
+
+def _write_at(reach: Reach) -> str:
+    """Where the function performs the write: its call of the helper writing, or the write."""
+    return reach.sites[0].key if reach.sites else reach.write.key
+
+
+def _race_advice(reach: Reach) -> str:
+    if reach.shape == EXISTS:
+        return "use get_or_create()/an upsert on a unique field, or catch IntegrityError"
+    if _aggregate_threshold(reach):
+        return ("make the insert conditional in one statement (INSERT ... SELECT ... WHERE the count is "
+                "below the limit) or take an advisory lock on the parent")
+    return "lock the row (select_for_update(), FOR UPDATE) or make the write re-check (UPDATE ... WHERE)"
+
+
+def _aggregate_threshold(reach: Reach) -> bool:
+    """``if count() >= capacity: raise`` before an insert: no row exists to lock."""
+    return _checked_column(reach) is None and reach.write.verb == "insert"
 
 
 def _uniqueness_check(reach: Reach) -> bool:
@@ -420,6 +477,11 @@ def _value_name(origin: "Origin", reach: Reach) -> str:
 def _where(graph: Graph, key: str) -> str:
     path = key.split("#", 1)[0]
     return f"{os.path.basename(path)}:{graph.spot(key)[0]}"
+
+
+def _related(graph: Graph, key: str, what: str) -> Related:
+    line, col, _, _ = graph.spot(key)
+    return Related(key.split("#", 1)[0], line, col, what)
 
 
 def _record(flow: ModuleFlow, key: str):

@@ -153,6 +153,9 @@ def _check(paths: list[str], opts: dict) -> int:
     for codes in config.per_file_ignores.values():
         for code in codes:
             registry.select([code], where=f"per-file-ignores in {where}", skip_unknown=skipped)
+    for context, codes in config.contexts.items():
+        for code in codes if isinstance(codes, list) else ():
+            registry.select([code], where=f"contexts.{context} in {where}", skip_unknown=skipped)
 
     settings = RunSettings(
         paths=paths,
@@ -210,6 +213,10 @@ def _check(paths: list[str], opts: dict) -> int:
         source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},
         version=__version__,
         quiet=opts["quiet"],
+        context_files=report.context_files,
+        context_skipped=report.context_skipped,
+        context_dropped=report.context_dropped,
+        templated=report.templated,
     )
     output = render(fmt, ctx)
     if stdin_text is not None and opts["fix"]:
@@ -321,22 +328,30 @@ def rules_command(output_format: str, trust_local_rules: bool) -> None:
 @click.option("--trust-local-rules", is_flag=True, help=TRUST_HELP)
 def explain(code: str, trust_local_rules: bool) -> None:
     """Print a rule's documentation (by code or name)."""
-    registry = _registry_or_exit(trust_local_rules)
+    from scalelint.model.contexts import CONTEXTS
+
+    config, registry = _config_and_registry(trust_local_rules)
     rule = registry.lookup(code)
     if rule is None:
         raise _fail(f"unknown rule {code!r} (see `scalelint rules`)")
     fix = rule.fix_safety.value if rule.fix_safety else "none"
-    click.echo(f"{rule.code} {rule.name}\n\n{rule.summary}\n\nFix: {fix}\n\n{rule.docs()}")
+    where = ", ".join(c for c in CONTEXTS if c in config.runs_in(rule.code, rule.contexts))
+    click.echo(f"{rule.code} {rule.name}\n\n{rule.summary}\n\nFix: {fix}\nChecks code in: {where or 'no context'}"
+               f" (contexts: {', '.join(CONTEXTS)}; see `contexts` in the configuration)\n\n{rule.docs()}")
 
 
 def _registry_or_exit(trust_local_rules: bool):
+    return _config_and_registry(trust_local_rules)[1]
+
+
+def _config_and_registry(trust_local_rules: bool):
     from scalelint.engine.config import load_config
     from scalelint.core.errors import UsageError
     from scalelint.engine.registry import load_registry
 
     try:
         config = load_config(None, Path("."))
-        return load_registry(_local_rules(config, trust_local_rules).paths)
+        return config, load_registry(_local_rules(config, trust_local_rules).paths)
     except UsageError as exc:
         raise _fail(str(exc)) from None
 

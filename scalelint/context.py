@@ -4,11 +4,11 @@ from __future__ import annotations
 import ast
 import bisect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import libcst as cst
 
-from scalelint.core.findings import Edit, Finding, Fix, FixSafety, RuleIdentity
+from scalelint.core.findings import Edit, Finding, Fix, FixSafety, Related, RuleIdentity
 from scalelint.core.edits import apply_edits
 from scalelint.model.source import SourceFile
 
@@ -27,11 +27,17 @@ class FileContext(SourceFile):
         *,
         fix: Fix | None = None,
         end_node: cst.CSTNode | None = None,
+        related: Sequence[Related] = (),
     ) -> None:
         line, col, end_line, end_col = self.location(node, end_node)
         self.findings.append(
-            Finding(rule.code, rule.name, message, self.path, line, col, end_line, end_col, fix)
+            Finding(rule.code, rule.name, message, self.path, line, col, end_line, end_col, fix, tuple(related))
         )
+
+    def related(self, node: cst.CSTNode, message: str) -> Related:
+        """Another place of this file that belongs to a finding (see ``report(related=...)``)."""
+        line, col, _, _ = self.location(node)
+        return Related(self.path, line, col, message)
 
     # -- building fixes -----------------------------------------------------------
     def replacement_fix(

@@ -3,9 +3,9 @@ where its findings go. No file is re-parsed in the project phase."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from scalelint.core.findings import Finding, Fix, RuleIdentity
+from scalelint.core.findings import Finding, Fix, Related, RuleIdentity
 
 
 @dataclass
@@ -41,9 +41,11 @@ class ProjectReporter:
         end_column: int,
         message: str,
         fix: Fix | None = None,
+        related: Sequence[Related] = (),
     ) -> None:
+        """``related`` places may lie in any file of the project, reported or not."""
         if path not in self.reported_paths:
             return
         self.findings.append(
-            Finding(rule.code, rule.name, message, path, line, column, end_line, end_column, fix)
+            Finding(rule.code, rule.name, message, path, line, column, end_line, end_column, fix, tuple(related))
         )

@@ -7,7 +7,7 @@ model questions and call :meth:`Rule.report`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
 from scalelint.core.findings import FixSafety
 from scalelint.core.lazyre import lazy_compile
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from scalelint.context import FileContext
-    from scalelint.core.findings import Fix
+    from scalelint.core.findings import Fix, Related
     from scalelint.model.function import FunctionModel
     from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
@@ -47,6 +47,10 @@ class Rule:
     project_wide: ClassVar[bool] = False
     #: Where the docs live online (SARIF helpUri); filled from the code by default.
     docs_url: ClassVar[str | None] = None
+    #: The code contexts (scalelint.model.contexts) the rule checks by default;
+    #: a finding in a file or function of another context is not reported.
+    #: Scaling rules check request code only; ``[tool.scalelint] contexts`` overrides.
+    contexts: ClassVar[frozenset[str]] = frozenset({"request"})
 
     _ctx: "FileContext"
 
@@ -64,8 +68,13 @@ class Rule:
         *,
         fix: "Fix | None" = None,
         end_node: "cst.CSTNode | None" = None,
+        related: "Sequence[Related]" = (),
     ) -> None:
-        self._ctx.report(self, node, message, fix=fix, end_node=end_node)
+        self._ctx.report(self, node, message, fix=fix, end_node=end_node, related=related)
+
+    def related(self, node: "cst.CSTNode", message: str) -> "Related":
+        """Another place of the file being checked that belongs to a finding."""
+        return self._ctx.related(node, message)
 
     # -- metadata ---------------------------------------------------------
     @classmethod

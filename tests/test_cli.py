@@ -37,7 +37,7 @@ UNFIXABLE = textwrap.dedent('''\
         return row
     ''')
 CLEAN = "def add(a, b):\n    return a + b\n"
-JSON_KEYS = {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "fix"}
+JSON_KEYS = {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "fix", "related"}
 
 
 @pytest.fixture

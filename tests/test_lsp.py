@@ -32,7 +32,8 @@ def test_diagnostics_and_quick_fix(tmp_path: Path) -> None:
     assert [d["code"] for d in diagnostics] == ["SL102"]
     assert diagnostics[0]["range"]["start"] == {"line": 4, "character": 4}
     actions = linter.code_actions(path.as_uri(), str(path), SOURCE, line=4)
-    assert len(actions) == 1 and actions[0]["isPreferred"]
+    assert [a["title"] for a in actions] == ["SL102: scope it in a `with` block", "Disable SL102 for this line"]
+    assert actions[0]["isPreferred"]
     edits = actions[0]["edit"]["changes"][path.as_uri()]
     lines = SOURCE.split("\n")
 
@@ -71,59 +72,337 @@ def test_utf16_columns() -> None:
     assert (r.start_line, r.start_char) == (0, 10)  # the emoji is two UTF-16 units
 
 
-def _message(payload: dict) -> bytes:
-    body = json.dumps(payload).encode()
-    return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+UNSAFE = textwrap.dedent('''\
+    import sqlite3
 
 
-def _read(stream) -> dict:
-    length = 0
-    while True:
-        line = stream.readline()
-        if not line.strip():
-            break
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    return json.loads(stream.read(length))
+    def count(path):
+        conn = sqlite3.connect(path)
+        total = conn.execute("SELECT count(*) FROM t").fetchone()[0]
+        print(total)
+        return total
+    ''')
 
 
-def test_language_server_over_stdio(tmp_path: Path) -> None:
-    pytest.importorskip("pygls", reason="the lsp extra (pygls) is not installed")
-    uri = (tmp_path / "app.py").as_uri()
-    proc = subprocess.Popen([sys.executable, "-c", "from scalelint.lsp import main; main()"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path)
-    watchdog = threading.Timer(60, proc.kill)  # a silent server fails the test instead of hanging it
-    watchdog.start()
+def apply_edits(text: str, edits: list[dict]) -> str:
+    """A client applying LSP text edits (ASCII text: columns are characters)."""
+    lines = text.split("\n")
+
+    def offset(p: dict) -> int:
+        return sum(len(line) + 1 for line in lines[: p["line"]]) + p["character"]
+
+    for edit in sorted(edits, key=lambda e: offset(e["range"]["start"]), reverse=True):
+        text = text[: offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]):]
+    return text
+
+
+# -- the scheduler: debounce and stale lints, without a server ------------------------
+def test_a_lint_of_an_old_version_is_never_delivered() -> None:
+    from scalelint.lsp.scheduler import LintScheduler
+
+    started, release, delivered = threading.Event(), threading.Event(), []
+    linted: list[int] = []
+
+    def work(job):
+        linted.append(job.version)
+        if job.version == 1:
+            started.set()
+            release.wait(30)
+        return job.version
+
+    scheduler = LintScheduler(work, lambda job, result: delivered.append(result))
     try:
-        assert proc.stdin and proc.stdout
-        proc.stdin.write(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                                   "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}}))
-        proc.stdin.flush()
-        init = _read(proc.stdout)
-        assert init["id"] == 1 and "codeActionProvider" in init["result"]["capabilities"]
-        proc.stdin.write(_message({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
-        proc.stdin.write(_message({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-            "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": SOURCE}}}))
-        proc.stdin.flush()
-        while True:
-            message = _read(proc.stdout)
-            if message.get("method") == "textDocument/publishDiagnostics":
-                break
-        diagnostics = message["params"]["diagnostics"]
-        assert [d["code"] for d in diagnostics] == ["SL102"]
-        proc.stdin.write(_message({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": {
-            "textDocument": {"uri": uri}, "range": diagnostics[0]["range"], "context": {"diagnostics": diagnostics}}}))
-        proc.stdin.flush()
-        while True:
-            reply = _read(proc.stdout)
-            if reply.get("id") == 2:
-                break
-        assert reply["result"][0]["title"].startswith("SL102: scope it in a `with` block")
-        proc.stdin.write(_message({"jsonrpc": "2.0", "id": 3, "method": "shutdown"}))
-        proc.stdin.write(_message({"jsonrpc": "2.0", "method": "exit"}))
-        proc.stdin.flush()
-        proc.wait(timeout=10)
+        scheduler.submit("file:///a.py", 1, "v1")
+        assert started.wait(30)
+        scheduler.submit("file:///a.py", 2, "v2")  # arrives while version 1 is being linted
+        release.set()
+        done = threading.Event()
+        scheduler._deliver = lambda job, result: (delivered.append(result), done.set())
+        assert done.wait(30)
+        assert delivered == [2] and linted == [1, 2]
     finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
+        scheduler.stop()
+
+
+def test_only_the_latest_of_queued_versions_is_linted() -> None:
+    from scalelint.lsp.scheduler import LintScheduler
+
+    done, linted = threading.Event(), []
+    scheduler = LintScheduler(lambda job: linted.append(job.version), lambda job, result: done.set())
+    try:
+        for version in range(1, 21):  # a burst, each change resetting the debounce
+            scheduler.submit("file:///a.py", version, f"v{version}", delay=5.0)
+        scheduler.submit("file:///a.py", 21, "v21", delay=0.0)
+        assert done.wait(30)
+        assert linted == [21]
+        scheduler.forget("file:///a.py")
+        assert not scheduler.is_current("file:///a.py", 21)
+    finally:
+        scheduler.stop()
+
+
+def test_a_crashing_lint_leaves_the_worker_alive() -> None:
+    from scalelint.lsp.scheduler import LintScheduler
+
+    results, done = [], threading.Event()
+
+    def work(job):
+        if job.version == 1:
+            raise ValueError("boom")
+        return "ok"
+
+    scheduler = LintScheduler(work, lambda job, result: (results.append(result), job.version == 2 and done.set()))
+    try:
+        scheduler.submit("file:///a.py", 1, "")
+        scheduler.submit("file:///b.py", 2, "", delay=0.2)
+        assert done.wait(30)
+        assert isinstance(results[0], ValueError) and results[-1] == "ok"
+    finally:
+        scheduler.stop()
+
+
+def test_an_in_process_batch_leaves_the_workers_checker_alone(tmp_path: Path) -> None:
+    """Two runs in two threads of one process (the server's worker and its
+    project warm-up) must each use their own checker."""
+    from scalelint.engine import dispatch
+
+    sentinel = object()
+    dispatch._CHECKER = sentinel  # type: ignore[assignment]
+    try:
+        DocumentLinter().lint(str(tmp_path / "app.py"), SOURCE)
+        assert dispatch._CHECKER is sentinel
+    finally:
+        dispatch._CHECKER = None
+
+
+# -- settings, actions, shapes ---------------------------------------------------------------
+def test_settings_from_the_client_are_checked() -> None:
+    from scalelint.lsp.linter import Settings, read_settings
+
+    settings, problems = read_settings({"scalelint": {"select": ["SL1"], "unsafeFixes": False, "debounceMs": "x"}})
+    assert settings == Settings(select=("SL1",), unsafe_fixes=False)
+    assert problems == ["setting 'debounceMs' must be a number of milliseconds; ignored"]
+    assert read_settings(None) == (Settings(), [])
+
+
+def test_disable_extends_an_existing_noqa(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    text = SOURCE.replace("# café", "# noqa: E501")
+    actions = DocumentLinter().code_actions(path.as_uri(), str(path), text, line=4)
+    disable = next(a for a in actions if a["title"] == "Disable SL102 for this line")
+    fixed = apply_edits(text, disable["edit"]["changes"][path.as_uri()])
+    assert "conn = sqlite3.connect(path)  # noqa: E501, SL102\n" in fixed
+    assert DocumentLinter().lint(str(path), fixed) == []
+
+
+def test_related_locations_become_related_information() -> None:
+    from scalelint.core.findings import Finding, Related
+    from scalelint.lsp.linter import related_information
+
+    finding = Finding("SL202", "x", "m", "/p/a.py", 3, 1, 3, 5, related=(Related("/p/b.py", 7, 5, "the write"),))
+    [info] = related_information(finding)
+    assert info == {"location": {"uri": "file:///p/b.py", "range": {"start": {"line": 6, "character": 4},
+                                                                   "end": {"line": 6, "character": 4}}},
+                    "message": "the write"}
+    assert related_information(Finding("SL102", "x", "m", "a.py", 1, 1, 1, 2)) == []
+
+
+def test_version_and_help_answer_and_exit() -> None:
+    for flag, expected in (("--version", "scalelint-lsp "), ("--help", "usage: scalelint-lsp")):
+        proc = subprocess.run([sys.executable, "-c", "from scalelint.lsp import main; main()", flag],
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0 and proc.stdout.startswith(expected), proc.stderr
+    proc = subprocess.run([sys.executable, "-c", "from scalelint.lsp import main; main()", "--bogus"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--bogus" in proc.stderr
+
+
+# -- end to end over stdio -------------------------------------------------------------------
+@pytest.fixture
+def start_server(tmp_path: Path):
+    pytest.importorskip("pygls", reason="the lsp extra (pygls) is not installed")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from lsp_client import LspClient
+
+    clients = []
+
+    def start(options: dict | None = None, folders: list[Path] | None = None, capabilities: dict | None = None):
+        client = LspClient([sys.executable, "-c", "from scalelint.lsp import main; main()"], cwd=tmp_path)
+        clients.append(client)
+        client.init_result = client.initialize(tmp_path, options, folders, capabilities)
+        return client
+
+    yield start
+    for client in clients:
+        client.close()
+    sys.path.remove(str(Path(__file__).resolve().parent.parent / "bench"))
+
+
+def _codes(params: dict) -> list:
+    return [d.get("code") for d in params["diagnostics"]]
+
+
+def test_diagnostics_carry_version_docs_link_and_clear_on_close(tmp_path: Path, start_server) -> None:
+    client = start_server()
+    capabilities = client.init_result["capabilities"]
+    assert capabilities["hoverProvider"] and "source.fixAll.scalelint" in capabilities["codeActionProvider"]["codeActionKinds"]
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE, version=3)
+    published = client.diagnostics(uri)
+    assert published["version"] == 3 and _codes(published) == ["SL102"]
+    assert published["diagnostics"][0]["codeDescription"]["href"].endswith("SL102.md")
+    mark = client.mark()
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    assert client.diagnostics(uri, start=mark)["diagnostics"] == []
+
+
+def test_code_actions_follow_range_diagnostics_and_only(tmp_path: Path, start_server) -> None:
+    client = start_server()
+    uri = (tmp_path / "app.py").as_uri()
+    text = SOURCE + "\n\n" + UNSAFE.split("\n\n\n", 1)[1]
+    client.open(uri, text)
+    diagnostics = client.diagnostics(uri)["diagnostics"]
+    assert [d["range"]["start"]["line"] for d in diagnostics] == [4, 11]
+
+    def actions(range_: dict, diags: list, only: list | None = None) -> list[str]:
+        context: dict = {"diagnostics": diags}
+        if only is not None:
+            context["only"] = only
+        result = client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": range_, "context": context})
+        return [a["title"] for a in result]
+
+    everything = {"start": {"line": 0, "character": 0}, "end": {"line": 20, "character": 0}}
+    assert actions(everything, []) == [
+        "SL102: scope it in a `with` block", "Disable SL102 for this line",
+        "SL102: close it after its last use with a `with` block (unsafe)", "Disable SL102 for this line",
+        "scalelint: fix all safely fixable problems",
+    ]
+    # the client names one diagnostic: actions for that one only, wherever the range is
+    assert actions(everything, [diagnostics[1]], ["quickfix"]) == [
+        "SL102: close it after its last use with a `with` block (unsafe)", "Disable SL102 for this line"]
+    # a range on the second function's line, no diagnostics named
+    line_11 = {"start": {"line": 11, "character": 6}, "end": {"line": 11, "character": 6}}
+    assert actions(line_11, [], ["quickfix"])[0].endswith("(unsafe)")
+    # fix-all alone, as on save (safe fixes only: the unsafe finding stays)
+    [fix_all] = client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": line_11,
+                                                           "context": {"diagnostics": [], "only": ["source.fixAll"]}})
+    fixed = apply_edits(text, fix_all["edit"]["changes"][uri])
+    assert "with closing(sqlite3.connect(path)) as conn:  # café" in fixed
+    assert fixed.count("conn = sqlite3.connect(path)") == 1  # the unsafe one is left
+    assert actions(everything, [], ["source.organizeImports"]) == []
+
+
+def test_unsafe_fixes_can_be_turned_off(tmp_path: Path, start_server) -> None:
+    client = start_server({"unsafeFixes": False})
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, UNSAFE)
+    [diagnostic] = client.diagnostics(uri)["diagnostics"]
+    result = client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": diagnostic["range"],
+                                                        "context": {"diagnostics": [diagnostic]}})
+    assert [a["title"] for a in result] == ["Disable SL102 for this line"]
+
+
+def test_hover_shows_the_rule_docs(tmp_path: Path, start_server) -> None:
+    client = start_server()
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    client.diagnostics(uri)
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 4, "character": 10}})
+    assert hover["contents"]["kind"] == "markdown"
+    assert "**SL102**" in hover["contents"]["value"] and "## Why it matters at scale" in hover["contents"]["value"]
+    assert client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}) is None
+
+
+def test_a_syntax_error_keeps_the_last_good_diagnostics(tmp_path: Path, start_server) -> None:
+    client = start_server()
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    good = client.diagnostics(uri, version=1)["diagnostics"]
+    client.notify(*client.change(uri, SOURCE + "def broken(:\n", 2))
+    broken = client.diagnostics(uri, version=2)["diagnostics"]
+    assert broken[:-1] == good and len(broken) == len(good) + 1
+    assert broken[-1]["severity"] == 1 and broken[-1]["message"].startswith("syntax error")
+    assert broken[-1]["range"]["start"]["line"] == SOURCE.count("\n")
+    client.notify(*client.change(uri, SOURCE.replace("# café", "# tea"), 3))
+    assert _codes(client.diagnostics(uri, version=3)) == ["SL102"]
+
+
+def _published(client, uri: str, codes: list, start: int) -> dict:
+    """The first diagnostics for ``uri`` from ``start`` on with these codes
+    (a lint queued before a change may publish in between)."""
+    return client.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                           and m["params"]["uri"] == uri and _codes(m["params"]) == codes, 60, start)
+
+
+def test_config_changes_are_picked_up(tmp_path: Path, start_server) -> None:
+    client = start_server()
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.scalelint]\n")
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    assert _codes(client.diagnostics(uri)) == ["SL102"]
+    # a watched file changed on disk
+    pyproject.write_text("[tool.scalelint]\nignore = ['SL102']\n")
+    mark = client.mark()
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": pyproject.as_uri(), "type": 2}]})
+    _published(client, uri, [], mark)
+    # the pyproject saved in the editor
+    pyproject.write_text("[tool.scalelint]\n")
+    mark = client.mark()
+    client.notify("textDocument/didSave", {"textDocument": {"uri": pyproject.as_uri()}})
+    _published(client, uri, ["SL102"], mark)
+    # the client's settings
+    mark = client.mark()
+    client.notify("workspace/didChangeConfiguration", {"settings": {"scalelint": {"ignore": ["SL102"]}}})
+    _published(client, uri, [], mark)
+
+
+def test_initialization_options_select_and_config_path(tmp_path: Path, start_server) -> None:
+    (tmp_path / "lint.toml").write_text("ignore = ['SL102']\n")
+    uri = (tmp_path / "app.py").as_uri()
+    ignoring = start_server({"configPath": "lint.toml"}, folders=[tmp_path])
+    ignoring.open(uri, SOURCE)
+    assert _codes(ignoring.diagnostics(uri)) == []
+    other = start_server({"select": ["SL3"]})
+    other.open(uri, SOURCE)
+    assert _codes(other.diagnostics(uri)) == []
+    wrong = start_server({"select": "SL102"})
+    wrong.open(uri, SOURCE)
+    assert _codes(wrong.diagnostics(uri)) == ["SL102"]
+    shown = wrong.wait_for(lambda m: m.get("method") == "window/showMessage")
+    assert "setting 'select' must be a list of rule codes" in shown["params"]["message"]
+
+
+def test_each_workspace_folder_has_its_own_config(tmp_path: Path, start_server) -> None:
+    strict, lenient = tmp_path / "strict", tmp_path / "lenient"
+    for folder, table in ((strict, ""), (lenient, "ignore = ['SL102']\n")):
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text(f"[tool.scalelint]\n{table}")
+    client = start_server(folders=[strict, lenient])
+    for folder, expected in ((strict, ["SL102"]), (lenient, [])):
+        uri = (folder / "app.py").as_uri()
+        client.open(uri, SOURCE)
+        assert _codes(client.diagnostics(uri)) == expected
+
+
+def test_a_burst_of_edits_is_linted_once_and_only_the_last_published(tmp_path: Path, start_server) -> None:
+    client = start_server({"debounceMs": 500})
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    client.diagnostics(uri, version=1)
+    mark = client.mark()
+    versions = range(2, 22)
+    client.notify_many([client.change(uri, SOURCE + f"\nx = {v}\n", v) for v in versions])
+    assert _codes(client.diagnostics(uri, version=21, start=mark)) == ["SL102"]
+    published = [m["params"]["version"] for m in client.messages("textDocument/publishDiagnostics", mark)]
+    assert set(published) == {21}  # never an older version
+    lints = [m["params"]["message"] for m in client.messages("window/logMessage", mark) if "linted" in m["params"]["message"]]
+    assert len(lints) <= 2 and lints[-1].startswith(f"scalelint: linted {uri} v21 ")
+
+
+def test_watchers_are_registered_when_the_client_can(tmp_path: Path, start_server) -> None:
+    client = start_server(capabilities={"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}})
+    request = client.wait_for(lambda m: m.get("method") == "client/registerCapability")
+    [registration] = request["params"]["registrations"]
+    assert registration["method"] == "workspace/didChangeWatchedFiles"
+    assert {w["globPattern"] for w in registration["registerOptions"]["watchers"]} == {"**/pyproject.toml", "**/scalelint.toml"}

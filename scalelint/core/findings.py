@@ -58,6 +58,25 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place that is part of a finding's story (the check before a
+    write, the read it depends on, where a stale key is set). 1-based."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], path: str) -> "Related":
+        """``path`` stands in for a missing one (the cache stores same-file places without it)."""
+        return cls(data.get("path") or path, data["line"], data["column"], data["message"])
+
+
+@dataclass(frozen=True)
 class Finding:
     """One problem at one place. Lines and columns are 1-based."""
 
@@ -70,6 +89,8 @@ class Finding:
     end_line: int
     end_column: int
     fix: Fix | None = None
+    #: other places of the same problem, in the order a reader should visit them
+    related: tuple[Related, ...] = ()
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.code, self.message)
@@ -87,11 +108,17 @@ class Finding:
             "fix": None
             if self.fix is None
             else {"applicability": self.fix.safety.value, "message": self.fix.message},
+            "related": [r.to_json() for r in self.related],
         }
 
     def to_cache(self) -> dict[str, Any]:
+        """Like JSON, with the fix's edits, and same-file related places without
+        their path (a cached finding is read back under the path of this run)."""
         data = self.to_json()
         data["fix"] = None if self.fix is None else self.fix.to_json()
+        data["related"] = [
+            {**r.to_json(), "path": None} if r.path == self.path else r.to_json() for r in self.related
+        ]
         return data
 
     @classmethod
@@ -101,6 +128,7 @@ class Finding:
             data["code"], data["name"], data["message"], path,
             data["line"], data["column"], data["end_line"], data["end_column"],
             None if fix is None else Fix.from_json(fix),
+            tuple(Related.from_json(r, path) for r in data.get("related", ())),
         )
 
 

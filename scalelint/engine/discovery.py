@@ -16,6 +16,14 @@ DEFAULT_EXCLUDES = (
     "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".scalelint_cache",
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+#: marks of a template (cookiecutter, Jinja, copier) in a file or directory name:
+#: what is below is rendered into Python, not Python yet
+TEMPLATE_MARKS = ("{{", "{%")
+
+
+def templated(name: str) -> bool:
+    """A path whose name holds a template expression (``{{cookiecutter.app}}``)."""
+    return any(mark in name for mark in TEMPLATE_MARKS)
 
 
 @dataclass
@@ -105,6 +113,8 @@ class Discovery:
     #: directories walked and ignore files read: while none of them changes,
     #: the same walk finds the same files (a cached file list stays valid)
     watched: list[str] = field(default_factory=list)
+    #: template files and directories left out (reported by --statistics, not as errors)
+    templated: int = 0
 
     def files(self, paths: list[str]) -> list[tuple[str, Path]]:
         """(display path, real path) for every file to check, sorted."""
@@ -117,6 +127,9 @@ class Discovery:
                 # explicitly named files are checked even if excluded by a walk rule
                 # (pre-commit passes staged files one by one), but never non-Python
                 if real.suffix in PYTHON_SUFFIXES or given.endswith(PYTHON_SUFFIXES):
+                    if templated(given):
+                        self.templated += 1
+                        continue
                     resolved = real.resolve()
                     if not self._excluded_by_config(str(resolved)):
                         found[os.path.normpath(given)] = resolved
@@ -145,11 +158,17 @@ class Discovery:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in DEFAULT_EXCLUDES or entry.name.startswith("."):
                         continue
+                    if templated(entry.name):
+                        self.templated += 1
+                        continue
                     if self._ignored(path, True, active) or self._excluded_by_config(path):
                         continue
                     subdirs.append((path, active))
                 elif entry.name.endswith(PYTHON_SUFFIXES) and entry.is_file():
                     if self._ignored(path, False, active) or self._excluded_by_config(path):
+                        continue
+                    if templated(entry.name):
+                        self.templated += 1
                         continue
                     rel = path[len(top_real) + 1:]
                     yield os.path.normpath(os.path.join(given, rel)), Path(path)

@@ -17,7 +17,8 @@ K = TypeVar("K")  # what the caller knows a job by
 
 IN_PROCESS_LIMIT = 12  # below this many files to parse, a process pool costs more than it saves
 
-Job = tuple[str, str, str, frozenset[str]]  # display path, text, module name, ignored codes
+#: display path, text, module name, ignored codes, code context by path, whether config pinned it
+Job = tuple[str, str, str, frozenset[str], str, bool]
 
 _CHECKER: "Checker | None" = None
 
@@ -47,9 +48,13 @@ _GC_TUNED = False
 
 
 def _check_job(job: Job) -> FileResult:
-    display, text, module_name, ignored = job
     assert _CHECKER is not None
-    return _CHECKER.check(display, text, module_name=module_name, ignored=ignored)
+    return check_with(_CHECKER, job)
+
+
+def check_with(checker: "Checker", job: Job) -> FileResult:
+    display, text, module_name, ignored, context, pinned = job
+    return checker.check(display, text, module_name=module_name, ignored=ignored, context=context, pinned=pinned)
 
 
 def worker_count(files: int, jobs: int | None) -> int:
@@ -97,10 +102,11 @@ class Batch(Generic[K]):
 
     def finish(self) -> None:
         if self.pool is None:
-            if self.waiting:
-                init_worker(self.checker())
+            if self.waiting:  # this process: its own checker, not the workers' global (threads may share a process)
+                tune_gc()
+                checker = self.checker()
                 for key, job in self.waiting:
-                    self.done(key, _check_job(job))
+                    self.done(key, check_with(checker, job))
             return
         self._send()
         try:

@@ -105,6 +105,14 @@ CLIENT_CONSTRUCTORS: dict[str, str] = {
     "boto3.client": "an AWS client (credentials and an HTTP pool)",
     "boto3.resource": "an AWS resource client (credentials and an HTTP pool)",
 }
+#: SL107: pool sizes above this many connections per process exhaust the server's
+#: max_connections once the app runs a few processes
+POOL_SIZE_CEILING = 100
+#: SL107: Redis client constructors and the keywords that bound a blocked socket
+REDIS_TIMEOUT_KEYWORDS = ("socket_timeout", "socket_connect_timeout")
+#: SL107: drivers that wait forever for a connection unless told otherwise (libpq's
+#: connect_timeout defaults to none)
+CONNECT_TIMEOUT_DRIVERS = frozenset({"psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect"})
 #: decorators that make a function run once per process (or per argument set)
 ONCE_DECORATORS = frozenset({
     "functools.cache", "functools.lru_cache", "functools.cached_property", "cachetools.cached",
@@ -574,8 +582,22 @@ IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "met
 #: methods that enqueue a task (celery); the receiver must be a recognised task
 TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
-TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor"})
+TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
+#: decorator attributes that make a function a web view (``@app.route``, ``@router.post``,
+#: Pyramid's ``@view_config``, DRF's ``@api_view``)
+VIEW_DECORATOR_ATTRS = frozenset({
+    "route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "view_config", "api_view",
+})
+#: qualified decorators that make a function a web view
+VIEW_DECORATORS = frozenset({"pyramid.view.view_config", "rest_framework.decorators.api_view"})
+#: base-class name endings of class-based views (``View``, ``APIView``, ``ModelViewSet``,
+#: flask's ``MethodView``, flask-restful's ``Resource``) and the methods serving a request there
+VIEW_CLASS_SUFFIXES = ("View", "ViewSet", "Resource", "Handler")
+VIEW_METHODS = frozenset({
+    "get", "post", "put", "patch", "delete", "dispatch", "form_valid", "perform_create", "perform_update",
+    "create", "update", "partial_update", "destroy", "list", "retrieve",
+})
 #: a module path component that holds tasks by convention (``app.tasks.send_invoice``)
 TASK_MODULE_PART = "tasks"
 
@@ -642,7 +664,8 @@ SQLALCHEMY_STATEMENTS: dict[str, str] = {
     "sqlalchemy.select": "select", "sqlalchemy.sql.select": "select", "sqlalchemy.future.select": "select",
     "sqlalchemy.insert": "insert", "sqlalchemy.update": "update", "sqlalchemy.delete": "delete",
     "sqlalchemy.sql.insert": "insert", "sqlalchemy.sql.update": "update", "sqlalchemy.sql.delete": "delete",
-    "sqlalchemy.dialects.postgresql.insert": "insert", "sqlmodel.select": "select",
+    "sqlalchemy.dialects.postgresql.insert": "insert", "sqlalchemy.dialects.sqlite.insert": "insert",
+    "sqlalchemy.dialects.mysql.insert": "insert", "sqlmodel.select": "select",
 }
 #: wrappers whose first argument is SQL text (``conn.execute(text("SELECT ..."))``)
 SQL_TEXT_WRAPPERS = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
@@ -665,6 +688,19 @@ CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
 IN_MEMORY_LIBRARIES = frozenset({"sqlite3", "aiosqlite"})
 #: imports that make a module a migration runner (run once at deploy time, not under load)
 MIGRATION_IMPORT_ROOTS = ("alembic", "django.db.migrations")
+#: imports that make a module test code (a test, a fixture, a test helper)
+TEST_IMPORT_ROOTS = ("pytest", "unittest", "django.test", "hypothesis")
+#: ``migrations.RunPython(forward, backward)``: its callables run while migrating
+RUN_PYTHON_CALLS = frozenset({"django.db.migrations.RunPython", "migrations.RunPython", "RunPython"})
+#: base classes of management commands (their methods run once, from a terminal)
+COMMAND_BASES = frozenset({
+    "django.core.management.base.BaseCommand", "django.core.management.BaseCommand",
+    "django.core.management.base.LabelCommand", "django.core.management.base.AppCommand",
+})
+#: decorators making a function a CLI command (``@click.command()``, ``@app.cli.command()``)
+CLI_DECORATOR_NAMES = frozenset({"command", "group"})
+#: libraries whose ``.command``/``.group`` decorators declare CLI commands
+CLI_LIBRARIES = ("click", "typer", "flask_script", "flask.cli")
 
 #: per-iteration calls that run a query, per handle kind (SL104)
 LOOP_QUERY_METHODS: dict[str, frozenset[str]] = {
@@ -874,6 +910,28 @@ IDENTITY_FIELDS = frozenset({"id", "pk", "uuid", "guid", "slug", "token", "exter
 IDENTITY_SUFFIXES = ("_id", "_ids", "_pk", "_uuid", "_guid")
 #: exception names whose handler makes a write a safe "insert or notice the duplicate"
 UNIQUE_VIOLATIONS = ("IntegrityError", "UniqueViolation", "UniqueViolationError")
+#: tables of the database's own catalog (``pg_catalog.pg_type``, ``sqlite_master``): they
+#: change with migrations, not with requests. ``information_schema`` views are not here:
+#: their names (``columns``, ``tables``) cannot be told from application tables.
+SYSTEM_CATALOG_PREFIXES = ("pg_", "sqlite_")
+
+
+def is_system_catalog(table: str | None) -> bool:
+    return bool(table) and table.lower().startswith(SYSTEM_CATALOG_PREFIXES)
+
+
+#: Django ``bulk_create`` keywords that turn the insert into an upsert
+DJANGO_CONFLICT_KEYWORDS = ("update_conflicts", "ignore_conflicts")
+#: SQLAlchemy insert methods that make it an upsert (postgresql, sqlite, mysql dialects)
+SA_UPSERT_METHODS = frozenset({"on_conflict_do_nothing", "on_conflict_do_update", "on_duplicate_key_update"})
+#: words in the name of a context manager that takes a lock shared by every process
+#: (``with advisory_lock(key):``, ``with cache.lock("k"):``, ``with acquire_lock(...)``)
+LOCK_CONTEXT_WORDS = frozenset({"lock", "locked", "locking", "mutex"})
+#: context managers that only serialise threads of one process: no guard across requests
+PROCESS_LOCAL_LOCKS = frozenset({
+    "threading.Lock", "threading.RLock", "threading.Semaphore", "asyncio.Lock", "asyncio.Semaphore",
+    "multiprocessing.Lock", "multiprocessing.RLock",
+})
 #: exception names whose handler runs when a read found nothing (``except X.DoesNotExist:``)
 NOT_FOUND_ERRORS = ("DoesNotExist", "NoResultFound", "ObjectDoesNotExist")
 #: calls whose result is their argument, element for element (``list(rows)``)
@@ -885,13 +943,6 @@ PASS_THROUGH_CALLS = frozenset({
 FLOW_SINKLESS = frozenset({
     "print", "warnings.warn", "isinstance", "issubclass", "hasattr", "callable", "id", "type",
 })
-#: modules that never run against production traffic (tests, migrations): imports and
-#: module path parts that mark them; the replica and race rules skip them
-OFFLINE_IMPORT_ROOTS = (
-    "pytest", "unittest", "django.test", "hypothesis", "django.db.migrations", "alembic",
-    "django.core.management",
-)
-OFFLINE_MODULE_PARTS = frozenset({"tests", "test", "testing", "migrations", "conftest", "scripts"})
 #: calls whose result is a value computed from their arguments (other unknown calls are
 #: assumed to wrap or reference what they are given, not to read its state)
 VALUE_FUNCTIONS = frozenset({
@@ -901,7 +952,7 @@ VALUE_FUNCTIONS = frozenset({
 #: primary-key fields: a read filtered by one fetches a known row (not a uniqueness check)
 PRIMARY_KEY_FIELDS = frozenset({"id", "pk", "uuid", "guid"})
 #: signals sent while migrating (their receivers run offline, one process at a time)
-OFFLINE_SIGNALS = frozenset({
+MIGRATION_SIGNALS = frozenset({
     "django.db.models.signals.post_migrate", "django.db.models.signals.pre_migrate",
 })
 #: session methods reading one row of the model given first (``session.get(Account, id)``)

@@ -13,7 +13,7 @@ import libcst as cst
 
 from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
-from scalelint.model.sql import SqlInfo, parse_sql
+from scalelint.model.sql import SqlInfo, parse_sql, takes_explicit_lock
 from scalelint.core.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
@@ -84,18 +84,6 @@ def keywords(call: cst.Call) -> dict[str, cst.BaseExpression]:
 
 def has_star(call: cst.Call) -> bool:
     return any(a.star for a in call.args)
-
-
-def offline_module(model: "ModuleModel") -> bool:
-    """Tests and migrations: code that never meets production traffic or replica lag."""
-    parts = model.module_name.split(".")
-    if any(p in catalog.OFFLINE_MODULE_PARTS or p.startswith("test_") for p in parts):
-        return True
-    return any(
-        target == root or target.startswith(root + ".")
-        for target in model.imports.names.values()
-        for root in catalog.OFFLINE_IMPORT_ROOTS
-    )
 
 
 # -- identity and replica names --------------------------------------------------------
@@ -226,6 +214,26 @@ def sql_text(
 ) -> SqlText | None:
     """The SQL an expression holds: a literal, f-string, ``text(...)``, ``%``/``.format``, or a
     name bound to one in this function or at module level."""
+    found = _string_of(expr, module, local_strings)
+    if found is None:
+        return None
+    info = parse_sql(found[0].strip())
+    return SqlText(info, found[1]) if info is not None else None
+
+
+def sql_takes_lock(
+    expr: cst.BaseExpression, module: "ModuleModel", local_strings: dict[str, cst.BaseExpression]
+) -> bool:
+    """Whether executing this text takes a table or advisory lock (``LOCK TABLE``,
+    ``pg_advisory_xact_lock``, MySQL ``GET_LOCK``)."""
+    found = _string_of(expr, module, local_strings)
+    return found is not None and takes_explicit_lock(found[0])
+
+
+def _string_of(
+    expr: cst.BaseExpression, module: "ModuleModel", local_strings: dict[str, cst.BaseExpression]
+) -> tuple[str, tuple[cst.BaseExpression, ...]] | None:
+    """The text an expression holds, and the expressions interpolated into it."""
     holes: list[cst.BaseExpression] = []
     node = expr
     for _ in range(4):
@@ -255,8 +263,7 @@ def sql_text(
     text = string_value(node) if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)) else None
     if text is None:
         return None
-    info = parse_sql(text.strip())
-    return SqlText(info, tuple(holes)) if info is not None else None
+    return text, tuple(holes)
 
 
 _PREDICATE = lazy_compile(
@@ -403,6 +410,7 @@ class SaStatement:
     locked: bool = False
     rechecks: bool = False
     relative: bool = False
+    upsert: bool = False  # ``insert(...).on_conflict_do_nothing()``
     values: list[cst.BaseExpression] = field(default_factory=list)
     column: str | None = None
     keyed: bool = False
@@ -432,6 +440,8 @@ def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement
             continue
         if step.name in catalog.ROW_LOCK_METHODS:
             stmt.locked = True
+        elif step.name in catalog.SA_UPSERT_METHODS:
+            stmt.upsert = True
         elif step.name in catalog.SA_FILTER_METHODS:
             stmt.rechecks = stmt.rechecks or sa_criteria_recheck(call)
             stmt.keyed = stmt.keyed or lookups_keyed(call)
@@ -446,6 +456,17 @@ def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement
                 if entity and mentions_class_attribute(value, entity):
                     stmt.relative = True
     return stmt
+
+
+def is_lock_context(expr: cst.BaseExpression, module: "ModuleModel") -> bool:
+    """A ``with`` item that takes a lock every process shares: a call named for a lock
+    (``advisory_lock(key)``, ``cache.lock("k")``), not a thread lock of one process."""
+    if not isinstance(expr, cst.Call):
+        return False
+    name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
+    if not catalog.LOCK_CONTEXT_WORDS.intersection(words(name)):
+        return False
+    return module.qualified(expr.func) not in catalog.PROCESS_LOCAL_LOCKS
 
 
 def caught_names(handler: cst.ExceptHandler) -> list[str]:

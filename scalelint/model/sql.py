@@ -16,6 +16,9 @@ _DELETE = lazy_compile(r"^\s*DELETE\s+FROM\s+(?:ONLY\s+)?" + _IDENT, re.I | re.S
 _JOIN = lazy_compile(r"\bJOIN\s+" + _IDENT, re.I)
 _FROM_MORE = lazy_compile(r"\bFROM\s+" + _IDENT, re.I)
 _LOCK = lazy_compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.I)
+_EXPLICIT_LOCK = lazy_compile(
+    r"^\s*LOCK\s+(?:TABLE\s+)?\w|\bpg_(?:try_)?advisory_(?:xact_)?lock(?:_shared)?\s*\(|\bGET_LOCK\s*\(", re.I
+)
 _RETURNING = lazy_compile(r"\bRETURNING\b", re.I)
 _ON_CONFLICT = lazy_compile(r"\bON\s+(?:CONFLICT|DUPLICATE\s+KEY)\b", re.I)
 _SQL_KEYWORDS = frozenset({"select", "where", "set", "values", "from", "join", "on", "as", "lateral"})
@@ -48,6 +51,11 @@ class SqlInfo:
 def _name(match: re.Match[str]) -> str | None:
     name = (match.group(2) or match.group(1)).lower()
     return None if name in _SQL_KEYWORDS or name in _PROSE else name
+
+
+def takes_explicit_lock(text: str) -> bool:
+    """``LOCK TABLE ...``, ``SELECT pg_advisory_xact_lock(...)``, ``GET_LOCK(...)``."""
+    return bool(_EXPLICIT_LOCK.search(text))
 
 
 @lru_cache(maxsize=4096)

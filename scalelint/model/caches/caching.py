@@ -651,9 +651,12 @@ class Stakes:
     def query_in(self, fn: "FunctionModel", depth: int = 0) -> str | None:
         """A short description of the first database or remote call the
         function makes (itself or through a function of this module)."""
-        reads = self.cm.entities.function_reads(fn)
+        all_reads = self.cm.entities.function_reads(fn)
+        reads = [r for r in all_reads if not catalog.is_system_catalog(r.entity)]
         if reads:
             return f"reads {reads[0].entity}"
+        if all_reads:
+            return None  # only the database's own catalogs (types, collations): they change with migrations
         for _, call in fn.calls():
             func = call.func
             qn = self.module.qualified(func)

@@ -212,6 +212,7 @@ class Site:
     consts: dict[str, bool] = field(default_factory=dict)  # literal arguments' truthiness
     star: bool = False
     ctl: tuple[tuple[str, frozenset[Label]], ...] = ()
+    unique_guarded: bool = False  # called inside ``try ... except IntegrityError``
     node: cst.CSTNode | None = None
     spot: Spot | None = None
     anchor: cst.CSTNode | None = None
@@ -231,7 +232,8 @@ class FunctionFlow:
     writes: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    locks: set[str] = field(default_factory=set)  # entities read with a row lock
+    locks: set[str] = field(default_factory=set)  # entities read with a row lock ("*": any lock)
+    role: str = ""  # what calls it: "view", "task" or "" (see scalelint.model.entrypoints)
 
     def default_truth(self, param: str) -> bool | None:
         return self.defaults.get(param)
@@ -300,7 +302,8 @@ class ModuleFlow:
             returns = enc.labels(f.returns)
             if returns or f.writes or f.sites or f.events or f.locks:
                 functions[k] = [f.name, list(f.params), f.defaults, returns, [enc.key(w) for w in f.writes],
-                                [enc.key(s) for s in f.sites], [enc.event(e) for e in f.events], sorted(f.locks)]
+                                [enc.key(s) for s in f.sites], [enc.event(e) for e in f.events], sorted(f.locks),
+                                f.role]
             else:
                 empty.append(enc.function(k, self.module))
         return {
@@ -315,7 +318,8 @@ class ModuleFlow:
                        for k, w in self.writes.items()},
             "sites": {enc.key(k): [s.callee, s.name, [enc.labels(a) for a in s.args],
                                    {n: enc.labels(v) for n, v in s.kwargs.items()}, s.consts, int(s.star),
-                                   enc.ctl(s.ctl), list(self.spot(s)) if k in in_functions else []]
+                                   enc.ctl(s.ctl), list(self.spot(s)) if k in in_functions else [],
+                                   int(s.unique_guarded)]
                       for k, s in self.sites.items()},
             "conds": {enc.key(k): [int(c.orders), list(self.spot(c))] for k, c in self._reportable_conds()},
             "instances": self.instances,
@@ -336,10 +340,10 @@ class ModuleFlow:
     def from_json(cls, path: str, data: dict[str, Any]) -> "ModuleFlow":
         flow = cls(path, data["module"])
         dec = _Decoder(path)
-        for k, (name, params, defaults, returns, writes, sites, events, locks) in data["functions"].items():
+        for k, (name, params, defaults, returns, writes, sites, events, locks, role) in data["functions"].items():
             flow.functions[k] = FunctionFlow(
                 k, name, tuple(params), defaults, dec.labels(returns), [dec.key(w) for w in writes],
-                [dec.key(s) for s in sites], [dec.event(e) for e in events], set(locks),
+                [dec.key(s) for s in sites], [dec.event(e) for e in events], set(locks), role,
             )
         for short in data.get("empty", ()):
             k = dec.function(short, flow.module)
@@ -367,9 +371,9 @@ def _write(dec: "_Decoder", k: str, raw: list) -> Write:
 
 
 def _site(dec: "_Decoder", k: str, raw: list) -> Site:
-    callee, name, args, kwargs, consts, star, ctl, spot = raw
+    callee, name, args, kwargs, consts, star, ctl, spot, guarded = raw
     return Site(k, callee, name, tuple(dec.labels(a) for a in args), {n: dec.labels(v) for n, v in kwargs.items()},
-                consts, bool(star), dec.ctl(ctl), spot=tuple(spot))  # type: ignore[arg-type]
+                consts, bool(star), dec.ctl(ctl), bool(guarded), spot=tuple(spot))  # type: ignore[arg-type]
 
 
 def _cond(dec: "_Decoder", k: str, raw: list) -> Cond:

@@ -29,6 +29,8 @@ class DbCalls:
         receiver = call.func.value  # type: ignore[attr-defined]
         args = positional(call)
         if name in catalog.SQL_CALL_METHODS and args:
+            if self.out is not None and dbops.sql_takes_lock(args[0], self.model, self.strings):
+                self.out.locks.add("*")
             text = dbops.sql_text(args[0], self.model, self.strings)
             if text is not None:
                 return self._sql_call(call, text, labels, receiver, st), i + 1
@@ -244,9 +246,12 @@ class DbCalls:
             what = f"{model}.objects.update()"
         else:
             what = f"{model}.objects.{method}()"
+        upsert = verb == "upsert" or any(
+            dbops.literal_truth(kw.get(name)) for name in catalog.DJANGO_CONFLICT_KEYWORDS
+        )  # ``bulk_create(..., update_conflicts=True)``
         self.write(call, "upsert" if verb == "upsert" else verb, entity_name(model) if model != "model" else None,
                    what, st, data=data, subject=subject, rechecks=rechecks and verb in ("update", "delete"),
-                   relative=relative, upsert=verb == "upsert", handles=handles)
+                   relative=relative, upsert=upsert, handles=handles)
 
     def _created(self, call: cst.Call, model: str, st: State) -> frozenset[Label]:
         return self.origin(call, model, "django", ROW, EMPTY, st, entity=entity_name(model), record_event=False)
@@ -300,7 +305,7 @@ class DbCalls:
             data |= self.eval(value, st)
         self.write(call, statement.verb, entity, f"{statement.verb}({model})", st, data=reshape(data, COMPUTE),
                    rechecks=statement.rechecks and statement.verb != "insert", relative=statement.relative,
-                   handles=handles)
+                   upsert=statement.upsert, handles=handles)
         return EMPTY
 
     # -- records ------------------------------------------------------------------------

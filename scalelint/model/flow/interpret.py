@@ -17,6 +17,7 @@ from scalelint.model.flow.dataflow import (
 )
 from scalelint.model.flow.dbcalls import DbCalls
 from scalelint.model.dbops import Step, is_class_name, positional, unroll
+from scalelint.model.entrypoints import entry_kind
 from scalelint.model.spots import StatementLocator
 from scalelint.core.walk import dotted, walk
 
@@ -68,23 +69,10 @@ class _Builder:
         return key, True
 
     def build(self) -> ModuleFlow:
-        if dbops.offline_module(self.model):
-            return self.flow
         self._module_level()
         for fn in self.model.functions:
-            if not self._offline_receiver(fn.node):
-                _Run(self, fn).run()
+            _Run(self, fn).run()
         return self.flow
-
-    def _offline_receiver(self, node: cst.FunctionDef) -> bool:
-        """``@receiver(post_migrate)``: runs while migrating, not under traffic."""
-        for decorator in node.decorators:
-            call = decorator.decorator
-            if isinstance(call, cst.Call) and any(
-                self.model.qualified(a.value) in catalog.OFFLINE_SIGNALS for a in call.args
-            ):
-                return True
-        return False
 
     def _module_level(self) -> None:
         run = _Run(self, None)
@@ -143,7 +131,7 @@ class _Run(DbCalls):
         fn = self.fn
         assert fn is not None
         key = self.b.qualify(fn.qualname)
-        self.out = FunctionFlow(key, fn.name)
+        self.out = FunctionFlow(key, fn.name, role=entry_kind(fn))
         state = State({})
         self._params(fn.node, state)
         if isinstance(fn.node.body, cst.IndentedBlock):
@@ -230,6 +218,8 @@ class _Run(DbCalls):
             return self._try(node, st)
         if kind is cst.With:
             for item in node.items:
+                if self.out is not None and dbops.is_lock_context(item.item, self.model):
+                    self.out.locks.add("*")  # ``with advisory_lock(...)``: the block runs serialised
                 labels = self.eval(item.item, st)
                 if item.asname is not None:
                     self.bind(item.asname.name, labels, st)
@@ -761,7 +751,7 @@ class _Run(DbCalls):
         existing = self.b.flow.sites.get(key)
         if existing is None:
             self.b.flow.sites[key] = Site(key, callee, spelled or callee.rsplit(".", 1)[-1], args, kwargs, consts,
-                                          dbops.has_star(call), st.ctl, call, anchor=self.anchor)
+                                          dbops.has_star(call), st.ctl, st.unique, call, anchor=self.anchor)
             self._record("c", key, EMPTY, st)
         else:
             existing.args = tuple(a | b for a, b in zip(existing.args, args))

@@ -1,7 +1,7 @@
 """GitHub Actions workflow commands: one ``::error`` annotation per finding."""
 from __future__ import annotations
 
-from scalelint.report.formats import ReportContext
+from scalelint.report.formats import ReportContext, related_lines
 
 
 def _escape_data(value: str) -> str:
@@ -20,7 +20,8 @@ def render(ctx: ReportContext) -> str:
             f"endLine={f.end_line},endColumn={f.end_column},"
             f"title={_escape_property(f'{f.code} {f.name}')}"
         )
-        lines.append(f"::error {props}::{_escape_data(f'{f.code} {f.message}')}")
+        text = "\n".join([f"{f.code} {f.message}", *related_lines(f)])
+        lines.append(f"::error {props}::{_escape_data(text)}")
     for e in ctx.errors:
         lines.append(f"::error file={_escape_property(e.path)},title=scalelint::{_escape_data(e.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

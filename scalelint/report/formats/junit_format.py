@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from xml.sax.saxutils import escape, quoteattr
 
-from scalelint.report.formats import ReportContext
+from scalelint.report.formats import ReportContext, related_lines
 
 
 def render(ctx: ReportContext) -> str:
@@ -28,9 +28,10 @@ def render(ctx: ReportContext) -> str:
         out.append(f"    <testcase name={quoteattr(path)} classname={quoteattr(path)}>")
         for f in by_path[path]:
             message = f"{f.code} {f.message}"
+            body = "\n".join([f"{f.path}:{f.line}:{f.column}: {message}", *related_lines(f)])
             out.append(
                 f"      <failure message={quoteattr(message)} type={quoteattr(f.code)}>"
-                f"{escape(f'{f.path}:{f.line}:{f.column}: {message}')}</failure>"
+                f"{escape(body)}</failure>"
             )
         out.append("    </testcase>")
     for path in sorted(errors):

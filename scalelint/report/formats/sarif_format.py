@@ -6,6 +6,7 @@ import json
 from pathlib import PurePath
 from urllib.parse import quote
 
+from scalelint.core.findings import Related
 from scalelint.report.formats import ReportContext
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -18,6 +19,17 @@ def _uri(path: str) -> str:
     while posix.startswith("./"):
         posix = posix[2:]
     return quote(posix)
+
+
+def _related_location(index: int, related: Related) -> dict:
+    return {
+        "id": index,
+        "message": {"text": related.message},
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(related.path), "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": related.line, "startColumn": related.column},
+        },
+    }
 
 
 def render(ctx: ReportContext) -> str:
@@ -53,6 +65,8 @@ def render(ctx: ReportContext) -> str:
                 }
             }],
         }
+        if f.related:
+            result["relatedLocations"] = [_related_location(i, r) for i, r in enumerate(f.related)]
         if f.code in index:
             result["ruleIndex"] = index[f.code]
         results.append(result)

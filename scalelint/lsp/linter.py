@@ -1,0 +1,445 @@
+"""What the language server knows without an editor: a project's rules and
+configuration per workspace, buffers linted the way ``scalelint check
+--stdin-filename PATH -`` lints them, and the LSP shapes (diagnostics, code
+actions, hover) built from the findings. Plain Python, tested on its own."""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scalelint.core.findings import FileError, Finding, FixSafety
+from scalelint.engine.config import Config, load_config, local_rules_to_load
+from scalelint.engine.registry import Registry, load_registry
+
+TRUST_OPTION = "trustLocalRules"
+TRUST_OPTION_HINT = f'set "{TRUST_OPTION}": true in the language server\'s initializationOptions'
+SOURCE = "scalelint"
+FIX_ALL_KIND = "source.fixAll.scalelint"
+QUICKFIX_KIND = "quickfix"
+_ERROR_AT = re.compile(r"line (\d+), column (\d+)")
+
+
+def trusts_local_rules(initialization_options: Any) -> bool:
+    """Whether the client's initializationOptions enable a project's local rules."""
+    return isinstance(initialization_options, dict) and initialization_options.get(TRUST_OPTION) is True
+
+
+# -- settings from the client ------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    """What the client may set (initializationOptions, didChangeConfiguration):
+    ``select``/``ignore`` (like the CLI's), ``unsafeFixes`` (offer unsafe
+    fixes as quick fixes), ``configPath`` (absolute, or relative to each
+    workspace folder), ``trustLocalRules``, ``debounceMs``."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    unsafe_fixes: bool = True
+    config_path: str | None = None
+    trust_local_rules: bool = False
+    debounce_ms: int = 50
+
+
+_OPTION_TYPES: dict[str, tuple[str, type, str]] = {
+    # client key: (field, type, what a user should put there)
+    "select": ("select", list, "a list of rule codes"),
+    "ignore": ("ignore", list, "a list of rule codes"),
+    "unsafeFixes": ("unsafe_fixes", bool, "true or false"),
+    "configPath": ("config_path", str, "a path"),
+    TRUST_OPTION: ("trust_local_rules", bool, "true or false"),
+    "debounceMs": ("debounce_ms", int, "a number of milliseconds"),
+}
+
+
+def read_settings(options: Any, base: Settings = Settings()) -> tuple[Settings, list[str]]:
+    """Settings from a client's options (``{"scalelint": {...}}`` or the table
+    itself), and one-line problems for the user (the key is then ignored)."""
+    if isinstance(options, dict) and isinstance(options.get("scalelint"), dict):
+        options = options["scalelint"]
+    if not isinstance(options, dict):
+        return base, []
+    values: dict[str, Any] = dict(base.__dict__)
+    problems = []
+    for key, value in options.items():
+        if key not in _OPTION_TYPES:
+            continue
+        name, kind, wanted = _OPTION_TYPES[key]
+        valid = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is list:
+            valid = valid and all(isinstance(v, str) for v in value)
+            value = tuple(value) if valid else value
+        if not valid:
+            problems.append(f"setting {key!r} must be {wanted}; ignored")
+            continue
+        values[name] = value
+    return Settings(**values), problems
+
+
+# -- positions ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Range:
+    """LSP range: 0-based lines, UTF-16 code unit columns."""
+
+    start_line: int
+    start_char: int
+    end_line: int
+    end_char: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": {"line": self.start_line, "character": self.start_char},
+                "end": {"line": self.end_line, "character": self.end_char}}
+
+    def intersects(self, other: "Range") -> bool:
+        """Overlapping or touching (an empty range at a cursor inside counts)."""
+        return (self.start_line, self.start_char) <= (other.end_line, other.end_char) and \
+            (other.start_line, other.start_char) <= (self.end_line, self.end_char)
+
+
+def range_from_json(data: dict[str, Any]) -> Range:
+    return Range(data["start"]["line"], data["start"]["character"], data["end"]["line"], data["end"]["character"])
+
+
+def _utf16_col(line_text: str, col_chars: int) -> int:
+    return len(line_text[:col_chars].encode("utf-16-le")) // 2
+
+
+def offset_range(text: str, start: int, end: int) -> Range:
+    def position(offset: int) -> tuple[int, int]:
+        line = text.count("\n", 0, offset)
+        line_start = text.rfind("\n", 0, offset) + 1
+        line_end = text.find("\n", line_start)
+        line_text = text[line_start : line_end if line_end != -1 else len(text)]
+        return line, _utf16_col(line_text, offset - line_start)
+
+    (a, b), (c, d) = position(start), position(end)
+    return Range(a, b, c, d)
+
+
+def line_col_range(text: str, line: int, column: int, end_line: int, end_column: int) -> Range:
+    """1-based lines and columns (in characters) as an LSP range."""
+    lines = text.split("\n")
+
+    def col(number: int, column: int) -> int:
+        return _utf16_col(lines[number - 1], column - 1) if 0 < number <= len(lines) else max(column - 1, 0)
+
+    return Range(line - 1, col(line, column), end_line - 1, col(end_line, end_column))
+
+
+def finding_range(text: str, finding: Finding) -> Range:
+    return line_col_range(text, finding.line, finding.column, finding.end_line, finding.end_column)
+
+
+# -- projects ----------------------------------------------------------------------
+@dataclass
+class Project:
+    """One configuration's rules, and the checkers kept warm between edits."""
+
+    config: Config
+    rules: list[Any]
+    registry: Registry
+    #: the project phase has run once (the project's facts are in the cache):
+    #: until then an edit gets the file phase at once and the rest later
+    warm: bool = False
+    #: one run at a time per warm checker (the project phase's and the file phase's)
+    locks: dict[bool, threading.Lock] = field(default_factory=lambda: {True: threading.Lock(), False: threading.Lock()})
+    _checkers: dict[bool, Any] = field(default_factory=dict)
+
+    @property
+    def needs_project_phase(self) -> bool:
+        return self.config.root_is_project and any(r.project_wide for r in self.rules)
+
+    def rules_for(self, project_phase: bool) -> list[Any]:
+        return self.rules if project_phase else [r for r in self.rules if not r.project_wide]
+
+    def checker(self, project_phase: bool) -> Any:
+        """The checker for this rule set, built once (its rules stay imported)."""
+        from scalelint.engine.runner import build_checker, file_rules_of
+
+        if project_phase not in self._checkers:
+            self._checkers[project_phase] = build_checker(self.config, file_rules_of(self.rules_for(project_phase)))
+        return self._checkers[project_phase]
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    errors: list[FileError]
+    #: the project phase ran (cross-file findings included)
+    complete: bool = True
+
+
+@dataclass
+class DocumentLinter:
+    """Lints editor buffers as ``scalelint check --stdin-filename PATH -`` does:
+    with the configuration of the project they are in, its suppressions and
+    per-file ignores, and the project phase, the rest of the project coming
+    from the cache (so cross-file findings show in the editor too)."""
+
+    #: import projects' local rules: only when the client's initializationOptions
+    #: say so (``{"trustLocalRules": true}``), never from the environment
+    trust_local_rules: bool = False
+    settings: Settings = field(default_factory=Settings)
+    #: the workspace folders (a relative ``configPath`` is looked up in each)
+    folders: list[Path] = field(default_factory=list)
+    #: one-line notices for the user (local rules left out), shown once each
+    notices: list[str] = field(default_factory=list)
+    _projects: dict[Any, Project] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def configure(self, settings: Settings) -> None:
+        self.settings = settings
+        self.trust_local_rules = settings.trust_local_rules
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Forget every project's configuration and rules (read again on next use)."""
+        with self._lock:
+            self._projects.clear()
+
+    def warm_up(self) -> None:
+        """Import LibCST, the built-in rules and the model they use, so the
+        first buffer is checked without paying for the imports."""
+        import libcst
+
+        from scalelint.engine import checker  # noqa: F401  (imports the model)
+        from scalelint.engine.manifest import materialize
+
+        libcst.parse_module("import os\n")
+        materialize(load_registry().sorted())
+
+    # -- projects ----------------------------------------------------------------
+    def _explicit_config(self, path: Path) -> Path | None:
+        if not self.settings.config_path:
+            return None
+        configured = Path(self.settings.config_path).expanduser()
+        if configured.is_absolute():
+            return configured
+        folder = next((f for f in sorted(self.folders, key=lambda f: -len(f.parts)) if f in path.parents), None)
+        return (folder or Path.cwd()) / configured
+
+    def project_for(self, path: Path) -> Project:
+        config = load_config(self._explicit_config(path), path.parent if path.parent.exists() else Path.cwd())
+        key = config.path or config.root
+        with self._lock:
+            if key not in self._projects:
+                self._projects[key] = self._new_project(config)
+            return self._projects[key]
+
+    def _new_project(self, config: Config) -> Project:
+        local = local_rules_to_load(config, self.trust_local_rules, TRUST_OPTION_HINT)
+        if local.notice:
+            self.notices.append(local.notice)
+        registry = load_registry(local.paths)
+        where = "the language server's settings"
+        if self.settings.select is not None:
+            rules = registry.select(self.settings.select, self.settings.ignore, (), where, skip_unknown=True)
+        else:
+            rules = registry.select(config.select, config.ignore + list(self.settings.ignore), config.extend_select,
+                                    skip_unknown=bool(local.notice) or bool(self.settings.ignore))
+        project = Project(config, rules, registry)
+        project.warm = not project.needs_project_phase
+        return project
+
+    # -- linting -----------------------------------------------------------------
+    def check(self, path: str, text: str, project_phase: bool = True) -> LintResult:
+        """The buffer's findings and errors; without the project phase, the
+        file rules only (the cross-file rules wait for the project's facts)."""
+        from scalelint.engine.runner import Runner, RunSettings
+
+        project = self.project_for(Path(path))
+        complete = project_phase or not project.needs_project_phase
+        project_phase = project_phase and project.needs_project_phase
+        # the file phase alone (a cold project) leaves the cache to the full run
+        settings = RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1, use_cache=complete)
+        with project.locks[project_phase]:  # one run at a time per warm checker
+            runner = Runner(project.config, project.rules_for(project_phase), settings, set(project.registry.rules),
+                            checker=project.checker(project_phase))
+            report = runner.run()
+        if project_phase:
+            project.warm = True
+        return LintResult([f for f in report.findings if f.path == path],
+                          [e for e in report.errors if e.path == path], complete)
+
+    def lint(self, path: str, text: str) -> list[Finding]:
+        return self.check(path, text).findings
+
+    def fixed_text(self, path: str, text: str) -> str | None:
+        """The buffer with every safe fix applied (as ``check --fix``), or None
+        when no safe fix applies."""
+        from scalelint.engine.runner import Runner, RunSettings
+
+        project = self.project_for(Path(path))
+        settings = RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1, fix=True, use_cache=False)
+        report = Runner(project.config, project.rules, settings, set(project.registry.rules)).run()
+        if report.errors or report.stdin_output is None or report.stdin_output == text:
+            return None
+        return report.stdin_output
+
+    def rule(self, path: str, code: str) -> Any:
+        return self.project_for(Path(path)).registry.rules.get(code)
+
+    # -- LSP shapes ----------------------------------------------------------------
+    def diagnostic(self, path: str, text: str, finding: Finding) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "range": finding_range(text, finding).to_json(),
+            "severity": 2,
+            "code": finding.code,
+            "source": SOURCE,
+            "message": f"{finding.message} [{finding.name}]",
+            "data": {"fixable": finding.fix is not None},
+        }
+        rule = self.rule(path, finding.code)
+        if rule is not None:
+            out["codeDescription"] = {"href": rule.help_uri()}
+        related = related_information(finding)
+        if related:
+            out["relatedInformation"] = related
+        return out
+
+    def diagnostics(self, path: str, text: str) -> list[dict[str, Any]]:
+        return [self.diagnostic(path, text, f) for f in self.lint(path, text)]
+
+    def code_actions(self, uri: str, path: str, text: str, line: int, unsafe: bool = True) -> list[dict[str, Any]]:
+        """Quick fixes for findings on a 0-based line."""
+        request = ActionRequest(Range(line, 0, line, 10**6), unsafe=unsafe)
+        return actions_for(uri, text, self.lint(path, text), request)
+
+
+# -- code actions ------------------------------------------------------------------
+@dataclass
+class ActionRequest:
+    """What a textDocument/codeAction asks: a range, the diagnostics the
+    client means (``context.diagnostics``) and the kinds it wants (``context.only``)."""
+
+    range: Range
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    only: list[str] | None = None
+    unsafe: bool = True
+
+    def wants(self, kind: str) -> bool:
+        if self.only is None:
+            return True
+        return any(kind == k or kind.startswith(k + ".") for k in self.only)
+
+    def concerns(self, text: str, finding: Finding) -> bool:
+        """The finding is one the client asks about."""
+        where = finding_range(text, finding)
+        ours = [d for d in self.diagnostics if d.get("source") == SOURCE]
+        if ours:
+            return any(d.get("code") == finding.code and range_from_json(d["range"]) == where for d in ours)
+        return where.intersects(self.range)
+
+
+def fix_action(uri: str, text: str, finding: Finding) -> dict[str, Any]:
+    assert finding.fix is not None
+    unsafe = finding.fix.safety is FixSafety.UNSAFE
+    edits = [{"range": offset_range(text, e.start, e.end).to_json(), "newText": e.text} for e in finding.fix.edits]
+    return {
+        "title": f"{finding.code}: {finding.fix.message}" + (" (unsafe)" if unsafe else ""),
+        "kind": QUICKFIX_KIND,
+        "isPreferred": not unsafe,
+        "edit": {"changes": {uri: edits}},
+    }
+
+
+def disable_action(uri: str, text: str, finding: Finding) -> dict[str, Any] | None:
+    """"Disable SLxxx for this line": adds or extends the statement's ``# noqa``."""
+    from scalelint.report.noqa import add_noqa
+
+    new_text, changed = add_noqa(text, [finding])
+    if not changed:
+        return None
+    return {
+        "title": f"Disable {finding.code} for this line",
+        "kind": QUICKFIX_KIND,
+        "edit": {"changes": {uri: line_edits(text, new_text)}},
+    }
+
+
+def fix_all_action(uri: str, text: str, fixed: str) -> dict[str, Any]:
+    return {
+        "title": "scalelint: fix all safely fixable problems",
+        "kind": FIX_ALL_KIND,
+        "edit": {"changes": {uri: [whole_document_edit(text, fixed)]}},
+    }
+
+
+def actions_for(uri: str, text: str, findings: list[Finding], request: ActionRequest) -> list[dict[str, Any]]:
+    """Quick fixes and "disable" actions for each finding the request concerns."""
+    actions: list[dict[str, Any]] = []
+    if not request.wants(QUICKFIX_KIND):
+        return actions
+    for finding in findings:
+        if not request.concerns(text, finding):
+            continue
+        if finding.fix is not None and (finding.fix.safety is FixSafety.SAFE or request.unsafe):
+            actions.append(fix_action(uri, text, finding))
+        disable = disable_action(uri, text, finding)
+        if disable is not None:
+            actions.append(disable)
+    return actions
+
+
+def line_edits(old: str, new: str) -> list[dict[str, Any]]:
+    """Edits turning ``old`` into ``new`` when they differ only within lines
+    (the same line count), one per changed line."""
+    old_lines, new_lines = old.split("\n"), new.split("\n")
+    assert len(old_lines) == len(new_lines)
+    edits = []
+    for number, (before, after) in enumerate(zip(old_lines, new_lines)):
+        if before != after:
+            body_before, body_after = before.rstrip("\r"), after.rstrip("\r")
+            end = Range(number, 0, number, _utf16_col(body_before, len(body_before)))
+            edits.append({"range": end.to_json(), "newText": body_after})
+    return edits
+
+
+def whole_document_edit(old: str, new: str) -> dict[str, Any]:
+    return {"range": offset_range(old, 0, len(old)).to_json(), "newText": new}
+
+
+# -- other shapes ------------------------------------------------------------------
+def related_information(finding: Finding) -> list[dict[str, Any]]:
+    """A finding's related places as LSP ``relatedInformation`` (a point each:
+    the core records where a related place starts)."""
+    out = []
+    for place in finding.related:
+        point = Range(place.line - 1, place.column - 1, place.line - 1, place.column - 1)
+        out.append({"location": {"uri": Path(place.path).resolve().as_uri(), "range": point.to_json()},
+                    "message": place.message})
+    return out
+
+
+def error_diagnostic(text: str, error: FileError) -> dict[str, Any]:
+    """One diagnostic for a file the linter could not check (a syntax error
+    mid-typing), at the place the message names, else the first line."""
+    match = _ERROR_AT.search(error.message)
+    line, column = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+    where = line_col_range(text, line, column, line, column + 1)
+    return {"range": where.to_json(), "severity": 1, "source": SOURCE, "message": error.message}
+
+
+def hover_markdown(findings: list[Finding], rules: dict[str, Any]) -> str:
+    """The docs of the rules of the findings under the cursor."""
+    parts = []
+    for code in dict.fromkeys(f.code for f in findings):
+        rule = rules.get(code)
+        if rule is None:
+            continue
+        parts.append(f"**{code}** `{rule.name}`\n\n{rule.docs()}\n\n[{code} documentation]({rule.help_uri()})")
+    return "\n\n---\n\n".join(parts)
+
+
+def findings_at(text: str, findings: list[Finding], line: int, character: int) -> list[Finding]:
+    cursor = Range(line, character, line, character)
+    return [f for f in findings if finding_range(text, f).intersects(cursor)]
+
+
+def uri_to_path(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme == "file" else uri

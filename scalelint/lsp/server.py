@@ -1,0 +1,324 @@
+"""The editor glue (pygls, the ``lsp`` extra): LSP messages in, the
+linter's work scheduled off the message loop, diagnostics and actions out."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scalelint.core.errors import UsageError
+from scalelint.core.findings import Finding, FixSafety
+from scalelint.lsp.linter import (
+    FIX_ALL_KIND, QUICKFIX_KIND, ActionRequest, DocumentLinter, LintResult, Project, actions_for,
+    error_diagnostic, findings_at, fix_all_action, hover_markdown, range_from_json, read_settings, uri_to_path,
+)
+from scalelint.lsp.scheduler import Job, LintScheduler
+
+#: files whose change may change a project's configuration
+CONFIG_NAMES = ("pyproject.toml", "scalelint.toml")
+WATCHED_GLOBS = ("**/pyproject.toml", "**/scalelint.toml")
+
+
+@dataclass
+class Outcome:
+    """What one lint of one version produced (computed on the worker)."""
+
+    result: LintResult
+    diagnostics: list[dict[str, Any]]
+    seconds: float
+    generation: int  # of the configuration it was linted with
+
+
+@dataclass
+class Published:
+    """The last diagnostics sent for a document, and the findings behind them."""
+
+    version: int
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+    good: list[dict[str, Any]] = field(default_factory=list)  # the last diagnostics of a text that parsed
+    checked: bool = True  # False: the text had a syntax error; findings belong to an older text
+
+
+class Session:
+    """One editor session: documents, their lints and what was published."""
+
+    def __init__(self, server: Any, types: Any, converter: Any) -> None:
+        self.server, self.types, self.converter = server, types, converter
+        self.linter = DocumentLinter()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.published: dict[str, Published] = {}
+        self.warming: set[int] = set()
+        #: bumped when the configuration or settings change: older lints are not published
+        self.generation = 0
+        self.scheduler = LintScheduler(self._lint, self._deliver)
+
+    # -- lifecycle -------------------------------------------------------------------
+    def initialize(self, params: Any) -> None:
+        self.loop = asyncio.get_running_loop() if _loop_running() else asyncio.get_event_loop()
+        settings, problems = read_settings(params.initialization_options)
+        self.linter.configure(settings)
+        self.linter.folders = _folders(params)
+        for problem in problems:
+            self.linter.notices.append(problem)
+
+    def start_warm_up(self) -> None:
+        """After initialize is answered (a thread importing LibCST would slow the answer)."""
+        threading.Thread(target=self._warm_up, name="scalelint-warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.linter.warm_up()
+        except Exception as exc:  # the first lint then pays for the imports, and says what failed
+            self._call_soon(self._log, f"warm-up failed: {type(exc).__name__}: {exc}")
+
+    def register_watchers(self, capabilities: Any) -> None:
+        """Ask the client to tell us when configuration files change."""
+        t = self.types
+        watched = getattr(getattr(getattr(capabilities, "workspace", None), "did_change_watched_files", None),
+                          "dynamic_registration", False)
+        if not watched:
+            return
+        options = t.DidChangeWatchedFilesRegistrationOptions(watchers=[t.FileSystemWatcher(glob_pattern=g) for g in WATCHED_GLOBS])
+        registration = t.Registration(id="scalelint-config", method=t.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                      register_options=options)
+        self.server.client_register_capability(t.RegistrationParams(registrations=[registration]))
+
+    # -- documents ---------------------------------------------------------------------
+    def submit(self, uri: str, delay: float = 0.0) -> None:
+        document = self.server.workspace.get_text_document(uri)
+        self.scheduler.submit(uri, document.version or 0, document.source, delay)
+
+    def changed(self, uri: str) -> None:
+        self.submit(uri, self.linter.settings.debounce_ms / 1000)
+
+    def closed(self, uri: str) -> None:
+        self.scheduler.forget(uri)
+        self.published.pop(uri, None)
+        self._send_diagnostics(uri, None, [])
+
+    def saved(self, uri: str) -> None:
+        if uri_to_path(uri).endswith(CONFIG_NAMES):
+            self.configuration_changed()
+        else:  # the other open files' cross-file findings read this file from disk
+            self.relint_all()
+
+    def configuration_changed(self, settings: Any = None) -> None:
+        self.generation += 1
+        if settings is not None:
+            new, problems = read_settings(settings, self.linter.settings)
+            self.linter.configure(new)
+            self._notify(problems)
+        else:
+            self.linter.invalidate()
+        self.relint_all()
+
+    def relint_all(self) -> None:
+        for uri in self.scheduler.open_documents():
+            if self.server.workspace.text_documents.get(uri) is not None:
+                self.submit(uri)
+
+    # -- the worker --------------------------------------------------------------------
+    def _lint(self, job: Job) -> Outcome:
+        """On the worker: lint one version, and its diagnostics."""
+        started, generation = time.perf_counter(), self.generation
+        path = uri_to_path(job.uri)
+        project = self.linter.project_for(Path(path))
+        result = self.linter.check(path, job.text, project_phase=project.warm)
+        if not result.complete:
+            self._warm_project(project, path, job.text)
+        diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
+        return Outcome(result, diagnostics, time.perf_counter() - started, generation)
+
+    def _warm_project(self, project: Project, path: str, text: str) -> None:
+        """Run the project phase once in the background (it reads every file of
+        the project the cache does not know), then lint the open files again."""
+        if id(project) in self.warming:
+            return
+        self.warming.add(id(project))
+
+        def warm() -> None:
+            try:
+                self.linter.check(path, text, project_phase=True)
+            except Exception as exc:
+                self._call_soon(self._log, f"project phase failed: {type(exc).__name__}: {exc}")
+            finally:
+                self.warming.discard(id(project))
+            self._call_soon(self.relint_all)
+
+        threading.Thread(target=warm, name="scalelint-project", daemon=True).start()
+
+    def _deliver(self, job: Job, outcome: Any) -> None:
+        self._call_soon(self._publish, job, outcome)
+
+    # -- back on the message loop ----------------------------------------------------
+    def _publish(self, job: Job, outcome: Any) -> None:
+        document = self.server.workspace.text_documents.get(job.uri)
+        if document is None or not self.scheduler.is_current(job.uri, job.version) or (document.version or 0) != job.version:
+            return  # closed or edited since: a newer lint is on its way
+        if isinstance(outcome, UsageError):
+            self._show(self.types.MessageType.Error, f"scalelint: {outcome}")
+            return
+        if isinstance(outcome, Exception):
+            self._show(self.types.MessageType.Error, f"scalelint: internal error: {type(outcome).__name__}: {outcome}")
+            return
+        if outcome.generation != self.generation:
+            return  # linted with a configuration since changed: the new lint is queued
+        self._notify(self.linter.notices)
+        self.linter.notices.clear()
+        self._log(f"linted {job.uri} v{job.version} in {outcome.seconds * 1000:.0f} ms"
+                  + ("" if outcome.result.complete else " (file rules; project phase pending)"))
+        previous = self.published.get(job.uri)
+        if outcome.result.errors:
+            good = previous.good if previous else []
+            diagnostics = good + [error_diagnostic(job.text, outcome.result.errors[0])]
+            self.published[job.uri] = Published(job.version, job.text, [], good, checked=False)
+        else:
+            diagnostics = outcome.diagnostics
+            self.published[job.uri] = Published(job.version, job.text, outcome.result.findings, diagnostics)
+        self._send_diagnostics(job.uri, job.version, diagnostics)
+
+    def _send_diagnostics(self, uri: str, version: int | None, diagnostics: list[dict[str, Any]]) -> None:
+        t = self.types
+        structured = [self.converter.structure(d, t.Diagnostic) for d in diagnostics]
+        self.server.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=structured, version=version))
+
+    def _call_soon(self, fn: Any, *args: Any) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def _log(self, message: str) -> None:
+        t = self.types
+        self.server.window_log_message(t.LogMessageParams(type=t.MessageType.Log, message=f"scalelint: {message}"))
+
+    def _show(self, kind: Any, message: str) -> None:
+        self.server.window_show_message(self.types.ShowMessageParams(type=kind, message=message))
+
+    def _notify(self, notices: list[str]) -> None:
+        for notice in notices:
+            self._show(self.types.MessageType.Info, f"scalelint: {notice}")
+
+    # -- requests ----------------------------------------------------------------------
+    def current_findings(self, uri: str) -> tuple[str, list[Finding]]:
+        """The document's text and findings: the last lint's when it is of this
+        text, else a lint now (the editor asked before the worker answered)."""
+        document = self.server.workspace.get_text_document(uri)
+        known = self.published.get(uri)
+        if known is not None and known.checked and known.text == document.source:
+            return document.source, known.findings
+        result = self.linter.check(uri_to_path(uri), document.source)
+        return document.source, [] if result.errors else result.findings
+
+    def code_actions(self, params: Any) -> list[dict[str, Any]]:
+        uri = params.text_document.uri
+        text, findings = self.current_findings(uri)
+        context = params.context
+        raw_diagnostics = [self.converter.unstructure(d) for d in (context.diagnostics or [])]
+        only = [str(getattr(k, "value", k)) for k in context.only] if context.only else None
+        request = ActionRequest(range_from_json(self.converter.unstructure(params.range)), raw_diagnostics, only,
+                                unsafe=self.linter.settings.unsafe_fixes)
+        actions = actions_for(uri, text, findings, request)
+        if request.wants(FIX_ALL_KIND) and (only is not None or _has_safe_fix(findings)):
+            fixed = self.linter.fixed_text(uri_to_path(uri), text)
+            if fixed is not None:
+                actions.append(fix_all_action(uri, text, fixed))
+        return actions
+
+    def hover(self, params: Any) -> str:
+        uri = params.text_document.uri
+        text, findings = self.current_findings(uri)
+        here = findings_at(text, findings, params.position.line, params.position.character)
+        if not here:
+            return ""
+        return hover_markdown(here, self.linter.project_for(Path(uri_to_path(uri))).registry.rules)
+
+
+def _has_safe_fix(findings: list[Finding]) -> bool:
+    return any(f.fix is not None and f.fix.safety is FixSafety.SAFE for f in findings)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _folders(params: Any) -> list[Path]:
+    folders = [Path(uri_to_path(f.uri)) for f in (params.workspace_folders or [])]
+    if not folders and params.root_uri:
+        folders = [Path(uri_to_path(params.root_uri))]
+    return folders
+
+
+def serve() -> None:  # pragma: no cover - exercised over stdio by the tests
+    import sys
+
+    try:
+        from lsprotocol import types
+        from lsprotocol.converters import get_converter
+        from pygls.lsp.server import LanguageServer
+    except ImportError:
+        print("scalelint-lsp needs the lsp extra: pip install 'scalelint[lsp]'", file=sys.stderr)
+        sys.exit(2)
+    from scalelint import __version__
+
+    server = LanguageServer("scalelint", __version__)
+    session = Session(server, types, get_converter())
+
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        session.initialize(params)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        session.start_warm_up()
+        session.register_watchers(server.client_capabilities)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        session.submit(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        session.changed(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        session.saved(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        session.closed(params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
+        session.configuration_changed()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
+        session.configuration_changed(params.settings if isinstance(params.settings, dict) else None)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
+    )
+    def code_action(params: types.CodeActionParams):
+        return [session.converter.structure(a, types.CodeAction) for a in session.code_actions(params)]
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(params: types.HoverParams):
+        markdown = session.hover(params)
+        if not markdown:
+            return None
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(params: Any) -> None:
+        session.scheduler.stop()
+
+    server.start_io()
