@@ -154,3 +154,15 @@ def test_judgments_shipped_with_the_bench_are_well_formed(realworld) -> None:
         for judgment in realworld.load_judgments(path, path.stem):
             assert judgment.reason.strip(), f"{path.name}: {judgment.path}:{judgment.line} has no reason"
             assert judgment.snippet.strip(), f"{path.name}: {judgment.path}:{judgment.line} has no snippet"
+
+
+def test_a_verdict_follows_its_problem_to_an_also_line(realworld) -> None:
+    """A rule that moves its report from the check to the write keeps the verdict."""
+    judgment = judged(realworld, 20, "if existing is None:", "TRUE", rule="SL202", also=("session.add(row)",))
+    moved = realworld.compare([finding(realworld, 31, "session.add(row)", rule="SL202")], [judgment]).tallies["SL202"]
+    assert (moved.true_kept, moved.unjudged) == (1, 0)
+    twice = realworld.compare(
+        [finding(realworld, 20, "if existing is None:", rule="SL202"), finding(realworld, 31, "session.add(row)", rule="SL202")],
+        [judgment],
+    ).tallies["SL202"]
+    assert (twice.true_kept, twice.unjudged) == (1, 1)
