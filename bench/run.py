@@ -2,6 +2,7 @@
 
     python bench/run.py CORPUS_DIR [--runs N] [--fixit] [--jobs J] [--serial] [--out results.json]
     python bench/run.py --synthetic N_FILES [--seed S] [--keep] [same options]
+    python bench/run.py --scaling 1000,2000,4000[,8000] [--runs N] [--seed S] [--out results.json]
 
 Measures, each as the median of N runs (default 3), in one go:
 
@@ -11,6 +12,16 @@ Measures, each as the median of N runs (default 3), in one go:
   one-file       scalelint check ONE_FILE, after a one-line edit of it, in the warm project
   import-libcst  python -c "import libcst" (the floor for the one-file case)
   fixit          fixit lint CORPUS with its default rules (only with --fixit)
+  stages         CPU by stage of a serial cold run (bench/stages.py): parse, model,
+                 each rule family, each project rule, the rest
+
+With --scaling, only a table of serial cold runs over synthetic corpora of the
+given sizes, in paired rounds: CPU, wall, project phase and peak RSS, each
+with its ratio to the row before.
+
+CPU is the user + system time of the child's whole process tree (from
+os.wait4), the number to compare on a machine shared with other work; wall
+time is shown beside it.
 
 then prints the ratios against the performance targets. Every measurement is a
 child process timed with time.perf_counter(); its peak RSS comes from
@@ -103,6 +114,9 @@ class Sample:
     returncode: int
     stdout: str = ""
     stderr: str = ""
+    #: user + system CPU of the child and every child it reaped (its workers);
+    #: unlike wall time, not inflated by other load on a shared machine
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -122,6 +136,11 @@ class Measurement:
         return statistics.median(self.times)
 
     @property
+    def cpu_median(self) -> float | None:
+        values = [s.cpu_seconds for s in self.samples if s.cpu_seconds is not None]
+        return statistics.median(values) if values else None
+
+    @property
     def peak_rss_mb(self) -> float | None:
         values = [s.rss_bytes for s in self.samples if s.rss_bytes is not None]
         return max(values) / (1024 * 1024) if values else None
@@ -137,6 +156,7 @@ class Measurement:
             "label": self.label,
             "times": [round(t, 4) for t in self.times],
             "median": round(self.median, 4) if self.samples else None,
+            "cpu_median": round(self.cpu_median, 4) if self.cpu_median is not None else None,
             "files": self.files,
             "files_per_s": round(self.files_per_second, 1) if self.files_per_second else None,
             "peak_rss_mb": round(self.peak_rss_mb, 1) if self.peak_rss_mb is not None else None,
@@ -182,11 +202,12 @@ def run_child(cmd: list[str], cwd: Path | None = None, capture_stdout: bool = Fa
             proc.returncode = os.waitstatus_to_exitcode(status)
             # ru_maxrss is in KiB on Linux, bytes on macOS
             rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+            cpu = usage.ru_utime + usage.ru_stime
         else:  # no wait4 (Windows): time only
             start = time.perf_counter()
             proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
             seconds = time.perf_counter() - start
-            rss = None
+            rss = cpu = None
         out.seek(0)
         err.seek(0)
         return Sample(
@@ -195,6 +216,7 @@ def run_child(cmd: list[str], cwd: Path | None = None, capture_stdout: bool = Fa
             returncode=proc.returncode,
             stdout=out.read().decode("utf-8", "replace") if capture_stdout else "",
             stderr=err.read().decode("utf-8", "replace"),
+            cpu_seconds=cpu,
         )
 
 
@@ -550,6 +572,13 @@ def benchmark(corpus: Path, runs: int, use_fixit: bool, jobs: int | None, serial
                 m.note = f"not a target: {every_family.relative_to(corpus)} ({len(original) // 1024} KB)"
                 timed_edits(m, every_family, original, "scalelint one file, every family", _appended)
 
+        # 4d. CPU by stage (parse, model, each family, each project rule), serial, in one process
+        splits = []
+        for i in range(runs):
+            log(f"  CPU by stage {i + 1}/{runs}")
+            splits.append(stage_split_child(corpus))
+        extra["stages"] = median_split(splits)
+
         # 5. python -c "import libcst"
         m = results["import_libcst"] = Measurement("import_libcst", 'python -c "import libcst"')
         for i in range(runs):
@@ -622,6 +651,90 @@ def ratios(results: dict[str, Measurement], prefiltered_parse: float | None = No
 
 
 # ----------------------------------------------------------------------------------------
+# CPU by stage, and growth with the project's size
+# ----------------------------------------------------------------------------------------
+def stage_split_child(corpus: Path) -> tuple[Sample, dict[str, Any]]:
+    """One serial cold run of bench/stages.py over ``corpus`` in a child: the
+    child's CPU, wall and RSS, and its CPU by stage."""
+    sample = run_child([sys.executable, str(HERE / "stages.py"), str(corpus), "--json"], cwd=corpus, capture_stdout=True)
+    if sample.returncode != 0:
+        raise ScalelintError(f"bench/stages.py failed on {corpus}:\n{sample.stderr.rstrip()}")
+    return sample, json.loads(sample.stdout.strip().splitlines()[-1])
+
+
+def median_split(runs: list[tuple[Sample, dict[str, Any]]]) -> dict[str, Any]:
+    """Per stage, the median over runs (each stage's own median)."""
+    stages = sorted({stage for _, split in runs for stage in split["stages"]})
+    return {
+        "total": statistics.median(split["total"] for _, split in runs),
+        "files": runs[0][1]["files"],
+        "findings": runs[0][1]["findings"],
+        "stages": {stage: statistics.median(split["stages"].get(stage, 0.0) for _, split in runs) for stage in stages},
+    }
+
+
+def print_stages(split: dict[str, Any]) -> None:
+    total = split["total"]
+    project = sum(v for k, v in split["stages"].items() if k.startswith("project:"))
+    print(f"CPU by stage, one serial run (median per stage; {total:.2f} s CPU in all, project phase {project:.2f} s):")
+    for stage, seconds in split["stages"].items():
+        print(f"  {stage:<24} {seconds:8.3f} s  {100 * seconds / total if total else 0:5.1f}%")
+
+
+def scaling(sizes: list[int], runs: int, seed: int) -> dict[str, Any]:
+    """Serial cold runs over synthetic corpora of each size, in paired rounds
+    (every size once per round, so load on the machine hits all alike)."""
+    sys.path.insert(0, str(HERE))
+    import corpus as synthetic
+
+    tmp = Path(tempfile.mkdtemp(prefix="scalelint-scaling-"))
+    try:
+        dirs = {}
+        for size in sizes:
+            dirs[size] = tmp / str(size)
+            log(f"generating {size} synthetic files (seed {seed})")
+            synthetic.generate(dirs[size], size, seed)
+        taken: dict[int, list[tuple[Sample, dict[str, Any]]]] = {size: [] for size in sizes}
+        for i in range(runs):
+            for size in sizes:
+                log(f"  round {i + 1}/{runs}: {size} files")
+                taken[size].append(stage_split_child(dirs[size]))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    rows = []
+    for size in sizes:
+        samples = [sample for sample, _ in taken[size]]
+        split = median_split(taken[size])
+        rows.append({
+            "files": size,
+            "cpu_s": statistics.median(s.cpu_seconds or 0.0 for s in samples),
+            "wall_s": statistics.median(s.seconds for s in samples),
+            "peak_rss_mb": max((s.rss_bytes or 0) for s in samples) / (1024 * 1024),
+            "project_s": sum(v for k, v in split["stages"].items() if k.startswith("project:")),
+            "stages": split["stages"],
+        })
+    return {"seed": seed, "runs": runs, "rows": rows}
+
+
+def print_scaling(table: dict[str, Any]) -> None:
+    print(f"\nscaling: synthetic corpora, scalelint --jobs 1 cold (bench/stages.py), median of {table['runs']} paired rounds")
+    header = (f"{'files':>6} {'CPU s':>9} {'x prev':>7} {'wall s':>9} {'project s':>10} {'x prev':>7} "
+              f"{'peak RSS MB':>12} {'x prev':>7}")
+    print(header)
+    print("-" * len(header))
+    previous = None
+    for row in table["rows"]:
+        def ratio(key: str) -> str:
+            return fmt(row[key] / previous[key] if previous and previous[key] else None, ".2f")
+        print(f"{row['files']:>6} {row['cpu_s']:>9.2f} {ratio('cpu_s'):>7} {row['wall_s']:>9.2f} "
+              f"{row['project_s']:>10.3f} {ratio('project_s'):>7} {row['peak_rss_mb']:>12.1f} {ratio('peak_rss_mb'):>7}")
+        previous = row
+    last = table["rows"][-1]
+    print("project phase per rule at the largest size: " + ", ".join(
+        f"{k.split(':', 1)[1]} {v:.3f} s" for k, v in last["stages"].items() if k.startswith("project:")))
+
+
+# ----------------------------------------------------------------------------------------
 # Output
 # ----------------------------------------------------------------------------------------
 def fmt(value: float | None, spec: str) -> str:
@@ -637,19 +750,23 @@ def print_report(report: dict[str, Any]) -> None:
           f"{report['cpu_count']} CPUs; scalelint jobs={report['jobs'] if report['jobs'] is not None else 'default'}")
     print(f"        python {v['python']}, libcst {v['libcst']}, scalelint {v['scalelint']}, fixit {v['fixit'] or '-'}; "
           f"bytecode: {report['bytecode']}")
-    header = f"{'measurement':<34} {'median s':>9} {'min s':>8} {'max s':>8} {'files/s':>9} {'ms/file':>8} {'peak RSS MB':>11}  note"
+    header = (f"{'measurement':<34} {'median s':>9} {'CPU s':>8} {'min s':>8} {'max s':>8} {'files/s':>9} "
+              f"{'ms/file':>8} {'peak RSS MB':>11}  note")
     print()
     print(header)
     print("-" * len(header))
     for m in ms.values():
         if not m.samples:
-            print(f"{m.label:<34} {'-':>9} {'-':>8} {'-':>8} {'-':>9} {'-':>8} {'-':>11}  {m.note}")
+            print(f"{m.label:<34} {'-':>9} {'-':>8} {'-':>8} {'-':>8} {'-':>9} {'-':>8} {'-':>11}  {m.note}")
             continue
         per_file = m.median / m.files * 1000 if m.files else None
         print(
-            f"{m.label:<34} {m.median:>9.3f} {min(m.times):>8.3f} {max(m.times):>8.3f} "
+            f"{m.label:<34} {m.median:>9.3f} {fmt(m.cpu_median, '.3f'):>8} {min(m.times):>8.3f} {max(m.times):>8.3f} "
             f"{fmt(m.files_per_second, '.0f'):>9} {fmt(per_file, '.3f'):>8} {fmt(m.peak_rss_mb, '.1f'):>11}  {m.note}"
         )
+    if report["extra"].get("stages"):
+        print()
+        print_stages(report["extra"]["stages"])
     findings = report["extra"].get("findings")
     if findings is not None:
         total = sum(findings.values())
@@ -692,7 +809,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-env", action="store_true",
                         help="run the children with the environment as is (default: a private bytecode cache, "
                              "PYTHONDONTWRITEBYTECODE dropped)")
+    parser.add_argument("--scaling", metavar="SIZES",
+                        help="only the scaling table: comma-separated synthetic corpus sizes, e.g. 1000,2000,4000,8000")
     args = parser.parse_args(argv)
+    if args.scaling:
+        table = scaling([int(n) for n in args.scaling.split(",")], args.runs, args.seed)
+        print_scaling(table)
+        if args.out:
+            args.out.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+        return 0
     if (args.corpus is None) == (args.synthetic is None):
         parser.error("give either CORPUS_DIR or --synthetic N_FILES")
     if args.runs < 1:

@@ -19,6 +19,8 @@ from scalelint.model import dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
 from scalelint.model.entrypoints import concurrent_runs
+from scalelint.model.entities import entity_name
+from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.flow.interpret import module_flow
 from scalelint.model.flow.flowgraph import Graph, Reach, holds_by_default, local_graph
 from scalelint.rule import ProjectRule
@@ -44,6 +46,8 @@ class _Finding:
     fix: Callable[[], Fix | None] | None = None
     #: (record key, what it is) of the other places of the problem
     related: tuple[tuple[str, str], ...] = ()
+    #: judged only in the project phase, where every model's constraints are known
+    needs_project: bool = False
 
 
 class _FlowRule(ProjectRule):
@@ -55,17 +59,30 @@ class _FlowRule(ProjectRule):
     #: judge functions calling other modules only in the project phase, where a helper
     #: may turn out to take a lock (a finding on local evidence alone could be wrong)
     needs_callees: ClassVar[bool] = False
+    #: the ORM models known in this phase: the module's own, then the project's
+    models: ModelIndex = ModelIndex(())
+    #: display path -> the entities of the models that file declares
+    declared: dict[str, frozenset[str]] = {}
 
     def findings(self, graph: Graph, fn: "FunctionFlow") -> Iterator[_Finding]:
         raise NotImplementedError
 
+    def revisit(self, graph: Graph, fn: "FunctionFlow") -> bool:
+        """Whether a function whose flows stay in its module may still have a finding
+        only the project phase can judge."""
+        return False
+
     def check_module(self, module: "ModuleModel") -> None:
         flow = module_flow(self._ctx)
         graph = local_graph(flow)
+        self.models = ModelIndex(model_facts(module))
+        self.declared = {flow.path: _entities(self.models)}
         for fn in flow.functions.values():
             if self.needs_callees and graph.calls_elsewhere(fn):
                 continue
             for finding in self.findings(graph, fn):
+                if finding.needs_project:
+                    continue
                 record = _record(flow, finding.at)
                 fix = finding.fix() if finding.fix is not None else None
                 related = [self.related(_record(flow, key).node, what) for key, what in finding.related]
@@ -73,21 +90,25 @@ class _FlowRule(ProjectRule):
 
     def collect_facts(self, module: "ModuleModel") -> Any:
         flow = module_flow(self._ctx)
+        models = model_facts(module)
         if not (flow.origins or flow.writes or flow.sites):
-            return None
-        return flow.to_json()
+            return {"models": models} if models else None
+        return {**flow.to_json(), "models": models} if models else flow.to_json()
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
         graph = _project_graph(index)
+        self.models = _project_models(index)
+        self.declared = {path: _entities(ModelIndex(facts.get("models", ())))
+                         for path, facts in index.facts(self.facts_name())}
         for fn in graph.functions.values():
             path = graph.path_of(fn)
             if path not in out.reported_paths:
                 continue  # a function's findings are reported in its own file
             deferred = self.needs_callees and graph.calls_elsewhere(fn)
-            if not deferred and not graph.crosses(fn):
+            if not deferred and not graph.crosses(fn) and not self.revisit(graph, fn):
                 continue
             for finding in self.findings(graph, fn):
-                if not deferred and all(k.split("#", 1)[0] == path for k in finding.keys):
+                if not deferred and not finding.needs_project and all(k.split("#", 1)[0] == path for k in finding.keys):
                     continue  # reported by the file phase
                 line, col, end_line, end_col = graph.spot(finding.at)
                 related = [_related(graph, key, what) for key, what in finding.related]
@@ -216,9 +237,19 @@ class CheckThenActWithoutLock(_FlowRule):
     `INSERT ... ON CONFLICT`), an `except IntegrityError` around the write or
     around the call of the helper that writes, and a lock taken by a context
     manager named for one (`with advisory_lock(key):`, `with cache.lock(...)`;
-    a `threading.Lock` serialises one process only and does not count) or in
-    SQL (`LOCK TABLE`, `pg_advisory_xact_lock`). Reads from a replica are
-    SL201's.
+    a `threading.Lock` serialises one process only and does not count), in
+    SQL (`LOCK TABLE`, `pg_advisory_xact_lock`), or by a lock helper: one
+    named in `lock-helpers`, or a project function whose body takes a lock
+    (`select_for_update()`, `cache.lock(key)`, `redis.lock(key)`, an advisory
+    lock). Reads from a replica are SL201's.
+
+    When a unique constraint covers the fields the lookup checks
+    (`unique=True`, `unique_together`, `UniqueConstraint(fields=...)`,
+    `Column(unique=True)`, `UniqueConstraint(...)` in `__table_args__`, on a
+    model anywhere in the project), the race cannot insert a duplicate: the
+    second insert fails with `IntegrityError`. It stays a finding, since the
+    error surfaces as a server error, and the message says to catch
+    `IntegrityError` (an `except IntegrityError` around the insert settles it).
 
     One finding per check, reported at the write (or at the call of the helper
     that writes), with the check and the reads it tests as related locations.
@@ -269,7 +300,9 @@ class CheckThenActWithoutLock(_FlowRule):
     update, a row lock inside a transaction, a unique constraint).
 
     ## Configuration
-    None beyond the shared recognition settings.
+    `lock-helpers` names the project's lock helpers that the body alone does
+    not show (`lock-helpers = ["app.locks.acquire"]`, matched as spelled,
+    qualified or by the last name): a function calling one is serialised.
     """
 
     code = "SL202"
@@ -296,6 +329,11 @@ class CheckThenActWithoutLock(_FlowRule):
         for at, checks in by_write.items():
             yield self._finding(graph, fn, at, checks)
 
+    def revisit(self, graph: Graph, fn: "FunctionFlow") -> bool:
+        """An insert (here or in a helper it calls) may follow a lookup whose fields
+        another module's model constrains."""
+        return bool(fn.sites) or any((w := graph.write(k)) is not None and w.verb == "insert" for k in fn.writes)
+
     def _finding(self, graph: Graph, fn: "FunctionFlow", at: str, checks: list[tuple[str, list[Reach]]]) -> _Finding:
         """One finding at the write, its checks and reads as related places."""
         group = checks[0][1]
@@ -303,8 +341,15 @@ class CheckThenActWithoutLock(_FlowRule):
         origin, write = reach.origin, reach.write
         source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
         via = f" via {reach.sites[0].name}()" if reach.sites else ""
-        message = (f"{write.what}{via} acts on {source} checked at {_where(graph, checks[0][0])} with no lock: "
-                   f"{concurrent_runs(fn.role)} can pass the check together; {_race_advice(reach)}")
+        constraint = self._constraint_on(reach)
+        if constraint:
+            message = (f"{write.what}{via} acts on {source} checked at {_where(graph, checks[0][0])}: "
+                       f"{concurrent_runs(fn.role)} can pass the check together and the unique constraint on "
+                       f"({', '.join(sorted(constraint))}) fails the second insert with IntegrityError; "
+                       f"catch IntegrityError around the insert (or use get_or_create())")
+        else:
+            message = (f"{write.what}{via} acts on {source} checked at {_where(graph, checks[0][0])} with no lock: "
+                       f"{concurrent_runs(fn.role)} can pass the check together; {_race_advice(reach)}")
         related: list[tuple[str, str]] = []
         for check, reaches in checks:
             related.append((check, "the check"))
@@ -314,7 +359,18 @@ class CheckThenActWithoutLock(_FlowRule):
             related.append((write.key, f"the write, inside {reach.sites[-1].name}()"))
         related = list(dict.fromkeys(related))
         keys = tuple(dict.fromkeys([at, *(k for k, _ in related), *(s.key for s in reach.sites)]))
-        return _Finding(at, message, keys, related=tuple(related))
+        declared = self.declared.get(graph.path_of(fn), frozenset())
+        needs_project = _uniqueness_check(reach) and reach.origin.entity not in declared
+        return _Finding(at, message, keys, related=tuple(related), needs_project=needs_project)
+
+    def _constraint_on(self, reach: Reach) -> frozenset[str]:
+        """The unique constraint covering the fields a lookup before an insert checks
+        (empty when none is known)."""
+        entity = reach.origin.entity
+        if not (_uniqueness_check(reach) and entity and reach.origin.lookup):
+            return frozenset()
+        checked = set(reach.origin.lookup)
+        return next((fields for fields in self.models.unique_fields(entity) if fields <= checked), frozenset())
 
 
 class ReplicaReadAfterWrite(_FlowRule):
@@ -529,6 +585,15 @@ def _swap_fix(graph: Graph, origin: "Origin") -> Fix | None:
 _GRAPHS: dict[tuple[int, str], tuple["ProjectIndex", Graph]] = {}
 
 
+def _entities(models: ModelIndex) -> frozenset[str]:
+    return frozenset(entity_name(c.name) for c in models.classes.values())
+
+
+def _project_models(index: "ProjectIndex") -> ModelIndex:
+    """Every model class the project's files published with their dataflow."""
+    return ModelIndex(model for _, facts in index.facts(_FlowRule.facts_name()) for model in facts.get("models", ()))
+
+
 def _project_graph(index: "ProjectIndex") -> Graph:
     """One graph per run, from the shared dataflow facts."""
     cached = _GRAPHS.get((id(index), "any"))
@@ -537,7 +602,7 @@ def _project_graph(index: "ProjectIndex") -> Graph:
     flows = []
     for path, facts in index.files.items():
         data = facts.get(_FlowRule.facts_name())
-        if data:
+        if data and "functions" in data:
             flows.append(ModuleFlow.from_json(path, data))
     graph = Graph(flows)
     _GRAPHS.clear()

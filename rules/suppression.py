@@ -9,7 +9,10 @@ from scalelint.rule import Rule
 class BlanketSuppression(Rule):
     """
     ## What it does
-    Reports `# scalelint: ignore` comments that name no rule code.
+    Reports `# scalelint: ignore` and `# scalelint: ignore-file` comments that
+    name no rule code, and a bare `# noqa` that hides one of scalelint's
+    findings (a bare `# noqa` hiding nothing of ours is left to the other
+    tools that read it).
 
     ## Why it matters at scale
     A blanket ignore hides every current and future finding on the line, including
@@ -34,21 +37,27 @@ class BlanketSuppression(Rule):
     No automatic fix: only a person knows which finding was meant.
 
     ## Configuration
-    None. Select or ignore it like any rule (`SL001`).
+    Select or ignore it like any rule (`SL001`). `bare-noqa` decides what a
+    bare `# noqa` means: `"report"` (the default: it hides the finding and is
+    reported), `"suppress"` (it hides every finding silently) or `"ignore"`
+    (it is another tool's comment and hides nothing).
     """
 
     code = "SL001"
     contexts = frozenset(CONTEXTS)  # suppressions are checked wherever they are written
     name = "blanket-suppression"
-    summary = "`# scalelint: ignore` without rule codes"
+    summary = "a suppression without rule codes (`# scalelint: ignore`, `ignore-file`, a bare `# noqa`)"
     vocabulary = ("scalelint",)
 
 
 class UnusedSuppression(Rule):
     """
     ## What it does
-    Reports suppression comments (`# scalelint: ignore[...]`, `# noqa: SL...`)
-    that hide no finding on their line, and ones that name an unknown code.
+    Reports suppression comments (`# scalelint: ignore[...]`, `# noqa: SL...`,
+    `# scalelint: ignore-file[...]`) that hide no finding on their line (or,
+    file-level, in their file), ones that name an unknown code, and a
+    file-level comment below the file's first statement, where it has no
+    effect.
 
     ## Why it matters at scale
     Stale suppressions accumulate as code is fixed and moved; each one is a place

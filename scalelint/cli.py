@@ -78,8 +78,13 @@ def main() -> None:
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a diff instead of writing them.")
-@click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github", "junit"]), default=None, help="Report format (default: text).")
+@click.option("--show-fixes", is_flag=True, help="With --fix, list the findings fixed, per file and rule.")
+@click.option("--output-format", type=click.Choice(["text", "concise", "json", "sarif", "github", "junit"]), default=None, help="Report format (default: text; concise: one line per finding).")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file instead of stdout.")
 @click.option("--stdin-filename", metavar="PATH", help="The path of the buffer read from stdin (with '-').")
+@click.option("--diff-base", "--changed-since", "diff_base", metavar="REF", help="Check only Python files changed since the git REF (and untracked ones), reporting findings on changed lines.")
+@click.option("--changed-files-only", is_flag=True, help="With --diff-base, report every finding of the changed files, not only those on changed lines.")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes and .gitignore to files named explicitly and to --stdin-filename too.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="Read configuration from this file.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--cache-dir", metavar="DIR", help="Keep the cache in DIR (default: .scalelint_cache in the project; $SCALELINT_CACHE_DIR).")
@@ -88,28 +93,49 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Ignore findings recorded in this baseline file.")
-@click.option("--write-baseline", is_flag=True, help="Record the current findings in the --baseline file.")
+@click.option("--write-baseline", is_flag=True, help="Record the current findings in the baseline file (--baseline, or `baseline` in the config).")
 @click.option("--add-noqa", is_flag=True, help="Add '# noqa: CODE' comments to every current finding.")
 @click.option("--include-generated", is_flag=True, help="Also check files marked as generated.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only findings (no summary); with --fix on stdin, only the code.")
-@click.option("--color/--no-color", default=None, help="Colour the text output (default: when writing to a terminal).")
+@click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal; $NO_COLOR, $FORCE_COLOR).")
+@click.option("--progress", is_flag=True, help="Show progress on stderr even when it is not a terminal.")
+@click.option("--verbose", "-v", is_flag=True, help="Print the run's timings by phase and the cache hit rate (stderr).")
+@click.option("--watch", is_flag=True, help="Check again whenever a file under PATHS changes (polling; Ctrl-C stops).")
 def check(paths: tuple[str, ...], **opts) -> None:
     """Check PATHS (files or directories; '-' reads stdin)."""
+    if not opts["watch"]:
+        sys.exit(_guarded(list(paths), opts))
+    from scalelint.terminal import snapshot, watch
+
+    if "-" in paths:
+        raise _fail("--watch cannot read stdin")
+    watched = list(paths) or ["."]
+
+    def check_once() -> None:
+        click.echo(f"scalelint: checking {' '.join(watched)} (watching for changes; Ctrl-C stops)", err=True)
+        _guarded(list(paths), opts)
+
+    watch(check_once, lambda: snapshot(watched))
+    sys.exit(EXIT_CLEAN)
+
+
+def _guarded(paths: list[str], opts: dict) -> int:
+    """One check; its exit code. A user mistake is a one-line error (exit 2),
+    never a traceback."""
     try:
-        code = _check(list(paths), opts)
-    except click.exceptions.Exit:
-        raise
-    except Exception as exc:  # never a traceback for a user mistake
+        return _check(paths, opts)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except Exception as exc:
         from scalelint.core.errors import UsageError
 
         if isinstance(exc, UsageError):
-            raise _fail(str(exc)) from None
+            return _fail(str(exc)).exit_code
         if os.environ.get("SCALELINT_DEBUG"):
             raise
-        raise _fail(
+        return _fail(
             f"internal error: {type(exc).__name__}: {exc} (set SCALELINT_DEBUG=1 for a traceback, and please report it)"
-        ) from None
-    sys.exit(code)
+        ).exit_code
 
 
 def _check(paths: list[str], opts: dict) -> int:
@@ -119,19 +145,24 @@ def _check(paths: list[str], opts: dict) -> int:
     from scalelint.engine.registry import load_registry_cached
     from scalelint.engine.runner import Runner, RunSettings
 
-    stdin_text = None
+    stdin_data = None
     if paths == ["-"]:
-        stdin_text = sys.stdin.read()
+        stdin_data = sys.stdin.buffer.read()  # bytes: decoded as Python would (BOM, coding cookie)
     elif "-" in paths:
         raise UsageError("'-' (stdin) cannot be mixed with other paths")
     if not paths:
         paths = ["."]
-    if opts["stdin_filename"] and stdin_text is None:
+    given, changes = paths, None
+    if opts["diff_base"]:
+        paths, changes = _changed_paths(opts, paths, stdin_data is not None)
+    elif opts["changed_files_only"]:
+        raise UsageError("--changed-files-only needs --diff-base REF")
+    if opts["stdin_filename"] and stdin_data is None:
         raise UsageError("--stdin-filename needs '-' as the path")
-    if opts["write_baseline"] and not opts["baseline"]:
-        raise UsageError("--write-baseline needs --baseline FILE")
+    if opts["write_baseline"] and stdin_data is not None:
+        raise UsageError("--write-baseline records a whole project's findings; it cannot read stdin")
 
-    anchor = Path(opts["stdin_filename"]).parent if stdin_text is not None and opts["stdin_filename"] else Path(paths[0] if stdin_text is None else ".")
+    anchor = Path(opts["stdin_filename"]).parent if stdin_data is not None and opts["stdin_filename"] else Path(given[0] if stdin_data is None else ".")
     if not anchor.exists():
         anchor = Path(".")
     config = load_config(opts["config_path"], anchor)
@@ -141,25 +172,17 @@ def _check(paths: list[str], opts: dict) -> int:
         location = locate_cache(config, opts["cache_dir"])
         _notice(location.notice)
         cache_dir = location.directory
+    if opts["write_baseline"] and not (opts["baseline"] or config.baseline):
+        raise UsageError("--write-baseline needs --baseline FILE or `baseline` in the config")
     registry = load_registry_cached(local.paths, cache_dir)
-    where = str(config.path) if config.path else ""
-    skipped = local.notice is not None  # config may name the rules left out
-    cli_ignore, cli_extend = _split(opts["ignore"]), _split(opts["extend_select"])
-    if opts["select"]:
-        rules = registry.select(_split(opts["select"]), cli_ignore, cli_extend, "command line")
-    else:
-        registry.select([], cli_ignore, cli_extend, "command line")  # validate the CLI selectors
-        rules = registry.select(config.select, config.ignore + cli_ignore, config.extend_select + cli_extend, where, skipped)
-    for codes in config.per_file_ignores.values():
-        for code in codes:
-            registry.select([code], where=f"per-file-ignores in {where}", skip_unknown=skipped)
-    for context, codes in config.contexts.items():
-        for code in codes if isinstance(codes, list) else ():
-            registry.select([code], where=f"contexts.{context} in {where}", skip_unknown=skipped)
+    from scalelint.api import Selection, select_rules
+
+    selection = Selection(_split(opts["select"]) or None, _split(opts["ignore"]), _split(opts["extend_select"]))
+    rules = select_rules(registry, config, selection, skip_unknown=local.notice is not None)
 
     settings = RunSettings(
         paths=paths,
-        stdin_text=stdin_text,
+        stdin_data=stdin_data,
         stdin_filename=opts["stdin_filename"],
         fix=opts["fix"],
         unsafe_fixes=opts["unsafe_fixes"],
@@ -168,19 +191,34 @@ def _check(paths: list[str], opts: dict) -> int:
         cache_dir=cache_dir,
         jobs=opts["jobs"],
         include_generated=opts["include_generated"] or config.include_generated,
+        force_exclude=opts["force_exclude"] or config.force_exclude,
+        progress=_progress_line(opts),
     )
-    report = Runner(config, rules, settings, set(registry.rules)).run()
+    try:
+        report = Runner(config, rules, settings, set(registry.rules)).run()
+    finally:
+        if settings.progress is not None:
+            settings.progress.close()  # type: ignore[attr-defined]
+    if opts["verbose"]:
+        from scalelint.terminal import timing_lines
+
+        for line in timing_lines(report.timings, report.files, report.cache_hits, cache_dir is not None):
+            click.echo(line, err=True)
 
     texts = _final_texts(report)
+    stale: list[str] = []
     baseline_path = opts["baseline"] or (config.root / config.baseline if config.baseline else None)
     if baseline_path is not None:
         from scalelint.report import baseline
 
         if opts["write_baseline"]:
-            baseline.write(baseline_path, report.findings, texts)
+            baseline.write(baseline_path, report.findings, texts, config.root)
             click.echo(f"scalelint: recorded {len(report.findings)} findings in {baseline_path}", err=True)
             return EXIT_CLEAN
-        report.findings = baseline.apply(report.findings, baseline.load(baseline_path), texts)
+        kept = baseline.apply(report.findings, baseline.load(baseline_path, config.root), texts, config.root, report.checked)
+        report.findings, stale = kept.findings, kept.stale
+    if changes is not None and not opts["changed_files_only"]:
+        report.findings = [f for f in report.findings if changes.touches(f.path, f.line, f.end_line)]
 
     for warning in report.warnings:
         click.echo(f"scalelint: warning: {warning}", err=True)
@@ -188,19 +226,22 @@ def _check(paths: list[str], opts: dict) -> int:
         click.echo(f"scalelint: error: {error}", err=True)
 
     if opts["add_noqa"]:
+        if stdin_data is not None:
+            return _add_noqa_to_buffer(report, texts, stdin_data)
         return _add_noqa(report, texts)
 
     if opts["diff"]:
         return _print_diff(report)
 
     fmt = opts["output_format"] or "text"
+    from scalelint.core.lines import split_lines
     from scalelint.report.formats import ReportContext, render
+    from scalelint.terminal import use_color
 
     color = opts["color"]
-    to_stdout = stdin_text is None or not opts["fix"]
+    to_stdout = stdin_data is None or not opts["fix"]
     stream = sys.stdout if to_stdout else sys.stderr
-    if color is None:
-        color = stream.isatty() and "NO_COLOR" not in os.environ
+    color = opts["color"] if opts["output_file"] else use_color(opts["color"], stream)
     ctx = ReportContext(
         findings=report.findings,
         errors=report.errors,
@@ -208,20 +249,26 @@ def _check(paths: list[str], opts: dict) -> int:
         files=report.files,
         fixed=report.fixed,
         statistics=opts["statistics"],
+        stale_baseline=stale,
         color=bool(color),
         unsafe_fixes=opts["unsafe_fixes"],
-        source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},
+        source_lines={p: split_lines(t) for p, t in texts.items()} if fmt == "text" else {},
         version=__version__,
         quiet=opts["quiet"],
         context_files=report.context_files,
         context_skipped=report.context_skipped,
         context_dropped=report.context_dropped,
         templated=report.templated,
+        fixed_codes=report.fixed_codes if opts["show_fixes"] else {},
     )
     output = render(fmt, ctx)
-    if stdin_text is not None and opts["fix"]:
-        sys.stdout.write(report.stdin_output if report.stdin_output is not None else stdin_text)
+    if stdin_data is not None and opts["fix"]:  # the editor replaces its buffer with stdout: always print it
         sys.stdout.flush()
+        sys.stdout.buffer.write(report.stdin_bytes(stdin_data))
+        sys.stdout.buffer.flush()
+    if opts["output_file"]:
+        _write_report(opts["output_file"], output)
+    elif stdin_data is not None and opts["fix"]:
         if report.findings or fmt != "text":
             sys.stderr.write(output)
     else:
@@ -233,6 +280,46 @@ def _check(paths: list[str], opts: dict) -> int:
     if report.findings and not opts["exit_zero"]:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _changed_paths(opts: dict, paths: list[str], from_stdin: bool):
+    """--diff-base: the changed Python files under PATHS, and the change set."""
+    from scalelint.core.errors import UsageError
+    from scalelint.engine.gitdiff import changed_since
+
+    if from_stdin:
+        raise UsageError("--diff-base cannot be combined with stdin ('-')")
+    if opts["write_baseline"]:
+        raise UsageError("--diff-base cannot record a baseline (it sees only the changed files)")
+    for given in paths:
+        if not os.path.exists(given):
+            raise UsageError(f"{given}: no such file or directory")
+    anchor = Path(paths[0]) if Path(paths[0]).is_dir() else Path(paths[0]).parent
+    changes = changed_since(opts["diff_base"], anchor)
+    files = changes.files_under(paths)
+    if not files:
+        click.echo(f"scalelint: no Python file under {' '.join(paths)} changed since {opts['diff_base']}", err=True)
+    return files, changes
+
+
+def _progress_line(opts: dict):
+    """The progress line on stderr: on a terminal, or anywhere with --progress."""
+    from scalelint.terminal import ProgressLine
+
+    terminal = sys.stderr.isatty()
+    if not (opts["progress"] or (terminal and not opts["quiet"] and not opts["watch"])):
+        return None
+    return ProgressLine(sys.stderr, redraw=terminal)
+
+
+def _write_report(path: Path, output: str) -> None:
+    from scalelint.core.errors import UsageError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(output, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the report: {exc.strerror}") from None
 
 
 def _notice(message: str | None) -> None:
@@ -299,6 +386,23 @@ def _add_noqa(report, texts: dict[str, str]) -> int:
             total += changed
     click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
+
+
+def _add_noqa_to_buffer(report, texts: dict[str, str], buffer: bytes) -> int:
+    """``--add-noqa`` on stdin: print the buffer with the comments added (or
+    unchanged), in its own encoding; an editor replaces its buffer with it."""
+    from scalelint.report.noqa import add_noqa
+
+    total = 0
+    text = None
+    if report.findings:
+        path = report.findings[0].path
+        text, total = add_noqa(texts[path], [f for f in report.findings if f.path == path])
+    sys.stdout.flush()
+    sys.stdout.buffer.write(report.stdin_bytes(buffer, text))
+    sys.stdout.buffer.flush()
+    click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
+    return EXIT_CLEAN
 
 
 @main.command("rules")

@@ -1,15 +1,14 @@
 """What a file rule sees of the file being checked, and where its reports go."""
 from __future__ import annotations
 
-import ast
-import bisect
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Sequence
 
 import libcst as cst
 
 from scalelint.core.findings import Edit, Finding, Fix, FixSafety, Related, RuleIdentity
-from scalelint.core.edits import apply_edits
+from scalelint.core.rewrite import StatementIndex, edit_within, parses, render
 from scalelint.model.source import SourceFile
 
 
@@ -46,57 +45,31 @@ class FileContext(SourceFile):
     ) -> Fix | None:
         """A fix replacing ``old`` with ``new`` (and any ``extra`` pairs; a new
         node may be a Flatten- or RemovalSentinel), as minimal text edits. None
-        when the result would not parse."""
+        when the result would not parse. Only the innermost statements holding
+        the replaced nodes are regenerated and parsed, so a file's fixes cost
+        what they touch, not the file each."""
         replacements = {old: new, **dict(extra)}
-        edits = self._statement_edits(replacements)
-        if edits is None:
-            updated = self.module.visit(_Replacer(replacements))
-            edits = (minimal_edit(self.text, updated.code),)
-        new_text, applied = apply_edits(self.text, [Fix(message, safety, edits)])
-        if not applied or not _parses(new_text):
-            return None
-        return Fix(message, safety, edits)
-
-    def _statement_edits(self, replacements: dict[cst.CSTNode, Any]) -> tuple[Edit, ...] | None:
-        """Edits that rewrite only the top-level statements holding the replaced
-        nodes: the rest of the module is neither transformed nor regenerated.
-        None when a node cannot be placed (then the whole module is rewritten)."""
-        body = self.module.body
-        if not body:
-            return None
-        positions = self.positions
-        try:
-            starts = [positions.full_span(stmt)[0] for stmt in body]
-            spans = [positions.full_span(node) for node in replacements]
-        except KeyError:
-            return None
-        touched = sorted({bisect.bisect_right(starts, start) - 1 for start, _ in spans})
-        if touched[0] < 0:
-            return None
+        regions = self._statements.regions(list(replacements))
+        if regions is None:
+            return self._module_fix(replacements, message, safety)
         edits = []
-        for index in touched:
-            stmt = body[index]
-            start, end = positions.full_span(stmt)
-            result = stmt.visit(_Replacer(replacements))
-            if isinstance(result, cst.FlattenSentinel):
-                code = "".join(self.module.code_for_node(node) for node in result.nodes)
-            elif isinstance(result, cst.RemovalSentinel):
-                code = ""
-            else:
-                code = self.module.code_for_node(result)
-            edit = minimal_edit(self.text[start:end], code)
-            edits.append(Edit(edit.start + start, edit.end + start, edit.text))
-        return tuple(edits)
+        for region in regions:
+            code = render(self.module, region.node.visit(_Replacer(replacements)), region.indent)
+            if not parses(code, region.indent):
+                return None
+            edits.append(edit_within(self.text, region, code))
+        return Fix(message, safety, tuple(edits))
 
+    def _module_fix(self, replacements: dict[cst.CSTNode, Any], message: str, safety: FixSafety) -> Fix | None:
+        """The whole module rewritten: for nodes no statement holds."""
+        new_text = self.module.visit(_Replacer(replacements)).code
+        if not parses(new_text):
+            return None
+        return Fix(message, safety, (minimal_edit(self.text, new_text),))
 
-def _parses(text: str) -> bool:
-    """CPython's own parser (a fraction of LibCST's cost) as the syntax check;
-    the fix loop parses the result with LibCST again before keeping it."""
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+    @cached_property
+    def _statements(self) -> StatementIndex:
+        return StatementIndex(self.module, self.positions)
 
 
 class _Replacer(cst.CSTTransformer):

@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("rules", ("scalelint.rules",)),
     ("report", ("scalelint.report",)),
     ("engine", ("scalelint.engine",)),
-    ("faces", ("scalelint.cli", "scalelint.lsp", "scalelint.api", "scalelint.docsgen", "scalelint.__main__")),
+    ("faces", ("scalelint.cli", "scalelint.lsp", "scalelint.api", "scalelint.terminal", "scalelint.docsgen", "scalelint.__main__")),
 ]
 #: type-only edges allowed to close a cycle, each with its reason
 TYPE_ONLY_BACK_REFERENCES = {

@@ -3,6 +3,8 @@ itself measures, outside the unit tests)."""
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -97,3 +99,18 @@ def test_an_edited_file_gets_its_bytes_and_mtime_back_even_on_error(tmp_path: Pa
             assert path.read_bytes().startswith(b"x = 1\n# scalelint bench edit 0 ")
             raise KeyboardInterrupt
     assert path.read_bytes() == b"x = 1\n" and path.stat().st_mtime_ns == 2_000_000_000
+
+
+def test_stage_split_charges_every_stage_once(tmp_path: Path, bench_modules) -> None:
+    corpus, _ = bench_modules
+    corpus.generate(tmp_path / "c", 30, seed=1)
+    done = subprocess.run([sys.executable, str(BENCH / "stages.py"), str(tmp_path / "c"), "--json"],
+                          capture_output=True, text=True, check=True)
+    split = json.loads(done.stdout.strip().splitlines()[-1])
+    stages = split["stages"]
+    assert {"parse", "model", "other", "project:SL301", "project:SL201"} <= set(stages)
+    assert any(name.startswith("family:") for name in stages)
+    assert split["files"] == 30 and split["findings"] > 0
+    assert stages["parse"] > 0
+    # nested stages are charged to the inner one only: counted twice, the rest would go negative
+    assert all(seconds >= 0 for seconds in stages.values())

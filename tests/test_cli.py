@@ -189,7 +189,7 @@ def test_stdin_lint_and_fix(project: Path) -> None:
         input=FLAGGED, capture_output=True, text=True, cwd=project,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("from contextlib import closing\nimport sqlite3\n")
+    assert proc.stdout.startswith("import sqlite3\nfrom contextlib import closing\n")  # where isort puts it
     assert "with closing(sqlite3.connect(path)) as conn:" in proc.stdout
     unchanged = subprocess.run(
         [sys.executable, "-m", "scalelint", "check", "--fix", "--stdin-filename", "app.py", "-"],
@@ -519,3 +519,63 @@ def test_the_command_exits_with_the_run_status_and_flushed_output(project: Path)
     assert run_proc("check", "app.py", "--no-cache", "--exit-zero", "-q", cwd=project).returncode == 0
     missing = run_proc("check", "nowhere.py", cwd=project)
     assert missing.returncode == 2 and "nowhere.py: no such file or directory" in missing.stderr
+
+
+@pytest.fixture
+def baselined(project: Path) -> Path:
+    """A project whose config names its baseline file, with one flagged file in a package."""
+    (project / "pyproject.toml").write_text("[project]\nname = 'demo'\n[tool.scalelint]\nbaseline = 'base.json'\n")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "app.py").write_text(FLAGGED)
+    return project
+
+
+def test_write_baseline_writes_the_configured_file_keyed_from_the_project_root(baselined: Path) -> None:
+    assert run("check", ".", "--no-cache", "--write-baseline").exit_code == 0
+    data = json.loads((baselined / "base.json").read_text())
+    assert data["version"] == 2 and [k.split("::")[0] for k in data["findings"]] == ["pkg/app.py"]
+
+
+@pytest.mark.parametrize("spelling", ["absolute", "dot-slash", "subdirectory", "parent"])
+def test_baseline_matches_however_the_path_is_typed(baselined: Path, monkeypatch: pytest.MonkeyPatch, spelling: str) -> None:
+    assert run("check", ".", "--no-cache", "--write-baseline").exit_code == 0
+    if spelling == "absolute":
+        args = [str(baselined / "pkg" / "app.py")]
+    elif spelling == "dot-slash":
+        args = ["./pkg/app.py"]
+    elif spelling == "subdirectory":
+        monkeypatch.chdir(baselined / "pkg")
+        args = ["app.py"]
+    else:
+        monkeypatch.chdir(baselined / "pkg")
+        args = [".."]
+    result = run("check", *args, "--no-cache")
+    assert result.exit_code == 0, result.output
+
+
+def test_stale_baseline_entries_are_listed_by_statistics(baselined: Path) -> None:
+    assert run("check", ".", "--no-cache", "--write-baseline").exit_code == 0
+    (baselined / "pkg" / "app.py").write_text(CLEAN)
+    plain = run("check", ".", "--no-cache")
+    assert plain.exit_code == 0 and "stale" not in plain.output
+    stats = run("check", ".", "--no-cache", "--statistics")
+    assert "1 baseline entry no longer match" in stats.output and "pkg/app.py::SL102::" in stats.output
+
+
+def test_stale_entries_count_only_files_the_run_checked(baselined: Path) -> None:
+    assert run("check", ".", "--no-cache", "--write-baseline").exit_code == 0
+    (baselined / "other.py").write_text(CLEAN)
+    assert "stale" not in run("check", "other.py", "--no-cache", "--statistics").output
+
+
+def test_a_version_1_baseline_is_read_from_the_project_root(baselined: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("check", ".", "--no-cache", "--write-baseline").exit_code == 0
+    key = next(iter(json.loads((baselined / "base.json").read_text())["findings"]))
+    (baselined / "base.json").write_text(json.dumps({"version": 1, "tool": "scalelint", "findings": {"./" + key: 1}}))
+    monkeypatch.chdir(baselined / "pkg")
+    assert run("check", "app.py", "--no-cache").exit_code == 0
+
+
+def test_write_baseline_without_a_file_is_a_usage_error(project: Path) -> None:
+    result = run("check", ".", "--no-cache", "--write-baseline")
+    assert result.exit_code == 2 and "--write-baseline needs --baseline FILE" in result.output

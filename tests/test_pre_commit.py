@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,20 @@ def test_hooks_via_try_repo(pre_commit: str, tmp_path: Path) -> None:
     fixed = try_repo("scalelint-fix", "app.py")
     assert fixed.returncode == 1  # pre-commit fails a hook that modified files
     assert "with closing(sqlite3.connect(path)) as conn:" in (consumer / "app.py").read_text()
+
+
+def test_the_readme_repo_local_snippet_runs(pre_commit: str, tmp_path: Path) -> None:
+    """The README's `repo: local` configuration, as written, with the
+    scalelint of this environment."""
+    readme = (REPO / "README.md").read_text()
+    block = next(b.split("```", 1)[0] for b in readme.split("```yaml\n")[1:] if "repo: local" in b)
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    _git(consumer, "init", "-q")
+    (consumer / ".pre-commit-config.yaml").write_text(block)
+    (consumer / "app.py").write_text(FLAGGED)
+    _git(consumer, "add", ".")
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "home"), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+    run = subprocess.run([pre_commit, "run", "--all-files"], cwd=consumer, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "app.py:5:5: SL102" in run.stdout, run.stdout + run.stderr

@@ -155,6 +155,7 @@ class FileResult:
     fixed_source: str | None = None  # set when --fix/--diff changed the file
     original_source: str | None = None
     fixed: int = 0  # how many fixes were applied
+    fixed_codes: list[str] = field(default_factory=list)  # the code of each finding fixed (--show-fixes)
     from_cache: bool = False
     #: from the cache without its project facts (only ``__suppressions__``):
     #: the project phase asks the cache for them when it must run

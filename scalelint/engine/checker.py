@@ -3,6 +3,7 @@ file rules, fixes applied and re-checked. Runs in worker processes; built
 once per process, then reused for every file."""
 from __future__ import annotations
 
+import ast
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -10,8 +11,8 @@ import libcst as cst
 
 from scalelint.context import FileContext
 from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
-from scalelint.core.edits import apply_edits
-from scalelint.engine.guard import Limits, TooComplex, cpython_tree, run_guarded
+from scalelint.core.edits import apply_edits, choose_fixes
+from scalelint.engine.guard import Limits, TooComplex, compiles, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
 from scalelint.model import contexts, entrypoints
 from scalelint.model.module import ModuleModel, Recognition
@@ -32,6 +33,7 @@ class RuleCrash(Exception):
 class CheckOptions:
     fix: bool = False
     unsafe_fixes: bool = False
+    bare_noqa: str = "report"  # what a bare `# noqa` means (scalelint.report.suppressions.BARE_NOQA)
     limits: Limits = field(default_factory=Limits)
 
 
@@ -91,7 +93,7 @@ class Checker:
         when configuration set it, so that neither its imports nor its
         functions refine it."""
         result = FileResult(path)
-        suppressions = parse_suppressions(text)
+        suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
         result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
         where = Where(context, pinned)
         active = self.active_for(text, where.context)
@@ -111,12 +113,12 @@ class Checker:
                        suppressions: list[Suppression], active: list[_Dispatch], where: "Where") -> FileResult:
         """The check proper, run by check() under the guard (scalelint.engine.guard)."""
         path = result.path
-        refused, final = self._cpython_refusal(text, path)
+        refused, final, tree = self._cpython_refusal(text, path)
         if final:
             result.error = FileError(path, refused)
             return result
         try:
-            findings, facts = self._run(path, text, module_name, active, where)
+            findings, facts = self._run(path, text, module_name, active, where, tree)
         except cst.ParserSyntaxError as exc:
             result.error = FileError(path, refused or f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}")
             return result
@@ -125,31 +127,34 @@ class Checker:
             return result
         result.facts.update(facts)
         result.facts_digest = facts_digest(result.facts)
-        if self.options.fix:
-            fixed_text, findings, result.fixed = self._fix_loop(
+        if self.options.fix and not refused and compiles(text, path):  # never fix what CPython refuses
+            fixed_text, findings, result.fixed_codes = self._fix_loop(
                 path, text, module_name, findings, suppressions, ignored, where
             )
+            result.fixed = len(result.fixed_codes)
             if fixed_text != text:
                 result.fixed_source = fixed_text
                 result.original_source = text
         result.findings = findings
         return result
 
-    def _cpython_refusal(self, text: str, path: str) -> tuple[str, bool]:
-        """CPython's syntax error for the file ("" if none) and whether it is
-        final; raises TooComplex when the file is beyond the limits. Other
-        refusals may be newer syntax than this interpreter's: LibCST decides,
-        and the message is reported only if it refuses the file too."""
+    def _cpython_refusal(self, text: str, path: str) -> tuple[str, bool, ast.Module | None]:
+        """CPython's syntax error for the file ("" if none), whether it is
+        final, and CPython's tree when it parsed (the model reuses it); raises
+        TooComplex when the file is beyond the limits. Other refusals may be
+        newer syntax than this interpreter's: LibCST decides, and the message
+        is reported only if it refuses the file too."""
         try:
-            cpython_tree(text, path, self.options.limits)
+            tree = cpython_tree(text, path, self.options.limits)
         except SyntaxError as exc:
-            return syntax_error_message(exc), final_syntax_error(exc)
-        return "", False
+            return syntax_error_message(exc), final_syntax_error(exc), None
+        return "", False, tree
 
-    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch], where: "Where") -> tuple[list[Finding], dict[str, Any]]:
+    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch], where: "Where",
+             tree: ast.Module | None = None) -> tuple[list[Finding], dict[str, Any]]:
         module = parse_module(text)
         model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
-        ctx = FileContext(path, text, module, model)
+        ctx = FileContext(path, text, module, model, tree)
         try:
             placed = where.refined(ctx)
             if placed.context != where.context:
@@ -193,22 +198,25 @@ class Checker:
         return fix
 
     def _fix_loop(self, path, text, module_name, findings, suppressions, ignored, where):
-        fixed_total = 0
+        """Apply fixes round by round while they apply, compile and re-check;
+        returns the text, its findings and the codes of the findings fixed."""
+        fixed_codes: list[str] = []
         for _ in range(MAX_FIX_ROUNDS):
-            fixes = [f for f in (self._fixable(x, suppressions, ignored) for x in findings) if f]
-            if not fixes:
+            offered = [(x.code, f) for x in findings if (f := self._fixable(x, suppressions, ignored))]
+            chosen = {id(fix) for fix in choose_fixes([fix for _, fix in offered])}
+            if not chosen:
                 break
-            new_text, applied = apply_edits(text, fixes)
-            if not applied or new_text == text:
+            new_text, applied = apply_edits(text, [fix for _, fix in offered if id(fix) in chosen])
+            if not applied or new_text == text or not compiles(new_text, path):
                 break
             try:
                 new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text, where.context), where)
             except (cst.ParserSyntaxError, RuleCrash):
                 break  # never keep a fix whose result does not parse or check
             text, findings = new_text, new_findings
-            fixed_total += applied
-            suppressions = parse_suppressions(text)
-        return text, findings, fixed_total
+            fixed_codes.extend(code for code, fix in offered if id(fix) in chosen)
+            suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
+        return text, findings, fixed_codes
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from scalelint.core.errors import ConfigError
 from scalelint.model.contexts import CONTEXTS
+from scalelint.engine.discovery import glob_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,7 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     respect_gitignore: bool = True
     include_generated: bool = False
+    force_exclude: bool = False  # excludes apply to explicitly named files and --stdin-filename too
     local_rules: list[str] = field(default_factory=list)
     cache_dir: str = ".scalelint_cache"
     baseline: str | None = None
@@ -49,6 +51,7 @@ class Config:
     contexts: dict[str, bool | list[str]] = field(default_factory=dict)
     #: glob -> code context, overriding what the path says (first match wins)
     context_paths: dict[str, str] = field(default_factory=dict)
+    bare_noqa: str = "report"  # what a bare `# noqa` means: report | suppress | ignore
     # recognition knobs (rules.md "How database, replica and cache are recognised")
     connection_factories: list[str] = field(default_factory=list)
     replica_handles: list[str] = field(default_factory=list)
@@ -60,13 +63,14 @@ class Config:
     invalidation_helpers: list[str] = field(default_factory=list)
     event_publishers: list[str] = field(default_factory=list)
     io_functions: list[str] = field(default_factory=list)
+    lock_helpers: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """A hash of everything that can change a file's results."""
         data = {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline")
+            if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline", "force_exclude")
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -102,6 +106,7 @@ RECOGNITION_KEYS = (
     "invalidation_helpers",
     "event_publishers",
     "io_functions",
+    "lock_helpers",
 )
 
 _STR_LIST = "list of strings"
@@ -114,11 +119,13 @@ KEYS: dict[str, str] = {
     "extend-exclude": _STR_LIST,
     "respect-gitignore": "boolean",
     "include-generated": "boolean",
+    "force-exclude": "boolean",
     "local-rules": _STR_LIST,
     "cache-dir": "string",
     "baseline": "string",
     "contexts": "table of context = boolean or list of rule codes",
     "context-paths": "table of glob = context",
+    "bare-noqa": "one of 'report', 'suppress', 'ignore'",
     **{k.replace("_", "-"): _STR_LIST for k in RECOGNITION_KEYS},
 }
 
@@ -133,7 +140,7 @@ def find_pyproject(start: Path) -> Path | None:
                 data = _read_toml(candidate)
             except ConfigError:
                 raise
-            if "scalelint" in data.get("tool", {}):
+            if "scalelint" in _tool_table(data, candidate):
                 return candidate
     return None
 
@@ -160,10 +167,19 @@ def load_config(explicit: Path | None, search_from: Path) -> Config:
         return Config(**_project_root(search_from))
     data = _read_toml(path)
     if path.name == "pyproject.toml" or "tool" in data:
-        table = data.get("tool", {}).get("scalelint", {})
+        table = _tool_table(data, path).get("scalelint", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.scalelint] must be a table, got {type(table).__name__} {table!r}")
     else:  # a dedicated scalelint.toml: keys at the top level
         table = data
     return parse_table(table, path)
+
+
+def _tool_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: key 'tool' must be a table, got {type(tool).__name__} {tool!r}")
+    return tool
 
 
 def project_root(search_from: Path) -> Path:
@@ -195,6 +211,7 @@ def parse_table(table: dict[str, Any], path: Path) -> Config:
         _check_type(key, value, expected, path)
         if key in ("contexts", "context-paths"):
             _check_contexts(key, value, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
 
@@ -212,6 +229,14 @@ def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
                 + f"; contexts are {', '.join(CONTEXTS)}"
             )
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
@@ -228,13 +253,15 @@ def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
         )
     elif key == "context-paths":
         ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    elif expected.startswith("one of "):
+        ok = isinstance(value, str) and f"'{value}'" in expected[len("one of "):].split(", ")
     else:  # per-file-ignores
         ok = isinstance(value, dict) and all(
             isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
         )
     if not ok:
         raise ConfigError(
-            f"{path}: key {key!r} must be a {expected}, got {type(value).__name__} {value!r}"
+            f"{path}: key {key!r} must be {expected if expected.startswith('one of ') else 'a ' + expected}, got {type(value).__name__} {value!r}"
         )
 
 
@@ -278,6 +305,7 @@ def load_user_config(environ: Mapping[str, str] = os.environ) -> UserConfig:
         _check_type(key, value, expected, path)
         if key in ("contexts", "context-paths"):
             _check_contexts(key, value, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
 
@@ -295,6 +323,14 @@ def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
                 + f"; contexts are {', '.join(CONTEXTS)}"
             )
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def inside_root(path: Path, root: Path) -> bool:

@@ -110,19 +110,30 @@ class Discovery:
     root: Path
     exclude: list[str]
     respect_gitignore: bool = True
+    #: apply every exclusion (default dirs, .gitignore, config) to files named
+    #: explicitly too, as a walk would (Ruff's --force-exclude)
+    force_exclude: bool = False
     #: directories walked and ignore files read: while none of them changes,
     #: the same walk finds the same files (a cached file list stays valid)
     watched: list[str] = field(default_factory=list)
     #: template files and directories left out (reported by --statistics, not as errors)
     templated: int = 0
+    #: (display path, problem) of given paths missing and directories unreadable:
+    #: each is that path's error, and the rest is checked
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
     def files(self, paths: list[str]) -> list[tuple[str, Path]]:
-        """(display path, real path) for every file to check, sorted."""
+        """(display path, real path) for every file to check, sorted. Raises
+        UsageError only when no given path exists (nothing to check)."""
         found: dict[str, Path] = {}
+        missing = [given for given in paths if not Path(given).exists()]
+        if missing and len(missing) == len(paths):
+            raise UsageError("; ".join(f"{given}: no such file or directory" for given in missing))
+        self.problems.extend((given, "no such file or directory") for given in missing)
         for given in paths:
             real = Path(given)
-            if not real.exists():
-                raise UsageError(f"{given}: no such file or directory")
+            if given in missing:
+                continue
             if real.is_file():
                 # explicitly named files are checked even if excluded by a walk rule
                 # (pre-commit passes staged files one by one), but never non-Python
@@ -131,13 +142,33 @@ class Discovery:
                         self.templated += 1
                         continue
                     resolved = real.resolve()
-                    if not self._excluded_by_config(str(resolved)):
+                    if not (self.excluded(resolved) if self.force_exclude else self._excluded_by_config(str(resolved))):
                         found[os.path.normpath(given)] = resolved
                 continue
             ignores = self._ignores_above(real) if self.respect_gitignore else []
             for display, path in self._walk(given, real, ignores):
                 found[display] = path
         return sorted(found.items())
+
+    def excluded(self, path: Path) -> bool:
+        """Whether a walk from the project root would skip this file: a default
+        or hidden directory, a .gitignore rule or a configured exclude."""
+        resolved = path.resolve()
+        if self._excluded_by_config(str(resolved)):
+            return True
+        root = self.root.resolve()
+        directories = resolved.parent.relative_to(root).parts if resolved.is_relative_to(root) else ()
+        if any(part in DEFAULT_EXCLUDES or part.startswith(".") for part in directories):
+            return True
+        if not self.respect_gitignore:
+            return False
+        active = self._ignores_above(resolved.parent)
+        if (resolved.parent / ".gitignore").is_file():
+            active.append(GitIgnore.read(resolved.parent / ".gitignore"))
+        posix = resolved.as_posix()
+        return self._ignored(posix, False, active) or any(
+            self._ignored(parent.as_posix(), True, active) for parent in resolved.parents if parent.is_relative_to(root) and parent != root
+        )
 
     def _walk(self, given: str, top: Path, ignores: list[GitIgnore]):
         top_real = str(top.resolve())
@@ -150,7 +181,9 @@ class Discovery:
                 active = active + [GitIgnore.read(Path(directory) / ".gitignore")]
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
-            except OSError:
+            except OSError as exc:
+                shown = os.path.normpath(os.path.join(given, directory[len(top_real) + 1:]))
+                self.problems.append((shown, f"cannot read directory: {exc.strerror or exc}"))
                 continue
             subdirs = []
             for entry in entries:
@@ -222,6 +255,16 @@ class Discovery:
             cached = self.root.resolve().as_posix().rstrip("/") + "/"
             self.__dict__["_root_cache"] = cached
         return cached
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why a configured glob cannot be used (a bad ``[...]`` range), or None."""
+    try:
+        _glob_to_regex(pattern.strip("/"), anchored=True)
+        re.compile(fnmatch.translate(pattern))
+    except re.error as exc:
+        return str(exc)
+    return None
 
 
 def matches_glob(rel_posix: str, pattern: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,7 +35,8 @@ BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
 @dataclass
 class RunSettings:
     paths: list[str]
-    stdin_text: str | None = None
+    stdin_text: str | None = None  # an editor's buffer, already text
+    stdin_data: bytes | None = None  # the bytes read from stdin (decoded as Python would)
     stdin_filename: str | None = None
     fix: bool = False
     unsafe_fixes: bool = False
@@ -44,6 +46,21 @@ class RunSettings:
     cache_dir: Path | None = None
     jobs: int | None = None
     include_generated: bool = False
+    #: exclusions apply to files named explicitly and to --stdin-filename too
+    force_exclude: bool = False
+    #: told (phase, files done, files in the run) as the run goes (a progress line)
+    progress: Callable[[str, int, int], None] | None = None
+
+    @property
+    def stdin(self) -> bool:
+        return self.stdin_text is not None or self.stdin_data is not None
+
+    def stdin_source(self) -> tuple[bytes, SourceText]:
+        """The buffer's bytes and text (SourceError when the bytes are not Python source)."""
+        if self.stdin_data is not None:
+            return self.stdin_data, decode(self.stdin_data)
+        text = self.stdin_text or ""
+        return text.encode("utf-8", "surrogatepass"), SourceText(text, "utf-8")
 
 
 @dataclass
@@ -74,7 +91,9 @@ class RunReport:
     errors: list[FileError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: int = 0
+    checked: list[str] = field(default_factory=list)  # the display path of every file of the run
     fixed: int = 0
+    fixed_codes: dict[str, list[str]] = field(default_factory=dict)  # display path -> codes of the findings fixed
     changed: list[FileState] = field(default_factory=list)
     stdin_output: str | None = None
     #: per code context: files in it, files no selected rule checked there, findings dropped there
@@ -82,8 +101,23 @@ class RunReport:
     context_skipped: dict[str, int] = field(default_factory=dict)
     context_dropped: dict[str, int] = field(default_factory=dict)
     templated: int = 0  # template files (``{{`` in the path) left out by discovery
+    stdin_encoding: str = "utf-8"  # of the buffer, to print it back as it came
     texts: dict[str, str] = field(default_factory=dict)  # final text of files with findings
     encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
+    cache_hits: int = 0  # files of the run answered from the cache
+
+    def stdin_bytes(self, buffer: bytes, text: str | None = None) -> bytes:
+        """What to print for a buffer read from stdin: ``text`` (by default the
+        fixed buffer) in the buffer's own encoding (its BOM and coding cookie
+        kept), else the buffer exactly as it came."""
+        text = self.stdin_output if text is None else text
+        if text is None:
+            return buffer
+        try:
+            return text.encode(self.stdin_encoding)
+        except UnicodeEncodeError:
+            return buffer
 
 
 # -- main side --------------------------------------------------------------------
@@ -111,6 +145,7 @@ class Runner:
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
         self._notices: list[str] = []
+        self._path_errors: list[FileError] = []  # given paths missing, directories unreadable
         self.cache = self._open_cache() if settings.use_cache else None
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
 
@@ -131,36 +166,63 @@ class Runner:
     def run(self) -> RunReport:
         tune_gc()
         report = RunReport()
+        clock = _Clock(report.timings)
         states = self._discover()
         report.files = len(states)
         report.templated = self._templated
-        self._read_and_check(states, report)
+        report.errors.extend(self._path_errors)
+        report.checked = [state.display for state in states]
+        clock.lap("discover")
+        self._read_and_check(states, report, self._progress_for(len(states)))
+        clock.lap("read and check")
         for state in states:
             if state.result is not None and state.result.error is not None:
                 report.errors.append(state.result.error)
+        if self.settings.progress is not None and any(r.project_wide for r in self.rules):
+            self.settings.progress("project phase", len(states), len(states))
         project_findings = self._project_phase(states)
+        clock.lap("project phase")
         self._finish(states, project_findings, report)
         if self.cache is not None:
             self.cache.prune()
             self.cache.save_stats()
             if self.cache.refusal:
                 self._notices.append(self.cache.refusal)
+        clock.lap("suppressions, fixes and cache")
         report.warnings.extend(self._notices)
         return report
+
+    def _progress_for(self, total: int) -> Callable[[str], None] | None:
+        """A tick per file done, told to the settings' progress callback."""
+        tell = self.settings.progress
+        if tell is None:
+            return None
+        done = 0
+
+        def tick(phase: str) -> None:
+            nonlocal done
+            done += 1
+            tell(phase, done, total)
+
+        return tick
 
     def _discover(self) -> list[FileState]:
         s = self.settings
         self._templated = 0
-        if s.stdin_text is not None:
-            return [FileState(s.stdin_filename or "-", None)]
         discovery = Discovery(
             self.config.root,
             self.config.exclude + self.config.extend_exclude,
             self.config.respect_gitignore,
+            force_exclude=s.force_exclude,
         )
-        found = [FileState(display, real) for display, real in discovery.files(s.paths)]
+        if s.stdin:
+            if s.force_exclude and s.stdin_filename and discovery.excluded(Path(s.stdin_filename)):
+                return []
+            return [FileState(s.stdin_filename or "-", None)]
+        states = [FileState(display, real) for display, real in discovery.files(s.paths)]
         self._templated = discovery.templated
-        return found
+        self._path_errors = [FileError(display, problem) for display, problem in discovery.problems]
+        return states
 
     def _place(self, state: FileState, shown: str) -> None:
         """The file's code context by path: ``context-paths`` first (first
@@ -176,16 +238,18 @@ class Runner:
         """Read and decode; answer from the cache or the prefilter when possible."""
         stat = None
         if state.real is None:
-            data = (self.settings.stdin_text or "").encode("utf-8")
             if self.settings.stdin_filename:
                 state.module = self._module_name(Path(self.settings.stdin_filename))
                 self._place(state, self.settings.stdin_filename)
+            self._load_stdin(state, report)
+            return
         else:
             state.module = self._module_name(state.real)
             self._place(state, state.display)
             try:
                 stat = os.stat(state.real)
                 if self._answer_unread(state, stat):
+                    report.cache_hits += 1
                     return
                 data = state.real.read_bytes()
             except OSError as exc:
@@ -200,6 +264,20 @@ class Runner:
         except SourceError as exc:
             state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
             return
+        self._answer_read(state, data, stat, report)
+
+    def _load_stdin(self, state: FileState, report: RunReport) -> None:
+        try:
+            data, state.source = self.settings.stdin_source()
+        except SourceError as exc:
+            state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
+            return
+        report.stdin_encoding = state.source.encoding
+        self._answer_read(state, data, None, report)
+
+    def _answer_read(self, state: FileState, data: bytes, stat: os.stat_result | None, report: RunReport) -> None:
+        """Answer a decoded file from the cache or the prefilter when possible."""
+        assert state.source is not None
         if not self.settings.include_generated and state.real is not None and is_generated(state.source.text):
             state.result = FileResult(state.display)
             return
@@ -210,6 +288,7 @@ class Runner:
             cached = self.cache.get(state.digest, state.display)
             if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
                 state.result = cached
+                report.cache_hits += 1
                 return
         text = state.source.text
         if state.context not in self._checked_contexts:  # e.g. a test file: never parsed
@@ -223,7 +302,8 @@ class Runner:
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if error is None:  # for SL001/SL002, as the checker would
-                state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
+                found = parse_suppressions(text, bare_noqa=self.config.bare_noqa)
+                state.result.facts["__suppressions__"] = [s.to_json() for s in found]
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
 
@@ -257,14 +337,24 @@ class Runner:
     def _fixing(self) -> bool:
         return self.settings.fix or self.settings.diff
 
-    def _read_and_check(self, states: list[FileState], report: RunReport) -> None:
+    def _read_and_check(self, states: list[FileState], report: RunReport, tick: Callable[[str], None] | None = None) -> None:
         """Load every file; check those the cache and the prefilter could not
         answer (workers start on the first while the rest are read)."""
-        batch: Batch[FileState] = Batch(lambda: self.checker, worker_count(len(states), self.settings.jobs), self._done)
+        reading = True
+
+        def done(state: FileState, result: FileResult) -> None:
+            self._done(state, result)
+            if tick is not None:
+                tick("reading" if reading else "checking")
+
+        batch: Batch[FileState] = Batch(lambda: self.checker, worker_count(len(states), self.settings.jobs), done)
         for state in states:
             self._load(state, report)
             if state.result is None and state.source is not None:
                 batch.add(state, self._job(state))
+            elif tick is not None:
+                tick("reading")
+        reading = False
         batch.finish()
 
     def _job(self, state: FileState) -> Job:
@@ -389,7 +479,7 @@ class Runner:
         root = str(self.config.root.resolve())
         if not self.config.root_is_project:
             return {}, []
-        if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
+        if not self.settings.stdin and any(os.path.realpath(p) == root for p in self.settings.paths):
             return {}, []
         seen = {os.path.realpath(s.real) for s in states if s.real is not None}
         if self.settings.stdin_filename:  # the buffer stands for the file on disk
@@ -470,7 +560,9 @@ class Runner:
             findings = by_path.get(state.display, [])
             ignored = self._ignored_codes(state.display)
             findings = [f for f in findings if f.code not in ignored]
-            suppressions = [Suppression.from_json(s) for s in result.facts.get("__suppressions__", [])]
+            # a line's own comment answers first; a file-level one covers the rest
+            suppressions = sorted((Suppression.from_json(s) for s in result.facts.get("__suppressions__", [])),
+                                  key=lambda s: s.style == "file")
             kept = []
             for finding in findings:
                 hit = next((s for s in suppressions if s.covers(finding.line, finding.code)), None)
@@ -491,6 +583,8 @@ class Runner:
                 if state.real is not None:
                     report.encodings[state.display] = state.source.encoding
             report.fixed += result.fixed
+            if result.fixed_codes and not self.settings.diff:
+                report.fixed_codes[state.display] = list(result.fixed_codes)
             if result.fixed_source is not None:
                 report.changed.append(state)
         report.findings.sort(key=Finding.sort_key)
@@ -532,33 +626,51 @@ class Runner:
             return kept
         result.fixed_source, result.original_source = new_text, text
         result.fixed += applied
+        result.fixed_codes.extend(f.code for f in fixable)
         return [f for f in kept if f not in fixable]
 
     def _suppression_findings(self, path: str, suppressions: list[Suppression], selected: set[str], result: FileResult) -> list[Finding]:
-        out: list[Finding] = []
+        """SL001 for blanket comments, SL002 for ones that hide nothing."""
         if result.error is not None:
-            return out
+            return []
+        out: list[Finding] = []
         for s in suppressions:
-            if s.style == "scalelint" and not s.codes and BLANKET_CODE in selected:
-                out.append(Finding(
-                    BLANKET_CODE, "blanket-suppression",
-                    "`# scalelint: ignore` without codes hides every rule on this line; name them, e.g. `# scalelint: ignore[SL101]`",
-                    path, s.line, s.column, s.line, s.column + 1,
-                ))
+            message = self._blanket_message(s) if BLANKET_CODE in selected else None
+            if message is not None:
+                out.append(Finding(BLANKET_CODE, "blanket-suppression", message, path, s.line, s.column, s.line, s.column + 1))
                 continue
-            if UNUSED_CODE not in selected or not s.codes:
-                continue
-            unknown = [c for c in s.codes if c not in self.known_codes]
-            unused = [c for c in s.codes if c in selected and c not in s.used and c != UNUSED_CODE]
-            if unknown:
-                out.append(Finding(UNUSED_CODE, "unused-suppression",
-                                   f"suppression names unknown rule code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-                                   path, s.line, s.column, s.line, s.column + 1))
-            elif unused:
-                out.append(Finding(UNUSED_CODE, "unused-suppression",
-                                   f"suppression of {', '.join(unused)} matches no finding on this line; remove it",
-                                   path, s.line, s.column, s.line, s.column + 1))
+            message = self._unused_message(s, selected) if UNUSED_CODE in selected else None
+            if message is not None:
+                out.append(Finding(UNUSED_CODE, "unused-suppression", message, path, s.line, s.column, s.line, s.column + 1))
         return out
+
+    def _blanket_message(self, s: Suppression) -> str | None:
+        """Why a comment naming no code is reported (SL001), if it is."""
+        if not s.bare:
+            return None
+        if s.style == "scalelint":
+            return "`# scalelint: ignore` without codes hides every rule on this line; name them, e.g. `# scalelint: ignore[SL101]`"
+        if s.style == "file":
+            return "`# scalelint: ignore-file` without codes turns every rule off for this file; name them, e.g. `# scalelint: ignore-file[SL104]`"
+        if s.style == "noqa" and s.used and self.config.bare_noqa == "report":
+            hidden = ", ".join(sorted(s.used))
+            return f"bare `# noqa` hides {hidden} on this line; name it, e.g. `# noqa: {min(s.used)}` (or set bare-noqa in the config)"
+        return None
+
+    def _unused_message(self, s: Suppression, selected: set[str]) -> str | None:
+        """Why a suppression is useless (SL002), if it is."""
+        if s.style == "file-late":
+            return "`# scalelint: ignore-file` below the first statement has no effect; move it to the top of the file"
+        if s.bare:
+            return None
+        unknown = [c for c in s.codes if c not in self.known_codes]
+        if unknown:
+            return f"suppression names unknown rule code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+        unused = [c for c in s.codes if c in selected and c not in s.used and c != UNUSED_CODE]
+        if unused:
+            where = "in this file" if s.style == "file" else "on this line"
+            return f"suppression of {', '.join(unused)} matches no finding {where}; remove it"
+        return None
 
     def _write_fixes(self, report: RunReport) -> None:
         if self.settings.diff:
@@ -566,14 +678,14 @@ class Runner:
         written: set[Path] = set()  # targets already rewritten (a file and a symlink to it)
         for state in report.changed:
             assert state.result is not None and state.result.fixed_source is not None
-            if state.real is None:
-                report.stdin_output = state.result.fixed_source
-                continue
             assert state.source is not None
             try:
                 data = state.source.encode(state.result.fixed_source)
             except UnicodeEncodeError:
                 report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
+                continue
+            if state.real is None:
+                report.stdin_output = state.result.fixed_source
                 continue
             shown = Path(state.display)  # explicitly named files arrive resolved: see the link the user named
             path = shown if os.path.realpath(shown) == os.path.realpath(state.real) else state.real
@@ -584,6 +696,19 @@ class Runner:
             report.stdin_output = self.settings.stdin_text
 
 
+class _Clock:
+    """Seconds spent per phase, written into ``timings`` as each ends."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.started = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - self.started
+        self.started = now
+
+
 def build_checker(config: Config, file_rules: list, fix: bool = False, unsafe_fixes: bool = False) -> "Checker":
     """The checker of a run with these file rules (not SL001/SL002)."""
     from scalelint.engine.checker import CheckOptions, Checker
@@ -592,7 +717,7 @@ def build_checker(config: Config, file_rules: list, fix: bool = False, unsafe_fi
     return Checker(
         loadable_anywhere(file_rules),
         Recognition(**config.recognition()),
-        CheckOptions(fix=fix, unsafe_fixes=unsafe_fixes),
+        CheckOptions(fix=fix, unsafe_fixes=unsafe_fixes, bare_noqa=config.bare_noqa),
         runs_in_of(config, file_rules),
     )
 

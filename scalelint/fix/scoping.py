@@ -4,10 +4,12 @@ exactly the statements that need it, spelled the way each library's context
 manager actually releases (``contextlib.closing`` where ``with`` does not)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 
 from scalelint.context import FileContext
 from scalelint.core.findings import Fix, FixSafety
@@ -127,11 +129,18 @@ def top_level_in(fn: FunctionModel, block_stmt: Stmt, nested: Stmt) -> Stmt | No
 
 @dataclass
 class ClosingImport:
-    """How ``closing`` is spelled in this module, and the import to add if any."""
+    """How ``closing`` is spelled in this module, and the import to add if
+    any: before ``add_before`` (then a blank line when it opens the standard
+    library section) or after ``add_after``, or merged into ``merge_into``
+    (an existing ``from contextlib import ...``), where isort and Ruff's
+    import sorting would put it."""
 
     func: cst.BaseExpression
     add_before: cst.BaseStatement | None
     new_import: cst.SimpleStatementLine | None
+    add_after: cst.BaseStatement | None = None
+    separate: int = 0  # blank lines between the new import and add_before
+    merge_into: cst.SimpleStatementLine | None = None
 
 
 def closing_import(ctx: FileContext) -> ClosingImport | None:
@@ -156,10 +165,64 @@ def closing_import(ctx: FileContext) -> ClosingImport | None:
         break
     if anchor_index >= len(body):
         return None
-    anchor = body[anchor_index]
     new_import = cst.parse_statement("from contextlib import closing\n")
     assert isinstance(new_import, cst.SimpleStatementLine)
-    return ClosingImport(cst.Name("closing"), anchor, new_import)
+    return _placed(ClosingImport(cst.Name("closing"), body[anchor_index], new_import), body[anchor_index:])
+
+
+def _placed(found: ClosingImport, rest: Sequence[cst.BaseStatement]) -> ClosingImport:
+    """Where isort (default profile) and Ruff's I001 put ``from contextlib
+    import closing`` in the leading import block: the standard library
+    section, straight imports first, then from-imports by module name."""
+    block = []
+    for stmt in rest:
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], (cst.Import, cst.ImportFrom))):
+            break
+        block.append(stmt)
+    stdlib = [(stmt, _stdlib_module(stmt.body[0])) for stmt in block]
+    stdlib = [(stmt, module) for stmt, module in stdlib if module is not None]
+    froms = [(stmt, module) for stmt, module in stdlib if isinstance(stmt.body[0], cst.ImportFrom)]
+    for stmt, module in froms:
+        if module == "contextlib" and _mergeable(stmt.body[0]):
+            return replace(found, add_before=None, merge_into=stmt)
+    later = [stmt for stmt, module in froms if module.lower() > "contextlib"]
+    if later:
+        return replace(found, add_before=later[0])
+    if stdlib:
+        return replace(found, add_before=None, add_after=(froms or stdlib)[-1][0])
+    if block:
+        return replace(found, separate=1)
+    return replace(found, separate=2 if isinstance(found.add_before, (cst.FunctionDef, cst.ClassDef)) else 1)
+
+
+def _stdlib_module(node: cst.Import | cst.ImportFrom) -> str | None:
+    """The module a standard-library import names (None for any other)."""
+    if isinstance(node, cst.ImportFrom):
+        if node.relative or node.module is None:
+            return None
+        module = get_full_name_for_node(node.module) or ""
+    else:
+        module = get_full_name_for_node(node.names[0].name) or ""
+    return module if module.split(".")[0] in sys.stdlib_module_names else None
+
+
+def _mergeable(node: cst.ImportFrom) -> bool:
+    return not isinstance(node.names, cst.ImportStar) and node.lpar is None
+
+
+def merged_closing(stmt: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """``from contextlib import suppress`` with ``closing`` among its names, in order."""
+    node = stmt.body[0]
+    assert isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar)
+    names = list(node.names)
+    position = next((i for i, alias in enumerate(names) if (get_full_name_for_node(alias.name) or "").lower() > "closing"), len(names))
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    if position == len(names):
+        names[-1] = names[-1].with_changes(comma=comma)
+        names.append(cst.ImportAlias(cst.Name("closing")))
+    else:
+        names.insert(position, cst.ImportAlias(cst.Name("closing"), comma=comma))
+    return stmt.with_changes(body=[node.with_changes(names=names)])
 
 
 def _all_names(ctx: FileContext) -> set[str]:
@@ -207,10 +270,7 @@ def build_with(
         if closing is None:
             return None
         expr = cst.Call(func=closing.func, args=[cst.Arg(expr)])
-        if closing.new_import is not None and closing.add_before is not None:
-            anchor = closing.add_before
-            moved = closing.new_import.with_changes(leading_lines=anchor.leading_lines)
-            extra.append((anchor, cst.FlattenSentinel([moved, anchor.with_changes(leading_lines=())])))
+        extra.extend(_import_edits(closing))
     header = cst.TrailingWhitespace()
     if isinstance(leading_from, cst.SimpleStatementLine):
         header = leading_from.trailing_whitespace
@@ -229,6 +289,22 @@ def build_with(
         leading_lines=leading_from.leading_lines,
     )
     return with_node, extra
+
+
+def _import_edits(closing: ClosingImport) -> list[tuple[cst.CSTNode, cst.CSTNode]]:
+    """The edits that add ``from contextlib import closing`` where ``closing_import`` placed it."""
+    if closing.merge_into is not None:
+        return [(closing.merge_into, merged_closing(closing.merge_into))]
+    if closing.new_import is None:
+        return []
+    if closing.add_after is not None:
+        return [(closing.add_after, cst.FlattenSentinel([closing.add_after, closing.new_import]))]
+    if closing.add_before is None:
+        return []
+    anchor = closing.add_before
+    moved = closing.new_import.with_changes(leading_lines=anchor.leading_lines)
+    gap = [cst.EmptyLine()] * closing.separate
+    return [(anchor, cst.FlattenSentinel([moved, anchor.with_changes(leading_lines=gap)]))]
 
 
 def scope_hold_fix(

@@ -33,6 +33,9 @@ class Resource:
     scoped_source_method: str | None = None
     #: the object has no context manager of its own
     no_context_manager: bool = False
+    #: runs on a connection someone else checked out (``Session(bind=conn)``):
+    #: it holds no pooled connection of its own
+    borrowed: bool = False
 
     def evolve(self, **changes) -> "Resource":
         return replace(self, **changes)
@@ -162,6 +165,18 @@ METHOD_RESULTS: dict[tuple[str, str, str], Resource] = {
     ("connection", "*", "cursor"): Resource("cursor", "dbapi"),
     ("django_connection", "django", "cursor"): Resource("cursor", "django"),
 }
+
+#: kinds that can be bound to a connection someone else checked out (``Session(bind=conn)``)
+BINDABLE_KINDS = frozenset({"session", "session_factory"})
+#: keywords that make a session join the transaction of the connection it is bound to
+JOINS_CONNECTION_KEYWORDS = frozenset({"join_transaction_mode"})
+#: calls returning a connection that is already checked out (Alembic's migration connection)
+BORROWED_CONNECTION_CALLS = frozenset({"alembic.op.get_bind"})
+#: methods returning the connection their receiver already holds (``session.connection()``)
+BORROWED_CONNECTION_METHODS = frozenset({"connection"})
+#: names (last part, lowercase) that by convention hold a connection
+CONNECTION_NAMES = frozenset({"conn", "connection", "connectable", "dbconn", "db_conn"})
+CONNECTION_NAME_SUFFIXES = ("_conn", "_connection")
 
 #: calling an instance of this kind returns a new resource (``SessionLocal()``)
 CALLABLE_KINDS: dict[str, str] = {"session_factory": "session"}
@@ -736,6 +751,34 @@ EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "sorted", "bool"
 BATCH_NAME_FRAGMENTS = ("batch", "chunk", "page", "slice", "partition")
 #: longest literal ``range(n)`` that still counts as a small literal collection
 SMALL_RANGE = 20
+#: names (any part of a dotted spelling, lowercase) of configuration objects: what they
+#: list (``settings.PLUGINS``, ``app.config["BACKENDS"]``) is fixed when the code is deployed
+CONFIG_NAMES = frozenset({"settings", "config", "conf", "app_settings"})
+#: attributes listing schema objects (``metadata.sorted_tables``, ``table.columns``), fixed by the code
+SCHEMA_ITERABLE_ATTRS = frozenset({
+    "sorted_tables", "columns", "c", "relationships", "column_attrs", "constraints", "foreign_keys",
+    "indexes", "mapped_columns", "all_orm_descriptors", "many_to_many", "concrete_fields", "local_fields",
+})
+#: (receiver, attribute) pairs listing schema objects only on that receiver (``_meta.fields``)
+SCHEMA_ITERABLE_OWNED_ATTRS = frozenset({("_meta", "fields"), ("metadata", "tables"), ("meta", "tables")})
+#: calls listing schema objects (``apps.get_models()``, ``inspector.get_table_names()``)
+SCHEMA_ITERABLE_METHODS = frozenset({
+    "get_models", "get_fields", "get_app_configs", "get_table_names", "get_schema_names", "get_view_names",
+    "get_columns", "get_indexes", "get_foreign_keys", "get_unique_constraints", "__subclasses__",
+})
+#: command-line input: ``sys.argv``, and what ``parse_args()`` returns
+CLI_ITERABLES = frozenset({"sys.argv"})
+CLI_PARSE_METHODS = frozenset({"parse_args", "parse_known_args"})
+#: calls whose first argument is the model or table queried (``session.query(Order)``, ``select(Order)``)
+MODEL_TAKING_CALLS = frozenset({"query", "select", "get", "get_one", "get_or_404", "get_object_or_404"})
+#: variable names (lowercase) that by convention hold a model class or table
+MODEL_VARIABLE_NAMES = frozenset({"model", "cls", "klass", "table", "entity", "mapper", "model_class", "model_cls"})
+MODEL_VARIABLE_SUFFIXES = ("_model", "_table", "_cls", "_class")
+#: SQLAlchemy column operators: ``attr.any(...)`` with ``attr`` changing per round is another column each time
+SA_COLUMN_OPERATORS = frozenset({
+    "any", "has", "in_", "not_in", "notin_", "like", "ilike", "contains", "startswith", "endswith",
+    "is_", "is_not", "isnot", "between", "match", "op", "desc", "asc",
+})
 
 # -- ORM models and their relationships (SL104 lazy loads) ---------------------------
 # Read by scalelint.model.ormmodels (model classes and relationship fields, published
@@ -927,6 +970,8 @@ SA_UPSERT_METHODS = frozenset({"on_conflict_do_nothing", "on_conflict_do_update"
 #: words in the name of a context manager that takes a lock shared by every process
 #: (``with advisory_lock(key):``, ``with cache.lock("k"):``, ``with acquire_lock(...)``)
 LOCK_CONTEXT_WORDS = frozenset({"lock", "locked", "locking", "mutex"})
+#: methods of a cache/lock client that take a lock shared by every process (``cache.lock(key)``)
+SHARED_LOCK_METHODS = frozenset({"lock", "acquire_lock"})
 #: context managers that only serialise threads of one process: no guard across requests
 PROCESS_LOCAL_LOCKS = frozenset({
     "threading.Lock", "threading.RLock", "threading.Semaphore", "asyncio.Lock", "asyncio.Semaphore",

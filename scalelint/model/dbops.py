@@ -294,6 +294,28 @@ def sql_keyed(info: SqlInfo) -> bool:
     return any(m.group(1).lower() in catalog.PRIMARY_KEY_FIELDS for m in _PREDICATE.finditer(info.where))
 
 
+def field_stem(name: str) -> str:
+    """A field as lookups and constraints name it: ``user_id`` -> ``user``."""
+    return name[:-3] if name.endswith("_id") and len(name) > 3 else name
+
+
+def equality_fields(call: cst.Call) -> tuple[str, ...]:
+    """The fields a filter call compares for equality: ``filter(code=c)``,
+    ``code__exact=c``, ``filter_by(code=c)``, ``where(Coupon.code == c)`` (a
+    ``user_id`` lookup names the ``user`` relation)."""
+    out = []
+    for name in keywords(call):
+        field, _, op = name.partition("__")
+        if op in ("", "exact"):
+            out.append(field)
+    for arg in positional(call):
+        for sub in walk(arg):
+            if (isinstance(sub, cst.Comparison) and isinstance(sub.left, cst.Attribute) and len(sub.comparisons) == 1
+                    and isinstance(sub.comparisons[0].operator, cst.Equal)):
+                out.append(sub.left.attr.value)
+    return tuple(field_stem(f) for f in out)
+
+
 def lookups_keyed(call: cst.Call) -> bool:
     """``get(pk=...)``, ``filter(id=...)``, ``filter_by(id=...)``: a known row."""
     return any(name.split("__")[0] in catalog.PRIMARY_KEY_FIELDS for name in keywords(call)) or any(
@@ -463,10 +485,38 @@ def is_lock_context(expr: cst.BaseExpression, module: "ModuleModel") -> bool:
     (``advisory_lock(key)``, ``cache.lock("k")``), not a thread lock of one process."""
     if not isinstance(expr, cst.Call):
         return False
+    if is_lock_helper(expr, module):
+        return True
     name = (dotted(expr.func) or "").rsplit(".", 1)[-1]
     if not catalog.LOCK_CONTEXT_WORDS.intersection(words(name)):
         return False
     return module.qualified(expr.func) not in catalog.PROCESS_LOCAL_LOCKS
+
+
+def is_lock_helper(call: cst.Call, module: "ModuleModel") -> bool:
+    """A call of a helper configured in ``lock-helpers`` (as spelled, qualified or
+    by its last name)."""
+    configured = module.recognition.lock_helpers
+    if not configured:
+        return False
+    spelled = dotted(call.func) or ""
+    if not spelled:
+        return False
+    return (spelled in configured or spelled.rsplit(".", 1)[-1] in configured
+            or module.qualified(call.func) in configured)
+
+
+def takes_shared_lock(call: cst.Call, module: "ModuleModel") -> bool:
+    """A call that takes a lock every process shares, wherever it stands: a configured
+    lock helper, or a lock client's ``lock()`` (``cache.lock(key)``,
+    ``redis.lock(key).acquire()``); not ``threading.Lock()``."""
+    if is_lock_helper(call, module):
+        return True
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute) and func.attr.value in catalog.SHARED_LOCK_METHODS
+        and module.qualified(func) not in catalog.PROCESS_LOCAL_LOCKS
+    )
 
 
 def caught_names(handler: cst.ExceptHandler) -> list[str]:

@@ -16,6 +16,8 @@ from typing import Any, Iterable, Iterator
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.dbops import field_stem
+from scalelint.model.entities import entity_name
 from scalelint.model.module import ModuleModel
 from scalelint.core.walk import dotted, string_value
 
@@ -47,6 +49,8 @@ def model_facts(module: ModuleModel) -> list[dict[str, Any]]:
             fact["r"] = rels
         if reader.managers:
             fact["mg"] = reader.managers
+        if reader.uniques:
+            fact["u"] = reader.uniques
         out.append(fact)
     return out
 
@@ -158,6 +162,43 @@ class _ClassReader:
                     yield target.value, value, note
 
     @cached_property
+    def uniques(self) -> list[list[str]]:
+        """The field sets a unique constraint covers (each sorted): fields declared
+        ``unique=True`` or ``primary_key=True``, Django ``Meta.unique_together`` and
+        ``Meta.constraints``, SQLAlchemy ``__table_args__`` (partial constraints with a
+        ``condition=`` do not count)."""
+        found: list[list[str]] = []
+        for name, call, _ in self._assignments():
+            if any(_true(_arg(call, None, kw)) for kw in ("unique", "primary_key")):
+                found.append([name])
+        for stmt in self._class_level_values():
+            found.extend(self._declared_constraints(*stmt))
+        return [list(f) for f in sorted({tuple(sorted({field_stem(n) for n in f})) for f in found if f})]
+
+    def _class_level_values(self) -> Iterator[tuple[str, cst.BaseExpression]]:
+        """``name = value`` statements of the class body and of its inner ``Meta``."""
+        bodies = [self.node.body.body]
+        bodies += [s.body.body for s in self.node.body.body if isinstance(s, cst.ClassDef) and s.name.value == "Meta"]
+        for body in bodies:
+            for stmt in body:
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                            yield small.targets[0].target.value, small.value
+
+    def _declared_constraints(self, name: str, value: cst.BaseExpression) -> list[list[str]]:
+        if name == "unique_together":
+            return _literal_strings_nested(value)
+        if name in ("constraints", "__table_args__"):
+            out: list[list[str]] = []
+            elements = value.elements if isinstance(value, (cst.List, cst.Tuple)) else []
+            for el in elements:
+                if isinstance(el.value, cst.Call):
+                    out.extend(_constraint_fields(el.value))
+            return out
+        return []
+
+    @cached_property
     def managers(self) -> list[list[str]]:
         """Django managers declared in the class body, in order (the first is the
         default manager): [attribute, manager class as spelled, its qualified name];
@@ -251,6 +292,49 @@ def _arg(call: cst.Call, position: int | None, keyword: str) -> cst.BaseExpressi
     return None
 
 
+def _true(expr: cst.BaseExpression | None) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "True"
+
+
+def _constraint_fields(call: cst.Call) -> list[list[str]]:
+    """The fields of a ``UniqueConstraint(fields=[...])`` (Django, without a
+    ``condition=``), ``UniqueConstraint("a", "b")`` or ``Index(..., unique=True)``
+    (SQLAlchemy)."""
+    last = (dotted(call.func) or "").rsplit(".", 1)[-1]
+    if last == "UniqueConstraint":
+        if _arg(call, None, "condition") is not None:
+            return []
+        listed = _arg(call, None, "fields")
+        if listed is not None:
+            return [_strings(listed)]
+        return [[s for s in (_column_name(a.value) for a in call.args if a.keyword is None) if s]]
+    if last == "Index" and _true(_arg(call, None, "unique")):
+        return [[s for s in (_column_name(a.value) for a in call.args[1:] if a.keyword is None) if s]]
+    return []
+
+
+def _column_name(expr: cst.BaseExpression) -> str | None:
+    """``"code"`` or ``Coupon.code`` / ``code`` naming a column."""
+    text = string_value(expr)
+    if text is not None:
+        return text
+    spelled = dotted(expr)
+    return spelled.rsplit(".", 1)[-1] if spelled else None
+
+
+def _strings(expr: cst.BaseExpression) -> list[str]:
+    elements = expr.elements if isinstance(expr, (cst.List, cst.Tuple)) else []
+    return [s for s in (string_value(el.value) for el in elements) if s is not None]
+
+
+def _literal_strings_nested(expr: cst.BaseExpression) -> list[list[str]]:
+    """``unique_together``: one tuple of names, or a sequence of them."""
+    elements = expr.elements if isinstance(expr, (cst.List, cst.Tuple)) else []
+    if elements and all(isinstance(el.value, (cst.List, cst.Tuple)) for el in elements):
+        return [_strings(el.value) for el in elements]
+    return [_strings(expr)]
+
+
 def _lazy(call: cst.Call) -> str:
     """A relationship's ``lazy=`` strategy ("?" when not a literal)."""
     value = _arg(call, None, "lazy")
@@ -329,6 +413,7 @@ class ModelClass:
     orm: str
     own: list[dict[str, Any]]
     managers: list[list[str]] = field(default_factory=list)  # [attribute, class, qualified class]
+    uniques: list[list[str]] = field(default_factory=list)  # field sets under a unique constraint
 
 
 @dataclass
@@ -354,7 +439,8 @@ class ModelIndex:
         self.classes: dict[str, ModelClass] = {}
         self.by_name: dict[str, list[ModelClass]] = {}
         for fact in facts:
-            cls = ModelClass(fact["c"], fact["q"], fact.get("b", []), fact.get("orm", ""), fact.get("r", []), fact.get("mg", []))
+            cls = ModelClass(fact["c"], fact["q"], fact.get("b", []), fact.get("orm", ""), fact.get("r", []),
+                             fact.get("mg", []), fact.get("u", []))
             if cls.qual in self.classes:
                 continue
             self.classes[cls.qual] = cls
@@ -385,6 +471,20 @@ class ModelIndex:
             package = within.rsplit(".", 1)[0]
             candidates = [c for c in candidates if c.qual.startswith(package + ".")] or candidates
         return candidates[0] if len(candidates) == 1 else None
+
+    def unique_fields(self, entity: str) -> list[frozenset[str]]:
+        """The field sets under a unique constraint of the models read as ``entity``
+        (``entity_name`` of the class), inherited ones included; none when the
+        entity names several models that disagree."""
+        found = [self._uniques(c) for c in self.classes.values() if entity_name(c.name) == entity]
+        return found[0] if found and all(f == found[0] for f in found) else []
+
+    def _uniques(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> list[frozenset[str]]:
+        out = [frozenset(f) for f in cls.uniques]
+        if cls.qual not in seen:
+            for base in self._bases(cls):
+                out.extend(self._uniques(base, seen | {cls.qual}))
+        return sorted(set(out), key=sorted)
 
     def orm_of(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> str:
         if cls.orm or cls.qual in seen:

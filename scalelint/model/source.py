@@ -3,12 +3,14 @@ path, text, LibCST module and module model, and source positions of its nodes
 (computed lazily)."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from scalelint.core.lines import LineIndex
 from scalelint.core.positions import Positions
 
 if TYPE_CHECKING:
@@ -21,6 +23,8 @@ class SourceFile:
     text: str
     module: cst.Module
     model: "ModuleModel"
+    #: CPython's tree of ``text`` when the caller already has it (None: built on need)
+    python_tree: ast.Module | None = None
 
     @cached_property
     def positions(self) -> Positions:
@@ -52,7 +56,7 @@ class SourceFile:
     def _line_col(self, offset: int) -> tuple[int, int]:
         if "positions" in self.__dict__:
             return self.positions.line_col(offset)
-        return self.text.count("\n", 0, offset) + 1, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return LineIndex(self.text).line_col(offset)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.positions.line_col(self.positions.span(node)[0])[0]

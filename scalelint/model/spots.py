@@ -24,9 +24,10 @@ _COMPOUND = frozenset({cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.Wit
 
 
 class StatementLocator:
-    def __init__(self, module: cst.Module, text: str) -> None:
+    def __init__(self, module: cst.Module, text: str, tree: ast.Module | None = None) -> None:
         self.module = module
         self.text = text
+        self._tree = tree  # CPython's tree of the text, when the checker has one already
         self._starts: dict[int, int] | None = None
 
     @cached_property
@@ -98,10 +99,12 @@ class StatementLocator:
             enabled = gc.isenabled()
             gc.disable()
             try:
-                try:
-                    tree = ast.parse(self.text)
-                except (SyntaxError, ValueError, RecursionError):
-                    return self._starts
+                tree, self._tree = self._tree, None
+                if tree is None:
+                    try:
+                        tree = ast.parse(self.text)
+                    except (SyntaxError, ValueError, RecursionError):
+                        return self._starts
                 self._pair(self.module.body, tree.body)
                 del tree
             finally:

@@ -1,57 +1,104 @@
 """A baseline lets a legacy codebase adopt scalelint without fixing
 everything first: findings recorded in the file are not reported again.
 
-Entries are keyed by path, code and the text of the reported line (not its
-number), so unrelated edits that move code around keep the baseline valid.
+Entries are keyed by the file's path relative to the project root (the
+directory of the config file), the code and the text of the reported line
+(not its number): the same finding matches however the path was typed
+(absolute, ``./``, from a subdirectory), and unrelated edits that move code
+around keep the baseline valid. Version 1 baselines (keyed by the path as
+typed) are read as if written from the project root.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from scalelint.core.files import write_atomic_bytes
 from scalelint.core.errors import UsageError
+from scalelint.core.files import write_atomic_bytes
 from scalelint.core.findings import Finding
+from scalelint.core.lines import split_lines
 
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 
 
-def _key(finding: Finding, texts: dict[str, str]) -> str:
-    lines = texts.get(finding.path, "").splitlines()
+def project_path(path: str, root: Path) -> str:
+    """``path`` (as typed, relative to the working directory) relative to the
+    project root, in POSIX spelling; absolute when it lies outside the root."""
+    real = os.path.realpath(path)
+    base = os.path.realpath(root)
+    if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+        return Path(os.path.relpath(real, base)).as_posix()
+    return Path(real).as_posix()
+
+
+def _key(finding: Finding, texts: dict[str, str], root: Path) -> str:
+    lines = split_lines(texts.get(finding.path, ""))
     line = lines[finding.line - 1].strip() if 0 < finding.line <= len(lines) else ""
     digest = hashlib.sha1(line.encode("utf-8", "replace")).hexdigest()[:12]
-    return f"{Path(finding.path).as_posix()}::{finding.code}::{digest}"
+    return f"{project_path(finding.path, root)}::{finding.code}::{digest}"
 
 
-def load(path: Path) -> Counter[str]:
+def _file_of(key: str) -> str:
+    return key.rsplit("::", 2)[0]
+
+
+@dataclass
+class BaselineResult:
+    """The findings a baseline leaves to report, and its stale entries."""
+
+    findings: list[Finding]
+    stale: list[str] = field(default_factory=list)  # keys matching no finding in a checked file
+
+
+def load(path: Path, root: Path) -> Counter[str]:
+    """The entries of a baseline file, keyed as this version keys them."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: baseline file not found (create it with --write-baseline)") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: not a scalelint baseline: {exc}") from None
-    if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("findings"), dict):
+    if not isinstance(data, dict) or data.get("version") not in READABLE or not isinstance(data.get("findings"), dict):
         raise UsageError(f"{path}: not a scalelint baseline (version {VERSION} expected)")
-    return Counter({k: int(v) for k, v in data["findings"].items()})
+    entries = Counter({str(k): int(v) for k, v in data["findings"].items()})
+    return _migrate(entries, root) if data["version"] == 1 else entries
 
 
-def apply(findings: list[Finding], baseline: Counter[str], texts: dict[str, str]) -> list[Finding]:
-    """Drop as many findings per key as the baseline recorded."""
+def _migrate(entries: Counter[str], root: Path) -> Counter[str]:
+    """Version 1 keys hold the path as typed; read it from the project root."""
+    migrated: Counter[str] = Counter()
+    for key, count in entries.items():
+        path, _, rest = key.partition("::")
+        typed = path if os.path.isabs(path) else os.path.join(root, path)
+        migrated[f"{project_path(typed, root)}::{rest}"] += count
+    return migrated
+
+
+def apply(
+    findings: list[Finding], baseline: Counter[str], texts: dict[str, str], root: Path, checked: list[str],
+) -> BaselineResult:
+    """Drop as many findings per key as the baseline recorded; entries of
+    checked files left over are stale."""
     remaining = Counter(baseline)
     kept = []
     for finding in findings:
-        key = _key(finding, texts)
+        key = _key(finding, texts, root)
         if remaining[key] > 0:
             remaining[key] -= 1
         else:
             kept.append(finding)
-    return kept
+    files = {project_path(path, root) for path in checked}
+    stale = sorted(key for key, count in remaining.items() if count > 0 and _file_of(key) in files)
+    return BaselineResult(kept, stale)
 
 
-def write(path: Path, findings: list[Finding], texts: dict[str, str]) -> None:
-    counts = Counter(_key(f, texts) for f in findings)
+def write(path: Path, findings: list[Finding], texts: dict[str, str], root: Path) -> None:
+    counts = Counter(_key(f, texts, root) for f in findings)
     payload = {"version": VERSION, "tool": "scalelint", "findings": dict(sorted(counts.items()))}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic_bytes(path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))

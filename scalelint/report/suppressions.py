@@ -1,8 +1,15 @@
-"""``# scalelint: ignore[SL101]`` and ``# noqa: SL101`` comments.
+"""``# scalelint: ignore[SL101]``, ``# noqa: SL101`` and
+``# scalelint: ignore-file[SL104]`` comments.
 
 A comment on any physical line of a logical line (a statement, or a compound
 statement's header) covers the whole logical line, so a suppression can sit
-on a multi-line statement's first line.
+on a multi-line statement's first line. A file-level comment covers the
+whole file when it stands in the file's header (comments, blank lines and
+the module docstring before the first statement); further down it covers
+nothing (SL002 says so).
+
+A bare ``# noqa`` is shared with other tools; ``bare-noqa`` in the config
+decides what it means to scalelint (``BARE_NOQA``).
 """
 from __future__ import annotations
 
@@ -14,9 +21,14 @@ from dataclasses import dataclass, field
 from scalelint.core.lazyre import lazy_compile
 
 
-_SCALELINT = lazy_compile(r"#\s*scalelint\s*:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
+_SCALELINT = lazy_compile(r"#\s*scalelint\s*:\s*ignore(?P<file>-file)?\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
 _NOQA = lazy_compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 _CODE = lazy_compile(r"[A-Z]+[0-9]+")
+
+#: what a bare ``# noqa`` does: hide our findings and be reported (SL001) when
+#: it hid one; hide them silently; or mean nothing to scalelint
+BARE_NOQA = ("report", "suppress", "ignore")
+WHOLE_FILE = 10**9  # the last line a file-level suppression covers
 
 
 @dataclass
@@ -26,11 +38,15 @@ class Suppression:
     first_line: int  # logical line covered
     last_line: int
     codes: tuple[str, ...]  # empty: everything (bare)
-    style: str  # "scalelint" | "noqa"
+    style: str  # "scalelint" | "noqa" | "file" | "file-late" (below the header: covers nothing)
     used: set[str] = field(default_factory=set)
 
+    @property
+    def bare(self) -> bool:
+        return not self.codes
+
     def covers(self, line: int, code: str) -> bool:
-        if not self.first_line <= line <= self.last_line:
+        if self.style == "file-late" or not self.first_line <= line <= self.last_line:
             return False
         return not self.codes or code in self.codes
 
@@ -47,14 +63,16 @@ def may_have_suppressions(text: str) -> bool:
     return "scalelint" in lowered or "noqa" in lowered
 
 
-def parse_suppressions(text: str, prefix: str = "SL") -> list[Suppression]:
+def parse_suppressions(text: str, prefix: str = "SL", bare_noqa: str = "report") -> list[Suppression]:
     """Suppression comments of a file. ``noqa`` comments naming only other
-    tools' codes are not ours and are dropped."""
+    tools' codes are not ours and are dropped, and so are bare ones when
+    ``bare_noqa`` is "ignore"."""
     if not may_have_suppressions(text):
         return []
     found: list[Suppression] = []
     pending: list[tuple[int, int, tuple[str, ...], str]] = []
     logical_start: int | None = None
+    in_header = True  # before the first statement (the docstring aside)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -62,10 +80,18 @@ def parse_suppressions(text: str, prefix: str = "SL") -> list[Suppression]:
     for tok in tokens:
         if logical_start is None and tok.type not in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
             logical_start = tok.start[0]
+        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.STRING, tokenize.ENCODING):
+            in_header = False
         if tok.type == tokenize.COMMENT:
-            parsed = _parse_comment(tok.string, prefix)
-            if parsed is not None:
-                codes, style = parsed
+            parsed = _parse_comment(tok.string, prefix, bare_noqa)
+            if parsed is None:
+                continue
+            codes, style = parsed
+            if style == "file":
+                line, col = tok.start[0], tok.start[1] + 1
+                found.append(Suppression(line, col, 1, WHOLE_FILE, codes, "file") if in_header
+                             else Suppression(line, col, line, line, codes, "file-late"))
+            else:
                 pending.append((tok.start[0], tok.start[1] + 1, codes, style))
         if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or (tok.type == tokenize.NL and logical_start is None):
             end = tok.start[0]
@@ -77,17 +103,17 @@ def parse_suppressions(text: str, prefix: str = "SL") -> list[Suppression]:
     return found
 
 
-def _parse_comment(comment: str, prefix: str) -> tuple[tuple[str, ...], str] | None:
+def _parse_comment(comment: str, prefix: str, bare_noqa: str) -> tuple[tuple[str, ...], str] | None:
     match = _SCALELINT.search(comment)
     if match:
         raw = match.group("codes")
         codes = tuple(c.upper() for c in _CODE.findall(raw.upper())) if raw else ()
-        return codes, "scalelint"
+        return codes, "file" if match.group("file") else "scalelint"
     match = _NOQA.search(comment)
     if match:
         raw = match.group("codes")
         if raw is None:
-            return (), "noqa"
+            return None if bare_noqa == "ignore" else ((), "noqa")
         ours = tuple(c.upper() for c in _CODE.findall(raw.upper()) if c.upper().startswith(prefix))
         if not ours:
             return None

@@ -14,6 +14,7 @@ from scalelint.core.findings import Edit, Fix, FixSafety
 from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import glob_matches, key_prefix, key_words, substitute, templates_match
+from scalelint.model.caches.keyindex import GlobIndex, TemplateIndex
 from scalelint.model.entities import entity_name
 
 MAX_DEPTH = 4
@@ -66,7 +67,7 @@ class Effects:
     def covers(self, family: Family) -> bool:
         if self.everything or "*" in self.helpers:
             return True
-        if self.helpers & family.entities or self.helpers & set(key_words(family.key)):
+        if self.helpers and (self.helpers & family.entities or self.helpers & set(key_words(family.key))):
             return True
         if family.memo:
             if family.key[1:] in self.memo:
@@ -317,18 +318,18 @@ class CacheKeyIndex:
         if family.primary is None or not family.primary[2]:
             return False
         return not any(
-            effects.covers(family) for qual, effects in self._explicit_invalidations if qual != family.fn
+            effects.covers(family) for qual, effects in self._explicit_invalidations.meeting(family) if qual != family.fn
         )
 
     @cached_property
-    def _explicit_invalidations(self) -> list[tuple[str, Effects]]:
+    def _explicit_invalidations(self) -> "_Invalidations":
         """Each function's own explicit invalidations (not its callees', not clear())."""
         out = []
         for qual, facts in self.functions.items():
             effects = self._explicit(facts)
             if effects.keys or effects.patterns or effects.memo:
                 out.append((qual, effects))
-        return out
+        return _Invalidations(out)
 
     def _explicit(self, facts: dict[str, Any]) -> Effects:
         """The keys, patterns and memoized functions a function names itself."""
@@ -351,13 +352,22 @@ class CacheKeyIndex:
         return self._callers_cover(write.fn, family, 0, set())
 
     def _hook_covers(self, entity: str, on: str, family: Family) -> bool:
-        for hook in self.hooks:
-            if on not in hook["on"].split("+"):
-                continue
-            senders = {self.entity(e) for e in hook["entities"]}
-            if ("*" in senders or entity in senders) and self.effects(hook["fn"]).covers(family):
-                return True
-        return False
+        return any(self.effects(fn).covers(family) for fn in self._hook_functions(on, entity))
+
+    def _hook_functions(self, on: str, entity: str) -> list[str]:
+        """The functions of the hooks ``on`` fires for ``entity``, in hook order."""
+        listed = {**dict(self._hooks_on.get((on, entity), ())), **dict(self._hooks_on.get((on, "*"), ()))}
+        return [listed[index] for index in sorted(listed)]
+
+    @cached_property
+    def _hooks_on(self) -> dict[tuple[str, str], list[tuple[int, str]]]:
+        """(event, sender entity or ``*``) -> (hook number, its function)."""
+        out: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for index, hook in enumerate(self.hooks):
+            for event in set(hook["on"].split("+")):
+                for sender in {self.entity(e) for e in hook["entities"]}:
+                    out.setdefault((event, sender), []).append((index, hook["fn"]))
+        return out
 
     def _callers_cover(self, qual: str, family: Family, depth: int, seen: set[str]) -> bool:
         if depth >= 2:
@@ -390,6 +400,35 @@ class CacheKeyIndex:
         text = "".join(f"{anchor['indent']}{line}{anchor['eol']}" for line in lines)
         offset = anchor["offset"]
         return Fix(f"add `{'`, `'.join(lines)}` after the write", FixSafety.UNSAFE, (Edit(offset, offset, text),))
+
+
+class _Invalidations:
+    """Functions' explicit invalidations, indexed by the keys, globs and
+    memoized functions they name: a family meets only those that may cover it."""
+
+    def __init__(self, entries: list[tuple[str, Effects]]) -> None:
+        self.entries = entries
+        self._keys = TemplateIndex((key, i) for i, (_, e) in enumerate(entries) for key in e.keys)
+        self._globs = GlobIndex((pattern, i) for i, (_, e) in enumerate(entries) for pattern in e.patterns)
+        self._memo: dict[str, list[int]] = {}
+        for i, (_, effects) in enumerate(entries):
+            for name in effects.memo:
+                self._memo.setdefault(name, []).append(i)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def meeting(self, family: Family) -> list[tuple[str, Effects]]:
+        """The entries whose ``covers(family)`` can be true, in their order."""
+        found: set[int] = set()
+        if family.memo:
+            found.update(self._memo.get(family.key[1:], ()))
+        key = family.alias if family.memo else family.key
+        if key is not None:
+            found |= self._keys.candidates(key) | self._globs.candidates(key)
+            for version in family.versions:
+                found |= self._keys.candidates(version)
+        return [self.entries[i] for i in sorted(found)]
 
 
 _CAMEL_OR_SNAKE = lazy_compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")

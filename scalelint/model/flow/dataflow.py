@@ -146,6 +146,7 @@ class Origin:
     rechecks: bool = False  # the query's own filters test state (writes through it re-check)
     column: str | None = None
     keyed: bool = False  # looked up by primary key (finding it is not a uniqueness check)
+    lookup: tuple[str, ...] = ()  # fields compared for equality by its filters (``filter(code=c)``)
     handle: str | None = None  # replica handle key (file phase, for the fix)
     node: cst.CSTNode | None = None
     spot: Spot | None = None
@@ -311,7 +312,8 @@ class ModuleFlow:
             "functions": functions,
             "empty": empty,
             "origins": {enc.key(k): [o.entity, o.spelled, o.kind, o.shape, int(o.locked), int(o.rechecks), o.column,
-                                     list(self.spot(o)), int(o.keyed)] for k, o in self.origins.items()},
+                                     list(self.spot(o)), int(o.keyed), list(o.lookup)]
+                        for k, o in self.origins.items()},
             "writes": {enc.key(k): [w.verb, w.entity, w.what, int(w.rechecks), int(w.relative), int(w.upsert),
                                     int(w.unique_guarded), enc.labels(w.data), enc.labels(w.subject),
                                     enc.ctl(w.ctl), list(self.spot(w)), enc.key(w.target) if w.target else None]
@@ -358,9 +360,9 @@ class ModuleFlow:
 
 
 def _origin(dec: "_Decoder", k: str, raw: list) -> Origin:
-    entity, spelled, kind, shape, locked, rechecks, column, spot, keyed = raw
+    entity, spelled, kind, shape, locked, rechecks, column, spot, keyed, lookup = raw
     return Origin(k, entity, spelled, kind, shape, bool(locked), bool(rechecks), column, keyed=bool(keyed),
-                  spot=tuple(spot))  # type: ignore[arg-type]
+                  lookup=tuple(lookup), spot=tuple(spot))  # type: ignore[arg-type]
 
 
 def _write(dec: "_Decoder", k: str, raw: list) -> Write:

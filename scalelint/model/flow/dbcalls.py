@@ -192,6 +192,7 @@ class DbCalls:
             model = "model"
         handles = EMPTY
         locked = rechecks = keyed = False
+        lookup: tuple[str, ...] = ()
         i = manager + 1
         last_call: cst.Call | None = None
         shape_op = AS_IS
@@ -211,6 +212,7 @@ class DbCalls:
             elif step.name in catalog.DJANGO_FILTER_METHODS:
                 rechecks = rechecks or dbops.lookups_recheck(call)
                 keyed = keyed or dbops.lookups_keyed(call)
+                lookup += dbops.equality_fields(call)
             if step.name in catalog.DJANGO_VALUE_METHODS:
                 shape_op = ALL_VALUE
             elif step.name in catalog.DJANGO_EXISTS_METHODS:
@@ -223,7 +225,8 @@ class DbCalls:
             i += 1
         node = last_call if last_call is not None else steps[manager].node
         labels = self.origin(node, model, "django", ROW, handles, st, locked=locked, rechecks=rechecks,
-                             entity=entity_name(model) if model != "model" else None, keyed=keyed)
+                             entity=entity_name(model) if model != "model" else None, keyed=keyed,
+                             lookup=lookup)
         return reshape(labels, shape_op), i
 
     def _django_write(self, call: cst.Call, method: str, model: str, rechecks: bool, handles, st: State) -> None:
@@ -262,6 +265,7 @@ class DbCalls:
         if first is not None:
             self.args_labels(first, st)
         locked = rechecks = keyed = False
+        lookup: tuple[str, ...] = ()
         shape_op = AS_IS
         i = start
         last: cst.BaseExpression = first if first is not None else node
@@ -281,6 +285,7 @@ class DbCalls:
             elif step.name in catalog.SA_FILTER_METHODS:
                 rechecks = rechecks or dbops.sa_criteria_recheck(call)
                 keyed = keyed or dbops.lookups_keyed(call)
+                lookup += dbops.equality_fields(call)
             elif step.name in catalog.SA_VALUE_METHODS:
                 shape_op = ALL_VALUE
             elif step.name in catalog.SA_EXISTS_METHODS:
@@ -288,7 +293,7 @@ class DbCalls:
             last = call
             i += 1
         labels = self.origin(last, model, "sqlalchemy", ROW, handles, st, locked=locked, rechecks=rechecks,
-                             entity=entity_name(model), keyed=keyed)
+                             entity=entity_name(model), keyed=keyed, lookup=lookup)
         return reshape(labels, shape_op), i
 
     def _sa_execute(self, call: cst.Call, statement: dbops.SaStatement, handles, st: State) -> frozenset[Label]:
@@ -311,7 +316,8 @@ class DbCalls:
     # -- records ------------------------------------------------------------------------
     def origin(self, node: cst.CSTNode, spelled: str, kind: str, shape: str, handle_labels, st: State, *,
                locked: bool = False, rechecks: bool = False, column: str | None = None,
-               entity: str | None = None, record_event: bool = True, keyed: bool = False) -> frozenset[Label]:
+               entity: str | None = None, record_event: bool = True, keyed: bool = False,
+               lookup: tuple[str, ...] = ()) -> frozenset[Label]:
         key, new = self.b.key_for("o", node)
         if locked:
             shape = LOCKED
@@ -336,6 +342,7 @@ class DbCalls:
         if new:
             self.b.flow.origins[key] = Origin(
                 key, entity, spelled, kind, shape, locked, rechecks, column, keyed=keyed,
+                lookup=tuple(sorted(set(lookup))),
                 handle=unguarded.ref if unguarded is not None else None, node=node, anchor=self.anchor,
             )
         if locked and entity and self.out is not None:

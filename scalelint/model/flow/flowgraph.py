@@ -259,11 +259,21 @@ class Graph:
         if fn.locks:
             return True
         for key in fn.sites:
+            if self._locking_helper(key):
+                return True
             for label in self._call_result(Label(CALL, key), ()):
                 origin = self.origin(label.ref) if label.kind == ORIGIN else None
                 if origin is not None and label.effective(origin.shape) == LOCKED:
                     return True
         return False
+
+    def _locking_helper(self, site_key: str) -> bool:
+        """Whether the call at ``site_key`` runs a project function that takes a lock
+        (``acquire(key)`` whose body takes ``cache.lock()`` or ``select_for_update()``)."""
+        flow = self.flows.get(site_key.split("#", 1)[0])
+        name = flow.site_callee(site_key) if flow is not None else None
+        callee = self.lookup(name) if name is not None else None
+        return callee is not None and bool(callee.locks)
 
     def called_under_lock(self, fn: FunctionFlow, depth: int = 0) -> bool:
         """Whether every known caller of ``fn`` holds row locks when calling it (or is

@@ -47,7 +47,7 @@ class _Builder:
         self.model: ModuleModel = ctx.model
         self.flow = ModuleFlow(ctx.path, self.model.module_name)
         self.flow.ctx = ctx
-        self.flow.locator = StatementLocator(ctx.module, ctx.text)
+        self.flow.locator = StatementLocator(ctx.module, ctx.text, ctx.python_tree)
         self.globals: dict[str, frozenset[Label]] = {}
         self.local_classes = {c.name for c in self.model.classes}
         self._ids: dict[tuple[str, int], str] = {}
@@ -587,6 +587,8 @@ class _Run(DbCalls):
     # -- calls and chains ---------------------------------------------------------------
     def chain(self, node: cst.BaseExpression, st: State) -> frozenset[Label]:
         root, steps = unroll(node)
+        if self.out is not None and self._takes_shared_lock(root, steps):
+            self.out.locks.add("*")  # ``acquire_lock(key)``, ``cache.lock(key).acquire()``
         if not steps:
             return self.plain_call(root, st) if isinstance(root, cst.Call) else self.eval(root, st)
         if _is_logging(root, steps):
@@ -614,6 +616,12 @@ class _Run(DbCalls):
             else:
                 labels, i = self.method(labels, root, steps, i, st)
         return labels
+
+    def _takes_shared_lock(self, root: cst.BaseExpression, steps: list[Step]) -> bool:
+        calls = [step.call for step in steps if step.call is not None]
+        if type(root) is cst.Call:
+            calls.append(root)
+        return any(dbops.takes_shared_lock(call, self.model) for call in calls)
 
     def _attribute(self, labels, root, steps: list[Step], i: int, st: State) -> frozenset[Label]:
         name = steps[i].name

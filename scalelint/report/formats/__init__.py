@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from scalelint.core.findings import FileError, Finding
     from scalelint.rule import Rule
 
-FORMATS = ("text", "json", "sarif", "github", "junit")
+FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
 
 
 @dataclass
@@ -21,6 +21,7 @@ class ReportContext:
     files: int = 0
     fixed: int = 0
     statistics: bool = False
+    stale_baseline: list[str] = field(default_factory=list)  # baseline entries matching nothing now
     color: bool = False
     show_fix_hint: bool = True
     unsafe_fixes: bool = False
@@ -32,6 +33,7 @@ class ReportContext:
     context_skipped: dict[str, int] = field(default_factory=dict)
     context_dropped: dict[str, int] = field(default_factory=dict)
     templated: int = 0  # template files left out by discovery
+    fixed_codes: dict[str, list[str]] = field(default_factory=dict)  # --show-fixes: path -> codes fixed
 
 
 def related_lines(finding: "Finding") -> list[str]:

@@ -42,6 +42,11 @@ def render(ctx: ReportContext) -> str:
     return "\n".join(out) + "\n"
 
 
+def summary(ctx: ReportContext, color: bool = False) -> str:
+    """The closing lines: counts, fixes, errors (the concise format ends with them too)."""
+    return _summary(ctx, _painter(color))
+
+
 def _summary(ctx: ReportContext, paint) -> str:
     n = len(ctx.findings)
     lines = []
@@ -54,6 +59,10 @@ def _summary(ctx: ReportContext, paint) -> str:
             lines.append(f"{count:>5}  {code:<6} {name}{mark}")
     if ctx.statistics:
         lines.extend(_context_lines(ctx))
+    if ctx.statistics and ctx.stale_baseline:
+        lines.append(_stale_baseline(ctx.stale_baseline))
+    if ctx.fixed_codes:
+        lines.append(_fixes_shown(ctx))
     if ctx.fixed:
         lines.append(paint(f"Fixed {ctx.fixed} finding{'s' if ctx.fixed != 1 else ''}.", _GREEN))
     if n == 0:
@@ -93,6 +102,21 @@ def _context_lines(ctx: ReportContext) -> list[str]:
     if ctx.templated:
         lines.append(f"templates: {ctx.templated} path{'s' if ctx.templated != 1 else ''} with '{{{{' in the name skipped (not Python yet)")
     return lines
+def _fixes_shown(ctx: ReportContext) -> str:
+    """--show-fixes: what --fix changed, per file and rule."""
+    lines = ["Fixes applied:"]
+    for path in sorted(ctx.fixed_codes):
+        lines.append(f"- {path}:")
+        for code, count in sorted(Counter(ctx.fixed_codes[path]).items()):
+            name = ctx.rules[code].name if code in ctx.rules else ""
+            lines.append(f"    {count} x {code} ({name})" if name else f"    {count} x {code}")
+    return "\n".join(lines)
+
+
+def _stale_baseline(stale: list[str]) -> str:
+    """Baseline entries no finding matches any more (fixed, or the line changed)."""
+    head = f"{len(stale)} baseline entr{'ies' if len(stale) != 1 else 'y'} no longer match a finding (stale; rewrite with --write-baseline):"
+    return "\n".join([head, *(f"  {key}" for key in stale)])
 
 
 def _painter(color: bool):

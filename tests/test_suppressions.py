@@ -1,0 +1,100 @@
+"""Bare `# noqa` (the `bare-noqa` choice) and file-level
+`# scalelint: ignore-file[...]` comments, and what SL001/SL002 say of them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scalelint.cli import main
+from scalelint.report.suppressions import parse_suppressions
+
+FLAGGED = '''import sqlite3
+
+
+def names(path):
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT name FROM users").fetchall()
+    conn.close()
+    return rows
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def findings(*args: str) -> list[tuple[str, int, str]]:
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json", *args], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return sorted((d["path"], d["line"], d["code"]) for d in json.loads(result.output))
+
+
+def configure(project: Path, table: str) -> None:
+    (project / "pyproject.toml").write_text(f"[project]\nname = 'demo'\n[tool.scalelint]\n{table}\n")
+
+
+def bare_noqa_file(project: Path) -> None:
+    (project / "a.py").write_text(FLAGGED.replace("sqlite3.connect(path)", "sqlite3.connect(path)  # noqa"))
+    (project / "b.py").write_text("import os  # noqa\n")  # another tool's: hides nothing of ours
+
+
+def test_a_bare_noqa_hiding_a_finding_is_reported_by_default(project: Path) -> None:
+    bare_noqa_file(project)
+    assert findings(".") == [("a.py", 5, "SL001")]
+
+
+def test_bare_noqa_suppress_hides_silently(project: Path) -> None:
+    configure(project, 'bare-noqa = "suppress"')
+    bare_noqa_file(project)
+    assert findings(".") == []
+
+
+def test_bare_noqa_ignore_means_nothing_to_scalelint(project: Path) -> None:
+    configure(project, 'bare-noqa = "ignore"')
+    bare_noqa_file(project)
+    assert findings(".") == [("a.py", 5, "SL102")]
+
+
+def test_bare_noqa_takes_only_its_three_values(project: Path) -> None:
+    configure(project, 'bare-noqa = "sometimes"')
+    result = CliRunner().invoke(main, ["check", "--no-cache", "."])
+    assert result.exit_code == 2
+    assert "'bare-noqa' must be one of 'report', 'suppress', 'ignore'" in result.output
+
+
+def test_ignore_file_at_the_top_hides_the_named_rule_in_the_whole_file(project: Path) -> None:
+    (project / "a.py").write_text('#!/usr/bin/env python\n"""Docs."""\n# scalelint: ignore-file[SL102]\n' + FLAGGED)
+    assert findings(".") == []
+
+
+def test_ignore_file_names_only_its_codes(project: Path) -> None:
+    (project / "a.py").write_text("# scalelint: ignore-file[SL104]\n" + FLAGGED)
+    assert findings(".") == [("a.py", 1, "SL002"), ("a.py", 6, "SL102")]
+
+
+def test_ignore_file_below_the_first_statement_has_no_effect(project: Path) -> None:
+    (project / "a.py").write_text(FLAGGED.replace("import sqlite3\n", "import sqlite3\n# scalelint: ignore-file[SL102]\n"))
+    assert findings(".") == [("a.py", 2, "SL002"), ("a.py", 6, "SL102")]
+
+
+def test_a_bare_ignore_file_is_a_blanket_suppression(project: Path) -> None:
+    (project / "a.py").write_text("# scalelint: ignore-file\n" + FLAGGED)
+    assert findings(".") == [("a.py", 1, "SL001")]
+
+
+def test_a_line_comment_answers_before_the_file_comment(project: Path) -> None:
+    source = "# scalelint: ignore-file[SL102]\n" + FLAGGED.replace("sqlite3.connect(path)", "sqlite3.connect(path)  # noqa: SL102")
+    (project / "a.py").write_text(source)
+    assert findings(".") == [("a.py", 1, "SL002")]
+
+
+def test_ignore_file_is_not_read_as_a_bare_line_ignore() -> None:
+    [found] = parse_suppressions("# scalelint: ignore-file[SL104]\nx = 1\n")
+    assert (found.style, found.codes, found.first_line) == ("file", ("SL104",), 1)
+    assert found.covers(500, "SL104") and not found.covers(500, "SL102")
