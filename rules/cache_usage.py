@@ -19,8 +19,8 @@ from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.connections.work import Transaction, work_of
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.entities import EntityWrite
-from scalelint.model.contexts import is_test_module
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.walk import dotted, walk
 from scalelint.rule import Rule
@@ -205,8 +205,6 @@ class FalsyCacheHit(Rule):
     fix_safety = FixSafety.SAFE
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         for read in cache_reads(fn):
             if not read.op.client.library.returns_objects:
                 continue
@@ -357,8 +355,6 @@ class NonAtomicCacheCounter(Rule):
     vocabulary = CACHE_VOCABULARY
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         for read in cache_reads(fn):
             increment = read.op.client.library.increment
             if increment is None:
@@ -468,14 +464,13 @@ class InvalidationBeforeCommit(Rule):
     """
 
     code = "SL306"
+    contexts = frozenset({REQUEST, ONE_SHOT})  # requests running beside the script re-cache the old row
     name = "invalidation-before-commit"
     summary = "a cached key deleted before the write commits, so a concurrent miss re-caches the old row"
     vocabulary = CACHE_VOCABULARY
     fix_safety = FixSafety.UNSAFE
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         ops = cache_model(fn.module).ops(fn)
         deletes = [op for op in ops if op.method in catalog.CACHE_DELETES and op.template and not _deferred(op)]
         if not deletes:

@@ -8,9 +8,9 @@ import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import catalog
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.caches.cachefacts import FileFacts
 from scalelint.model.caches.cachekeys import HOLE, key_words, templates_match
-from scalelint.model.contexts import is_test_module
 from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
 from scalelint.model.function import FunctionModel
 from scalelint.model.module import ModuleModel
@@ -119,6 +119,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     """
 
     code = "SL301"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "write-without-cache-invalidation"
     summary = "a write of a cached entity leaves some of its cache keys stale"
     vocabulary = CACHE_VOCABULARY + (
@@ -204,13 +205,12 @@ class CacheSetWithoutTtl(_CacheRule):
     """
 
     code = "SL302"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "cache-set-without-ttl"
     summary = "a cache entry is written with no expiry"
     vocabulary = CACHE_VOCABULARY + ("cached(", "lru_cache")
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         cm = cache_model(fn.module)
         stakes = Stakes(cm)
         for op in cm.ops(fn):
@@ -229,7 +229,7 @@ class CacheSetWithoutTtl(_CacheRule):
                 self.report(memo.decorator, message)
 
     def check_module(self, module: ModuleModel) -> None:
-        if is_test_module(module) or "configure" not in self._ctx.text:
+        if "configure" not in self._ctx.text:
             return
         cm = cache_model(module)
         for node in walk(module.cst):
@@ -356,13 +356,12 @@ class CriticalDataInEvictingCache(_CacheRule):
     """
 
     code = "SL303"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "critical-data-in-evicting-cache"
     summary = "sessions, tokens, locks or rate limits written to a cache that evicts"
     vocabulary = CACHE_VOCABULARY + ("SESSION_ENGINE",)
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         cm = cache_model(fn.module)
         stakes = Stakes(cm)
         reported: set[str] = set()
@@ -387,8 +386,6 @@ class CriticalDataInEvictingCache(_CacheRule):
             )
 
     def check_module(self, module: ModuleModel) -> None:
-        if is_test_module(module):
-            return
         for name, value in module.global_values.items():
             if name == "SESSION_ENGINE" and string_value(value) in catalog.EVICTING_SESSION_ENGINES:
                 alias = string_value(module.global_values.get("SESSION_CACHE_ALIAS") or cst.Name("x")) or "default"
@@ -477,8 +474,6 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     vocabulary = ("lru_cache", "functools", "cachetools", "cache", "_memo", "MEMO")
 
     def collect_facts(self, module: ModuleModel) -> Any:
-        if is_test_module(module):
-            return None
         cm = cache_model(module)
         stakes = Stakes(cm)
         found: list[dict[str, Any]] = []
@@ -618,14 +613,13 @@ class BlockingKeyScan(_CacheRule):
     """
 
     code = "SL305"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "blocking-key-scan"
     summary = "KEYS scan or keyspace-wide pattern delete blocks Redis"
     vocabulary = ("keys(", "delete_pattern")
     fix_safety = FixSafety.SAFE
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         parents = None
         for op in cache_model(fn.module).ops(fn):
             lib = op.client.library

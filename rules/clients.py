@@ -12,7 +12,6 @@ from __future__ import annotations
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.contexts import is_test_module
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.walk import dotted, walk
 from scalelint.rule import Rule
@@ -77,7 +76,7 @@ class ClientCreatedPerCall(Rule):
                   "boto3", "pymemcache")
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module) or _runs_once(fn):
+        if _runs_once(fn):
             return
         kept = _kept_names(fn)
         for stmt, call in fn.calls():
@@ -197,8 +196,6 @@ class PoolWithoutLimits(Rule):
     vocabulary = ("create_engine", "create_async_engine", "Redis", "redis", "from_url", "connect", "requests", "httpx")
 
     def check_module(self, module) -> None:
-        if is_test_module(module):
-            return
         for node in walk(module.cst):
             if isinstance(node, cst.Call):
                 problem = _limit_problem(module.qualified(node.func) or "", node)
@@ -206,8 +203,6 @@ class PoolWithoutLimits(Rule):
                     self.report(node, problem)
 
     def check_function(self, fn: FunctionModel) -> None:
-        if is_test_module(fn.module):
-            return
         transactions = None
         for stmt, call in fn.calls():
             if catalog.IO_CALLS.get(fn.module.qualified(call.func) or "") != "http" or _keyword(call, "timeout"):

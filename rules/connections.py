@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from scalelint.core.findings import FixSafety
+from scalelint.core.findings import FixSafety, Related
 from scalelint.model import catalog
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Hold
 from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
@@ -90,9 +91,22 @@ class UnscopedConnection(Rule):
     helpers often hand out a shared or request-scoped handle (Flask keeps it on
     `g` and closes it at teardown). A connection whose cursor or result is
     returned belongs to the caller.
+
+    Not reported either, because someone else owns the release: a handle
+    scoped on the very next line (`s = Session()` then `with s:` or
+    `with closing(s):`; a psycopg2 or sqlite3 `with conn:` only ends a
+    transaction and does not count); a session bound to a connection that is
+    already checked out (`Session(bind=conn)`, `bind=op.get_bind()`,
+    `bind=session.connection()`, `join_transaction_mode=...`, or a
+    `sessionmaker` bound that way), which takes no pooled connection of its
+    own; a handle yielded by a dependency generator inside `try/finally` or
+    `with` (FastAPI closes it after the request); and a handle from a
+    function that also keeps it on an object such as Flask's `g` (the app
+    context's teardown closes it).
     """
 
     code = "SL102"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "unscoped-connection"
     summary = "connection or cursor released by hand (or never), leaking on exceptions"
     vocabulary = CONNECTION_VOCABULARY
@@ -101,7 +115,7 @@ class UnscopedConnection(Rule):
     def check_function(self, fn: FunctionModel) -> None:
         local_conns = {h.var for h in fn.holds if not h.via_with and h.resource.kind == "connection"}
         for hold in fn.holds:
-            if hold.via_with or hold.scoped or hold.escapes:
+            if hold.via_with or hold.scoped or hold.escapes or hold.borrowed:
                 continue
             if hold.resource.kind == "cursor" and not self._cursor_counts(hold, local_conns):
                 continue
@@ -241,6 +255,8 @@ class ConnectionHeldAcrossWork(Rule):
 
     def check_function(self, fn: FunctionModel) -> None:
         for hold in fn.holds:
+            if hold.borrowed:
+                continue  # the connection's owner holds it, not this session
             if work_of(fn).transaction_of(hold.acquired) is not None:
                 continue  # inside an explicit transaction: SL103's domain
             line = timeline_of(fn, hold)
@@ -460,8 +476,18 @@ class QueryInLoop(ProjectRule):
 
     ## Configuration
     `connection-factories` extends what counts as a database handle. Loops
-    over small literal collections (`for kind in ("a", "b")`, `range(3)`,
-    module constants), loops that batch on purpose (`chunk`/`batch`/`page`
+    whose size the code fixes are never reported: literal collections
+    (`for kind in ("a", "b")`, `range(3)`), module constants (also through a
+    local name, `.items()` or a filtering comprehension), enum members,
+    configuration lists (`settings.*`, `app.config[...]`), the command line
+    (`sys.argv`, what `parse_args()` returned) and schema objects
+    (`metadata.sorted_tables`, `table.columns`, `Model._meta.fields`,
+    `apps.get_models()`). Nor are queries whose shape changes each round, which
+    no single query can replace: another model (`session.query(model)`,
+    `select(model_cls)`) or another column (`getattr(Model, field)`,
+    `column.any(...)` with `column` a loop value, `filter(**{f"{field}__in": ids})`).
+    Loops over input of unknown size (parameters, request data) stay
+    reported. Loops that batch on purpose (`chunk`/`batch`/`page`
     in their names, `filter(id__in=batch)`), `while` loops and batched
     writes (`executemany`, `bulk_create`, `bulk_update`) are never reported.
     Relationship reads are reported only on loops over a recognised query
@@ -475,7 +501,8 @@ class QueryInLoop(ProjectRule):
     `options(joinedload/selectinload/subqueryload(...))`), when the
     relationship is declared eager (`lazy="joined"`, `"selectin"`,
     `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
-    foreign-key columns and properties. One finding per loop and relation.
+    foreign-key columns and properties. One finding per loop: at its first
+    query (or first lazily loaded relation), its message naming the others.
     """
 
     code = "SL104"
@@ -493,8 +520,9 @@ class QueryInLoop(ProjectRule):
 
     def check_function(self, fn: FunctionModel) -> None:
         scanner = _scanned(fn)
-        for found in scanner.found:
-            self.report(found.query.call, self._message(found))
+        for group in _by_loop(scanner.found):
+            related = [self.related(other.query.call, f"{other.query.label} runs per iteration too") for other in group[1:]]
+            self.report(group[0].query.call, self._message(group), related=related)
         self._scanned[id(fn)] = (fn, scanner.comprehensions)
 
     def collect_facts(self, module: ModuleModel) -> dict | None:
@@ -519,14 +547,20 @@ class QueryInLoop(ProjectRule):
         )
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
-                out.report(self, path, *load.loc, load.message)
+                related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
+                out.report(self, path, *load.loc, load.message, related=related)
 
-    def _message(self, found: LoopQuery) -> str:
-        query, loop = found.query, found.loop
+    def _message(self, group: list[LoopQuery]) -> str:
+        """One loop's queries: the first, its advice, and the others by line."""
+        query, loop = group[0].query, group[0].loop
         iterable = _short(loop.iterable)
         line = self._ctx.line_of(loop.node)
         advice = _ADVICE.get((query.style, query.write)) or _ADVICE[(query.style, "read" if not query.write else "write")]
-        return f"{query.label} runs once per iteration of the loop over {iterable} (line {line}); {advice}"
+        message = f"{query.label} runs once per iteration of the loop over {iterable} (line {line}); {advice}"
+        if len(group) == 1:
+            return message
+        others = ", ".join(f"{found.query.label} (line {self._ctx.line_of(found.query.call)})" for found in group[1:])
+        return f"{message}; the loop also runs {others}"
 
 
 _ADVICE = {
@@ -540,6 +574,14 @@ _ADVICE = {
     ("sql", "read"): "fetch them in one query (`WHERE id = ANY(%s)` / `IN (...)` or a join)",
     ("sql", "write"): "send them in one batch (`executemany()` or one set-based statement)",
 }
+
+
+def _by_loop(found: list[LoopQuery]) -> list[list[LoopQuery]]:
+    """The queries found, grouped by the loop that repeats them (in source order)."""
+    groups: dict[int, list[LoopQuery]] = {}
+    for item in found:
+        groups.setdefault(id(item.loop.node), []).append(item)
+    return list(groups.values())
 
 
 def _scanned(fn: FunctionModel) -> LoopScanner:

@@ -16,6 +16,7 @@ import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import dbops
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
 from scalelint.model.entrypoints import concurrent_runs
 from scalelint.model.flow.interpret import module_flow
@@ -162,6 +163,7 @@ class ReplicaReadFeedsWrite(_FlowRule):
     """
 
     code = "SL201"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "replica-read-feeds-write"
     summary = "a value read from a read replica decides or feeds a write on the primary"
     fix_safety = FixSafety.UNSAFE
@@ -356,6 +358,7 @@ class ReplicaReadAfterWrite(_FlowRule):
     """
 
     code = "SL203"
+    contexts = frozenset({REQUEST, ONE_SHOT})
     name = "replica-read-after-write"
     summary = "an entity written on the primary is read back from a replica"
 

@@ -2,6 +2,7 @@
 findings after every other rule has run (so it knows what each comment hid)."""
 from __future__ import annotations
 
+from scalelint.model.contexts import CONTEXTS
 from scalelint.rule import Rule
 
 
@@ -37,6 +38,7 @@ class BlanketSuppression(Rule):
     """
 
     code = "SL001"
+    contexts = frozenset(CONTEXTS)  # suppressions are checked wherever they are written
     name = "blanket-suppression"
     summary = "`# scalelint: ignore` without rule codes"
     vocabulary = ("scalelint",)
@@ -71,6 +73,7 @@ class UnusedSuppression(Rule):
     """
 
     code = "SL002"
+    contexts = frozenset(CONTEXTS)  # suppressions are checked wherever they are written
     name = "unused-suppression"
     summary = "suppression comment that suppresses nothing"
     vocabulary = ("scalelint", "noqa")

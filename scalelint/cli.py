@@ -119,19 +119,21 @@ def _check(paths: list[str], opts: dict) -> int:
     from scalelint.engine.registry import load_registry_cached
     from scalelint.engine.runner import Runner, RunSettings
 
-    stdin_text = None
+    stdin_data = None
     if paths == ["-"]:
-        stdin_text = sys.stdin.read()
+        stdin_data = sys.stdin.buffer.read()  # bytes: decoded as Python would (BOM, coding cookie)
     elif "-" in paths:
         raise UsageError("'-' (stdin) cannot be mixed with other paths")
     if not paths:
         paths = ["."]
-    if opts["stdin_filename"] and stdin_text is None:
+    if opts["stdin_filename"] and stdin_data is None:
         raise UsageError("--stdin-filename needs '-' as the path")
+    if opts["write_baseline"] and stdin_data is not None:
+        raise UsageError("--write-baseline records a whole project's findings; it cannot read stdin")
     if opts["write_baseline"] and not opts["baseline"]:
         raise UsageError("--write-baseline needs --baseline FILE")
 
-    anchor = Path(opts["stdin_filename"]).parent if stdin_text is not None and opts["stdin_filename"] else Path(paths[0] if stdin_text is None else ".")
+    anchor = Path(opts["stdin_filename"]).parent if stdin_data is not None and opts["stdin_filename"] else Path(paths[0] if stdin_data is None else ".")
     if not anchor.exists():
         anchor = Path(".")
     config = load_config(opts["config_path"], anchor)
@@ -153,10 +155,13 @@ def _check(paths: list[str], opts: dict) -> int:
     for codes in config.per_file_ignores.values():
         for code in codes:
             registry.select([code], where=f"per-file-ignores in {where}", skip_unknown=skipped)
+    for context, codes in config.contexts.items():
+        for code in codes if isinstance(codes, list) else ():
+            registry.select([code], where=f"contexts.{context} in {where}", skip_unknown=skipped)
 
     settings = RunSettings(
         paths=paths,
-        stdin_text=stdin_text,
+        stdin_data=stdin_data,
         stdin_filename=opts["stdin_filename"],
         fix=opts["fix"],
         unsafe_fixes=opts["unsafe_fixes"],
@@ -185,16 +190,19 @@ def _check(paths: list[str], opts: dict) -> int:
         click.echo(f"scalelint: error: {error}", err=True)
 
     if opts["add_noqa"]:
+        if stdin_data is not None:
+            return _add_noqa_to_buffer(report, texts, stdin_data)
         return _add_noqa(report, texts)
 
     if opts["diff"]:
         return _print_diff(report)
 
     fmt = opts["output_format"] or "text"
+    from scalelint.core.lines import split_lines
     from scalelint.report.formats import ReportContext, render
 
     color = opts["color"]
-    to_stdout = stdin_text is None or not opts["fix"]
+    to_stdout = stdin_data is None or not opts["fix"]
     stream = sys.stdout if to_stdout else sys.stderr
     if color is None:
         color = stream.isatty() and "NO_COLOR" not in os.environ
@@ -207,14 +215,19 @@ def _check(paths: list[str], opts: dict) -> int:
         statistics=opts["statistics"],
         color=bool(color),
         unsafe_fixes=opts["unsafe_fixes"],
-        source_lines={p: t.splitlines() for p, t in texts.items()} if fmt == "text" else {},
+        source_lines={p: split_lines(t) for p, t in texts.items()} if fmt == "text" else {},
         version=__version__,
         quiet=opts["quiet"],
+        context_files=report.context_files,
+        context_skipped=report.context_skipped,
+        context_dropped=report.context_dropped,
+        templated=report.templated,
     )
     output = render(fmt, ctx)
-    if stdin_text is not None and opts["fix"]:
-        sys.stdout.write(report.stdin_output if report.stdin_output is not None else stdin_text)
+    if stdin_data is not None and opts["fix"]:  # the editor replaces its buffer with stdout: always print it
         sys.stdout.flush()
+        sys.stdout.buffer.write(report.stdin_bytes(stdin_data))
+        sys.stdout.buffer.flush()
         if report.findings or fmt != "text":
             sys.stderr.write(output)
     else:
@@ -294,6 +307,23 @@ def _add_noqa(report, texts: dict[str, str]) -> int:
     return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 
+def _add_noqa_to_buffer(report, texts: dict[str, str], buffer: bytes) -> int:
+    """``--add-noqa`` on stdin: print the buffer with the comments added (or
+    unchanged), in its own encoding; an editor replaces its buffer with it."""
+    from scalelint.report.noqa import add_noqa
+
+    total = 0
+    text = None
+    if report.findings:
+        path = report.findings[0].path
+        text, total = add_noqa(texts[path], [f for f in report.findings if f.path == path])
+    sys.stdout.flush()
+    sys.stdout.buffer.write(report.stdin_bytes(buffer, text))
+    sys.stdout.buffer.flush()
+    click.echo(f"scalelint: added noqa comments to {total} line{'s' if total != 1 else ''}", err=True)
+    return EXIT_CLEAN
+
+
 @main.command("rules")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
 @click.option("--trust-local-rules", is_flag=True, help=TRUST_HELP)
@@ -321,22 +351,30 @@ def rules_command(output_format: str, trust_local_rules: bool) -> None:
 @click.option("--trust-local-rules", is_flag=True, help=TRUST_HELP)
 def explain(code: str, trust_local_rules: bool) -> None:
     """Print a rule's documentation (by code or name)."""
-    registry = _registry_or_exit(trust_local_rules)
+    from scalelint.model.contexts import CONTEXTS
+
+    config, registry = _config_and_registry(trust_local_rules)
     rule = registry.lookup(code)
     if rule is None:
         raise _fail(f"unknown rule {code!r} (see `scalelint rules`)")
     fix = rule.fix_safety.value if rule.fix_safety else "none"
-    click.echo(f"{rule.code} {rule.name}\n\n{rule.summary}\n\nFix: {fix}\n\n{rule.docs()}")
+    where = ", ".join(c for c in CONTEXTS if c in config.runs_in(rule.code, rule.contexts))
+    click.echo(f"{rule.code} {rule.name}\n\n{rule.summary}\n\nFix: {fix}\nChecks code in: {where or 'no context'}"
+               f" (contexts: {', '.join(CONTEXTS)}; see `contexts` in the configuration)\n\n{rule.docs()}")
 
 
 def _registry_or_exit(trust_local_rules: bool):
+    return _config_and_registry(trust_local_rules)[1]
+
+
+def _config_and_registry(trust_local_rules: bool):
     from scalelint.engine.config import load_config
     from scalelint.core.errors import UsageError
     from scalelint.engine.registry import load_registry
 
     try:
         config = load_config(None, Path("."))
-        return load_registry(_local_rules(config, trust_local_rules).paths)
+        return config, load_registry(_local_rules(config, trust_local_rules).paths)
     except UsageError as exc:
         raise _fail(str(exc)) from None
 

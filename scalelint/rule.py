@@ -47,6 +47,10 @@ class Rule:
     project_wide: ClassVar[bool] = False
     #: Where the docs live online (SARIF helpUri); filled from the code by default.
     docs_url: ClassVar[str | None] = None
+    #: The code contexts (scalelint.model.contexts) the rule checks by default;
+    #: a finding in a file or function of another context is not reported.
+    #: Scaling rules check request code only; ``[tool.scalelint] contexts`` overrides.
+    contexts: ClassVar[frozenset[str]] = frozenset({"request"})
 
     _ctx: "FileContext"
 

@@ -5,6 +5,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest
 
+#: fixtures are code scalelint checks, never tests to run (some are named like tests on purpose)
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

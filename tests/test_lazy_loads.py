@@ -103,3 +103,60 @@ def test_nested_loop_messages_name_the_query_that_can_load() -> None:
     messages = {f.line: f.message for f in lint(source, "SL104", path="nested.py")}
     assert "add `select_related(\"product\")` to the queryset" in messages[22]
     assert "`.options(selectinload(Author.books).selectinload(Book.publisher))`" in messages[66]
+
+
+def test_one_finding_per_loop_names_every_relation() -> None:
+    found = [f for f in lint_tree(FIXTURES / "SL104" / "lazy_shop", "SL104") if f.path.endswith("views.py")]
+    audit = [f for f in found if f.line in (13, 14)]
+    assert [f.line for f in audit] == [13]
+    assert "`product.created_by`" in audit[0].message
+    assert "the loop also lazy-loads `product.variants` (line 14)" in audit[0].message
+
+
+def test_one_finding_per_loop_names_every_query() -> None:
+    source = textwrap.dedent(
+        """
+        from django.db import models
+
+        class Order(models.Model):
+            pass
+
+        class Line(models.Model):
+            pass
+
+        def totals(customers):
+            for c in customers:
+                Order.objects.filter(customer=c).count()
+                Line.objects.filter(order__customer=c).count()
+                Order.objects.filter(customer=c).delete()
+            for c in customers:
+                Line.objects.filter(order__customer=c).exists()
+        """
+    )
+    found = lint(source, "SL104")
+    assert [f.line for f in found] == [12, 16]
+    assert found[0].message.endswith(
+        "the loop also runs Line.objects.filter(...).count() (line 13), Order.objects.filter(...).delete() (line 14)"
+    )
+    assert "also" not in found[1].message
+
+
+def test_one_finding_per_loop_points_at_the_others() -> None:
+    found = lint_tree(FIXTURES / "SL104" / "lazy_shop", "SL104")
+    audit = next(f for f in found if f.path.endswith("views.py") and f.line == 13)
+    assert [(r.line, r.message) for r in audit.related] == [(14, "`product.variants` lazy-loads too")]
+    source = textwrap.dedent(
+        """
+        from django.db import models
+
+        class Order(models.Model):
+            pass
+
+        def totals(customers):
+            for c in customers:
+                Order.objects.filter(customer=c).count()
+                Order.objects.filter(customer=c).delete()
+        """
+    )
+    [found] = lint(source, "SL104")
+    assert [(r.line, r.message) for r in found.related] == [(10, "Order.objects.filter(...).delete() runs per iteration too")]

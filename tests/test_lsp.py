@@ -406,3 +406,49 @@ def test_watchers_are_registered_when_the_client_can(tmp_path: Path, start_serve
     [registration] = request["params"]["registrations"]
     assert registration["method"] == "workspace/didChangeWatchedFiles"
     assert {w["globPattern"] for w in registration["registerOptions"]["watchers"]} == {"**/pyproject.toml", "**/scalelint.toml"}
+
+
+def _message(payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+def _read(stream) -> dict:
+    length = 0
+    while True:
+        line = stream.readline()
+        if not line.strip():
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(stream.read(length))
+
+
+@pytest.mark.parametrize("header", [b"", b"Content-Type: application/json\r\n", b"Content-Length: many\r\n", b"Content-Length: -3\r\n"],
+                         ids=["no-headers", "no-content-length", "non-numeric", "negative"])
+def test_language_server_survives_a_bad_content_length(tmp_path: Path, header: bytes) -> None:
+    """A malformed message is dropped and the server answers the next ones (issue 11 item 12)."""
+    pytest.importorskip("pygls", reason="the lsp extra (pygls) is not installed")
+    proc = subprocess.Popen([sys.executable, "-c", "from scalelint.lsp import main; main()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdin and proc.stdout
+        bad = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {}}).encode()
+        proc.stdin.write(header + b"\r\n" + bad)
+        for request_id in (1, 2):
+            proc.stdin.write(_message({"jsonrpc": "2.0", "id": request_id, "method": "initialize",
+                                       "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}}))
+        proc.stdin.flush()
+        replies = [_read(proc.stdout), _read(proc.stdout)]
+        assert [r.get("id") for r in replies][-1] == 2
+        assert "codeActionProvider" in replies[-1]["result"]["capabilities"]
+        proc.stdin.write(_message({"jsonrpc": "2.0", "id": 3, "method": "shutdown"}))
+        proc.stdin.write(_message({"jsonrpc": "2.0", "method": "exit"}))
+        proc.stdin.flush()
+        proc.wait(timeout=10)
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()

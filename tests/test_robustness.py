@@ -4,15 +4,18 @@ goes on with exit code 1."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
+from scalelint.core.findings import FileResult
 from scalelint.engine.checker import CheckOptions, Checker
+from scalelint.engine.dispatch import Batch
 from scalelint.engine.guard import Limits
 from scalelint.model.module import Recognition
 from helpers import rules_for
@@ -110,9 +113,7 @@ def test_deep_but_valid_code_is_checked(expression: str) -> None:
 
 
 def test_too_deep_code_is_that_files_error_and_the_run_goes_on(tmp_path: Path) -> None:
-    started = time.monotonic()
     code, findings, stderr = _json_run(tmp_path, {"deep.py": _released_by_hand("conn" + ".strip()" * 3000), "app.py": FLAGGED})
-    assert time.monotonic() - started < 60
     assert code == 1, stderr
     assert "deep.py: skipped: too complex (nested more than 1000 levels deep)" in stderr
     assert [f["path"] for f in findings] == ["app.py"]
@@ -124,11 +125,9 @@ def test_time_budget_makes_a_slow_file_that_files_error() -> None:
         for i in range(400)
     )
     checker = Checker(rules_for(), Recognition(), CheckOptions(limits=Limits(time_budget_s=0.05)))
-    started = time.monotonic()
     result = checker.check("slow.py", text)
     assert result.error is not None and result.error.message == "skipped: too complex (not done after 0.05 s)"
     assert not result.error.internal
-    assert time.monotonic() - started < 30
     assert checker.check("fast.py", FLAGGED).error is None  # the checker is still usable
 
 
@@ -144,3 +143,67 @@ def test_a_file_over_the_size_budget_is_reported_and_exits_1(tmp_path: Path) -> 
     assert code == 1, stderr
     assert "huge.py: skipped: too large (" in stderr and "the limit for one file is 1 MiB)" in stderr
     assert [f["path"] for f in findings] == ["app.py"]
+
+
+def test_the_budget_wins_over_what_the_interruption_became() -> None:
+    """The budget's interruption can land inside CPython's AST constructor,
+    which reports it as a SystemError: still that file's "too complex"."""
+    from scalelint.engine.guard import OverBudget, TooComplex, run_guarded
+
+    def compile_forever() -> None:
+        try:
+            while True:
+                compile("x = 1", "x.py", "exec")
+        except OverBudget:
+            raise SystemError("AST constructor recursion depth mismatch (before=24, after=44)") from None
+
+    with pytest.raises(TooComplex, match=r"not done after 0.05 s"):
+        run_guarded(compile_forever, 0.05)
+
+
+# -- a worker that dies -------------------------------------------------------------------
+class _KillsItsProcess:
+    """A checker whose process dies (as by the OOM killer) on one file."""
+
+    def check(self, path: str, text: str, *, module_name: str = "", ignored: frozenset[str] = frozenset(),
+              context: str = "request", pinned: bool = False) -> FileResult:
+        if path == "boom.py":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return FileResult(path)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_worker_that_dies_is_replaced_and_its_file_reported() -> None:
+    names = [f"f{i}.py" for i in range(20)]
+    names.insert(9, "boom.py")
+    results: dict[str, FileResult] = {}
+    batch: Batch[str] = Batch(_KillsItsProcess, 2, lambda key, result: results.__setitem__(key, result))
+    for name in names:
+        batch.add(name, (name, "x = 1\n", "", frozenset(), "request", False))
+    batch.finish()
+    assert sorted(results) == sorted(names)
+    assert [name for name, r in results.items() if r.error is not None] == ["boom.py"]
+    error = results["boom.py"].error
+    assert error is not None and not error.internal
+    assert error.message.startswith("skipped: the process checking it died")
+
+
+# -- item 13: what CPython refuses is never fixed; what it accepts is no syntax error --------
+@pytest.mark.parametrize("refused", ["def g(a, a):\n    return a\n", "break\n", "nonlocal conn\n"],
+                         ids=["repeated-parameter", "break-outside-a-loop", "module-nonlocal"])
+def test_no_fix_is_applied_to_a_file_cpython_refuses(refused: str) -> None:
+    text = FLAGGED + "\n\n" + refused
+    with pytest.raises(SyntaxError):
+        compile(text, "refused.py", "exec")
+    checker = Checker(rules_for("SL102"), Recognition(), CheckOptions(fix=True, unsafe_fixes=True))
+    result = checker.check("refused.py", text)
+    assert result.fixed == 0 and result.fixed_source is None
+    assert checker.check("accepted.py", FLAGGED).fixed == 1  # the same finding is fixed where CPython compiles the file
+
+
+def test_a_backslash_continuation_is_no_syntax_error(tmp_path: Path) -> None:
+    text = "import sqlite3\n\nTOTAL = 1 + \\\n    2\n\n" + FLAGGED.split("\n\n\n", 1)[1].replace("SELECT name", "SELECT \\\nname")
+    compile(text, "cont.py", "exec")
+    code, findings, stderr = _json_run(tmp_path, {"cont.py": text})
+    assert code == 1 and "error" not in stderr, stderr
+    assert [f["code"] for f in findings] == ["SL102"]

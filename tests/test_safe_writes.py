@@ -101,3 +101,46 @@ def test_add_noqa_keeps_a_symlink(project: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (project / "link.py").is_symlink()
     assert "# noqa: SL102" in (project / "real.py").read_text()
+
+
+# -- stdin mode (item 5): an editor replaces its buffer with what is printed ------------------
+def stdin_run(buffer: bytes, *options: str) -> tuple[int, bytes, str]:
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "SL102", *options, "--stdin-filename", "app.py", "-"], input=buffer)
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+def test_add_noqa_on_stdin_prints_the_buffer_with_the_comments(project: Path) -> None:
+    code, out, err = stdin_run(FLAGGED.encode(), "--add-noqa")
+    assert code == 0, err
+    assert out.decode() == FLAGGED.replace("sqlite3.connect(path)\n", "sqlite3.connect(path)  # noqa: SL102\n")
+    assert not (project / "app.py").exists()
+    clean = b"x = 1\n"
+    assert stdin_run(clean, "--add-noqa")[1] == clean
+
+
+def test_write_baseline_refuses_stdin(project: Path) -> None:
+    code, out, err = stdin_run(FLAGGED.encode(), "--write-baseline", "--baseline", "base.json")
+    assert code == 2 and "--write-baseline" in err and "stdin" in err
+    assert not (project / "base.json").exists()
+
+
+def test_a_fix_on_stdin_keeps_the_bom(project: Path) -> None:
+    code, out, err = stdin_run(b"\xef\xbb\xbf" + FLAGGED.encode(), "--fix")
+    assert code == 0, err
+    assert out.startswith(b"\xef\xbb\xbffrom contextlib import closing\n")
+
+
+def test_a_latin1_buffer_with_its_cookie_is_fixed_in_latin1(project: Path) -> None:
+    buffer = b"# -*- coding: latin-1 -*-\nGREETING = '\xe9t\xe9'\n" + FLAGGED.encode()
+    code, out, err = stdin_run(buffer, "--fix")
+    assert code == 0, err
+    assert b"GREETING = '\xe9t\xe9'\n" in out and b"with closing(sqlite3.connect(path)) as conn:" in out
+    code, out, err = stdin_run(buffer)
+    assert code == 1 and b"app.py:7:5: SL102" in out and "internal error" not in err
+
+
+def test_undecodable_bytes_on_stdin_are_that_buffers_error_and_printed_back(project: Path) -> None:
+    buffer = b"GREETING = '\xff'\n" + FLAGGED.encode()
+    code, out, err = stdin_run(buffer, "--fix")
+    assert code == 1 and out == buffer
+    assert "app.py: cannot decode as utf-8 at line 1" in err and "internal error" not in err

@@ -7,12 +7,13 @@ owned whitespace (for edits). It runs only for files that report something.
 """
 from __future__ import annotations
 
-import bisect
 from contextlib import contextmanager
 from typing import Iterator
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
+
+from scalelint.core.lines import LineIndex
 
 
 class _SpanState(CodegenState):
@@ -71,10 +72,7 @@ class Positions:
         self._syntactic = state.syntactic
         self._keep = module  # node ids are only valid while the tree lives
         self.text = text
-        self._line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._line_starts.append(i + 1)
+        self._lines = LineIndex(text)
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Syntactic character span [start, end) of a node."""
@@ -87,13 +85,10 @@ class Positions:
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and 1-based column of a character offset."""
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line] + 1
+        return self._lines.line_col(offset)
 
     def line_start(self, line: int) -> int:
-        return self._line_starts[line - 1]
+        return self._lines.line_start(line)
 
     def line_text(self, line: int) -> str:
-        start = self._line_starts[line - 1]
-        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
-        return self.text[start:end].rstrip("\r\n")
+        return self._lines.line_text(line)

@@ -292,6 +292,12 @@ def content_hash(data: bytes, context: str = "") -> str:
 VERSION_DIR = f"v{__version__}"
 
 
+def report_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """What a file tells the report rather than the project phase
+    (``__context__``, ``__dropped__``): kept with its findings in the table."""
+    return {k: v for k, v in facts.items() if k.startswith("__") and k != "__suppressions__"}
+
+
 class Cache:
     def __init__(self, directory: Path, salt: str) -> None:
         self.directory = directory
@@ -451,7 +457,7 @@ class Cache:
 
     def _note(self, digest: str, result: FileResult) -> None:
         try:
-            head = [[f.to_cache() for f in result.findings], result.facts.get("__suppressions__", [])]
+            head = [[f.to_cache() for f in result.findings], result.facts.get("__suppressions__", []), report_facts(result.facts)]
             identity = result.facts_digest or facts_digest(result.facts)
             self._added[digest] = (marshal.dumps(head), marshal.dumps(project_part(result.facts)), identity)
         except ValueError:
@@ -510,10 +516,12 @@ class Cache:
         row = self._row(digest)
         if row is not None:
             try:
-                findings, suppressions = marshal.loads(row[0])
+                findings, suppressions, extra = marshal.loads(row[0])
+                if not isinstance(extra, dict):
+                    raise TypeError("report facts")
                 result = FileResult(path, from_cache=True, facts_deferred=True, facts_digest=row[2])
                 result.findings = [_finding(f, path) for f in findings]
-                result.facts = {"__suppressions__": _suppressions(suppressions)}
+                result.facts = {**extra, "__suppressions__": _suppressions(suppressions)}
                 return result
             except MALFORMED:
                 self._forget(digest)

@@ -11,8 +11,9 @@ import libcst as cst
 from scalelint.context import FileContext
 from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
 from scalelint.core.edits import apply_edits
-from scalelint.engine.guard import Limits, TooComplex, cpython_tree, run_guarded
+from scalelint.engine.guard import Limits, TooComplex, compiles, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
+from scalelint.model import contexts, entrypoints
 from scalelint.model.module import ModuleModel, Recognition
 from scalelint.engine.parsing import parse_module
 from scalelint.engine.prefilter import Prefilter
@@ -39,9 +40,11 @@ class _Dispatch:
     file's text first matches its vocabulary (a run imports only the rule
     and model modules its files need); then, once: which hooks it overrides."""
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Any, runs_in: frozenset[str] | None = None) -> None:
         self.source = source  # a rule class, or a LazyRule naming its module
         self.vocabulary: tuple[str, ...] = source.vocabulary
+        #: the code contexts it checks (its declared ones unless configured)
+        self.contexts: frozenset[str] = source.contexts if runs_in is None else runs_in
         self.rule: Rule | None = None  # the instance, once imported
         self.module_hook = self.function_hook = self.facts_hook = False
         self.facts_name = ""
@@ -63,27 +66,41 @@ class Checker:
     rules: list[Any]  # rule classes, or LazyRules that import them on first use
     recognition: Recognition = field(default_factory=Recognition)
     options: CheckOptions = field(default_factory=CheckOptions)
+    #: code -> the contexts it checks, as configured (Config.runs_in); rules
+    #: not named here check the contexts they declare
+    runs_in: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._dispatch = [_Dispatch(rule) for rule in self.rules]
+        self._dispatch = [_Dispatch(rule, self.runs_in.get(rule.code)) for rule in self.rules]
         self._prefilter = Prefilter.for_rules((d.vocabulary for d in self._dispatch), asdict(self.recognition))
 
-    def active_for(self, text: str) -> list[_Dispatch]:
-        """Rules that can possibly match this text (by declared vocabulary)."""
-        return [self._dispatch[i].ready() for i in self._prefilter.matching(text)]
+    def active_for(self, text: str, context: str = contexts.REQUEST) -> list[_Dispatch]:
+        """Rules that can possibly match this text (by declared vocabulary) and check its context."""
+        return [
+            self._dispatch[i].ready() for i in self._prefilter.matching(text)
+            if context in self._dispatch[i].contexts
+        ]
 
     # -- checking -----------------------------------------------------------------
     def check(
-        self, path: str, text: str, *, module_name: str = "", ignored: frozenset[str] = frozenset()
+        self, path: str, text: str, *, module_name: str = "", ignored: frozenset[str] = frozenset(),
+        context: str = contexts.REQUEST, pinned: bool = False,
     ) -> FileResult:
+        """Check one file. ``context`` is the file's code context by its path
+        (the runner reads it: scalelint.model.contexts.path_context); ``pinned``
+        when configuration set it, so that neither its imports nor its
+        functions refine it."""
         result = FileResult(path)
         suppressions = parse_suppressions(text)
         result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
-        active = self.active_for(text)
+        where = Where(context, pinned)
+        active = self.active_for(text, where.context)
         if not active:
+            if where.context != contexts.REQUEST:
+                result.facts["__context__"] = where.context
             return result
         try:
-            return run_guarded(lambda: self._check_guarded(result, text, module_name, ignored, suppressions, active),
+            return run_guarded(lambda: self._check_guarded(result, text, module_name, ignored, suppressions, active, where),
                                self.options.limits.time_budget_s)
         except (TooComplex, RecursionError) as exc:
             reason = str(exc) if isinstance(exc, TooComplex) else "skipped: too complex (nested too deep for the analysis)"
@@ -91,7 +108,7 @@ class Checker:
             return result
 
     def _check_guarded(self, result: FileResult, text: str, module_name: str, ignored: frozenset[str],
-                       suppressions: list[Suppression], active: list[_Dispatch]) -> FileResult:
+                       suppressions: list[Suppression], active: list[_Dispatch], where: "Where") -> FileResult:
         """The check proper, run by check() under the guard (scalelint.engine.guard)."""
         path = result.path
         refused, final = self._cpython_refusal(text, path)
@@ -99,7 +116,7 @@ class Checker:
             result.error = FileError(path, refused)
             return result
         try:
-            findings, facts = self._run(path, text, module_name, active)
+            findings, facts = self._run(path, text, module_name, active, where)
         except cst.ParserSyntaxError as exc:
             result.error = FileError(path, refused or f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}")
             return result
@@ -108,9 +125,9 @@ class Checker:
             return result
         result.facts.update(facts)
         result.facts_digest = facts_digest(result.facts)
-        if self.options.fix:
+        if self.options.fix and not refused and compiles(text, path):  # never fix what CPython refuses
             fixed_text, findings, result.fixed = self._fix_loop(
-                path, text, module_name, findings, suppressions, ignored
+                path, text, module_name, findings, suppressions, ignored, where
             )
             if fixed_text != text:
                 result.fixed_source = fixed_text
@@ -129,11 +146,16 @@ class Checker:
             return syntax_error_message(exc), final_syntax_error(exc)
         return "", False
 
-    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch]) -> tuple[list[Finding], dict[str, Any]]:
+    def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch], where: "Where") -> tuple[list[Finding], dict[str, Any]]:
         module = parse_module(text)
         model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
+        ctx = FileContext(path, text, module, model)
         try:
-            return self._run_rules(FileContext(path, text, module, model), active)
+            placed = where.refined(ctx)
+            if placed.context != where.context:
+                active = [d for d in active if placed.context in d.contexts]
+            findings, facts = self._run_rules(ctx, active)
+            return placed.keep(findings, facts, {d.rule.code: d.contexts for d in active})
         finally:
             model.release()
             for d in active:
@@ -170,20 +192,65 @@ class Checker:
             return None
         return fix
 
-    def _fix_loop(self, path, text, module_name, findings, suppressions, ignored):
+    def _fix_loop(self, path, text, module_name, findings, suppressions, ignored, where):
         fixed_total = 0
         for _ in range(MAX_FIX_ROUNDS):
             fixes = [f for f in (self._fixable(x, suppressions, ignored) for x in findings) if f]
             if not fixes:
                 break
             new_text, applied = apply_edits(text, fixes)
-            if not applied or new_text == text:
+            if not applied or new_text == text or not compiles(new_text, path):
                 break
             try:
-                new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text))
+                new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text, where.context), where)
             except (cst.ParserSyntaxError, RuleCrash):
                 break  # never keep a fix whose result does not parse or check
             text, findings = new_text, new_findings
             fixed_total += applied
             suppressions = parse_suppressions(text)
         return text, findings, fixed_total
+
+
+@dataclass(frozen=True)
+class Where:
+    """A file's code context by path, and whether configuration pinned it."""
+
+    context: str
+    pinned: bool = False
+
+    def refined(self, source: FileContext) -> "Placed":
+        """The file's context once parsed (its imports), and the functions and
+        blocks that run in another (both left alone when pinned)."""
+        if self.pinned:
+            return Placed(self.context)
+        context = contexts.module_context(source.model, self.context)
+        return Placed(context, entrypoints.regions(source) if context == contexts.REQUEST else [])
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where each line of a parsed file runs."""
+
+    context: str
+    regions: list[contexts.Region] = field(default_factory=list)
+
+    def keep(self, findings: list[Finding], facts: dict[str, Any],
+             runs_in: dict[str, frozenset[str]]) -> tuple[list[Finding], dict[str, Any]]:
+        """The findings whose rule checks the context of their line; the
+        others are counted per context in ``__dropped__``. Facts record the
+        file's context and regions for the project phase and --statistics."""
+        kept: list[Finding] = []
+        dropped: dict[str, int] = {}
+        for finding in findings:
+            context = contexts.context_at(self.context, self.regions, finding.line)
+            if context in runs_in.get(finding.code, frozenset({context})):
+                kept.append(finding)
+            else:
+                dropped[context] = dropped.get(context, 0) + 1
+        if self.context != contexts.REQUEST:
+            facts["__context__"] = self.context
+        if dropped:
+            facts["__dropped__"] = dropped
+        if self.context != contexts.REQUEST or self.regions:
+            facts[contexts.FACTS_KEY] = {"file": self.context, "regions": [r.to_json() for r in self.regions]}
+        return kept, facts

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from scalelint.core.errors import ConfigError
+from scalelint.model.contexts import CONTEXTS
+from scalelint.engine.discovery import glob_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,6 +45,11 @@ class Config:
     local_rules: list[str] = field(default_factory=list)
     cache_dir: str = ".scalelint_cache"
     baseline: str | None = None
+    #: per code context: true (every rule checks it), false (none does) or the
+    #: rule codes/prefixes that do; contexts not named keep the rules' defaults
+    contexts: dict[str, bool | list[str]] = field(default_factory=dict)
+    #: glob -> code context, overriding what the path says (first match wins)
+    context_paths: dict[str, str] = field(default_factory=dict)
     # recognition knobs (rules.md "How database, replica and cache are recognised")
     connection_factories: list[str] = field(default_factory=list)
     replica_handles: list[str] = field(default_factory=list)
@@ -63,6 +70,22 @@ class Config:
             if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline")
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def runs_in(self, code: str, declared: frozenset[str]) -> frozenset[str]:
+        """The code contexts rule ``code`` checks: its declared defaults, as
+        ``contexts`` overrides them."""
+        out = set()
+        for context in CONTEXTS:
+            setting = self.contexts.get(context)
+            if setting is None:
+                checked = context in declared
+            elif isinstance(setting, bool):
+                checked = setting
+            else:
+                checked = any(code.startswith(selector.upper()) for selector in setting)
+            if checked:
+                out.add(context)
+        return frozenset(out)
 
     def recognition(self) -> dict[str, tuple[str, ...]]:
         """The recognition knobs, handed to the semantic model."""
@@ -95,6 +118,8 @@ KEYS: dict[str, str] = {
     "local-rules": _STR_LIST,
     "cache-dir": "string",
     "baseline": "string",
+    "contexts": "table of context = boolean or list of rule codes",
+    "context-paths": "table of glob = context",
     **{k.replace("_", "-"): _STR_LIST for k in RECOGNITION_KEYS},
 }
 
@@ -109,7 +134,7 @@ def find_pyproject(start: Path) -> Path | None:
                 data = _read_toml(candidate)
             except ConfigError:
                 raise
-            if "scalelint" in data.get("tool", {}):
+            if "scalelint" in _tool_table(data, candidate):
                 return candidate
     return None
 
@@ -136,10 +161,19 @@ def load_config(explicit: Path | None, search_from: Path) -> Config:
         return Config(**_project_root(search_from))
     data = _read_toml(path)
     if path.name == "pyproject.toml" or "tool" in data:
-        table = data.get("tool", {}).get("scalelint", {})
+        table = _tool_table(data, path).get("scalelint", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.scalelint] must be a table, got {type(table).__name__} {table!r}")
     else:  # a dedicated scalelint.toml: keys at the top level
         table = data
     return parse_table(table, path)
+
+
+def _tool_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: key 'tool' must be a table, got {type(tool).__name__} {tool!r}")
+    return tool
 
 
 def project_root(search_from: Path) -> Path:
@@ -169,8 +203,34 @@ def parse_table(table: dict[str, Any], path: Path) -> Config:
                 + (f" (did you mean {hint!r}?)" if hint else "")
             )
         _check_type(key, value, expected, path)
+        if key in ("contexts", "context-paths"):
+            _check_contexts(key, value, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
+
+
+def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
+    """Context names must be known: ``contexts`` keys, ``context-paths`` values."""
+    names = table.keys() if key == "contexts" else table.values()
+    for name in names:
+        if name not in CONTEXTS:
+            import difflib
+
+            hint = difflib.get_close_matches(name, CONTEXTS, n=1)
+            raise ConfigError(
+                f"{path}: key {key!r}: unknown context {name!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; contexts are {', '.join(CONTEXTS)}"
+            )
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
@@ -181,6 +241,12 @@ def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
         ok = isinstance(value, bool)
     elif expected == "string":
         ok = isinstance(value, str)
+    elif key == "contexts":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, bool) or (isinstance(v, list) and all(isinstance(c, str) for c in v)) for v in value.values()
+        )
+    elif key == "context-paths":
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     else:  # per-file-ignores
         ok = isinstance(value, dict) and all(
             isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
@@ -229,8 +295,34 @@ def load_user_config(environ: Mapping[str, str] = os.environ) -> UserConfig:
         if expected is None:
             raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(USER_KEYS)})")
         _check_type(key, value, expected, path)
+        if key in ("contexts", "context-paths"):
+            _check_contexts(key, value, path)
+        _check_globs(key, value, path)
         setattr(config, key.replace("-", "_"), value)
     return config
+
+
+def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
+    """Context names must be known: ``contexts`` keys, ``context-paths`` values."""
+    names = table.keys() if key == "contexts" else table.values()
+    for name in names:
+        if name not in CONTEXTS:
+            import difflib
+
+            hint = difflib.get_close_matches(name, CONTEXTS, n=1)
+            raise ConfigError(
+                f"{path}: key {key!r}: unknown context {name!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; contexts are {', '.join(CONTEXTS)}"
+            )
+def _check_globs(key: str, value: Any, path: Path) -> None:
+    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
+    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
+        return
+    for pattern in value:
+        problem = glob_problem(pattern)
+        if problem is not None:
+            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def inside_root(path: Path, root: Path) -> bool:

@@ -16,6 +16,14 @@ DEFAULT_EXCLUDES = (
     "dist", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".scalelint_cache",
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
+#: marks of a template (cookiecutter, Jinja, copier) in a file or directory name:
+#: what is below is rendered into Python, not Python yet
+TEMPLATE_MARKS = ("{{", "{%")
+
+
+def templated(name: str) -> bool:
+    """A path whose name holds a template expression (``{{cookiecutter.app}}``)."""
+    return any(mark in name for mark in TEMPLATE_MARKS)
 
 
 @dataclass
@@ -105,18 +113,31 @@ class Discovery:
     #: directories walked and ignore files read: while none of them changes,
     #: the same walk finds the same files (a cached file list stays valid)
     watched: list[str] = field(default_factory=list)
+    #: template files and directories left out (reported by --statistics, not as errors)
+    templated: int = 0
+    #: (display path, problem) of given paths missing and directories unreadable:
+    #: each is that path's error, and the rest is checked
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
     def files(self, paths: list[str]) -> list[tuple[str, Path]]:
-        """(display path, real path) for every file to check, sorted."""
+        """(display path, real path) for every file to check, sorted. Raises
+        UsageError only when no given path exists (nothing to check)."""
         found: dict[str, Path] = {}
+        missing = [given for given in paths if not Path(given).exists()]
+        if missing and len(missing) == len(paths):
+            raise UsageError("; ".join(f"{given}: no such file or directory" for given in missing))
+        self.problems.extend((given, "no such file or directory") for given in missing)
         for given in paths:
             real = Path(given)
-            if not real.exists():
-                raise UsageError(f"{given}: no such file or directory")
+            if given in missing:
+                continue
             if real.is_file():
                 # explicitly named files are checked even if excluded by a walk rule
                 # (pre-commit passes staged files one by one), but never non-Python
                 if real.suffix in PYTHON_SUFFIXES or given.endswith(PYTHON_SUFFIXES):
+                    if templated(given):
+                        self.templated += 1
+                        continue
                     resolved = real.resolve()
                     if not self._excluded_by_config(str(resolved)):
                         found[os.path.normpath(given)] = resolved
@@ -137,7 +158,9 @@ class Discovery:
                 active = active + [GitIgnore.read(Path(directory) / ".gitignore")]
             try:
                 entries = sorted(os.scandir(directory), key=lambda e: e.name)
-            except OSError:
+            except OSError as exc:
+                shown = os.path.normpath(os.path.join(given, directory[len(top_real) + 1:]))
+                self.problems.append((shown, f"cannot read directory: {exc.strerror or exc}"))
                 continue
             subdirs = []
             for entry in entries:
@@ -145,11 +168,17 @@ class Discovery:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in DEFAULT_EXCLUDES or entry.name.startswith("."):
                         continue
+                    if templated(entry.name):
+                        self.templated += 1
+                        continue
                     if self._ignored(path, True, active) or self._excluded_by_config(path):
                         continue
                     subdirs.append((path, active))
                 elif entry.name.endswith(PYTHON_SUFFIXES) and entry.is_file():
                     if self._ignored(path, False, active) or self._excluded_by_config(path):
+                        continue
+                    if templated(entry.name):
+                        self.templated += 1
                         continue
                     rel = path[len(top_real) + 1:]
                     yield os.path.normpath(os.path.join(given, rel)), Path(path)
@@ -203,6 +232,16 @@ class Discovery:
             cached = self.root.resolve().as_posix().rstrip("/") + "/"
             self.__dict__["_root_cache"] = cached
         return cached
+
+
+def glob_problem(pattern: str) -> str | None:
+    """Why a configured glob cannot be used (a bad ``[...]`` range), or None."""
+    try:
+        _glob_to_regex(pattern.strip("/"), anchored=True)
+        re.compile(fnmatch.translate(pattern))
+    except re.error as exc:
+        return str(exc)
+    return None
 
 
 def matches_glob(rel_posix: str, pattern: str) -> bool:

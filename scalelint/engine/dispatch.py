@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
-from scalelint.core.findings import FileResult
+from scalelint.core.findings import FileError, FileResult
 
 if TYPE_CHECKING:
     from scalelint.engine.checker import Checker
@@ -17,9 +17,11 @@ K = TypeVar("K")  # what the caller knows a job by
 
 IN_PROCESS_LIMIT = 12  # below this many files to parse, a process pool costs more than it saves
 
-Job = tuple[str, str, str, frozenset[str]]  # display path, text, module name, ignored codes
+#: display path, text, module name, ignored codes, code context by path, whether config pinned it
+Job = tuple[str, str, str, frozenset[str], str, bool]
 
 _CHECKER: "Checker | None" = None
+WORKER_DIED = "skipped: the process checking it died (out of memory, or a crash); the other files were checked"
 
 
 def init_worker(checker: "Checker") -> None:
@@ -52,8 +54,8 @@ def _check_job(job: Job) -> FileResult:
 
 
 def check_with(checker: "Checker", job: Job) -> FileResult:
-    display, text, module_name, ignored = job
-    return checker.check(display, text, module_name=module_name, ignored=ignored)
+    display, text, module_name, ignored, context, pinned = job
+    return checker.check(display, text, module_name=module_name, ignored=ignored, context=context, pinned=pinned)
 
 
 def worker_count(files: int, jobs: int | None) -> int:
@@ -78,7 +80,7 @@ class Batch(Generic[K]):
         self.workers = workers
         self.done = done
         self.waiting: list[tuple[K, Job]] = []
-        self.sent: list[tuple[list[K], Any]] = []
+        self.sent: list[tuple[list[tuple[K, Job]], Any]] = []
         self.pool: Any = None
 
     def add(self, key: K, job: Job) -> None:
@@ -90,14 +92,16 @@ class Batch(Generic[K]):
         if self.pool is None:
             from concurrent.futures import ProcessPoolExecutor  # only when it pays off
 
-            self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=_mp_context(), initializer=init_worker, initargs=(self.checker(),)
-            )
+            self.pool = self._new_pool(self.workers)
         for start in range(0, len(self.waiting), self.CHUNK):
             chunk = self.waiting[start:start + self.CHUNK]
-            keys = [key for key, _ in chunk]
-            self.sent.append((keys, self.pool.submit(_check_jobs, [job for _, job in chunk])))
+            self.sent.append((chunk, self.pool.submit(_check_jobs, [job for _, job in chunk])))
         self.waiting = []
+
+    def _new_pool(self, workers: int) -> Any:
+        from concurrent.futures import ProcessPoolExecutor  # only when it pays off
+
+        return ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=init_worker, initargs=(self.checker(),))
 
     def finish(self) -> None:
         if self.pool is None:
@@ -107,15 +111,43 @@ class Batch(Generic[K]):
                 for key, job in self.waiting:
                     self.done(key, check_with(checker, job))
             return
+        from concurrent.futures.process import BrokenProcessPool
+
         self._send()
+        lost: list[tuple[K, Job]] = []  # jobs of a pool a worker died in
         try:
-            for keys, future in self.sent:
-                for key, result in zip(keys, future.result()):
+            for chunk, future in self.sent:
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    lost.extend(chunk)
+                    continue
+                for (key, _), result in zip(chunk, results):
                     self.done(key, result)
         except BaseException:
             self.pool.shutdown(wait=False, cancel_futures=True)
             raise
-        self.pool.shutdown()
+        self.pool.shutdown(wait=not lost)
+        self._check_alone(lost)
+
+    def _check_alone(self, jobs: list[tuple[K, Job]]) -> None:
+        """The jobs of a pool whose worker died (a crash, the OOM killer), each in
+        a worker of its own, replaced whenever one dies: the file it was checking
+        is reported, every other file is checked."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = None
+        for key, job in jobs:
+            pool = pool or self._new_pool(1)
+            try:
+                [result] = pool.submit(_check_jobs, [job]).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                pool = None
+                result = FileResult(job[0], error=FileError(job[0], WORKER_DIED))
+            self.done(key, result)
+        if pool is not None:
+            pool.shutdown()
 
 
 def _check_jobs(jobs: list[Job]) -> list[FileResult]:

@@ -80,18 +80,31 @@ def cpython_tree(text: str, path: str, limits: Limits) -> ast.Module:
     return tree
 
 
+def compiles(text: str, path: str) -> bool:
+    """Whether CPython compiles the file to bytecode: its tree parses, and
+    its compiler accepts it too (``return`` or ``break`` outside their
+    blocks, a repeated parameter name are refused only there)."""
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def run_guarded(func: Callable[[], T], budget_s: float = TIME_BUDGET_S) -> T:
     """``func()`` in a thread with a large stack, stopped with TooComplex when
     it runs longer than ``budget_s`` seconds; its exceptions are re-raised here."""
     outcome: dict[str, object] = {}
+    stopped = threading.Event()
 
     def target() -> None:
         try:
             outcome["value"] = func()
-        except OverBudget:
-            outcome["error"] = TooComplex(f"skipped: too complex (not done after {budget_s:g} s)")
         except BaseException as exc:  # handed to the caller's thread
-            outcome["error"] = exc
+            # OverBudget, or what it became where it landed (CPython's AST
+            # constructor turns it into a SystemError, say)
+            over = isinstance(exc, OverBudget) or stopped.is_set()
+            outcome["error"] = TooComplex(f"skipped: too complex (not done after {budget_s:g} s)") if over else exc
 
     _raise_recursion_limit()
     try:
@@ -104,6 +117,7 @@ def run_guarded(func: Callable[[], T], budget_s: float = TIME_BUDGET_S) -> T:
                 threading.stack_size(previous)
         worker.join(budget_s)
         if worker.is_alive():
+            stopped.set()
             _interrupt(worker)
             worker.join()
     finally:

@@ -47,6 +47,8 @@ class LazyRule:
     #: empty for rules that no module name reaches (a project's local rules)
     module: str = ""
     qualname: str = ""
+    #: the code contexts the rule checks by default (Rule.contexts)
+    contexts: frozenset[str] = frozenset({"request"})
     _loader: Callable[[], dict[str, Any]] = field(repr=False, default=lambda: {})
 
     def docs(self) -> str:
@@ -127,6 +129,7 @@ def describe(rule) -> dict[str, Any]:
         "help": rule.help_uri(),
         "module": module,
         "qualname": rule.__qualname__ if module else "",
+        "contexts": sorted(rule.contexts),
     }
 
 
@@ -148,7 +151,8 @@ def read(root: "CacheRoot", parts: tuple[str, ...], name: str, loader: Callable[
             item["code"]: LazyRule(
                 item["code"], item["name"], item["summary"], tuple(item["vocabulary"]),
                 FixSafety(item["fix_safety"]) if item["fix_safety"] else None,
-                item["project_wide"], item["docs"], item["help"], item["module"], item["qualname"], loader,
+                item["project_wide"], item["docs"], item["help"], item["module"], item["qualname"],
+                frozenset(item["contexts"]), loader,
             )
             for item in data["rules"]
         }
@@ -171,6 +175,8 @@ def _well_formed(item: Any) -> bool:
         and type(item["vocabulary"]) is list
         and all(type(word) is str for word in item["vocabulary"])
         and (item["fix_safety"] is None or type(item["fix_safety"]) is str)
+        and type(item["contexts"]) is list
+        and all(type(context) is str for context in item["contexts"])
     )
 
 

@@ -22,6 +22,7 @@ from scalelint.engine.manifest import loadable_anywhere, materialize
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.engine.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
+from scalelint.model import contexts
 from scalelint.report.suppressions import Suppression, parse_suppressions
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ BLANKET_CODE, UNUSED_CODE = "SL001", "SL002"
 @dataclass
 class RunSettings:
     paths: list[str]
-    stdin_text: str | None = None
+    stdin_text: str | None = None  # an editor's buffer, already text
+    stdin_data: bytes | None = None  # the bytes read from stdin (decoded as Python would)
     stdin_filename: str | None = None
     fix: bool = False
     unsafe_fixes: bool = False
@@ -43,6 +45,17 @@ class RunSettings:
     cache_dir: Path | None = None
     jobs: int | None = None
     include_generated: bool = False
+
+    @property
+    def stdin(self) -> bool:
+        return self.stdin_text is not None or self.stdin_data is not None
+
+    def stdin_source(self) -> tuple[bytes, SourceText]:
+        """The buffer's bytes and text (SourceError when the bytes are not Python source)."""
+        if self.stdin_data is not None:
+            return self.stdin_data, decode(self.stdin_data)
+        text = self.stdin_text or ""
+        return text.encode("utf-8", "surrogatepass"), SourceText(text, "utf-8")
 
 
 @dataclass
@@ -55,6 +68,16 @@ class FileState:
     digest: str = ""
     result: FileResult | None = None
     module: str = ""  # the dotted module name it is checked as
+    context: str = contexts.REQUEST  # its code context by path (scalelint.model.contexts)
+    pinned: bool = False  # the context was set by ``context-paths``
+
+    @property
+    def cache_key(self) -> str:
+        """What besides its bytes decides a file's results: its module, and
+        its context when that is not the default."""
+        if self.context == contexts.REQUEST and not self.pinned:
+            return self.module
+        return f"{self.module}\0{self.context}{'!' if self.pinned else ''}"
 
 
 @dataclass
@@ -66,8 +89,26 @@ class RunReport:
     fixed: int = 0
     changed: list[FileState] = field(default_factory=list)
     stdin_output: str | None = None
+    #: per code context: files in it, files no selected rule checked there, findings dropped there
+    context_files: dict[str, int] = field(default_factory=dict)
+    context_skipped: dict[str, int] = field(default_factory=dict)
+    context_dropped: dict[str, int] = field(default_factory=dict)
+    templated: int = 0  # template files (``{{`` in the path) left out by discovery
+    stdin_encoding: str = "utf-8"  # of the buffer, to print it back as it came
     texts: dict[str, str] = field(default_factory=dict)  # final text of files with findings
     encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
+
+    def stdin_bytes(self, buffer: bytes, text: str | None = None) -> bytes:
+        """What to print for a buffer read from stdin: ``text`` (by default the
+        fixed buffer) in the buffer's own encoding (its BOM and coding cookie
+        kept), else the buffer exactly as it came."""
+        text = self.stdin_output if text is None else text
+        if text is None:
+            return buffer
+        try:
+            return text.encode(self.stdin_encoding)
+        except UnicodeEncodeError:
+            return buffer
 
 
 # -- main side --------------------------------------------------------------------
@@ -88,10 +129,14 @@ class Runner:
         self.settings = settings
         self.codes = [r.code for r in rules]
         self._file_rules = file_rules_of(rules)
+        #: code -> the code contexts it checks here (declared, then configured)
+        self._runs_in = runs_in_of(config, self._file_rules)
+        self._checked_contexts = frozenset().union(*self._runs_in.values())
         self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
         self._notices: list[str] = []
+        self._path_errors: list[FileError] = []  # given paths missing, directories unreadable
         self.cache = self._open_cache() if settings.use_cache else None
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
 
@@ -114,6 +159,8 @@ class Runner:
         report = RunReport()
         states = self._discover()
         report.files = len(states)
+        report.templated = self._templated
+        report.errors.extend(self._path_errors)
         self._read_and_check(states, report)
         for state in states:
             if state.result is not None and state.result.error is not None:
@@ -130,24 +177,41 @@ class Runner:
 
     def _discover(self) -> list[FileState]:
         s = self.settings
-        if s.stdin_text is not None:
+        self._templated = 0
+        if s.stdin:
             return [FileState(s.stdin_filename or "-", None)]
         discovery = Discovery(
             self.config.root,
             self.config.exclude + self.config.extend_exclude,
             self.config.respect_gitignore,
         )
-        return [FileState(display, real) for display, real in discovery.files(s.paths)]
+        states = [FileState(display, real) for display, real in discovery.files(s.paths)]
+        self._templated = discovery.templated
+        self._path_errors = [FileError(display, problem) for display, problem in discovery.problems]
+        return states
+
+    def _place(self, state: FileState, shown: str) -> None:
+        """The file's code context by path: ``context-paths`` first (first
+        matching glob wins), else what its path says."""
+        rel = self._rel(shown)
+        for pattern, context in self.config.context_paths.items():
+            if matches_glob(rel, pattern):
+                state.context, state.pinned = context, True
+                return
+        state.context, state.pinned = contexts.path_context(rel), False
 
     def _load(self, state: FileState, report: RunReport) -> None:
         """Read and decode; answer from the cache or the prefilter when possible."""
         stat = None
         if state.real is None:
-            data = (self.settings.stdin_text or "").encode("utf-8")
             if self.settings.stdin_filename:
                 state.module = self._module_name(Path(self.settings.stdin_filename))
+                self._place(state, self.settings.stdin_filename)
+            self._load_stdin(state, report)
+            return
         else:
             state.module = self._module_name(state.real)
+            self._place(state, state.display)
             try:
                 stat = os.stat(state.real)
                 if self._answer_unread(state, stat):
@@ -165,18 +229,39 @@ class Runner:
         except SourceError as exc:
             state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
             return
+        self._answer_read(state, data, stat)
+
+    def _load_stdin(self, state: FileState, report: RunReport) -> None:
+        try:
+            data, state.source = self.settings.stdin_source()
+        except SourceError as exc:
+            state.result = FileResult(state.display, error=FileError(state.display, str(exc)))
+            return
+        report.stdin_encoding = state.source.encoding
+        self._answer_read(state, data, None)
+
+    def _answer_read(self, state: FileState, data: bytes, stat: os.stat_result | None) -> None:
+        """Answer a decoded file from the cache or the prefilter when possible."""
+        assert state.source is not None
         if not self.settings.include_generated and state.real is not None and is_generated(state.source.text):
             state.result = FileResult(state.display)
             return
-        state.digest = content_hash(data, state.module)
+        state.digest = content_hash(data, state.cache_key)
         if self.cache is not None:  # content-addressed: an editor buffer on stdin too
             if stat is not None and state.real is not None:
-                self.cache.remember(state.real, stat, state.digest, state.module)
+                self.cache.remember(state.real, stat, state.digest, state.cache_key)
             cached = self.cache.get(state.digest, state.display)
             if cached is not None and not (self._fixing and any(f.fix for f in cached.findings)):
                 state.result = cached
                 return
         text = state.source.text
+        if state.context not in self._checked_contexts:  # e.g. a test file: never parsed
+            state.result = FileResult(state.display)
+            state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
+            state.result.facts["__context__"] = state.context
+            if self.cache is not None:
+                self.cache.put(state.digest, state.result)
+            return
         if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
@@ -190,7 +275,7 @@ class Runner:
         without reading it (its text is read later only if it is reported)."""
         if self.cache is None or self._fixing or state.real is None:
             return False
-        digest = self.cache.known_digest(state.real, stat, state.module)
+        digest = self.cache.known_digest(state.real, stat, state.cache_key)
         cached = self.cache.get(digest, state.display) if digest else None
         if cached is None:
             return False
@@ -227,7 +312,7 @@ class Runner:
 
     def _job(self, state: FileState) -> Job:
         assert state.source is not None
-        return (state.display, state.source.text, state.module, self._ignored_codes(state.display))
+        return (state.display, state.source.text, state.module, self._ignored_codes(state.display), state.context, state.pinned)
 
     def _done(self, state: FileState, result: FileResult) -> None:
         state.result = result
@@ -301,11 +386,36 @@ class Runner:
         out = ProjectReporter(reported)
         for rule_cls in materialize(project_rules):
             rule_cls().check_project(index, out)  # type: ignore[attr-defined]
+        findings = self._in_checked_contexts(out.findings, index, {s.display: s for s in states})
         if self.cache is not None and not self._fixing:
             covered, kept = cached if cached is not None else (set(), [])
             # the same facts give the same findings per file: keep what other runs reported
-            self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + out.findings)
-        return out.findings
+            self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + findings)
+        return findings
+
+    def _in_checked_contexts(self, findings: list[Finding], index: ProjectIndex,
+                             states: dict[str, FileState]) -> list[Finding]:
+        """Project findings whose rule checks the context of their line (the
+        file's, from its facts or its path); the others are counted as dropped
+        in the facts of their file, for --statistics."""
+        kept = []
+        for finding in findings:
+            placed = index.files.get(finding.path, {}).get(contexts.FACTS_KEY)
+            if placed is not None:
+                context = contexts.context_at(placed["file"], contexts.regions_from_json(placed["regions"]), finding.line)
+            else:
+                state = states.get(finding.path) or FileState(finding.path, None)
+                if finding.path not in states:
+                    self._place(state, finding.path)
+                context = state.context
+            if context in self._runs_in.get(finding.code, frozenset({context})):
+                kept.append(finding)
+                continue
+            result = states[finding.path].result if finding.path in states else None
+            if result is not None:
+                dropped = result.facts.setdefault("__project_dropped__", {})
+                dropped[context] = dropped.get(context, 0) + 1
+        return kept
 
     def _project_key(self, identities: dict[str, str], rules: list) -> str:
         """What the project phase's result depends on: every file's project
@@ -322,7 +432,7 @@ class Runner:
         root = str(self.config.root.resolve())
         if not self.config.root_is_project:
             return {}, []
-        if self.settings.stdin_text is None and any(os.path.realpath(p) == root for p in self.settings.paths):
+        if not self.settings.stdin and any(os.path.realpath(p) == root for p in self.settings.paths):
             return {}, []
         seen = {os.path.realpath(s.real) for s in states if s.real is not None}
         if self.settings.stdin_filename:  # the buffer stands for the file on disk
@@ -352,7 +462,9 @@ class Runner:
             stat = os.stat(path)
         except OSError:
             return None
-        digest = self.cache.known_digest(path, stat, self._module_name(path))
+        state = FileState(path, Path(path), module=self._module_name(path))
+        self._place(state, path)
+        digest = self.cache.known_digest(path, stat, state.cache_key)
         identity = self.cache.facts_digest_of(digest) if digest else None
         return None if digest is None or identity is None else (digest, identity)
 
@@ -425,7 +537,23 @@ class Runner:
             if result.fixed_source is not None:
                 report.changed.append(state)
         report.findings.sort(key=Finding.sort_key)
+        self._count_contexts(states, report)
         self._write_fixes(report)
+
+    def _count_contexts(self, states: list[FileState], report: RunReport) -> None:
+        """Per code context: its files, those no selected rule checks (never
+        parsed, or parsed only to learn it), and the findings dropped there."""
+        for state in states:
+            if state.result is None:
+                continue
+            facts = state.result.facts
+            context = facts.get("__context__", state.context)
+            report.context_files[context] = report.context_files.get(context, 0) + 1
+            if context not in self._checked_contexts:
+                report.context_skipped[context] = report.context_skipped.get(context, 0) + 1
+            for dropped in (facts.get("__dropped__", {}), facts.get("__project_dropped__", {})):
+                for where, count in dropped.items():
+                    report.context_dropped[where] = report.context_dropped.get(where, 0) + count
 
     def _apply_project_fixes(self, state: FileState, kept: list[Finding], from_project: set[Finding]) -> list[Finding]:
         """Apply the fixes of project findings (their edits are offsets in the
@@ -481,14 +609,14 @@ class Runner:
         written: set[Path] = set()  # targets already rewritten (a file and a symlink to it)
         for state in report.changed:
             assert state.result is not None and state.result.fixed_source is not None
-            if state.real is None:
-                report.stdin_output = state.result.fixed_source
-                continue
             assert state.source is not None
             try:
                 data = state.source.encode(state.result.fixed_source)
             except UnicodeEncodeError:
                 report.errors.append(FileError(state.display, f"fix not written: result cannot be encoded as {state.source.encoding}"))
+                continue
+            if state.real is None:
+                report.stdin_output = state.result.fixed_source
                 continue
             shown = Path(state.display)  # explicitly named files arrive resolved: see the link the user named
             path = shown if os.path.realpath(shown) == os.path.realpath(state.real) else state.real
@@ -508,7 +636,13 @@ def build_checker(config: Config, file_rules: list, fix: bool = False, unsafe_fi
         loadable_anywhere(file_rules),
         Recognition(**config.recognition()),
         CheckOptions(fix=fix, unsafe_fixes=unsafe_fixes),
+        runs_in_of(config, file_rules),
     )
+
+
+def runs_in_of(config: Config, file_rules: list) -> dict[str, frozenset[str]]:
+    """The code contexts each rule checks: declared, then configured."""
+    return {r.code: config.runs_in(r.code, r.contexts) for r in file_rules}
 
 
 def file_rules_of(rules: list) -> list:

@@ -3,6 +3,7 @@ cookies, BOMs, and clear refusals for binaries and unreadable files."""
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import re
 import tokenize
@@ -30,12 +31,20 @@ class SourceText:
 
 
 def decode(data: bytes) -> SourceText:
-    if b"\x00" in data[:8192]:
+    """The file's text, decoded as CPython would; SourceError for what it refuses."""
+    nul = data.find(b"\x00")
+    if 0 <= nul < 8192:
         raise SourceError("looks like a binary file (contains NUL bytes), not Python source")
+    if nul >= 0:  # CPython refuses a NUL byte anywhere
+        line = data.count(b"\n", 0, nul) + 1
+        raise SourceError(f"cannot be Python source: a NUL byte at line {line}")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        if _COOKIE.search(b"\n".join(data.splitlines()[:2])):
+        head = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+        if _COOKIE.search(b"\n".join(head.splitlines()[:2])):
+            if head is not data:
+                raise SourceError("a UTF-8 BOM and a coding cookie that names another encoding (CPython refuses it)") from None
             raise SourceError(f"bad coding cookie: {exc.msg}") from None
         encoding = "utf-8"  # no cookie: undecodable bytes are reported below
     try:

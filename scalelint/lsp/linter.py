@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scalelint.core.findings import FileError, Finding, FixSafety
+from scalelint.core.lines import LineIndex, split_lines
 from scalelint.engine.config import Config, load_config, local_rules_to_load
 from scalelint.engine.registry import Registry, load_registry
 
@@ -107,12 +108,11 @@ def _utf16_col(line_text: str, col_chars: int) -> int:
 
 
 def offset_range(text: str, start: int, end: int) -> Range:
+    lines = LineIndex(text)  # lines end only at \n, \r\n and \r, as CPython's tokenizer says
+
     def position(offset: int) -> tuple[int, int]:
-        line = text.count("\n", 0, offset)
-        line_start = text.rfind("\n", 0, offset) + 1
-        line_end = text.find("\n", line_start)
-        line_text = text[line_start : line_end if line_end != -1 else len(text)]
-        return line, _utf16_col(line_text, offset - line_start)
+        line, column = lines.line_col(offset)
+        return line - 1, _utf16_col(lines.line_text(line), column - 1)
 
     (a, b), (c, d) = position(start), position(end)
     return Range(a, b, c, d)
@@ -120,7 +120,7 @@ def offset_range(text: str, start: int, end: int) -> Range:
 
 def line_col_range(text: str, line: int, column: int, end_line: int, end_column: int) -> Range:
     """1-based lines and columns (in characters) as an LSP range."""
-    lines = text.split("\n")
+    lines = split_lines(text)
 
     def col(number: int, column: int) -> int:
         return _utf16_col(lines[number - 1], column - 1) if 0 < number <= len(lines) else max(column - 1, 0)

@@ -3,6 +3,7 @@ linter's work scheduled off the message loop, diagnostics and actions out."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -255,6 +256,34 @@ def _folders(params: Any) -> list[Path]:
     return folders
 
 
+class ResyncingInput:
+    """The client's byte stream, as pygls reads it (header lines, then a body),
+    made to survive a malformed message. pygls skips a message whose
+    ``Content-Length`` is missing or not a number, but then reads its body as
+    a header line that runs into the next message's header, and never finds a
+    header again. Here such a line starts at that header: the bad message is
+    dropped and the next one is read."""
+
+    HEADER = b"Content-Length:"
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        line = self.stream.readline()
+        at = line.find(self.HEADER)
+        if at > 0:
+            print(f"scalelint-lsp: dropped a malformed message ({at} bytes)", file=sys.stderr)
+            return line[at:]
+        return line
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
 def serve() -> None:  # pragma: no cover - exercised over stdio by the tests
     import sys
 
@@ -321,4 +350,4 @@ def serve() -> None:  # pragma: no cover - exercised over stdio by the tests
     def shutdown(params: Any) -> None:
         session.scheduler.stop()
 
-    server.start_io()
+    server.start_io(ResyncingInput(sys.stdin.buffer))

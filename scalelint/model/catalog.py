@@ -33,6 +33,9 @@ class Resource:
     scoped_source_method: str | None = None
     #: the object has no context manager of its own
     no_context_manager: bool = False
+    #: runs on a connection someone else checked out (``Session(bind=conn)``):
+    #: it holds no pooled connection of its own
+    borrowed: bool = False
 
     def evolve(self, **changes) -> "Resource":
         return replace(self, **changes)
@@ -162,6 +165,18 @@ METHOD_RESULTS: dict[tuple[str, str, str], Resource] = {
     ("connection", "*", "cursor"): Resource("cursor", "dbapi"),
     ("django_connection", "django", "cursor"): Resource("cursor", "django"),
 }
+
+#: kinds that can be bound to a connection someone else checked out (``Session(bind=conn)``)
+BINDABLE_KINDS = frozenset({"session", "session_factory"})
+#: keywords that make a session join the transaction of the connection it is bound to
+JOINS_CONNECTION_KEYWORDS = frozenset({"join_transaction_mode"})
+#: calls returning a connection that is already checked out (Alembic's migration connection)
+BORROWED_CONNECTION_CALLS = frozenset({"alembic.op.get_bind"})
+#: methods returning the connection their receiver already holds (``session.connection()``)
+BORROWED_CONNECTION_METHODS = frozenset({"connection"})
+#: names (last part, lowercase) that by convention hold a connection
+CONNECTION_NAMES = frozenset({"conn", "connection", "connectable", "dbconn", "db_conn"})
+CONNECTION_NAME_SUFFIXES = ("_conn", "_connection")
 
 #: calling an instance of this kind returns a new resource (``SessionLocal()``)
 CALLABLE_KINDS: dict[str, str] = {"session_factory": "session"}
@@ -702,6 +717,19 @@ CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
 IN_MEMORY_LIBRARIES = frozenset({"sqlite3", "aiosqlite"})
 #: imports that make a module a migration runner (run once at deploy time, not under load)
 MIGRATION_IMPORT_ROOTS = ("alembic", "django.db.migrations")
+#: imports that make a module test code (a test, a fixture, a test helper)
+TEST_IMPORT_ROOTS = ("pytest", "unittest", "django.test", "hypothesis")
+#: ``migrations.RunPython(forward, backward)``: its callables run while migrating
+RUN_PYTHON_CALLS = frozenset({"django.db.migrations.RunPython", "migrations.RunPython", "RunPython"})
+#: base classes of management commands (their methods run once, from a terminal)
+COMMAND_BASES = frozenset({
+    "django.core.management.base.BaseCommand", "django.core.management.BaseCommand",
+    "django.core.management.base.LabelCommand", "django.core.management.base.AppCommand",
+})
+#: decorators making a function a CLI command (``@click.command()``, ``@app.cli.command()``)
+CLI_DECORATOR_NAMES = frozenset({"command", "group"})
+#: libraries whose ``.command``/``.group`` decorators declare CLI commands
+CLI_LIBRARIES = ("click", "typer", "flask_script", "flask.cli")
 
 #: per-iteration calls that run a query, per handle kind (SL104)
 LOOP_QUERY_METHODS: dict[str, frozenset[str]] = {
@@ -737,6 +765,34 @@ EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "sorted", "bool"
 BATCH_NAME_FRAGMENTS = ("batch", "chunk", "page", "slice", "partition")
 #: longest literal ``range(n)`` that still counts as a small literal collection
 SMALL_RANGE = 20
+#: names (any part of a dotted spelling, lowercase) of configuration objects: what they
+#: list (``settings.PLUGINS``, ``app.config["BACKENDS"]``) is fixed when the code is deployed
+CONFIG_NAMES = frozenset({"settings", "config", "conf", "app_settings"})
+#: attributes listing schema objects (``metadata.sorted_tables``, ``table.columns``), fixed by the code
+SCHEMA_ITERABLE_ATTRS = frozenset({
+    "sorted_tables", "columns", "c", "relationships", "column_attrs", "constraints", "foreign_keys",
+    "indexes", "mapped_columns", "all_orm_descriptors", "many_to_many", "concrete_fields", "local_fields",
+})
+#: (receiver, attribute) pairs listing schema objects only on that receiver (``_meta.fields``)
+SCHEMA_ITERABLE_OWNED_ATTRS = frozenset({("_meta", "fields"), ("metadata", "tables"), ("meta", "tables")})
+#: calls listing schema objects (``apps.get_models()``, ``inspector.get_table_names()``)
+SCHEMA_ITERABLE_METHODS = frozenset({
+    "get_models", "get_fields", "get_app_configs", "get_table_names", "get_schema_names", "get_view_names",
+    "get_columns", "get_indexes", "get_foreign_keys", "get_unique_constraints", "__subclasses__",
+})
+#: command-line input: ``sys.argv``, and what ``parse_args()`` returns
+CLI_ITERABLES = frozenset({"sys.argv"})
+CLI_PARSE_METHODS = frozenset({"parse_args", "parse_known_args"})
+#: calls whose first argument is the model or table queried (``session.query(Order)``, ``select(Order)``)
+MODEL_TAKING_CALLS = frozenset({"query", "select", "get", "get_one", "get_or_404", "get_object_or_404"})
+#: variable names (lowercase) that by convention hold a model class or table
+MODEL_VARIABLE_NAMES = frozenset({"model", "cls", "klass", "table", "entity", "mapper", "model_class", "model_cls"})
+MODEL_VARIABLE_SUFFIXES = ("_model", "_table", "_cls", "_class")
+#: SQLAlchemy column operators: ``attr.any(...)`` with ``attr`` changing per round is another column each time
+SA_COLUMN_OPERATORS = frozenset({
+    "any", "has", "in_", "not_in", "notin_", "like", "ilike", "contains", "startswith", "endswith",
+    "is_", "is_not", "isnot", "between", "match", "op", "desc", "asc",
+})
 
 # -- ORM models and their relationships (SL104 lazy loads) ---------------------------
 # Read by scalelint.model.ormmodels (model classes and relationship fields, published
@@ -944,13 +1000,6 @@ PASS_THROUGH_CALLS = frozenset({
 FLOW_SINKLESS = frozenset({
     "print", "warnings.warn", "isinstance", "issubclass", "hasattr", "callable", "id", "type",
 })
-#: modules that never run against production traffic (tests, migrations): imports and
-#: module path parts that mark them; the replica and race rules skip them
-OFFLINE_IMPORT_ROOTS = (
-    "pytest", "unittest", "django.test", "hypothesis", "django.db.migrations", "alembic",
-    "django.core.management",
-)
-OFFLINE_MODULE_PARTS = frozenset({"tests", "test", "testing", "migrations", "conftest", "scripts"})
 #: calls whose result is a value computed from their arguments (other unknown calls are
 #: assumed to wrap or reference what they are given, not to read its state)
 VALUE_FUNCTIONS = frozenset({
@@ -960,7 +1009,7 @@ VALUE_FUNCTIONS = frozenset({
 #: primary-key fields: a read filtered by one fetches a known row (not a uniqueness check)
 PRIMARY_KEY_FIELDS = frozenset({"id", "pk", "uuid", "guid"})
 #: signals sent while migrating (their receivers run offline, one process at a time)
-OFFLINE_SIGNALS = frozenset({
+MIGRATION_SIGNALS = frozenset({
     "django.db.models.signals.post_migrate", "django.db.models.signals.pre_migrate",
 })
 #: session methods reading one row of the model given first (``session.get(Account, id)``)

@@ -1,21 +1,130 @@
-"""Where code runs, read from its path and module name: test and migration
-code is not the application's request path."""
+"""Where code runs: the one classifier of code contexts.
+
+Every file, and every function or block in it, runs in one context:
+
+- ``request`` (the default): code serving the application's traffic;
+- ``test``: test files and directories, conftest, fixtures, factories;
+- ``migration``: Django ``migrations/`` modules, Alembic revision trees,
+  modules that import a migration framework, ``post_migrate`` receivers;
+- ``one-shot``: management commands, scripts, CLI commands, ``__main__``
+  blocks, seed/sample-data/populate tools, notebooks.
+
+A file's context is first read from its path (cheap, before any parse: a
+file wholly in a context no selected rule checks is never parsed), then
+refined from its model (imports), and finally per function or block
+(RunPython callables, ``__main__`` blocks, command classes, CLI commands).
+Which rules run where is declared on the rules (``Rule.contexts``) and
+configured in ``[tool.scalelint]``; see scalelint.engine.config.
+"""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+# The path half of this module runs in the main process before any parse:
+# it imports neither LibCST nor the catalog (the model half imports them when called).
 
 if TYPE_CHECKING:
     from scalelint.model.module import ModuleModel
 
+REQUEST, TEST, MIGRATION, ONE_SHOT = "request", "test", "migration", "one-shot"
+#: every context, in the order they are shown
+CONTEXTS = (REQUEST, TEST, MIGRATION, ONE_SHOT)
+#: the project fact holding a file's context and regions (for project-phase findings)
+FACTS_KEY = "contexts"
 
-def is_test_module(module: "ModuleModel") -> bool:
-    """Tests, test helpers and migrations: their cache calls and writes are not the application's."""
-    parts = [p for p in re.split(r"[./\\]", module.module_name or "") if p]
-    directories = re.split(r"[/\\]", module.path)
-    stem = directories.pop().removesuffix(".py")
+#: directory names whose files are tests, migrations, or one-shot tools
+TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "factories", "conftest"})
+MIGRATION_DIRS = frozenset({"migrations", "alembic"})
+ONE_SHOT_DIRS = frozenset({"scripts", "script", "bin", "notebooks", "cli"})
+#: file stems (no suffix) of tests and one-shot tools
+TEST_STEMS = frozenset({"conftest", "tests", "factories", "fixtures", "testing"})
+ONE_SHOT_STEMS = frozenset({"manage", "setup", "noxfile", "fabfile", "cli", "sample_data"})
+#: stems of seed / sample-data / populate tools (``seed.py``, ``populate_db.py``, ``populatedb.py``)
+ONE_SHOT_STEM_PREFIXES = ("seed", "populate", "sample_data", "fake_data", "load_sample")
+
+_SPLIT = re.compile(r"[/\\]")
+
+
+def path_context(path: str) -> str:
+    """The context a file's path gives it (``path`` relative to the project root)."""
+    parts = [p for p in _SPLIT.split(path) if p and p != "."]
+    if not parts:
+        return REQUEST
+    stem = parts[-1].rsplit(".", 1)[0]
+    directories = parts[:-1]
+    if _test_path(directories, stem):
+        return TEST
+    if any(d in MIGRATION_DIRS for d in directories):
+        return MIGRATION
+    if _one_shot_path(directories, stem):
+        return ONE_SHOT
+    return REQUEST
+
+
+def _test_path(directories: list[str], stem: str) -> bool:
     return (
-        any(p in ("tests", "test", "testing", "migrations") for p in parts[:-1])
-        or "migrations" in directories
-        or stem.startswith("test_") or stem.endswith("_test") or stem in ("conftest", "tests")
+        any(d in TEST_DIRS for d in directories)
+        or stem in TEST_STEMS
+        or stem.startswith("test_")
+        or stem.endswith(("_test", "_tests"))
     )
+
+
+def _one_shot_path(directories: list[str], stem: str) -> bool:
+    commands = any(a == "management" and b == "commands" for a, b in zip(directories, directories[1:]))
+    return (
+        commands
+        or any(d in ONE_SHOT_DIRS for d in directories)
+        or stem in ONE_SHOT_STEMS
+        or stem.startswith(ONE_SHOT_STEM_PREFIXES)
+    )
+
+
+def module_context(model: "ModuleModel", by_path: str) -> str:
+    """A request file's context once its imports are known: a module that
+    imports a test framework is a test helper, one that imports a migration
+    framework runs migrations."""
+    if by_path != REQUEST:
+        return by_path
+    from scalelint.model import catalog
+
+    targets = model.imports.names.values()
+    if imports_any(targets, catalog.MIGRATION_IMPORT_ROOTS):
+        return MIGRATION
+    if imports_any(targets, catalog.TEST_IMPORT_ROOTS):
+        return TEST
+    return REQUEST
+
+
+def imports_any(targets, roots: tuple[str, ...]) -> bool:
+    """Whether any of the qualified import targets is one of the roots or below one."""
+    return any(t == root or t.startswith(root + ".") for t in targets for root in roots)
+
+
+# -- functions and blocks --------------------------------------------------------------
+@dataclass(frozen=True)
+class Region:
+    """Lines ``first..last`` (1-based, inclusive) of a request file that run in another context."""
+
+    first: int
+    last: int
+    context: str
+
+    def to_json(self) -> list:
+        return [self.first, self.last, self.context]
+
+
+# -- where a line runs ---------------------------------------------------------------
+def context_at(file_context: str, file_regions: list[Region], line: int) -> str:
+    """The context of one line: its innermost region's, else the file's."""
+    inner: Region | None = None
+    for region in file_regions:
+        if region.first <= line <= region.last and (inner is None or region.first >= inner.first):
+            inner = region
+    return inner.context if inner is not None else file_context
+
+
+def regions_from_json(data: list) -> list[Region]:
+    return [Region(int(a), int(b), str(c)) for a, b, c in data]

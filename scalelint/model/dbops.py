@@ -86,18 +86,6 @@ def has_star(call: cst.Call) -> bool:
     return any(a.star for a in call.args)
 
 
-def offline_module(model: "ModuleModel") -> bool:
-    """Tests and migrations: code that never meets production traffic or replica lag."""
-    parts = model.module_name.split(".")
-    if any(p in catalog.OFFLINE_MODULE_PARTS or p.startswith("test_") for p in parts):
-        return True
-    return any(
-        target == root or target.startswith(root + ".")
-        for target in model.imports.names.values()
-        for root in catalog.OFFLINE_IMPORT_ROOTS
-    )
-
-
 # -- identity and replica names --------------------------------------------------------
 _WORD_SPLIT = lazy_compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])")
 

@@ -1,16 +1,25 @@
 """What calls a function: a web request (a view), a task queue (a task), or
 anything else. Rules word their advice by it ("concurrent requests" in a view,
-"concurrent task runs" in a task); the library names are the catalog's."""
+"concurrent task runs" in a task); the library names are the catalog's.
+
+And the functions and blocks of a file that are entry points of another code
+context than the file's (scalelint.model.contexts): ``__main__`` blocks and
+the functions they call, management command classes, click/typer/Flask CLI
+commands, RunPython callables and ``post_migrate`` receivers."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
+from scalelint.core.walk import walk
 from scalelint.model import catalog
+from scalelint.model.contexts import MIGRATION, ONE_SHOT, Region, imports_any
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel
+    from scalelint.model.module import ModuleModel
+    from scalelint.model.source import SourceFile
 
 VIEW, TASK, OTHER = "view", "task", ""
 
@@ -40,3 +49,93 @@ def entry_kind(fn: "FunctionModel") -> str:
 def concurrent_runs(kind: str) -> str:
     """Who races in code of this kind, for messages."""
     return {VIEW: "concurrent requests", TASK: "concurrent task runs"}.get(kind, "concurrent callers")
+
+
+# -- functions and blocks of another code context ------------------------------------
+def regions(source: "SourceFile") -> list[Region]:
+    """The functions and blocks of a file that run outside requests, by line."""
+    found = list(region_nodes(source.model))
+    if not found:
+        return []
+    positions = source.positions
+    out = []
+    for node, context in found:
+        start, end = positions.span(node)
+        out.append(Region(positions.line_col(start)[0], positions.line_col(end)[0], context))
+    return out
+
+
+def region_nodes(model: "ModuleModel") -> Iterator[tuple[cst.CSTNode, str]]:
+    """(node, context) of each block, class or top-level function running outside requests."""
+    entry_names: set[str] = set()
+    for stmt in model.cst.body:
+        if _is_main_block(stmt):
+            yield stmt, ONE_SHOT
+            entry_names.update(_called_names(stmt))
+    run_python = _run_python_callables(model)
+    for info in model.classes:
+        if _is_command_class(info.bases):
+            yield info.node, ONE_SHOT
+    for fn in model.functions:
+        if "<locals>" in fn.qualname:
+            continue
+        if fn.qualname in run_python or _migration_receiver(model, fn.node):
+            yield fn.node, MIGRATION
+        elif fn.qualname in entry_names or _cli_command(model, fn.node):
+            yield fn.node, ONE_SHOT
+
+
+def _is_main_block(stmt: cst.BaseStatement) -> bool:
+    """``if __name__ == "__main__":``"""
+    if not isinstance(stmt, cst.If) or not isinstance(stmt.test, cst.Comparison):
+        return False
+    test = stmt.test
+    sides = [test.left, *(c.comparator for c in test.comparisons)]
+    names = any(isinstance(s, cst.Name) and s.value == "__name__" for s in sides)
+    main = any(isinstance(s, cst.SimpleString) and s.evaluated_value == "__main__" for s in sides)
+    return names and main and all(isinstance(c.operator, cst.Equal) for c in test.comparisons)
+
+
+def _called_names(node: cst.CSTNode) -> set[str]:
+    """Names of module functions called in a block (the script's entry points)."""
+    return {n.func.value for n in walk(node) if isinstance(n, cst.Call) and isinstance(n.func, cst.Name)}
+
+
+def _run_python_callables(model: "ModuleModel") -> set[str]:
+    """Names passed to ``migrations.RunPython(forward, backward)``."""
+    if "RunPython" not in model.text_vocabulary:
+        return set()
+    names: set[str] = set()
+    for node in walk(model.cst):
+        if isinstance(node, cst.Call) and model.qualified_or_spelled(node.func) in catalog.RUN_PYTHON_CALLS:
+            names.update(a.value.value for a in node.args[:2] if isinstance(a.value, cst.Name))
+    return names
+
+
+def _is_command_class(bases: list[str]) -> bool:
+    """A Django management command (``class Command(BaseCommand)``)."""
+    return any(base in catalog.COMMAND_BASES for base in bases)
+
+
+def _migration_receiver(model: "ModuleModel", node: cst.FunctionDef) -> bool:
+    """``@receiver(post_migrate)``: runs while migrating, not under traffic."""
+    for decorator in node.decorators:
+        call = decorator.decorator
+        if isinstance(call, cst.Call) and any(
+            model.qualified(a.value) in catalog.MIGRATION_SIGNALS for a in call.args
+        ):
+            return True
+    return False
+
+
+def _cli_command(model: "ModuleModel", node: cst.FunctionDef) -> bool:
+    """A click/typer/Flask CLI command: ``@click.command()``, ``@app.cli.command()``, ``@group.command``."""
+    for decorator in node.decorators:
+        target = decorator.decorator
+        target = target.func if isinstance(target, cst.Call) else target
+        if not isinstance(target, cst.Attribute) or target.attr.value not in catalog.CLI_DECORATOR_NAMES:
+            continue
+        spelled = model.qualified_or_spelled(target) or ""
+        if ".cli." in f".{spelled}" or imports_any(model.imports.names.values(), catalog.CLI_LIBRARIES):
+            return True
+    return False

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import libcst as cst
 
-from scalelint.model.catalog import HANDLE_RESULT_METHODS, Resource
+from scalelint.model.catalog import CLOSING_WRAPPERS, HANDLE_RESULT_METHODS, Resource
 from scalelint.core.walk import children, walk
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ class Hold:
     value: cst.BaseExpression  # the acquiring expression (``await`` included)
     via_with: bool
     refs: list[Ref] = field(default_factory=list)
+    #: the next statement is ``with var:`` (closing on exit) or ``with closing(var):``
+    closed_by_next_with: bool = False
 
     @property
     def releases(self) -> list[Stmt]:
@@ -115,10 +117,17 @@ class Hold:
 
     @property
     def scoped(self) -> bool:
-        """Released by a ``with`` or on the exception path by hand."""
-        if self.via_with:
+        """Released by a ``with`` (also one opened on the very next statement:
+        ``s = Session()`` then ``with s:`` or ``with closing(s):``) or on the
+        exception path by hand."""
+        if self.via_with or self.closed_by_next_with:
             return True
         return any(s.inside("finally") or s.inside("except") for s in self.releases)
+
+    @property
+    def borrowed(self) -> bool:
+        """Runs on a connection someone else checked out (``Session(bind=conn)``)."""
+        return self.resource.borrowed
 
     @property
     def source(self) -> cst.BaseExpression | None:
@@ -199,7 +208,8 @@ class FunctionModel:
                 if isinstance(target, cst.Name):
                     res = self.resource_of(value)
                     if res is not None and res.kind in HOLD_KINDS:
-                        holds.append(Hold(target.value, res, stmt, value, via_with=False))
+                        closed = self._with_follows(stmt, target.value, res)
+                        holds.append(Hold(target.value, res, stmt, value, via_with=False, closed_by_next_with=closed))
             elif isinstance(node, cst.With):
                 for item in node.items:
                     if item.asname is not None and isinstance(item.asname.name, cst.Name):
@@ -209,6 +219,26 @@ class FunctionModel:
         for hold in holds:
             self._attach_refs(hold, holds)
         return holds
+
+    def _with_follows(self, stmt: Stmt, var: str, resource: Resource) -> bool:
+        """The statement after ``stmt`` is ``with var:`` on a handle whose context
+        manager closes it, or ``with closing(var):``."""
+        following = stmt.block[stmt.index + 1] if stmt.index + 1 < len(stmt.block) else None
+        if not isinstance(following, cst.With):
+            return False
+        for item in following.items:
+            value = item.item
+            if isinstance(value, cst.Name) and value.value == var:
+                return resource.with_closes and not resource.no_context_manager
+            if (
+                isinstance(value, cst.Call)
+                and self.module.qualified(value.func) in CLOSING_WRAPPERS
+                and len(value.args) == 1
+                and isinstance(value.args[0].value, cst.Name)
+                and value.args[0].value.value == var
+            ):
+                return True
+        return False
 
     def _attach_refs(self, hold: Hold, holds: list[Hold]) -> None:
         # a later acquisition into the same name ends this hold only when it

@@ -184,6 +184,38 @@ class ModuleModel:
         return None
 
     def _call_result(self, call: cst.Call, env, cls) -> Resource | None:
+        found = self._made_by(call, env, cls)
+        if found is not None and found.kind in catalog.BINDABLE_KINDS and not found.borrowed:
+            if self._binds_borrowed(call, env, cls):
+                return found.evolve(borrowed=True)
+        return found
+
+    def _binds_borrowed(self, call: cst.Call, env, cls) -> bool:
+        """``Session(bind=conn)``, ``sessionmaker(bind=op.get_bind())``,
+        ``Session(bind=..., join_transaction_mode=...)``: bound to a connection that
+        someone else checked out, so it checks out none of its own."""
+        keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+        if any(k in catalog.JOINS_CONNECTION_KEYWORDS for k in keywords):
+            return True
+        positional = call.args[0].value if call.args and call.args[0].keyword is None and not call.args[0].star else None
+        bind = keywords.get("bind", positional)
+        return bind is not None and self._a_connection(bind, env, cls)
+
+    def _a_connection(self, expr: cst.BaseExpression, env, cls) -> bool:
+        """An existing connection: a recognised one, ``op.get_bind()``,
+        ``session.connection()``, or a name that says so (``conn``, ``db_connection``)."""
+        found = self.resource_of(expr, env, cls)
+        if found is not None:
+            return found.kind == "connection"
+        if isinstance(expr, cst.Call):
+            if self.qualified(expr.func) in catalog.BORROWED_CONNECTION_CALLS:
+                return True
+            return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in catalog.BORROWED_CONNECTION_METHODS
+        spelled = dotted(expr)
+        last = spelled.rsplit(".", 1)[-1].lower() if spelled else ""
+        return last in catalog.CONNECTION_NAMES or last.endswith(catalog.CONNECTION_NAME_SUFFIXES)
+
+    def _made_by(self, call: cst.Call, env, cls) -> Resource | None:
         func = call.func
         qn = self.qualified(func)
         if qn is not None:
@@ -271,12 +303,15 @@ class ModuleModel:
         node = self._defs[qualname]
         found: Resource | None = None
         env: dict[str, Resource] = {}
+        shared = _stored_names(node)
         for sub in walk(node.body, into_functions=False):
             if isinstance(sub, cst.Assign) and len(sub.targets) == 1 and isinstance(sub.targets[0].target, cst.Name):
                 res = self.resource_of(sub.value, env)
                 if res is not None:
                     env[sub.targets[0].target.value] = res
             elif isinstance(sub, cst.Return) and sub.value is not None:
+                if isinstance(sub.value, cst.Name) and sub.value.value in shared:
+                    continue  # also kept on `g` (or another object) that closes it: a shared handle
                 res = self.resource_of(sub.value, env)
                 if res is not None and res.kind in ("connection", "session", "cursor"):
                     found = res
@@ -301,6 +336,26 @@ _KNOWN_LIBRARY_ROOTS = frozenset({
     "flask_sqlalchemy", "alembic", "peewee", "pony", "tortoise", "databases", "ormar",
     "sqlmodel", "neo4j", "cassandra", "clickhouse_driver", "snowflake", "pyspark",
 })
+
+
+def _stored_names(node: cst.FunctionDef) -> set[str]:
+    """Local names a function also stores on an object (``g.db = conn``,
+    ``ctx["db"] = conn``, ``setattr(g, "db", conn)``): whoever owns that object
+    (Flask's app context, closed at teardown) owns the handle."""
+    stored: set[str] = set()
+    for sub in walk(node.body, into_functions=False):
+        if isinstance(sub, cst.Assign) and isinstance(sub.value, cst.Name):
+            if any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in sub.targets):
+                stored.add(sub.value.value)
+        elif (
+            isinstance(sub, cst.Call)
+            and isinstance(sub.func, cst.Name)
+            and sub.func.value == "setattr"
+            and len(sub.args) == 3
+            and isinstance(sub.args[2].value, cst.Name)
+        ):
+            stored.add(sub.args[2].value.value)
+    return stored
 
 
 def _simple_assignments(stmt: cst.BaseStatement) -> Iterator[tuple[str, cst.BaseExpression]]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from scalelint.core.lines import LineIndex
 from scalelint.core.positions import Positions
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class SourceFile:
     def _line_col(self, offset: int) -> tuple[int, int]:
         if "positions" in self.__dict__:
             return self.positions.line_col(offset)
-        return self.text.count("\n", 0, offset) + 1, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return LineIndex(self.text).line_col(offset)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.positions.line_col(self.positions.span(node)[0])[0]

@@ -14,12 +14,13 @@ from pathlib import Path
 from scalelint.core.files import write_atomic_bytes
 from scalelint.core.errors import UsageError
 from scalelint.core.findings import Finding
+from scalelint.core.lines import split_lines
 
 VERSION = 1
 
 
 def _key(finding: Finding, texts: dict[str, str]) -> str:
-    lines = texts.get(finding.path, "").splitlines()
+    lines = split_lines(texts.get(finding.path, ""))
     line = lines[finding.line - 1].strip() if 0 < finding.line <= len(lines) else ""
     digest = hashlib.sha1(line.encode("utf-8", "replace")).hexdigest()[:12]
     return f"{Path(finding.path).as_posix()}::{finding.code}::{digest}"

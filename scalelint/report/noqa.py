@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from scalelint.core.findings import Finding
 from scalelint.core.lazyre import lazy_compile
+from scalelint.core.lines import split_lines
 
 _EXISTING = lazy_compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.I)
 
@@ -36,7 +37,7 @@ def add_noqa(text: str, findings: list[Finding]) -> tuple[str, int]:
     wanted: dict[int, set[str]] = defaultdict(set)
     for f in findings:
         wanted[ends.get(f.line, f.line)].add(f.code)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     changed = 0
     for number, codes in wanted.items():
         if not 0 < number <= len(lines):

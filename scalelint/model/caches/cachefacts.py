@@ -12,7 +12,6 @@ import libcst as cst
 from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import literal_template
-from scalelint.model.contexts import is_test_module
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, conventional_name
 from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.core.walk import children, dotted, names_in, string_value, walk
@@ -79,8 +78,6 @@ class FileFacts:
         return f"{self.prefix}{name}"
 
     def build(self) -> dict[str, Any] | None:
-        if is_test_module(self.module):
-            return None
         facts: dict[str, Any] = {
             "consts": {self.qual(k): v for k, v in self.cm.key_constants.items()},
             "keyfns": {self.qual(k): v for k, v in self.cm.key_functions.items()},

@@ -25,6 +25,7 @@ from scalelint.model.connections.loops import local_values, render_chain
 from scalelint.model.connections.work import work_of
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, project_bases, qualify, qualify_spelled
+from scalelint.core.lines import LineIndex
 from scalelint.core.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
@@ -662,7 +663,7 @@ def _unique(text: str, code: str) -> int | None:
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of an offset."""
-    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return LineIndex(text).line_col(offset)
 
 
 def _reads_attributes(var: str, body: list[cst.CSTNode]) -> bool:
@@ -737,20 +738,37 @@ def _rebinds(node: cst.CSTNode, var: str) -> bool:
 class LazyLoad:
     loc: list[int]
     message: str
+    #: the attribute read, as written (``o.customer``)
+    spelled: str = ""
+    #: the loop's other lazy loads, named in the message (related locations)
+    others: tuple["LazyLoad", ...] = ()
 
 
 def lazy_loads(index: ModelIndex, records: list[dict[str, Any]]) -> Iterator[LazyLoad]:
-    """Relationship loads per iteration in one file's loop records: one per loop and
-    relation path. A later loop over the same local name in the same function sees
-    the objects (and relations) the first one loaded, so only the first reports."""
+    """Relationship loads per iteration in one file's loop records: one per loop,
+    at its first lazy relation, naming the others. A later loop over the same local
+    name in the same function sees the objects (and relations) the first one
+    loaded, so only the first reports."""
     seen: set[tuple[str, str, str]] = set()
     for record in records:
+        loads = []
         for path, load in _record_loads(index, record):
             key = (record.get("fn", ""), record["it"], path)
             if key in seen and record["it"].startswith("`") and record["it"][1:-1].isidentifier():
                 continue
             seen.add(key)
-            yield load
+            loads.append(load)
+        if loads:
+            yield _one_per_loop(loads)
+
+
+def _one_per_loop(loads: list[LazyLoad]) -> LazyLoad:
+    """The loop's first lazy load, its message naming the other relations it loads."""
+    first, *others = sorted(loads, key=lambda load: (load.loc[0], load.loc[1]))
+    if not others:
+        return first
+    named = ", ".join(f"`{load.spelled}` (line {load.loc[0]})" for load in others)
+    return LazyLoad(first.loc, f"{first.message}; the loop also lazy-loads {named}", first.spelled, tuple(others))
 
 
 def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[str, LazyLoad]]:
@@ -773,7 +791,8 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         if path in reported:
             continue
         reported.add(path)
-        yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index))
+        spelled = ".".join([record["var"], *names[: step + 1]])
+        yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled)
 
 
 def _iterated_class(index: ModelIndex, record: dict[str, Any]) -> ModelClass | None:

@@ -5,7 +5,8 @@ recognised connection, cursor or session, an ``execute`` whose argument
 reads as SQL, a Django ``Model.objects`` chain that runs, a
 Flask-SQLAlchemy ``Model.query`` chain that runs) inside a ``for`` loop,
 ``async for`` or comprehension, and its arguments depend on the iteration.
-Loops over small literal collections and loops that batch on purpose
+Loops whose size the code fixes and queries whose shape changes each round
+(:mod:`scalelint.model.connections.loopsize`), and loops that batch on purpose
 (``chunk``/``batch`` names, ``__in`` lookups with the loop value) are left
 alone, as are ``while`` loops (polling and pagination query per round by
 design). Lazy relationship access on the iterated objects is
@@ -23,6 +24,7 @@ from scalelint.model import catalog
 from scalelint.model.dbops import django_manager, unroll
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.sql import parse_sql
+from scalelint.model.connections.loopsize import fixed_size, shape_varies
 from scalelint.model.connections.work import descendants_end, mentions, work_of
 from scalelint.core.walk import children, dotted, string_value, walk
 
@@ -162,9 +164,9 @@ class LoopScanner:
         """The innermost loop that repeats this query with different arguments."""
         for ref in reversed(enclosing):
             loop = self._as_loop(ref)
-            if _small_literal(loop.iterable, self.fn, self._local_values):
+            if fixed_size(loop.iterable, self.fn, self._local_values):
                 continue
-            if loop.batching or _in_lookup(node, loop.varying):
+            if loop.batching or _in_lookup(node, loop.varying) or shape_varies(node, loop.varying):
                 return None
             if _exits_first_time(loop.node):
                 continue
@@ -332,36 +334,6 @@ def _assigned_names(node: cst.BaseStatement) -> set[str]:
     return out
 
 
-def _small_literal(iterable: cst.BaseExpression, fn: FunctionModel, local: dict[str, list[cst.BaseExpression]]) -> bool:
-    """A literal collection, ``range(<small literal>)``, or a module constant."""
-    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set, cst.Dict)):  # written out by hand, unless unpacked
-        return not any(isinstance(e, (cst.StarredElement, cst.StarredDictElement)) for e in iterable.elements)
-    if isinstance(iterable, (cst.SimpleString, cst.ConcatenatedString)):
-        return True
-    if isinstance(iterable, cst.Name):
-        name = iterable.value
-        if (name.isupper() and len(name) > 1) or (name[:1].isupper() and name not in local):
-            return True  # a module constant, or an Enum class
-        values = local.get(name)
-        if values is None:
-            if name in _param_names(fn):
-                return False
-            value = fn.module.global_values.get(name)
-            values = [value] if value is not None else []
-        return bool(values) and all(not isinstance(v, cst.Name) and _small_literal(v, fn, local) for v in values)
-    if isinstance(iterable, cst.Attribute) and iterable.attr.value.isupper():
-        return True
-    if isinstance(iterable, cst.Call):
-        func = dotted(iterable.func)
-        if func == "range":
-            return all(isinstance(a.value, cst.Integer) and int(a.value.value, 0) <= catalog.SMALL_RANGE for a in iterable.args)
-        if func in ("enumerate", "sorted", "reversed", "zip") and iterable.args:
-            return all(_small_literal(a.value, fn, local) for a in iterable.args if a.keyword is None)
-        if isinstance(iterable.func, cst.Attribute) and iterable.func.attr.value in ("items", "keys", "values"):
-            return _small_literal(iterable.func.value, fn, local)
-    return False
-
-
 def _depends(node: cst.CSTNode, varying: frozenset[str]) -> bool:
     """The query's arguments change per iteration (a loop over database
     aliases feeding only ``.using(alias)`` is one query per database)."""
@@ -390,13 +362,6 @@ def _statement_from(node: cst.CSTNode, varying: frozenset[str]) -> bool:
         and isinstance(node.args[0].value, cst.Name)
         and node.args[0].value.value in varying
     )
-
-
-def _param_names(fn: FunctionModel) -> set[str]:
-    params = fn.node.params
-    every = (*params.posonly_params, *params.params, *params.kwonly_params)
-    star = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-    return {p.name.value for p in (*every, *star)}
 
 
 def local_values(fn: FunctionModel) -> dict[str, list[cst.BaseExpression]]:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.contexts import is_test_module
 from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.connections.work import CallInfo, descendants_end, mentions, root_name, work_of
 from scalelint.core.walk import dotted, string_value, walk
@@ -180,16 +179,6 @@ def _passes_on(fn: FunctionModel, call: cst.Call, names: set[str], session: bool
     return any(keeps_handle(fn, arg.value, names, session) for arg in call.args)
 
 
-def _offline(fn: FunctionModel) -> bool:
-    """Tests and migration runners: they never hold a connection under production load."""
-    module = fn.module
-    return is_test_module(module) or any(
-        target == root or target.startswith(root + ".")
-        for target in module.imports.names.values()
-        for root in catalog.MIGRATION_IMPORT_ROOTS
-    )
-
-
 def _in_memory(hold: Hold) -> bool:
     """A private in-memory database (``sqlite3.connect(":memory:")``): no server, no pool."""
     value = hold.value.expression if isinstance(hold.value, cst.Await) else hold.value
@@ -245,7 +234,7 @@ def _error_path(stmt: Stmt, base_depth: int) -> bool:
 def timeline_of(fn: FunctionModel, hold: Hold) -> Timeline | None:
     """The hold's timeline, or None when it is not a checkout this function controls."""
     res = hold.resource
-    if res.kind not in ("connection", "session") or res.library == "django" or hold.escapes or _in_memory(hold) or _offline(fn):
+    if res.kind not in ("connection", "session") or res.library == "django" or hold.escapes or _in_memory(hold):
         return None
     session = res.kind == "session"
     end = _scope_end(fn, hold)

@@ -69,23 +69,10 @@ class _Builder:
         return key, True
 
     def build(self) -> ModuleFlow:
-        if dbops.offline_module(self.model):
-            return self.flow
         self._module_level()
         for fn in self.model.functions:
-            if not self._offline_receiver(fn.node):
-                _Run(self, fn).run()
+            _Run(self, fn).run()
         return self.flow
-
-    def _offline_receiver(self, node: cst.FunctionDef) -> bool:
-        """``@receiver(post_migrate)``: runs while migrating, not under traffic."""
-        for decorator in node.decorators:
-            call = decorator.decorator
-            if isinstance(call, cst.Call) and any(
-                self.model.qualified(a.value) in catalog.OFFLINE_SIGNALS for a in call.args
-            ):
-                return True
-        return False
 
     def _module_level(self) -> None:
         run = _Run(self, None)

@@ -27,6 +27,11 @@ class ReportContext:
     source_lines: dict[str, list[str]] = field(default_factory=dict)  # path -> lines (text format)
     version: str = ""
     quiet: bool = False
+    #: per code context (--statistics): files in it, files skipped, findings dropped
+    context_files: dict[str, int] = field(default_factory=dict)
+    context_skipped: dict[str, int] = field(default_factory=dict)
+    context_dropped: dict[str, int] = field(default_factory=dict)
+    templated: int = 0  # template files left out by discovery
 
 
 def related_lines(finding: "Finding") -> list[str]:

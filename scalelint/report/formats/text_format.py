@@ -52,6 +52,8 @@ def _summary(ctx: ReportContext, paint) -> str:
             name = ctx.rules[code].name if code in ctx.rules else ""
             mark = " [*]" if fixable[code] else ""
             lines.append(f"{count:>5}  {code:<6} {name}{mark}")
+    if ctx.statistics:
+        lines.extend(_context_lines(ctx))
     if ctx.fixed:
         lines.append(paint(f"Fixed {ctx.fixed} finding{'s' if ctx.fixed != 1 else ''}.", _GREEN))
     if n == 0:
@@ -72,6 +74,25 @@ def _summary(ctx: ReportContext, paint) -> str:
     if ctx.errors:
         lines.append(paint(f"{len(ctx.errors)} file{'s' if len(ctx.errors) != 1 else ''} could not be checked (see errors above).", _YELLOW))
     return "\n".join(lines)
+
+
+def _context_lines(ctx: ReportContext) -> list[str]:
+    """Where code contexts left files or findings out (scalelint.model.contexts)."""
+    lines = []
+    for context in sorted(set(ctx.context_files) | set(ctx.context_dropped)):
+        files, skipped = ctx.context_files.get(context, 0), ctx.context_skipped.get(context, 0)
+        dropped = ctx.context_dropped.get(context, 0)
+        if context == "request" and not dropped:
+            continue
+        parts = [f"{files} file{'s' if files != 1 else ''}"]
+        if skipped:
+            parts.append(f"{skipped} skipped (no selected rule checks {context} code)")
+        if dropped:
+            parts.append(f"{dropped} finding{'s' if dropped != 1 else ''} dropped")
+        lines.append(f"context {context}: {', '.join(parts)}")
+    if ctx.templated:
+        lines.append(f"templates: {ctx.templated} path{'s' if ctx.templated != 1 else ''} with '{{{{' in the name skipped (not Python yet)")
+    return lines
 
 
 def _painter(color: bool):
