@@ -18,8 +18,6 @@ from typing import Sequence
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.contexts import is_test_module
-from scalelint.model.dbops import offline_module
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.connections.loops import _model_query
 from scalelint.model.connections.work import CallInfo, root_name, work_of
@@ -99,7 +97,7 @@ class _SpanWalker:
                 self.by_node.setdefault(id(stmt.node.body[0]), stmt)
 
     def spans(self) -> list[SessionSpan]:
-        if not self.refs or offline_module(self.fn.module) or is_test_module(self.fn.module):
+        if not self.refs:
             return []
         if isinstance(self.fn.node.body, cst.IndentedBlock):
             self._block(self.fn.node.body.body, {})
