@@ -709,6 +709,20 @@ TRANSACTION_YIELDS: dict[tuple[str, str], str] = {
 SESSION_TYPE_SUFFIX = "Session"
 #: Flask-SQLAlchemy: ``db.session`` is a session when ``db`` is imported or module-level
 CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
+#: session registries that are used as the session itself (``Session.query(...)``,
+#: ``db_session.commit()``): one session per thread or request, nobody's local
+SCOPED_SESSION_REGISTRIES = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session"})
+#: session methods that do not check out a connection (autobegin waits for a query)
+SESSION_LOCAL_METHODS = frozenset({
+    "add", "add_all", "expunge", "expunge_all", "begin", "begin_nested", "close", "commit", "rollback",
+    "remove", "in_transaction", "is_modified", "expire", "expire_all",
+})
+#: session methods that end its transaction and give its connection back to the pool
+SESSION_END_METHODS = frozenset({"commit", "rollback", "close", "remove"})
+#: session methods whose ``with`` block is an explicit transaction
+SESSION_BEGIN_METHODS = frozenset({"begin", "begin_nested"})
+#: ``Annotated[T, ...]``: the annotation's type is its first element
+ANNOTATED_FORMS = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 #: ``contextlib.closing(x)`` is ``x`` released by ``with``
 CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
 #: drivers whose ``connect(":memory:")`` opens a private in-memory database (no pool to drain)
