@@ -148,7 +148,9 @@ class FalsyCacheHit(Rule):
     Finds a cache read tested for truthiness (`if not x:`, `if x:`,
     `cache.get(k) or compute()`) where the value stored on the miss path can
     be empty: a list or dict, a comprehension, a count, a query's rows
-    (`list(...)`, `.values()`, `.filter(...)`, `len(...)`). Clients that
+    (`list(...)`, `.values()`, `.filter(...)`, `len(...)`), built in the
+    function itself (what another function returns is not judged: on real
+    code those were remote lookups that are never empty in practice). Clients that
     return the stored object count (Django's cache, Flask-Caching, aiocache);
     raw redis clients return bytes, which are truthy for any serialized value.
 
@@ -280,27 +282,9 @@ def _empty_kind(fn: FunctionModel, value: cst.BaseExpression | None, before: int
             return "a count"
         if isinstance(value.func, cst.Attribute) and last in _QUERY_RESULTS:
             return "a query's rows"
-        if isinstance(value.func, cst.Name):
-            return _returned_empty_kind(fn, value.func.value, depth)
-        return None
+        return None  # another function's result: its emptiness is not known here
     if isinstance(value, cst.Name):
         return _empty_kind(fn, _last_assignment(fn, value.value, before), before, depth + 1)
-    return None
-
-
-def _returned_empty_kind(fn: FunctionModel, name: str, depth: int) -> str | None:
-    """What a function of the same module returns, when it can be empty."""
-    for other in fn.module.functions:
-        if other.node.name.value != name or other is fn:
-            continue
-        for stmt in other.stmts:
-            node = stmt.node
-            if isinstance(node, cst.SimpleStatementLine):
-                for small in node.body:
-                    if isinstance(small, cst.Return) and small.value is not None:
-                        kind = _empty_kind(other, small.value, stmt.ordinal, depth + 1)
-                        if kind is not None:
-                            return f"{kind} from {name}()"
     return None
 
 

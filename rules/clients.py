@@ -1,20 +1,28 @@
-"""Client lifecycle rules (SL106, SL107): engines, pools and cache or cloud clients
-are built once per process and shared; built per call, each request pays
-for a new pool and the database or Redis server sees a new pool per request;
-and the limits (overflow, checkout and socket timeouts) that turn overload
-into fast errors instead of a pile-up.
+"""Client lifecycle rules (SL106, SL107, SL108): engines, pools and cache or
+cloud clients are built once per process and shared (built per call, each
+request pays for a new pool); the limits (overflow, checkout and socket
+timeouts) that turn overload into fast errors instead of a pile-up; and what
+breaks behind PgBouncer in transaction mode.
 
 Library knowledge (which constructors build a pool-owning client, which
 decorators and hooks run a function once) lives in the catalog.
 """
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING, Any
+
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Stmt
-from scalelint.core.walk import dotted, walk
-from scalelint.rule import Rule
+from scalelint.core.findings import Related
+from scalelint.core.walk import dotted, string_value, walk
+from scalelint.rule import ProjectRule, Rule
+
+if TYPE_CHECKING:
+    from scalelint.project import ProjectIndex, ProjectReporter
 
 #: prefixes of functions that set an application up (run once at start-up)
 _STARTUP_PREFIXES = ("init_", "setup_", "configure_", "bootstrap", "startup", "create_app")
@@ -156,7 +164,7 @@ class PoolWithoutLimits(Rule):
     inside an open database transaction.
 
     ## Why it matters at scale
-    Limits are what turn overload into fast errors instead of a pile-up. An
+    Limits are what turn overload into fast errors instead of a pile-up; and what breaks behind PgBouncer. An
     unbounded overflow opens connections until the database refuses them
     all; a checkout or socket with no timeout parks a worker forever when
     the pool is dry or Redis stalls, and every worker ends up parked; an
@@ -274,4 +282,156 @@ def _url_visible(call: cst.Call) -> bool:
     return isinstance(url, (cst.SimpleString, cst.FormattedString)) and "timeout" not in cst.Module([]).code_for_node(url)
 
 
-RULES = [ClientCreatedPerCall, PoolWithoutLimits]
+
+class PgBouncerTransactionMode(ProjectRule):
+    """
+    ## What it does
+    Where the project reaches PostgreSQL through PgBouncer (a DSN, host or
+    setting naming `pgbouncer` / a `pooler.` host, or port 6432), finds what
+    breaks in its transaction mode: asyncpg connections and pools without
+    `statement_cache_size=0`, psycopg 3 connections without
+    `prepare_threshold=None`, SQLAlchemy `+asyncpg` URLs without the
+    prepared-statement cache disabled, Django `DATABASES` entries without
+    `DISABLE_SERVER_SIDE_CURSORS`, and SQL that keeps session state: `SET`
+    (not `SET LOCAL`), `pg_advisory_lock` (not the `_xact_` form), `LISTEN`,
+    cursors `WITH HOLD`.
+
+    ## Why it matters at scale
+    PgBouncer in transaction mode is how a database survives thousands of
+    clients: each transaction may run on a different server connection. A
+    prepared statement, a session setting, an advisory lock or a held cursor
+    lives on the server connection it was made on — the next transaction
+    finds it missing ("prepared statement does not exist") or, worse,
+    inherits another client's setting or lock. It works in development
+    (no bouncer) and fails in production under load.
+
+    ## Example
+    ```python
+    import asyncpg
+
+    DSN = "postgresql://app@pgbouncer:6432/app"
+
+
+    async def make_pool():
+        return await asyncpg.create_pool(DSN)
+    ```
+
+    ## Use instead
+    ```python
+    import asyncpg
+
+    DSN = "postgresql://app@pgbouncer:6432/app"
+
+
+    async def make_pool():
+        return await asyncpg.create_pool(DSN, statement_cache_size=0)
+    ```
+
+    ## Fix safety
+    No automatic fix: whether the bouncer runs in transaction mode (and
+    which PgBouncer version, 1.21+ supports protocol-level prepared
+    statements) is deployment knowledge.
+
+    ## Configuration
+    None; the evidence is read from the project's code and settings.
+    """
+
+    code = "SL108"
+    name = "pgbouncer-transaction-mode"
+    summary = "prepared statements, server-side cursors and session state that break behind PgBouncer"
+    vocabulary = ("asyncpg", "psycopg", "DATABASES", "SET ", "set ", "advisory_lock", "LISTEN", "WITH HOLD",
+                  "pgbouncer", "PGBOUNCER", "6432", "pooler")
+    contexts = frozenset({REQUEST, ONE_SHOT})  # a script's session SET leaks into the pooled connection too
+
+    def collect_facts(self, module) -> Any:
+        evidence: list[list[int]] = []
+        candidates: list[list[Any]] = []
+        for node in walk(module.cst):
+            problem = None
+            if isinstance(node, cst.SimpleString) and _names_pgbouncer(node):
+                evidence.append(list(self._ctx.location(node)[:2]))
+            elif isinstance(node, cst.Call):
+                problem = _prepares(module.qualified(node.func) or "", node) or _session_sql(node)
+            elif isinstance(node, cst.Assign):
+                problem = _django_cursors(node)
+            if problem is not None:
+                candidates.append([*self._ctx.location(node), problem])
+        if not evidence and not candidates:
+            return None
+        return {"evidence": evidence, "candidates": candidates}
+
+    def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        evidence = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["evidence"]]
+        if not evidence:
+            return
+        path, line, col = evidence[0]
+        where = Related(path, line, col, "PgBouncer named here")
+        for candidate_path, facts in index.facts(self.code):
+            for start_line, start_col, end_line, end_col, problem in facts["candidates"]:
+                out.report(self, candidate_path, start_line, start_col, end_line, end_col,
+                           f"{problem} behind PgBouncer in transaction mode ({path}:{line})", related=[where])
+
+
+def _names_pgbouncer(node: cst.SimpleString) -> bool:
+    """A DSN, host or setting/env name naming PgBouncer (prose, with spaces, does not count)."""
+    text = node.value.strip("'\"rbuRBU").lower()
+    if not text or any(c.isspace() for c in text):
+        return False
+    return any(word in text for word in catalog.PGBOUNCER_WORDS) or f":{catalog.PGBOUNCER_PORT}" in text
+
+
+_SESSION_SQL = (
+    (re.compile(r"^\s*SET\s+(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)\w", re.I), "SET keeps a session setting (use SET LOCAL)"),
+    (re.compile(r"\bpg_(try_)?advisory_lock(_shared)?\s*\(", re.I), "a session advisory lock (use pg_advisory_xact_lock)"),
+    (re.compile(r"^\s*LISTEN\s", re.I), "LISTEN needs a session of its own (connect directly for it)"),
+    (re.compile(r"\bWITH\s+HOLD\b", re.I), "a cursor WITH HOLD outlives the transaction"),
+)
+
+
+def _session_sql(call: cst.Call) -> str | None:
+    """SQL handed to an execute-like call that keeps state in the session."""
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else dotted(func) or ""
+    if name not in catalog.SQL_EXECUTE_METHODS or not call.args:
+        return None
+    first = call.args[0].value
+    text = string_value(first) if isinstance(first, (cst.SimpleString, cst.ConcatenatedString)) else None
+    if not text:
+        return None
+    return next((message for pattern, message in _SESSION_SQL if pattern.search(text)), None)
+
+
+def _prepares(qualified: str, call: cst.Call) -> str | None:
+    setting = catalog.PREPARED_STATEMENT_SETTINGS.get(qualified)
+    if setting is not None:
+        keyword, advice = setting
+        if _keyword(call, keyword) is None:
+            return f"{dotted(call.func)}() prepares statements per server connection (pass {advice})"
+        return None
+    if "engine" in catalog.CLIENT_CONSTRUCTORS.get(qualified, ""):
+        url = call.args[0].value if call.args and call.args[0].keyword is None else None
+        text = cst.Module([]).code_for_node(call)
+        if isinstance(url, cst.SimpleString) and "+asyncpg" in url.value and "statement_cache_size" not in text:
+            return (f"{dotted(call.func)}() with asyncpg prepares statements per server connection "
+                    f"(connect_args={{'statement_cache_size': 0, 'prepared_statement_cache_size': 0}})")
+    return None
+
+
+def _django_cursors(assign: cst.Assign) -> str | None:
+    """``DATABASES = {...}`` with a PostgreSQL entry that keeps server-side cursors."""
+    if not any(isinstance(t.target, cst.Name) and t.target.value == "DATABASES" for t in assign.targets):
+        return None
+    if not isinstance(assign.value, cst.Dict):
+        return None
+    for element in assign.value.elements:
+        entry = getattr(element, "value", None)
+        if not isinstance(entry, cst.Dict):
+            continue
+        keys = {string_value(e.key): e.value for e in entry.elements if isinstance(e, cst.DictElement)}
+        engine = keys.get("ENGINE")
+        if engine is not None and "postgresql" in (string_value(engine) or "") and "DISABLE_SERVER_SIDE_CURSORS" not in keys:
+            return "Django's server-side cursors (.iterator()) break (set DISABLE_SERVER_SIDE_CURSORS = True)"
+    return None
+
+
+RULES = [ClientCreatedPerCall, PoolWithoutLimits, PgBouncerTransactionMode]

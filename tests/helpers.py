@@ -74,3 +74,15 @@ def expected_markers(source: str) -> set[tuple[int, str]]:
             for code in re.split(r"\s*,\s*", match.group("codes")):
                 out.add((number, code))
     return out
+
+
+#: a connection never closed on an exception path (SL102), as the CLI tests check it
+FLAGGED = '''import sqlite3
+
+
+def names(path):
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT name FROM users").fetchall()
+    conn.close()
+    return rows
+'''

@@ -11,15 +11,7 @@ import scalelint
 from scalelint.api import CheckResult, UsageError
 from scalelint.core.findings import FixSafety
 
-FLAGGED = '''import sqlite3
-
-
-def names(path):
-    conn = sqlite3.connect(path)
-    rows = conn.execute("SELECT name FROM users").fetchall()
-    conn.close()
-    return rows
-'''
+from helpers import FLAGGED
 
 
 @pytest.fixture

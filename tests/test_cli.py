@@ -40,13 +40,6 @@ CLEAN = "def add(a, b):\n    return a + b\n"
 JSON_KEYS = {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "fix", "related"}
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run(*args: str, input: str | None = None):
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 

@@ -13,23 +13,7 @@ from click.testing import CliRunner
 from scalelint.cli import main
 from scalelint.terminal import ProgressLine, timing_lines, use_color, watch
 
-FLAGGED = '''import sqlite3
-
-
-def names(path):
-    conn = sqlite3.connect(path)
-    rows = conn.execute("SELECT name FROM users").fetchall()
-    conn.close()
-    return rows
-'''
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
+from helpers import FLAGGED
 
 def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):
     return CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)

@@ -11,18 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers import FLAGGED
 from scalelint.cli import main
 from test_engine import PROJECT_RULE
 
-FLAGGED = '''import sqlite3
-
-
-def names(path):
-    conn = sqlite3.connect(path)
-    rows = conn.execute("SELECT name FROM users").fetchall()
-    conn.close()
-    return rows
-'''
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 

@@ -207,3 +207,19 @@ def test_a_backslash_continuation_is_no_syntax_error(tmp_path: Path) -> None:
     code, findings, stderr = _json_run(tmp_path, {"cont.py": text})
     assert code == 1 and "error" not in stderr, stderr
     assert [f["code"] for f in findings] == ["SL102"]
+
+
+def test_a_file_over_the_memory_budget_is_that_files_error() -> None:
+    """Item 9: a worker's address space is capped; what outgrows it is the file's
+    error and the worker goes on (run in a child process: the cap is per process)."""
+    code = textwrap.dedent('''\
+        from scalelint.engine.guard import TooComplex, apply_memory_budget, run_guarded
+        apply_memory_budget(1024 * 1024 * 1024)
+        try:
+            run_guarded(lambda: bytearray(2 * 1024 * 1024 * 1024))
+        except TooComplex as exc:
+            print(exc)
+        print(len(run_guarded(lambda: bytearray(1024))))
+    ''')
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines() == ["skipped: too complex (over the memory budget of a worker)", "1024"], done.stderr

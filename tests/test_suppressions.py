@@ -11,23 +11,7 @@ from click.testing import CliRunner
 from scalelint.cli import main
 from scalelint.report.suppressions import parse_suppressions
 
-FLAGGED = '''import sqlite3
-
-
-def names(path):
-    conn = sqlite3.connect(path)
-    rows = conn.execute("SELECT name FROM users").fetchall()
-    conn.close()
-    return rows
-'''
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
+from helpers import FLAGGED
 
 def findings(*args: str) -> list[tuple[str, int, str]]:
     result = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "json", *args], catch_exceptions=False)

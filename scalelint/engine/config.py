@@ -208,12 +208,17 @@ def parse_table(table: dict[str, Any], path: Path) -> Config:
                 f"{path}: unknown key {key!r} in [tool.scalelint]"
                 + (f" (did you mean {hint!r}?)" if hint else "")
             )
-        _check_type(key, value, expected, path)
-        if key in ("contexts", "context-paths"):
-            _check_contexts(key, value, path)
-        _check_globs(key, value, path)
-        setattr(config, key.replace("-", "_"), value)
+        _set_checked(config, key, value, expected, path)
     return config
+
+
+def _set_checked(config: Any, key: str, value: Any, expected: str, path: Path) -> None:
+    """Validate one key's value (type, context names, globs), then set it."""
+    _check_type(key, value, expected, path)
+    if key in ("contexts", "context-paths"):
+        _check_contexts(key, value, path)
+    _check_globs(key, value, path)
+    setattr(config, key.replace("-", "_"), value)
 
 
 def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
@@ -229,6 +234,8 @@ def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
                 + f"; contexts are {', '.join(CONTEXTS)}"
             )
+
+
 def _check_globs(key: str, value: Any, path: Path) -> None:
     """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
     if key not in ("exclude", "extend-exclude", "per-file-ignores"):
@@ -302,35 +309,8 @@ def load_user_config(environ: Mapping[str, str] = os.environ) -> UserConfig:
         expected = USER_KEYS.get(key)
         if expected is None:
             raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(USER_KEYS)})")
-        _check_type(key, value, expected, path)
-        if key in ("contexts", "context-paths"):
-            _check_contexts(key, value, path)
-        _check_globs(key, value, path)
-        setattr(config, key.replace("-", "_"), value)
+        _set_checked(config, key, value, expected, path)
     return config
-
-
-def _check_contexts(key: str, table: dict[str, Any], path: Path) -> None:
-    """Context names must be known: ``contexts`` keys, ``context-paths`` values."""
-    names = table.keys() if key == "contexts" else table.values()
-    for name in names:
-        if name not in CONTEXTS:
-            import difflib
-
-            hint = difflib.get_close_matches(name, CONTEXTS, n=1)
-            raise ConfigError(
-                f"{path}: key {key!r}: unknown context {name!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                + f"; contexts are {', '.join(CONTEXTS)}"
-            )
-def _check_globs(key: str, value: Any, path: Path) -> None:
-    """The globs of ``exclude``, ``extend-exclude`` and ``per-file-ignores`` compile."""
-    if key not in ("exclude", "extend-exclude", "per-file-ignores"):
-        return
-    for pattern in value:
-        problem = glob_problem(pattern)
-        if problem is not None:
-            raise ConfigError(f"{path}: key {key!r}: invalid glob {pattern!r}: {problem}")
 
 
 def inside_root(path: Path, root: Path) -> bool:

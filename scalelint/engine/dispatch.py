@@ -25,8 +25,11 @@ WORKER_DIED = "skipped: the process checking it died (out of memory, or a crash)
 
 
 def init_worker(checker: "Checker") -> None:
+    from scalelint.engine.guard import apply_memory_budget
+
     global _CHECKER
     _CHECKER = checker
+    apply_memory_budget()
     tune_gc()
 
 

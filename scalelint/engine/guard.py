@@ -25,6 +25,9 @@ STACK_BYTES = 512 * 1024 * 1024  # reserved address space, committed only as use
 RECURSION_LIMIT = 12_000  # Python frames: LibCST needs 2-4 per nesting level
 MAX_DEPTH = 1_000  # nesting levels of CPython's tree a file may have
 TIME_BUDGET_S = 60.0  # for one file's parse, model, rules and fixes
+#: address space a worker process may use (the check thread's stack reservation
+#: included): a file whose tree and model outgrow it is that file's error
+MEMORY_BUDGET_BYTES = 4 * 1024 * 1024 * 1024
 
 _LOCK = threading.Lock()
 _raised = 0  # guarded threads running: the recursion limit is raised while any is
@@ -104,7 +107,12 @@ def run_guarded(func: Callable[[], T], budget_s: float = TIME_BUDGET_S) -> T:
             # OverBudget, or what it became where it landed (CPython's AST
             # constructor turns it into a SystemError, say)
             over = isinstance(exc, OverBudget) or stopped.is_set()
-            outcome["error"] = TooComplex(f"skipped: too complex (not done after {budget_s:g} s)") if over else exc
+            if over:
+                outcome["error"] = TooComplex(f"skipped: too complex (not done after {budget_s:g} s)")
+            elif isinstance(exc, MemoryError):
+                outcome["error"] = TooComplex("skipped: too complex (over the memory budget of a worker)")
+            else:
+                outcome["error"] = exc
 
     _raise_recursion_limit()
     try:
@@ -125,6 +133,24 @@ def run_guarded(func: Callable[[], T], budget_s: float = TIME_BUDGET_S) -> T:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
+
+
+def apply_memory_budget(limit: int = MEMORY_BUDGET_BYTES) -> None:
+    """Cap this process's address space (a worker's: the main process keeps
+    its own), so one huge file raises MemoryError in its check, reported as
+    that file's error, instead of taking the machine or the run down."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or soft > limit:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        except (ValueError, OSError):
+            pass  # the platform refuses: the time budget still holds
 
 
 def _raise_recursion_limit() -> None:

@@ -116,6 +116,22 @@ REDIS_TIMEOUT_KEYWORDS = ("socket_timeout", "socket_connect_timeout")
 #: SL107: drivers that wait forever for a connection unless told otherwise (libpq's
 #: connect_timeout defaults to none)
 CONNECT_TIMEOUT_DRIVERS = frozenset({"psycopg2.connect", "psycopg.connect", "psycopg.Connection.connect"})
+#: SL108: what says a database is reached through PgBouncer (in a DSN, host,
+#: setting name or env var name, case-insensitive), and its port
+PGBOUNCER_WORDS = ("pgbouncer", "pooler.", "odyssey", "pgcat")
+PGBOUNCER_PORT = "6432"
+#: SL108: calls that run the SQL text given as their first argument (DB-API,
+#: SQLAlchemy, asyncpg, Django raw queries)
+SQL_EXECUTE_METHODS = frozenset({
+    "execute", "executemany", "exec_driver_sql", "text", "raw", "fetch", "fetchval", "fetchrow", "executescript",
+})
+#: SL108: drivers that prepare statements per connection, and the setting that stops it
+PREPARED_STATEMENT_SETTINGS: dict[str, tuple[str, str]] = {
+    "asyncpg.connect": ("statement_cache_size", "statement_cache_size=0"),
+    "asyncpg.create_pool": ("statement_cache_size", "statement_cache_size=0"),
+    "psycopg.connect": ("prepare_threshold", "prepare_threshold=None"),
+    "psycopg.AsyncConnection.connect": ("prepare_threshold", "prepare_threshold=None"),
+}
 #: decorators that make a function run once per process (or per argument set)
 ONCE_DECORATORS = frozenset({
     "functools.cache", "functools.lru_cache", "functools.cached_property", "cachetools.cached",
