@@ -1,7 +1,7 @@
-"""Cache usage rules (SL306, SL309, SL310): cache code that is right on one
-machine and wrong under load — invalidations that run before the commit,
-empty results taken for misses, and counters kept with a read and then a
-write.
+"""Cache usage rules (SL306, SL307, SL309, SL310): cache code that is right on
+one machine and wrong under load — invalidations that run before the commit,
+a round trip per loop item, empty results taken for misses, and counters kept
+with a read and then a write.
 
 Both read the cache model (``scalelint.model.caches.caching``): the cache
 calls of a function, their clients' library semantics (does ``get`` return
@@ -570,4 +570,117 @@ def _deleted_again(op: CacheOp, ops: list[CacheOp], after: int) -> bool:
     )
 
 
-RULES = [InvalidationBeforeCommit, FalsyCacheHit, NonAtomicCacheCounter]
+class CacheRoundTripsInLoop(Rule):
+    """
+    ## What it does
+    Finds one cache round trip per iteration — `get`, `set`, `delete`,
+    `hget`, `expire` and friends on redis-py, Django's cache, Flask-Caching,
+    pymemcache or aiocache — in a loop (or comprehension) over a collection
+    whose size the code does not fix, with a key built from the loop's item.
+    Deletes count only in loops over a key scan (`for key in
+    r.scan_iter(...)`): invalidation loops over a few known keys are left
+    alone.
+
+    ## Why it matters at scale
+    Each call is a network round trip (0.2–1 ms inside a data centre, more
+    across zones). A loop over a user's 500 items makes 500 sequential
+    trips per request; as collections and traffic grow, the cache that was
+    meant to save time becomes the slowest part of the request and the
+    cache server's busiest client. One batched call does the same work in
+    one trip.
+
+    ## Example
+    ```python
+    from django.core.cache import cache
+
+
+    def prices(product_ids):
+        return {pid: cache.get(f"price:{pid}") for pid in product_ids}
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import cache
+
+
+    def prices(product_ids):
+        found = cache.get_many([f"price:{pid}" for pid in product_ids])
+        return {pid: found.get(f"price:{pid}") for pid in product_ids}
+    ```
+
+    ## Fix safety
+    No automatic fix: the batched call returns a mapping (or a list) whose
+    shape the surrounding code must follow.
+
+    ## Configuration
+    `cache-clients` names project cache clients the conventions do not reveal.
+    """
+
+    code = "SL307"
+    name = "cache-round-trips-in-loop"
+    summary = "one cache round trip per loop iteration where one batched call would do"
+    vocabulary = CACHE_VOCABULARY
+
+    def check_function(self, fn: FunctionModel) -> None:
+        from scalelint.model.connections.loops import local_values
+        from scalelint.model.connections.loopsize import fixed_size
+
+        values = None
+        for op in cache_model(fn.module).ops(fn):
+            batch = catalog.CACHE_BATCH_METHODS.get(op.client.library.name, {}).get(op.method)
+            if batch is None or op.key is None or _pipelined(op):
+                continue
+            loop = _per_item_loop(op)
+            if loop is None:
+                continue
+            iterable, targets = loop
+            values = values if values is not None else local_values(fn)
+            if fixed_size(iterable, fn, values) or not _mentions(op.key, targets):
+                continue
+            if op.method in catalog.CACHE_DELETES and not _scans_keys(iterable):
+                continue  # invalidation loops run over a handful of keys; a key scan can be any size
+            self.report(op.call, (
+                f"{op.client.spelled}.{op.method}() runs once per item of `{_code(iterable)}`: one cache round trip "
+                f"each, sequentially; use {batch} for the whole collection"
+            ))
+
+
+def _scans_keys(iterable: cst.BaseExpression) -> bool:
+    """``for key in r.scan_iter(pattern)``: as many rounds as keys match."""
+    return isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute) and (
+        iterable.func.attr.value in catalog.CACHE_SCANS
+    )
+
+
+def _pipelined(op: CacheOp) -> bool:
+    """Calls on a pipeline are queued and sent in one trip by ``execute()``."""
+    spelled = op.client.spelled.lower()
+    return "pipe" in spelled or spelled.endswith(".pipeline()") or "batch" in spelled
+
+
+def _per_item_loop(op: CacheOp) -> tuple[cst.BaseExpression, set[str]] | None:
+    """The iterable and target names of the innermost loop (statement or
+    comprehension) running the call once per item."""
+    for part in op.stmt.header_parts():
+        for node in walk(part):
+            if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) and any(
+                n is op.call for n in walk(node.elt if not isinstance(node, cst.DictComp) else node.value)
+            ) or isinstance(node, cst.DictComp) and any(n is op.call for n in walk(node.key)):
+                return node.for_in.iter, _names(node.for_in.target)
+    for kind, node in reversed(op.stmt.context):
+        if kind == "loop" and isinstance(node, cst.For):
+            return node.iter, _names(node.target)
+        if kind == "loop":
+            return None  # a while loop: its rounds are not items
+    return None
+
+
+def _names(target: cst.BaseExpression) -> set[str]:
+    return {n.value for n in walk(target) if isinstance(n, cst.Name)}
+
+
+def _mentions(expr: cst.BaseExpression, names: set[str]) -> bool:
+    return any(isinstance(n, cst.Name) and n.value in names for n in walk(expr))
+
+
+RULES = [InvalidationBeforeCommit, CacheRoundTripsInLoop, FalsyCacheHit, NonAtomicCacheCounter]

@@ -13,6 +13,7 @@ from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
 from scalelint.model.connections.work import CallInfo, Transaction, work_of
+from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.fix.scoping import scope_hold_fix
@@ -175,6 +176,16 @@ class ConnectionHeldAcrossWork(Rule):
     last query inside a `with` block. It reports the acquisition and names the
     work and its lines.
 
+    Sessions the function did not open count too: Flask-SQLAlchemy's
+    `db.session` and `Model.query`, a module-level `scoped_session`, and a
+    session parameter (annotated `Session` / `AsyncSession`, a FastAPI
+    `Depends(get_db)`, an `Annotated[Session, Depends(...)]` alias). Such a
+    session checks out a pooled connection at its first query (autobegin) and
+    keeps it until `commit()` / `rollback()` / `close()` / `remove()` or the
+    end of the request, so network calls, mail, sleeps and task enqueues after
+    a query and before it lets go are reported at that query. For a parameter
+    the message says the hold belongs to the caller's scope.
+
     ## Why it matters at scale
     The time a connection is held, not the time its queries take, decides how
     many connections a service needs. A 20 ms query inside a 500 ms hold
@@ -221,7 +232,7 @@ class ConnectionHeldAcrossWork(Rule):
     the connection is unknown), since each block then sees the same data on a
     fresh connection; otherwise it is **unsafe**, because splitting ends the
     transaction early. No fix is offered for sessions (their objects are bound
-    to the session), when the connection escapes or is passed to a callee, is
+    to the session, and one the function did not open is not its to end), when the connection escapes or is passed to a callee, is
     released in some branches only, when the work sits inside a loop that also
     uses the connection, or when a value bound to the connection (a result
     set) is used across a split.
@@ -239,7 +250,7 @@ class ConnectionHeldAcrossWork(Rule):
     code = "SL101"
     name = "connection-held-across-work"
     summary = "connection or session held while the code does unrelated work"
-    vocabulary = CONNECTION_VOCABULARY
+    vocabulary = (*CONNECTION_VOCABULARY, ".query")  # Flask-SQLAlchemy's ``Model.query``
     fix_safety = FixSafety.SAFE
 
     def check_function(self, fn: FunctionModel) -> None:
@@ -252,6 +263,8 @@ class ConnectionHeldAcrossWork(Rule):
             if line is None or not line.work:
                 continue
             self.report(self._anchor(hold), self._message(line), fix=split_hold_fix(self._ctx, fn, line))
+        for span in session_spans(fn):
+            self.report(span.begin_call, self._session_message(span))
 
     @staticmethod
     def _anchor(hold: Hold) -> cst.CSTNode:
@@ -272,7 +285,22 @@ class ConnectionHeldAcrossWork(Rule):
         what = line.hold.describe()
         return f"{what} is held across {'; '.join(parts)}; hold it only around its uses"
 
-    def _item(self, item: WorkItem) -> str:
+    def _session_message(self, span: SessionSpan) -> str:
+        ref = span.ref
+        named = ", ".join(self._item(w) for w in span.io[:3])
+        more = f" and {len(span.io) - 3} more" if len(span.io) > 3 else ""
+        held = (
+            f"{ref.library} session '{ref.spelled}' checks out a connection at this query "
+            f"and holds it across {named}{more}"
+        )
+        if ref.borrowed:
+            return (
+                f"{held}: the session is a parameter, so the hold belongs to the caller's scope; "
+                f"end the transaction before the call there, or make the call after it"
+            )
+        return f"{held}, until commit/rollback/close or the end of the request; commit or close before the call"
+
+    def _item(self, item: WorkItem | IoWhileHeld) -> str:
         info = item.info
         via = f", calls {' -> '.join(info.via)}" if info.via else ""
         return f"{info.label} (line {self._ctx.line_of(item.call)}{via})"
@@ -289,7 +317,9 @@ class BlockingIoInTransaction(Rule):
     subprocess calls made inside an explicit transaction:
     `transaction.atomic()` (block or decorator), `session.begin()`,
     `engine.begin()`, `conn.transaction()`, a psycopg2/sqlite3 `with conn:`
-    block. Calls into the module's own helpers are followed two levels deep.
+    block. `session.begin()` counts on any recognised session, also one passed
+    in as a parameter or Flask-SQLAlchemy's `db.session`. Calls into the
+    module's own helpers are followed two levels deep.
 
     ## Why it matters at scale
     A transaction keeps its connection and its row locks until it commits.

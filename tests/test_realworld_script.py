@@ -112,3 +112,57 @@ def test_end_to_end_on_a_synthetic_manifest(realworld, tmp_path: Path, capsys) -
     assert "no checkout, skipped: absent" in out
     assert "| SL102 | 1/1 | 0/0 | 0/0 | 0 | 1.00 |" in out
     assert unjudged.read_text() == ""
+
+
+def test_unusable_input_exits_2_with_one_line_naming_the_file(realworld, tmp_path: Path, capsys) -> None:
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text('[[app]]\nname = "shop"\n')
+    code = realworld.main(["--corpora", str(tmp_path), "--manifest", str(manifest)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert str(manifest) in err and "has no 'repo'" in err
+
+
+def test_a_judgments_row_missing_a_field_exits_2(realworld, tmp_path: Path, capsys) -> None:
+    (tmp_path / "corpora" / "shop").mkdir(parents=True)
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text('[[app]]\nname = "shop"\nrepo = "o/shop"\ncommit = "0"\nframework = "plain"\npaths = ["."]\n')
+    judgments = tmp_path / "judgments"
+    judgments.mkdir()
+    (judgments / "shop.jsonl").write_text('{"path": "a.py", "rule": "SL104", "line": 1, "verdict": "TRUE", "reason": "r"}\n')
+    code = realworld.main(["--corpora", str(tmp_path / "corpora"), "--manifest", str(manifest), "--judgments", str(judgments)])
+    assert code == 2
+    assert "shop.jsonl:1: not a judgment row" in capsys.readouterr().err
+
+
+def test_unjudged_findings_are_counted_and_written_as_rows_to_fill_in(realworld) -> None:
+    findings = [finding(realworld, 3, "a.b.c()"), finding(realworld, 7, "cache.get(k)", rule="SL309")]
+    comparison = realworld.compare(findings, [judged(realworld, 3, "a.b.c()", "DEBATABLE")])
+    assert comparison.tallies["SL104"].unjudged == 0
+    assert comparison.tallies["SL309"].unjudged == 1
+    [row] = [json.loads(text) for text in realworld.unjudged_rows(comparison.unjudged)]
+    assert (row["rule"], row["line"], row["snippet"], row["verdict"]) == ("SL309", 7, "cache.get(k)", "")
+
+
+def test_judgments_shipped_with_the_bench_are_well_formed(realworld) -> None:
+    bench = SCRIPT.parent
+    names = {app.name for app in realworld.load_manifest(bench / "manifest.toml")}
+    assert len(names) >= 8
+    for path in sorted((bench / "judgments").glob("*.jsonl")):
+        assert path.stem in names, f"{path.name} names no app of the manifest"
+        for judgment in realworld.load_judgments(path, path.stem):
+            assert judgment.reason.strip(), f"{path.name}: {judgment.path}:{judgment.line} has no reason"
+            assert judgment.snippet.strip(), f"{path.name}: {judgment.path}:{judgment.line} has no snippet"
+
+
+def test_a_verdict_follows_its_problem_to_an_also_line(realworld) -> None:
+    """A rule that moves its report from the check to the write keeps the verdict."""
+    judgment = judged(realworld, 20, "if existing is None:", "TRUE", rule="SL202", also=("session.add(row)",))
+    moved = realworld.compare([finding(realworld, 31, "session.add(row)", rule="SL202")], [judgment]).tallies["SL202"]
+    assert (moved.true_kept, moved.unjudged) == (1, 0)
+    twice = realworld.compare(
+        [finding(realworld, 20, "if existing is None:", rule="SL202"), finding(realworld, 31, "session.add(row)", rule="SL202")],
+        [judgment],
+    ).tallies["SL202"]
+    assert (twice.true_kept, twice.unjudged) == (1, 1)

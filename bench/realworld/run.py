@@ -13,9 +13,11 @@ T/(T+F), and the recall over the judged true instances (TRUE findings plus the
 
 A finding is keyed by (path, rule, stripped text of its line); the line number
 is only a hint that pairs findings and judgments sharing a key, so judgments
-survive edits that shift lines. A MISSED entry counts as found when a finding
-of its rule is reported on a line whose text is its snippet (or one of its
-``also`` snippets). The script measures; it always exits 0 unless its own
+survive edits that shift lines. A judgment's ``also`` texts are other lines of
+the same file where a report of the same problem may sit (a rule that moves
+its report from the check to the write keeps its verdict); a MISSED entry
+counts as found when a finding of its rule is reported on a line whose text
+is its snippet or one of its ``also`` texts. The script measures; it always exits 0 unless its own
 input is unusable (exit 2 with a one-line error).
 """
 from __future__ import annotations
@@ -88,6 +90,11 @@ class Judgment:
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.app, self.path, self.rule, self.snippet)
+
+    @property
+    def keys(self) -> tuple[tuple[str, str, str, str], ...]:
+        """Its key and those of its `also` texts: where a report of this problem may sit."""
+        return (self.key, *((self.app, self.path, self.rule, text) for text in self.also))
 
 
 @dataclass
@@ -229,9 +236,15 @@ def run_scalelint(app: App, root: Path) -> list[Finding]:
 
 
 def pair_by_line(findings: list[Finding], judgments: list[Judgment]) -> tuple[list[tuple[Finding, Judgment]], list[Finding], list[Judgment]]:
-    """Pair findings and judgments sharing one key, nearest line hint first."""
+    """Pair each finding with a judgment of one of its texts, nearest line hint first."""
+    judgments_by_key = group(
+        ((key, index) for index, judgment in enumerate(judgments) for key in judgment.keys),
+        lambda item: item[0],
+    )
     candidates = sorted(
-        ((abs(f.line - j.line), fi, ji) for fi, f in enumerate(findings) for ji, j in enumerate(judgments)),
+        (abs(f.line - judgments[ji].line), fi, ji)
+        for fi, f in enumerate(findings)
+        for _, ji in judgments_by_key.get(f.key, [])
     )
     used_findings: set[int] = set()
     used_judgments: set[int] = set()
@@ -258,26 +271,23 @@ def compare(findings: list[Finding], judgments: list[Judgment]) -> Comparison:
     """Tally findings against verdicts and MISSED entries, per rule."""
     comparison = Comparison()
     verdicts = [j for j in judgments if j.verdict != MISSED]
-    findings_by_key = group(findings, lambda f: f.key)
-    verdicts_by_key = group(verdicts, lambda j: j.key)
     for judgment in verdicts:
         tally = comparison.tallies[judgment.rule]
         attribute = {"TRUE": "true_total", "FALSE": "false_total", "DEBATABLE": "debatable_total"}[judgment.verdict]
         setattr(tally, attribute, getattr(tally, attribute) + 1)
-    for key in set(findings_by_key) | set(verdicts_by_key):
-        pairs, lone_findings, _ = pair_by_line(findings_by_key.get(key, []), verdicts_by_key.get(key, []))
-        for _, judgment in pairs:
-            tally = comparison.tallies[judgment.rule]
-            attribute = {"TRUE": "true_kept", "FALSE": "false_kept", "DEBATABLE": "debatable_kept"}[judgment.verdict]
-            setattr(tally, attribute, getattr(tally, attribute) + 1)
-        for finding in lone_findings:
-            comparison.tallies[finding.rule].unjudged += 1
-            comparison.unjudged.append(finding)
-    reported = {(f.app, f.path, f.rule, f.snippet) for f in findings}
+    pairs, lone_findings, _ = pair_by_line(findings, verdicts)
+    for _, judgment in pairs:
+        tally = comparison.tallies[judgment.rule]
+        attribute = {"TRUE": "true_kept", "FALSE": "false_kept", "DEBATABLE": "debatable_kept"}[judgment.verdict]
+        setattr(tally, attribute, getattr(tally, attribute) + 1)
+    for finding in lone_findings:
+        comparison.tallies[finding.rule].unjudged += 1
+        comparison.unjudged.append(finding)
+    reported = {f.key for f in findings}
     for missed in (j for j in judgments if j.verdict == MISSED):
         tally = comparison.tallies[missed.rule]
         tally.missed_total += 1
-        if any((missed.app, missed.path, missed.rule, text) in reported for text in (missed.snippet, *missed.also)):
+        if any(key in reported for key in missed.keys):
             tally.missed_found += 1
     comparison.unjudged.sort(key=lambda f: (f.app, f.path, f.line, f.rule))
     return comparison

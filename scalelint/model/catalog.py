@@ -388,6 +388,18 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: SL307: per-key cache calls and the batched call that replaces a loop of them, per library
+CACHE_BATCH_METHODS: dict[str, dict[str, str]] = {
+    "redis": {"get": "mget()", "set": "mset() or a pipeline", "setex": "a pipeline", "delete": "delete(*keys)",
+              "unlink": "unlink(*keys)", "exists": "exists(*keys)", "hget": "a pipeline", "hgetall": "a pipeline",
+              "hset": "a pipeline", "expire": "a pipeline", "incr": "a pipeline", "incrby": "a pipeline"},
+    "django": {"get": "get_many()", "set": "set_many()", "delete": "delete_many()", "add": "set_many()",
+               "incr": "a redis pipeline", "touch": "touch() per key in a pipeline"},
+    "flask_caching": {"get": "get_many()", "set": "set_many()", "delete": "delete_many()", "add": "set_many()"},
+    "pymemcache": {"get": "get_many()", "set": "set_many()", "delete": "delete_many()", "add": "set_many()"},
+    "aiocache": {"get": "multi_get()", "set": "multi_set()", "delete": "a batched delete", "add": "multi_set()"},
+}
+CACHE_BATCH_METHODS["redis.asyncio"] = CACHE_BATCH_METHODS["redis"]
 #: hooks that run a callable after the surrounding transaction commits (Django,
 #: Celery's delay_on_commit): work handed to them is not inside the transaction
 ON_COMMIT_HOOKS = frozenset({"on_commit", "delay_on_commit", "apply_async_on_commit"})
@@ -700,6 +712,20 @@ TRANSACTION_YIELDS: dict[tuple[str, str], str] = {
 SESSION_TYPE_SUFFIX = "Session"
 #: Flask-SQLAlchemy: ``db.session`` is a session when ``db`` is imported or module-level
 CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
+#: session registries that are used as the session itself (``Session.query(...)``,
+#: ``db_session.commit()``): one session per thread or request, nobody's local
+SCOPED_SESSION_REGISTRIES = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session"})
+#: session methods that do not check out a connection (autobegin waits for a query)
+SESSION_LOCAL_METHODS = frozenset({
+    "add", "add_all", "expunge", "expunge_all", "begin", "begin_nested", "close", "commit", "rollback",
+    "remove", "in_transaction", "is_modified", "expire", "expire_all",
+})
+#: session methods that end its transaction and give its connection back to the pool
+SESSION_END_METHODS = frozenset({"commit", "rollback", "close", "remove"})
+#: session methods whose ``with`` block is an explicit transaction
+SESSION_BEGIN_METHODS = frozenset({"begin", "begin_nested"})
+#: ``Annotated[T, ...]``: the annotation's type is its first element
+ANNOTATED_FORMS = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 #: ``contextlib.closing(x)`` is ``x`` released by ``with``
 CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
 #: drivers whose ``connect(":memory:")`` opens a private in-memory database (no pool to drain)

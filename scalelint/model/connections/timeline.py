@@ -19,9 +19,6 @@ from scalelint.model.connections.work import CallInfo, descendants_end, mentions
 from scalelint.core.walk import dotted, string_value, walk
 
 BEFORE, BETWEEN, AFTER, ITERATING = "before its first use", "between two uses", "after its last use", "while iterating its results"
-#: session methods that do not check out a connection
-_SESSION_LOCAL = frozenset({"add", "add_all", "expunge", "expunge_all", "begin", "begin_nested", "close", "commit", "rollback", "in_transaction", "is_modified"})
-_SESSION_END = frozenset({"commit", "rollback", "close"})
 
 
 @dataclass(frozen=True)
@@ -344,11 +341,11 @@ def _session_held(line: Timeline) -> dict[int, bool]:
             for sub in walk(part, into_functions=False)
             if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) and root_name(sub.func.value) in line.names
         ]
-        if any(m not in _SESSION_LOCAL for m in methods) or any(
+        if any(m not in catalog.SESSION_LOCAL_METHODS for m in methods) or any(
             mentions(part, set(line.derived)) for part in stmt.header_parts()
         ):
             held = True
-        if any(m in _SESSION_END for m in methods):
+        if any(m in catalog.SESSION_END_METHODS for m in methods):
             held = False
         out[stmt.ordinal] = held
     return out

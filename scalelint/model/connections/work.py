@@ -242,7 +242,8 @@ class FunctionWork:
         return Resource(kind, source.library, is_async=source.is_async) if kind else None
 
     def _annotated(self, annotation: cst.BaseExpression) -> Resource | None:
-        if isinstance(annotation, cst.Subscript) or not isinstance(annotation, (cst.Name, cst.Attribute)):
+        annotation = self._annotated_type(annotation)
+        if not isinstance(annotation, (cst.Name, cst.Attribute)):
             return None
         qn = self.module.qualified(annotation)
         if qn is None:
@@ -258,6 +259,21 @@ class FunctionWork:
         ):
             return Resource("session", "sqlalchemy")
         return None
+
+    def _annotated_type(self, annotation: cst.BaseExpression, depth: int = 2) -> cst.BaseExpression:
+        """The type an annotation names: ``Annotated[Session, Depends(get_db)]`` is
+        ``Session``, and so is a module-level alias of it (``SessionDep``)."""
+        if isinstance(annotation, cst.Subscript) and annotation.slice:
+            if self.module.qualified(annotation.value) in catalog.ANNOTATED_FORMS:
+                first = annotation.slice[0].slice
+                if isinstance(first, cst.Index):
+                    return self._annotated_type(first.value, depth)
+            return annotation
+        if isinstance(annotation, cst.Name) and depth > 0 and not self.module.imports.imported(annotation.value):
+            alias = self.module.global_values.get(annotation.value)
+            if isinstance(alias, cst.Subscript):
+                return self._annotated_type(alias, depth - 1)
+        return annotation
 
     def handle_of(self, expr: cst.BaseExpression) -> Resource | None:
         """The handle an expression evaluates to (None: not a recognised handle)."""
@@ -286,7 +302,7 @@ class FunctionWork:
             if not isinstance(stmt.node, cst.With):
                 continue
             for item in stmt.node.items:
-                res = self.fn.resource_of(item.item)
+                res = self.fn.resource_of(item.item) or self._session_begin(item.item)
                 if res is None:
                     continue
                 if res.kind == "transaction" or (res.kind == "connection" and res.with_is_transaction):
@@ -295,6 +311,18 @@ class FunctionWork:
                     out.append(Transaction(stmt.node, label, res.library, stmt.ordinal + 1, descendants_end(self.fn, stmt)))
                     break
         return out
+
+    def _session_begin(self, expr: cst.BaseExpression) -> Resource | None:
+        """``session.begin()`` on a session this function did not open (a parameter,
+        ``db.session``): a transaction like any other."""
+        if isinstance(expr, cst.Await):
+            expr = expr.expression
+        if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
+            return None
+        if expr.func.attr.value not in catalog.SESSION_BEGIN_METHODS:
+            return None
+        handle = self.handle_of(expr.func.value)
+        return Resource("transaction", handle.library) if handle is not None and handle.kind == "session" else None
 
     def transaction_of(self, stmt: "Stmt") -> Transaction | None:
         """The outermost explicit transaction the statement runs in."""

@@ -1,0 +1,212 @@
+"""Sessions a function uses but did not open (SL101): Flask-SQLAlchemy's
+``db.session`` and ``Model.query``, a module-level ``scoped_session``, and a
+session handed in as a parameter (FastAPI ``Depends(get_db)``, a parameter
+annotated ``Session`` / ``AsyncSession``).
+
+Such a session checks out a pooled connection at its first query (autobegin)
+and keeps it until ``commit()`` / ``rollback()`` / ``close()`` / ``remove()``,
+or until the end of the request. Network I/O after a query and before the
+session lets go is time the connection sits idle in the request's hands.
+Sessions opened into a local variable are holds (``timeline.py``); this module
+covers the others, and only blocking I/O counts as work here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import libcst as cst
+
+from scalelint.model import catalog
+from scalelint.model.function import FunctionModel, Stmt
+from scalelint.model.connections.loops import _model_query
+from scalelint.model.connections.work import CallInfo, root_name, work_of
+from scalelint.core.walk import walk
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """One session a function reaches without opening it."""
+
+    spelled: str  # how the code names it: "db.session", "DBSession", "session"
+    library: str
+    #: a parameter: the caller opened it and decides when it ends
+    borrowed: bool
+
+
+@dataclass(frozen=True)
+class IoWhileHeld:
+    stmt: Stmt
+    call: cst.Call
+    info: CallInfo
+
+
+@dataclass
+class SessionSpan:
+    """From a session's first query (its checkout) to the point it lets go."""
+
+    ref: SessionRef
+    begin: Stmt
+    begin_call: cst.Call
+    io: list[IoWhileHeld] = field(default_factory=list)
+
+
+def session_spans(fn: FunctionModel) -> list[SessionSpan]:
+    """Every checkout of a session the function did not open, with the blocking
+    I/O done while it is held (spans without I/O are left out)."""
+    return fn.derived("session_spans", lambda: _SpanWalker(fn).spans())
+
+
+def session_refs(fn: FunctionModel) -> dict[str, SessionRef]:
+    """Spelling -> session, for the sessions ``fn`` uses without opening them."""
+    work = work_of(fn)
+    local = {h.var for h in fn.holds}
+    refs: dict[str, SessionRef] = {}
+    params = fn.node.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        name = param.name.value
+        handle = work.handles.get(name)
+        if handle is not None and handle.kind == "session" and name not in local and name not in fn.env:
+            refs[name] = SessionRef(name, handle.library, borrowed=True)
+    for name, value in fn.module.global_values.items():
+        if isinstance(value, cst.Call) and fn.module.qualified(value.func) in catalog.SCOPED_SESSION_REGISTRIES:
+            if name not in local and name not in fn.env and name not in refs:
+                refs[name] = SessionRef(name, "sqlalchemy", borrowed=False)
+    for owner in catalog.CONVENTIONAL_SESSION_OWNERS:
+        spelled = f"{owner}.session"
+        if work.handle_of(cst.Attribute(cst.Name(owner), cst.Name("session"))) is not None and owner not in fn.env:
+            refs[spelled] = SessionRef(spelled, "flask_sqlalchemy", borrowed=False)
+    return refs
+
+
+class _SpanWalker:
+    """Walks the function's blocks in order, tracking whether each session holds
+    a connection. Branches start from the state before them and merge as "may
+    hold"; a loop body runs once; except blocks (error paths) are skipped."""
+
+    def __init__(self, fn: FunctionModel) -> None:
+        self.fn = fn
+        self.work = work_of(fn)
+        self.refs = session_refs(fn)
+        self.by_node = {id(stmt.node): stmt for stmt in fn.stmts}
+        self.done: list[SessionSpan] = []
+        #: ``Model.query`` runs on Flask-SQLAlchemy's ``db.session``
+        self.model_query = next((ref for ref in self.refs.values() if ref.library == "flask_sqlalchemy"), None)
+        for stmt in fn.stmts:  # ``if x: y()`` keeps its small statements in a suite, not a line
+            if isinstance(stmt.node, cst.SimpleStatementLine) and stmt.node.body:
+                self.by_node.setdefault(id(stmt.node.body[0]), stmt)
+
+    def spans(self) -> list[SessionSpan]:
+        if not self.refs:
+            return []
+        if isinstance(self.fn.node.body, cst.IndentedBlock):
+            self._block(self.fn.node.body.body, {})
+        return [span for span in self.done if span.io]
+
+    # -- control flow ------------------------------------------------------------------
+    def _block(self, body: Sequence[cst.CSTNode], held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
+        for node in body:
+            stmt = self.by_node.get(id(node))
+            if stmt is None or isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            held = self._statement(stmt, held)
+            held = self._inner(node, held)
+        return held
+
+    def _inner(self, node: cst.BaseStatement, held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
+        if isinstance(node, cst.If):
+            outcomes = [self._block(_body(node.body), held)]
+            orelse = node.orelse
+            if isinstance(orelse, cst.If):  # elif
+                outcomes.append(self._block([orelse], held))
+            elif orelse is not None:
+                outcomes.append(self._block(_body(orelse.body), held))
+            else:
+                outcomes.append(held)
+            return _merge(outcomes)
+        if isinstance(node, (cst.For, cst.While)):
+            after = self._block(_body(node.body), held)
+            merged = _merge([held, after])
+            return self._block(_body(node.orelse.body), merged) if node.orelse is not None else merged
+        if isinstance(node, (cst.Try, cst.TryStar)):
+            after = self._block(_body(node.body), held)
+            if node.orelse is not None:
+                after = self._block(_body(node.orelse.body), after)
+            if node.finalbody is not None:
+                after = self._block(_body(node.finalbody.body), after)
+            return after
+        if isinstance(node, cst.With):
+            return self._block(_body(node.body), held)
+        if isinstance(node, cst.Match):
+            return _merge([self._block(_body(case.body), held) for case in node.cases] + [held])
+        return held
+
+    # -- one statement ---------------------------------------------------------------------
+    def _statement(self, stmt: Stmt, held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
+        held = dict(held)
+        in_transaction = self.work.transaction_of(stmt) is not None
+        for part in stmt.header_parts():
+            for sub in walk(part, into_functions=False):
+                if type(sub) is not cst.Call:
+                    continue
+                ref, method = self._session_call(sub)
+                if ref is not None:
+                    if method in catalog.SESSION_END_METHODS:
+                        held.pop(ref.spelled, None)
+                    elif method not in catalog.SESSION_LOCAL_METHODS and ref.spelled not in held:
+                        span = SessionSpan(ref, stmt, sub)
+                        self.done.append(span)
+                        held[ref.spelled] = span
+                    continue
+                if not held or in_transaction:
+                    continue  # inside an explicit transaction: SL103's domain
+                info = self.work.classify(sub, self._held_names(held))
+                if info.kind == "io":
+                    for span in held.values():
+                        span.io.append(IoWhileHeld(stmt, sub, info))
+        return held
+
+    def _held_names(self, held: dict[str, SessionSpan]) -> set[str]:
+        return {span.ref.spelled.split(".")[0] for span in held.values()}
+
+    def _session_call(self, call: cst.Call) -> tuple[SessionRef | None, str]:
+        """The session a call runs on and the method (passing the session on to a
+        callee counts as a query: helpers take a session to use it)."""
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            receiver = func.value
+            spelled = _spelled(receiver)
+            if spelled in self.refs:
+                return self.refs[spelled], func.attr.value
+            if self.model_query is not None and _model_query(receiver) and func.attr.value in catalog.SQLALCHEMY_QUERY_TERMINALS:
+                return self.model_query, "query"
+        for arg in call.args:
+            spelled = _spelled(arg.value)
+            if spelled in self.refs and root_name(func) not in self.refs:
+                return self.refs[spelled], "<passed>"
+        return None, ""
+
+
+def _spelled(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        return f"{expr.value.value}.{expr.attr.value}"
+    return None
+
+
+def _merge(outcomes: list[dict[str, SessionSpan]]) -> dict[str, SessionSpan]:
+    """After branches: a session held on any path may still be held."""
+    merged: dict[str, SessionSpan] = {}
+    for outcome in outcomes:
+        for key, span in outcome.items():
+            merged.setdefault(key, span)
+    return merged
+
+
+def _body(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    """A block's statements (for a one-line suite, its first small statement
+    stands for the line)."""
+    if isinstance(suite, cst.IndentedBlock):
+        return suite.body
+    return list(suite.body[:1]) if isinstance(suite, cst.SimpleStatementSuite) else []
