@@ -6,6 +6,7 @@ Keys are fully qualified names, after import/alias resolution.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 
@@ -404,6 +405,10 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: SL308: ORM calls that aggregate over many rows (expensive to recompute)
+AGGREGATE_QUERY_METHODS = frozenset({"aggregate", "annotate", "count"})
+#: SL308: SQL that aggregates over many rows
+SQL_AGGREGATE = re.compile(r"\bGROUP\s+BY\b|\b(COUNT|SUM|AVG)\s*\(", re.I)
 #: SL307: per-key cache calls and the batched call that replaces a loop of them, per library
 CACHE_BATCH_METHODS: dict[str, dict[str, str]] = {
     "redis": {"get": "mget()", "set": "mset() or a pipeline", "setex": "a pipeline", "delete": "delete(*keys)",
