@@ -500,6 +500,7 @@ class WriteKind:
     save_hooks: bool = False  # post_save receivers and save() overrides run
     delete_hooks: bool = False  # post_delete receivers run
     delete_override: bool = False  # the model's delete() override runs
+    session_commit: bool = False  # committed by a SQLAlchemy session: its after_commit listeners run
     note: str = ""
 
 
@@ -511,9 +512,9 @@ WRITE_KINDS: dict[str, WriteKind] = {
     "qs_update": WriteKind("{model} QuerySet.update()", note="QuerySet.update() skips save() and post_save"),
     "qs_delete": WriteKind("{model} QuerySet.delete()", delete_hooks=True, note="QuerySet.delete() skips delete() overrides"),
     "bulk": WriteKind("{model}.objects.{method}()", note="bulk operations skip save() and post_save"),
-    "sa_add": WriteKind("session.{method}({model})", save_hooks=True),
-    "sa_delete": WriteKind("session.delete({model})", delete_hooks=True),
-    "sa_bulk": WriteKind("{method}", note="bulk statements skip ORM events"),
+    "sa_add": WriteKind("session.{method}({model})", save_hooks=True, session_commit=True),
+    "sa_delete": WriteKind("session.delete({model})", delete_hooks=True, session_commit=True),
+    "sa_bulk": WriteKind("{method}", session_commit=True, note="bulk statements skip ORM events"),
 }
 #: Django manager/QuerySet method -> write kind
 DJANGO_WRITE_METHODS: dict[str, str] = {
@@ -534,6 +535,8 @@ DJANGO_RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispat
 SA_LISTENS_FOR = frozenset({"sqlalchemy.event.listens_for", "sqlalchemy.event.listen"})
 SA_SAVE_EVENTS = frozenset({"after_insert", "after_update", "before_insert", "before_update"})
 SA_DELETE_EVENTS = frozenset({"after_delete", "before_delete"})
+#: session events fired once a transaction has committed, whatever it wrote
+SA_COMMIT_EVENTS = frozenset({"after_commit"})
 #: SQLAlchemy statement constructors (``update(Product)``) and the query builder
 SA_WRITE_STATEMENTS = frozenset({
     "sqlalchemy.update", "sqlalchemy.delete", "sqlalchemy.insert", "sqlalchemy.sql.update",
