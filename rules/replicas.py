@@ -206,7 +206,10 @@ class ReplicaReadFeedsWrite(_FlowRule):
             source = f"{what} read from replica ({_where(graph, origin.key)})"
             sink = f"{write.what} ({_where(graph, write.key)})"
             via = f" via {reach.sites[0].name}()" if reach.sites else ""
-            if reach.role == "ctl":
+            if reach.role == "ctl" and reach.write.relative and not reach.write.rechecks:
+                message = (f"{source} decides {sink}{via}; replication lag makes it stale: read it from the primary, "
+                           f"and guard the update in its WHERE (reading the primary alone leaves the check-then-act race)")
+            elif reach.role == "ctl":
                 message = f"{source} decides {sink}{via}; replication lag makes it stale: read it from the primary"
             elif reach.role == "subject" and reach.shape == ROW:
                 message = f"{source} is saved back by {sink}{via}: stale fields overwrite newer ones; load it from the primary"
@@ -224,10 +227,13 @@ class CheckThenActWithoutLock(_FlowRule):
     atomic: no `SELECT ... FOR UPDATE` / `select_for_update()` /
     `with_for_update()`, no write that re-checks in the database
     (`UPDATE ... WHERE balance >= %s`, `filter(stock__gte=n).update(...)`,
-    `F()` expressions, `SET x = x - %s`, a version column), no upsert
-    (`get_or_create`, `ON CONFLICT`) or `IntegrityError` handler. Reported
-    are: a checked value written back (`product.stock -= qty` after
-    `if product.stock >= qty`), an aggregate threshold before an insert
+    a version column), no upsert (`get_or_create`, `ON CONFLICT`) or
+    `IntegrityError` handler. Reported are: a checked value written back
+    (`product.stock -= qty` after `if product.stock >= qty`), a checked value
+    followed by a relative update with no guard in its WHERE (`if balance >=
+    amount:` then `SET balance = balance - %s WHERE id = %s` or
+    `update(balance=F("balance") - x)`: both requests pass the check and both
+    subtract; a relative update with no check before it is fine), an aggregate threshold before an insert
     (`count() >= capacity`), and a lookup before inserting the same entity
     (`if not ...exists(): create()`, `except DoesNotExist: create()`).
     Writing a constant after a check (a flag, a timestamp) is idempotent and
@@ -456,6 +462,9 @@ def _racy_check(reach: Reach, fn: "FunctionFlow", written_back: dict[tuple[str, 
         return False  # the check must be this function's own
     if origin.locked or origin.entity is None or origin.entity != write.entity:
         return False
+    settled = write.rechecks or write.upsert or write.unique_guarded
+    if write.relative and not settled and reach.shape == VALUE:
+        return True  # checked in Python, then ``SET x = x - n`` with no guard in its WHERE: both pass, both subtract
     if write.atomic or write.verb == "delete" or any(site.unique_guarded for site in reach.sites):
         return False  # an upsert, a re-checking write, or an IntegrityError handler around it
     if reach.shape == VALUE:
@@ -471,6 +480,9 @@ def _write_at(reach: Reach) -> str:
 
 
 def _race_advice(reach: Reach) -> str:
+    if reach.write.relative:
+        return ("move the check into the update's WHERE (stock__gte=n, AND balance >= %s) and check the row "
+                "count, or lock the row first")
     if reach.shape == EXISTS:
         return "use get_or_create()/an upsert on a unique field, or catch IntegrityError"
     if _aggregate_threshold(reach):
