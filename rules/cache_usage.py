@@ -1,9 +1,9 @@
-"""Cache usage rules (SL306, SL307, SL309, SL310): cache code that is right on
-one machine and wrong under load — invalidations that run before the commit,
-a round trip per loop item, empty results taken for misses, and counters kept
-with a read and then a write.
+"""Cache usage rules (SL306–SL310): cache code that is right on one machine
+and wrong under load — invalidations that run before the commit, a round
+trip per loop item, hot keys recomputed by every miss at once, empty results
+taken for misses, and counters kept with a read and then a write.
 
-Both read the cache model (``scalelint.model.caches.caching``): the cache
+They read the cache model (``scalelint.model.caches.caching``): the cache
 calls of a function, their clients' library semantics (does ``get`` return
 the stored object or bytes, which method increments atomically) and key
 templates, so two calls name the same key family only when their keys agree.
@@ -16,7 +16,7 @@ import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety
 from scalelint.model import catalog
-from scalelint.model.caches.cachekeys import key_words
+from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.connections.work import Transaction, work_of
 from scalelint.model.contexts import ONE_SHOT, REQUEST
@@ -667,4 +667,117 @@ def _mentions(expr: cst.BaseExpression, names: set[str]) -> bool:
     return any(isinstance(n, cst.Name) and n.value in names for n in walk(expr))
 
 
-RULES = [InvalidationBeforeCommit, CacheRoundTripsInLoop, FalsyCacheHit, NonAtomicCacheCounter]
+class CacheStampede(Rule):
+    """
+    ## What it does
+    Finds cache-aside on a fixed key (no per-user or per-id part) whose miss
+    path runs an aggregate query — `.aggregate()`, `.annotate()`, `.count()`,
+    SQL with `GROUP BY`, `COUNT(`, `SUM(` — and stores the result with a
+    fixed TTL, with nothing making the recompute single-flight: no lock
+    (`cache.lock`, `add`, `set(..., nx=True)`) in the function.
+
+    ## Why it matters at scale
+    A hot key expires for everyone at the same instant. Every request that
+    misses in the next few hundred milliseconds runs the same expensive
+    aggregate at once — at 40x traffic, 40x as many copies — and the
+    database stalls exactly when the cache was supposed to protect it.
+
+    ## Example
+    ```python
+    from django.core.cache import cache
+    from django.db.models import Sum
+
+    from shop.models import Order
+
+
+    def revenue_today():
+        total = cache.get("revenue:today")
+        if total is None:
+            total = Order.objects.filter(paid=True).aggregate(total=Sum("amount"))["total"]
+            cache.set("revenue:today", total, 60)
+        return total
+    ```
+
+    ## Use instead
+    ```python
+    from django.core.cache import cache
+    from django.db.models import Sum
+
+    from shop.models import Order
+
+
+    def revenue_today():
+        total = cache.get("revenue:today")
+        if total is None and cache.add("revenue:today:lock", 1, 30):
+            total = Order.objects.filter(paid=True).aggregate(total=Sum("amount"))["total"]
+            cache.set("revenue:today", total, 60)
+            cache.delete("revenue:today:lock")
+        return total
+    ```
+    (or refresh the value from a scheduled job, or recompute early with a
+    random margin before the TTL ends).
+
+    ## Fix safety
+    No automatic fix: what a request does while another recomputes (wait,
+    serve the stale value, serve nothing) is the application's choice.
+
+    ## Configuration
+    `cache-clients` names project cache clients the conventions do not reveal.
+    """
+
+    code = "SL308"
+    name = "cache-stampede"
+    summary = "a hot, expensive key recomputed by every request that misses at once"
+    vocabulary = CACHE_VOCABULARY
+
+    def check_function(self, fn: FunctionModel) -> None:
+        ops = None
+        for read in cache_reads(fn):
+            template = read.op.template
+            if template is None or HOLE in template:
+                continue  # a key per user or per id: its misses are spread out
+            ops = ops if ops is not None else cache_model(fn.module).ops(fn)
+            if _single_flight(fn, ops):
+                return
+            for store in _later_stores(fn, read):
+                if store.expiry() != "ttl":
+                    continue
+                aggregate = _aggregate_between(fn, read.op.stmt.ordinal, store.stmt.ordinal)
+                if aggregate is not None:
+                    self.report(store.call, (
+                        f'"{template}" is one key for every request; when it expires, each request that misses runs '
+                        f"{aggregate} at once; recompute it under a lock (add()/set(nx=True)), early, or from a job"
+                    ))
+                    break
+
+
+def _single_flight(fn: FunctionModel, ops: list[CacheOp]) -> bool:
+    """A lock taken in the function: ``add``/``setnx``/``set(nx=True)`` or a ``lock()`` call."""
+    if any(op.method in ("add", "setnx") or any(a.keyword is not None and a.keyword.value == "nx" for a in op.call.args)
+           for op in ops):
+        return True
+    return any(isinstance(call.func, cst.Attribute) and call.func.attr.value == "lock" for _, call in fn.calls())
+
+
+def _aggregate_between(fn: FunctionModel, first: int, last: int) -> str | None:
+    """The aggregate query run between the read and the store, as named in messages."""
+    reader = cache_model(fn.module).entities
+    for stmt, call in fn.calls():
+        if not first < stmt.ordinal <= last or not isinstance(call.func, cst.Attribute):
+            continue
+        method = call.func.attr.value
+        if method in catalog.AGGREGATE_QUERY_METHODS and _query_chain(call):
+            return f"{method}()"
+        sql = reader.sql_of(call)
+        if sql is not None and catalog.SQL_AGGREGATE.search(sql.text):
+            return "an aggregate query"
+    return None
+
+
+def _query_chain(call: cst.Call) -> bool:
+    """``Model.objects....count()`` / ``session.query(...)....count()``: an ORM query, not ``list.count(x)``."""
+    text = _code(call.func)
+    return ".objects" in text or ".query(" in text or "select(" in text or ".filter(" in text
+
+
+RULES = [InvalidationBeforeCommit, CacheRoundTripsInLoop, CacheStampede, FalsyCacheHit, NonAtomicCacheCounter]

@@ -40,7 +40,10 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     whose path neither deletes nor rewrites each family. Invalidation counts
     wherever it happens on the path: in the function, the functions it calls,
     its callers, a `post_save`/`post_delete` receiver or `save()`/`delete()`
-    override (for writes that run them), through `delete_memoized`, `clear()`,
+    override (for writes that run them), work handed to `transaction.on_commit`
+    (a lambda, a `partial`, or a function whose body deletes), a Celery task
+    run with `delay_on_commit`, a SQLAlchemy `after_commit` session listener
+    (for session writes), through `delete_memoized`, `clear()`,
     a pattern delete, a version-key bump, a helper named like
     `invalidate_product_cache()`, or a published change event. Partial
     invalidation reports only the forgotten families.

@@ -3,6 +3,7 @@ functions and in ``TYPE_CHECKING`` blocks alike (docs/architecture.md)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,11 @@ def test_no_import_cycles_between_modules() -> None:
 @pytest.mark.parametrize("public", ["scalelint.rule", "scalelint.context", "scalelint.project"])
 def test_rule_author_api_stays_where_plugins_import_it(public: str) -> None:
     assert public in _modules()
+
+
+def test_tests_import_their_helpers_by_module_name() -> None:
+    """``tests`` is not a package: CI (a fresh clone, an installed project) can
+    import ``helpers`` (conftest puts tests/ on the path) but not ``tests.helpers``."""
+    here = Path(__file__).parent
+    offenders = [p.name for p in here.glob("*.py") if re.search(r"^\s*(from|import) tests\b", p.read_text(), re.M)]
+    assert offenders == []

@@ -13,7 +13,7 @@ from scalelint.engine.checker import Checker
 from scalelint.model.caches import cacheindex
 from scalelint.model.caches.cachekeys import glob_matches, templates_match
 from scalelint.model.caches.keyindex import GlobIndex, TemplateIndex
-from tests.helpers import lint_tree, rules_for
+from helpers import lint_tree, rules_for
 
 METHOD = '''
     def report_{i}(self, path):

@@ -96,6 +96,26 @@ def apply_edits(text: str, edits: list[dict]) -> str:
     return text
 
 
+def test_a_project_imports_no_rule_family_until_a_file_needs_one(tmp_path: Path) -> None:
+    """The first didOpen pays only for the rule families its file can match:
+    a project's rules come from the metadata the CLI keeps in the cache."""
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\n")
+    (tmp_path / "plain.py").write_text("x = 1\n")
+    probe = textwrap.dedent(f'''
+        import sys
+        from pathlib import Path
+        from scalelint.lsp import DocumentLinter
+        linter = DocumentLinter()
+        project = linter.project_for(Path({str(tmp_path / "plain.py")!r}))
+        assert project.rules, "no rules selected"
+        linter.check({str(tmp_path / "plain.py")!r}, "x = 1\\n", project_phase=False)
+        print(sorted(m for m in sys.modules if m.startswith("scalelint.rules.")))
+        ''')
+    run = lambda: subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True)
+    run()  # the first run keeps the rules' metadata
+    assert run().stdout.strip() == "[]"
+
+
 # -- the scheduler: debounce and stale lints, without a server ------------------------
 def test_a_lint_of_an_old_version_is_never_delivered() -> None:
     from scalelint.lsp.scheduler import LintScheduler

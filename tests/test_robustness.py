@@ -214,9 +214,9 @@ def test_a_file_over_the_memory_budget_is_that_files_error() -> None:
     error and the worker goes on (run in a child process: the cap is per process)."""
     code = textwrap.dedent('''\
         from scalelint.engine.guard import TooComplex, apply_memory_budget, run_guarded
-        apply_memory_budget(1024 * 1024 * 1024)
+        apply_memory_budget(2 * 1024 * 1024 * 1024)  # room for two 512 MiB check-thread stacks
         try:
-            run_guarded(lambda: bytearray(2 * 1024 * 1024 * 1024))
+            run_guarded(lambda: bytearray(3 * 1024 * 1024 * 1024))
         except TooComplex as exc:
             print(exc)
         print(len(run_guarded(lambda: bytearray(1024))))

@@ -13,7 +13,7 @@ from typing import Any
 from scalelint.core.findings import FileError, Finding, FixSafety
 from scalelint.core.lines import LineIndex, split_lines
 from scalelint.engine.config import Config, load_config, local_rules_to_load
-from scalelint.engine.registry import Registry, load_registry
+from scalelint.engine.registry import Registry, load_registry, load_registry_cached
 
 TRUST_OPTION = "trustLocalRules"
 TRUST_OPTION_HINT = f'set "{TRUST_OPTION}": true in the language server\'s initializationOptions'
@@ -202,12 +202,23 @@ class DocumentLinter:
     def warm_up(self) -> None:
         """Import LibCST, the built-in rules and the model they use, so the
         first buffer is checked without paying for the imports."""
+        self.warm_core()
+        self.warm_rules()
+
+    @staticmethod
+    def warm_core() -> None:
+        """Import what every lint needs: LibCST and the checker (the model's core)."""
         import libcst
 
         from scalelint.engine import checker  # noqa: F401  (imports the model)
-        from scalelint.engine.manifest import materialize
 
         libcst.parse_module("import os\n")
+
+    @staticmethod
+    def warm_rules() -> None:
+        """Import every built-in rule family (a lint imports only those its file needs)."""
+        from scalelint.engine.manifest import materialize
+
         materialize(load_registry().sorted())
 
     # -- projects ----------------------------------------------------------------
@@ -232,7 +243,7 @@ class DocumentLinter:
         local = local_rules_to_load(config, self.trust_local_rules, TRUST_OPTION_HINT)
         if local.notice:
             self.notices.append(local.notice)
-        registry = load_registry(local.paths)
+        registry = load_registry_cached(local.paths, _cache_dir(config))
         where = "the language server's settings"
         if self.settings.select is not None:
             rules = registry.select(self.settings.select, self.settings.ignore, (), where, skip_unknown=True)
@@ -306,6 +317,14 @@ class DocumentLinter:
         """Quick fixes for findings on a 0-based line."""
         request = ActionRequest(Range(line, 0, line, 10**6), unsafe=unsafe)
         return actions_for(uri, text, self.lint(path, text), request)
+
+
+def _cache_dir(config: Config) -> Path | None:
+    """Where the CLI keeps this project's cache (the rules' metadata is read
+    from there, so a lint imports only the rule families its file needs)."""
+    from scalelint.engine.cache import locate_cache
+
+    return locate_cache(config).directory
 
 
 # -- code actions ------------------------------------------------------------------

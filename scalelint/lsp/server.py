@@ -21,6 +21,8 @@ from scalelint.lsp.scheduler import Job, LintScheduler
 #: files whose change may change a project's configuration
 CONFIG_NAMES = ("pyproject.toml", "scalelint.toml")
 WATCHED_GLOBS = ("**/pyproject.toml", "**/scalelint.toml")
+#: how long the warm-up waits for a first lint before importing every rule family
+FIRST_LINT_GRACE_S = 2.0
 
 
 @dataclass
@@ -53,6 +55,9 @@ class Session:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.published: dict[str, Published] = {}
         self.warming: set[int] = set()
+        #: set once the first diagnostics went out: the warm-up imports the
+        #: remaining rule families only then (not competing with the first lint)
+        self.first_published = threading.Event()
         #: bumped when the configuration or settings change: older lints are not published
         self.generation = 0
         self.scheduler = LintScheduler(self._lint, self._deliver)
@@ -67,12 +72,16 @@ class Session:
             self.linter.notices.append(problem)
 
     def start_warm_up(self) -> None:
-        """After initialize is answered (a thread importing LibCST would slow the answer)."""
+        """Import LibCST and the checker in the background from ``initialize``
+        on (the client's first didOpen follows at once), then, once the first
+        file is linted (it imports only the rule families it needs), the rest."""
         threading.Thread(target=self._warm_up, name="scalelint-warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
         try:
-            self.linter.warm_up()
+            self.linter.warm_core()
+            self.first_published.wait(FIRST_LINT_GRACE_S)
+            self.linter.warm_rules()
         except Exception as exc:  # the first lint then pays for the imports, and says what failed
             self._call_soon(self._log, f"warm-up failed: {type(exc).__name__}: {exc}")
 
@@ -129,8 +138,6 @@ class Session:
         path = uri_to_path(job.uri)
         project = self.linter.project_for(Path(path))
         result = self.linter.check(path, job.text, project_phase=project.warm)
-        if not result.complete:
-            self._warm_project(project, path, job.text)
         diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
         return Outcome(result, diagnostics, time.perf_counter() - started, generation)
 
@@ -181,6 +188,9 @@ class Session:
             diagnostics = outcome.diagnostics
             self.published[job.uri] = Published(job.version, job.text, outcome.result.findings, diagnostics)
         self._send_diagnostics(job.uri, job.version, diagnostics)
+        self.first_published.set()
+        if not outcome.result.complete:  # the project phase follows the first publish
+            self._warm_project(self.linter.project_for(Path(uri_to_path(job.uri))), uri_to_path(job.uri), job.text)
 
     def _send_diagnostics(self, uri: str, version: int | None, diagnostics: list[dict[str, Any]]) -> None:
         t = self.types
@@ -302,10 +312,10 @@ def serve() -> None:  # pragma: no cover - exercised over stdio by the tests
     @server.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
         session.initialize(params)
+        session.start_warm_up()
 
     @server.feature(types.INITIALIZED)
     def initialized(params: types.InitializedParams) -> None:
-        session.start_warm_up()
         session.register_watchers(server.client_capabilities)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)

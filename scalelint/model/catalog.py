@@ -6,6 +6,7 @@ Keys are fully qualified names, after import/alias resolution.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 
@@ -404,6 +405,10 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: SL308: ORM calls that aggregate over many rows (expensive to recompute)
+AGGREGATE_QUERY_METHODS = frozenset({"aggregate", "annotate", "count"})
+#: SL308: SQL that aggregates over many rows
+SQL_AGGREGATE = re.compile(r"\bGROUP\s+BY\b|\b(COUNT|SUM|AVG)\s*\(", re.I)
 #: SL307: per-key cache calls and the batched call that replaces a loop of them, per library
 CACHE_BATCH_METHODS: dict[str, dict[str, str]] = {
     "redis": {"get": "mget()", "set": "mset() or a pipeline", "setex": "a pipeline", "delete": "delete(*keys)",
@@ -500,6 +505,7 @@ class WriteKind:
     save_hooks: bool = False  # post_save receivers and save() overrides run
     delete_hooks: bool = False  # post_delete receivers run
     delete_override: bool = False  # the model's delete() override runs
+    session_commit: bool = False  # committed by a SQLAlchemy session: its after_commit listeners run
     note: str = ""
 
 
@@ -511,9 +517,9 @@ WRITE_KINDS: dict[str, WriteKind] = {
     "qs_update": WriteKind("{model} QuerySet.update()", note="QuerySet.update() skips save() and post_save"),
     "qs_delete": WriteKind("{model} QuerySet.delete()", delete_hooks=True, note="QuerySet.delete() skips delete() overrides"),
     "bulk": WriteKind("{model}.objects.{method}()", note="bulk operations skip save() and post_save"),
-    "sa_add": WriteKind("session.{method}({model})", save_hooks=True),
-    "sa_delete": WriteKind("session.delete({model})", delete_hooks=True),
-    "sa_bulk": WriteKind("{method}", note="bulk statements skip ORM events"),
+    "sa_add": WriteKind("session.{method}({model})", save_hooks=True, session_commit=True),
+    "sa_delete": WriteKind("session.delete({model})", delete_hooks=True, session_commit=True),
+    "sa_bulk": WriteKind("{method}", session_commit=True, note="bulk statements skip ORM events"),
 }
 #: Django manager/QuerySet method -> write kind
 DJANGO_WRITE_METHODS: dict[str, str] = {
@@ -534,6 +540,8 @@ DJANGO_RECEIVER = frozenset({"django.dispatch.receiver", "django.dispatch.dispat
 SA_LISTENS_FOR = frozenset({"sqlalchemy.event.listens_for", "sqlalchemy.event.listen"})
 SA_SAVE_EVENTS = frozenset({"after_insert", "after_update", "before_insert", "before_update"})
 SA_DELETE_EVENTS = frozenset({"after_delete", "before_delete"})
+#: session events fired once a transaction has committed, whatever it wrote
+SA_COMMIT_EVENTS = frozenset({"after_commit"})
 #: SQLAlchemy statement constructors (``update(Product)``) and the query builder
 SA_WRITE_STATEMENTS = frozenset({
     "sqlalchemy.update", "sqlalchemy.delete", "sqlalchemy.insert", "sqlalchemy.sql.update",

@@ -35,6 +35,8 @@ _COMMON_METHODS = frozenset({
     "asc", "where", "group_by", "scalars", "scalar", "one", "limit", "offset", "subquery", "alias",
 })
 _NON_UPDATING_WRITES = frozenset({"add", "setnx", "get_or_set"})
+#: methods that run a task: the call reaches the task's body
+_ENQUEUES = frozenset({"delay", "apply_async", "send", "s"}) | catalog.ON_COMMIT_HOOKS - {"on_commit"}
 _IDENTITY_ATTRS = frozenset({"id", "pk", "uuid"})
 _REST_OF_LINE = lazy_compile(r"[ \t]*(?:#[^\n]*)?\r?$")
 
@@ -104,7 +106,7 @@ class FileFacts:
         deletes = any(op.method in catalog.CACHE_DELETES for op in ops)
         for op in ops:
             self._op(fn, op, effects, facts, deletes)
-        calls = sorted(set(self._calls(fn, effects)))
+        calls = sorted(set(self._calls(fn, effects)) | set(self._on_commit(fn, effects, facts, deletes)))
         if calls:
             effects["calls"] = calls
         read_list = self.cm.entities.function_reads(fn)
@@ -297,9 +299,14 @@ class FileFacts:
         out = Sources()
         names: set[str] = set()
         fetch_one = False
-        for node in reader.dataflow(fn, stmt.ordinal, value):
+        flow = reader.dataflow(fn, stmt.ordinal, value)
+        bound_to = self._bound_names(fn, stmt.ordinal)
+        for node in flow:
             subs = list(walk(node, into_functions=False))
             reads = reader.read_list(subs)
+            name = bound_to.get(id(node))
+            if name is not None:
+                reads = self._narrowed(fn, name, reads, [n for n in flow if n is not node])
             out.reads.extend(reads)
             out.entities.update(r.entity for r in reads)
             if out.primary is None and reads:
@@ -324,6 +331,60 @@ class FileFacts:
                     if spelled:
                         params.add(entity_name(spelled))
         return out
+
+    @staticmethod
+    def _bound_names(fn: "FunctionModel", before: int) -> dict[int, str]:
+        """id of each expression bound to a plain local name before ``before`` -> that name."""
+        return {id(bound): name for s in fn.stmts if s.ordinal < before for name, bound in bindings(s.node)}
+
+    def _narrowed(self, fn: "FunctionModel", name: str, reads: list[Read], uses: list[cst.CSTNode]) -> list[Read]:
+        """One row bound to ``name`` and used only through its fields (``os.stat(p.image_path)``,
+        ``_title(p)`` where ``_title`` reads ``p.name``): the value depends on those columns alone."""
+        if not reads or any(not r.single or r.columns is not None for r in reads):
+            return reads
+        fields: set[str] = set()
+        for node in uses:
+            found = self._fields_of(name, node, fn, 0)
+            if found is None:
+                return reads
+            fields |= found
+        if not fields:
+            return reads
+        return [replace(r, columns=frozenset(fields)) for r in reads]
+
+    def _fields_of(self, name: str, node: cst.CSTNode, fn: "FunctionModel | None", depth: int) -> set[str] | None:
+        """The fields of ``name`` that ``node`` reads, following it into module
+        functions it is passed to; None when the whole object escapes (passed
+        elsewhere, a method called on it, used bare)."""
+        fields: set[str] = set()
+        heads: set[int] = set()
+        for sub in walk(node, into_functions=False):
+            if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) and _is_name(sub.func.value, name):
+                return None  # a method of the row: what it reads is unknown
+            if isinstance(sub, cst.Attribute) and _is_name(sub.value, name):
+                fields.add(sub.attr.value)
+                heads.add(id(sub.value))
+            elif isinstance(sub, cst.Call):
+                for index, arg in enumerate(sub.args):
+                    if _is_name(arg.value, name):
+                        inner = self._helper_fields(sub, index, arg, depth)
+                        if inner is None:
+                            return None
+                        fields |= inner
+                        heads.add(id(arg.value))
+        bare = any(isinstance(sub, cst.Name) and sub.value == name and id(sub) not in heads for sub in walk(node, into_functions=False))
+        return None if bare else fields
+
+    def _helper_fields(self, call: cst.Call, index: int, arg: cst.Arg, depth: int) -> set[str] | None:
+        """The fields a module function reads of the parameter ``arg`` is passed as."""
+        spelled = dotted(call.func)
+        helper = self.module._defs.get(spelled) if spelled and depth < 2 else None
+        if helper is None or arg.keyword is not None or arg.star:
+            return None
+        params = [p.name.value for p in helper.params.params]
+        if index >= len(params):
+            return None
+        return self._fields_of(params[index], helper.body, None, depth + 1)
 
     def _spelled_key(self, fn: "FunctionModel", op: CacheOp, key: cst.BaseExpression) -> cst.BaseExpression:
         """``key`` itself, or what a local ``key = f"..."`` bound it to."""
@@ -361,8 +422,8 @@ class FileFacts:
             if id(call) in handled:
                 continue
             func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value in ("delay", "apply_async", "send", "s"):
-                func = func.value  # a task enqueued is the task called
+            if isinstance(func, cst.Attribute) and func.attr.value in _ENQUEUES:
+                func = func.value  # a task enqueued (now or on commit) is the task called
             spelled = dotted(func) or ""
             qn = self.module.qualified(func) if spelled and (configured_helpers or publishers) else None
             last = spelled.rsplit(".", 1)[-1]
@@ -381,6 +442,48 @@ class FileFacts:
                 effects.setdefault("named", []).append([target or "", entity_name(what) if what else "*"])
             if target:
                 yield target
+
+    def _on_commit(self, fn: "FunctionModel", effects: dict[str, Any], facts: dict[str, Any], deletes: bool) -> Iterator[str]:
+        """Work handed to ``on_commit`` runs once the write commits, so it
+        invalidates as if done here: the cache calls of a lambda or a
+        ``partial``, and the project function handed over (its callees)."""
+        for stmt, call in fn.calls():
+            if not isinstance(call.func, (cst.Name, cst.Attribute)) or (dotted(call.func) or "").rsplit(".", 1)[-1] != "on_commit":
+                continue
+            for arg in call.args:
+                if arg.keyword is None or arg.keyword.value == "func":
+                    yield from self._deferred(fn, stmt, arg.value, effects, facts, deletes)
+
+    def _deferred(
+        self, fn: "FunctionModel", stmt: "Stmt", handed: cst.BaseExpression, effects: dict[str, Any],
+        facts: dict[str, Any], deletes: bool,
+    ) -> Iterator[str]:
+        """Record the invalidations of one callable handed to a commit hook; yield the project functions it calls."""
+        if isinstance(handed, cst.Lambda):
+            for sub in walk(handed.body):
+                if isinstance(sub, cst.Call):
+                    yield from self._deferred_call(fn, stmt, sub, effects, facts, deletes)
+        elif isinstance(handed, cst.Call) and handed.args and self.module.qualified(handed.func) == "functools.partial":
+            bound = cst.Call(func=handed.args[0].value, args=handed.args[1:])  # what the partial calls on commit
+            yield from self._deferred_call(fn, stmt, bound, effects, facts, deletes)
+        else:
+            target = self._callee(handed, fn)
+            if target:
+                yield target
+
+    def _deferred_call(
+        self, fn: "FunctionModel", stmt: "Stmt", call: cst.Call, effects: dict[str, Any], facts: dict[str, Any], deletes: bool,
+    ) -> Iterator[str]:
+        op = self.cm.op_of(fn, stmt, call)
+        if op is not None and op.method in catalog.CACHE_DELETES | catalog.CACHE_PATTERN_DELETES:
+            self._op(fn, op, effects, facts, deletes)
+            return
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _ENQUEUES:
+            func = func.value
+        target = self._callee(func, fn) if op is None else None
+        if target:
+            yield target
 
     def _callee(self, func: cst.BaseExpression, fn: "FunctionModel") -> str | None:
         if isinstance(func, cst.Name):
@@ -424,9 +527,9 @@ class FileFacts:
                 if on:
                     yield {"fn": self.qual(fn.qualname), "entities": [self._sender(sender)], "on": on}
             elif qn in catalog.SA_LISTENS_FOR and len(call.args) >= 2:
-                on = _sa_event_kind(string_value(call.args[1].value))
-                if on:
-                    yield {"fn": self.qual(fn.qualname), "entities": [self._sender(call.args[0].value)], "on": on}
+                hook = self._sa_hook(self.qual(fn.qualname), call.args[0].value, call.args[1].value)
+                if hook:
+                    yield hook
 
     def _connected_receivers(self) -> list[dict[str, Any]]:
         """``post_save.connect(handler, sender=Model)`` and ``event.listen(Model, "after_update", handler)``."""
@@ -445,11 +548,20 @@ class FileFacts:
                     if target:
                         out.append({"fn": target, "entities": [self._sender(sender)], "on": on})
             elif self.module.qualified(func) in catalog.SA_LISTENS_FOR and len(node.args) >= 3:
-                on = _sa_event_kind(string_value(node.args[1].value))
                 target = self._handler_ref(node.args[2].value)
-                if on and target:
-                    out.append({"fn": target, "entities": [self._sender(node.args[0].value)], "on": on})
+                hook = self._sa_hook(target, node.args[0].value, node.args[1].value) if target else None
+                if hook:
+                    out.append(hook)
         return out
+
+    def _sa_hook(self, target: str, sender: cst.BaseExpression, event: cst.BaseExpression) -> dict[str, Any] | None:
+        """A SQLAlchemy listener as a hook: mapper events fire for their model's
+        rows; ``after_commit`` fires for every session commit, whatever it wrote."""
+        on = _sa_event_kind(string_value(event))
+        if on is None:
+            return None
+        entities = ["*"] if on == "commit" else [self._sender(sender)]
+        return {"fn": target, "entities": entities, "on": on}
 
     def _handler_ref(self, expr: cst.BaseExpression) -> str | None:
         spelled = dotted(expr)
@@ -555,7 +667,13 @@ def _sa_event_kind(name: str | None) -> str | None:
         return "save"
     if name in catalog.SA_DELETE_EVENTS:
         return "delete"
+    if name in catalog.SA_COMMIT_EVENTS:
+        return "commit"
     return None
+
+
+def _is_name(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
 
 
 def _head_names(expr: cst.BaseExpression) -> Iterator[str]:

@@ -349,6 +349,8 @@ class CacheKeyIndex:
             return True
         if kind.delete_override and self._hook_covers(write.entity, "override_delete", family):
             return True
+        if kind.session_commit and self._hook_covers(write.entity, "commit", family):
+            return True
         return self._callers_cover(write.fn, family, 0, set())
 
     def _hook_covers(self, entity: str, on: str, family: Family) -> bool:

@@ -359,20 +359,28 @@ class CacheModel:
 
     def _collect_ops(self, fn: "FunctionModel") -> Iterator[CacheOp]:
         for stmt, call in fn.calls():
-            func = call.func
-            if not isinstance(func, cst.Attribute):
-                continue
-            method = func.attr.value
-            client = (
-                self.client_of(func.value, fn)
-                or self.conventional(func.value, method, call, fn)
-                or self._imported(func.value, method, call)
-            )
-            if client is None:
-                continue
-            key = _key_arg(call, method)
-            template = self.key_template(key, fn, stmt.ordinal) if key is not None else None
-            yield CacheOp(call, client, method, stmt, key, template)
+            op = self.op_of(fn, stmt, call)
+            if op is not None:
+                yield op
+
+    def op_of(self, fn: "FunctionModel", stmt: "Stmt", call: cst.Call) -> CacheOp | None:
+        """``call`` as a cache operation of ``fn`` at ``stmt`` (None: not a cache call).
+        Also reads calls outside the function's own statements that run in its
+        scope (the body of a lambda handed to ``transaction.on_commit``)."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        client = (
+            self.client_of(func.value, fn)
+            or self.conventional(func.value, method, call, fn)
+            or self._imported(func.value, method, call)
+        )
+        if client is None:
+            return None
+        key = _key_arg(call, method)
+        template = self.key_template(key, fn, stmt.ordinal) if key is not None else None
+        return CacheOp(call, client, method, stmt, key, template)
 
     def key_template(self, expr: cst.BaseExpression, fn: "FunctionModel | None", before: int | None = None) -> str | None:
         return self._reader(fn, before).template(expr)
