@@ -13,6 +13,7 @@ from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
 from scalelint.model.connections.work import CallInfo, Transaction, work_of
+from scalelint.model.connections.rowlocks import LockedWork, locked_work
 from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
@@ -399,6 +400,91 @@ class BlockingIoInTransaction(Rule):
         )
 
 
+class RowLockHeldAcrossWork(Rule):
+    """
+    ## What it does
+    Finds row locks taken inside a transaction (`select_for_update()`,
+    SQLAlchemy `with_for_update()`, a helper named for one such as
+    `stock_qs_select_for_update()`, SQL text with `FOR UPDATE`) that are held
+    while project or unknown functions doing no database work run before the
+    transaction's last write, on inputs that do not come from the locked rows
+    (so they could run before the lock). It reports the lock and names the calls.
+
+    Left alone: builtins, formatting and conversions, logging, attribute
+    assignment and method calls on the locked rows, work given the locked rows
+    or values read from them (that is what the lock protects), ORM and cursor
+    calls, the module's own helpers that query the database (followed two
+    levels), parent-class methods (`super()...`) and calls on the error path.
+
+    ## Why it matters at scale
+    A row lock makes every other transaction that wants the same rows wait
+    until the commit. Hot rows (a product's stock, an account balance, a
+    voucher's usage count) are wanted by many requests at once, so each
+    millisecond spent computing taxes or rendering inside the lock is paid by
+    every request queued behind it, and the queue grows with traffic.
+
+    ## Example
+    ```python
+    from django.db import transaction
+
+    from shop.models import Order
+    from shop.pricing import apply_discounts, calculate_tax
+
+    def checkout(order_id, lines_total, voucher_code):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order_id)
+            order.tax = calculate_tax(lines_total)
+            order.total = apply_discounts(lines_total, voucher_code)
+            order.save()
+    ```
+
+    ## Use instead
+    ```python
+    from django.db import transaction
+
+    from shop.models import Order
+    from shop.pricing import apply_discounts, calculate_tax
+
+    def checkout(order_id, lines_total, voucher_code):
+        tax = calculate_tax(lines_total)
+        total = apply_discounts(lines_total, voucher_code)
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order_id)
+            order.tax, order.total = tax, total
+            order.save()
+    ```
+
+    ## Fix safety
+    No automatic fix: a project function may have side effects or read
+    state that the lock orders, and only its author knows whether it can run
+    earlier.
+
+    ## Configuration
+    `io-functions` names project callables that do blocking I/O. Only request
+    code is checked by default (`contexts`): a lock held in a one-shot script
+    has no concurrent requests queued behind it.
+    """
+
+    code = "SL105"
+    name = "row-lock-held-across-work"
+    summary = "row lock from select_for_update()/FOR UPDATE held while unrelated code runs"
+    vocabulary = ("for_update", "FOR UPDATE", "for update")
+
+    def check_function(self, fn: FunctionModel) -> None:
+        for found in locked_work(fn):
+            self.report(found.lock, self._message(found))
+
+    def _message(self, found: LockedWork) -> str:
+        names = list(dict.fromkeys(info.label for _, info in found.work))
+        named = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        on = f" on {found.table}" if found.table else ""
+        write = self._ctx.line_of(found.write.node)
+        return (
+            f"row lock{on} held across {named} before the write at line {write}: every transaction "
+            f"waiting for these rows waits for them too; compute before taking the lock, or after the write"
+        )
+
+
 class QueryInLoop(ProjectRule):
     """
     ## What it does
@@ -605,4 +691,4 @@ def _inside(call: cst.Call, outer: cst.Call) -> bool:
     return any(sub is call for sub in walk(outer, into_functions=False))
 
 
-RULES = [ConnectionHeldAcrossWork, UnscopedConnection, BlockingIoInTransaction, QueryInLoop]
+RULES = [ConnectionHeldAcrossWork, UnscopedConnection, BlockingIoInTransaction, RowLockHeldAcrossWork, QueryInLoop]
