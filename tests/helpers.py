@@ -86,3 +86,28 @@ def names(path):
     conn.close()
     return rows
 '''
+
+
+#: a local rules file: one rule (HX001) that flags print() calls
+NO_PRINT_RULE = '''from scalelint.rule import Rule
+
+
+class NoPrint(Rule):
+    """
+    ## What it does
+    Flags print().
+    """
+
+    code = "HX001"
+    name = "no-print"
+    summary = "print() in application code"
+    vocabulary = ("print",)
+
+    def check_module(self, module):
+        import libcst as cst
+        from scalelint.core.walk import walk
+
+        for node in walk(module.cst):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "print":
+                self.report(node, "print() call")
+'''

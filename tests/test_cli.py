@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers import NO_PRINT_RULE
 from scalelint import __version__
 from scalelint.cli import main
 
@@ -363,29 +364,7 @@ def test_rules_and_explain() -> None:
 
 def test_local_rules(project: Path) -> None:
     (project / "lint").mkdir()
-    (project / "lint" / "house.py").write_text(textwrap.dedent('''\
-        from scalelint.rule import Rule
-
-
-        class NoPrint(Rule):
-            """
-            ## What it does
-            Flags print().
-            """
-
-            code = "HX001"
-            name = "no-print"
-            summary = "print() in application code"
-            vocabulary = ("print",)
-
-            def check_module(self, module):
-                import libcst as cst
-                from scalelint.core.walk import walk
-
-                for node in walk(module.cst):
-                    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "print":
-                        self.report(node, "print() call")
-        '''))
+    (project / "lint" / "house.py").write_text(NO_PRINT_RULE)
     (project / "pyproject.toml").write_text("[tool.scalelint]\nlocal-rules = ['lint/house.py']\n")
     (project / "app.py").write_text("print('hi')\n")
     result = run("check", "app.py", "--no-cache", "--output-format", "json", "--trust-local-rules")

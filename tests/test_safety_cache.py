@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from helpers import NO_PRINT_RULE
 from click.testing import CliRunner
 
 from scalelint import __version__
@@ -242,32 +244,7 @@ def test_wrong_shape_cache_files_are_misses_that_get_repaired(repo: Path) -> Non
 
 
 # -- item 2 (and 13): a project's local rules run only when the user trusts them -------
-LOCAL_RULE = textwrap.dedent('''\
-    import pathlib
-    from scalelint.rule import Rule
-
-    pathlib.Path(__file__).with_name("IMPORTED").write_text("ran")
-
-
-    class NoPrint(Rule):
-        """
-        ## What it does
-        Flags print().
-        """
-
-        code = "HX001"
-        name = "no-print"
-        summary = "print() in application code"
-        vocabulary = ("print",)
-
-        def check_module(self, module):
-            import libcst as cst
-            from scalelint.core.walk import walk
-
-            for node in walk(module.cst):
-                if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "print":
-                    self.report(node, "print() call")
-    ''')
+LOCAL_RULE = 'import pathlib\n\npathlib.Path(__file__).with_name("IMPORTED").write_text("ran")\n' + NO_PRINT_RULE
 
 
 @pytest.fixture
