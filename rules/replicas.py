@@ -463,8 +463,10 @@ def _racy_check(reach: Reach, fn: "FunctionFlow", written_back: dict[tuple[str, 
     if origin.locked or origin.entity is None or origin.entity != write.entity:
         return False
     settled = write.rechecks or write.upsert or write.unique_guarded
-    if write.relative and not settled and reach.shape == VALUE:
-        return True  # checked in Python, then ``SET x = x - n`` with no guard in its WHERE: both pass, both subtract
+    if write.relative and not settled and reach.shape == VALUE and reach.cond.orders:
+        # a threshold checked in Python (balance >= amount), then ``SET x = x - n`` with no
+        # guard in its WHERE: both requests pass, both subtract
+        return True
     if write.atomic or write.verb == "delete" or any(site.unique_guarded for site in reach.sites):
         return False  # an upsert, a re-checking write, or an IntegrityError handler around it
     if reach.shape == VALUE:
