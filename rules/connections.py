@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from scalelint.core.findings import FixSafety, Related
+from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Hold
@@ -17,7 +17,7 @@ from scalelint.model.connections.rowlocks import LockedWork, locked_work
 from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
-from scalelint.fix.scoping import scope_hold_fix
+from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
 from scalelint.fix.splitting import split_hold_fix
 from scalelint.core.walk import dotted, walk
 
@@ -33,6 +33,9 @@ class UnscopedConnection(Rule):
     Finds database connections, cursors and ORM sessions acquired into a local
     variable outside `with` or `try/finally`, so that an exception on any line
     before `close()` / `putconn()` leaks them, and ones never released at all.
+    Also `with psycopg2.connect(...) as conn:` and `with sqlite3.connect(...)
+    as conn:` as the only scope: those blocks commit or roll back, and the
+    connection stays open.
 
     ## Why it matters at scale
     Under load, errors come in bursts: a timeout upstream makes hundreds of
@@ -81,7 +84,9 @@ class UnscopedConnection(Rule):
     use) is **unsafe**, and so is a block that commits on exit where `close()` or
     `putconn()` rolled back (psycopg 3 connections, `pool.connection()`). No fix is offered when the connection escapes (returned,
     stored, captured), is released in some branches only, or when control flow
-    (`return`, `break`) leaves the region.
+    (`return`, `break`) leaves the region. A `with psycopg2.connect(...) as
+    conn:` block becomes `with closing(psycopg2.connect(...)) as conn, conn:`
+    (**safe**: the same transaction scope, and the connection closed after it).
 
     ## Configuration
     `connection-factories` names project functions that return a new connection
@@ -116,6 +121,12 @@ class UnscopedConnection(Rule):
     def check_function(self, fn: FunctionModel) -> None:
         local_conns = {h.var for h in fn.holds if not h.via_with and h.resource.kind == "connection"}
         for hold in fn.holds:
+            if hold.via_with and self._with_only_ends_transaction(hold):
+                self.report(hold.value, (
+                    f"`with` on {hold.describe()} ends its transaction, not the connection: it stays open "
+                    f"until garbage collection; close it too (`with closing(...) as {hold.var}, {hold.var}:`)"
+                ), fix=self._close_fix(fn, hold))
+                continue
             if hold.via_with or hold.scoped or hold.escapes or hold.borrowed:
                 continue
             if hold.resource.kind == "cursor" and not self._cursor_counts(hold, local_conns):
@@ -142,6 +153,24 @@ class UnscopedConnection(Rule):
                     self._ctx, fn, hold, "close it after its last use with a `with` block", FixSafety.UNSAFE
                 )
             self.report(hold.acquired.node, message, fix=fix)
+
+    @staticmethod
+    def _with_only_ends_transaction(hold: Hold) -> bool:
+        """``with psycopg2.connect(...) as conn:`` (or sqlite3's): the block commits or
+        rolls back, the connection stays open, and nothing else in the function closes it."""
+        resource = hold.resource
+        return (
+            resource.kind == "connection" and resource.with_is_transaction and not resource.with_closes
+            and isinstance(hold.value, cst.Call) and not hold.releases and not hold.escapes and not hold.passed
+            and not hold.borrowed
+        )
+
+    def _close_fix(self, fn: FunctionModel, hold: Hold) -> Fix | None:
+        stmt = hold.acquired.node
+        if not isinstance(stmt, cst.With):
+            return None
+        item = next((i for i in stmt.items if i.item is hold.value), None)
+        return close_with_transaction_fix(self._ctx, item, "close it too: `with closing(...) as conn, conn:`") if item else None
 
     def _shared_maybe(self, hold: Hold) -> bool:
         """An in-house helper known only by a name such as ``get_db()`` may hand out a

@@ -355,3 +355,19 @@ def scope_hold_fix(
     for stmt in region + removed:
         pairs.append((stmt, cst.RemovalSentinel.REMOVE))
     return ctx.replacement_fix(acquired.node, with_node, message, safety, extra=tuple(pairs))
+
+
+def close_with_transaction_fix(ctx: FileContext, item: cst.WithItem, message: str) -> Fix | None:
+    """``with psycopg2.connect(...) as conn:`` -> ``with closing(psycopg2.connect(...)) as conn, conn:``:
+    the connection is closed at the end and the block keeps its transaction scope
+    (psycopg2 and sqlite3 connections' own ``with`` commits or rolls back, and
+    nothing more)."""
+    closing = closing_import(ctx)
+    if closing is None or item.asname is None:
+        return None
+    var = item.asname.name
+    closed = item.with_changes(item=cst.Call(func=closing.func, args=[cst.Arg(item.item)]),
+                               comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    transaction = cst.WithItem(item=var.deep_clone(), comma=item.comma)
+    return ctx.replacement_fix(item, cst.FlattenSentinel([closed, transaction]), message, FixSafety.SAFE,
+                               extra=tuple(_import_edits(closing)))
