@@ -385,10 +385,15 @@ class BlockingIoInTransaction(Rule):
     ```
 
     ## Fix safety
-    No automatic fix: moving the call after the commit changes what happens
-    when the transaction rolls back, which only the author can decide. In
-    Django use `transaction.on_commit(...)`; elsewhere move the call after the
-    block.
+    Unsafe, for a Celery-style task enqueued as a statement of its own inside
+    one Django `atomic` block (not a nested one, whose savepoint may roll back
+    while the outer transaction commits): `task.delay(order.pk)` becomes
+    `transaction.on_commit(lambda: task.delay(order.pk))`, offered only when no
+    name the call uses is rebound later in the function (the lambda reads them
+    at commit time, so none in a loop) and `django.db.transaction` is
+    imported. It changes what
+    happens on rollback — the task no longer runs — which is usually the
+    intent. Other I/O has no fix: move it after the block.
 
     ## Configuration
     `io-functions` names project callables that do blocking I/O (for example
@@ -400,6 +405,7 @@ class BlockingIoInTransaction(Rule):
     name = "blocking-io-in-transaction"
     summary = "network I/O, sleeps or task enqueues inside an open transaction"
     vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(")
+    fix_safety = FixSafety.UNSAFE
 
     def check_function(self, fn: FunctionModel) -> None:
         work = work_of(fn)
@@ -413,7 +419,26 @@ class BlockingIoInTransaction(Rule):
             info = work.classify(call)
             if info.kind == "io":
                 reported.append(call)
-                self.report(call, self._message(info, tx))
+                fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
+                self.report(call, self._message(info, tx), fix=fix)
+
+    def _on_commit_fix(self, fn: FunctionModel, stmt, call: cst.Call, work) -> Fix | None:
+        """``task.delay(...)`` -> ``transaction.on_commit(lambda: task.delay(...))``."""
+        node = stmt.node
+        if not (isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1 and isinstance(node.body[0], cst.Expr)
+                and node.body[0].value is call):
+            return None
+        if sum(1 for tx in work.transactions if tx.contains(stmt)) != 1:
+            return None  # inside a savepoint: its rollback would not discard the hook's intent
+        spelled = next((local for local, qualified in fn.module.imports.names.items()
+                        if qualified == "django.db.transaction"), None)
+        if spelled is None or stmt.in_loop or _rebound_later(fn, stmt, call):
+            return None  # in a loop, every lambda would read the last round's values
+        hook = cst.Call(
+            func=cst.Attribute(cst.Name(spelled), cst.Name("on_commit")),
+            args=[cst.Arg(cst.Lambda(params=cst.Parameters(), body=call))],
+        )
+        return self._ctx.replacement_fix(call, hook, "enqueue it on commit (transaction.on_commit)", FixSafety.UNSAFE)
 
     def _message(self, info: CallInfo, tx: Transaction) -> str:
         line = self._ctx.line_of(tx.node)
@@ -427,6 +452,21 @@ class BlockingIoInTransaction(Rule):
             f"{info.describe()} {_WAITS.get(info.category, 'does blocking I/O')} inside {tx.label} "
             f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
         )
+
+
+def _rebound_later(fn: FunctionModel, stmt, call: cst.Call) -> bool:
+    """Whether a name the call reads is assigned again after it (a lambda would see the new value)."""
+    names = {n.value for n in walk(call) if isinstance(n, cst.Name)}
+    for later in fn.stmts:
+        if later.ordinal <= stmt.ordinal:
+            continue
+        for node in walk(later.node):
+            target = getattr(node, "target", None)
+            if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor)) and any(
+                isinstance(n, cst.Name) and n.value in names for n in walk(target)
+            ):
+                return True
+    return False
 
 
 class RowLockHeldAcrossWork(Rule):
