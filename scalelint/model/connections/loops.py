@@ -75,8 +75,12 @@ class LoopScanner:
     # -- loops -----------------------------------------------------------------------
     def scan(self) -> list[LoopQuery]:
         for stmt in self.fn.stmts:
+            # a query in an ``except`` handler inside a loop runs only when a round
+            # fails: not once per item (loops inside the handler still count)
+            handler = max((i for i, (kind, _) in enumerate(stmt.context) if kind == "except"), default=-1)
             enclosing: list[Loop | Stmt] = [
-                self._stmt_of[id(node)] for kind, node in stmt.context if kind == "loop" and isinstance(node, cst.For)
+                self._stmt_of[id(node)] for i, (kind, node) in enumerate(stmt.context)
+                if kind == "loop" and isinstance(node, cst.For) and i > handler
             ]
             for part in stmt.header_parts():
                 if isinstance(part, (cst.FunctionDef, cst.ClassDef)):
