@@ -1,6 +1,8 @@
 """Connection rules (SL1xx): how long code holds database connections."""
 from __future__ import annotations
 
+from typing import Any, Iterator
+
 import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety, Related
@@ -19,7 +21,8 @@ from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
 from scalelint.fix.splitting import split_hold_fix
-from scalelint.core.walk import dotted, walk
+from scalelint.core.walk import dotted, string_value, walk
+from scalelint.model.entrypoints import VIEW, entry_kind
 
 #: words without which a file cannot acquire a connection (prefilter)
 CONNECTION_VOCABULARY = (
@@ -340,7 +343,7 @@ class ConnectionHeldAcrossWork(Rule):
         return len(line.uses) > 1
 
 
-class BlockingIoInTransaction(Rule):
+class BlockingIoInTransaction(ProjectRule):
     """
     ## What it does
     Finds network I/O, sleeps, task-queue enqueues, e-mail sends and
@@ -349,7 +352,11 @@ class BlockingIoInTransaction(Rule):
     `engine.begin()`, `conn.transaction()`, a psycopg2/sqlite3 `with conn:`
     block. `session.begin()` counts on any recognised session, also one passed
     in as a parameter or Flask-SQLAlchemy's `db.session`. Calls into the
-    module's own helpers are followed two levels deep.
+    module's own helpers are followed two levels deep. Where the project's
+    Django settings set `"ATOMIC_REQUESTS": True` on a database, every Django
+    view not marked `@transaction.non_atomic_requests` runs inside the request
+    transaction, and I/O in it is reported too ("inside the request
+    transaction, settings.py:N").
 
     ## Why it matters at scale
     A transaction keeps its connection and its row locks until it commits.
@@ -404,7 +411,8 @@ class BlockingIoInTransaction(Rule):
     code = "SL103"
     name = "blocking-io-in-transaction"
     summary = "network I/O, sleeps or task enqueues inside an open transaction"
-    vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(")
+    #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction
+    vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request")
     fix_safety = FixSafety.UNSAFE
 
     def check_function(self, fn: FunctionModel) -> None:
@@ -421,6 +429,42 @@ class BlockingIoInTransaction(Rule):
                 reported.append(call)
                 fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
                 self.report(call, self._message(info, tx), fix=fix)
+
+    def collect_facts(self, module: ModuleModel) -> Any:
+        """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
+        that would run inside that request transaction (reported in the project phase)."""
+        atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module)]
+        views: list[list[Any]] = []
+        if any(q.split(".")[0] == "django" for q in module.imports.names.values()):
+            for fn in module.functions:
+                if entry_kind(fn) != VIEW or _non_atomic(fn):
+                    continue
+                work = work_of(fn)
+                for stmt, call in fn.calls():
+                    if work.transaction_of(stmt) is not None:
+                        continue  # an explicit transaction: reported in the file phase
+                    info = work.classify(call)
+                    if info.kind == "io":
+                        views.append([*self._ctx.location(call), info.describe(), info.category])
+        if not atomic and not views:
+            return None
+        return {"atomic": atomic, "views": views}
+
+    def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        settings = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["atomic"]]
+        if not settings:
+            return
+        path, line, col = settings[0]
+        where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
+        shown = path.rsplit("/", 1)[-1]
+        for view_path, facts in index.facts(self.code):
+            for start_line, start_col, end_line, end_col, label, category in facts["views"]:
+                waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
+                out.report(self, view_path, start_line, start_col, end_line, end_col, (
+                    f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS): the "
+                    f"request keeps its connection and locks meanwhile; register it with `transaction.on_commit(...)` "
+                    f"or mark the view @transaction.non_atomic_requests"
+                ), related=[where])
 
     def _on_commit_fix(self, fn: FunctionModel, stmt, call: cst.Call, work) -> Fix | None:
         """``task.delay(...)`` -> ``transaction.on_commit(lambda: task.delay(...))``."""
@@ -452,6 +496,30 @@ class BlockingIoInTransaction(Rule):
             f"{info.describe()} {_WAITS.get(info.category, 'does blocking I/O')} inside {tx.label} "
             f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
         )
+
+
+def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
+    """``"ATOMIC_REQUESTS": True`` in a ``DATABASES`` dict (or
+    ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``)."""
+    for node in walk(module.cst):
+        if isinstance(node, cst.DictElement) and string_value(node.key) == "ATOMIC_REQUESTS" and (
+            isinstance(node.value, cst.Name) and node.value.value == "True"
+        ):
+            yield node
+        elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value == "True" and any(
+            isinstance(t.target, cst.Subscript) and "ATOMIC_REQUESTS" in cst.Module([]).code_for_node(t.target)
+            for t in node.targets
+        ):
+            yield node
+
+
+def _non_atomic(fn: FunctionModel) -> bool:
+    """``@transaction.non_atomic_requests``: the view runs in autocommit."""
+    for dec in fn.node.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        if (dotted(target) or "").rsplit(".", 1)[-1] == "non_atomic_requests":
+            return True
+    return False
 
 
 def _rebound_later(fn: FunctionModel, stmt, call: cst.Call) -> bool:
