@@ -43,6 +43,9 @@ TEST_STEMS = frozenset({"conftest", "tests", "factories", "fixtures", "testing"}
 ONE_SHOT_STEMS = frozenset({"manage", "setup", "noxfile", "fabfile", "cli", "sample_data"})
 #: stems of seed / sample-data / populate tools (``seed.py``, ``populate_db.py``, ``populatedb.py``)
 ONE_SHOT_STEM_PREFIXES = ("seed", "populate", "sample_data", "fake_data", "load_sample")
+#: names of functions that are one-off data jobs wherever they live (``backfill_members``,
+#: ``_backfill_grants``): run once per data change, not per request
+ONE_SHOT_FUNCTION_PREFIXES = ("backfill",)
 
 _SPLIT = re.compile(r"[/\\]")
 

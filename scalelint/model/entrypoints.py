@@ -14,7 +14,7 @@ import libcst as cst
 
 from scalelint.core.walk import walk
 from scalelint.model import catalog
-from scalelint.model.contexts import MIGRATION, ONE_SHOT, Region, imports_any
+from scalelint.model.contexts import MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel
@@ -81,7 +81,9 @@ def region_nodes(model: "ModuleModel") -> Iterator[tuple[cst.CSTNode, str]]:
             continue
         if fn.qualname in run_python or _migration_receiver(model, fn.node):
             yield fn.node, MIGRATION
-        elif fn.qualname in entry_names or _cli_command(model, fn.node):
+        elif fn.qualname in entry_names or _cli_command(model, fn.node) or (
+            fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
+        ):
             yield fn.node, ONE_SHOT
 
 
