@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety
-from scalelint.model import catalog
+from scalelint.model import catalog, dbops
 from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
-from scalelint.model.connections.work import Transaction, work_of
+from scalelint.model.connections.work import Transaction, mentions, work_of
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.entities import EntityWrite
 from scalelint.model.function import FunctionModel, Stmt
@@ -530,12 +530,12 @@ def _deferred(op: CacheOp) -> bool:
 
 def _lock_key(op: CacheOp, ops: list[CacheOp]) -> bool:
     """The key was taken as a lock (``add``, ``set(..., nx=True)``): deleting it releases the lock."""
-    return any(
-        other.key is not None and same_key(other, op) and (
-            other.method in ("add", "setnx") or any(a.keyword is not None and a.keyword.value == "nx" for a in other.call.args)
-        )
-        for other in ops if other is not op
-    )
+    return any(other is not op and other.key is not None and same_key(other, op) and _lock_write(other) for other in ops)
+
+
+def _lock_write(op: CacheOp) -> bool:
+    """A write that succeeds only when the key is absent (``add``, ``setnx``, ``set(nx=True)``): a lock."""
+    return op.method in ("add", "setnx") or "nx" in dbops.keywords(op.call)
 
 
 def _caches(op: CacheOp, write: EntityWrite) -> bool:
@@ -619,7 +619,7 @@ class CacheRoundTripsInLoop(Rule):
                 continue
             iterable, targets = loop
             values = values if values is not None else local_values(fn)
-            if fixed_size(iterable, fn, values) or not _mentions(op.key, targets):
+            if fixed_size(iterable, fn, values) or not mentions(op.key, targets):
                 continue
             if op.method in catalog.CACHE_DELETES and not _scans_keys(iterable):
                 continue  # invalidation loops run over a handful of keys; a key scan can be any size
@@ -661,10 +661,6 @@ def _per_item_loop(op: CacheOp) -> tuple[cst.BaseExpression, set[str]] | None:
 
 def _names(target: cst.BaseExpression) -> set[str]:
     return {n.value for n in walk(target) if isinstance(n, cst.Name)}
-
-
-def _mentions(expr: cst.BaseExpression, names: set[str]) -> bool:
-    return any(isinstance(n, cst.Name) and n.value in names for n in walk(expr))
 
 
 class CacheStampede(Rule):
@@ -753,8 +749,7 @@ class CacheStampede(Rule):
 
 def _single_flight(fn: FunctionModel, ops: list[CacheOp]) -> bool:
     """A lock taken in the function: ``add``/``setnx``/``set(nx=True)`` or a ``lock()`` call."""
-    if any(op.method in ("add", "setnx") or any(a.keyword is not None and a.keyword.value == "nx" for a in op.call.args)
-           for op in ops):
+    if any(_lock_write(op) for op in ops):
         return True
     return any(isinstance(call.func, cst.Attribute) and call.func.attr.value == "lock" for _, call in fn.calls())
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from scalelint.model import catalog
+from scalelint.model import catalog, dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.findings import Related
@@ -213,7 +213,7 @@ class PoolWithoutLimits(Rule):
     def check_function(self, fn: FunctionModel) -> None:
         transactions = None
         for stmt, call in fn.calls():
-            if catalog.IO_CALLS.get(fn.module.qualified(call.func) or "") != "http" or _keyword(call, "timeout"):
+            if catalog.IO_CALLS.get(fn.module.qualified(call.func) or "") != "http" or dbops.keywords(call).get("timeout"):
                 continue
             if transactions is None:
                 from scalelint.model.connections.work import work_of
@@ -231,20 +231,20 @@ def _limit_problem(qualified: str, call: cst.Call) -> str | None:
     """What limit a constructor call removes or leaves out, or None."""
     what = catalog.CLIENT_CONSTRUCTORS.get(qualified, "")
     if "engine" in what:
-        overflow = _keyword(call, "max_overflow")
+        overflow = dbops.keywords(call).get("max_overflow")
         if _number(overflow) == -1:
             return "max_overflow=-1 lets the pool open connections without bound: under load it exhausts the database's max_connections for every client; set a bound"
-        size = _number(_keyword(call, "pool_size"))
+        size = _number(dbops.keywords(call).get("pool_size"))
         if size is not None and size > catalog.POOL_SIZE_CEILING:
             return (f"pool_size={size} per process: a few processes exceed the database's max_connections; "
                     f"size the pool to max_connections / processes (or use PgBouncer)")
-        timeout = _keyword(call, "pool_timeout")
+        timeout = dbops.keywords(call).get("pool_timeout")
         if isinstance(timeout, cst.Name) and timeout.value == "None":
             return "pool_timeout=None waits forever for a connection when the pool is dry: every worker parks; set a checkout timeout"
         return None
     if "Redis" in what:
-        if (any(_keyword(call, k) is not None for k in catalog.REDIS_TIMEOUT_KEYWORDS)
-                or _keyword(call, "connection_pool") is not None or not _url_visible(call)):
+        if (any(dbops.keywords(call).get(k) is not None for k in catalog.REDIS_TIMEOUT_KEYWORDS)
+                or dbops.keywords(call).get("connection_pool") is not None or not _url_visible(call)):
             return None
         return (f"{dotted(call.func)}() sets no socket_timeout: when Redis stalls or the network drops packets, "
                 f"every request waits on it forever; set socket_timeout and socket_connect_timeout")
@@ -252,16 +252,12 @@ def _limit_problem(qualified: str, call: cst.Call) -> str | None:
         explicit = any(a.keyword is not None for a in call.args)
         dsn = call.args[0].value if call.args and call.args[0].keyword is None else None
         literal = isinstance(dsn, cst.SimpleString)
-        if (explicit or literal) and _keyword(call, "connect_timeout") is None and not (
+        if (explicit or literal) and dbops.keywords(call).get("connect_timeout") is None and not (
             literal and "connect_timeout" in dsn.value
         ) and (literal or dsn is None):
             return (f"{dotted(call.func)}() has no connect_timeout: libpq waits for an unreachable server "
                     f"indefinitely; pass connect_timeout")
     return None
-
-
-def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
-    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
 
 
 def _number(expr: cst.BaseExpression | None) -> int | None:
@@ -405,7 +401,7 @@ def _prepares(qualified: str, call: cst.Call) -> str | None:
     setting = catalog.PREPARED_STATEMENT_SETTINGS.get(qualified)
     if setting is not None:
         keyword, advice = setting
-        if _keyword(call, keyword) is None:
+        if dbops.keywords(call).get(keyword) is None:
             return f"{dotted(call.func)}() prepares statements per server connection (pass {advice})"
         return None
     if "engine" in catalog.CLIENT_CONSTRUCTORS.get(qualified, ""):

@@ -8,13 +8,13 @@ import libcst as cst
 from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST
-from scalelint.model.function import FunctionModel, Hold
+from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
-from scalelint.model.connections.work import CallInfo, Transaction, work_of
+from scalelint.model.connections.work import CallInfo, FunctionWork, Transaction, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work
 from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
 from scalelint.project import ProjectIndex, ProjectReporter
@@ -128,7 +128,7 @@ class UnscopedConnection(Rule):
                 self.report(hold.value, (
                     f"`with` on {hold.describe()} ends its transaction, not the connection: it stays open "
                     f"until garbage collection; close it too (`with closing(...) as {hold.var}, {hold.var}:`)"
-                ), fix=self._close_fix(fn, hold))
+                ), fix=self._close_fix(hold))
                 continue
             if hold.via_with or hold.scoped or hold.escapes or hold.borrowed:
                 continue
@@ -168,7 +168,7 @@ class UnscopedConnection(Rule):
             and not hold.borrowed
         )
 
-    def _close_fix(self, fn: FunctionModel, hold: Hold) -> Fix | None:
+    def _close_fix(self, hold: Hold) -> Fix | None:
         stmt = hold.acquired.node
         if not isinstance(stmt, cst.With):
             return None
@@ -466,7 +466,7 @@ class BlockingIoInTransaction(ProjectRule):
                     f"or mark the view @transaction.non_atomic_requests"
                 ), related=[where])
 
-    def _on_commit_fix(self, fn: FunctionModel, stmt, call: cst.Call, work) -> Fix | None:
+    def _on_commit_fix(self, fn: FunctionModel, stmt: Stmt, call: cst.Call, work: FunctionWork) -> Fix | None:
         """``task.delay(...)`` -> ``transaction.on_commit(lambda: task.delay(...))``."""
         node = stmt.node
         if not (isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1 and isinstance(node.body[0], cst.Expr)
@@ -522,7 +522,7 @@ def _non_atomic(fn: FunctionModel) -> bool:
     return False
 
 
-def _rebound_later(fn: FunctionModel, stmt, call: cst.Call) -> bool:
+def _rebound_later(fn: FunctionModel, stmt: Stmt, call: cst.Call) -> bool:
     """Whether a name the call reads is assigned again after it (a lambda would see the new value)."""
     names = {n.value for n in walk(call) if isinstance(n, cst.Name)}
     for later in fn.stmts:
