@@ -166,3 +166,12 @@ def test_a_verdict_follows_its_problem_to_an_also_line(realworld) -> None:
         [judgment],
     ).tallies["SL202"]
     assert (twice.true_kept, twice.unjudged) == (1, 1)
+
+
+def test_show_lists_kept_findings_of_one_verdict_with_the_reason(realworld) -> None:
+    findings = [finding(realworld, 40, "order.items.count()"), finding(realworld, 90, "Item.objects.get(pk=pk)")]
+    judgments = [judged(realworld, 40, "order.items.count()", "TRUE"), judged(realworld, 90, "Item.objects.get(pk=pk)", "FALSE")]
+    kept = realworld.compare(findings, judgments).kept
+    rows = realworld.kept_rows(kept, "FALSE")
+    assert len(rows) == 1 and ":90 SL104 [FALSE]" in rows[0]
+    assert len(realworld.kept_rows(kept, "ALL")) == 2

@@ -132,6 +132,8 @@ class Comparison:
 
     tallies: dict[str, RuleTally] = field(default_factory=lambda: defaultdict(RuleTally))
     unjudged: list[Finding] = field(default_factory=list)
+    #: (finding, judgment) for every judged finding still reported
+    kept: list[tuple[Finding, Judgment]] = field(default_factory=list)
 
 
 # -- input -------------------------------------------------------------------------
@@ -276,6 +278,7 @@ def compare(findings: list[Finding], judgments: list[Judgment]) -> Comparison:
         attribute = {"TRUE": "true_total", "FALSE": "false_total", "DEBATABLE": "debatable_total"}[judgment.verdict]
         setattr(tally, attribute, getattr(tally, attribute) + 1)
     pairs, lone_findings, _ = pair_by_line(findings, verdicts)
+    comparison.kept = sorted(pairs, key=lambda pair: (pair[0].app, pair[0].path, pair[0].line, pair[0].rule))
     for _, judgment in pairs:
         tally = comparison.tallies[judgment.rule]
         attribute = {"TRUE": "true_kept", "FALSE": "false_kept", "DEBATABLE": "debatable_kept"}[judgment.verdict]
@@ -321,6 +324,14 @@ def table_row(label: str, tally: RuleTally) -> str:
     )
 
 
+def kept_rows(kept: list[tuple[Finding, Judgment]], verdict: str) -> list[str]:
+    """One line per reported finding judged ``verdict``: where, which rule, and why."""
+    return [
+        f"{f.app}/{f.path}:{f.line} {f.rule} [{j.verdict}] {j.reason}"
+        for f, j in kept if verdict in ("ALL", j.verdict)
+    ]
+
+
 def unjudged_rows(findings: list[Finding]) -> list[str]:
     """JSON lines in the judgments format, verdict and reason left empty."""
     return [
@@ -359,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judgments", type=Path, default=HERE / "judgments", help="directory of <app>.jsonl files")
     parser.add_argument("--app", action="append", help="only this app (repeatable)")
     parser.add_argument("--write-unjudged", type=Path, metavar="FILE", help="write the unjudged findings as JSON lines")
+    parser.add_argument("--show", choices=("TRUE", "FALSE", "DEBATABLE", "ALL"),
+                        help="also list the reported findings with this verdict and its reason")
     args = parser.parse_args(argv)
     try:
         apps = [a for a in load_manifest(args.manifest) if not args.app or a.name in args.app]
@@ -369,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     if skipped:
         print(f"no checkout, skipped: {', '.join(skipped)}")
     print(format_table(comparison.tallies))
+    if args.show:
+        print("\n".join(kept_rows(comparison.kept, args.show)))
     if args.write_unjudged:
         rows = unjudged_rows(comparison.unjudged)
         args.write_unjudged.write_text("".join(row + "\n" for row in rows), encoding="utf-8")
