@@ -16,6 +16,7 @@ import libcst as cst
 
 from scalelint.model import catalog, dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST
+from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.findings import Related
 from scalelint.core.walk import dotted, string_value, walk
@@ -90,7 +91,7 @@ class ClientCreatedPerCall(Rule):
         for stmt, call in fn.calls():
             qualified = fn.module.qualified(call.func)
             what = catalog.CLIENT_CONSTRUCTORS.get(qualified or "")
-            if what is None or _stored(stmt, call, kept):
+            if what is None or _stored(stmt, call, kept) or serves_unbounded_loop(fn, stmt, _bound_to(stmt, call)):
                 continue
             self.report(call, (
                 f"{dotted(call.func)}() builds {what} on every call of {fn.name}(): each request opens new "
@@ -142,6 +143,18 @@ def _stored(stmt: Stmt, call: cst.Call, kept: set[str]) -> bool:
             if not isinstance(target, cst.Name) or target.value in kept:
                 return True  # self.x, cls.x, app.state.x, registry[...] = ..., or a global
     return False
+
+
+def _bound_to(stmt: Stmt, call: cst.Call) -> set[str]:
+    """The local names ``stmt`` binds the client to (``s3 = boto3.resource(...)``)."""
+    node = stmt.node
+    if not isinstance(node, cst.SimpleStatementLine):
+        return set()
+    return {
+        target.target.value
+        for small in node.body if isinstance(small, cst.Assign) and _wraps(small.value, call)
+        for target in small.targets if isinstance(target.target, cst.Name)
+    }
 
 
 def _wraps(expr: cst.BaseExpression, call: cst.Call) -> bool:

@@ -762,6 +762,14 @@ COMMAND_BASES = frozenset({
     "django.core.management.base.BaseCommand", "django.core.management.BaseCommand",
     "django.core.management.base.LabelCommand", "django.core.management.base.AppCommand",
 })
+#: SQLAlchemy DDL constructs: a function that drops or creates tables, schemas or
+#: constraints maintains the schema (set-up, teardown, dev tooling), not request code
+SCHEMA_DDL_CALLS = frozenset(
+    f"{module}.{name}"
+    for module in ("sqlalchemy.schema", "sqlalchemy.sql.ddl", "sqlalchemy")
+    for name in ("DropTable", "CreateTable", "DropSchema", "CreateSchema", "DropConstraint", "AddConstraint",
+                 "DropIndex", "CreateIndex")
+)
 #: decorators making a function a CLI command (``@click.command()``, ``@app.cli.command()``)
 CLI_DECORATOR_NAMES = frozenset({"command", "group"})
 #: libraries whose ``.command``/``.group`` decorators declare CLI commands

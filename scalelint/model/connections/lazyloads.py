@@ -52,6 +52,9 @@ class Source:
     #: relations followed from ``model`` to what is iterated (``c.orders.all()``
     #: over the element ``c`` of a loop over customers: ("orders",))
     via: tuple[str, ...] = ()
+    #: columns or relations the query holds equal to one value (``Order.shop_id == shop.id``,
+    #: ``filter_by(shop=shop)``): every row shares that parent
+    pinned: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,9 @@ class _Sources:
         return source if self.extend(source, links[1:]) else None
 
     def _sa_options(self, source: Source, link: _Link) -> bool:
+        if link.name in _SA_FILTERS:
+            source.pinned |= self._pinned(source, link.call)  # type: ignore[arg-type]
+            return True
         if link.name != "options":
             return True
         args = _positional(link.call)  # type: ignore[arg-type]
@@ -324,6 +330,22 @@ class _Sources:
                 return False
             source.eager.update(paths)
         return True
+
+    def _pinned(self, source: Source, call: cst.Call) -> set[str]:
+        """What a filter holds equal to one value on the rows' own model:
+        ``Order.shop_id == x`` and ``filter_by(shop=x)``, also through a local list of
+        criteria unpacked into the call (``filter(*criteria)``)."""
+        out: set[str] = set()
+        for arg in call.args:
+            if arg.keyword is not None:
+                out.add(arg.keyword.value)
+            elif arg.star == "*" and isinstance(arg.value, cst.Name):
+                for value in self._values.get(arg.value.value, ()):
+                    for element in value.elements if isinstance(value, (cst.List, cst.Tuple)) else ():
+                        out |= _equated_column(element.value, source.model)
+            elif not arg.star:
+                out |= _equated_column(arg.value, source.model)
+        return out
 
     def _loader_paths(self, expr: cst.BaseExpression, prefix: str) -> list[str] | None:
         """Relation paths a loader option loads eagerly (``joinedload(A.b).selectinload(B.c)``
@@ -359,6 +381,19 @@ class _Sources:
             if link.name != "lazyload":
                 out.append(path)
         return out
+
+
+_SA_FILTERS = frozenset({"filter", "filter_by", "where"})
+
+
+def _equated_column(expr: cst.BaseExpression, model: str) -> set[str]:
+    """``{"shop_id"}`` for ``Order.shop_id == value`` on the model ``Order``."""
+    if not isinstance(expr, cst.Comparison) or len(expr.comparisons) != 1:
+        return set()
+    left = expr.left
+    if not isinstance(expr.comparisons[0].operator, cst.Equal) or not isinstance(left, cst.Attribute):
+        return set()
+    return {left.attr.value} if (dotted(left.value) or "").rsplit(".", 1)[-1] == model else set()
 
 
 def _loader_step(arg: cst.BaseExpression) -> str | None:
@@ -549,6 +584,8 @@ def _record(
         record["mgr"] = source.manager
     if source.via:
         record["via"] = list(source.via)
+    if source.pinned:
+        record["pin"] = sorted(source.pinned)
     return record, (var, source)
 
 
@@ -783,8 +820,9 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         eager |= by_manager[0]
         eager_all |= by_manager[1]
     reported: set[str] = set()
+    served = _identity_mapped(index, cls, record)
     for names, called, locs in record["acc"]:
-        found = _first_lazy(index, cls, names, called, eager, eager_all)
+        found = _first_lazy(index, cls, names, called, eager, eager_all, served)
         if found is None:
             continue
         step, path, relation = found
@@ -793,6 +831,23 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         reported.add(path)
         spelled = ".".join([record["var"], *names[: step + 1]])
         yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled)
+
+
+def _identity_mapped(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> frozenset[str]:
+    """Many-to-one relations of the iterated SQLAlchemy rows whose target the
+    session's identity map already holds, so reading them runs no query: the
+    parent every row shares (the query pins its key, ``Order.shop_id == x``,
+    ``filter_by(shop=x)``), or the owner of the collection iterated (``for o in
+    shop.orders: o.shop``)."""
+    if record["orm"] != "sqlalchemy":
+        return frozenset()
+    pinned = set(record.get("pin", ()))
+    followed = _via(index, record)
+    owner = followed[1][-1][0].qual if followed is not None and followed[1] else ""
+    single = {name: r for name, r in index.relations(cls).items() if r.kind == "sa" and r.many is not True}
+    to_owner = [name for name, r in single.items() if owner and r.target == owner]
+    back = set(to_owner) if len(to_owner) == 1 else set()  # the one way back to the owner, not another row of its kind
+    return frozenset(name for name in single if name in pinned or f"{name}_id" in pinned or name in back)
 
 
 def _iterated_class(index: ModelIndex, record: dict[str, Any]) -> ModelClass | None:
@@ -826,8 +881,10 @@ def _via(index: ModelIndex, record: dict[str, Any]) -> tuple[ModelClass, list[tu
 
 def _first_lazy(
     index: ModelIndex, cls: ModelClass, names: list[str], called: bool, eager: set[str], eager_all: bool,
+    served: frozenset[str] = frozenset(),
 ) -> tuple[int, str, Relation] | None:
-    """The first step of an attribute chain that loads a relationship lazily."""
+    """The first step of an attribute chain that loads a relationship lazily
+    (``served``: the rows' relations the identity map answers)."""
     path = ""
     forward_only = True
     previous: tuple[str, Relation] | None = None  # (class left, relation followed)
@@ -837,7 +894,9 @@ def _first_lazy(
             return None
         path = f"{path}__{name}" if path else name
         forward_only = forward_only and relation.kind in ("fk", "o2o")
-        if _covered(path, eager) or (eager_all and forward_only) or _back_along_one_to_one(previous, relation):
+        if _covered(path, eager) or (eager_all and forward_only) or _back_along_one_to_one(previous, relation) or (
+            step == 0 and name in served
+        ):
             pass
         elif not _loads(relation, names, step, called):
             return None
