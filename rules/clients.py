@@ -38,8 +38,10 @@ class ClientCreatedPerCall(Rule):
     psycopg pools, `redis.Redis()` / `from_url()` / `ConnectionPool()`,
     `boto3.client()`. Left alone: module-level clients, functions that run
     once (`functools.cache` / `lru_cache`, start-up hooks, app factories,
-    `lifespan`), clients stored on a global, a class or `self` for reuse, and
-    factories that return the client to their caller.
+    `lifespan`), clients stored on a global, a class or `self` for reuse,
+    factories that return the client to their caller, and clients built once
+    for a loop over a collection the code does not bound (a sync or batch
+    job: one client for all its items).
 
     ## Why it matters at scale
     Each of these owns a pool: building one per call opens fresh TCP (and

@@ -703,9 +703,14 @@ class QueryInLoop(ProjectRule):
     (`for kind in ("a", "b")`, `range(3)`), module constants (also through a
     local name, `.items()` or a filtering comprehension), enum members,
     configuration lists (`settings.*`, `app.config[...]`), the command line
-    (`sys.argv`, what `parse_args()` returned) and schema objects
+    (`sys.argv`, what `parse_args()` returned), schema objects
     (`metadata.sorted_tables`, `table.columns`, `Model._meta.fields`,
-    `apps.get_models()`). Nor are queries whose shape changes each round, which
+    `apps.get_models()`) and attributes the class only ever sets to such
+    values (`self.columns = ("title", "email")`). Nor are queries that run in
+    one round at most (in a branch that ends with `return`, `raise` or `break`,
+    no `try` around it), queries that lock each row in a transaction opened
+    in the loop body (`with atomic(): ...select_for_update().get()`, per-row
+    locking on purpose), or queries whose shape changes each round, which
     no single query can replace: another model (`session.query(model)`,
     `select(model_cls)`) or another column (`getattr(Model, field)`,
     `column.any(...)` with `column` a loop value, `filter(**{f"{field}__in": ids})`).
@@ -724,7 +729,11 @@ class QueryInLoop(ProjectRule):
     `options(joinedload/selectinload/subqueryload(...))`), when the
     relationship is declared eager (`lazy="joined"`, `"selectin"`,
     `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
-    foreign-key columns and properties. One finding per loop: at its first
+    foreign-key columns and properties; nor for SQLAlchemy many-to-one
+    relations the identity map answers: the parent every row shares (the query
+    filters `Model.<relation>_id == x` or `filter_by(<relation>=x)`) and the way
+    back to the owner of an iterated collection (`for b in room.bookings:
+    b.room`). One finding per loop: at its first
     query (or first lazily loaded relation), its message naming the others.
     """
 

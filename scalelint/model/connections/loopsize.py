@@ -290,13 +290,16 @@ def _varying_keywords(arg: cst.Arg, varying: frozenset[str]) -> bool:
 def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bool:
     """The query's statement sits in a block of ``loop``'s body that ends by leaving
     the loop (``return``, ``raise``, or a ``break`` of this loop) with no ``continue``
-    on the way: the query runs in one round at most (``for p in plugins: if p.id ==
-    wanted: ...query...; return``). ``holders``: :func:`statements_holding`."""
+    on the way and no ``try`` around it: the query runs in one round at most
+    (``for p in plugins: if p.id == wanted: ...query...; return``).
+    ``holders``: :func:`statements_holding`."""
     context = stmt.context
     start = next((i for i, (kind, node) in enumerate(context) if kind == "loop" and node is loop), None)
     if start is None:
         return False
     inner = context[start + 1 :]
+    if any(kind == "try" for kind, _ in inner):
+        return False  # the query may raise into a handler that lets the loop go on
     members = [holders.get(id(node)) for _, node in inner] + [stmt]
     for depth, member in enumerate(members):
         if member is None:
