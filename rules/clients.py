@@ -40,8 +40,8 @@ class ClientCreatedPerCall(Rule):
     once (`functools.cache` / `lru_cache`, start-up hooks, app factories,
     `lifespan`), clients stored on a global, a class or `self` for reuse,
     factories that return the client to their caller, and clients built once
-    for a loop over a collection the code does not bound (a sync or batch
-    job: one client for all its items).
+    for a loop over a collection the code does not bound or for a `while`
+    loop (a sync or batch job, a polling loop: one client for all its rounds).
 
     ## Why it matters at scale
     Each of these owns a pool: building one per call opens fresh TCP (and

@@ -359,8 +359,9 @@ def locks_each_row(fn: "FunctionModel", stmt: "Stmt", loop_stmt: "Stmt", query: 
 def serves_unbounded_loop(fn: "FunctionModel", stmt: "Stmt", names: set[str]) -> bool:
     """A value bound outside any loop at ``stmt`` to ``names`` is used (itself or
     through a name bound from it, ``bucket = s3.Bucket(...)``) by a later ``for``
-    loop over a collection the code does not bound: a batch or sync job that builds
-    it once per run, for all the items."""
+    loop over a collection the code does not bound, or by a ``while`` loop (a
+    polling or service loop): a batch job or long-lived loop that builds it once
+    per run, for all its rounds."""
     if stmt.in_loop or not names:
         return False
     used = set(names)
@@ -371,6 +372,8 @@ def serves_unbounded_loop(fn: "FunctionModel", stmt: "Stmt", names: set[str]) ->
             for small in node.body:
                 if isinstance(small, cst.Assign) and _mentions(small.value, used):
                     used |= {t.target.value for t in small.targets if isinstance(t.target, cst.Name)}
+        elif isinstance(node, cst.While) and _mentions(node, used):
+            return True
         elif isinstance(node, cst.For) and _mentions(node, used):
             local = local if local is not None else local_values(fn)
             if not fixed_size(node.iter, fn, local):
