@@ -3,6 +3,7 @@ server over stdio (JSON-RPC) when pygls is installed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -140,6 +141,65 @@ def test_a_lint_of_an_old_version_is_never_delivered() -> None:
         scheduler._deliver = lambda job, result: (delivered.append(result), done.set())
         assert done.wait(30)
         assert delivered == [2] and linted == [1, 2]
+    finally:
+        scheduler.stop()
+
+
+def _wait_until_interrupted(started: threading.Event) -> None:
+    """A guarded check that never ends by itself (only an interruption stops it)."""
+    import time
+
+    from scalelint.engine.guard import run_guarded
+
+    def forever() -> None:
+        started.set()
+        while True:
+            time.sleep(0.01)
+
+    run_guarded(forever)
+
+
+def test_an_interruption_stops_the_guarded_check_in_flight_and_the_next() -> None:
+    from scalelint.engine.guard import Interrupted, Interruption, checkpoint, run_guarded
+
+    interruption, started, raised = Interruption(), threading.Event(), []
+
+    def caller() -> None:
+        with interruption.applied():
+            for step in (lambda: _wait_until_interrupted(started), lambda: run_guarded(lambda: 1), checkpoint):
+                try:
+                    step()
+                except Interrupted:
+                    raised.append(True)
+        raised.append(run_guarded(lambda: "outside"))  # not applied any more: runs
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    assert started.wait(30)
+    interruption.stop()
+    thread.join(30)
+    assert raised == [True, True, True, "outside"]
+    checkpoint()  # nothing applied on this thread: a no-op
+
+
+def test_a_newer_version_stops_the_lint_in_flight() -> None:
+    from scalelint.lsp.scheduler import LintScheduler
+
+    started, done, linted, delivered = threading.Event(), threading.Event(), [], []
+
+    def work(job):
+        linted.append(job.version)
+        if job.version == 1:
+            _wait_until_interrupted(started)
+        return job.version
+
+    scheduler = LintScheduler(work, lambda job, result: (delivered.append(result), done.set()))
+    try:
+        scheduler.submit("file:///a.py", 1, "v1")
+        assert started.wait(30)
+        scheduler.submit("file:///a.py", 2, "v2")
+        assert done.wait(30)
+        assert linted == [1, 2] and delivered == [2]
     finally:
         scheduler.stop()
 
@@ -418,6 +478,58 @@ def test_a_burst_of_edits_is_linted_once_and_only_the_last_published(tmp_path: P
     assert set(published) == {21}  # never an older version
     lints = [m["params"]["message"] for m in client.messages("window/logMessage", mark) if "linted" in m["params"]["message"]]
     assert len(lints) <= 2 and lints[-1].startswith(f"scalelint: linted {uri} v21 ")
+
+
+SLOW_RULE = textwrap.dedent('''\
+    """A rule for the tests: a stand-in for a long lint."""
+    import time
+
+    from scalelint.rule import Rule
+
+
+    class SlowOnPurpose(Rule):
+        """
+        ## What it does
+        On a file that says SLOW, waits until the lint is interrupted; on one
+        that says FAST, reports its first statement.
+        """
+
+        code = "HX900"
+        name = "slow-on-purpose"
+        summary = "waits on SLOW files, reports FAST ones"
+        vocabulary = ("SLOW", "FAST")
+
+        def check_module(self, module):
+            while "SLOW" in self._ctx.text:
+                time.sleep(0.01)
+            self.report(self._ctx.module.body[0], "fast")
+    ''')
+
+
+def test_a_newer_version_cancels_the_lint_in_flight(tmp_path: Path, start_server) -> None:
+    """Over stdio, with a lint that never ends by itself: each newer version
+    stops the lint in flight, which publishes nothing; only the last version
+    is linted to the end and published."""
+    (tmp_path / "slow_rule.py").write_text(SLOW_RULE)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.scalelint]\nselect = ['HX900']\nlocal-rules = ['slow_rule.py']\nextend-exclude = ['slow_rule.py']\n")
+    client = start_server({"trustLocalRules": True, "debounceMs": 0})
+    uri = (tmp_path / "app.py").as_uri()
+    mark = client.mark()
+    client.open(uri, "x = 'SLOW'\n")
+    client.wait_for(lambda m: m.get("method") == "window/logMessage" and f"linting {uri} v1" in m["params"]["message"],
+                    60, mark)
+    client.notify_many([client.change(uri, f"x = 'SLOW {v}'\n", v) for v in range(2, 21)] +
+                       [client.change(uri, "x = 'FAST'\n", 21)])
+    published = client.diagnostics(uri, start=mark, timeout=60)
+    assert published["version"] == 21 and _codes(published) == ["HX900"]
+    assert [m["params"]["version"] for m in client.messages("textDocument/publishDiagnostics", mark)] == [21]
+    logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
+    started = [int(re.search(r" v(\d+)$", m).group(1)) for m in logs if m.startswith(f"scalelint: linting {uri} ")]
+    cancelled = [int(re.search(r" v(\d+) after", m).group(1)) for m in logs if m.startswith(f"scalelint: cancelled {uri} ")]
+    completed = [m for m in logs if m.startswith(f"scalelint: linted {uri} ")]
+    assert started[0] == 1 and started[-1] == 21 and cancelled == started[:-1]
+    assert len(completed) == 1 and completed[0].startswith(f"scalelint: linted {uri} v21 ")
 
 
 def test_watchers_are_registered_when_the_client_can(tmp_path: Path, start_server) -> None:

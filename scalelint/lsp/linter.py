@@ -13,6 +13,7 @@ from typing import Any
 from scalelint.core.findings import FileError, Finding, FixSafety
 from scalelint.core.lines import LineIndex, split_lines
 from scalelint.engine.config import Config, load_config, local_rules_to_load
+from scalelint.engine.guard import checkpoint
 from scalelint.engine.registry import Registry, load_registry, load_registry_cached
 
 TRUST_OPTION = "trustLocalRules"
@@ -266,6 +267,7 @@ class DocumentLinter:
         # the file phase alone (a cold project) leaves the cache to the full run
         settings = RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1, use_cache=complete)
         with project.locks[project_phase]:  # one run at a time per warm checker
+            checkpoint()  # a newer text arrived while this one waited for the checker
             runner = Runner(project.config, project.rules_for(project_phase), settings, set(project.registry.rules),
                             checker=project.checker(project_phase))
             report = runner.run()

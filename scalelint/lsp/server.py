@@ -12,6 +12,7 @@ from typing import Any
 
 from scalelint.core.errors import UsageError
 from scalelint.core.findings import Finding, FixSafety
+from scalelint.engine.guard import Interrupted
 from scalelint.lsp.linter import (
     FIX_ALL_KIND, QUICKFIX_KIND, ActionRequest, DocumentLinter, LintResult, Project, actions_for,
     error_diagnostic, findings_at, fix_all_action, hover_markdown, range_from_json, read_settings, uri_to_path,
@@ -133,12 +134,20 @@ class Session:
 
     # -- the worker --------------------------------------------------------------------
     def _lint(self, job: Job) -> Outcome:
-        """On the worker: lint one version, and its diagnostics."""
+        """On the worker: lint one version, and its diagnostics. A newer text
+        stops it (Interrupted, logged: the scheduler drops the job)."""
         started, generation = time.perf_counter(), self.generation
-        path = uri_to_path(job.uri)
-        project = self.linter.project_for(Path(path))
-        result = self.linter.check(path, job.text, project_phase=project.warm)
-        diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
+        self._call_soon(self._log, f"linting {job.uri} v{job.version}")
+        try:
+            path = uri_to_path(job.uri)
+            project = self.linter.project_for(Path(path))
+            result = self.linter.check(path, job.text, project_phase=project.warm)
+            job.interruption.check()
+            diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
+        except Interrupted:
+            self._call_soon(self._log, f"cancelled {job.uri} v{job.version} after "
+                                       f"{(time.perf_counter() - started) * 1000:.0f} ms")
+            raise
         return Outcome(result, diagnostics, time.perf_counter() - started, generation)
 
     def _warm_project(self, project: Project, path: str, text: str) -> None:
