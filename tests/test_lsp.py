@@ -532,6 +532,96 @@ def test_a_newer_version_cancels_the_lint_in_flight(tmp_path: Path, start_server
     assert len(completed) == 1 and completed[0].startswith(f"scalelint: linted {uri} v21 ")
 
 
+SELECTION_SOURCE = textwrap.dedent('''\
+    import sqlite3
+
+    import redis
+
+    r = redis.Redis()
+
+
+    def names(path):
+        conn = sqlite3.connect(path)
+        rows = conn.execute("SELECT name FROM users").fetchall()
+        conn.close()
+        return rows
+
+
+    def remember(user_id, data):
+        r.set(f"profile:{user_id}", data)
+    ''')
+SELECTION_CONFIG = textwrap.dedent("""\
+    [tool.scalelint]
+    select = ["SL1"]
+    extend-select = ["SL302"]
+    ignore = ["SL107"]
+    per-file-ignores = { "legacy/*.py" = ["SL302"] }
+    contexts = { one-shot = ["SL3"] }
+    extend-exclude = ["vendored"]
+    force-exclude = true
+
+    [tool.scalelint.context-paths]
+    "tools/**" = "one-shot"
+    """)
+SELECTION_FILES = ("app.py", "legacy/old.py", "tools/job.py", "vendored/lib.py")
+
+
+def _cli_findings(root: Path, *flags: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "scalelint", "check", "--output-format", "json", "--exit-zero", *flags,
+                           *SELECTION_FILES], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    found: dict = {name: [] for name in SELECTION_FILES}
+    for f in json.loads(proc.stdout):
+        found[f["path"]].append((f["code"], f["line"], f["column"]))
+    return {name: sorted(codes) for name, codes in found.items()}
+
+
+def _server_findings(client, root: Path) -> dict:
+    found = {}
+    for name in SELECTION_FILES:
+        uri = (root / name).as_uri()
+        client.open(uri, (root / name).read_text())
+        diagnostics = client.diagnostics(uri)["diagnostics"]
+        found[name] = sorted((d["code"], d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1)
+                             for d in diagnostics)
+    return found
+
+
+def test_the_server_selects_rules_as_the_cli_does(tmp_path: Path, start_server) -> None:
+    """select, extend-select, ignore, per-file-ignores, contexts, context-paths
+    and force-exclude from pyproject, and select/ignore from the client's
+    settings against the same flags: the same findings in the editor."""
+    (tmp_path / "pyproject.toml").write_text(SELECTION_CONFIG)
+    for name in SELECTION_FILES:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(SELECTION_SOURCE)
+    cli = _cli_findings(tmp_path)
+    assert {name: [code for code, *_ in found] for name, found in cli.items()} == {
+        "app.py": ["SL102", "SL302"], "legacy/old.py": ["SL102"], "tools/job.py": ["SL302"], "vendored/lib.py": []}
+    assert _server_findings(start_server(), tmp_path) == cli
+    flagged = _cli_findings(tmp_path, "--select", "SL3,SL107", "--ignore", "SL302")
+    assert _server_findings(start_server({"select": ["SL3", "SL107"], "ignore": ["SL302"]}), tmp_path) == flagged
+    assert flagged["app.py"] and not flagged["tools/job.py"]
+
+
+def test_an_unknown_selector_is_the_same_error_as_on_the_command_line(tmp_path: Path, start_server) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\nper-file-ignores = { \"legacy/*.py\" = [\"SL999\"] }\n")
+    (tmp_path / "app.py").write_text(SOURCE)
+    proc = subprocess.run([sys.executable, "-m", "scalelint", "check", "app.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "unknown rule selector 'SL999'" in proc.stderr
+    client = start_server()
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    shown = client.wait_for(lambda m: m.get("method") == "window/showMessage")["params"]
+    assert shown["type"] == 1 and "unknown rule selector 'SL999' (in per-file-ignores in" in shown["message"]
+    wrong = start_server({"ignore": ["SL9999"]})
+    wrong.open(uri, SOURCE)
+    shown = wrong.wait_for(lambda m: m.get("method") == "window/showMessage")["params"]
+    assert "unknown rule selector 'SL9999' (in the language server's settings)" in shown["message"]
+    assert not client.messages("textDocument/publishDiagnostics") + wrong.messages("textDocument/publishDiagnostics")
+
+
 def test_watchers_are_registered_when_the_client_can(tmp_path: Path, start_server) -> None:
     client = start_server(capabilities={"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}})
     request = client.wait_for(lambda m: m.get("method") == "client/registerCapability")
