@@ -24,7 +24,9 @@ class Job:
 
 class LintScheduler:
     """``submit`` records the newest text of a document; the worker lints it
-    once no newer text arrived for the debounce delay. ``work(job)`` lints and
+    once no newer text arrived for the debounce delay, or at once when the
+    document had no change for that long before (the first change after a
+    pause is not made to wait; if more follow, it is stopped). ``work(job)`` lints and
     returns a result (an exception it raised is the result); ``deliver(job, result)`` is called only when ``job`` is
     still the document's latest version (an old version is never delivered).
     A newer text, or the document's closing, stops the lint in flight: its
@@ -36,6 +38,7 @@ class LintScheduler:
         self._work, self._deliver = work, deliver
         self._pending: dict[str, Job] = {}
         self._latest: dict[str, int] = {}
+        self._last_submit: dict[str, float] = {}  # uri -> time.monotonic() of its last text
         self._running: Job | None = None  # the job being linted now
         self._cond = threading.Condition()
         self._stopped = False
@@ -44,8 +47,12 @@ class LintScheduler:
 
     def submit(self, uri: str, version: int, text: str, delay: float = 0.0) -> None:
         with self._cond:
+            now = time.monotonic()
+            previous = self._last_submit.get(uri)
+            after_a_pause = previous is None or now - previous >= delay
+            self._last_submit[uri] = now
             self._latest[uri] = version
-            self._pending[uri] = Job(uri, version, text, time.monotonic() + delay)
+            self._pending[uri] = Job(uri, version, text, now if after_a_pause else now + delay)
             self._interrupt(uri)
             self._cond.notify()
 
@@ -54,6 +61,7 @@ class LintScheduler:
         with self._cond:
             self._latest.pop(uri, None)
             self._pending.pop(uri, None)
+            self._last_submit.pop(uri, None)
             self._interrupt(uri)
 
     def _interrupt(self, uri: str) -> None:
