@@ -556,6 +556,30 @@ def test_a_newer_version_cancels_the_lint_in_flight(tmp_path: Path, start_server
     assert len(completed) == 1 and completed[0].startswith(f"scalelint: linted {uri} v21 ")
 
 
+def test_a_code_action_waits_for_the_worker_and_leaves_the_message_loop_free(tmp_path: Path, start_server) -> None:
+    """A request about a text not linted yet is answered from the worker's
+    lint of it: the message loop never lints, so the edit that cancels a
+    long lint still gets through, and the request gets that edit's findings."""
+    (tmp_path / "slow_rule.py").write_text(SLOW_RULE)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.scalelint]\nselect = ['HX900']\nlocal-rules = ['slow_rule.py']\nextend-exclude = ['slow_rule.py']\n")
+    client = start_server({"trustLocalRules": True, "debounceMs": 0})
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, "x = 'FAST'\n")
+    client.diagnostics(uri, version=1)
+    mark = client.mark()
+    client.notify(*client.change(uri, "x = 'SLOW'\n", 2))
+    client.wait_for(lambda m: m.get("method") == "window/logMessage" and f"linting {uri} v2" in m["params"]["message"],
+                    60, mark)
+    everything = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
+    ident = client.send_request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": everything,
+                                                            "context": {"diagnostics": []}})
+    client.notify(*client.change(uri, "y = 'FAST'\n", 3))
+    assert _codes(client.diagnostics(uri, version=3, start=mark, timeout=60)) == ["HX900"]
+    reply = client.wait_for(lambda m: m.get("id") == ident and "method" not in m, 60, mark)
+    assert [a["title"] for a in reply["result"]] == ["Disable HX900 for this line"]
+
+
 SELECTION_SOURCE = textwrap.dedent('''\
     import sqlite3
 
