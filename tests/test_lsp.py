@@ -530,14 +530,19 @@ SLOW_RULE = textwrap.dedent('''\
     ''')
 
 
+def _server_with_slow_rule(root: Path, start_server):
+    """A server on a project whose only rule is SLOW_RULE, changes not debounced."""
+    (root / "slow_rule.py").write_text(SLOW_RULE)
+    (root / "pyproject.toml").write_text(
+        "[tool.scalelint]\nselect = ['HX900']\nlocal-rules = ['slow_rule.py']\nextend-exclude = ['slow_rule.py']\n")
+    return start_server({"trustLocalRules": True, "debounceMs": 0})
+
+
 def test_a_newer_version_cancels_the_lint_in_flight(tmp_path: Path, start_server) -> None:
     """Over stdio, with a lint that never ends by itself: each newer version
     stops the lint in flight, which publishes nothing; only the last version
     is linted to the end and published."""
-    (tmp_path / "slow_rule.py").write_text(SLOW_RULE)
-    (tmp_path / "pyproject.toml").write_text(
-        "[tool.scalelint]\nselect = ['HX900']\nlocal-rules = ['slow_rule.py']\nextend-exclude = ['slow_rule.py']\n")
-    client = start_server({"trustLocalRules": True, "debounceMs": 0})
+    client = _server_with_slow_rule(tmp_path, start_server)
     uri = (tmp_path / "app.py").as_uri()
     mark = client.mark()
     client.open(uri, "x = 'SLOW'\n")
@@ -560,10 +565,7 @@ def test_a_code_action_waits_for_the_worker_and_leaves_the_message_loop_free(tmp
     """A request about a text not linted yet is answered from the worker's
     lint of it: the message loop never lints, so the edit that cancels a
     long lint still gets through, and the request gets that edit's findings."""
-    (tmp_path / "slow_rule.py").write_text(SLOW_RULE)
-    (tmp_path / "pyproject.toml").write_text(
-        "[tool.scalelint]\nselect = ['HX900']\nlocal-rules = ['slow_rule.py']\nextend-exclude = ['slow_rule.py']\n")
-    client = start_server({"trustLocalRules": True, "debounceMs": 0})
+    client = _server_with_slow_rule(tmp_path, start_server)
     uri = (tmp_path / "app.py").as_uri()
     client.open(uri, "x = 'FAST'\n")
     client.diagnostics(uri, version=1)
