@@ -84,14 +84,15 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
             yield fn.node, MIGRATION
         elif fn.qualname in entry_names or _cli_command(model, fn.node) or (
             fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
-        ) or _maintains_schema(model, fn):
+        ) or _maintains_schema(model, fn, text):
             yield fn.node, ONE_SHOT
 
 
-def _maintains_schema(model: "ModuleModel", fn: "FunctionModel") -> bool:
+def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:
     """The function drops or creates tables, schemas or constraints
-    (``conn.execute(DropTable(table))``): schema maintenance, not request code."""
-    if not any(name in model.text_vocabulary for name in ("Drop", "Create", "AddConstraint")):
+    (``conn.execute(DropTable(table))``): schema maintenance, not request code
+    (``text``, the module's source, is searched first)."""
+    if not any(name in text for name in ("Drop", "Create", "AddConstraint")):
         return False
     return any(model.qualified(call.func) in catalog.SCHEMA_DDL_CALLS for _, call in fn.calls())
 
