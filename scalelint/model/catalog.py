@@ -999,6 +999,14 @@ PRIMARY_COUNTERPARTS: tuple[tuple[str, str], ...] = (
 #: handles whose constructor's arguments (a URL, a setting, ``bind=``) decide
 #: whether they reach a replica: ``reader_engine = create_engine(DATABASE_URL)`` is the primary
 REPLICA_DECIDING_KINDS = frozenset({"connection", "pool", "engine", "session_factory", "session"})
+#: SQLAlchemy's routing-session recipe: a Session subclass whose ``get_bind``
+#: picks the primary while flushing or for write statements and a replica
+#: otherwise; its reads are replica reads, its writes reach the primary
+SA_SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
+ROUTING_BIND_METHOD = "get_bind"
+ROUTING_WRITE_MARKERS = frozenset({"_flushing", "Update", "Delete", "Insert", "UpdateBase"})
+#: keyword of ``sessionmaker`` naming the session class it builds
+SESSION_CLASS_KEYWORD = "class_"
 #: Django's alias for the primary database
 DJANGO_DEFAULT_ALIAS = "default"
 
