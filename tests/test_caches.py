@@ -204,7 +204,7 @@ class BurstThrottle(AnonRateThrottle):
 
 def test_throttle_in_a_default_cache_configured_critical() -> None:
     [finding] = lint(THROTTLE, "SL303")
-    assert "BurstThrottle (AnonRateThrottle)" in finding.message and "the limit resets" in finding.message
+    assert "BurstThrottle (AnonRateThrottle)" in finding.message and "the counts reset" in finding.message
     assert lint(THROTTLE, "SL303", recognition=Recognition(critical_caches=("default",))) == []
 
 

@@ -489,7 +489,7 @@ CRITICAL_DATA: dict[str, CriticalData] = {
     "session": CriticalData("session", "its users are logged out"),
     "lock": CriticalData("lock", "two workers take the same lock"),
     "token": CriticalData("token", "the clients holding it are rejected"),
-    "rate limit": CriticalData("rate-limit counter", "the limit resets, so throttling stops an attacker no longer"),
+    "rate limit": CriticalData("rate-limit counter", "the counts reset, so the limit no longer holds an attacker back"),
     "login failure": CriticalData("login-failure counter", "brute-force throttling resets and password guessing resumes"),
     "replay": CriticalData("replay marker", "a used code, nonce or token is accepted again"),
     "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed"),

@@ -103,8 +103,8 @@ class CriticalReader:
         for info in self.module.classes:
             chain = _chain(info, classes)
             library = next((b for c in chain for b in c.bases if b in catalog.DRF_THROTTLE_CLASSES), None)
-            if library is None:
-                continue
+            if library is None or _throttle_ancestor(chain[1:]):
+                continue  # not a throttle, or its throttle ancestor here is where a cache is set
             client = self._throttle_cache(chain)
             if client is not None:
                 yield Throttle(info, client, library)
@@ -120,6 +120,10 @@ class CriticalReader:
                     ):
                         return self.cm.client_of(small.value)
         return CacheClient(catalog.DJANGO_CACHE, "the default cache", "django.core.cache.cache", "default")
+
+
+def _throttle_ancestor(ancestors: list["ClassInfo"]) -> bool:
+    return any(b in catalog.DRF_THROTTLE_CLASSES for c in ancestors for b in c.bases)
 
 
 def _chain(info: "ClassInfo", classes: dict[str, "ClassInfo"]) -> list["ClassInfo"]:
