@@ -405,6 +405,8 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: SL204: writes that store a value computed on a miss under one key (what a builder does)
+CACHE_FILLS = frozenset({"set", "setex", "psetex", "add", "setnx", "getset", "replace"})
 #: SL308: ORM calls that aggregate over many rows (expensive to recompute)
 AGGREGATE_QUERY_METHODS = frozenset({"aggregate", "annotate", "count"})
 #: SL308: SQL that aggregates over many rows
