@@ -5,11 +5,11 @@ from typing import Any, Iterator
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety, Related
+from scalelint.core.findings import Edit, Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Hold, Stmt
-from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
+from scalelint.model.connections.lazyloads import LazyLoad, lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
@@ -19,6 +19,7 @@ from scalelint.model.connections.rowlocks import LockedWork, locked_work
 from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
+from scalelint.fix.imports import from_import
 from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
 from scalelint.fix.splitting import split_hold_fix
 from scalelint.core.walk import dotted, string_value, walk
@@ -694,8 +695,16 @@ class QueryInLoop(ProjectRule):
     ```
 
     ## Fix safety
-    No automatic fix: batching a query changes its shape (an `IN` list, a
-    join, a prefetch), which needs the author's judgement.
+    Unsafe, for relationship reads on a loop over a query the same function
+    builds (itself, or a local name bound once): the fix adds
+    `.select_related("rel")` (forward foreign keys and one-to-ones) or
+    `.prefetch_related("rel")` (reverse foreign keys, many-to-many) to the
+    Django queryset, or `.options(selectinload(Model.rel))` to the SQLAlchemy
+    `select()` / `query()` (importing `selectinload` from `sqlalchemy.orm`
+    where isort would put it). The rows are the same; the query's shape
+    changes (a join, or one more query for all rows), which can cost more
+    than it saves on a loop that usually breaks early. Queries per iteration
+    (`conn.execute(...)` in the body) need a batched query written by hand.
 
     ## Configuration
     `connection-factories` extends what counts as a database handle. Loops
@@ -730,6 +739,7 @@ class QueryInLoop(ProjectRule):
 
     code = "SL104"
     name = "query-in-loop"
+    fix_safety = FixSafety.UNSAFE
     #: function id -> (function, its comprehensions) from the file phase's scan, read by collect_facts
     _scanned: dict[int, tuple[FunctionModel, list[cst.CSTNode]]]
 
@@ -757,8 +767,20 @@ class QueryInLoop(ProjectRule):
             seen = scanned.get(id(fn))
             comprehensions = seen[1] if seen is not None and seen[0] is fn else _scanned(fn).comprehensions
             loops.extend(loop_records(fn, self._ctx, comprehensions))
-        facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops}
+        facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops,
+                 "selectinload": self._selectinload(loops)}
         return {k: v for k, v in facts.items() if v} or None
+
+    def _selectinload(self, loops: list[dict]) -> dict | None:
+        """How the fix spells ``selectinload`` here, and the import edit it needs."""
+        if not any(loop.get("orm") == "sqlalchemy" and "q" in loop for loop in loops):
+            return None
+        package = self._ctx.model.module_name.split(".")[0]
+        plan = from_import(self._ctx, "sqlalchemy.orm", "selectinload", package)
+        if plan is None:
+            return None
+        edit = plan.edit
+        return {"name": plan.spelled, **({"edit": [edit.start, edit.end, edit.text]} if edit is not None else {})}
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
         published = list(index.facts(self.code))
@@ -771,7 +793,8 @@ class QueryInLoop(ProjectRule):
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
                 related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
-                out.report(self, path, *load.loc, load.message, related=related)
+                out.report(self, path, *load.loc, load.message, related=related,
+                           fix=_eager_fix(load, facts.get("selectinload")))
 
     def _message(self, group: list[LoopQuery]) -> str:
         """One loop's queries: the first, its advice, and the others by line."""
@@ -784,6 +807,30 @@ class QueryInLoop(ProjectRule):
             return message
         others = ", ".join(f"{found.query.label} (line {self._ctx.line_of(found.query.call)})" for found in group[1:])
         return f"{message}; the loop also runs {others}"
+
+
+def _eager_fix(load: LazyLoad, selectinload: dict | None) -> Fix | None:
+    """Load the loop's relations with its query: ``.select_related(...)`` /
+    ``.prefetch_related(...)`` on a Django queryset, ``.options(selectinload(...))``
+    on a SQLAlchemy query (importing ``selectinload`` where needed)."""
+    loaders = load.loaders()
+    if load.query is None or not loaders:
+        return None
+    at = load.query["at"]
+    alchemy = [arg for method, arg in loaders if method == "selectinload"]
+    if alchemy:
+        if selectinload is None:
+            return None
+        call = ", ".join(f"{selectinload['name']}({arg})" for arg in alchemy)
+        edits = [Edit(at, at, f".options({call})")]
+        if "edit" in selectinload:
+            edits.insert(0, Edit(*selectinload["edit"]))
+        return Fix(f"load it with the query: .options({call})", FixSafety.UNSAFE, tuple(edits))
+    by_method: dict[str, list[str]] = {}
+    for method, arg in loaders:
+        by_method.setdefault(method, []).append(f'"{arg}"')
+    text = "".join(f".{method}({', '.join(args)})" for method, args in by_method.items())
+    return Fix(f"load it with the queryset: {text}", FixSafety.UNSAFE, (Edit(at, at, text),))
 
 
 _ADVICE = {

@@ -28,7 +28,14 @@ import pytest
 from fakedb import Log, Shop, ShopHandle, create_database, dump, install, install_shop, tracked_sqlite3
 from helpers import FIXTURES, fix
 
-FIX_PAIRS = sorted(p for p in FIXTURES.glob("*/fixes/*.py") if not p.name.endswith(".fixed.py"))
+#: fix families no fake here can run: SL104's eager loading changes how an ORM
+#: loads relations, and neither Django nor SQLAlchemy is in the test extra (their
+#: fixes are proved by text, compilation and idempotence in test_fixtures.py)
+NEEDS_A_REAL_ORM = frozenset({"SL104"})
+FIX_PAIRS = sorted(
+    p for p in FIXTURES.glob("*/fixes/*.py")
+    if not p.name.endswith(".fixed.py") and p.parent.parent.name not in NEEDS_A_REAL_ORM
+)
 ARGUMENTS = {
     "dsn": "dbname=test", "order_id": 7, "user_id": 3, "keep": False, "amount": 30,
     "product_id": 1, "price": 35,

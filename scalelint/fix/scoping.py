@@ -12,6 +12,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from scalelint.context import FileContext
+from scalelint.fix.imports import is_docstring, is_future_import, merged_name
 from scalelint.core.findings import Fix, FixSafety
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold, Stmt
@@ -156,10 +157,10 @@ def closing_import(ctx: FileContext) -> ClosingImport | None:
     body = ctx.module.body
     anchor_index = 0
     for index, stmt in enumerate(body):
-        if index == 0 and _is_docstring(stmt):
+        if index == 0 and is_docstring(stmt):
             anchor_index = 1
             continue
-        if _is_future_import(stmt):
+        if is_future_import(stmt):
             anchor_index = index + 1
             continue
         break
@@ -213,16 +214,8 @@ def _mergeable(node: cst.ImportFrom) -> bool:
 def merged_closing(stmt: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
     """``from contextlib import suppress`` with ``closing`` among its names, in order."""
     node = stmt.body[0]
-    assert isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar)
-    names = list(node.names)
-    position = next((i for i, alias in enumerate(names) if (get_full_name_for_node(alias.name) or "").lower() > "closing"), len(names))
-    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    if position == len(names):
-        names[-1] = names[-1].with_changes(comma=comma)
-        names.append(cst.ImportAlias(cst.Name("closing")))
-    else:
-        names.insert(position, cst.ImportAlias(cst.Name("closing"), comma=comma))
-    return stmt.with_changes(body=[node.with_changes(names=names)])
+    assert isinstance(node, cst.ImportFrom)
+    return stmt.with_changes(body=[merged_name(node, "closing")])
 
 
 def _all_names(ctx: FileContext) -> set[str]:
@@ -231,25 +224,6 @@ def _all_names(ctx: FileContext) -> set[str]:
         cached = {n.value for n in walk(ctx.module) if isinstance(n, cst.Name)}
         ctx._names_cache = cached  # type: ignore[attr-defined]
     return cached
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
-
-
-def _is_future_import(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and any(
-            isinstance(s, cst.ImportFrom) and isinstance(s.module, cst.Name) and s.module.value == "__future__"
-            for s in stmt.body
-        )
-    )
 
 
 def build_with(
