@@ -20,7 +20,7 @@ from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, sessi
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.fix.imports import from_import
-from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
+from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix, try_finally_fix
 from scalelint.fix.splitting import split_hold_fix
 from scalelint.core.walk import dotted, string_value, walk
 from scalelint.model.entrypoints import VIEW, entry_kind
@@ -82,7 +82,11 @@ class UnscopedConnection(Rule):
     `contextlib.closing(...)` (the import is added or reused); psycopg 3,
     SQLAlchemy, PyMySQL and the other drivers whose context manager closes get a
     plain `with`; a psycopg_pool `getconn()`/`putconn()` pair becomes
-    `with pool.connection()`. It is **safe** when the code already released the
+    `with pool.connection()`. Connections with no context manager that
+    releases them — a psycopg2 pool's `getconn()`/`putconn()`,
+    `await asyncpg.connect(...)` / `await conn.close()` — keep their
+    acquisition and get the statements after it in `try:` with the release in
+    `finally:`. It is **safe** when the code already released the
     connection at the end of the same block: only the exception path changes.
     When the connection was never released, the fix (closing it after its last
     use) is **unsafe**, and so is a block that commits on exit where `close()` or
@@ -147,7 +151,9 @@ class UnscopedConnection(Rule):
                     f"{hold.describe()} is released by hand at line {line}: an exception "
                     f"before that leaks it; use `with` or `try/finally`"
                 )
-                fix = scope_hold_fix(self._ctx, fn, hold, "scope it in a `with` block", FixSafety.SAFE)
+                fix = scope_hold_fix(self._ctx, fn, hold, "scope it in a `with` block", FixSafety.SAFE) or try_finally_fix(
+                    self._ctx, fn, hold, "release it in `try/finally`", FixSafety.SAFE
+                )
             else:
                 message = (
                     f"{hold.describe()} is never released: it stays checked out until "
@@ -155,7 +161,7 @@ class UnscopedConnection(Rule):
                 )
                 fix = scope_hold_fix(
                     self._ctx, fn, hold, "close it after its last use with a `with` block", FixSafety.UNSAFE
-                )
+                ) or try_finally_fix(self._ctx, fn, hold, "release it after its last use in `try/finally`", FixSafety.UNSAFE)
             self.report(hold.acquired.node, message, fix=fix)
 
     @staticmethod
