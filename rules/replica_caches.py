@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Iterator
 import libcst as cst
 
 from scalelint.core.findings import Related
-from scalelint.core.walk import string_value, walk
+from scalelint.core.walk import dotted, string_value, walk
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import glob_matches, templates_match
-from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model
+from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, seconds_of
 from scalelint.model.caches.keyindex import GlobIndex, TemplateIndex
 from scalelint.model.flow.flowgraph import Graph, holds_by_default, local_graph
 from scalelint.model.flow.interpret import module_flow
@@ -39,7 +39,11 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
     a replica engine, session or handle, itself or through a helper of the same
     module), while some write path elsewhere in the project invalidates the
     family by deleting it (`delete`, `delete_many`, `unlink`, a pattern
-    delete). The finding is at the replica read, names the delete (and the
+    delete). A caching decorator called with arguments (Flask-Caching's
+    `@cache.memoize(600)` / `@cache.cached(key_prefix=...)`, an in-house
+    `@cache(key_prefix="x")` or `@memoize(timeout)`) over a function that
+    returns a replica read is a builder too, deleted by
+    `delete_memoized(func, ...)` or `delete_cached("x")`. The finding is at the replica read, names the delete (and the
     write beside it) and the TTL the stale value will live for.
 
     ## Why it matters at scale
@@ -115,7 +119,7 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
     options = {"lag-budget": 5}
 
     def collect_facts(self, module: "ModuleModel") -> Any:
-        facts = {"fills": list(self._fills(module)), "deletes": list(self._deletes(module))}
+        facts = {"fills": [*self._fills(module), *self._decorated_fills(module)], "deletes": list(self._deletes(module))}
         return {k: v for k, v in facts.items() if v} or None
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
@@ -137,11 +141,11 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
         where, first = found[0]
         write = f" after {first['write']}" if first.get("write") else ""
         message = (
-            f'"{fill["key"]}" is refilled from the replica ({fill["read"]}) while {os.path.basename(where)}:'
+            f'{_family(fill)} is refilled from the replica ({fill["read"]}) while {os.path.basename(where)}:'
             f'{first["loc"][0]} deletes it{write}: the next miss can cache the pre-write row {fill["lives"]}; '
             f"read the primary on the miss path, or write the new value through"
         )
-        related = [Related(p, d["loc"][0], d["loc"][1], f'"{d["key"]}" deleted here' + (f" after {d['write']}" if d.get("write") else ""))
+        related = [Related(p, d["loc"][0], d["loc"][1], f"{_family(d)} deleted here" + (f" after {d['write']}" if d.get("write") else ""))
                    for p, d in found]
         out.report(self, path, *fill["loc"], message, related=related)
 
@@ -163,6 +167,29 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
                 if read is not None:
                     yield self._fill(module, fn, op, *read)
 
+    def _decorated_fills(self, module: "ModuleModel") -> Iterator[dict[str, Any]]:
+        """Functions whose result a caching decorator stores, returning a replica read."""
+        flow = None
+        for fn in module.functions:
+            decorator = _caching_decorator(module, fn)
+            if decorator is None:
+                continue
+            flow = flow or module_flow(self._ctx)
+            flow_fn = flow.functions.get(_qualified(module, fn.qualname))
+            if flow_fn is None or not any(l.replica and holds_by_default(l, flow_fn) for l in flow_fn.returns):
+                continue
+            reads = _replica_reads(local_graph(flow), flow_fn)
+            if not reads:
+                continue
+            node, read = reads[0]
+            prefix = _keyword(decorator, "key_prefix", None)
+            ttl_expr = _keyword(decorator, "timeout", 0)
+            ttl = seconds_of(ttl_expr, module) if ttl_expr is not None else None
+            key = {"key": string_value(prefix)} if prefix is not None and string_value(prefix) else {"memo": _qualified(module, fn.qualname)}
+            yield {**key, "fn": _qualified(module, fn.qualname), "read": read, "ttl": ttl,
+                   "lives": f"for its whole TTL ({ttl:g} s)" if ttl is not None else "for its whole TTL",
+                   "loc": list(self._ctx.location(node, within=fn.node))}
+
     def _fill(self, module: "ModuleModel", fn: "FunctionModel", op: CacheOp, node: cst.CSTNode, read: str) -> dict[str, Any]:
         ttl = op.lifetime(module)
         return {"key": op.template, "fn": _qualified(module, fn.qualname), "read": read, "ttl": ttl,
@@ -175,11 +202,12 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
             writes = cm.entities.of(fn).writes
             ops = cm.ops(fn)
             scans_delete = any(op.method in catalog.CACHE_DELETES for op in ops)  # ``for k in scan_iter(p): delete(k)``
-            for op in ops:
-                keys = _deleted_keys(cm, fn, op, scans_delete)
+            calls = [(op.call, _deleted_keys(cm, fn, op, scans_delete)) for op in ops]
+            calls += [(call, keys) for call, keys in _helper_deletes(cm, fn)]
+            for call, keys in calls:
                 if not keys:
                     continue
-                line, col, _, _ = self._ctx.location(op.call, within=fn.node)
+                line, col, _, _ = self._ctx.location(call, within=fn.node)
                 for key in keys:
                     fact = {**key, "fn": _qualified(module, fn.qualname), "loc": [line, col]}
                     if writes:
@@ -192,14 +220,21 @@ class _Invalidations:
 
     def __init__(self, deletes: list[tuple[str, dict[str, Any]]]) -> None:
         self.deletes = deletes
-        self.templates = TemplateIndex((d["key"], i) for i, (_, d) in enumerate(deletes) if "glob" not in d)
+        self.templates = TemplateIndex((d["key"], i) for i, (_, d) in enumerate(deletes) if "key" in d and "glob" not in d)
+        self.memos: dict[str, list[int]] = {}
+        for i, (_, d) in enumerate(deletes):
+            if "memo" in d:
+                self.memos.setdefault(d["memo"], []).append(i)
         self.globs = GlobIndex((d["glob"], i) for i, (_, d) in enumerate(deletes) if "glob" in d)
 
     def of(self, fill: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """Deletes of the fill's family on another function's path, in a stable order."""
-        key = fill["key"]
-        hits = [i for i in self.templates.candidates(key) if templates_match(self.deletes[i][1]["key"], key)]
-        hits += [i for i in self.globs.candidates(key) if glob_matches(self.deletes[i][1]["glob"], key)]
+        if "memo" in fill:
+            hits = list(self.memos.get(fill["memo"], ()))
+        else:
+            key = fill["key"]
+            hits = [i for i in self.templates.candidates(key) if templates_match(self.deletes[i][1]["key"], key)]
+            hits += [i for i in self.globs.candidates(key) if glob_matches(self.deletes[i][1]["glob"], key)]
         found = [self.deletes[i] for i in hits if self.deletes[i][1]["fn"] != fill["fn"]]
         return sorted(found, key=lambda d: (d[0], d[1]["loc"]))
 
@@ -214,6 +249,46 @@ def _deleted_keys(cm: CacheModel, fn: "FunctionModel", op: CacheOp, scans_delete
     if op.method not in catalog.CACHE_DELETES or op.method.startswith("delete_memoized"):
         return []
     return [{"key": t} for t in cm.deleted_templates(op, fn) if t]
+
+
+def _family(fact: dict[str, Any]) -> str:
+    """A key family as messages name it."""
+    return f'"{fact["key"]}"' if "key" in fact else f"the memoized {fact['memo'].rsplit('.', 1)[-1]}() result"
+
+
+def _caching_decorator(module: "ModuleModel", fn: "FunctionModel") -> cst.Call | None:
+    """A decorator call that stores the function's result in a shared cache."""
+    for dec in fn.node.decorators:
+        call = dec.decorator
+        if not isinstance(call, cst.Call):
+            continue
+        spelled = dotted(call.func) or ""
+        if spelled.rsplit(".", 1)[-1] in catalog.CACHING_DECORATOR_NAMES and module.qualified(call.func) not in catalog.IN_PROCESS_MEMOIZERS:
+            return call
+    return None
+
+
+def _keyword(call: cst.Call, name: str, position: int | None) -> cst.BaseExpression | None:
+    positional = [a.value for a in call.args if a.keyword is None]
+    if position is not None and position < len(positional):
+        return positional[position]
+    return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def _helper_deletes(cm: CacheModel, fn: "FunctionModel") -> Iterator[tuple[cst.Call, list[dict[str, str]]]]:
+    """``delete_memoized(f, ...)`` and ``delete_cached("prefix")`` calls (functions of
+    the project or methods of a cache client): the families they delete."""
+    for _, call in fn.calls():
+        name = (dotted(call.func) or "").rsplit(".", 1)[-1]
+        first = call.args[0].value if call.args and call.args[0].keyword is None else None
+        if first is None:
+            continue
+        if name in catalog.MEMO_DELETES:
+            target = cm.function_ref(first, fn)
+            if target:
+                yield call, [{"memo": target}]
+        elif name in catalog.PREFIX_DELETES and string_value(first):
+            yield call, [{"key": string_value(first)}]
 
 
 def _replica_reads(graph: Graph, fn: "FunctionFlow") -> list[tuple[cst.CSTNode, str]]:
