@@ -46,18 +46,21 @@ class Selection:
     select: Sequence[str] | None = None  # replaces the configured selection
     ignore: Sequence[str] = ()
     extend_select: Sequence[str] = ()
+    #: where these selectors come from, as an error about one names it
+    origin: str = "command line"
 
 
 def select_rules(registry: "Registry", config: "Config", selection: Selection, skip_unknown: bool = False) -> list[type["Rule"]]:
     """The rules a run uses: the configured selection, or ``select`` in its
     place, minus ``ignore``, plus ``extend_select``; unknown selectors are
-    UsageErrors naming where they came from."""
+    UsageErrors naming where they came from. The one place every face (the
+    CLI, this API, the language server) selects rules."""
     where = str(config.path) if config.path else ""
     ignore, extend = list(selection.ignore), list(selection.extend_select)
     if selection.select is not None:
-        rules = registry.select(list(selection.select), ignore, extend, "command line")
+        rules = registry.select(list(selection.select), ignore, extend, selection.origin)
     else:
-        registry.select([], ignore, extend, "command line")  # validate the caller's selectors
+        registry.select([], ignore, extend, selection.origin)  # validate the caller's selectors
         rules = registry.select(config.select, config.ignore + ignore, config.extend_select + extend, where, skip_unknown)
     for codes in config.per_file_ignores.values():
         for code in codes:

@@ -136,10 +136,6 @@ class ModuleModel:
         """Every function, method and nested function, in source order."""
         return self._functions
 
-    @cached_property
-    def text_vocabulary(self) -> str:
-        return self.cst.code
-
     # -- names ------------------------------------------------------------------
     def qualified(self, expr: cst.BaseExpression) -> str | None:
         """The import-resolved qualified name of a Name/Attribute chain."""
