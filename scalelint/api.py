@@ -68,7 +68,21 @@ def select_rules(registry: "Registry", config: "Config", selection: Selection, s
     for context, listed in config.contexts.items():
         for code in listed if isinstance(listed, list) else ():
             registry.select([code], where=f"contexts.{context} in {where}", skip_unknown=skip_unknown)
+    _check_rule_options(registry, config, where, skip_unknown)
     return rules
+
+
+def _check_rule_options(registry: "Registry", config: "Config", where: str, skip_unknown: bool) -> None:
+    """Every ``[tool.scalelint.rules.<CODE>]`` names a rule and options it declares."""
+    for code, options in config.rules.items():
+        rule = registry.lookup(code)
+        if rule is None:
+            registry.select([code], where=f"rules in {where}", skip_unknown=skip_unknown)
+            continue
+        for name in options:
+            if name not in rule.options:
+                known = ", ".join(sorted(rule.options)) or "none"
+                raise UsageError(f"{where}: unknown option {name!r} in [tool.scalelint.rules.{code}] (known: {known})")
 
 
 def check_paths(

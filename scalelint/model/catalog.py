@@ -405,6 +405,16 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: SL204: writes that store a value computed on a miss under one key (what a builder does)
+CACHE_FILLS = frozenset({"set", "setex", "psetex", "add", "setnx", "getset", "replace"})
+#: SL204: decorators, called with arguments, that cache a function's result in a shared
+#: cache (Flask-Caching's ``@cache.memoize(60)``, in-house ``@cache(key_prefix="x")``);
+#: in-process memoizers (IN_PROCESS_MEMOIZERS) are not among them
+CACHING_DECORATOR_NAMES = frozenset({"cache", "cached", "memoize"})
+#: SL204: functions or methods deleting what such a decorator cached: a function's
+#: memoized results (``delete_memoized(f, ...)``), or a key prefix (``delete_cached("x")``)
+MEMO_DELETES = frozenset({"delete_memoized", "delete_memoized_verhash"})
+PREFIX_DELETES = frozenset({"delete_cached"})
 #: SL308: ORM calls that aggregate over many rows (expensive to recompute)
 AGGREGATE_QUERY_METHODS = frozenset({"aggregate", "annotate", "count"})
 #: SL308: SQL that aggregates over many rows

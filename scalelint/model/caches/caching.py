@@ -106,6 +106,79 @@ class CacheOp:
         return "ttl"
 
 
+    def lifetime(self, module: "ModuleModel") -> float | None:
+        """The entry's TTL in seconds where the code spells it (literals,
+        arithmetic, module constants, ``timedelta``); None when it does not."""
+        if self.expiry() != "ttl":
+            return None
+        if self.method in ("setex", "psetex"):
+            arg, scale = self.arg(1, ("time",)), 0.001 if self.method == "psetex" else 1.0
+        else:
+            spec = self.client.library.ttl_arg(self.method)
+            arg = self.arg(spec[1], spec[0]) if spec is not None else None
+            keyword = arg.keyword.value if arg is not None and arg.keyword is not None else None
+            if keyword in ("exat", "pxat", "keepttl"):
+                return None  # an instant, or the old TTL: not a lifetime spelled here
+            scale = 0.001 if keyword == "px" else 1.0
+        value = seconds_of(arg.value, module) if arg is not None else None
+        return value * scale if value is not None else None
+
+
+_TIMEDELTA_UNITS = {"weeks": 604800.0, "days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0,
+                    "milliseconds": 0.001}
+
+
+def seconds_of(expr: cst.BaseExpression, module: "ModuleModel", depth: int = 0) -> float | None:
+    """A number of seconds spelled by ``expr``: a literal, arithmetic on them, a
+    module-level constant, ``timedelta(...)`` (with ``.total_seconds()``)."""
+    if depth > 4:
+        return None
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    if isinstance(expr, cst.Name):
+        bound = module.global_values.get(expr.value)
+        return seconds_of(bound, module, depth + 1) if bound is not None else None
+    if isinstance(expr, cst.BinaryOperation):
+        left, right = seconds_of(expr.left, module, depth + 1), seconds_of(expr.right, module, depth + 1)
+        if left is None or right is None:
+            return None
+        return _arithmetic(expr.operator, left, right)
+    if isinstance(expr, cst.Call):
+        return _call_seconds(expr, module, depth)
+    return None
+
+
+def _arithmetic(operator: cst.BaseBinaryOp, left: float, right: float) -> float | None:
+    if isinstance(operator, cst.Multiply):
+        return left * right
+    if isinstance(operator, cst.Add):
+        return left + right
+    if isinstance(operator, cst.Subtract):
+        return left - right
+    if isinstance(operator, (cst.Divide, cst.FloorDivide)) and right:
+        return left / right if isinstance(operator, cst.Divide) else float(left // right)
+    return None
+
+
+def _call_seconds(call: cst.Call, module: "ModuleModel", depth: int) -> float | None:
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "total_seconds" and not call.args:
+        return seconds_of(func.value, module, depth + 1)
+    spelled = dotted(func) or ""
+    if spelled in ("int", "float") and len(call.args) == 1:
+        return seconds_of(call.args[0].value, module, depth + 1)
+    if spelled.rsplit(".", 1)[-1] != "timedelta":
+        return None
+    total = 0.0
+    for position, arg in enumerate(call.args):
+        unit = arg.keyword.value if arg.keyword is not None else ("days", "seconds")[position] if position < 2 else None
+        value = seconds_of(arg.value, module, depth + 1)
+        if unit not in _TIMEDELTA_UNITS or value is None:
+            return None
+        total += value * _TIMEDELTA_UNITS[unit]
+    return total
+
+
 @dataclass(frozen=True)
 class Memo:
     """A memoizing decorator on a function."""
@@ -389,6 +462,28 @@ class CacheModel:
         key = _key_arg(call, method)
         template = self.key_template(key, fn, stmt.ordinal) if key is not None else None
         return CacheOp(call, client, method, stmt, key, template)
+
+    def deleted_templates(self, op: CacheOp, fn: "FunctionModel") -> Iterator[str | None]:
+        """The template of each key deleted (None for one we cannot read)."""
+        exprs: list[cst.BaseExpression] = []
+        for arg in op.call.args:
+            if arg.keyword is not None and arg.keyword.value not in ("key", "keys", "name"):
+                continue
+            value = arg.value
+            if isinstance(value, cst.Name):
+                bound = self.binding(fn, value.value, op.stmt.ordinal)
+                if isinstance(bound, (cst.List, cst.Tuple, cst.Set)):
+                    value = bound
+            if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+                exprs.extend(el.value for el in value.elements)
+            elif isinstance(value, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+                exprs.append(value.elt)
+            else:
+                exprs.append(value)
+            if op.method == "hdel":
+                break
+        for expr in exprs:
+            yield self.key_template(expr, fn, op.stmt.ordinal)
 
     def key_template(self, expr: cst.BaseExpression, fn: "FunctionModel | None", before: int | None = None) -> str | None:
         return self._reader(fn, before).template(expr)
