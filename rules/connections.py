@@ -16,7 +16,8 @@ from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
 from scalelint.model.connections.work import CallInfo, FunctionWork, Transaction, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work
-from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
+from scalelint.model.connections import summaries
+from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
@@ -200,7 +201,7 @@ class UnscopedConnection(Rule):
         return not (receiver is not None and getattr(receiver, "value", None) in local_conns)
 
 
-class ConnectionHeldAcrossWork(Rule):
+class ConnectionHeldAcrossWork(ProjectRule):
     """
     ## What it does
     Finds connections and ORM sessions kept checked out while the code does
@@ -285,6 +286,7 @@ class ConnectionHeldAcrossWork(Rule):
     summary = "connection or session held while the code does unrelated work"
     vocabulary = (*CONNECTION_VOCABULARY, ".query")  # Flask-SQLAlchemy's ``Model.query``
     fix_safety = FixSafety.SAFE
+    shared_facts = (summaries.FACTS_KEY,)
 
     def check_function(self, fn: FunctionModel) -> None:
         for hold in fn.holds:
@@ -297,7 +299,42 @@ class ConnectionHeldAcrossWork(Rule):
                 continue
             self.report(self._anchor(hold), self._message(line), fix=split_hold_fix(self._ctx, fn, line))
         for span in session_spans(fn):
-            self.report(span.begin_call, self._session_message(span))
+            if span.known:
+                self.report(span.begin_call, self._session_message(span.ref, [self._item(w) for w in span.io]))
+
+    def collect_facts(self, module: ModuleModel) -> Any:
+        """Session holds this file cannot judge alone: calls into other modules'
+        functions while held, or a session known only by an imported type alias."""
+        spans = [self._span_facts(span) for fn in module.functions for span in session_spans(fn) if not span.known]
+        return {"spans": spans} if spans else None
+
+    def _span_facts(self, span: SessionSpan) -> dict[str, Any]:
+        ref = span.ref
+        return {
+            "at": list(self._ctx.location(span.begin_call)), "spelled": ref.spelled, "library": ref.library,
+            "borrowed": ref.borrowed, "alias": ref.alias,
+            "io": [self._item(w) for w in span.io],
+            "calls": [[c.target, c.info_label, self._ctx.location(c.call)[0]] for c in span.calls],
+        }
+
+    def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
+        graph = summaries.call_graph(index)
+        for path, facts in index.facts(self.code):
+            for span in facts["spans"]:
+                if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
+                    continue  # the imported annotation is not a session
+                items, related = list(span["io"]), []
+                for target, label, line in span["calls"]:
+                    steps = graph.io_chain(target)
+                    if steps is None:
+                        continue
+                    items.append(f"{label} (line {line}, calls {summaries.render_chain(steps[1:])})")
+                    last = steps[-1]
+                    related.append(Related(last.path, last.line, 1, f"{last.label} blocks here (reached from line {line})"))
+                if not items:
+                    continue
+                ref = SessionRef(span["spelled"], span["library"], span["borrowed"])
+                out.report(self, path, *span["at"], self._session_message(ref, items), related=related[:3])
 
     @staticmethod
     def _anchor(hold: Hold) -> cst.CSTNode:
@@ -318,10 +355,10 @@ class ConnectionHeldAcrossWork(Rule):
         what = line.hold.describe()
         return f"{what} is held across {'; '.join(parts)}; hold it only around its uses"
 
-    def _session_message(self, span: SessionSpan) -> str:
-        ref = span.ref
-        named = ", ".join(self._item(w) for w in span.io[:3])
-        more = f" and {len(span.io) - 3} more" if len(span.io) > 3 else ""
+    @staticmethod
+    def _session_message(ref: SessionRef, items: list[str]) -> str:
+        named = ", ".join(items[:3])
+        more = f" and {len(items) - 3} more" if len(items) > 3 else ""
         held = (
             f"{ref.library} session '{ref.spelled}' checks out a connection at this query "
             f"and holds it across {named}{more}"

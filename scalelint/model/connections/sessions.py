@@ -20,6 +20,7 @@ import libcst as cst
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.connections.loops import _model_query
+from scalelint.model.connections.summaries import call_target
 from scalelint.model.connections.work import CallInfo, root_name, work_of
 from scalelint.core.walk import walk
 
@@ -32,6 +33,9 @@ class SessionRef:
     library: str
     #: a parameter: the caller opened it and decides when it ends
     borrowed: bool
+    #: a parameter annotated with a name imported from the project (``SessionDep``):
+    #: a session only if that module's facts say the name is a session type
+    alias: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,17 @@ class IoWhileHeld:
     stmt: Stmt
     call: cst.Call
     info: CallInfo
+
+
+@dataclass(frozen=True)
+class CallWhileHeld:
+    """A call into the project's code made while the session is held: blocking
+    I/O if the callee (in another module) does any, known in the project phase."""
+
+    stmt: Stmt
+    call: cst.Call
+    target: str  # the callee's dotted name (scalelint.model.connections.summaries.call_target)
+    info_label: str  # how the call is spelled: "send_email()"
 
 
 @dataclass
@@ -49,11 +64,18 @@ class SessionSpan:
     begin: Stmt
     begin_call: cst.Call
     io: list[IoWhileHeld] = field(default_factory=list)
+    calls: list[CallWhileHeld] = field(default_factory=list)
+
+    @property
+    def known(self) -> bool:
+        """A session by this file alone, with blocking I/O seen here."""
+        return bool(self.io) and not self.ref.alias
 
 
 def session_spans(fn: FunctionModel) -> list[SessionSpan]:
     """Every checkout of a session the function did not open, with the blocking
-    I/O done while it is held (spans without I/O are left out)."""
+    I/O done while it is held or the project calls that may do some (spans
+    with neither are left out)."""
     return fn.derived("session_spans", lambda: _SpanWalker(fn).spans())
 
 
@@ -66,8 +88,14 @@ def session_refs(fn: FunctionModel) -> dict[str, SessionRef]:
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         name = param.name.value
         handle = work.handles.get(name)
-        if handle is not None and handle.kind == "session" and name not in local and name not in fn.env:
+        if name in local or name in fn.env:
+            continue
+        if handle is not None and handle.kind == "session":
             refs[name] = SessionRef(name, handle.library, borrowed=True)
+        elif handle is None and param.annotation is not None:
+            alias = work.mw.imported_type(param.annotation.annotation)
+            if alias is not None:
+                refs[name] = SessionRef(name, "sqlalchemy", borrowed=True, alias=alias)
     for name, value in fn.module.global_values.items():
         if isinstance(value, cst.Call) and fn.module.qualified(value.func) in catalog.SCOPED_SESSION_REGISTRIES:
             if name not in local and name not in fn.env and name not in refs:
@@ -101,7 +129,7 @@ class _SpanWalker:
             return []
         if isinstance(self.fn.node.body, cst.IndentedBlock):
             self._block(self.fn.node.body.body, {})
-        return [span for span in self.done if span.io]
+        return [span for span in self.done if span.io or span.calls]
 
     # -- control flow ------------------------------------------------------------------
     def _block(self, body: Sequence[cst.CSTNode], held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
@@ -164,6 +192,11 @@ class _SpanWalker:
                 if info.kind == "io":
                     for span in held.values():
                         span.io.append(IoWhileHeld(stmt, sub, info))
+                elif info.kind in ("business", "unknown"):
+                    target = call_target(self.fn, sub)
+                    if target is not None:
+                        for span in held.values():
+                            span.calls.append(CallWhileHeld(stmt, sub, target, info.label))
         return held
 
     def _held_names(self, held: dict[str, SessionSpan]) -> set[str]:
