@@ -14,10 +14,11 @@ from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_cha
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
-from scalelint.model.connections.work import CallInfo, FunctionWork, Transaction, work_of
+from scalelint.model.connections.work import FunctionWork, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work
 from scalelint.model.connections import summaries
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
+from scalelint.model.connections.summaries import call_target
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
@@ -220,6 +221,15 @@ class ConnectionHeldAcrossWork(ProjectRule):
     a query and before it lets go are reported at that query. For a parameter
     the message says the hold belongs to the caller's scope.
 
+    Work behind the project's own helpers counts wherever they live: a call
+    made while a session is held, into a function, a method of a module-level
+    service instance (`stripe_service.create_customer()`) or a class of
+    another module, is followed through the project's call graph to the
+    blocking I/O at its end (`send_email()` -> `smtplib`), and the message
+    shows that chain. A session parameter typed by an alias imported from
+    another module (`session: SessionDep`) is a session when that module
+    defines it as one (`SessionDep = Annotated[Session, Depends(get_db)]`).
+
     ## Why it matters at scale
     The time a connection is held, not the time its queries take, decides how
     many connections a service needs. A 20 ms query inside a 500 ms hold
@@ -329,8 +339,7 @@ class ConnectionHeldAcrossWork(ProjectRule):
                     if steps is None:
                         continue
                     items.append(f"{label} (line {line}, calls {summaries.render_chain(steps[1:])})")
-                    last = steps[-1]
-                    related.append(Related(last.path, last.line, 1, f"{last.label} blocks here (reached from line {line})"))
+                    related.append(_io_site(steps, line))
                 if not items:
                     continue
                 ref = SessionRef(span["spelled"], span["library"], span["borrowed"])
@@ -451,6 +460,7 @@ class BlockingIoInTransaction(ProjectRule):
     #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction
     vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request")
     fix_safety = FixSafety.UNSAFE
+    shared_facts = (summaries.FACTS_KEY,)
 
     def check_function(self, fn: FunctionModel) -> None:
         work = work_of(fn)
@@ -465,13 +475,15 @@ class BlockingIoInTransaction(ProjectRule):
             if info.kind == "io":
                 reported.append(call)
                 fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
-                self.report(call, self._message(info, tx), fix=fix)
+                self.report(call, self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node),
+                                                tx.library), fix=fix)
 
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
         that would run inside that request transaction (reported in the project phase)."""
         atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module)]
         views: list[list[Any]] = []
+        view_calls: list[list[Any]] = []
         if any(q.split(".")[0] == "django" for q in module.imports.names.values()):
             for fn in module.functions:
                 if entry_kind(fn) != VIEW or _non_atomic(fn):
@@ -483,11 +495,41 @@ class BlockingIoInTransaction(ProjectRule):
                     info = work.classify(call)
                     if info.kind == "io":
                         views.append([*self._ctx.location(call), info.describe(), info.category])
-        if not atomic and not views:
-            return None
-        return {"atomic": atomic, "views": views}
+                    elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
+                        view_calls.append([target, info.label, *self._ctx.location(call)])
+        calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
+        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls}
+        return facts if any(facts.values()) else None
+
+    def _calls_in_transactions(self, fn: FunctionModel) -> Iterator[list[Any]]:
+        """Calls into other modules' code inside an explicit transaction: blocking
+        I/O if the project's call graph says the callee does some."""
+        work = work_of(fn)
+        if not work.transactions:
+            return
+        for stmt, call in fn.calls():
+            tx = work.transaction_of(stmt)
+            if tx is None:
+                continue
+            info = work.classify(call)
+            target = call_target(fn, call) if info.kind in ("business", "unknown") else None
+            if target is not None:
+                yield [target, info.label, *self._ctx.location(call), tx.label, self._ctx.line_of(tx.node), tx.library]
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        graph = summaries.call_graph(index)
+        for path, facts in index.facts(self.code):
+            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, library in facts["calls"]:
+                steps = graph.io_chain(target)
+                if steps is not None:
+                    described = f"{label} (calls {summaries.render_chain(steps[1:])})"
+                    out.report(self, path, start_line, start_col, end_line, end_col,
+                               self._message(described, steps[-1].category, tx_label, tx_line, library),
+                               related=[_io_site(steps, start_line)])
+        self._request_transactions(index, out, graph)
+
+    def _request_transactions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
+        """I/O in Django views (directly or through the project's helpers) where ATOMIC_REQUESTS is on."""
         settings = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["atomic"]]
         if not settings:
             return
@@ -495,7 +537,12 @@ class BlockingIoInTransaction(ProjectRule):
         where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
         shown = path.rsplit("/", 1)[-1]
         for view_path, facts in index.facts(self.code):
-            for start_line, start_col, end_line, end_col, label, category in facts["views"]:
+            found = list(facts["views"])
+            for target, label, *span in facts["view_calls"]:
+                steps = graph.io_chain(target)
+                if steps is not None:
+                    found.append([*span, f"{label} (calls {summaries.render_chain(steps[1:])})", steps[-1].category])
+            for start_line, start_col, end_line, end_col, label, category in found:
                 waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
                 out.report(self, view_path, start_line, start_col, end_line, end_col, (
                     f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS): the "
@@ -521,18 +568,24 @@ class BlockingIoInTransaction(ProjectRule):
         )
         return self._ctx.replacement_fix(call, hook, "enqueue it on commit (transaction.on_commit)", FixSafety.UNSAFE)
 
-    def _message(self, info: CallInfo, tx: Transaction) -> str:
-        line = self._ctx.line_of(tx.node)
-        later = "register it with `transaction.on_commit(...)`" if tx.library == "django" else "move it after the block"
-        if info.category == "queue":
+    @staticmethod
+    def _message(described: str, category: str, tx_label: str, line: int, library: str) -> str:
+        later = "register it with `transaction.on_commit(...)`" if library == "django" else "move it after the block"
+        if category == "queue":
             return (
-                f"{info.describe()} enqueues a task inside {tx.label} (line {line}): the broker round trip "
+                f"{described} enqueues a task inside {tx_label} (line {line}): the broker round trip "
                 f"holds the transaction open, and the worker may run before the commit; {later}"
             )
         return (
-            f"{info.describe()} {_WAITS.get(info.category, 'does blocking I/O')} inside {tx.label} "
+            f"{described} {_WAITS.get(category, 'does blocking I/O')} inside {tx_label} "
             f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
         )
+
+
+def _io_site(steps: list[summaries.Step], line: int) -> Related:
+    """Where the blocking I/O behind a call happens (the last step of its chain)."""
+    last = steps[-1]
+    return Related(last.path, last.line, 1, f"{last.label} blocks here (reached from line {line})")
 
 
 def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:

@@ -21,7 +21,11 @@ from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.connections.loops import _model_query
 from scalelint.model.connections.summaries import call_target
+from scalelint.model.connections.timeline import wraps_handle
 from scalelint.model.connections.work import CallInfo, root_name, work_of
+
+#: a session handed to a class or its factory (``Repo.from_session(session)``): no query yet
+WRAPPED = "<wrapped>"
 from scalelint.core.walk import walk
 
 
@@ -118,6 +122,8 @@ class _SpanWalker:
         self.refs = session_refs(fn)
         self.by_node = {id(stmt.node): stmt for stmt in fn.stmts}
         self.done: list[SessionSpan] = []
+        #: locals bound to an object built around a session (a repository), by name
+        self.wrappers: dict[str, SessionRef] = {}
         #: ``Model.query`` runs on Flask-SQLAlchemy's ``db.session``
         self.model_query = next((ref for ref in self.refs.values() if ref.library == "flask_sqlalchemy"), None)
         for stmt in fn.stmts:  # ``if x: y()`` keeps its small statements in a suite, not a line
@@ -164,7 +170,10 @@ class _SpanWalker:
                 after = self._block(_body(node.finalbody.body), after)
             return after
         if isinstance(node, cst.With):
-            return self._block(_body(node.body), held)
+            after = self._block(_body(node.body), held)
+            for ended in self._begun_by(node):  # ``with session.begin():`` commits at its end
+                after = {k: v for k, v in after.items() if k != ended}
+            return after
         if isinstance(node, cst.Match):
             return _merge([self._block(_body(case.body), held) for case in node.cases] + [held])
         return held
@@ -179,7 +188,9 @@ class _SpanWalker:
                     continue
                 ref, method = self._session_call(sub)
                 if ref is not None:
-                    if method in catalog.SESSION_END_METHODS:
+                    if method == WRAPPED:  # ``repo = Repo.from_session(session)``: its queries are the session's
+                        self.wrappers.update((name, ref) for name in _assigned_names(stmt.node, sub))
+                    elif method in catalog.SESSION_END_METHODS:
                         held.pop(ref.spelled, None)
                     elif method not in catalog.SESSION_LOCAL_METHODS and ref.spelled not in held:
                         span = SessionSpan(ref, stmt, sub)
@@ -199,6 +210,18 @@ class _SpanWalker:
                             span.calls.append(CallWhileHeld(stmt, sub, target, info.label))
         return held
 
+    def _begun_by(self, node: cst.With) -> list[str]:
+        """The sessions whose transaction a ``with`` block begins (and commits at its end;
+        ``begin_nested()`` only ends a savepoint)."""
+        out = []
+        for item in node.items:
+            call = item.item.expression if isinstance(item.item, cst.Await) else item.item
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "begin":
+                spelled = _spelled(call.func.value)
+                if spelled in self.refs:
+                    out.append(spelled)
+        return out
+
     def _held_names(self, held: dict[str, SessionSpan]) -> set[str]:
         return {span.ref.spelled.split(".")[0] for span in held.values()}
 
@@ -211,13 +234,28 @@ class _SpanWalker:
             spelled = _spelled(receiver)
             if spelled in self.refs:
                 return self.refs[spelled], func.attr.value
+            if spelled in self.wrappers:
+                return self.wrappers[spelled], "query"
             if self.model_query is not None and _model_query(receiver) and func.attr.value in catalog.SQLALCHEMY_QUERY_TERMINALS:
                 return self.model_query, "query"
         for arg in call.args:
             spelled = _spelled(arg.value)
             if spelled in self.refs and root_name(func) not in self.refs:
-                return self.refs[spelled], "<passed>"
+                return self.refs[spelled], WRAPPED if wraps_handle(call, {spelled}) else "<passed>"
         return None, ""
+
+
+def _assigned_names(node: cst.CSTNode, value: cst.Call) -> list[str]:
+    """The names a simple statement binds to ``value`` (``repo = Repo.from_session(s)``)."""
+    if not isinstance(node, cst.SimpleStatementLine):
+        return []
+    out = []
+    for small in node.body:
+        if isinstance(small, cst.Assign) and small.value is value:
+            out.extend(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+        elif isinstance(small, cst.AnnAssign) and small.value is value and isinstance(small.target, cst.Name):
+            out.append(small.target.value)
+    return out
 
 
 def _spelled(expr: cst.BaseExpression) -> str | None:
