@@ -183,10 +183,12 @@ class _SpanWalker:
         held = dict(held)
         in_transaction = self.work.transaction_of(stmt) is not None
         for part in stmt.header_parts():
-            for sub in walk(part, into_functions=False):
+            nodes = list(walk(part, into_functions=False))
+            awaited = {id(node.expression) for node in nodes if isinstance(node, cst.Await)}
+            for sub in nodes:
                 if type(sub) is not cst.Call:
                     continue
-                ref, method = self._session_call(sub)
+                ref, method = self._session_call(sub, id(sub) in awaited)
                 if ref is not None:
                     if method == WRAPPED:  # ``repo = Repo.from_session(session)``: its queries are the session's
                         self.wrappers.update((name, ref) for name in _assigned_names(stmt.node, sub))
@@ -225,9 +227,11 @@ class _SpanWalker:
     def _held_names(self, held: dict[str, SessionSpan]) -> set[str]:
         return {span.ref.spelled.split(".")[0] for span in held.values()}
 
-    def _session_call(self, call: cst.Call) -> tuple[SessionRef | None, str]:
+    def _session_call(self, call: cst.Call, awaited: bool = True) -> tuple[SessionRef | None, str]:
         """The session a call runs on and the method (passing the session on to a
-        callee counts as a query: helpers take a session to use it)."""
+        callee counts as a query: helpers take a session to use it). In a coroutine,
+        a repository's queries are awaited: a method called without ``await``
+        (``repo.get_base_statement()``) only builds a statement."""
         func = call.func
         if isinstance(func, cst.Attribute):
             receiver = func.value
@@ -235,6 +239,8 @@ class _SpanWalker:
             if spelled in self.refs:
                 return self.refs[spelled], func.attr.value
             if spelled in self.wrappers:
+                if self.fn.node.asynchronous is not None and not awaited:
+                    return None, ""
                 return self.wrappers[spelled], "query"
             if self.model_query is not None and _model_query(receiver) and func.attr.value in catalog.SQLALCHEMY_QUERY_TERMINALS:
                 return self.model_query, "query"
