@@ -62,7 +62,7 @@ def call_target(fn: "FunctionModel", call: cst.Call) -> str | None:
         owner = func.value.value
         if owner in ("self", "cls") and fn.cls is not None:
             return _join(own, f"{fn.qualname.rpartition('.')[0]}.{func.attr.value}")  # inherited: the graph looks up
-        if not module.imports.imported(owner) and isinstance(module.global_values.get(owner), cst.Call):
+        if owner in module_instances(module):
             return _join(own, f"{owner}.{func.attr.value}") if owner not in fn.env else None
     qualified = module.qualified(func)
     if qualified is not None and "." in qualified and module.project_import(qualified):
@@ -78,7 +78,7 @@ def module_facts(module: "ModuleModel", locate: Locate, tree: ast.Module | None 
     facts: dict[str, Any] = {"module": name}
     imports = {local: qn for local, qn in module.imports.names.items() if module.project_import(qn)}
     handles = _handles(module)
-    instances = _instances(module)
+    instances = module_instances(module)
     classes = {info.name: [_base(module, b) for b in info.bases if b] for info in module.classes}
     functions = _functions(module, locate, _def_lines(tree))
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
@@ -98,14 +98,12 @@ def _functions(module: "ModuleModel", locate: Locate, def_lines: dict[str, int])
         io: list[Any] | None = None
         targets: dict[str, None] = {}
         for _, call in fn.calls():
-            info = work.classify(call, depth=0)
-            if info.kind == "io":
+            info = work.direct_io(call)
+            if info is not None:
                 if io is None:
                     io = [info.label, info.category, locate(call)[0]]
-            elif info.kind in ("business", "unknown"):
-                target = call_target(fn, call)
-                if target is not None:
-                    targets.setdefault(target, None)
+            elif (target := call_target(fn, call)) is not None:
+                targets.setdefault(target, None)
         if io is not None or targets:
             out[fn.qualname] = [def_lines.get(fn.qualname, 0), io, list(targets)]
     return out
@@ -143,8 +141,12 @@ def _handles(module: "ModuleModel") -> dict[str, str]:
     return out
 
 
-def _instances(module: "ModuleModel") -> dict[str, str]:
+def module_instances(module: "ModuleModel") -> dict[str, str]:
     """Module-level names bound to a new object of a project class (``stripe = StripeService()``)."""
+    return module.derived("instances", lambda: _instances(module))
+
+
+def _instances(module: "ModuleModel") -> dict[str, str]:
     local_classes = {info.name for info in module.classes}
     out: dict[str, str] = {}
     for name, value in module.global_values.items():

@@ -10,7 +10,7 @@ function's explicit transaction scopes and which local names are handles.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
@@ -413,6 +413,11 @@ class FunctionWork:
         if qn is not None and self.module.project_import(qn):
             return CallInfo("business", label)
         return CallInfo("unknown", label)
+
+    def direct_io(self, call: cst.Call) -> CallInfo | None:
+        """The blocking I/O the call itself does (helpers not looked into), if any."""
+        info = self._io(call, "", 0)
+        return None if info is None else replace(info, label=call_label(call))
 
     def _io(self, call: cst.Call, label: str, depth: int) -> CallInfo | None:
         func = call.func
