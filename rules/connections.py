@@ -12,6 +12,7 @@ from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
+from scalelint.model.spots import statement_locator
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
 from scalelint.model.connections.work import FunctionWork, work_of
@@ -321,10 +322,10 @@ class ConnectionHeldAcrossWork(ProjectRule):
     def _span_facts(self, span: SessionSpan) -> dict[str, Any]:
         ref = span.ref
         return {
-            "at": list(self._ctx.location(span.begin_call)), "spelled": ref.spelled, "library": ref.library,
+            "at": _spot(self._ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
             "borrowed": ref.borrowed, "alias": ref.alias,
             "io": [self._item(w) for w in span.io],
-            "calls": [[c.target, c.info_label, self._ctx.location(c.call)[0]] for c in span.calls],
+            "calls": [[c.target, c.info_label, _spot(self._ctx, c.call, c.stmt)[0]] for c in span.calls],
         }
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
@@ -514,7 +515,8 @@ class BlockingIoInTransaction(ProjectRule):
             info = work.classify(call)
             target = call_target(fn, call) if info.kind in ("business", "unknown") else None
             if target is not None:
-                yield [target, info.label, *self._ctx.location(call), tx.label, self._ctx.line_of(tx.node), tx.library]
+                tx_line = _spot(self._ctx, tx.node, fn.stmts[tx.first - 1])[0] if tx.first > 0 else self._ctx.location(tx.node)[0]
+                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, tx.library]
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
         graph = summaries.call_graph(index)
@@ -580,6 +582,12 @@ class BlockingIoInTransaction(ProjectRule):
             f"{described} {_WAITS.get(category, 'does blocking I/O')} inside {tx_label} "
             f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
         )
+
+
+def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
+    """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
+    found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
+    return list(found if found is not None else ctx.location(node))
 
 
 def _io_site(steps: list[summaries.Step], line: int) -> Related:

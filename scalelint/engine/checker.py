@@ -165,7 +165,7 @@ class Checker:
                 active = [d for d in active if placed.context in d.contexts]
             findings, facts = self._run_rules(ctx, active)
             if where.summaries and placed.context == contexts.REQUEST:
-                published = summaries.module_facts(model, lambda node: ctx.location(node)[:2], tree)
+                published = summaries.module_facts(model, text, tree)
                 if published:
                     facts[summaries.FACTS_KEY] = published
             return placed.keep(findings, facts, {d.rule.code: d.contexts for d in active})

@@ -25,9 +25,10 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.connections.work import module_work, work_of
+from scalelint.model.spots import statement_locator
 
 if TYPE_CHECKING:
-    from scalelint.model.function import FunctionModel
+    from scalelint.model.function import FunctionModel, Stmt
     from scalelint.model.module import ModuleModel
 
 #: the shared fact family (published by the checker for every rule that reads it)
@@ -38,8 +39,8 @@ VOCABULARY = catalog.IO_VOCABULARY
 #: how many imports and re-exports one name is followed through
 MAX_HOPS = 8
 
-#: (line, column) of a node, for the few facts that need one
-Locate = Callable[[cst.CSTNode], tuple[int, int]]
+#: the line of a call of a statement, for the few facts that need one (0: unknown)
+Locate = Callable[[cst.Call, "Stmt"], int]
 
 
 # == file phase ======================================================================
@@ -70,8 +71,9 @@ def call_target(fn: "FunctionModel", call: cst.Call) -> str | None:
     return None
 
 
-def module_facts(module: "ModuleModel", locate: Locate, tree: ast.Module | None = None) -> dict[str, Any] | None:
-    """The module's record for the call graph (None when it has no dotted name)."""
+def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = None) -> dict[str, Any] | None:
+    """The module's record for the call graph (None when it has no dotted name).
+    ``tree`` is CPython's tree of ``text`` when the caller has one."""
     name = module.module_name
     if not name:
         return None
@@ -80,6 +82,17 @@ def module_facts(module: "ModuleModel", locate: Locate, tree: ast.Module | None 
     handles = _handles(module)
     instances = module_instances(module)
     classes = {info.name: [_base(module, b) for b in info.bases if b] for info in module.classes}
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            tree = None
+    locator = statement_locator(module, text, tree)
+
+    def locate(call: cst.Call, stmt: "Stmt") -> int:
+        found = locator.locate(call, stmt.node)
+        return found[0] if found is not None else 0
+
     functions = _functions(module, locate, _def_lines(tree))
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
                        ("classes", classes), ("functions", functions)):
@@ -97,11 +110,11 @@ def _functions(module: "ModuleModel", locate: Locate, def_lines: dict[str, int])
         work = work_of(fn)
         io: list[Any] | None = None
         targets: dict[str, None] = {}
-        for _, call in fn.calls():
+        for stmt, call in fn.calls():
             info = work.direct_io(call)
             if info is not None:
                 if io is None:
-                    io = [info.label, info.category, locate(call)[0]]
+                    io = [info.label, info.category, locate(call, stmt)]
             elif (target := call_target(fn, call)) is not None:
                 targets.setdefault(target, None)
         if io is not None or targets:
