@@ -583,3 +583,18 @@ def test_string_value_of_bytes_is_none() -> None:
     from scalelint.core.walk import string_value
 
     assert string_value(cst.parse_expression('b"x"')) is None and string_value(cst.parse_expression('rb"\\d"')) is None
+
+
+def test_code_fingerprint_covers_every_module_of_the_package() -> None:
+    """The engine, the core and each model family live in sub-packages: an edit
+    to any of them (an editable install) must change the fingerprint."""
+    import os
+
+    import scalelint
+    import scalelint.engine.registry as registry_module
+
+    top = os.path.dirname(scalelint.__file__)
+    seen = {path for path, _ in registry_module._engine_files()}
+    for sub in ("engine/runner.py", "core/findings.py", "model/connections/loops.py", "model/caches/keyindex.py",
+                "model/flow/dataflow.py", "fix/scoping.py", "report/baseline.py", "lsp/linter.py"):
+        assert os.path.join(top, sub) in seen, sub
