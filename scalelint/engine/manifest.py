@@ -51,6 +51,8 @@ class LazyRule:
     contexts: frozenset[str] = frozenset({"request"})
     #: the shared fact families it reads (Rule.shared_facts)
     shared_facts: tuple[str, ...] = ()
+    #: numeric options and their defaults (Rule.options)
+    options: dict[str, float] = field(default_factory=dict)
     _loader: Callable[[], dict[str, Any]] = field(repr=False, default=lambda: {})
 
     def docs(self) -> str:
@@ -133,6 +135,7 @@ def describe(rule) -> dict[str, Any]:
         "qualname": rule.__qualname__ if module else "",
         "contexts": sorted(rule.contexts),
         "shared_facts": list(rule.shared_facts),
+        "options": dict(rule.options),
     }
 
 
@@ -155,7 +158,7 @@ def read(root: "CacheRoot", parts: tuple[str, ...], name: str, loader: Callable[
                 item["code"], item["name"], item["summary"], tuple(item["vocabulary"]),
                 FixSafety(item["fix_safety"]) if item["fix_safety"] else None,
                 item["project_wide"], item["docs"], item["help"], item["module"], item["qualname"],
-                frozenset(item["contexts"]), tuple(item["shared_facts"]), loader,
+                frozenset(item["contexts"]), tuple(item["shared_facts"]), dict(item["options"]), loader,
             )
             for item in data["rules"]
         }
@@ -182,6 +185,8 @@ def _well_formed(item: Any) -> bool:
         and all(type(context) is str for context in item["contexts"])
         and type(item["shared_facts"]) is list
         and all(type(family) is str for family in item["shared_facts"])
+        and type(item["options"]) is dict
+        and all(type(k) is str and type(v) in (int, float) for k, v in item["options"].items())
     )
 
 
