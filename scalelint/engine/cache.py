@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 from scalelint import __version__
 from scalelint.core.files import write_atomic_bytes
 from scalelint.core.findings import FileResult, Finding, facts_digest, project_part
+from scalelint.model.contexts import Region, regions_from_json
 
 if TYPE_CHECKING:
     from scalelint.engine.config import Config
@@ -549,21 +550,25 @@ class Cache:
         except (OSError, *MALFORMED):
             return None
 
-    def get_project(self, key: str) -> tuple[set[str], list[Finding]] | None:
-        """Project-phase findings cached under a digest of every file's facts:
-        (the paths they were reported for, the findings)."""
+    def get_project(self, key: str) -> tuple[set[str], list[Finding], dict[str, list[Region]]] | None:
+        """Project-phase results cached under a digest of every file's facts:
+        (the paths they were reported for, the findings, the functions that
+        take their callers' code context by path)."""
         try:
             data = self._read_json((*self._bucket, "project"), f"{key}.json")
             reported = data["reported"]
             if not isinstance(reported, list) or not all(type(p) is str for p in reported):
                 raise TypeError("reported")
-            return set(reported), [_finding(item, item["path"]) for item in data["findings"]]
+            inherited = {path: regions_from_json(found) for path, found in data.get("inherited", {}).items()}
+            return set(reported), [_finding(item, item["path"]) for item in data["findings"]], inherited
         except (OSError, *MALFORMED):
             return None
 
-    def put_project(self, key: str, reported: set[str], findings: list[Finding]) -> None:
+    def put_project(self, key: str, reported: set[str], findings: list[Finding],
+                    inherited: dict[str, list[Region]] | None = None) -> None:
         try:
-            payload = {"reported": sorted(reported), "findings": [f.to_cache() for f in findings]}
+            payload = {"reported": sorted(reported), "findings": [f.to_cache() for f in findings],
+                       "inherited": {path: [r.to_json() for r in found] for path, found in (inherited or {}).items()}}
             self._write_json((*self._bucket, "project"), f"{key}.json", payload)
             self._writes += 1
         except OSError:

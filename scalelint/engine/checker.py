@@ -14,7 +14,7 @@ from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafe
 from scalelint.core.edits import apply_edits, choose_fixes
 from scalelint.engine.guard import Limits, TooComplex, compiles, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
-from scalelint.model import contexts, entrypoints
+from scalelint.model import contexts, entrypoints, textuses
 from scalelint.model.module import ModuleModel, Recognition
 from scalelint.model.connections import summaries
 from scalelint.engine.parsing import parse_module
@@ -100,10 +100,13 @@ class Checker:
         result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
         where = Where(context, pinned)
         active = self.active_for(text, where.context)
-        where.summaries = self._summaries and where.context == contexts.REQUEST
-        if not active and not (where.summaries and any(word in text for word in summaries.VOCABULARY)):
+        where.summaries = self._summaries
+        if not active and not (where.summaries and (where.context == contexts.ONE_SHOT or any(
+                word in text for word in summaries.VOCABULARY))):  # one-shot code: its calls place helpers
             if where.context != contexts.REQUEST:
                 result.facts["__context__"] = where.context
+            if where.summaries:
+                textuses.note_text_uses(result, text, module_name, where.context)
             return result
         try:
             return run_guarded(lambda: self._check_guarded(result, text, module_name, ignored, suppressions, active, where),
@@ -164,8 +167,8 @@ class Checker:
             if placed.context != where.context:
                 active = [d for d in active if placed.context in d.contexts]
             findings, facts = self._run_rules(ctx, active)
-            if where.summaries and placed.context == contexts.REQUEST:
-                published = summaries.module_facts(model, text, tree)
+            if where.summaries:
+                published = summaries.module_facts(model, text, tree, request=placed.context == contexts.REQUEST)
                 if published:
                     facts[summaries.FACTS_KEY] = published
             return placed.keep(findings, facts, {d.rule.code: d.contexts for d in active})

@@ -23,7 +23,7 @@ from scalelint.engine.manifest import loadable_anywhere, materialize
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.engine.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
-from scalelint.model import catalog, contexts
+from scalelint.model import catalog, contexts, textuses
 from scalelint.report.suppressions import Suppression, parse_suppressions
 
 if TYPE_CHECKING:
@@ -142,7 +142,9 @@ class Runner:
         self._runs_in = runs_in_of(config, self._file_rules)
         self._checked_contexts = frozenset().union(*self._runs_in.values())
         vocabularies = [r.vocabulary for r in self._file_rules]
-        if any(getattr(r, "shared_facts", ()) for r in self._file_rules):  # files doing I/O publish call summaries
+        #: files doing I/O publish call summaries (and others what they import: the call graph)
+        self._summaries = any(getattr(r, "shared_facts", ()) for r in self._file_rules)
+        if self._summaries:
             vocabularies.append(catalog.IO_VOCABULARY)
         self._prefilter = Prefilter.for_rules(vocabularies, config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
@@ -151,6 +153,8 @@ class Runner:
         self._path_errors: list[FileError] = []  # given paths missing, directories unreadable
         self.cache = self._open_cache() if settings.use_cache else None
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
+        #: path -> functions that take their callers' code context (found in the project phase)
+        self._inherited: dict[str, list[contexts.Region]] = {}
 
     def _open_cache(self) -> Cache:
         directory = self.settings.cache_dir
@@ -294,21 +298,31 @@ class Runner:
                 report.cache_hits += 1
                 return
         text = state.source.text
-        if state.context not in self._checked_contexts:  # e.g. a test file: never parsed
+        if state.context not in self._checked_contexts and not self._calls_placed(state):  # a test: never parsed
             state.result = FileResult(state.display)
             state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
             state.result.facts["__context__"] = state.context
+            if self._summaries:
+                textuses.note_text_uses(state.result, text, state.module, state.context)
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
             return
-        if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
+        if not self._prefilter.any(text) and not self._calls_placed(state):  # answered here, never parsed
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if error is None:  # for SL001/SL002, as the checker would
                 found = parse_suppressions(text, bare_noqa=self.config.bare_noqa)
                 state.result.facts["__suppressions__"] = [s.to_json() for s in found]
+                if self._summaries:
+                    textuses.note_text_uses(state.result, text, state.module, state.context)
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
+
+    def _calls_placed(self, state: FileState) -> bool:
+        """Whether the file is parsed for its calls alone: one-shot code (a
+        command, a script) whose helpers take its context
+        (scalelint.model.connections.callers)."""
+        return self._summaries and state.context == contexts.ONE_SHOT
 
     def _answer_unread(self, state: FileState, stat: os.stat_result) -> bool:
         """A file unchanged since the last run is answered from the cache
@@ -410,7 +424,7 @@ class Runner:
     # -- project phase ------------------------------------------------------------
     def _project_phase(self, states: list[FileState]) -> list[Finding]:
         project_rules = [r for r in self.rules if r.project_wide]
-        if not project_rules:
+        if not project_rules and not self._summaries:
             return []
         index = ProjectIndex()
         identities: dict[str, str] = {}  # display -> digest of the file's project facts
@@ -431,17 +445,48 @@ class Runner:
         key = self._project_key(identities, project_rules)
         cached = self.cache.get_project(key) if self.cache is not None and not self._fixing else None
         if cached is not None and reported <= cached[0]:  # the facts of unread files are never even decoded
+            self._inherited = cached[2]
             return [f for f in cached[1] if f.path in reported]
         self._add_unread_facts(index, unread)
         out = ProjectReporter(reported, options=self.config.rules)
         for rule_cls in materialize(project_rules):
             rule_cls().check_project(index, out)  # type: ignore[attr-defined]
+        self._inherited = self._caller_contexts(index)
         findings = self._in_checked_contexts(out.findings, index, {s.display: s for s in states})
         if self.cache is not None and not self._fixing:
-            covered, kept = cached if cached is not None else (set(), [])
+            covered, kept, _ = cached if cached is not None else (set(), [], {})
             # the same facts give the same findings per file: keep what other runs reported
-            self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + findings)
+            self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + findings,
+                                   self._inherited)
         return findings
+
+    def _caller_contexts(self, index: ProjectIndex) -> dict[str, list[contexts.Region]]:
+        """path -> its functions that take their callers' code context
+        (scalelint.model.connections.callers), when the modules published
+        their call summaries."""
+        if not self._summaries:
+            return {}
+        from scalelint.model.connections import callers, summaries
+
+        placements = callers.placements_of(index.files, contexts.FACTS_KEY)
+        return callers.inherited_regions(summaries.call_graph(index), placements)
+
+    def _in_caller_contexts(self, state: FileState, findings: list[Finding]) -> list[Finding]:
+        """The findings whose rule checks the context their function takes
+        from its callers (file and project findings alike); the others are
+        counted as dropped for --statistics."""
+        regions = self._inherited.get(state.display)
+        if not regions:
+            return findings
+        kept = []
+        for finding in findings:
+            context = contexts.context_at(contexts.REQUEST, regions, finding.line)
+            if context in self._runs_in.get(finding.code, frozenset({context})):
+                kept.append(finding)
+            elif state.result is not None:
+                dropped = state.result.facts.setdefault("__project_dropped__", {})
+                dropped[context] = dropped.get(context, 0) + 1
+        return kept
 
     def _in_checked_contexts(self, findings: list[Finding], index: ProjectIndex,
                              states: dict[str, FileState]) -> list[Finding]:
@@ -561,7 +606,7 @@ class Runner:
             result = state.result
             if result is None:
                 continue
-            findings = by_path.get(state.display, [])
+            findings = self._in_caller_contexts(state, by_path.get(state.display, []))
             ignored = self._ignored_codes(state.display)
             findings = [f for f in findings if f.code not in ignored]
             # a line's own comment answers first; a file-level one covers the rest

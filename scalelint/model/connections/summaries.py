@@ -5,8 +5,12 @@ File phase: every module publishes one small fact record (``FACTS_KEY``): its
 dotted name, the project names it imports, its module-level handles and
 session type aliases (``SessionDep = Annotated[Session, Depends(get_db)]``),
 its module-level instances of classes (``stripe = StripeService()``), its
-classes with their bases, and per function the first blocking I/O it does
-itself and the project callables it calls, resolved through its imports.
+classes with their bases, and per function that makes calls its lines, the
+first blocking I/O it does itself, the project callables it calls (resolved
+through its imports) and whether it is an entry point. A request module also
+records the project names it uses other than by a call (``refs``) and the
+method names it calls on objects it cannot place (``dyn``): callers the graph
+cannot see (scalelint.model.connections.callers).
 
 Project phase: :class:`CallGraph` indexes those records by dotted name,
 resolves every call (imports and re-exports, ``module.instance.method``,
@@ -17,13 +21,14 @@ the callee that led there, so a message can show the chain down to the I/O.
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import libcst as cst
 
-from scalelint.model import catalog
+from scalelint.model import catalog, textuses
 from scalelint.model.connections.work import module_work, work_of
 from scalelint.model.spots import statement_locator
 
@@ -31,8 +36,9 @@ if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
     from scalelint.model.module import ModuleModel
 
-#: the shared fact family (published by the checker for every rule that reads it)
-FACTS_KEY = "summaries"
+#: the shared fact family (published by the checker for every rule that reads
+#: it; modules never parsed publish what their text imports: scalelint.model.textuses)
+FACTS_KEY = textuses.FACTS_KEY
 #: words of a file that may do blocking I/O itself (parsed for its facts even
 #: when no rule's vocabulary matches it)
 VOCABULARY = catalog.IO_VOCABULARY
@@ -47,7 +53,18 @@ Locate = Callable[[cst.Call, "Stmt"], int]
 def call_target(fn: "FunctionModel", call: cst.Call) -> str | None:
     """The dotted project name a call goes to, as far as this module can tell:
     its own function or method, an imported project callable, a method of an
-    imported project object or of a module-level instance, a constructor."""
+    imported project object, of a module-level instance or of a new instance
+    (``Control(...).status()``, ``importer = Importer(); importer.run()``), a constructor."""
+    found = _direct_target(fn, call)
+    if found is None and isinstance(call.func, cst.Attribute):
+        made = _constructed_class(fn, call.func.value)
+        if made is not None:
+            return f"{made}.{call.func.attr.value}"
+    return found
+
+
+def _direct_target(fn: "FunctionModel", call: cst.Call) -> str | None:
+    """call_target, but for calls named through imports, module names and ``self``."""
     module = fn.module
     own = module.module_name
     work = work_of(fn)
@@ -65,15 +82,72 @@ def call_target(fn: "FunctionModel", call: cst.Call) -> str | None:
             return _join(own, f"{fn.qualname.rpartition('.')[0]}.{func.attr.value}")  # inherited: the graph looks up
         if owner in module_instances(module):
             return _join(own, f"{owner}.{func.attr.value}") if owner not in fn.env else None
+    if isinstance(func, cst.Attribute) and _is_super(func.value):
+        return _super_target(fn, func.attr.value)
     qualified = module.qualified(func)
     if qualified is not None and "." in qualified and module.project_import(qualified):
         return qualified
     return None
 
 
-def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = None) -> dict[str, Any] | None:
+def _is_super(value: cst.BaseExpression) -> bool:
+    """``super()``: the call goes to a base class, not to an object of unknown type."""
+    return isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "super"
+
+
+def _super_target(fn: "FunctionModel", name: str) -> str | None:
+    """``super().name()`` in a method: the method on its first base, when the project defines that base."""
+    if fn.cls is None or not fn.cls.bases or not fn.cls.bases[0]:
+        return None
+    module = fn.module
+    base = _base(module, fn.cls.bases[0])
+    if base.startswith(f"{module.module_name}.") or module.project_import(base):
+        return f"{base}.{name}"
+    return None
+
+
+def _constructed_class(fn: "FunctionModel", value: cst.BaseExpression) -> str | None:
+    """The project class an expression is a new instance of: a constructor
+    call, or a local name bound once to one."""
+    if isinstance(value, cst.Name):
+        bound = _local_instances(fn).get(value.value)
+        return bound if bound else None
+    if not isinstance(value, cst.Call):
+        return None
+    target = _direct_target(fn, value)
+    return target if target is not None and _is_class_name(target) else None
+
+
+def _local_instances(fn: "FunctionModel") -> dict[str, str]:
+    """Local names bound once, to a new object of a project class ("" when bound otherwise)."""
+    return fn.derived("local_instances", lambda: _bind_instances(fn))
+
+
+def _bind_instances(fn: "FunctionModel") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for stmt, call in fn.calls():
+        line = stmt.node
+        node = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
+        if not isinstance(node, cst.Assign) or node.value is not call:
+            continue
+        made = _direct_target(fn, call)
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                name = target.target.value
+                out[name] = made if made is not None and _is_class_name(made) and name not in out else ""
+    return out
+
+
+def _is_class_name(dotted: str) -> bool:
+    return dotted.rsplit(".", 1)[-1][:1].isupper()
+
+
+def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = None,
+                 request: bool = True) -> dict[str, Any] | None:
     """The module's record for the call graph (None when it has no dotted name).
-    ``tree`` is CPython's tree of ``text`` when the caller has one."""
+    ``tree`` is CPython's tree of ``text`` when the caller has one; a
+    ``request`` module also records the names it uses other than by a call
+    it resolves (scalelint.model.connections.callers)."""
     name = module.module_name
     if not name:
         return None
@@ -93,16 +167,30 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
         found = locator.locate(call, stmt.node)
         return found[0] if found is not None else 0
 
-    functions = _functions(module, locate, _def_lines(tree))
+    dynamic: dict[str, None] = {}
+    functions = _functions(module, locate, _def_spans(tree) if tree is not None else _text_spans(text), dynamic)
+    refs = _references(name, imports, tree) if request else []
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
-                       ("classes", classes), ("functions", functions)):
+                       ("classes", classes), ("functions", functions), ("refs", refs),
+                       ("dyn", list(dynamic) if request else [])):
         if value:
             facts[key] = value
     return facts if len(facts) > 1 else None  # nothing another module could call or import
 
 
-def _functions(module: "ModuleModel", locate: Locate, def_lines: dict[str, int]) -> dict[str, list[Any]]:
-    """qualname -> [def line, first direct I/O as [label, category, line] or None, targets]."""
+#: decorators that neither register a function nor change who calls it
+PLAIN_DECORATORS = frozenset({
+    "staticmethod", "classmethod", "property", "setter", "getter", "deleter", "cached_property",
+    "abstractmethod", "overload", "override", "wraps", "cache", "lru_cache", "contextmanager",
+    "asynccontextmanager",
+})
+
+
+def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int, int]],
+               dynamic: dict[str, None]) -> dict[str, list[Any]]:
+    """qualname -> [def line, first direct I/O as [label, category, line] or None,
+    targets, last line, flags ("e": an entry point)]; ``dynamic`` gathers the
+    method names called on objects this module cannot place."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
         if ".<locals>." in fn.qualname:
@@ -110,28 +198,47 @@ def _functions(module: "ModuleModel", locate: Locate, def_lines: dict[str, int])
         work = work_of(fn)
         io: list[Any] | None = None
         targets: dict[str, None] = {}
+        calls = False
         for stmt, call in fn.calls():
+            calls = True
             info = work.direct_io(call)
             if info is not None:
                 if io is None:
                     io = [info.label, info.category, locate(call, stmt)]
             elif (target := call_target(fn, call)) is not None:
                 targets.setdefault(target, None)
-        if io is not None or targets:
-            out[fn.qualname] = [def_lines.get(fn.qualname, 0), io, list(targets)]
+            elif isinstance(call.func, cst.Attribute) and module.qualified(call.func) is None and not _is_super(
+                    call.func.value):
+                dynamic.setdefault(call.func.attr.value, None)
+        if calls:  # a function without calls has nothing to report on its callers' behalf
+            first, last = spans.get(fn.qualname, (0, 0))
+            out[fn.qualname] = [first, io, list(targets), last, "e" if _entry_point(fn) else ""]
     return out
 
 
-def _def_lines(tree: ast.Module | None) -> dict[str, int]:
-    """qualname -> line of its ``def`` (CPython's tree: no LibCST position pass)."""
-    lines: dict[str, int] = {}
+def _entry_point(fn: "FunctionModel") -> bool:
+    """A view or task, or a function a decorator may register (a route, a receiver, a command)."""
+    from scalelint.model.entrypoints import OTHER, entry_kind
+
+    for dec in fn.node.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        last = target.attr.value if isinstance(target, cst.Attribute) else getattr(target, "value", "")
+        if last not in PLAIN_DECORATORS:
+            return True
+    return entry_kind(fn) != OTHER
+
+
+def _def_spans(tree: ast.Module | None) -> dict[str, tuple[int, int]]:
+    """qualname -> lines of its ``def`` and of its last statement (CPython's tree:
+    no LibCST position pass)."""
+    spans: dict[str, tuple[int, int]] = {}
     if tree is None:
-        return lines
+        return spans
 
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                lines.setdefault(f"{prefix}{node.name}", node.lineno)
+                spans.setdefault(f"{prefix}{node.name}", (node.lineno, node.end_lineno or node.lineno))
             elif isinstance(node, ast.ClassDef):
                 visit(node.body, f"{prefix}{node.name}.")
             elif isinstance(node, (ast.If, ast.Try)):
@@ -139,7 +246,84 @@ def _def_lines(tree: ast.Module | None) -> dict[str, int]:
                 visit(node.orelse, prefix)
 
     visit(tree.body, "")
-    return lines
+    return spans
+
+
+_DEF = re.compile(r"(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
+
+
+def _text_spans(text: str) -> dict[str, tuple[int, int]]:
+    """_def_spans read from indentation, for a file CPython cannot parse (newer
+    syntax): a line indented less inside a string ends its function early."""
+    spans: dict[str, tuple[int, int]] = {}
+    open_: list[tuple[int, str, str, int]] = []  # indent, kind, qualname, first line
+    last = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        while open_ and indent <= open_[-1][0]:
+            _, kind, qualname, first = open_.pop()
+            if kind == "def":
+                spans.setdefault(qualname, (first, last))
+        found = _DEF.match(stripped)
+        if found is not None:
+            outer = open_[-1] if open_ else None
+            prefix = "" if outer is None else f"{outer[2]}." if outer[1] == "class" else f"{outer[2]}.<locals>."
+            open_.append((indent, found.group(1), prefix + found.group(2), number))
+        last = number
+    for _, kind, qualname, first in open_:
+        if kind == "def":
+            spans.setdefault(qualname, (first, last))
+    return spans
+
+
+def _references(own: str, imports: dict[str, str], tree: ast.Module | None) -> list[str]:
+    """Dotted project names the module uses other than by calling them
+    (``path("x/", views.export)``, ``signal.connect(handler)``, ``__all__``):
+    whoever calls them is not known here."""
+    if tree is None:
+        return []
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    skipped: set[int] = set()
+    found: dict[str, None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            skipped.add(id(node.func))
+        elif isinstance(node, ast.Attribute):
+            skipped.add(id(node.value))
+            if id(node) not in skipped:
+                _note_reference(_dotted_name(node), own, imports, defined, found)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in skipped:
+            _note_reference(node.id, own, imports, defined, found)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            for item in ast.walk(node.value):
+                if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                    _note_reference(item.value, own, imports, defined, found)
+    return list(found)
+
+
+def _note_reference(dotted: str | None, own: str, imports: dict[str, str], defined: set[str],
+                    found: dict[str, None]) -> None:
+    if not dotted:
+        return
+    head, _, rest = dotted.partition(".")
+    if head in imports:
+        found.setdefault(f"{imports[head]}.{rest}" if rest else imports[head], None)
+    elif head in defined:
+        found.setdefault(_join(own, dotted), None)
+
+
+def _dotted_name(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
 
 
 def _handles(module: "ModuleModel") -> dict[str, str]:
@@ -205,6 +389,8 @@ class _Function:
     line: int
     io: list[Any] | None
     targets: list[str]
+    last: int = 0  # the line of its last statement
+    flags: str = ""  # "e": an entry point (scalelint.model.connections.callers)
 
 
 class CallGraph:
@@ -212,14 +398,16 @@ class CallGraph:
 
     def __init__(self, published: Iterable[tuple[str, dict[str, Any]]]) -> None:
         self.modules: dict[str, dict[str, Any]] = {}
+        #: callee -> the functions that call it (resolved, recursion left out)
+        self.callers: dict[str, list[str]] = {}
         self.functions: dict[str, _Function] = {}
         for path, facts in published:
             name = facts.get("module")
             if not isinstance(name, str) or name in self.modules:
                 continue
             self.modules[name] = facts
-            for qualname, (line, io, targets) in facts.get("functions", {}).items():
-                self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets)
+            for qualname, (line, io, targets, *rest) in facts.get("functions", {}).items():
+                self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, *rest)
         self._resolved: dict[str, str | None] = {}
         self._via: dict[str, str | None] = self._propagate()
 
@@ -318,6 +506,7 @@ class CallGraph:
                 callee = self.resolve(target)
                 if callee is not None and callee != key:
                     callers.setdefault(callee, []).append(key)
+        self.callers = callers
         via: dict[str, str | None] = {key: None for key, fn in self.functions.items() if fn.io is not None}
         queue = deque(via)
         while queue:

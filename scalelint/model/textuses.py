@@ -1,0 +1,102 @@
+"""What a request module that is never parsed may call, read from its text.
+
+A file in which no rule's vocabulary appears is answered without a parse
+(scalelint.engine.prefilter), so it publishes no call summaries; yet it may
+call a project helper. Its call-graph record (``summaries``) then holds only
+the names it imports (``refs``) and the method names it calls (``dyn``): the
+project phase treats every one of them as a caller it cannot place, so a
+helper it may reach keeps the ``request`` context
+(scalelint.model.connections.callers). Regular expressions only: this runs
+in the main process, before any parse.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from scalelint.core.findings import FileResult, facts_digest
+
+#: the call-graph fact family (scalelint.model.connections.summaries.FACTS_KEY)
+FACTS_KEY = "summaries"
+
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
+#: a name starting a chain, and the attribute after it (``views.export`` -> views, export)
+_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?:[ \t]*\.[ \t]*([A-Za-z_]\w*))?")
+_METHOD_CALL = re.compile(r"\.[ \t]*([A-Za-z_]\w*)[ \t]*\(")
+
+
+def text_uses(text: str, module: str, package: bool, context: str = "request") -> dict[str, Any] | None:
+    """The record of an unparsed module named ``module`` (``package``: an
+    ``__init__.py``), or None when it has no dotted name or uses nothing.
+    Request code records what it may use (``refs``, ``dyn``); code of another
+    ``context`` (a test, a command) is taken to call what it imports, from
+    one pseudo-function ``<module>``."""
+    if not module:
+        return None
+    refs = _imported_uses(text, module, package)
+    facts: dict[str, Any] = {"module": module}
+    if context != "request":
+        if refs:
+            facts.update(context=context, functions={MODULE_CODE: [1, None, refs, 1, ""]})
+    else:
+        facts["refs"] = refs
+        facts["dyn"] = list(dict.fromkeys(_METHOD_CALL.findall(text)))
+    facts = {key: value for key, value in facts.items() if value}
+    return facts if len(facts) > 1 else None
+
+
+#: the pseudo-function standing for the code of an unparsed module
+MODULE_CODE = "<module>"
+
+
+def _imported_uses(text: str, module: str, package: bool) -> list[str]:
+    """Dotted names the text imports, and ``alias.name`` uses of what it imports."""
+    imported: dict[str, str] = {}  # local name -> dotted
+    for source, names in _FROM_IMPORT.findall(text):
+        base = _absolute(source, module, package)
+        for name in names.strip("()").replace("\n", " ").replace("\\", " ").split(","):
+            name, _, alias = (part.strip() for part in name.strip().partition(" as "))
+            if name and name != "*" and name.isidentifier():
+                imported[alias or name] = f"{base}.{name}" if base else name
+    for names in _IMPORT.findall(text):
+        for name in names.split(","):
+            name, _, alias = (part.strip() for part in name.strip().partition(" as "))
+            if name:
+                imported[alias or name.split(".")[0]] = name if alias else name.split(".")[0]
+    attributes: dict[str, dict[str, None]] = {}
+    bare: dict[str, int] = {}
+    for head, attribute in _CHAIN.findall(text):
+        if head in imported:
+            if attribute:
+                attributes.setdefault(head, {}).setdefault(attribute, None)
+            else:
+                bare[head] = bare.get(head, 0) + 1
+    uses: dict[str, None] = {}
+    for local, dotted in imported.items():
+        for attribute in attributes.get(local, ()):
+            uses.setdefault(f"{dotted}.{attribute}", None)
+        if bare.get(local, 0) > 1 or local not in attributes:  # the import names it once
+            uses.setdefault(dotted, None)
+    return list(uses)
+
+
+def _absolute(source: str, module: str, package: bool) -> str:
+    """``from ..x import y`` in ``module``: the dotted name of ``..x``."""
+    level = len(source) - len(source.lstrip("."))
+    if not level:
+        return source
+    parts = module.split(".")
+    keep = len(parts) - level + (1 if package else 0)
+    base = ".".join(parts[:max(keep, 0)])
+    rest = source[level:]
+    return f"{base}.{rest}" if base and rest else base or rest
+
+
+def note_text_uses(result: FileResult, text: str, module: str, context: str = "request") -> None:
+    """Add the record of a file answered without a parse to its result."""
+    package = result.path.replace("\\", "/").rsplit("/", 1)[-1] == "__init__.py"
+    published = text_uses(text, module, package, context)
+    if published:
+        result.facts[FACTS_KEY] = published
+        result.facts_digest = facts_digest(result.facts)

@@ -1,0 +1,177 @@
+"""A function's code context from its callers: a helper that only one-shot
+code calls is checked as one-shot code, in whole-project and one-file runs."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from helpers import rules_for
+
+from scalelint.engine.checker import Checker
+from scalelint.engine.config import Config
+from scalelint.engine.runner import Runner, RunSettings
+from scalelint.model.connections.callers import inherited_regions
+from scalelint.model.connections.summaries import CallGraph, _def_spans, _text_spans
+from scalelint.model.contexts import ONE_SHOT, TEST, Region
+
+_MODELS = '''
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+'''
+
+EXPORT = _MODELS + '''
+
+def import_users(rows):
+    return [User.query.filter_by(name=row).first() for row in rows]
+
+
+def shared_owners(rows):
+    return [User.query.filter_by(name=row).first() for row in rows]
+
+
+def url_owners(rows):
+    return [User.query.filter_by(name=row).first() for row in rows]
+
+
+class Importer:
+    def run(self, rows):
+        return self._load(rows)
+
+    def _load(self, rows):
+        return [User.query.filter_by(name=row).first() for row in rows]
+'''
+
+COMMAND = '''
+from django.core.management.base import BaseCommand
+
+from app.export import Importer, import_users, shared_owners, url_owners
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        import_users(options["rows"])
+        shared_owners(options["rows"])
+        url_owners(options["rows"])
+        importer = Importer()
+        importer.run(options["rows"])
+'''
+
+VIEWS = '''
+from app.export import shared_owners
+
+
+def owners(request):
+    return shared_owners(request.GET.getlist("id"))
+'''
+
+URLS = '''
+from app import export
+
+urlpatterns = [("owners/", export.url_owners)]
+'''
+
+#: line of each helper's query in EXPORT
+IMPORT_USERS, SHARED, URL_OWNERS, LOAD = 11, 15, 19, 27
+
+
+def _write(root: Path) -> None:
+    files = {
+        "app/__init__.py": "", "app/export.py": EXPORT, "app/views.py": VIEWS,
+        "app/urls.py": URLS, "app/management/__init__.py": "", "app/management/commands/__init__.py": "",
+        "app/management/commands/load.py": COMMAND,
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.lstrip("\n"))
+
+
+def _run(root: Path, *paths: str, cache: bool = True) -> set[int]:
+    settings = RunSettings(paths=list(paths), use_cache=cache, jobs=1)
+    report = Runner(Config(root=root, root_is_project=True), rules_for("SL101", "SL104"), settings).run()
+    assert not report.errors, report.errors
+    return {f.line for f in report.findings if f.path.endswith("export.py") and f.code == "SL104"}
+
+
+def test_helpers_only_a_command_calls_are_one_shot(project: Path) -> None:
+    _write(project)
+    assert _run(project, ".", cache=False) == {SHARED, URL_OWNERS}
+
+
+def test_a_one_file_run_answers_the_same_from_cached_facts(project: Path) -> None:
+    _write(project)
+    _run(project, ".")  # fills the cache
+    assert _run(project, "app/export.py") == {SHARED, URL_OWNERS}
+    assert _run(project, "app/export.py") == {SHARED, URL_OWNERS}  # the project phase from its cache
+
+
+def test_without_the_command_the_helpers_are_request_code(project: Path) -> None:
+    _write(project)
+    (project / "app/management/commands/load.py").unlink()
+    assert _run(project, ".", cache=False) == {IMPORT_USERS, SHARED, URL_OWNERS, LOAD}
+
+
+def _facts(module: str, functions: dict, **more) -> tuple[str, dict]:
+    return f"{module.replace('.', '/')}.py", {"module": module, "functions": functions, **more}
+
+
+def test_callers_contexts_spread_through_helpers_and_stop_at_cycles() -> None:
+    graph = CallGraph([
+        _facts("app.cmd", {"main": [1, None, ["app.lib.a"], 3, ""]}),
+        _facts("app.tests", {"test_b": [1, None, ["app.lib.b"], 2, ""]}),
+        _facts("app.lib", {
+            "a": [1, None, ["app.lib.b", "app.lib.c"], 2, ""],
+            "b": [3, None, ["app.lib.b"], 4, ""],
+            "c": [5, None, ["app.lib.d"], 6, ""],
+            "d": [7, None, ["app.lib.c"], 8, ""],
+            "view": [9, None, ["app.lib.e"], 10, "e"],
+            "e": [11, None, [], 12, ""],
+            "lonely": [13, None, [], 14, ""],
+        }),
+        _facts("app.other", {"f": [1, None, ["app.lib.e"], 2, ""]}, refs=["app.lib.c"]),
+    ])
+    placed = {"app/cmd.py": (ONE_SHOT, []), "app/tests.py": (TEST, [])}
+    found = inherited_regions(graph, placed)
+    # b: called by the command's helper and by a test -> one-shot; c is used by
+    # reference, so c and d stay request; e has a view caller; lonely has none
+    assert found == {"app/lib.py": [Region(1, 2, ONE_SHOT), Region(3, 4, ONE_SHOT)]}
+
+
+def test_spans_read_from_indentation_match_cpythons() -> None:
+    text = (
+        "import x\n\n\nclass A:\n    def run(self):\n        def inner():\n            return 1\n"
+        "        return inner()\n\n    async def go(self):\n        await x.y()\n\n\n"
+        "@x.deco\ndef top(a,\n        b):\n    return (a +\n  b)\n"
+    )
+    assert _text_spans(text) == {**_def_spans(ast.parse(text)), "A.run.<locals>.inner": (6, 7)}
+
+
+SUPER = '''
+from lib import Thing
+
+
+class Base:
+    def run(self):
+        return Thing.query.all()
+
+
+class Child(Base):
+    def run(self):
+        return super().run()
+
+
+class Other(Thing):
+    def run(self):
+        return super().run()
+'''
+
+
+def test_super_calls_go_to_the_project_base_and_are_not_unplaced() -> None:
+    result = Checker(rules_for("SL101")).check("app/child.py", SUPER, module_name="app.child")
+    published = result.facts["summaries"]
+    assert published["functions"]["Child.run"][2] == ["app.child.Base.run"]
+    assert "run" not in published.get("dyn", [])  # the library base's method is not a project caller
