@@ -82,8 +82,6 @@ def _direct_target(fn: "FunctionModel", call: cst.Call) -> str | None:
             return _join(own, f"{fn.qualname.rpartition('.')[0]}.{func.attr.value}")  # inherited: the graph looks up
         if owner in module_instances(module):
             return _join(own, f"{owner}.{func.attr.value}") if owner not in fn.env else None
-    if isinstance(func, cst.Attribute) and _is_super(func.value):
-        return _super_target(fn, func.attr.value)
     qualified = module.qualified(func)
     if qualified is not None and "." in qualified and module.project_import(qualified):
         return qualified
@@ -91,19 +89,10 @@ def _direct_target(fn: "FunctionModel", call: cst.Call) -> str | None:
 
 
 def _is_super(value: cst.BaseExpression) -> bool:
-    """``super()``: the call goes to a base class, not to an object of unknown type."""
+    """``super()``: the call goes to a base class, not to an object of unknown
+    type (not followed: SL103 would then walk every ``save()`` override down
+    to branches its arguments switch off)."""
     return isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "super"
-
-
-def _super_target(fn: "FunctionModel", name: str) -> str | None:
-    """``super().name()`` in a method: the method on its first base, when the project defines that base."""
-    if fn.cls is None or not fn.cls.bases or not fn.cls.bases[0]:
-        return None
-    module = fn.module
-    base = _base(module, fn.cls.bases[0])
-    if base.startswith(f"{module.module_name}.") or module.project_import(base):
-        return f"{base}.{name}"
-    return None
 
 
 def _constructed_class(fn: "FunctionModel", value: cst.BaseExpression) -> str | None:
