@@ -101,8 +101,7 @@ class Checker:
         where = Where(context, pinned)
         active = self.active_for(text, where.context)
         where.summaries = self._summaries
-        if not active and not (where.summaries and (where.context == contexts.ONE_SHOT or any(
-                word in text for word in summaries.VOCABULARY))):  # one-shot code: its calls place helpers
+        if not active and not (where.summaries and any(word in text for word in summaries.VOCABULARY)):
             if where.context != contexts.REQUEST:
                 result.facts["__context__"] = where.context
             if where.summaries:

@@ -298,7 +298,7 @@ class Runner:
                 report.cache_hits += 1
                 return
         text = state.source.text
-        if state.context not in self._checked_contexts and not self._calls_placed(state):  # a test: never parsed
+        if state.context not in self._checked_contexts:  # e.g. a test file: never parsed
             state.result = FileResult(state.display)
             state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
             state.result.facts["__context__"] = state.context
@@ -307,7 +307,7 @@ class Runner:
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
             return
-        if not self._prefilter.any(text) and not self._calls_placed(state):  # answered here, never parsed
+        if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if error is None:  # for SL001/SL002, as the checker would
@@ -317,12 +317,6 @@ class Runner:
                     textuses.note_text_uses(state.result, text, state.module, state.context)
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
-
-    def _calls_placed(self, state: FileState) -> bool:
-        """Whether the file is parsed for its calls alone: one-shot code (a
-        command, a script) whose helpers take its context
-        (scalelint.model.connections.callers)."""
-        return self._summaries and state.context == contexts.ONE_SHOT
 
     def _answer_unread(self, state: FileState, stat: os.stat_result) -> bool:
         """A file unchanged since the last run is answered from the cache

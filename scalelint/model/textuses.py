@@ -12,7 +12,7 @@ in the main process, before any parse.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from scalelint.core.findings import FileResult, facts_digest
 
@@ -21,8 +21,6 @@ FACTS_KEY = "summaries"
 
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)", re.M)
 _IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
-#: a name starting a chain, and the attribute after it (``views.export`` -> views, export)
-_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?:[ \t]*\.[ \t]*([A-Za-z_]\w*))?")
 _METHOD_CALL = re.compile(r"\.[ \t]*([A-Za-z_]\w*)[ \t]*\(")
 
 
@@ -64,21 +62,37 @@ def _imported_uses(text: str, module: str, package: bool) -> list[str]:
             name, _, alias = (part.strip() for part in name.strip().partition(" as "))
             if name:
                 imported[alias or name.split(".")[0]] = name if alias else name.split(".")[0]
-    attributes: dict[str, dict[str, None]] = {}
-    bare: dict[str, int] = {}
-    for head, attribute in _CHAIN.findall(text):
-        if head in imported:
-            if attribute:
-                attributes.setdefault(head, {}).setdefault(attribute, None)
-            else:
-                bare[head] = bare.get(head, 0) + 1
     uses: dict[str, None] = {}
+    seen: set[str] = set()
+    for local, attribute, _ in name_uses(without_imports(text), imported):
+        seen.add(local)
+        dotted = imported[local]
+        uses.setdefault(f"{dotted}.{attribute}" if attribute else dotted, None)
     for local, dotted in imported.items():
-        for attribute in attributes.get(local, ()):
-            uses.setdefault(f"{dotted}.{attribute}", None)
-        if bare.get(local, 0) > 1 or local not in attributes:  # the import names it once
+        if local not in seen:  # imported and not used here: re-exported, perhaps used elsewhere
             uses.setdefault(dotted, None)
     return list(uses)
+
+
+def without_imports(text: str) -> str:
+    """The text with its import statements left out."""
+    return _IMPORT.sub("", _FROM_IMPORT.sub("", text))
+
+
+#: a name starting a chain, the attribute after it, and an opening parenthesis after them
+_CHAIN = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?:[ \t]*\.[ \t]*([A-Za-z_]\w*))?([ \t]*\()?")
+
+
+def name_uses(text: str, names: Iterable[str]) -> Iterator[tuple[str, str, bool]]:
+    """(name, the attribute after it or "", whether the chain is called) for
+    each use of one of these names starting a chain (``views.export(`` ->
+    ``("views", "export", True)``): one pass over the text."""
+    wanted = set(names)
+    if not wanted:
+        return
+    for head, attribute, call in _CHAIN.findall(text):
+        if head in wanted:
+            yield head, attribute, bool(call)
 
 
 def _absolute(source: str, module: str, package: bool) -> str:

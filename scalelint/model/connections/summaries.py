@@ -158,7 +158,7 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
 
     dynamic: dict[str, None] = {}
     functions = _functions(module, locate, _def_spans(tree) if tree is not None else _text_spans(text), dynamic)
-    refs = _references(name, imports, tree) if request else []
+    refs = _references(name, imports, tree, text) if request else []
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
                        ("classes", classes), ("functions", functions), ("refs", refs),
                        ("dyn", list(dynamic) if request else [])):
@@ -268,51 +268,34 @@ def _text_spans(text: str) -> dict[str, tuple[int, int]]:
     return spans
 
 
-def _references(own: str, imports: dict[str, str], tree: ast.Module | None) -> list[str]:
+def _references(own: str, imports: dict[str, str], tree: ast.Module | None, text: str) -> list[str]:
     """Dotted project names the module uses other than by calling them
-    (``path("x/", views.export)``, ``signal.connect(handler)``, ``__all__``):
-    whoever calls them is not known here."""
-    if tree is None:
-        return []
-    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    skipped: set[int] = set()
+    (``path("x/", views.export)``, ``signal.connect(handler)``, ``@helper``,
+    ``__all__``): whoever calls them is not known here. Read from the text
+    (mentions in strings and comments count too)."""
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))} \
+        if tree is not None else set()
     found: dict[str, None] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            skipped.add(id(node.func))
-        elif isinstance(node, ast.Attribute):
-            skipped.add(id(node.value))
-            if id(node) not in skipped:
-                _note_reference(_dotted_name(node), own, imports, defined, found)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in skipped:
-            _note_reference(node.id, own, imports, defined, found)
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
-            for item in ast.walk(node.value):
-                if isinstance(item, ast.Constant) and isinstance(item.value, str):
-                    _note_reference(item.value, own, imports, defined, found)
+    for head, attribute, called in textuses.name_uses(textuses.without_imports(text), {*imports, *defined}):
+        if not called:
+            _note_reference(f"{head}.{attribute}" if attribute else head, own, imports, defined, found)
+    for listed in _ALL.findall(text):
+        for name in re.findall(r"[\"']([A-Za-z_]\w*)[\"']", listed):
+            _note_reference(name, own, imports, defined, found)
     return list(found)
 
 
-def _note_reference(dotted: str | None, own: str, imports: dict[str, str], defined: set[str],
+#: ``__all__ = [...]`` (or ``+=``, a tuple): the names it lists
+_ALL = re.compile(r"__all__[ \t]*\+?=[ \t]*[\[(]([^\])]*)")
+
+
+def _note_reference(dotted: str, own: str, imports: dict[str, str], defined: set[str],
                     found: dict[str, None]) -> None:
-    if not dotted:
-        return
     head, _, rest = dotted.partition(".")
     if head in imports:
         found.setdefault(f"{imports[head]}.{rest}" if rest else imports[head], None)
     elif head in defined:
         found.setdefault(_join(own, dotted), None)
-
-
-def _dotted_name(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _handles(module: "ModuleModel") -> dict[str, str]:
