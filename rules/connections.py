@@ -500,7 +500,11 @@ class BlockingIoInTransaction(ProjectRule):
 
 def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
     """``"ATOMIC_REQUESTS": True`` in a ``DATABASES`` dict (or
-    ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``)."""
+    ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``). A file that never
+    spells the setting's name (split across string pieces counts as not
+    spelled, as for the rules' vocabulary) is not walked."""
+    if "ATOMIC_REQUESTS" not in module.text_vocabulary:
+        return
     for node in walk(module.cst):
         if isinstance(node, cst.DictElement) and string_value(node.key) == "ATOMIC_REQUESTS" and (
             isinstance(node.value, cst.Name) and node.value.value == "True"

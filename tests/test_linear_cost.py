@@ -149,3 +149,60 @@ def test_the_context_refinement_reads_the_text_instead_of_regenerating_it(monkey
     result = Checker(rules_for("SL201")).check("shop/views.py", fixture.read_text())
     assert result.findings and result.error is None
     assert generated == []
+
+
+HOOKED_MODULE = '''from django.core.cache import cache
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from shop.models import Thing
+
+{families}
+{hooks}
+{writes}
+'''
+FAMILY = '''
+def thing_count_{i}():
+    n = Thing.objects.filter(kind={i}).count()
+    cache.set("thing_count_{i}", n, 600)
+    return n
+
+
+def reset_thing_count_{i}():
+    cache.delete("thing_count_{i}")
+'''
+HOOK = '''
+@receiver(post_save, sender=Thing)
+def on_thing_saved_{i}(sender, instance, **kwargs):
+    cache.delete("other_{i}")
+'''
+WRITE = '''
+def add_thing_{i}(name):
+    Thing.objects.create(name=name)
+'''
+
+
+def test_sl301_meets_each_hook_and_expiry_question_once_per_family_not_per_write(tmp_path, monkeypatch):
+    """Every write of an entity meets each family of it; whether the entity's
+    save hooks or an expiry keep that family fresh does not depend on the
+    write, so it is answered once per family."""
+    families, hooks, writes = 6, 5, 30
+    root = tmp_path / "hooked"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "views.py").write_text(HOOKED_MODULE.format(
+        families="".join(FAMILY.format(i=i) for i in range(families)),
+        hooks="".join(HOOK.format(i=i) for i in range(hooks)),
+        writes="".join(WRITE.format(i=i) for i in range(writes)),
+    ))
+    calls = [0]
+    real = cacheindex.Effects.covers
+
+    def counting(self, family):
+        calls[0] += 1
+        return real(self, family)
+
+    monkeypatch.setattr(cacheindex.Effects, "covers", counting)
+    found = lint_tree(root, "SL301")
+    assert len(found) == writes
+    pairs = writes * families
+    assert calls[0] <= pairs + families * (hooks + 2) * 2  # not pairs x hooks
