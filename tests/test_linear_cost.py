@@ -86,14 +86,8 @@ def add_thing{i}(name):
 '''
 
 
-def _sl301_comparisons(tmp_path: Path, modules: int, monkeypatch) -> tuple[int, int]:
-    """(findings, Effects.covers calls) of SL301 over ``modules`` modules, each
-    with its own cached count, its invalidation, and a write that forgets it."""
-    root = tmp_path / str(modules)
-    (root / "shop").mkdir(parents=True)
-    (root / "shop" / "__init__.py").write_text("")
-    for i in range(modules):
-        (root / "shop" / f"m{i}.py").write_text(STATS_MODULE.format(i=i))
+def _count_covers(monkeypatch) -> list[int]:
+    """A one-item list counting the calls of ``Effects.covers`` from now on."""
     calls = [0]
     real = cacheindex.Effects.covers
 
@@ -102,6 +96,18 @@ def _sl301_comparisons(tmp_path: Path, modules: int, monkeypatch) -> tuple[int, 
         return real(self, family)
 
     monkeypatch.setattr(cacheindex.Effects, "covers", counting)
+    return calls
+
+
+def _sl301_comparisons(tmp_path: Path, modules: int, monkeypatch) -> tuple[int, int]:
+    """(findings, Effects.covers calls) of SL301 over ``modules`` modules, each
+    with its own cached count, its invalidation, and a write that forgets it."""
+    root = tmp_path / str(modules)
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    for i in range(modules):
+        (root / "shop" / f"m{i}.py").write_text(STATS_MODULE.format(i=i))
+    calls = _count_covers(monkeypatch)
     found = lint_tree(root, "SL301")
     return len(found), calls[0]
 
@@ -194,14 +200,7 @@ def test_sl301_meets_each_hook_and_expiry_question_once_per_family_not_per_write
         hooks="".join(HOOK.format(i=i) for i in range(hooks)),
         writes="".join(WRITE.format(i=i) for i in range(writes)),
     ))
-    calls = [0]
-    real = cacheindex.Effects.covers
-
-    def counting(self, family):
-        calls[0] += 1
-        return real(self, family)
-
-    monkeypatch.setattr(cacheindex.Effects, "covers", counting)
+    calls = _count_covers(monkeypatch)
     found = lint_tree(root, "SL301")
     assert len(found) == writes
     pairs = writes * families
