@@ -5,11 +5,11 @@ from typing import Any, Iterator
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety, Related
+from scalelint.core.findings import Edit, Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Hold, Stmt
-from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
+from scalelint.model.connections.lazyloads import LazyLoad, lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelIndex, model_facts
@@ -19,7 +19,8 @@ from scalelint.model.connections.rowlocks import LockedWork, locked_work
 from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
-from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
+from scalelint.fix.imports import from_import
+from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix, try_finally_fix
 from scalelint.fix.splitting import split_hold_fix
 from scalelint.core.walk import dotted, string_value, walk
 from scalelint.model.entrypoints import VIEW, entry_kind
@@ -81,7 +82,11 @@ class UnscopedConnection(Rule):
     `contextlib.closing(...)` (the import is added or reused); psycopg 3,
     SQLAlchemy, PyMySQL and the other drivers whose context manager closes get a
     plain `with`; a psycopg_pool `getconn()`/`putconn()` pair becomes
-    `with pool.connection()`. It is **safe** when the code already released the
+    `with pool.connection()`. Connections with no context manager that
+    releases them — a psycopg2 pool's `getconn()`/`putconn()`,
+    `await asyncpg.connect(...)` / `await conn.close()` — keep their
+    acquisition and get the statements after it in `try:` with the release in
+    `finally:`. It is **safe** when the code already released the
     connection at the end of the same block: only the exception path changes.
     When the connection was never released, the fix (closing it after its last
     use) is **unsafe**, and so is a block that commits on exit where `close()` or
@@ -146,7 +151,9 @@ class UnscopedConnection(Rule):
                     f"{hold.describe()} is released by hand at line {line}: an exception "
                     f"before that leaks it; use `with` or `try/finally`"
                 )
-                fix = scope_hold_fix(self._ctx, fn, hold, "scope it in a `with` block", FixSafety.SAFE)
+                fix = scope_hold_fix(self._ctx, fn, hold, "scope it in a `with` block", FixSafety.SAFE) or try_finally_fix(
+                    self._ctx, fn, hold, "release it in `try/finally`", FixSafety.SAFE
+                )
             else:
                 message = (
                     f"{hold.describe()} is never released: it stays checked out until "
@@ -154,7 +161,7 @@ class UnscopedConnection(Rule):
                 )
                 fix = scope_hold_fix(
                     self._ctx, fn, hold, "close it after its last use with a `with` block", FixSafety.UNSAFE
-                )
+                ) or try_finally_fix(self._ctx, fn, hold, "release it after its last use in `try/finally`", FixSafety.UNSAFE)
             self.report(hold.acquired.node, message, fix=fix)
 
     @staticmethod
@@ -433,7 +440,7 @@ class BlockingIoInTransaction(ProjectRule):
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
         that would run inside that request transaction (reported in the project phase)."""
-        atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module)]
+        atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module, self._ctx.text)]
         views: list[list[Any]] = []
         if any(q.split(".")[0] == "django" for q in module.imports.names.values()):
             for fn in module.functions:
@@ -498,12 +505,12 @@ class BlockingIoInTransaction(ProjectRule):
         )
 
 
-def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
+def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CSTNode]:
     """``"ATOMIC_REQUESTS": True`` in a ``DATABASES`` dict (or
     ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``). A file that never
     spells the setting's name (split across string pieces counts as not
     spelled, as for the rules' vocabulary) is not walked."""
-    if "ATOMIC_REQUESTS" not in module.text_vocabulary:
+    if "ATOMIC_REQUESTS" not in text:
         return
     for node in walk(module.cst):
         if isinstance(node, cst.DictElement) and string_value(node.key) == "ATOMIC_REQUESTS" and (
@@ -698,8 +705,16 @@ class QueryInLoop(ProjectRule):
     ```
 
     ## Fix safety
-    No automatic fix: batching a query changes its shape (an `IN` list, a
-    join, a prefetch), which needs the author's judgement.
+    Unsafe, for relationship reads on a loop over a query the same function
+    builds (itself, or a local name bound once): the fix adds
+    `.select_related("rel")` (forward foreign keys and one-to-ones) or
+    `.prefetch_related("rel")` (reverse foreign keys, many-to-many) to the
+    Django queryset, or `.options(selectinload(Model.rel))` to the SQLAlchemy
+    `select()` / `query()` (importing `selectinload` from `sqlalchemy.orm`
+    where isort would put it). The rows are the same; the query's shape
+    changes (a join, or one more query for all rows), which can cost more
+    than it saves on a loop that usually breaks early. Queries per iteration
+    (`conn.execute(...)` in the body) need a batched query written by hand.
 
     ## Configuration
     `connection-factories` extends what counts as a database handle. Loops
@@ -707,9 +722,14 @@ class QueryInLoop(ProjectRule):
     (`for kind in ("a", "b")`, `range(3)`), module constants (also through a
     local name, `.items()` or a filtering comprehension), enum members,
     configuration lists (`settings.*`, `app.config[...]`), the command line
-    (`sys.argv`, what `parse_args()` returned) and schema objects
+    (`sys.argv`, what `parse_args()` returned), schema objects
     (`metadata.sorted_tables`, `table.columns`, `Model._meta.fields`,
-    `apps.get_models()`). Nor are queries whose shape changes each round, which
+    `apps.get_models()`) and attributes the class only ever sets to such
+    values (`self.columns = ("title", "email")`). Nor are queries that run in
+    one round at most (in a branch that ends with `return`, `raise` or `break`,
+    no `try` around it), queries that lock each row in a transaction opened
+    in the loop body (`with atomic(): ...select_for_update().get()`, per-row
+    locking on purpose), or queries whose shape changes each round, which
     no single query can replace: another model (`session.query(model)`,
     `select(model_cls)`) or another column (`getattr(Model, field)`,
     `column.any(...)` with `column` a loop value, `filter(**{f"{field}__in": ids})`).
@@ -728,12 +748,17 @@ class QueryInLoop(ProjectRule):
     `options(joinedload/selectinload/subqueryload(...))`), when the
     relationship is declared eager (`lazy="joined"`, `"selectin"`,
     `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
-    foreign-key columns and properties. One finding per loop: at its first
+    foreign-key columns and properties; nor for SQLAlchemy many-to-one
+    relations the identity map answers: the parent every row shares (the query
+    filters `Model.<relation>_id == x` or `filter_by(<relation>=x)`) and the way
+    back to the owner of an iterated collection (`for b in room.bookings:
+    b.room`). One finding per loop: at its first
     query (or first lazily loaded relation), its message naming the others.
     """
 
     code = "SL104"
     name = "query-in-loop"
+    fix_safety = FixSafety.UNSAFE
     #: function id -> (function, its comprehensions) from the file phase's scan, read by collect_facts
     _scanned: dict[int, tuple[FunctionModel, list[cst.CSTNode]]]
 
@@ -761,8 +786,20 @@ class QueryInLoop(ProjectRule):
             seen = scanned.get(id(fn))
             comprehensions = seen[1] if seen is not None and seen[0] is fn else _scanned(fn).comprehensions
             loops.extend(loop_records(fn, self._ctx, comprehensions))
-        facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops}
+        facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops,
+                 "selectinload": self._selectinload(loops)}
         return {k: v for k, v in facts.items() if v} or None
+
+    def _selectinload(self, loops: list[dict]) -> dict | None:
+        """How the fix spells ``selectinload`` here, and the import edit it needs."""
+        if not any(loop.get("orm") == "sqlalchemy" and "q" in loop for loop in loops):
+            return None
+        package = self._ctx.model.module_name.split(".")[0]
+        plan = from_import(self._ctx, "sqlalchemy.orm", "selectinload", package)
+        if plan is None:
+            return None
+        edit = plan.edit
+        return {"name": plan.spelled, **({"edit": [edit.start, edit.end, edit.text]} if edit is not None else {})}
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
         published = list(index.facts(self.code))
@@ -775,7 +812,8 @@ class QueryInLoop(ProjectRule):
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
                 related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
-                out.report(self, path, *load.loc, load.message, related=related)
+                out.report(self, path, *load.loc, load.message, related=related,
+                           fix=_eager_fix(load, facts.get("selectinload")))
 
     def _message(self, group: list[LoopQuery]) -> str:
         """One loop's queries: the first, its advice, and the others by line."""
@@ -788,6 +826,30 @@ class QueryInLoop(ProjectRule):
             return message
         others = ", ".join(f"{found.query.label} (line {self._ctx.line_of(found.query.call)})" for found in group[1:])
         return f"{message}; the loop also runs {others}"
+
+
+def _eager_fix(load: LazyLoad, selectinload: dict | None) -> Fix | None:
+    """Load the loop's relations with its query: ``.select_related(...)`` /
+    ``.prefetch_related(...)`` on a Django queryset, ``.options(selectinload(...))``
+    on a SQLAlchemy query (importing ``selectinload`` where needed)."""
+    loaders = load.loaders()
+    if load.query is None or not loaders:
+        return None
+    at = load.query["at"]
+    alchemy = [arg for method, arg in loaders if method == "selectinload"]
+    if alchemy:
+        if selectinload is None:
+            return None
+        call = ", ".join(f"{selectinload['name']}({arg})" for arg in alchemy)
+        edits = [Edit(at, at, f".options({call})")]
+        if "edit" in selectinload:
+            edits.insert(0, Edit(*selectinload["edit"]))
+        return Fix(f"load it with the query: .options({call})", FixSafety.UNSAFE, tuple(edits))
+    by_method: dict[str, list[str]] = {}
+    for method, arg in loaders:
+        by_method.setdefault(method, []).append(f'"{arg}"')
+    text = "".join(f".{method}({', '.join(args)})" for method, args in by_method.items())
+    return Fix(f"load it with the queryset: {text}", FixSafety.UNSAFE, (Edit(at, at, text),))
 
 
 _ADVICE = {

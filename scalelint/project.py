@@ -30,6 +30,12 @@ class ProjectReporter:
 
     reported_paths: set[str]
     findings: list[Finding] = field(default_factory=list)
+    #: ``[tool.scalelint.rules]``: rule code -> option -> value, as configured
+    options: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def option(self, rule: Any, name: str) -> float:
+        """A rule's option: the configured value, else the default the rule declares."""
+        return self.options.get(rule.code, {}).get(name, rule.options[name])
 
     def report(
         self,

@@ -602,3 +602,18 @@ def test_paths_below_the_root_resolve_symlinks_as_path_resolve_does(tmp_path, mo
         except ValueError:
             expected = Path(display).as_posix()
         assert runner._rel(display) == expected, display
+
+
+def test_code_fingerprint_covers_every_module_of_the_package() -> None:
+    """The engine, the core and each model family live in sub-packages: an edit
+    to any of them (an editable install) must change the fingerprint."""
+    import os
+
+    import scalelint
+    import scalelint.engine.registry as registry_module
+
+    top = os.path.dirname(scalelint.__file__)
+    seen = {path for path, _ in registry_module._engine_files()}
+    for sub in ("engine/runner.py", "core/findings.py", "model/connections/loops.py", "model/caches/keyindex.py",
+                "model/flow/dataflow.py", "fix/scoping.py", "report/baseline.py", "lsp/linter.py"):
+        assert os.path.join(top, sub) in seen, sub

@@ -153,7 +153,7 @@ class Checker:
     def _run(self, path: str, text: str, module_name: str, active: list[_Dispatch], where: "Where",
              tree: ast.Module | None = None) -> tuple[list[Finding], dict[str, Any]]:
         module = parse_module(text)
-        model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition, text=text)
+        model = ModuleModel(module, path=path, module_name=module_name, recognition=self.recognition)
         ctx = FileContext(path, text, module, model, tree)
         try:
             placed = where.refined(ctx)

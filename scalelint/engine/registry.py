@@ -156,24 +156,29 @@ def code_fingerprint(local_rules: Iterable[Path]) -> str:
 
 
 def _engine_files() -> list[tuple[str, str]]:
+    """Every module of the scalelint package, its sub-packages included."""
     import os
 
     import scalelint
 
-    top = os.path.dirname(scalelint.__file__)
-    return _python_file_stats([top, os.path.join(top, "model")])
+    return _python_file_stats([os.path.dirname(scalelint.__file__)], recursive=True)
 
 
-def _python_file_stats(directories: Iterable[str]) -> list[tuple[str, str]]:
-    """(file, size:mtime) of the ``.py`` files directly in these directories."""
+def _python_file_stats(directories: Iterable[str], recursive: bool = False) -> list[tuple[str, str]]:
+    """(file, size:mtime) of the ``.py`` files in these directories (and, when
+    ``recursive``, in the packages below them)."""
     import os
 
     out = []
-    for directory in directories:
+    pending = list(directories)
+    while pending:
+        directory = pending.pop()
         for entry in os.scandir(directory):
-            if entry.name.endswith(".py"):
+            if entry.name.endswith(".py") and entry.is_file():
                 stat = entry.stat()
                 out.append((entry.path, f"{stat.st_size}:{stat.st_mtime_ns}"))
+            elif recursive and entry.is_dir(follow_symlinks=False) and not entry.name.startswith((".", "__")):
+                pending.append(entry.path)
     return sorted(out)
 
 

@@ -451,7 +451,7 @@ class Runner:
         if cached is not None and reported <= cached[0]:  # the facts of unread files are never even decoded
             return [f for f in cached[1] if f.path in reported]
         self._add_unread_facts(index, unread)
-        out = ProjectReporter(reported)
+        out = ProjectReporter(reported, options=self.config.rules)
         for rule_cls in materialize(project_rules):
             rule_cls().check_project(index, out)  # type: ignore[attr-defined]
         findings = self._in_checked_contexts(out.findings, index, {s.display: s for s in states})
@@ -487,9 +487,10 @@ class Runner:
 
     def _project_key(self, identities: dict[str, str], rules: list) -> str:
         """What the project phase's result depends on: every file's project
-        facts (by digest) at its path. Which files are reported only filters it."""
+        facts (by digest) at its path, and the rules' options. Which files are
+        reported only filters it."""
         codes = sorted(r.code for r in rules)
-        payload = json.dumps([codes, sorted(identities.items())])
+        payload = json.dumps([codes, sorted(identities.items()), self.config.rules], sort_keys=True)
         return content_hash(payload.encode())
 
     def _files_outside_run(self, states: list[FileState]) -> tuple[dict[str, tuple[str, str]], list[FileState]]:

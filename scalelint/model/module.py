@@ -47,10 +47,8 @@ class ModuleModel:
         path: str = "<string>",
         module_name: str = "",
         recognition: Recognition | None = None,
-        text: str | None = None,
     ) -> None:
         self.cst = module
-        self._text = text  # the source the module was parsed from, when the caller has it
         self.path = path
         self.module_name = module_name
         self.recognition = recognition or Recognition()
@@ -137,12 +135,6 @@ class ModuleModel:
     def functions(self) -> list["FunctionModel"]:
         """Every function, method and nested function, in source order."""
         return self._functions
-
-    @cached_property
-    def text_vocabulary(self) -> str:
-        """The module's source text: the text it was parsed from when given
-        (LibCST round-trips exactly), else generated from the tree."""
-        return self._text if self._text is not None else self.cst.code
 
     # -- names ------------------------------------------------------------------
     def qualified(self, expr: cst.BaseExpression) -> str | None:

@@ -19,6 +19,7 @@ import libcst as cst
 from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.catalog import Resource
+from scalelint.model.ioclients import does_io, io_client_kind
 from scalelint.core.walk import dotted, walk
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def _conversion(name: str) -> bool:
 
 
 #: how deep calls into the module's own functions are followed
-HELPER_DEPTH = 2
+HELPER_DEPTH = catalog.PROJECT_HELPER_DEPTH
 HANDLE_KINDS = frozenset({"connection", "cursor", "session"})
 _IO_CATEGORY = {"http": "http", "cloud": "cloud", "smtp": "mail", "mail_message": "mail", "rq": "queue", "socket": "socket"}
 
@@ -135,18 +136,7 @@ class ModuleWork:
         return out
 
     def client_kind_of_value(self, value: cst.BaseExpression) -> str | None:
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if isinstance(value, cst.Call):
-            qn = self.module.qualified(value.func)
-            if qn in catalog.IO_CLIENTS:
-                return catalog.IO_CLIENTS[qn]
-            if isinstance(value.func, cst.Attribute) and value.func.attr.value == "client":
-                # boto3.session.Session(...).client("s3")
-                inner = value.func.value
-                if isinstance(inner, cst.Call) and self.module.qualified(inner.func) in ("boto3.session.Session", "boto3.Session"):
-                    return "cloud"
-        return None
+        return io_client_kind(self.module, value)
 
     @cached_property
     def imports_sqlalchemy(self) -> bool:
@@ -397,10 +387,7 @@ class FunctionWork:
             method = func.attr.value
             kind = self._client_kind(func.value)
             if kind is not None:
-                methods = catalog.IO_CLIENT_METHODS[kind]
-                if (methods is None and method not in catalog.IO_CLIENT_LOCAL and not method.startswith("_")) or (
-                    methods is not None and method in methods
-                ):
+                if does_io(kind, method):
                     return CallInfo("io", label, _IO_CATEGORY[kind])
             if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(func.value):
                 return CallInfo("io", label, "queue")
