@@ -12,11 +12,14 @@ from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.connections.lazyloads import LazyLoad, lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
+from scalelint.model.spots import statement_locator
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
-from scalelint.model.connections.work import CallInfo, FunctionWork, Transaction, work_of
+from scalelint.model.connections.work import FunctionWork, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work
-from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
+from scalelint.model.connections import summaries
+from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
+from scalelint.model.connections.summaries import call_target
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.fix.imports import from_import
@@ -207,7 +210,7 @@ class UnscopedConnection(Rule):
         return not (receiver is not None and getattr(receiver, "value", None) in local_conns)
 
 
-class ConnectionHeldAcrossWork(Rule):
+class ConnectionHeldAcrossWork(ProjectRule):
     """
     ## What it does
     Finds connections and ORM sessions kept checked out while the code does
@@ -225,6 +228,15 @@ class ConnectionHeldAcrossWork(Rule):
     end of the request, so network calls, mail, sleeps and task enqueues after
     a query and before it lets go are reported at that query. For a parameter
     the message says the hold belongs to the caller's scope.
+
+    Work behind the project's own helpers counts wherever they live: a call
+    made while a session is held, into a function, a method of a module-level
+    service instance (`stripe_service.create_customer()`) or a class of
+    another module, is followed through the project's call graph to the
+    blocking I/O at its end (`send_email()` -> `smtplib`), and the message
+    shows that chain. A session parameter typed by an alias imported from
+    another module (`session: SessionDep`) is a session when that module
+    defines it as one (`SessionDep = Annotated[Session, Depends(get_db)]`).
 
     ## Why it matters at scale
     The time a connection is held, not the time its queries take, decides how
@@ -292,6 +304,7 @@ class ConnectionHeldAcrossWork(Rule):
     summary = "connection or session held while the code does unrelated work"
     vocabulary = (*CONNECTION_VOCABULARY, ".query")  # Flask-SQLAlchemy's ``Model.query``
     fix_safety = FixSafety.SAFE
+    shared_facts = (summaries.FACTS_KEY,)
 
     def check_function(self, fn: FunctionModel) -> None:
         for hold in fn.holds:
@@ -304,7 +317,41 @@ class ConnectionHeldAcrossWork(Rule):
                 continue
             self.report(self._anchor(hold), self._message(line), fix=split_hold_fix(self._ctx, fn, line))
         for span in session_spans(fn):
-            self.report(span.begin_call, self._session_message(span))
+            if span.known:
+                self.report(span.begin_call, self._session_message(span.ref, [self._item(w) for w in span.io]))
+
+    def collect_facts(self, module: ModuleModel) -> Any:
+        """Session holds this file cannot judge alone: calls into other modules'
+        functions while held, or a session known only by an imported type alias."""
+        spans = [self._span_facts(span) for fn in module.functions for span in session_spans(fn) if not span.known]
+        return {"spans": spans} if spans else None
+
+    def _span_facts(self, span: SessionSpan) -> dict[str, Any]:
+        ref = span.ref
+        return {
+            "at": _spot(self._ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
+            "borrowed": ref.borrowed, "alias": ref.alias,
+            "io": [self._item(w) for w in span.io],
+            "calls": [[c.target, c.info_label, _spot(self._ctx, c.call, c.stmt)[0]] for c in span.calls],
+        }
+
+    def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
+        graph = summaries.call_graph(index)
+        for path, facts in index.facts(self.code):
+            for span in facts["spans"]:
+                if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
+                    continue  # the imported annotation is not a session
+                items, related = list(span["io"]), []
+                for target, label, line in span["calls"]:
+                    steps = graph.io_chain(target)
+                    if steps is None:
+                        continue
+                    items.append(f"{label} (line {line}, calls {summaries.render_chain(steps[1:])})")
+                    related.append(_io_site(steps, line))
+                if not items:
+                    continue
+                ref = SessionRef(span["spelled"], span["library"], span["borrowed"])
+                out.report(self, path, *span["at"], self._session_message(ref, items), related=related[:3])
 
     @staticmethod
     def _anchor(hold: Hold) -> cst.CSTNode:
@@ -325,10 +372,10 @@ class ConnectionHeldAcrossWork(Rule):
         what = line.hold.describe()
         return f"{what} is held across {'; '.join(parts)}; hold it only around its uses"
 
-    def _session_message(self, span: SessionSpan) -> str:
-        ref = span.ref
-        named = ", ".join(self._item(w) for w in span.io[:3])
-        more = f" and {len(span.io) - 3} more" if len(span.io) > 3 else ""
+    @staticmethod
+    def _session_message(ref: SessionRef, items: list[str]) -> str:
+        named = ", ".join(items[:3])
+        more = f" and {len(items) - 3} more" if len(items) > 3 else ""
         held = (
             f"{ref.library} session '{ref.spelled}' checks out a connection at this query "
             f"and holds it across {named}{more}"
@@ -421,6 +468,7 @@ class BlockingIoInTransaction(ProjectRule):
     #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction
     vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request")
     fix_safety = FixSafety.UNSAFE
+    shared_facts = (summaries.FACTS_KEY,)
 
     def check_function(self, fn: FunctionModel) -> None:
         work = work_of(fn)
@@ -435,13 +483,15 @@ class BlockingIoInTransaction(ProjectRule):
             if info.kind == "io":
                 reported.append(call)
                 fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
-                self.report(call, self._message(info, tx), fix=fix)
+                self.report(call, self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node),
+                                                tx.library), fix=fix)
 
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
         that would run inside that request transaction (reported in the project phase)."""
         atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module, self._ctx.text)]
         views: list[list[Any]] = []
+        view_calls: list[list[Any]] = []
         if any(q.split(".")[0] == "django" for q in module.imports.names.values()):
             for fn in module.functions:
                 if entry_kind(fn) != VIEW or _non_atomic(fn):
@@ -453,11 +503,42 @@ class BlockingIoInTransaction(ProjectRule):
                     info = work.classify(call)
                     if info.kind == "io":
                         views.append([*self._ctx.location(call), info.describe(), info.category])
-        if not atomic and not views:
-            return None
-        return {"atomic": atomic, "views": views}
+                    elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
+                        view_calls.append([target, info.label, *self._ctx.location(call)])
+        calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
+        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls}
+        return facts if any(facts.values()) else None
+
+    def _calls_in_transactions(self, fn: FunctionModel) -> Iterator[list[Any]]:
+        """Calls into other modules' code inside an explicit transaction: blocking
+        I/O if the project's call graph says the callee does some."""
+        work = work_of(fn)
+        if not work.transactions:
+            return
+        for stmt, call in fn.calls():
+            tx = work.transaction_of(stmt)
+            if tx is None:
+                continue
+            info = work.classify(call)
+            target = call_target(fn, call) if info.kind in ("business", "unknown") else None
+            if target is not None:
+                tx_line = _spot(self._ctx, tx.node, fn.stmts[tx.first - 1])[0] if tx.first > 0 else self._ctx.location(tx.node)[0]
+                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, tx.library]
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        graph = summaries.call_graph(index)
+        for path, facts in index.facts(self.code):
+            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, library in facts["calls"]:
+                steps = graph.io_chain(target)
+                if steps is not None:
+                    described = f"{label} (calls {summaries.render_chain(steps[1:])})"
+                    out.report(self, path, start_line, start_col, end_line, end_col,
+                               self._message(described, steps[-1].category, tx_label, tx_line, library),
+                               related=[_io_site(steps, start_line)])
+        self._request_transactions(index, out, graph)
+
+    def _request_transactions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
+        """I/O in Django views (directly or through the project's helpers) where ATOMIC_REQUESTS is on."""
         settings = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["atomic"]]
         if not settings:
             return
@@ -465,7 +546,12 @@ class BlockingIoInTransaction(ProjectRule):
         where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
         shown = path.rsplit("/", 1)[-1]
         for view_path, facts in index.facts(self.code):
-            for start_line, start_col, end_line, end_col, label, category in facts["views"]:
+            found = list(facts["views"])
+            for target, label, *span in facts["view_calls"]:
+                steps = graph.io_chain(target)
+                if steps is not None:
+                    found.append([*span, f"{label} (calls {summaries.render_chain(steps[1:])})", steps[-1].category])
+            for start_line, start_col, end_line, end_col, label, category in found:
                 waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
                 out.report(self, view_path, start_line, start_col, end_line, end_col, (
                     f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS): the "
@@ -491,18 +577,30 @@ class BlockingIoInTransaction(ProjectRule):
         )
         return self._ctx.replacement_fix(call, hook, "enqueue it on commit (transaction.on_commit)", FixSafety.UNSAFE)
 
-    def _message(self, info: CallInfo, tx: Transaction) -> str:
-        line = self._ctx.line_of(tx.node)
-        later = "register it with `transaction.on_commit(...)`" if tx.library == "django" else "move it after the block"
-        if info.category == "queue":
+    @staticmethod
+    def _message(described: str, category: str, tx_label: str, line: int, library: str) -> str:
+        later = "register it with `transaction.on_commit(...)`" if library == "django" else "move it after the block"
+        if category == "queue":
             return (
-                f"{info.describe()} enqueues a task inside {tx.label} (line {line}): the broker round trip "
+                f"{described} enqueues a task inside {tx_label} (line {line}): the broker round trip "
                 f"holds the transaction open, and the worker may run before the commit; {later}"
             )
         return (
-            f"{info.describe()} {_WAITS.get(info.category, 'does blocking I/O')} inside {tx.label} "
+            f"{described} {_WAITS.get(category, 'does blocking I/O')} inside {tx_label} "
             f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
         )
+
+
+def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
+    """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
+    found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
+    return list(found if found is not None else ctx.location(node))
+
+
+def _io_site(steps: list[summaries.Step], line: int) -> Related:
+    """Where the blocking I/O behind a call happens (the last step of its chain)."""
+    last = steps[-1]
+    return Related(last.path, last.line, 1, f"{last.label} blocks here (reached from line {line})")
 
 
 def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CSTNode]:

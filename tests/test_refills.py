@@ -84,3 +84,17 @@ def test_bad_rule_options_are_one_line_errors(tmp_path: Path, table: str, error:
     assert result.exit_code == 2
     assert error in result.output
     assert "pyproject.toml" in result.output and "Traceback" not in result.output
+
+
+def test_rule_options_work_when_the_rules_come_from_kept_metadata(tmp_path: Path) -> None:
+    """The second run reads the rules' metadata from the cache (lazy rules):
+    their options must be known there too, for checking and for defaults."""
+    (tmp_path / "p").mkdir()
+    root = _project(tmp_path / "p", "[tool.scalelint.rules.SL204]\nlag-budget = 60")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["check", *cache, "--select", "SL204", str(root)])
+        assert result.exit_code == 0, result.output
+    _project(root, "[tool.scalelint.rules.SL204]\nlag-budgt = 60")
+    result = CliRunner().invoke(main, ["check", *cache, str(root)])
+    assert result.exit_code == 2 and "unknown option 'lag-budgt'" in result.output, result.output

@@ -23,7 +23,7 @@ from scalelint.engine.manifest import loadable_anywhere, materialize
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.engine.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
-from scalelint.model import contexts
+from scalelint.model import catalog, contexts
 from scalelint.report.suppressions import Suppression, parse_suppressions
 
 if TYPE_CHECKING:
@@ -141,7 +141,10 @@ class Runner:
         #: code -> the code contexts it checks here (declared, then configured)
         self._runs_in = runs_in_of(config, self._file_rules)
         self._checked_contexts = frozenset().union(*self._runs_in.values())
-        self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
+        vocabularies = [r.vocabulary for r in self._file_rules]
+        if any(getattr(r, "shared_facts", ()) for r in self._file_rules):  # files doing I/O publish call summaries
+            vocabularies.append(catalog.IO_VOCABULARY)
+        self._prefilter = Prefilter.for_rules(vocabularies, config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
         self._notices: list[str] = []

@@ -85,6 +85,10 @@ CALL_RESULTS: dict[str, Resource] = {
     "sqlalchemy.orm.Session": Resource("session", "sqlalchemy"),
     "sqlalchemy.orm.session.Session": Resource("session", "sqlalchemy"),
     "sqlalchemy.ext.asyncio.AsyncSession": Resource("session", "sqlalchemy", is_async=True),
+    # SQLModel: SQLAlchemy's engine and sessions under its own names
+    "sqlmodel.create_engine": Resource("engine", "sqlalchemy", release_methods=("dispose",)),
+    "sqlmodel.Session": Resource("session", "sqlalchemy"),
+    "sqlmodel.ext.asyncio.session.AsyncSession": Resource("session", "sqlalchemy", is_async=True),
     # Django
     "django.db.transaction.atomic": Resource("transaction", "django"),
 }
@@ -682,6 +686,9 @@ IO_CLIENTS: dict[str, str] = {
     "django.core.mail.EmailMultiAlternatives": "mail_message",
     "django.core.mail.message.EmailMessage": "mail_message",
     "django.core.mail.get_connection": "smtp",
+    "emails.Message": "mail_message",
+    "emails.html": "mail_message",
+    "emails.message.Message": "mail_message",
     "django_rq.get_queue": "rq",
     "rq.Queue": "rq",
 }
@@ -696,6 +703,22 @@ IO_CLIENT_METHODS: dict[str, frozenset[str] | None] = {
     "mail_message": frozenset({"send"}),
     "rq": frozenset({"enqueue", "enqueue_call", "enqueue_in", "enqueue_at"}),
 }
+#: SDKs whose resource classes call a remote API (``stripe.Customer.create(...)``,
+#: ``stripe.PaymentIntent.confirm_async(...)``): module root -> (category, the
+#: resource methods that make a request; an ``_async`` suffix is the same request)
+IO_SDK_METHODS: dict[str, tuple[str, frozenset[str]]] = {
+    "stripe": ("http", frozenset({
+        "create", "retrieve", "modify", "delete", "list", "search", "confirm", "cancel", "capture",
+        "attach", "detach", "pay", "finalize_invoice", "void_invoice", "mark_uncollectible", "send_invoice",
+        "upcoming", "create_preview", "list_line_items", "expire", "verify_microdeposits", "apply_customer_balance",
+        "create_balance_transaction", "create_source", "delete_discount", "create_tax_id", "delete_tax_id",
+    })),
+}
+#: words of a file that may do blocking I/O itself: such a file publishes its call
+#: summaries even when no rule's own vocabulary matches it
+IO_VOCABULARY = tuple(sorted(
+    {name.split(".")[0] for name in (*IO_CALLS, *IO_CLIENTS, *IO_SDK_METHODS)} | {"delay(", "apply_async("}
+))
 #: client methods that stay local (for kinds whose every other method is I/O)
 IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close"})
 
@@ -802,6 +825,9 @@ TRANSACTION_YIELDS: dict[tuple[str, str], str] = {
 SESSION_TYPE_SUFFIX = "Session"
 #: Flask-SQLAlchemy: ``db.session`` is a session when ``db`` is imported or module-level
 CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
+#: words in the name of an imported annotation that may be a session type alias
+#: (``SessionDep``, ``DbSession``, ``DBDep``); the defining module's facts decide
+SESSION_ALIAS_WORDS = ("Session", "Dep", "DB", "Db")
 #: session registries that are used as the session itself (``Session.query(...)``,
 #: ``db_session.commit()``): one session per thread or request, nobody's local
 SCOPED_SESSION_REGISTRIES = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session"})

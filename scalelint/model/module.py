@@ -329,7 +329,7 @@ _KNOWN_LIBRARY_ROOTS = frozenset({
     "xmlrpc", "selenium", "playwright", "tornado", "twisted", "gevent", "asyncio",
     "threading", "multiprocessing", "concurrent", "contextlib", "io", "tempfile", "shutil",
     "ldap", "ldap3", "kafka", "confluent_kafka", "pika", "zmq", "elasticsearch", "opensearchpy",
-    "pymemcache", "memcache", "cachetools", "aiocache", "dogpile", "flask_caching",
+    "stripe", "emails", "pymemcache", "memcache", "cachetools", "aiocache", "dogpile", "flask_caching",
     "flask_sqlalchemy", "alembic", "peewee", "pony", "tortoise", "databases", "ormar",
     "sqlmodel", "neo4j", "cassandra", "clickhouse_driver", "snowflake", "pyspark",
 })
