@@ -32,8 +32,6 @@ VIEW, TASK, OTHER = "view", "task", ""
 STARTUP_CLASS_WORDS = frozenset({
     "worker", "router", "server", "service", "daemon", "receiver", "dispatcher", "scheduler", "supervisor",
 })
-#: application factories run once when the process starts
-APP_FACTORY_NAMES = frozenset({"create_app", "make_app", "create_application", "app_factory"})
 
 
 def entry_kind(fn: "FunctionModel") -> str:
@@ -158,10 +156,14 @@ def _cli_command(model: "ModuleModel", node: cst.FunctionDef) -> bool:
 
 
 def _startup(fn: "FunctionModel") -> bool:
-    """Code that runs once at process start-up: ``AppConfig.ready()``, the
-    ``__init__`` of a long-lived worker/service/router class, an app factory."""
+    """Code that runs once at process start-up: a module-level start-up function
+    (``create_app``, ``lifespan``: the catalog's names), ``AppConfig.ready()``, a
+    Flask extension's ``init_app()``, the ``__init__`` of a long-lived
+    worker/service/router class."""
     if fn.cls is None:
-        return "." not in fn.qualname and fn.name in APP_FACTORY_NAMES
+        return "." not in fn.qualname and fn.name in catalog.STARTUP_FUNCTIONS
+    if fn.name == "init_app":
+        return True  # a Flask extension's set-up
     if fn.name == "ready":
         return any(base.rsplit(".", 1)[-1] == "AppConfig" for base in fn.cls.bases)
     return fn.name == "__init__" and words(fn.cls.name)[-1:] in {(word,) for word in STARTUP_CLASS_WORDS}
