@@ -7,7 +7,7 @@ first access, so that a run needing one family's rules (see
 from importlib import import_module
 from typing import Any
 
-FAMILIES = ("suppression", "connections", "clients", "caches", "cache_usage", "replicas")
+FAMILIES = ("suppression", "connections", "clients", "caches", "cache_usage", "replicas", "replica_caches")
 
 
 def __getattr__(name: str) -> Any:

@@ -10,11 +10,13 @@ from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.caches.cachefacts import FileFacts
-from scalelint.model.caches.cachekeys import HOLE, key_words, templates_match
+from scalelint.model.caches.cachekeys import HOLE, templates_match
 from scalelint.model.caches.keybounds import bounded_key
 from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
+from scalelint.model.caches.critical import CriticalReader
 from scalelint.model.function import FunctionModel
 from scalelint.model.module import ModuleModel
+from scalelint.model.settings import setting_text
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.core.walk import children, dotted, string_value, walk
@@ -330,20 +332,28 @@ class CacheSetWithoutTtl(_CacheRule):
 class CriticalDataInEvictingCache(_CacheRule):
     """
     ## What it does
-    Finds sessions, auth tokens, locks, rate-limit counters and other data that
-    must not vanish written to a cache that evicts under memory pressure: the
-    shared default cache (Django's `cache`, a Flask-Caching `Cache`), memcached,
-    a client configured in `evicting-caches`, or a redis client this code sets
-    to an evicting `maxmemory-policy`. Critical data is recognised by key
-    (`session:`, `token:`, `auth:`, `lock:`, `ratelimit:`...) or by the name
-    of the key variable, when the value is not simply a copy of database rows.
-    Also flags Django's cache-only session engine.
+    Finds sessions, auth tokens, locks, rate-limit and login-failure counters,
+    replay markers (used one-time codes, nonces, `jti`), OAuth authorization
+    codes and other data that must not vanish written to a cache that evicts
+    under memory pressure: the shared default cache (Django's `cache`, a
+    Flask-Caching `Cache`), memcached, a client configured in
+    `evicting-caches`, or a redis client this code sets to an evicting
+    `maxmemory-policy`. Critical data is recognised by key (`session:`,
+    `token:`, `lock:`, `ratelimit:`, `login:fail:`, `used_otp:`...), by the
+    name of the key variable, or by the keys this module's callers pass to a
+    key parameter, when the value is not simply a copy of database rows.
+    Also flags Django's cache-only session engine (set literally or as the
+    default of an environment read: `config(...)`, `env.str(...)`,
+    `os.getenv(...)`) and Django REST framework throttle classes counting in
+    the default cache.
 
     ## Why it matters at scale
     A memory spike (a cache stampede, a big report, a deploy warming every
     key) makes the cache evict: if sessions live there, every user is logged
     out at once; if locks live there, two workers run the same job; if
-    rate-limit counters live there, the limit resets for an attacker.
+    rate-limit or login-failure counters live there, the limit resets for an
+    attacker guessing passwords; if used one-time codes live there, they can
+    be replayed.
 
     ## Example
     ```python
@@ -376,55 +386,52 @@ class CriticalDataInEvictingCache(_CacheRule):
     contexts = frozenset({REQUEST, ONE_SHOT})
     name = "critical-data-in-evicting-cache"
     summary = "sessions, tokens, locks or rate limits written to a cache that evicts"
-    vocabulary = CACHE_VOCABULARY + ("SESSION_ENGINE",)
+    vocabulary = CACHE_VOCABULARY + ("SESSION_ENGINE", "Throttle")
 
     def check_function(self, fn: FunctionModel) -> None:
         cm = cache_model(fn.module)
         stakes = Stakes(cm)
+        critical = CriticalReader(cm)
         reported: set[str] = set()
         for op in cm.ops(fn):
             if op.method not in catalog.CACHE_WRITES or op.key is None:
                 continue
-            key = f'"{op.template}"' if op.template else dotted(op.key) or "key"
-            if key in reported:
+            write = critical.write(fn, op)
+            if write is None or write.key in reported:
                 continue  # one finding per key and function
-            word = self._critical_word(op)
-            eviction = stakes.eviction(op.client) if word is not None else None
+            eviction = stakes.eviction(op.client)
             if eviction is None:
                 continue
             value = op.value
             if value is not None and any(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, op.stmt.ordinal, value)):
                 continue  # a copy of database rows: losing it costs a query, not data
-            reported.add(key)
+            reported.add(write.key)
             self.report(
                 op.call,
-                f"{word} data {key} written to {op.client.spelled} ({eviction}), which evicts under memory "
-                f"pressure; keep it in a no-eviction store or the database",
+                f"{write.data.what} {write.key} written to {op.client.spelled} ({eviction}), which evicts under "
+                f"memory pressure: {write.data.loss}; keep it in a no-eviction store or the database",
             )
 
     def check_module(self, module: ModuleModel) -> None:
         for name, value in module.global_values.items():
-            if name == "SESSION_ENGINE" and string_value(value) in catalog.EVICTING_SESSION_ENGINES:
-                alias = string_value(module.global_values.get("SESSION_CACHE_ALIAS") or cst.Name("x")) or "default"
+            if name == "SESSION_ENGINE" and setting_text(module, value) in catalog.EVICTING_SESSION_ENGINES:
+                alias_value = module.global_values.get("SESSION_CACHE_ALIAS")
+                alias = (setting_text(module, alias_value) if alias_value is not None else None) or "default"
                 if alias in module.recognition.critical_caches:
                     continue
                 self.report(value, f"sessions stored only in the '{alias}' cache are logged out when it evicts; use cached_db or a no-eviction cache")
-
-    @staticmethod
-    def _critical_word(op: CacheOp) -> str | None:
-        words: list[str] = []
-        if op.template:
-            words.extend(key_words(op.template)[:1])
-        spelled = dotted(op.key) if op.key is not None else None
-        if isinstance(op.key, cst.Call):
-            spelled = dotted(op.key.func)
-        if spelled:
-            words.append(spelled.rsplit(".", 1)[-1].lower())
-        for word in words:
-            for part in [word, *word.split("_")]:
-                if part in catalog.CRITICAL_KEY_WORDS:
-                    return part.rstrip("s") if part not in ("sess",) else "session"
-        return None
+        cm = cache_model(module)
+        stakes = Stakes(cm)
+        loss = catalog.CRITICAL_DATA["rate limit"].loss
+        for throttle in CriticalReader(cm).throttles():
+            eviction = stakes.eviction(throttle.client)
+            if eviction is not None:
+                self.report(
+                    throttle.info.node.name,
+                    f"{throttle.info.name} ({throttle.library.rsplit('.', 1)[-1]}) counts requests in "
+                    f"{throttle.client.spelled} ({eviction}), which evicts under memory pressure: {loss}; "
+                    f"set its `cache` to a no-eviction cache",
+                )
 
 
 class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
@@ -432,16 +439,21 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     ## What it does
     Finds in-process memoization (`functools.lru_cache`/`cache`,
     `cachetools.cached`, a module-level dict used as a memo) around a function
-    that queries the database or calls a remote service (itself or through a
-    function of the same module). On methods only unbounded memos are
-    reported: a bounded one lives with its (usually per-request) instance.
+    that queries the database or calls a remote service (an HTTP library, a
+    cloud SDK client, a session the class or module builds), itself or through
+    functions and methods of the same module one or two calls away. A memo on
+    a method is one cache for the whole process keyed by `self`, not a cache
+    that lives with the instance: it keeps instances alive, and for Django
+    models (equal by pk) every instance of a row shares its entries. Only a
+    bounded cache each instance owns (`cachetools.cachedmethod`) is left alone.
 
     ## Why it matters at scale
     The memo lives in each worker process with no invalidation path: a write
     never reaches it, so every worker serves its own stale copy until it
-    restarts, and different workers disagree. `maxsize=None` and dict memos
-    grow with every distinct argument; on methods the cache also keeps every
-    `self` alive.
+    restarts, and different workers disagree; `cache_clear()` called on a write
+    empties only the process that handled the write. `maxsize=None` and dict
+    memos grow with every distinct argument; on methods the cache also keeps
+    every `self` alive.
 
     ## Example
     ```python
@@ -476,13 +488,13 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
 
     ## Configuration
     None. Memoized functions that build engines, settings or clients (no
-    query) are not reported; neither are memos the project clears somewhere
-    outside its tests (`func.cache_clear()`, an invalidation path), nor TTL
-    caches (`cachetools.TTLCache`, `ttl_cache`), nor memos of the database's
-    own catalogs (`pg_catalog.pg_type`, `pg_collation`, `sqlite_master`),
-    which change with migrations; `information_schema` views are reported like
-    application tables. A module-level dict filled in several places is one
-    finding, at its first fill, with the others as related locations.
+    query) are not reported; neither are TTL caches (`cachetools.TTLCache`,
+    `ttl_cache`), nor memos of the database's own catalogs (`pg_catalog.pg_type`,
+    `pg_collation`, `sqlite_master`), which change with migrations;
+    `information_schema` views are reported like application tables. A
+    module-level dict filled in several places is one finding, at its first
+    fill, with the others as related locations; the project's `cache_clear()`
+    calls of a memo are related locations too.
     """
 
     code = "SL304"
@@ -501,41 +513,57 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
                     found.extend(self._memo(fn, memo, stakes))
             fills.extend(self._dict_fills(fn, cm))
         found.extend(_dict_memo_facts(fills))
-        clears = sorted({
-            target
+        clears = [
+            [target, *self._ctx.location(call)[:2]]
             for fn in module.functions
             for _, call in fn.calls()
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "cache_clear"
             for target in [cm.function_ref(call.func.value, fn)]
             if target
-        })
+        ]
         facts = {"memos": found, "clears": clears}
         return {k: v for k, v in facts.items() if v} or None
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
-        cleared = {target for _, facts in index.facts(self.code) for target in facts.get("clears", ())}
+        clears: dict[str, list[Related]] = {}
+        for path, facts in index.facts(self.code):
+            for target, line, column in facts.get("clears", ()):
+                clears.setdefault(target, []).append(Related(path, line, column, "cleared here, in this process only"))
         for path, facts in index.facts(self.code):
             for memo in facts.get("memos", ()):
-                if memo.get("fn") not in cleared:
-                    related = [Related(path, line, column, "also filled here") for line, column in memo.get("also", ())]
-                    out.report(self, path, *memo["loc"], memo["message"], related=related)
+                related = [Related(path, line, column, "also filled here") for line, column in memo.get("also", ())]
+                message = memo["message"]
+                cleared = clears.get(memo.get("fn", ""), [])
+                if cleared:
+                    message += "; cache_clear() empties only the process that calls it, not the other workers"
+                out.report(self, path, *memo["loc"], message, related=[*related, *cleared])
 
     def _memo(self, fn: FunctionModel, memo: Memo, stakes: Stakes) -> list[dict[str, Any]]:
         bound = self._bound(memo)
-        on_method = fn.cls is not None and _first_param(fn) == "self"
-        if bound == "ttl" or (on_method and bound == "bounded"):
-            return []  # a bounded memo on a method lives with its (usually per-request) instance
+        if bound == "ttl" or (memo.per_instance and bound == "bounded"):
+            return []  # entries expire, or a bounded cache the instance owns lives and dies with it
         query = stakes.query_in(fn)
         if query is None:
             return []
         what = "with no bound" if bound == "unbounded" else "with no invalidation path"
-        method = " and keeps every `self` alive" if on_method else ""
         message = (
-            f"@{memo.method} memoizes {fn.name}(), which {query}, {what} in each process{method}; "
-            f"use a shared cache with a TTL and invalidation"
+            f"@{memo.method} memoizes {fn.qualname}(), which {query}, {what} in each process"
+            f"{self._self_key(memo, stakes, bound)}; use a shared cache with a TTL and invalidation"
         )
         target = f"{fn.module.module_name}.{fn.qualname}" if fn.module.module_name else fn.qualname
         return [{"fn": target, "loc": list(self._ctx.location(memo.decorator)), "message": message}]
+
+    @staticmethod
+    def _self_key(memo: Memo, stakes: Stakes, bound: str) -> str:
+        """What a process-wide memo on a method means for its instances."""
+        key = stakes.self_key(memo)
+        if key == "row":
+            return (": one cache for the process keyed by `self`, so instances of one row (same pk) share "
+                    "its entries across requests and writes never reach them")
+        if key == "instance":
+            kept = "every instance" if bound == "unbounded" else _maxsize(memo)
+            return f": one cache for the process keyed by `self`, not per instance, keeping {kept} alive"
+        return ""
 
     def _dict_fills(self, fn: FunctionModel, cm) -> list[tuple[str, list[int], str]]:
         """``_memo[key] = <rows>`` into a module-level dict, inside a function:
@@ -706,9 +734,14 @@ def _parents(fn: FunctionModel) -> dict[int, cst.CSTNode]:
     return out
 
 
-def _first_param(fn: FunctionModel) -> str | None:
-    params = fn.node.params.params
-    return params[0].name.value if params else None
+def _maxsize(memo: Memo) -> str:
+    """How many instances a bounded memo keeps (``maxsize=32``, else the default)."""
+    size = memo.keyword("maxsize", 0)
+    if isinstance(size, cst.Integer):
+        return f"up to {size.value} instances"
+    if size is None and memo.qualified in ("functools.lru_cache", "cachetools.func.lru_cache"):
+        return "up to 128 instances"
+    return "instances up to its maxsize"
 
 
 RULES = [

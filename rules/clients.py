@@ -16,6 +16,7 @@ import libcst as cst
 
 from scalelint.model import catalog, dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST
+from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.findings import Related
 from scalelint.core.walk import dotted, string_value, walk
@@ -37,8 +38,10 @@ class ClientCreatedPerCall(Rule):
     psycopg pools, `redis.Redis()` / `from_url()` / `ConnectionPool()`,
     `boto3.client()`. Left alone: module-level clients, functions that run
     once (`functools.cache` / `lru_cache`, start-up hooks, app factories,
-    `lifespan`), clients stored on a global, a class or `self` for reuse, and
-    factories that return the client to their caller.
+    `lifespan`), clients stored on a global, a class or `self` for reuse,
+    factories that return the client to their caller, and clients built once
+    for a loop over a collection the code does not bound or for a `while`
+    loop (a sync or batch job, a polling loop: one client for all its rounds).
 
     ## Why it matters at scale
     Each of these owns a pool: building one per call opens fresh TCP (and
@@ -90,7 +93,7 @@ class ClientCreatedPerCall(Rule):
         for stmt, call in fn.calls():
             qualified = fn.module.qualified(call.func)
             what = catalog.CLIENT_CONSTRUCTORS.get(qualified or "")
-            if what is None or _stored(stmt, call, kept):
+            if what is None or _stored(stmt, call, kept) or serves_unbounded_loop(fn, stmt, _bound_to(stmt, call)):
                 continue
             self.report(call, (
                 f"{dotted(call.func)}() builds {what} on every call of {fn.name}(): each request opens new "
@@ -142,6 +145,18 @@ def _stored(stmt: Stmt, call: cst.Call, kept: set[str]) -> bool:
             if not isinstance(target, cst.Name) or target.value in kept:
                 return True  # self.x, cls.x, app.state.x, registry[...] = ..., or a global
     return False
+
+
+def _bound_to(stmt: Stmt, call: cst.Call) -> set[str]:
+    """The local names ``stmt`` binds the client to (``s3 = boto3.resource(...)``)."""
+    node = stmt.node
+    if not isinstance(node, cst.SimpleStatementLine):
+        return set()
+    return {
+        target.target.value
+        for small in node.body if isinstance(small, cst.Assign) and _wraps(small.value, call)
+        for target in small.targets if isinstance(target.target, cst.Name)
+    }
 
 
 def _wraps(expr: cst.BaseExpression, call: cst.Call) -> bool:

@@ -5,21 +5,25 @@ from typing import Any, Iterator
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety, Related
+from scalelint.core.findings import Edit, Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.function import FunctionModel, Hold, Stmt
-from scalelint.model.connections.lazyloads import lazy_loads, loop_records, manager_facts
+from scalelint.model.connections.lazyloads import LazyLoad, lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
+from scalelint.model.spots import statement_locator
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
-from scalelint.model.connections.work import CallInfo, FunctionWork, Transaction, work_of
+from scalelint.model.connections.work import FunctionWork, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work
-from scalelint.model.connections.sessions import IoWhileHeld, SessionSpan, session_spans
+from scalelint.model.connections import summaries
+from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
+from scalelint.model.connections.summaries import call_target
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
-from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix
+from scalelint.fix.imports import from_import
+from scalelint.fix.scoping import close_with_transaction_fix, scope_hold_fix, try_finally_fix
 from scalelint.fix.splitting import split_hold_fix
 from scalelint.core.walk import dotted, string_value, walk
 from scalelint.model.entrypoints import VIEW, entry_kind
@@ -81,7 +85,11 @@ class UnscopedConnection(Rule):
     `contextlib.closing(...)` (the import is added or reused); psycopg 3,
     SQLAlchemy, PyMySQL and the other drivers whose context manager closes get a
     plain `with`; a psycopg_pool `getconn()`/`putconn()` pair becomes
-    `with pool.connection()`. It is **safe** when the code already released the
+    `with pool.connection()`. Connections with no context manager that
+    releases them — a psycopg2 pool's `getconn()`/`putconn()`,
+    `await asyncpg.connect(...)` / `await conn.close()` — keep their
+    acquisition and get the statements after it in `try:` with the release in
+    `finally:`. It is **safe** when the code already released the
     connection at the end of the same block: only the exception path changes.
     When the connection was never released, the fix (closing it after its last
     use) is **unsafe**, and so is a block that commits on exit where `close()` or
@@ -146,7 +154,9 @@ class UnscopedConnection(Rule):
                     f"{hold.describe()} is released by hand at line {line}: an exception "
                     f"before that leaks it; use `with` or `try/finally`"
                 )
-                fix = scope_hold_fix(self._ctx, fn, hold, "scope it in a `with` block", FixSafety.SAFE)
+                fix = scope_hold_fix(self._ctx, fn, hold, "scope it in a `with` block", FixSafety.SAFE) or try_finally_fix(
+                    self._ctx, fn, hold, "release it in `try/finally`", FixSafety.SAFE
+                )
             else:
                 message = (
                     f"{hold.describe()} is never released: it stays checked out until "
@@ -154,7 +164,7 @@ class UnscopedConnection(Rule):
                 )
                 fix = scope_hold_fix(
                     self._ctx, fn, hold, "close it after its last use with a `with` block", FixSafety.UNSAFE
-                )
+                ) or try_finally_fix(self._ctx, fn, hold, "release it after its last use in `try/finally`", FixSafety.UNSAFE)
             self.report(hold.acquired.node, message, fix=fix)
 
     @staticmethod
@@ -200,7 +210,7 @@ class UnscopedConnection(Rule):
         return not (receiver is not None and getattr(receiver, "value", None) in local_conns)
 
 
-class ConnectionHeldAcrossWork(Rule):
+class ConnectionHeldAcrossWork(ProjectRule):
     """
     ## What it does
     Finds connections and ORM sessions kept checked out while the code does
@@ -218,6 +228,15 @@ class ConnectionHeldAcrossWork(Rule):
     end of the request, so network calls, mail, sleeps and task enqueues after
     a query and before it lets go are reported at that query. For a parameter
     the message says the hold belongs to the caller's scope.
+
+    Work behind the project's own helpers counts wherever they live: a call
+    made while a session is held, into a function, a method of a module-level
+    service instance (`stripe_service.create_customer()`) or a class of
+    another module, is followed through the project's call graph to the
+    blocking I/O at its end (`send_email()` -> `smtplib`), and the message
+    shows that chain. A session parameter typed by an alias imported from
+    another module (`session: SessionDep`) is a session when that module
+    defines it as one (`SessionDep = Annotated[Session, Depends(get_db)]`).
 
     ## Why it matters at scale
     The time a connection is held, not the time its queries take, decides how
@@ -285,6 +304,7 @@ class ConnectionHeldAcrossWork(Rule):
     summary = "connection or session held while the code does unrelated work"
     vocabulary = (*CONNECTION_VOCABULARY, ".query")  # Flask-SQLAlchemy's ``Model.query``
     fix_safety = FixSafety.SAFE
+    shared_facts = (summaries.FACTS_KEY,)
 
     def check_function(self, fn: FunctionModel) -> None:
         for hold in fn.holds:
@@ -297,7 +317,41 @@ class ConnectionHeldAcrossWork(Rule):
                 continue
             self.report(self._anchor(hold), self._message(line), fix=split_hold_fix(self._ctx, fn, line))
         for span in session_spans(fn):
-            self.report(span.begin_call, self._session_message(span))
+            if span.known:
+                self.report(span.begin_call, self._session_message(span.ref, [self._item(w) for w in span.io]))
+
+    def collect_facts(self, module: ModuleModel) -> Any:
+        """Session holds this file cannot judge alone: calls into other modules'
+        functions while held, or a session known only by an imported type alias."""
+        spans = [self._span_facts(span) for fn in module.functions for span in session_spans(fn) if not span.known]
+        return {"spans": spans} if spans else None
+
+    def _span_facts(self, span: SessionSpan) -> dict[str, Any]:
+        ref = span.ref
+        return {
+            "at": _spot(self._ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
+            "borrowed": ref.borrowed, "alias": ref.alias,
+            "io": [self._item(w) for w in span.io],
+            "calls": [[c.target, c.info_label, _spot(self._ctx, c.call, c.stmt)[0]] for c in span.calls],
+        }
+
+    def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
+        graph = summaries.call_graph(index)
+        for path, facts in index.facts(self.code):
+            for span in facts["spans"]:
+                if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
+                    continue  # the imported annotation is not a session
+                items, related = list(span["io"]), []
+                for target, label, line in span["calls"]:
+                    steps = graph.io_chain(target)
+                    if steps is None:
+                        continue
+                    items.append(f"{label} (line {line}, calls {summaries.render_chain(steps[1:])})")
+                    related.append(_io_site(steps, line))
+                if not items:
+                    continue
+                ref = SessionRef(span["spelled"], span["library"], span["borrowed"])
+                out.report(self, path, *span["at"], self._session_message(ref, items), related=related[:3])
 
     @staticmethod
     def _anchor(hold: Hold) -> cst.CSTNode:
@@ -318,10 +372,10 @@ class ConnectionHeldAcrossWork(Rule):
         what = line.hold.describe()
         return f"{what} is held across {'; '.join(parts)}; hold it only around its uses"
 
-    def _session_message(self, span: SessionSpan) -> str:
-        ref = span.ref
-        named = ", ".join(self._item(w) for w in span.io[:3])
-        more = f" and {len(span.io) - 3} more" if len(span.io) > 3 else ""
+    @staticmethod
+    def _session_message(ref: SessionRef, items: list[str]) -> str:
+        named = ", ".join(items[:3])
+        more = f" and {len(items) - 3} more" if len(items) > 3 else ""
         held = (
             f"{ref.library} session '{ref.spelled}' checks out a connection at this query "
             f"and holds it across {named}{more}"
@@ -417,6 +471,7 @@ class BlockingIoInTransaction(ProjectRule):
     #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction
     vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request")
     fix_safety = FixSafety.UNSAFE
+    shared_facts = (summaries.FACTS_KEY,)
 
     def check_function(self, fn: FunctionModel) -> None:
         work = work_of(fn)
@@ -431,13 +486,15 @@ class BlockingIoInTransaction(ProjectRule):
             if info.kind == "io":
                 reported.append(call)
                 fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
-                self.report(call, self._message(info, tx), fix=fix)
+                self.report(call, self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node),
+                                                tx.library), fix=fix)
 
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
         that would run inside that request transaction (reported in the project phase)."""
         atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module)]
         views: list[list[Any]] = []
+        view_calls: list[list[Any]] = []
         if any(q.split(".")[0] == "django" for q in module.imports.names.values()):
             for fn in module.functions:
                 if entry_kind(fn) != VIEW or _non_atomic(fn):
@@ -449,11 +506,42 @@ class BlockingIoInTransaction(ProjectRule):
                     info = work.classify(call)
                     if info.kind == "io":
                         views.append([*self._ctx.location(call), info.describe(), info.category])
-        if not atomic and not views:
-            return None
-        return {"atomic": atomic, "views": views}
+                    elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
+                        view_calls.append([target, info.label, *self._ctx.location(call)])
+        calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
+        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls}
+        return facts if any(facts.values()) else None
+
+    def _calls_in_transactions(self, fn: FunctionModel) -> Iterator[list[Any]]:
+        """Calls into other modules' code inside an explicit transaction: blocking
+        I/O if the project's call graph says the callee does some."""
+        work = work_of(fn)
+        if not work.transactions:
+            return
+        for stmt, call in fn.calls():
+            tx = work.transaction_of(stmt)
+            if tx is None:
+                continue
+            info = work.classify(call)
+            target = call_target(fn, call) if info.kind in ("business", "unknown") else None
+            if target is not None:
+                tx_line = _spot(self._ctx, tx.node, fn.stmts[tx.first - 1])[0] if tx.first > 0 else self._ctx.location(tx.node)[0]
+                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, tx.library]
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        graph = summaries.call_graph(index)
+        for path, facts in index.facts(self.code):
+            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, library in facts["calls"]:
+                steps = graph.io_chain(target)
+                if steps is not None:
+                    described = f"{label} (calls {summaries.render_chain(steps[1:])})"
+                    out.report(self, path, start_line, start_col, end_line, end_col,
+                               self._message(described, steps[-1].category, tx_label, tx_line, library),
+                               related=[_io_site(steps, start_line)])
+        self._request_transactions(index, out, graph)
+
+    def _request_transactions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
+        """I/O in Django views (directly or through the project's helpers) where ATOMIC_REQUESTS is on."""
         settings = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["atomic"]]
         if not settings:
             return
@@ -461,7 +549,12 @@ class BlockingIoInTransaction(ProjectRule):
         where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
         shown = path.rsplit("/", 1)[-1]
         for view_path, facts in index.facts(self.code):
-            for start_line, start_col, end_line, end_col, label, category in facts["views"]:
+            found = list(facts["views"])
+            for target, label, *span in facts["view_calls"]:
+                steps = graph.io_chain(target)
+                if steps is not None:
+                    found.append([*span, f"{label} (calls {summaries.render_chain(steps[1:])})", steps[-1].category])
+            for start_line, start_col, end_line, end_col, label, category in found:
                 waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
                 out.report(self, view_path, start_line, start_col, end_line, end_col, (
                     f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS): the "
@@ -487,18 +580,30 @@ class BlockingIoInTransaction(ProjectRule):
         )
         return self._ctx.replacement_fix(call, hook, "enqueue it on commit (transaction.on_commit)", FixSafety.UNSAFE)
 
-    def _message(self, info: CallInfo, tx: Transaction) -> str:
-        line = self._ctx.line_of(tx.node)
-        later = "register it with `transaction.on_commit(...)`" if tx.library == "django" else "move it after the block"
-        if info.category == "queue":
+    @staticmethod
+    def _message(described: str, category: str, tx_label: str, line: int, library: str) -> str:
+        later = "register it with `transaction.on_commit(...)`" if library == "django" else "move it after the block"
+        if category == "queue":
             return (
-                f"{info.describe()} enqueues a task inside {tx.label} (line {line}): the broker round trip "
+                f"{described} enqueues a task inside {tx_label} (line {line}): the broker round trip "
                 f"holds the transaction open, and the worker may run before the commit; {later}"
             )
         return (
-            f"{info.describe()} {_WAITS.get(info.category, 'does blocking I/O')} inside {tx.label} "
+            f"{described} {_WAITS.get(category, 'does blocking I/O')} inside {tx_label} "
             f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
         )
+
+
+def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
+    """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
+    found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
+    return list(found if found is not None else ctx.location(node))
+
+
+def _io_site(steps: list[summaries.Step], line: int) -> Related:
+    """Where the blocking I/O behind a call happens (the last step of its chain)."""
+    last = steps[-1]
+    return Related(last.path, last.line, 1, f"{last.label} blocks here (reached from line {line})")
 
 
 def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
@@ -723,8 +828,16 @@ class QueryInLoop(ProjectRule):
     ```
 
     ## Fix safety
-    No automatic fix: batching a query changes its shape (an `IN` list, a
-    join, a prefetch), which needs the author's judgement.
+    Unsafe, for relationship reads on a loop over a query the same function
+    builds (itself, or a local name bound once): the fix adds
+    `.select_related("rel")` (forward foreign keys and one-to-ones) or
+    `.prefetch_related("rel")` (reverse foreign keys, many-to-many) to the
+    Django queryset, or `.options(selectinload(Model.rel))` to the SQLAlchemy
+    `select()` / `query()` (importing `selectinload` from `sqlalchemy.orm`
+    where isort would put it). The rows are the same; the query's shape
+    changes (a join, or one more query for all rows), which can cost more
+    than it saves on a loop that usually breaks early. Queries per iteration
+    (`conn.execute(...)` in the body) need a batched query written by hand.
 
     ## Configuration
     `connection-factories` extends what counts as a database handle. Loops
@@ -732,9 +845,14 @@ class QueryInLoop(ProjectRule):
     (`for kind in ("a", "b")`, `range(3)`), module constants (also through a
     local name, `.items()` or a filtering comprehension), enum members,
     configuration lists (`settings.*`, `app.config[...]`), the command line
-    (`sys.argv`, what `parse_args()` returned) and schema objects
+    (`sys.argv`, what `parse_args()` returned), schema objects
     (`metadata.sorted_tables`, `table.columns`, `Model._meta.fields`,
-    `apps.get_models()`). Nor are queries whose shape changes each round, which
+    `apps.get_models()`) and attributes the class only ever sets to such
+    values (`self.columns = ("title", "email")`). Nor are queries that run in
+    one round at most (in a branch that ends with `return`, `raise` or `break`,
+    no `try` around it), queries that lock each row in a transaction opened
+    in the loop body (`with atomic(): ...select_for_update().get()`, per-row
+    locking on purpose), or queries whose shape changes each round, which
     no single query can replace: another model (`session.query(model)`,
     `select(model_cls)`) or another column (`getattr(Model, field)`,
     `column.any(...)` with `column` a loop value, `filter(**{f"{field}__in": ids})`).
@@ -753,12 +871,17 @@ class QueryInLoop(ProjectRule):
     `options(joinedload/selectinload/subqueryload(...))`), when the
     relationship is declared eager (`lazy="joined"`, `"selectin"`,
     `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
-    foreign-key columns and properties. One finding per loop: at its first
+    foreign-key columns and properties; nor for SQLAlchemy many-to-one
+    relations the identity map answers: the parent every row shares (the query
+    filters `Model.<relation>_id == x` or `filter_by(<relation>=x)`) and the way
+    back to the owner of an iterated collection (`for b in room.bookings:
+    b.room`). One finding per loop: at its first
     query (or first lazily loaded relation), its message naming the others.
     """
 
     code = "SL104"
     name = "query-in-loop"
+    fix_safety = FixSafety.UNSAFE
     #: function id -> (function, its comprehensions) from the file phase's scan, read by collect_facts
     _scanned: dict[int, tuple[FunctionModel, list[cst.CSTNode]]]
 
@@ -786,8 +909,20 @@ class QueryInLoop(ProjectRule):
             seen = scanned.get(id(fn))
             comprehensions = seen[1] if seen is not None and seen[0] is fn else _scanned(fn).comprehensions
             loops.extend(loop_records(fn, self._ctx, comprehensions))
-        facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops}
+        facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops,
+                 "selectinload": self._selectinload(loops)}
         return {k: v for k, v in facts.items() if v} or None
+
+    def _selectinload(self, loops: list[dict]) -> dict | None:
+        """How the fix spells ``selectinload`` here, and the import edit it needs."""
+        if not any(loop.get("orm") == "sqlalchemy" and "q" in loop for loop in loops):
+            return None
+        package = self._ctx.model.module_name.split(".")[0]
+        plan = from_import(self._ctx, "sqlalchemy.orm", "selectinload", package)
+        if plan is None:
+            return None
+        edit = plan.edit
+        return {"name": plan.spelled, **({"edit": [edit.start, edit.end, edit.text]} if edit is not None else {})}
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
         published = list(index.facts(self.code))
@@ -800,7 +935,8 @@ class QueryInLoop(ProjectRule):
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
                 related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
-                out.report(self, path, *load.loc, load.message, related=related)
+                out.report(self, path, *load.loc, load.message, related=related,
+                           fix=_eager_fix(load, facts.get("selectinload")))
 
     def _message(self, group: list[LoopQuery]) -> str:
         """One loop's queries: the first, its advice, and the others by line."""
@@ -813,6 +949,30 @@ class QueryInLoop(ProjectRule):
             return message
         others = ", ".join(f"{found.query.label} (line {self._ctx.line_of(found.query.call)})" for found in group[1:])
         return f"{message}; the loop also runs {others}"
+
+
+def _eager_fix(load: LazyLoad, selectinload: dict | None) -> Fix | None:
+    """Load the loop's relations with its query: ``.select_related(...)`` /
+    ``.prefetch_related(...)`` on a Django queryset, ``.options(selectinload(...))``
+    on a SQLAlchemy query (importing ``selectinload`` where needed)."""
+    loaders = load.loaders()
+    if load.query is None or not loaders:
+        return None
+    at = load.query["at"]
+    alchemy = [arg for method, arg in loaders if method == "selectinload"]
+    if alchemy:
+        if selectinload is None:
+            return None
+        call = ", ".join(f"{selectinload['name']}({arg})" for arg in alchemy)
+        edits = [Edit(at, at, f".options({call})")]
+        if "edit" in selectinload:
+            edits.insert(0, Edit(*selectinload["edit"]))
+        return Fix(f"load it with the query: .options({call})", FixSafety.UNSAFE, tuple(edits))
+    by_method: dict[str, list[str]] = {}
+    for method, arg in loaders:
+        by_method.setdefault(method, []).append(f'"{arg}"')
+    text = "".join(f".{method}({', '.join(args)})" for method, args in by_method.items())
+    return Fix(f"load it with the queryset: {text}", FixSafety.UNSAFE, (Edit(at, at, text),))
 
 
 _ADVICE = {

@@ -182,7 +182,14 @@ class ReplicaReadFeedsWrite(_FlowRule):
     `primary-handles[i]`. Out of the box, names containing replica, reader,
     read_only/readonly, follower, secondary, standby, slave, or read/ro with a
     database word (`read_db`, `ReadSession`, `ro_conn`) are replicas when used
-    as database handles.
+    as database handles. An engine, pool, connection or session factory built
+    by a known constructor is a replica by what it is built from, whatever its
+    name: a setting or URL host that says replica (`create_engine(REPLICA_URL)`,
+    `postgresql://db-replica/app`), or `bind=` a replica engine; its
+    `.connect()`, `.begin()` and sessions follow. `reader_engine =
+    create_engine(DATABASE_URL)` is the primary. Sessions of SQLAlchemy's
+    routing-session recipe (a `Session` whose `get_bind` picks the primary
+    only while flushing or for write statements) read from a replica.
     """
 
     code = "SL201"

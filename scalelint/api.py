@@ -46,18 +46,21 @@ class Selection:
     select: Sequence[str] | None = None  # replaces the configured selection
     ignore: Sequence[str] = ()
     extend_select: Sequence[str] = ()
+    #: where these selectors come from, as an error about one names it
+    origin: str = "command line"
 
 
 def select_rules(registry: "Registry", config: "Config", selection: Selection, skip_unknown: bool = False) -> list[type["Rule"]]:
     """The rules a run uses: the configured selection, or ``select`` in its
     place, minus ``ignore``, plus ``extend_select``; unknown selectors are
-    UsageErrors naming where they came from."""
+    UsageErrors naming where they came from. The one place every face (the
+    CLI, this API, the language server) selects rules."""
     where = str(config.path) if config.path else ""
     ignore, extend = list(selection.ignore), list(selection.extend_select)
     if selection.select is not None:
-        rules = registry.select(list(selection.select), ignore, extend, "command line")
+        rules = registry.select(list(selection.select), ignore, extend, selection.origin)
     else:
-        registry.select([], ignore, extend, "command line")  # validate the caller's selectors
+        registry.select([], ignore, extend, selection.origin)  # validate the caller's selectors
         rules = registry.select(config.select, config.ignore + ignore, config.extend_select + extend, where, skip_unknown)
     for codes in config.per_file_ignores.values():
         for code in codes:
@@ -65,7 +68,21 @@ def select_rules(registry: "Registry", config: "Config", selection: Selection, s
     for context, listed in config.contexts.items():
         for code in listed if isinstance(listed, list) else ():
             registry.select([code], where=f"contexts.{context} in {where}", skip_unknown=skip_unknown)
+    _check_rule_options(registry, config, where, skip_unknown)
     return rules
+
+
+def _check_rule_options(registry: "Registry", config: "Config", where: str, skip_unknown: bool) -> None:
+    """Every ``[tool.scalelint.rules.<CODE>]`` names a rule and options it declares."""
+    for code, options in config.rules.items():
+        rule = registry.lookup(code)
+        if rule is None:
+            registry.select([code], where=f"rules in {where}", skip_unknown=skip_unknown)
+            continue
+        for name in options:
+            if name not in rule.options:
+                known = ", ".join(sorted(rule.options)) or "none"
+                raise UsageError(f"{where}: unknown option {name!r} in [tool.scalelint.rules.{code}] (known: {known})")
 
 
 def check_paths(

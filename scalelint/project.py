@@ -3,15 +3,25 @@ where its findings go. No file is re-parsed in the project phase."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from scalelint.core.findings import Finding, Fix, Related, RuleIdentity
+
+T = TypeVar("T")
 
 
 @dataclass
 class ProjectIndex:
     #: display path -> {rule code or fact family: facts}
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: what project rules build from the facts and share (a call graph), by name
+    _derived: dict[str, Any] = field(default_factory=dict)
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """A structure several rules read, built once per project phase."""
+        if name not in self._derived:
+            self._derived[name] = build()
+        return self._derived[name]
 
     def add(self, path: str, facts: dict[str, Any]) -> None:
         self.files[path] = facts
@@ -30,6 +40,12 @@ class ProjectReporter:
 
     reported_paths: set[str]
     findings: list[Finding] = field(default_factory=list)
+    #: ``[tool.scalelint.rules]``: rule code -> option -> value, as configured
+    options: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def option(self, rule: Any, name: str) -> float:
+        """A rule's option: the configured value, else the default the rule declares."""
+        return self.options.get(rule.code, {}).get(name, rule.options[name])
 
     def report(
         self,

@@ -51,6 +51,13 @@ class Rule:
     #: a finding in a file or function of another context is not reported.
     #: Scaling rules check request code only; ``[tool.scalelint] contexts`` overrides.
     contexts: ClassVar[frozenset[str]] = frozenset({"request"})
+    #: Numeric options and their defaults, set in ``[tool.scalelint.rules.<CODE>]``
+    #: (``lag-budget = 5``); a project rule reads them with ``ProjectReporter.option``.
+    options: ClassVar[dict[str, float]] = {}
+    #: Shared fact families the rule reads in its project phase (for example
+    #: ``"summaries"``, what every module's functions call and do): the checker
+    #: publishes them for every request-code file while such a rule is selected.
+    shared_facts: ClassVar[tuple[str, ...]] = ()
 
     _ctx: "FileContext"
 

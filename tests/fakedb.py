@@ -117,6 +117,24 @@ class ClosingConnection(FakeConnection):
     closes_on_exit = True
 
 
+class AsyncConnection(FakeConnection):
+    """asyncpg's connection: coroutine methods, no context manager of its own."""
+
+    async def fetchrow(self, sql: str, *params: Any) -> dict:
+        self._query(sql)
+        return {"name": "ada"}
+
+    async def execute(self, sql: str, *params: Any) -> str:  # type: ignore[override]
+        self._query(sql)
+        return "OK"
+
+    async def close(self) -> None:  # type: ignore[override]
+        FakeConnection.close(self)
+
+    def __enter__(self):
+        raise TypeError("asyncpg connections are not context managers")
+
+
 def install(log: Log) -> dict[str, types.ModuleType]:
     """Fake modules to put in sys.modules while running fixture code."""
 
@@ -143,6 +161,9 @@ def install(log: Log) -> dict[str, types.ModuleType]:
             finally:
                 conn.close()
 
+    async def asyncpg_connect(*args: Any, **kwargs: Any) -> AsyncConnection:
+        return AsyncConnection(log, "asyncpg")
+
     def sessionmaker(*args: Any, **kwargs: Any):
         return lambda: ClosingConnection(log, "session")
 
@@ -152,6 +173,7 @@ def install(log: Log) -> dict[str, types.ModuleType]:
         "psycopg": module("psycopg", connect=lambda *a, **k: ClosingConnection(log, "psycopg")),
         "psycopg_pool": module("psycopg_pool", ConnectionPool=Pool),
         "psycopg2.pool": module("psycopg2.pool", ThreadedConnectionPool=Pool, SimpleConnectionPool=Pool),
+        "asyncpg": module("asyncpg", connect=asyncpg_connect),
         "sqlalchemy": module("sqlalchemy"),
         "sqlalchemy.orm": module(
             "sqlalchemy.orm", sessionmaker=sessionmaker, Session=lambda *a, **k: ClosingConnection(log, "session")

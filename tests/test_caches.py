@@ -191,3 +191,35 @@ def test_evicting_and_configured_clients() -> None:
     assert lint(custom, "SL303", recognition=Recognition(evicting_caches=("HOT_STORE",))) == []
     configured = Recognition(cache_clients=("HOT_STORE",), evicting_caches=("HOT_STORE",))
     assert [f.code for f in lint(custom, "SL303", recognition=configured)] == ["SL303"]
+
+
+THROTTLE = '''\
+from rest_framework.throttling import AnonRateThrottle
+
+
+class BurstThrottle(AnonRateThrottle):
+    scope = "burst"
+'''
+
+
+def test_throttle_in_a_default_cache_configured_critical() -> None:
+    [finding] = lint(THROTTLE, "SL303")
+    assert "BurstThrottle (AnonRateThrottle)" in finding.message and "the counts reset" in finding.message
+    assert lint(THROTTLE, "SL303", recognition=Recognition(critical_caches=("default",))) == []
+
+
+def test_login_failure_key_passed_by_callers_names_them() -> None:
+    source = textwrap.dedent('''\
+        from django.core.cache import cache
+
+
+        def count(key):
+            cache.add(key, 1, 60)
+
+
+        def fail(ip):
+            count(f"login:attempts:{ip}")
+        ''')
+    [finding] = lint(source, "SL303")
+    assert finding.message.startswith('login-failure counter key ("login:attempts:{}" from callers)')
+    assert "brute-force throttling resets" in finding.message

@@ -17,6 +17,7 @@ returns what it would return with no cache at all).
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
 import sqlite3
 import sys
@@ -28,7 +29,14 @@ import pytest
 from fakedb import Log, Shop, ShopHandle, create_database, dump, install, install_shop, tracked_sqlite3
 from helpers import FIXTURES, fix
 
-FIX_PAIRS = sorted(p for p in FIXTURES.glob("*/fixes/*.py") if not p.name.endswith(".fixed.py"))
+#: fix families no fake here can run: SL104's eager loading changes how an ORM
+#: loads relations, and neither Django nor SQLAlchemy is in the test extra (their
+#: fixes are proved by text, compilation and idempotence in test_fixtures.py)
+NEEDS_A_REAL_ORM = frozenset({"SL104"})
+FIX_PAIRS = sorted(
+    p for p in FIXTURES.glob("*/fixes/*.py")
+    if not p.name.endswith(".fixed.py") and p.parent.parent.name not in NEEDS_A_REAL_ORM
+)
 ARGUMENTS = {
     "dsn": "dbname=test", "order_id": 7, "user_id": 3, "keep": False, "amount": 30,
     "product_id": 1, "price": 35,
@@ -55,7 +63,7 @@ class Run:
 
 
 def function_names(source: str) -> list[str]:
-    return [line.split("(")[0][4:] for line in source.splitlines() if line.startswith("def ")]
+    return [line.split("(")[0].split("def ", 1)[1] for line in source.splitlines() if line.startswith(("def ", "async def "))]
 
 
 def run_program(source: str, workdir: Path, monkeypatch: pytest.MonkeyPatch, *, rounds: int = 1, cache: bool = True) -> Run:
@@ -106,6 +114,8 @@ def _call(source: str, name: str, path: str, shop: Shop, monkeypatch: pytest.Mon
         kwargs = {p: arguments[p] for p in inspect.signature(func).parameters if p in arguments}
         try:
             result = func(**kwargs)
+            if inspect.iscoroutine(result):
+                result = asyncio.run(result)
             if inspect.isgenerator(result) or isinstance(result, sqlite3.Cursor):
                 result = list(result)  # the caller reads what it was handed
         except Exception as exc:  # the same exception must happen after the fix
@@ -162,3 +172,12 @@ def test_sl301_fixture_shows_the_stale_read_it_fixes(tmp_path: Path, monkeypatch
     cached = run_program(source, tmp_path / "cached", monkeypatch, rounds=2)
     uncached = run_program(source, tmp_path / "uncached", monkeypatch, rounds=2, cache=False)
     assert [c.result for c in cached.calls] != [c.result for c in uncached.calls]
+
+
+def test_sl102_try_finally_fixture_shows_the_leak_it_fixes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The open-connection check can fail: before the fix, the functions that
+    raise leave their pool and asyncpg connections open."""
+    source = (FIXTURES / "SL102" / "fixes" / "pool_try_finally.py").read_text(encoding="utf-8")
+    before = run_program(source, tmp_path / "before", monkeypatch)
+    leaked = {call.name for call in before.calls if call.log.open}
+    assert leaked == {"checked", "rename"}

@@ -3,6 +3,7 @@ server over stdio (JSON-RPC) when pygls is installed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -144,19 +145,99 @@ def test_a_lint_of_an_old_version_is_never_delivered() -> None:
         scheduler.stop()
 
 
-def test_only_the_latest_of_queued_versions_is_linted() -> None:
+def _wait_until_interrupted(started: threading.Event) -> None:
+    """A guarded check that never ends by itself (only an interruption stops it)."""
+    import time
+
+    from scalelint.engine.guard import run_guarded
+
+    def forever() -> None:
+        started.set()
+        while True:
+            time.sleep(0.01)
+
+    run_guarded(forever)
+
+
+def test_an_interruption_stops_the_guarded_check_in_flight_and_the_next() -> None:
+    from scalelint.engine.guard import Interrupted, Interruption, checkpoint, run_guarded
+
+    interruption, started, raised = Interruption(), threading.Event(), []
+
+    def caller() -> None:
+        with interruption.applied():
+            for step in (lambda: _wait_until_interrupted(started), lambda: run_guarded(lambda: 1), checkpoint):
+                try:
+                    step()
+                except Interrupted:
+                    raised.append(True)
+        raised.append(run_guarded(lambda: "outside"))  # not applied any more: runs
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    assert started.wait(30)
+    interruption.stop()
+    thread.join(30)
+    assert raised == [True, True, True, "outside"]
+    checkpoint()  # nothing applied on this thread: a no-op
+
+
+def test_a_newer_version_stops_the_lint_in_flight() -> None:
     from scalelint.lsp.scheduler import LintScheduler
 
-    done, linted = threading.Event(), []
-    scheduler = LintScheduler(lambda job: linted.append(job.version), lambda job, result: done.set())
+    started, done, linted, delivered = threading.Event(), threading.Event(), [], []
+
+    def work(job):
+        linted.append(job.version)
+        if job.version == 1:
+            _wait_until_interrupted(started)
+        return job.version
+
+    scheduler = LintScheduler(work, lambda job, result: (delivered.append(result), done.set()))
+    try:
+        scheduler.submit("file:///a.py", 1, "v1")
+        assert started.wait(30)
+        scheduler.submit("file:///a.py", 2, "v2")
+        assert done.wait(30)
+        assert linted == [1, 2] and delivered == [2]
+    finally:
+        scheduler.stop()
+
+
+def test_only_the_latest_of_queued_versions_is_linted() -> None:
+    """The first change after a pause starts at once; the ones that follow
+    it wait for the debounce, and only the latest of them is linted."""
+    from scalelint.lsp.scheduler import LintScheduler
+
+    done, linted, delivered = threading.Event(), [], []
+    release = threading.Event()
+
+    def work(job):
+        linted.append(job.version)
+        release.wait(30)  # version 1 holds the worker until the burst is queued
+
+    scheduler = LintScheduler(work, lambda job, result: (delivered.append(job.version), done.set()))
     try:
         for version in range(1, 21):  # a burst, each change resetting the debounce
             scheduler.submit("file:///a.py", version, f"v{version}", delay=5.0)
         scheduler.submit("file:///a.py", 21, "v21", delay=0.0)
+        release.set()
         assert done.wait(30)
-        assert linted == [21]
+        assert linted in ([1, 21], [21]) and delivered == [21]
         scheduler.forget("file:///a.py")
         assert not scheduler.is_current("file:///a.py", 21)
+    finally:
+        scheduler.stop()
+
+
+def test_a_change_after_a_pause_is_linted_without_waiting_for_the_debounce() -> None:
+    from scalelint.lsp.scheduler import LintScheduler
+
+    done = threading.Event()
+    scheduler = LintScheduler(lambda job: job.version, lambda job, result: done.set())
+    try:
+        scheduler.submit("file:///a.py", 1, "v1", delay=3600.0)  # nothing came before it
+        assert done.wait(30)
     finally:
         scheduler.stop()
 
@@ -415,9 +496,180 @@ def test_a_burst_of_edits_is_linted_once_and_only_the_last_published(tmp_path: P
     client.notify_many([client.change(uri, SOURCE + f"\nx = {v}\n", v) for v in versions])
     assert _codes(client.diagnostics(uri, version=21, start=mark)) == ["SL102"]
     published = [m["params"]["version"] for m in client.messages("textDocument/publishDiagnostics", mark)]
-    assert set(published) == {21}  # never an older version
-    lints = [m["params"]["message"] for m in client.messages("window/logMessage", mark) if "linted" in m["params"]["message"]]
-    assert len(lints) <= 2 and lints[-1].startswith(f"scalelint: linted {uri} v21 ")
+    # the first change after a pause is linted at once: published only if it
+    # was done before the server read the next change; none in between
+    assert published in ([21], [2, 21])
+    logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
+    started = [m for m in logs if m.startswith(f"scalelint: linting {uri} ")]
+    assert len(started) <= 2 and [m for m in logs if "linted" in m][-1].startswith(f"scalelint: linted {uri} v21 ")
+
+
+SLOW_RULE = textwrap.dedent('''\
+    """A rule for the tests: a stand-in for a long lint."""
+    import time
+
+    from scalelint.rule import Rule
+
+
+    class SlowOnPurpose(Rule):
+        """
+        ## What it does
+        On a file that says SLOW, waits until the lint is interrupted; on one
+        that says FAST, reports its first statement.
+        """
+
+        code = "HX900"
+        name = "slow-on-purpose"
+        summary = "waits on SLOW files, reports FAST ones"
+        vocabulary = ("SLOW", "FAST")
+
+        def check_module(self, module):
+            while "SLOW" in self._ctx.text:
+                time.sleep(0.01)
+            self.report(self._ctx.module.body[0], "fast")
+    ''')
+
+
+def _server_with_slow_rule(root: Path, start_server):
+    """A server on a project whose only rule is SLOW_RULE, changes not debounced."""
+    (root / "slow_rule.py").write_text(SLOW_RULE)
+    (root / "pyproject.toml").write_text(
+        "[tool.scalelint]\nselect = ['HX900']\nlocal-rules = ['slow_rule.py']\nextend-exclude = ['slow_rule.py']\n")
+    return start_server({"trustLocalRules": True, "debounceMs": 0})
+
+
+def test_a_newer_version_cancels_the_lint_in_flight(tmp_path: Path, start_server) -> None:
+    """Over stdio, with a lint that never ends by itself: each newer version
+    stops the lint in flight, which publishes nothing; only the last version
+    is linted to the end and published."""
+    client = _server_with_slow_rule(tmp_path, start_server)
+    uri = (tmp_path / "app.py").as_uri()
+    mark = client.mark()
+    client.open(uri, "x = 'SLOW'\n")
+    client.wait_for(lambda m: m.get("method") == "window/logMessage" and f"linting {uri} v1" in m["params"]["message"],
+                    60, mark)
+    client.notify_many([client.change(uri, f"x = 'SLOW {v}'\n", v) for v in range(2, 21)] +
+                       [client.change(uri, "x = 'FAST'\n", 21)])
+    published = client.diagnostics(uri, start=mark, timeout=60)
+    assert published["version"] == 21 and _codes(published) == ["HX900"]
+    assert [m["params"]["version"] for m in client.messages("textDocument/publishDiagnostics", mark)] == [21]
+    logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
+    started = [int(re.search(r" v(\d+)$", m).group(1)) for m in logs if m.startswith(f"scalelint: linting {uri} ")]
+    cancelled = [int(re.search(r" v(\d+) after", m).group(1)) for m in logs if m.startswith(f"scalelint: cancelled {uri} ")]
+    completed = [m for m in logs if m.startswith(f"scalelint: linted {uri} ")]
+    assert started[0] == 1 and started[-1] == 21 and cancelled == started[:-1]
+    assert len(completed) == 1 and completed[0].startswith(f"scalelint: linted {uri} v21 ")
+
+
+def test_a_code_action_waits_for_the_worker_and_leaves_the_message_loop_free(tmp_path: Path, start_server) -> None:
+    """A request about a text not linted yet is answered from the worker's
+    lint of it: the message loop never lints, so the edit that cancels a
+    long lint still gets through, and the request gets that edit's findings."""
+    client = _server_with_slow_rule(tmp_path, start_server)
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, "x = 'FAST'\n")
+    client.diagnostics(uri, version=1)
+    mark = client.mark()
+    client.notify(*client.change(uri, "x = 'SLOW'\n", 2))
+    client.wait_for(lambda m: m.get("method") == "window/logMessage" and f"linting {uri} v2" in m["params"]["message"],
+                    60, mark)
+    everything = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
+    ident = client.send_request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": everything,
+                                                            "context": {"diagnostics": []}})
+    client.notify(*client.change(uri, "y = 'FAST'\n", 3))
+    assert _codes(client.diagnostics(uri, version=3, start=mark, timeout=60)) == ["HX900"]
+    reply = client.wait_for(lambda m: m.get("id") == ident and "method" not in m, 60, mark)
+    assert [a["title"] for a in reply["result"]] == ["Disable HX900 for this line"]
+
+
+SELECTION_SOURCE = textwrap.dedent('''\
+    import sqlite3
+
+    import redis
+
+    r = redis.Redis()
+
+
+    def names(path):
+        conn = sqlite3.connect(path)
+        rows = conn.execute("SELECT name FROM users").fetchall()
+        conn.close()
+        return rows
+
+
+    def remember(user_id, data):
+        r.set(f"profile:{user_id}", data)
+    ''')
+SELECTION_CONFIG = textwrap.dedent("""\
+    [tool.scalelint]
+    select = ["SL1"]
+    extend-select = ["SL302"]
+    ignore = ["SL107"]
+    per-file-ignores = { "legacy/*.py" = ["SL302"] }
+    contexts = { one-shot = ["SL3"] }
+    extend-exclude = ["vendored"]
+    force-exclude = true
+
+    [tool.scalelint.context-paths]
+    "tools/**" = "one-shot"
+    """)
+SELECTION_FILES = ("app.py", "legacy/old.py", "tools/job.py", "vendored/lib.py")
+
+
+def _cli_findings(root: Path, *flags: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "scalelint", "check", "--output-format", "json", "--exit-zero", *flags,
+                           *SELECTION_FILES], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    found: dict = {name: [] for name in SELECTION_FILES}
+    for f in json.loads(proc.stdout):
+        found[f["path"]].append((f["code"], f["line"], f["column"]))
+    return {name: sorted(codes) for name, codes in found.items()}
+
+
+def _server_findings(client, root: Path) -> dict:
+    found = {}
+    for name in SELECTION_FILES:
+        uri = (root / name).as_uri()
+        client.open(uri, (root / name).read_text())
+        diagnostics = client.diagnostics(uri)["diagnostics"]
+        found[name] = sorted((d["code"], d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1)
+                             for d in diagnostics)
+    return found
+
+
+def test_the_server_selects_rules_as_the_cli_does(tmp_path: Path, start_server) -> None:
+    """select, extend-select, ignore, per-file-ignores, contexts, context-paths
+    and force-exclude from pyproject, and select/ignore from the client's
+    settings against the same flags: the same findings in the editor."""
+    (tmp_path / "pyproject.toml").write_text(SELECTION_CONFIG)
+    for name in SELECTION_FILES:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(SELECTION_SOURCE)
+    cli = _cli_findings(tmp_path)
+    assert {name: [code for code, *_ in found] for name, found in cli.items()} == {
+        "app.py": ["SL102", "SL302"], "legacy/old.py": ["SL102"], "tools/job.py": ["SL302"], "vendored/lib.py": []}
+    assert _server_findings(start_server(), tmp_path) == cli
+    flagged = _cli_findings(tmp_path, "--select", "SL3,SL107", "--ignore", "SL302")
+    assert _server_findings(start_server({"select": ["SL3", "SL107"], "ignore": ["SL302"]}), tmp_path) == flagged
+    assert flagged["app.py"] and not flagged["tools/job.py"]
+
+
+def test_an_unknown_selector_is_the_same_error_as_on_the_command_line(tmp_path: Path, start_server) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\nper-file-ignores = { \"legacy/*.py\" = [\"SL999\"] }\n")
+    (tmp_path / "app.py").write_text(SOURCE)
+    proc = subprocess.run([sys.executable, "-m", "scalelint", "check", "app.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "unknown rule selector 'SL999'" in proc.stderr
+    client = start_server()
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    shown = client.wait_for(lambda m: m.get("method") == "window/showMessage")["params"]
+    assert shown["type"] == 1 and "unknown rule selector 'SL999' (in per-file-ignores in" in shown["message"]
+    wrong = start_server({"ignore": ["SL9999"]})
+    wrong.open(uri, SOURCE)
+    shown = wrong.wait_for(lambda m: m.get("method") == "window/showMessage")["params"]
+    assert "unknown rule selector 'SL9999' (in the language server's settings)" in shown["message"]
+    assert not client.messages("textDocument/publishDiagnostics") + wrong.messages("textDocument/publishDiagnostics")
 
 
 def test_watchers_are_registered_when_the_client_can(tmp_path: Path, start_server) -> None:

@@ -4,7 +4,7 @@ once per process, then reused for every file."""
 from __future__ import annotations
 
 import ast
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import libcst as cst
@@ -16,6 +16,7 @@ from scalelint.engine.guard import Limits, TooComplex, compiles, cpython_tree, r
 from scalelint.engine.manifest import LazyRule
 from scalelint.model import contexts, entrypoints
 from scalelint.model.module import ModuleModel, Recognition
+from scalelint.model.connections import summaries
 from scalelint.engine.parsing import parse_module
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import ProjectRule, Rule
@@ -75,6 +76,8 @@ class Checker:
     def __post_init__(self) -> None:
         self._dispatch = [_Dispatch(rule, self.runs_in.get(rule.code)) for rule in self.rules]
         self._prefilter = Prefilter.for_rules((d.vocabulary for d in self._dispatch), asdict(self.recognition))
+        #: whether a selected rule reads the modules' call summaries (published for request code)
+        self._summaries = any(summaries.FACTS_KEY in getattr(rule, "shared_facts", ()) for rule in self.rules)
 
     def active_for(self, text: str, context: str = contexts.REQUEST) -> list[_Dispatch]:
         """Rules that can possibly match this text (by declared vocabulary) and check its context."""
@@ -97,7 +100,8 @@ class Checker:
         result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
         where = Where(context, pinned)
         active = self.active_for(text, where.context)
-        if not active:
+        where.summaries = self._summaries and where.context == contexts.REQUEST
+        if not active and not (where.summaries and any(word in text for word in summaries.VOCABULARY)):
             if where.context != contexts.REQUEST:
                 result.facts["__context__"] = where.context
             return result
@@ -160,6 +164,10 @@ class Checker:
             if placed.context != where.context:
                 active = [d for d in active if placed.context in d.contexts]
             findings, facts = self._run_rules(ctx, active)
+            if where.summaries and placed.context == contexts.REQUEST:
+                published = summaries.module_facts(model, text, tree)
+                if published:
+                    facts[summaries.FACTS_KEY] = published
             return placed.keep(findings, facts, {d.rule.code: d.contexts for d in active})
         finally:
             model.release()
@@ -210,7 +218,8 @@ class Checker:
             if not applied or new_text == text or not compiles(new_text, path):
                 break
             try:
-                new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text, where.context), where)
+                new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text, where.context),
+                                            replace(where, summaries=False))  # facts come from the first check
             except (cst.ParserSyntaxError, RuleCrash):
                 break  # never keep a fix whose result does not parse or check
             text, findings = new_text, new_findings
@@ -219,12 +228,14 @@ class Checker:
         return text, findings, fixed_codes
 
 
-@dataclass(frozen=True)
+@dataclass
 class Where:
-    """A file's code context by path, and whether configuration pinned it."""
+    """A file's code context by path, whether configuration pinned it, and
+    whether the file publishes its call summaries."""
 
     context: str
     pinned: bool = False
+    summaries: bool = False
 
     def refined(self, source: FileContext) -> "Placed":
         """The file's context once parsed (its imports), and the functions and

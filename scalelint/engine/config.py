@@ -52,6 +52,9 @@ class Config:
     #: glob -> code context, overriding what the path says (first match wins)
     context_paths: dict[str, str] = field(default_factory=dict)
     bare_noqa: str = "report"  # what a bare `# noqa` means: report | suppress | ignore
+    #: ``[tool.scalelint.rules.<CODE>]``: rule code -> option -> number (each rule
+    #: declares its options and defaults; scalelint.api.select_rules checks the names)
+    rules: dict[str, dict[str, float]] = field(default_factory=dict)
     # recognition knobs (rules.md "How database, replica and cache are recognised")
     connection_factories: list[str] = field(default_factory=list)
     replica_handles: list[str] = field(default_factory=list)
@@ -126,6 +129,7 @@ KEYS: dict[str, str] = {
     "contexts": "table of context = boolean or list of rule codes",
     "context-paths": "table of glob = context",
     "bare-noqa": "one of 'report', 'suppress', 'ignore'",
+    "rules": "table of rule code = table of option = number",
     **{k.replace("_", "-"): _STR_LIST for k in RECOGNITION_KEYS},
 }
 
@@ -260,6 +264,10 @@ def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
         )
     elif key == "context-paths":
         ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    elif key == "rules":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, dict) and all(_number(n) for n in v.values()) for v in value.values()
+        )
     elif expected.startswith("one of "):
         ok = isinstance(value, str) and f"'{value}'" in expected[len("one of "):].split(", ")
     else:  # per-file-ignores
@@ -270,6 +278,11 @@ def _check_type(key: str, value: Any, expected: str, path: Path) -> None:
         raise ConfigError(
             f"{path}: key {key!r} must be {expected if expected.startswith('one of ') else 'a ' + expected}, got {type(value).__name__} {value!r}"
         )
+
+
+def _number(value: Any) -> bool:
+    """A non-negative int or float (not a bool, which TOML keeps apart)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
 
 
 def _closest(key: str) -> str | None:

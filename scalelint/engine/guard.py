@@ -16,8 +16,9 @@ import ast
 import ctypes
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -41,6 +42,69 @@ class TooComplex(Exception):
 class OverBudget(BaseException):
     """Raised inside the guarded thread when its time is up (a BaseException,
     so that no ``except Exception`` of a rule or the model swallows it)."""
+
+
+class Interrupted(BaseException):
+    """Raised out of run_guarded when the caller's Interruption was stopped
+    (a BaseException for the same reason as OverBudget)."""
+
+
+class Interruption:
+    """Stops, from another thread, the guarded checks run by the thread that
+    applied it (``with interruption.applied(): ...``): ``stop()`` interrupts
+    the check in flight the way the time budget does, a check started later
+    stops at once, and ``check()`` is a checkpoint between the caller's steps."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._worker: threading.Thread | None = None  # the guarded thread running now
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def stop(self) -> None:
+        with self._lock:
+            if not self._stopped and self._worker is not None:  # one interruption per thread
+                _interrupt(self._worker, Interrupted)
+            self._stopped = True
+
+    def check(self) -> None:
+        """Raise Interrupted once stopped."""
+        if self._stopped:
+            raise Interrupted
+
+    @contextmanager
+    def applied(self) -> Iterator["Interruption"]:
+        previous = getattr(_caller, "interruption", None)
+        _caller.interruption = self
+        try:
+            yield self
+        finally:
+            _caller.interruption = previous
+
+    def _watch(self, worker: threading.Thread | None) -> None:
+        """Called by the guarded thread itself, at its start (itself) and end (None)."""
+        with self._lock:
+            if worker is not None and self._stopped:
+                raise Interrupted
+            self._worker = worker
+
+
+_caller = threading.local()  # .interruption: the Interruption applied by this thread
+
+
+def _applied_interruption() -> Interruption | None:
+    return getattr(_caller, "interruption", None)
+
+
+def checkpoint() -> None:
+    """Raise Interrupted when the Interruption this thread applied is stopped
+    (a caller's check between its own steps; a no-op when none is applied)."""
+    interruption = _applied_interruption()
+    if interruption is not None:
+        interruption.check()
 
 
 @dataclass(frozen=True)
@@ -96,18 +160,29 @@ def compiles(text: str, path: str) -> bool:
 
 def run_guarded(func: Callable[[], T], budget_s: float = TIME_BUDGET_S) -> T:
     """``func()`` in a thread with a large stack, stopped with TooComplex when
-    it runs longer than ``budget_s`` seconds; its exceptions are re-raised here."""
+    it runs longer than ``budget_s`` seconds, or with Interrupted when the
+    Interruption this thread applied is stopped; its exceptions are re-raised here."""
     outcome: dict[str, object] = {}
     stopped = threading.Event()
+    checkpoint()
+    interruption = _applied_interruption()
 
     def target() -> None:
         try:
-            outcome["value"] = func()
+            try:
+                if interruption is not None:
+                    interruption._watch(threading.current_thread())
+                outcome["value"] = func()
+            finally:
+                if interruption is not None:
+                    interruption._watch(None)  # no interruption lands once the thread is done
         except BaseException as exc:  # handed to the caller's thread
-            # OverBudget, or what it became where it landed (CPython's AST
-            # constructor turns it into a SystemError, say)
+            # OverBudget or Interrupted, or what it became where it landed
+            # (CPython's AST constructor turns it into a SystemError, say)
             over = isinstance(exc, OverBudget) or stopped.is_set()
-            if over:
+            if interruption is not None and interruption.stopped:
+                outcome["error"] = Interrupted()
+            elif over:
                 outcome["error"] = TooComplex(f"skipped: too complex (not done after {budget_s:g} s)")
             elif isinstance(exc, MemoryError):
                 outcome["error"] = TooComplex("skipped: too complex (over the memory budget of a worker)")
@@ -177,8 +252,8 @@ def parser_gave_up(exc: BaseException) -> str:
     return f"skipped: too complex (CPython's parser gave up: {str(exc) or type(exc).__name__})"
 
 
-def _interrupt(worker: threading.Thread) -> None:
-    """Raise OverBudget in the worker at its next bytecode (native code, such
+def _interrupt(worker: threading.Thread, error: type[BaseException] = OverBudget) -> None:
+    """Raise ``error`` in the worker at its next bytecode (native code, such
     as LibCST's parser, finishes first)."""
     assert worker.ident is not None
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(OverBudget))
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(error))

@@ -49,6 +49,10 @@ class LazyRule:
     qualname: str = ""
     #: the code contexts the rule checks by default (Rule.contexts)
     contexts: frozenset[str] = frozenset({"request"})
+    #: the shared fact families it reads (Rule.shared_facts)
+    shared_facts: tuple[str, ...] = ()
+    #: numeric options and their defaults (Rule.options)
+    options: dict[str, float] = field(default_factory=dict)
     _loader: Callable[[], dict[str, Any]] = field(repr=False, default=lambda: {})
 
     def docs(self) -> str:
@@ -130,6 +134,8 @@ def describe(rule) -> dict[str, Any]:
         "module": module,
         "qualname": rule.__qualname__ if module else "",
         "contexts": sorted(rule.contexts),
+        "shared_facts": list(rule.shared_facts),
+        "options": dict(rule.options),
     }
 
 
@@ -152,7 +158,7 @@ def read(root: "CacheRoot", parts: tuple[str, ...], name: str, loader: Callable[
                 item["code"], item["name"], item["summary"], tuple(item["vocabulary"]),
                 FixSafety(item["fix_safety"]) if item["fix_safety"] else None,
                 item["project_wide"], item["docs"], item["help"], item["module"], item["qualname"],
-                frozenset(item["contexts"]), loader,
+                frozenset(item["contexts"]), tuple(item["shared_facts"]), dict(item["options"]), loader,
             )
             for item in data["rules"]
         }
@@ -177,6 +183,10 @@ def _well_formed(item: Any) -> bool:
         and (item["fix_safety"] is None or type(item["fix_safety"]) is str)
         and type(item["contexts"]) is list
         and all(type(context) is str for context in item["contexts"])
+        and type(item["shared_facts"]) is list
+        and all(type(family) is str for family in item["shared_facts"])
+        and type(item["options"]) is dict
+        and all(type(k) is str and type(v) in (int, float) for k, v in item["options"].items())
     )
 
 

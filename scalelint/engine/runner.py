@@ -23,7 +23,7 @@ from scalelint.engine.manifest import loadable_anywhere, materialize
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.engine.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
-from scalelint.model import contexts
+from scalelint.model import catalog, contexts
 from scalelint.report.suppressions import Suppression, parse_suppressions
 
 if TYPE_CHECKING:
@@ -141,7 +141,10 @@ class Runner:
         #: code -> the code contexts it checks here (declared, then configured)
         self._runs_in = runs_in_of(config, self._file_rules)
         self._checked_contexts = frozenset().union(*self._runs_in.values())
-        self._prefilter = Prefilter.for_rules((r.vocabulary for r in self._file_rules), config.recognition())
+        vocabularies = [r.vocabulary for r in self._file_rules]
+        if any(getattr(r, "shared_facts", ()) for r in self._file_rules):  # files doing I/O publish call summaries
+            vocabularies.append(catalog.IO_VOCABULARY)
+        self._prefilter = Prefilter.for_rules(vocabularies, config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
         self._notices: list[str] = []
@@ -430,7 +433,7 @@ class Runner:
         if cached is not None and reported <= cached[0]:  # the facts of unread files are never even decoded
             return [f for f in cached[1] if f.path in reported]
         self._add_unread_facts(index, unread)
-        out = ProjectReporter(reported)
+        out = ProjectReporter(reported, options=self.config.rules)
         for rule_cls in materialize(project_rules):
             rule_cls().check_project(index, out)  # type: ignore[attr-defined]
         findings = self._in_checked_contexts(out.findings, index, {s.display: s for s in states})
@@ -466,9 +469,10 @@ class Runner:
 
     def _project_key(self, identities: dict[str, str], rules: list) -> str:
         """What the project phase's result depends on: every file's project
-        facts (by digest) at its path. Which files are reported only filters it."""
+        facts (by digest) at its path, and the rules' options. Which files are
+        reported only filters it."""
         codes = sorted(r.code for r in rules)
-        payload = json.dumps([codes, sorted(identities.items())])
+        payload = json.dumps([codes, sorted(identities.items()), self.config.rules], sort_keys=True)
         return content_hash(payload.encode())
 
     def _files_outside_run(self, states: list[FileState]) -> tuple[dict[str, tuple[str, str]], list[FileState]]:

@@ -12,6 +12,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from scalelint.context import FileContext
+from scalelint.fix.imports import is_docstring, is_future_import, merged_name
 from scalelint.core.findings import Fix, FixSafety
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Hold, Stmt
@@ -156,10 +157,10 @@ def closing_import(ctx: FileContext) -> ClosingImport | None:
     body = ctx.module.body
     anchor_index = 0
     for index, stmt in enumerate(body):
-        if index == 0 and _is_docstring(stmt):
+        if index == 0 and is_docstring(stmt):
             anchor_index = 1
             continue
-        if _is_future_import(stmt):
+        if is_future_import(stmt):
             anchor_index = index + 1
             continue
         break
@@ -213,16 +214,8 @@ def _mergeable(node: cst.ImportFrom) -> bool:
 def merged_closing(stmt: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
     """``from contextlib import suppress`` with ``closing`` among its names, in order."""
     node = stmt.body[0]
-    assert isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar)
-    names = list(node.names)
-    position = next((i for i, alias in enumerate(names) if (get_full_name_for_node(alias.name) or "").lower() > "closing"), len(names))
-    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    if position == len(names):
-        names[-1] = names[-1].with_changes(comma=comma)
-        names.append(cst.ImportAlias(cst.Name("closing")))
-    else:
-        names.insert(position, cst.ImportAlias(cst.Name("closing"), comma=comma))
-    return stmt.with_changes(body=[node.with_changes(names=names)])
+    assert isinstance(node, cst.ImportFrom)
+    return stmt.with_changes(body=[merged_name(node, "closing")])
 
 
 def _all_names(ctx: FileContext) -> set[str]:
@@ -231,25 +224,6 @@ def _all_names(ctx: FileContext) -> set[str]:
         cached = {n.value for n in walk(ctx.module) if isinstance(n, cst.Name)}
         ctx._names_cache = cached  # type: ignore[attr-defined]
     return cached
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
-
-
-def _is_future_import(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and any(
-            isinstance(s, cst.ImportFrom) and isinstance(s.module, cst.Name) and s.module.value == "__future__"
-            for s in stmt.body
-        )
-    )
 
 
 def build_with(
@@ -371,3 +345,77 @@ def close_with_transaction_fix(ctx: FileContext, item: cst.WithItem, message: st
     transaction = cst.WithItem(item=var.deep_clone(), comma=item.comma)
     return ctx.replacement_fix(item, cst.FlattenSentinel([closed, transaction]), message, FixSafety.SAFE,
                                extra=tuple(_import_edits(closing)))
+
+
+def try_finally_fix(
+    ctx: FileContext, fn: FunctionModel, hold: Hold, message: str, safety: FixSafety
+) -> Fix | None:
+    """For connections with no context manager that releases them (psycopg2
+    pools' ``getconn``/``putconn``, ``asyncpg.connect``): the statements after
+    the acquisition go into ``try:`` and the release into ``finally:``. A hold
+    never released gets the library's release after its last use."""
+    if hold.via_with or hold.escapes or hold.rebound or spelling_for(hold) is not None:
+        return None
+    acquired = hold.acquired
+    block = acquired.block
+    if hold.releases:
+        region, release = _released_region(hold)
+        if region is None or release is None:
+            return None
+        final: cst.BaseStatement = release.node
+        removed = [release.node]
+    else:
+        region = _used_region(fn, hold)
+        built = _release_statement(hold)
+        if region is None or built is None:
+            return None
+        final, removed = built, []
+    if not region or exits_region(region, allow_return=not hold.releases):
+        return None
+    first = region[0]
+    try_node = cst.Try(
+        body=cst.IndentedBlock(body=[first.with_changes(leading_lines=[]), *region[1:]]),
+        finalbody=cst.Finally(body=cst.IndentedBlock(body=[final.with_changes(leading_lines=[])])),
+        leading_lines=first.leading_lines,
+    )
+    pairs = tuple((stmt, cst.RemovalSentinel.REMOVE) for stmt in [*region[1:], *removed])
+    return ctx.replacement_fix(first, try_node, message, safety, extra=pairs)
+
+
+def _released_region(hold: Hold) -> tuple[list[cst.BaseStatement] | None, Stmt | None]:
+    """The statements between the acquisition and its one release, in one block."""
+    acquired = hold.acquired
+    if len(hold.releases) != 1:
+        return None, None
+    release = hold.releases[0]
+    if release.block is not acquired.block or release.index <= acquired.index or not release_matches(hold, release):
+        return None, None
+    if any(r.stmt.ordinal > release.ordinal for r in hold.refs):
+        return None, None
+    return list(acquired.block[acquired.index + 1 : release.index]), release
+
+
+def _used_region(fn: FunctionModel, hold: Hold) -> list[cst.BaseStatement] | None:
+    """The statements from the acquisition to the last use of what it made."""
+    reach = reach_of(fn, hold, following(fn, hold))
+    if not reach.uses or reach.escape is not None:
+        return None
+    last = top_level_in(fn, hold.acquired, reach.uses[-1])
+    if last is None or last.block is not hold.acquired.block:
+        return None
+    return list(hold.acquired.block[hold.acquired.index + 1 : last.index + 1])
+
+
+def _release_statement(hold: Hold) -> cst.SimpleStatementLine | None:
+    """``pool.putconn(conn)`` / ``await conn.close()`` for a hold released by nobody."""
+    res = hold.resource
+    var = cst.Name(hold.var)
+    if res.release_by_source and hold.source is not None:
+        method = res.release_by_source[0]
+        call = cst.Call(func=cst.Attribute(value=hold.source.deep_clone(), attr=cst.Name(method)), args=[cst.Arg(var)])
+    elif "close" in res.release_methods:
+        call = cst.Call(func=cst.Attribute(value=var, attr=cst.Name("close")))
+    else:
+        return None
+    expr: cst.BaseExpression = cst.Await(expression=call) if res.is_async else call
+    return cst.SimpleStatementLine(body=[cst.Expr(value=expr)])

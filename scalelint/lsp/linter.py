@@ -13,6 +13,7 @@ from typing import Any
 from scalelint.core.findings import FileError, Finding, FixSafety
 from scalelint.core.lines import LineIndex, split_lines
 from scalelint.engine.config import Config, load_config, local_rules_to_load
+from scalelint.engine.guard import checkpoint
 from scalelint.engine.registry import Registry, load_registry, load_registry_cached
 
 TRUST_OPTION = "trustLocalRules"
@@ -240,16 +241,14 @@ class DocumentLinter:
             return self._projects[key]
 
     def _new_project(self, config: Config) -> Project:
+        from scalelint.api import Selection, select_rules
+
         local = local_rules_to_load(config, self.trust_local_rules, TRUST_OPTION_HINT)
         if local.notice:
             self.notices.append(local.notice)
         registry = load_registry_cached(local.paths, _cache_dir(config))
-        where = "the language server's settings"
-        if self.settings.select is not None:
-            rules = registry.select(self.settings.select, self.settings.ignore, (), where, skip_unknown=True)
-        else:
-            rules = registry.select(config.select, config.ignore + list(self.settings.ignore), config.extend_select,
-                                    skip_unknown=bool(local.notice) or bool(self.settings.ignore))
+        selection = Selection(self.settings.select, self.settings.ignore, origin="the language server's settings")
+        rules = select_rules(registry, config, selection, skip_unknown=bool(local.notice))  # as the CLI selects
         project = Project(config, rules, registry)
         project.warm = not project.needs_project_phase
         return project
@@ -258,14 +257,15 @@ class DocumentLinter:
     def check(self, path: str, text: str, project_phase: bool = True) -> LintResult:
         """The buffer's findings and errors; without the project phase, the
         file rules only (the cross-file rules wait for the project's facts)."""
-        from scalelint.engine.runner import Runner, RunSettings
+        from scalelint.engine.runner import Runner
 
         project = self.project_for(Path(path))
         complete = project_phase or not project.needs_project_phase
         project_phase = project_phase and project.needs_project_phase
         # the file phase alone (a cold project) leaves the cache to the full run
-        settings = RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1, use_cache=complete)
+        settings = _run_settings(project.config, path, text, use_cache=complete)
         with project.locks[project_phase]:  # one run at a time per warm checker
+            checkpoint()  # a newer text arrived while this one waited for the checker
             runner = Runner(project.config, project.rules_for(project_phase), settings, set(project.registry.rules),
                             checker=project.checker(project_phase))
             report = runner.run()
@@ -280,10 +280,10 @@ class DocumentLinter:
     def fixed_text(self, path: str, text: str) -> str | None:
         """The buffer with every safe fix applied (as ``check --fix``), or None
         when no safe fix applies."""
-        from scalelint.engine.runner import Runner, RunSettings
+        from scalelint.engine.runner import Runner
 
         project = self.project_for(Path(path))
-        settings = RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1, fix=True, use_cache=False)
+        settings = _run_settings(project.config, path, text, use_cache=False, fix=True)
         report = Runner(project.config, project.rules, settings, set(project.registry.rules)).run()
         if report.errors or report.stdin_output is None or report.stdin_output == text:
             return None
@@ -317,6 +317,15 @@ class DocumentLinter:
         """Quick fixes for findings on a 0-based line."""
         request = ActionRequest(Range(line, 0, line, 10**6), unsafe=unsafe)
         return actions_for(uri, text, self.lint(path, text), request)
+
+
+def _run_settings(config: Config, path: str, text: str, use_cache: bool, fix: bool = False) -> Any:
+    """A buffer's run, as ``scalelint check --stdin-filename PATH -`` runs it
+    with this configuration (its exclusions apply with ``force-exclude``)."""
+    from scalelint.engine.runner import RunSettings
+
+    return RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1, fix=fix, use_cache=use_cache,
+                       include_generated=config.include_generated, force_exclude=config.force_exclude)
 
 
 def _cache_dir(config: Config) -> Path | None:

@@ -1,12 +1,15 @@
 """Lints off the message loop: one worker thread, changes debounced, only
-the latest version of a document linted, and a result published only while
-its version is still the document's latest."""
+the latest version of a document linted, a lint in flight stopped as soon
+as its document changes again, and a result published only while its
+version is still the document's latest."""
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
+
+from scalelint.engine.guard import Interrupted, Interruption
 
 
 @dataclass
@@ -15,18 +18,28 @@ class Job:
     version: int
     text: str
     due: float  # time.monotonic() at which the lint may start
+    #: stopped when a newer text of the document arrives while this one is linted
+    interruption: Interruption = field(default_factory=Interruption)
 
 
 class LintScheduler:
     """``submit`` records the newest text of a document; the worker lints it
-    once no newer text arrived for the debounce delay. ``work(job)`` lints and
+    once no newer text arrived for the debounce delay, or at once when the
+    document had no change for that long before (the first change after a
+    pause is not made to wait; if more follow, it is stopped). ``work(job)`` lints and
     returns a result (an exception it raised is the result); ``deliver(job, result)`` is called only when ``job`` is
-    still the document's latest version (an old version is never delivered)."""
+    still the document's latest version (an old version is never delivered).
+    A newer text, or the document's closing, stops the lint in flight: its
+    guarded checks are interrupted (scalelint.engine.guard.Interruption),
+    ``work`` may call ``job.interruption.check()`` between its own steps, and
+    an interrupted lint delivers nothing."""
 
     def __init__(self, work: Callable[[Job], object], deliver: Callable[[Job, object], None]) -> None:
         self._work, self._deliver = work, deliver
         self._pending: dict[str, Job] = {}
         self._latest: dict[str, int] = {}
+        self._last_submit: dict[str, float] = {}  # uri -> time.monotonic() of its last text
+        self._running: Job | None = None  # the job being linted now
         self._cond = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="scalelint-lint", daemon=True)
@@ -34,8 +47,13 @@ class LintScheduler:
 
     def submit(self, uri: str, version: int, text: str, delay: float = 0.0) -> None:
         with self._cond:
+            now = time.monotonic()
+            previous = self._last_submit.get(uri)
+            after_a_pause = previous is None or now - previous >= delay
+            self._last_submit[uri] = now
             self._latest[uri] = version
-            self._pending[uri] = Job(uri, version, text, time.monotonic() + delay)
+            self._pending[uri] = Job(uri, version, text, now if after_a_pause else now + delay)
+            self._interrupt(uri)
             self._cond.notify()
 
     def forget(self, uri: str) -> None:
@@ -43,6 +61,13 @@ class LintScheduler:
         with self._cond:
             self._latest.pop(uri, None)
             self._pending.pop(uri, None)
+            self._last_submit.pop(uri, None)
+            self._interrupt(uri)
+
+    def _interrupt(self, uri: str) -> None:
+        """Stop the lint in flight if it is of ``uri`` (called holding the condition)."""
+        if self._running is not None and self._running.uri == uri:
+            self._running.interruption.stop()
 
     def is_current(self, uri: str, version: int) -> bool:
         with self._cond:
@@ -55,6 +80,8 @@ class LintScheduler:
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
+            if self._running is not None:
+                self._running.interruption.stop()
             self._cond.notify()
 
     def _next(self) -> Job | None:
@@ -66,6 +93,7 @@ class LintScheduler:
                     wait = job.due - time.monotonic()
                     if wait <= 0:
                         del self._pending[job.uri]
+                        self._running = job
                         return job
                     self._cond.wait(wait)
                 else:
@@ -77,11 +105,21 @@ class LintScheduler:
             job = self._next()
             if job is None:
                 return
-            if not self.is_current(job.uri, job.version):
-                continue
             try:
+                self._lint(job)
+            finally:
+                with self._cond:
+                    self._running = None
+
+    def _lint(self, job: Job) -> None:
+        if not self.is_current(job.uri, job.version):
+            return
+        try:
+            with job.interruption.applied():
                 result = self._work(job)
-            except Exception as exc:  # a crash is delivered as the result: the worker lives on
-                result = exc
-            if self.is_current(job.uri, job.version):
-                self._deliver(job, result)
+        except Interrupted:  # a newer text arrived: it is linted next, this one is dropped
+            return
+        except Exception as exc:  # a crash is delivered as the result: the worker lives on
+            result = exc
+        if self.is_current(job.uri, job.version) and not job.interruption.stopped:
+            self._deliver(job, result)

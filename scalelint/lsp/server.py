@@ -12,6 +12,7 @@ from typing import Any
 
 from scalelint.core.errors import UsageError
 from scalelint.core.findings import Finding, FixSafety
+from scalelint.engine.guard import Interrupted
 from scalelint.lsp.linter import (
     FIX_ALL_KIND, QUICKFIX_KIND, ActionRequest, DocumentLinter, LintResult, Project, actions_for,
     error_diagnostic, findings_at, fix_all_action, hover_markdown, range_from_json, read_settings, uri_to_path,
@@ -54,6 +55,8 @@ class Session:
         self.linter = DocumentLinter()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.published: dict[str, Published] = {}
+        #: requests (code actions, hover) waiting for the findings of a document's current text
+        self.waiting: dict[str, list[asyncio.Future[Any]]] = {}
         self.warming: set[int] = set()
         #: set once the first diagnostics went out: the warm-up imports the
         #: remaining rule families only then (not competing with the first lint)
@@ -108,6 +111,7 @@ class Session:
     def closed(self, uri: str) -> None:
         self.scheduler.forget(uri)
         self.published.pop(uri, None)
+        self._answer(uri, None, [])
         self._send_diagnostics(uri, None, [])
 
     def saved(self, uri: str) -> None:
@@ -133,12 +137,20 @@ class Session:
 
     # -- the worker --------------------------------------------------------------------
     def _lint(self, job: Job) -> Outcome:
-        """On the worker: lint one version, and its diagnostics."""
+        """On the worker: lint one version, and its diagnostics. A newer text
+        stops it (Interrupted, logged: the scheduler drops the job)."""
         started, generation = time.perf_counter(), self.generation
-        path = uri_to_path(job.uri)
-        project = self.linter.project_for(Path(path))
-        result = self.linter.check(path, job.text, project_phase=project.warm)
-        diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
+        self._call_soon(self._log, f"linting {job.uri} v{job.version}")
+        try:
+            path = uri_to_path(job.uri)
+            project = self.linter.project_for(Path(path))
+            result = self.linter.check(path, job.text, project_phase=project.warm)
+            job.interruption.check()
+            diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
+        except Interrupted:
+            self._call_soon(self._log, f"cancelled {job.uri} v{job.version} after "
+                                       f"{(time.perf_counter() - started) * 1000:.0f} ms")
+            raise
         return Outcome(result, diagnostics, time.perf_counter() - started, generation)
 
     def _warm_project(self, project: Project, path: str, text: str) -> None:
@@ -167,11 +179,10 @@ class Session:
         document = self.server.workspace.text_documents.get(job.uri)
         if document is None or not self.scheduler.is_current(job.uri, job.version) or (document.version or 0) != job.version:
             return  # closed or edited since: a newer lint is on its way
-        if isinstance(outcome, UsageError):
-            self._show(self.types.MessageType.Error, f"scalelint: {outcome}")
-            return
         if isinstance(outcome, Exception):
-            self._show(self.types.MessageType.Error, f"scalelint: internal error: {type(outcome).__name__}: {outcome}")
+            self._answer(job.uri, job.text, [])
+            message = str(outcome) if isinstance(outcome, UsageError) else f"internal error: {type(outcome).__name__}: {outcome}"
+            self._show(self.types.MessageType.Error, f"scalelint: {message}")
             return
         if outcome.generation != self.generation:
             return  # linted with a configuration since changed: the new lint is queued
@@ -188,6 +199,7 @@ class Session:
             diagnostics = outcome.diagnostics
             self.published[job.uri] = Published(job.version, job.text, outcome.result.findings, diagnostics)
         self._send_diagnostics(job.uri, job.version, diagnostics)
+        self._answer(job.uri, job.text, [] if outcome.result.errors else outcome.result.findings)
         self.first_published.set()
         if not outcome.result.complete:  # the project phase follows the first publish
             self._warm_project(self.linter.project_for(Path(uri_to_path(job.uri))), uri_to_path(job.uri), job.text)
@@ -213,19 +225,39 @@ class Session:
             self._show(self.types.MessageType.Info, f"scalelint: {notice}")
 
     # -- requests ----------------------------------------------------------------------
-    def current_findings(self, uri: str) -> tuple[str, list[Finding]]:
+    async def current_findings(self, uri: str) -> tuple[str, list[Finding]]:
         """The document's text and findings: the last lint's when it is of this
-        text, else a lint now (the editor asked before the worker answered)."""
-        document = self.server.workspace.get_text_document(uri)
-        known = self.published.get(uri)
-        if known is not None and known.checked and known.text == document.source:
-            return document.source, known.findings
-        result = self.linter.check(uri_to_path(uri), document.source)
-        return document.source, [] if result.errors else result.findings
+        text, else those of the worker's lint of it, awaited (the message loop
+        never lints: it stays free for the edits that would cancel it)."""
+        text = self.server.workspace.get_text_document(uri).source
+        while True:
+            known = self.published.get(uri)
+            if known is not None and known.text == text:
+                return text, known.findings if known.checked else []
+            if uri not in self.scheduler.open_documents():
+                return text, []  # not open: nothing of it is linted
+            answered, findings = await self._next_answer(uri)
+            if answered is None:  # closed meanwhile
+                return text, []
+            text = self.server.workspace.get_text_document(uri).source
+            if answered == text:
+                return text, findings
 
-    def code_actions(self, params: Any) -> list[dict[str, Any]]:
+    def _next_answer(self, uri: str) -> "asyncio.Future[tuple[str | None, list[Finding]]]":
+        assert self.loop is not None
+        future = self.loop.create_future()
+        self.waiting.setdefault(uri, []).append(future)
+        return future
+
+    def _answer(self, uri: str, text: str | None, findings: list[Finding]) -> None:
+        """Wake the requests waiting for the findings of ``uri``."""
+        for future in self.waiting.pop(uri, []):
+            if not future.done():
+                future.set_result((text, findings))
+
+    async def code_actions(self, params: Any) -> list[dict[str, Any]]:
         uri = params.text_document.uri
-        text, findings = self.current_findings(uri)
+        text, findings = await self.current_findings(uri)
         context = params.context
         raw_diagnostics = [self.converter.unstructure(d) for d in (context.diagnostics or [])]
         only = [str(getattr(k, "value", k)) for k in context.only] if context.only else None
@@ -233,14 +265,14 @@ class Session:
                                 unsafe=self.linter.settings.unsafe_fixes)
         actions = actions_for(uri, text, findings, request)
         if request.wants(FIX_ALL_KIND) and (only is not None or _has_safe_fix(findings)):
-            fixed = self.linter.fixed_text(uri_to_path(uri), text)
+            fixed = await asyncio.to_thread(self.linter.fixed_text, uri_to_path(uri), text)
             if fixed is not None:
                 actions.append(fix_all_action(uri, text, fixed))
         return actions
 
-    def hover(self, params: Any) -> str:
+    async def hover(self, params: Any) -> str:
         uri = params.text_document.uri
-        text, findings = self.current_findings(uri)
+        text, findings = await self.current_findings(uri)
         here = findings_at(text, findings, params.position.line, params.position.character)
         if not here:
             return ""
@@ -346,12 +378,12 @@ def serve() -> None:  # pragma: no cover - exercised over stdio by the tests
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
     )
-    def code_action(params: types.CodeActionParams):
-        return [session.converter.structure(a, types.CodeAction) for a in session.code_actions(params)]
+    async def code_action(params: types.CodeActionParams):
+        return [session.converter.structure(a, types.CodeAction) for a in await session.code_actions(params)]
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
-    def hover(params: types.HoverParams):
-        markdown = session.hover(params)
+    async def hover(params: types.HoverParams):
+        markdown = await session.hover(params)
         if not markdown:
             return None
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))

@@ -85,6 +85,10 @@ CALL_RESULTS: dict[str, Resource] = {
     "sqlalchemy.orm.Session": Resource("session", "sqlalchemy"),
     "sqlalchemy.orm.session.Session": Resource("session", "sqlalchemy"),
     "sqlalchemy.ext.asyncio.AsyncSession": Resource("session", "sqlalchemy", is_async=True),
+    # SQLModel: SQLAlchemy's engine and sessions under its own names
+    "sqlmodel.create_engine": Resource("engine", "sqlalchemy", release_methods=("dispose",)),
+    "sqlmodel.Session": Resource("session", "sqlalchemy"),
+    "sqlmodel.ext.asyncio.session.AsyncSession": Resource("session", "sqlalchemy", is_async=True),
     # Django
     "django.db.transaction.atomic": Resource("transaction", "django"),
 }
@@ -408,6 +412,16 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: SL204: writes that store a value computed on a miss under one key (what a builder does)
+CACHE_FILLS = frozenset({"set", "setex", "psetex", "add", "setnx", "getset", "replace"})
+#: SL204: decorators, called with arguments, that cache a function's result in a shared
+#: cache (Flask-Caching's ``@cache.memoize(60)``, in-house ``@cache(key_prefix="x")``);
+#: in-process memoizers (IN_PROCESS_MEMOIZERS) are not among them
+CACHING_DECORATOR_NAMES = frozenset({"cache", "cached", "memoize"})
+#: SL204: functions or methods deleting what such a decorator cached: a function's
+#: memoized results (``delete_memoized(f, ...)``), or a key prefix (``delete_cached("x")``)
+MEMO_DELETES = frozenset({"delete_memoized", "delete_memoized_verhash"})
+PREFIX_DELETES = frozenset({"delete_cached"})
 #: SL308: ORM calls that aggregate over many rows (expensive to recompute)
 AGGREGATE_QUERY_METHODS = frozenset({"aggregate", "annotate", "count"})
 #: SL308: SQL that aggregates over many rows
@@ -456,13 +470,16 @@ class Memoizer:
     #: how its size is bounded: "maxsize" (an argument, 128 by default) |
     #: "cache_arg" (the cache object passed, ``cachetools.cached(cache)``) | "unbounded" | "ttl"
     bound: str
+    #: on a method, a cache each instance owns (``cachedmethod(lambda self: self._cache)``);
+    #: otherwise one cache per decorated function, for the whole process, keyed by ``self``
+    per_instance: bool = False
 
 
 IN_PROCESS_MEMOIZERS: dict[str, Memoizer] = {
     "functools.lru_cache": Memoizer("maxsize"),
     "functools.cache": Memoizer("unbounded"),
     "cachetools.cached": Memoizer("cache_arg"),
-    "cachetools.cachedmethod": Memoizer("cache_arg"),
+    "cachetools.cachedmethod": Memoizer("cache_arg", per_instance=True),
     "cachetools.func.lru_cache": Memoizer("maxsize"),
     "cachetools.func.lfu_cache": Memoizer("maxsize"),
     "cachetools.func.fifo_cache": Memoizer("maxsize"),
@@ -477,11 +494,64 @@ CACHETOOLS_BOUNDED_CACHES = frozenset({
     "cachetools.RRCache", "cachetools.MRUCache",
 })
 
-#: key words that mark data which must not vanish (sessions, tokens, locks, rate limits)
-CRITICAL_KEY_WORDS = frozenset({
-    "session", "sessions", "sess", "lock", "locks", "mutex", "semaphore", "token", "tokens",
-    "auth", "jwt", "otp", "nonce", "csrf", "ratelimit", "rate_limit", "throttle", "idempotency",
+@dataclass(frozen=True)
+class CriticalData:
+    """A kind of data that must not vanish from a cache (SL303)."""
+
+    what: str  # how a finding names it ("rate-limit counter")
+    loss: str  # what an eviction does to the application
+
+
+CRITICAL_DATA: dict[str, CriticalData] = {
+    "session": CriticalData("session", "its users are logged out"),
+    "lock": CriticalData("lock", "two workers take the same lock"),
+    "token": CriticalData("token", "the clients holding it are rejected"),
+    "rate limit": CriticalData("rate-limit counter", "the counts reset, so the limit no longer holds an attacker back"),
+    "login failure": CriticalData("login-failure counter", "brute-force throttling resets and password guessing resumes"),
+    "replay": CriticalData("replay marker", "a used code, nonce or token is accepted again"),
+    "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed"),
+    "idempotency": CriticalData("idempotency key", "a retried request runs twice"),
+}
+#: a key word (first word of a key, or part of the key variable's name) -> the kind of critical data
+CRITICAL_KEY_WORDS: dict[str, str] = {
+    **dict.fromkeys(("session", "sessions", "sess"), "session"),
+    **dict.fromkeys(("lock", "locks", "mutex", "semaphore"), "lock"),
+    **dict.fromkeys(("token", "tokens", "auth", "jwt", "csrf"), "token"),
+    **dict.fromkeys(("ratelimit", "ratelimits", "rate_limit", "ratelimiter", "throttle", "throttles", "throttling",
+                     "attempt", "attempts"), "rate limit"),
+    **dict.fromkeys(("otp", "totp", "hotp", "nonce", "nonces", "jti"), "replay"),
+    **dict.fromkeys(("idempotency", "idempotent"), "idempotency"),
+}
+#: pairs of key words that together mark critical data wherever they stand in the
+#: key's first words (``login:fail:ip:{}``, ``used_otp:{}``, ``oauth:code:{}``):
+#: (first words, second words, kind)
+CRITICAL_KEY_PHRASES: tuple[tuple[frozenset[str], frozenset[str], str], ...] = (
+    (frozenset({"login", "signin", "password", "auth"}),
+     frozenset({"fail", "failed", "failure", "failures", "fails", "attempt", "attempts", "block", "blocked",
+                "lockout", "locked"}), "login failure"),
+    (frozenset({"used", "spent", "seen", "consumed"}),
+     frozenset({"otp", "totp", "code", "codes", "nonce", "token", "jti"}), "replay"),
+    (frozenset({"oauth", "oauth2", "authorization", "authorize", "auth"}),
+     frozenset({"code", "codes", "grant"}), "oauth code"),
+)
+#: how many leading words of a key the phrases are looked for in
+CRITICAL_PHRASE_SPAN = 3
+#: Django REST framework throttles: they keep request histories in their class's
+#: ``cache`` attribute, Django's default cache unless the class sets another
+DRF_THROTTLE_CLASSES = frozenset({
+    "rest_framework.throttling.SimpleRateThrottle", "rest_framework.throttling.AnonRateThrottle",
+    "rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.ScopedRateThrottle",
 })
+DRF_THROTTLE_CACHE_ATTR = "cache"
+#: calls that read a setting from the environment with a fallback: qualified
+#: name -> position of the fallback argument (None: only as ``default=``)
+ENV_READERS: dict[str, int | None] = {
+    "os.getenv": 1, "os.environ.get": 1, "decouple.config": None,
+}
+#: classes whose instances read the environment (``env = environ.Env()``): called
+#: (``env("X", default=...)``) or through typed methods (``env.str("X", "...")``)
+ENV_READER_CLASSES = frozenset({"environ.Env", "environs.Env", "decouple.AutoConfig", "decouple.Config"})
+ENV_DEFAULT_KEYWORD = "default"
 #: Django session engines that keep sessions only in a cache
 EVICTING_SESSION_ENGINES = frozenset({"django.contrib.sessions.backends.cache"})
 #: redis maxmemory policies that evict keys
@@ -562,6 +632,9 @@ DJANGO_MODEL_READERS = frozenset({
     "django.shortcuts.get_object_or_404", "django.shortcuts.get_list_or_404",
 })
 #: blocking calls to remote services (SL304: memoizing these goes stale)
+#: how many calls deep the model follows the project's own helpers when asking
+#: whether a call does I/O or queries ("look one or two calls deep")
+PROJECT_HELPER_DEPTH = 2
 REMOTE_CALL_PREFIXES = (
     "requests.", "httpx.", "urllib.request.urlopen", "urllib3.", "aiohttp.", "boto3.", "grpc.",
 )
@@ -616,6 +689,9 @@ IO_CLIENTS: dict[str, str] = {
     "django.core.mail.EmailMultiAlternatives": "mail_message",
     "django.core.mail.message.EmailMessage": "mail_message",
     "django.core.mail.get_connection": "smtp",
+    "emails.Message": "mail_message",
+    "emails.html": "mail_message",
+    "emails.message.Message": "mail_message",
     "django_rq.get_queue": "rq",
     "rq.Queue": "rq",
 }
@@ -630,6 +706,22 @@ IO_CLIENT_METHODS: dict[str, frozenset[str] | None] = {
     "mail_message": frozenset({"send"}),
     "rq": frozenset({"enqueue", "enqueue_call", "enqueue_in", "enqueue_at"}),
 }
+#: SDKs whose resource classes call a remote API (``stripe.Customer.create(...)``,
+#: ``stripe.PaymentIntent.confirm_async(...)``): module root -> (category, the
+#: resource methods that make a request; an ``_async`` suffix is the same request)
+IO_SDK_METHODS: dict[str, tuple[str, frozenset[str]]] = {
+    "stripe": ("http", frozenset({
+        "create", "retrieve", "modify", "delete", "list", "search", "confirm", "cancel", "capture",
+        "attach", "detach", "pay", "finalize_invoice", "void_invoice", "mark_uncollectible", "send_invoice",
+        "upcoming", "create_preview", "list_line_items", "expire", "verify_microdeposits", "apply_customer_balance",
+        "create_balance_transaction", "create_source", "delete_discount", "create_tax_id", "delete_tax_id",
+    })),
+}
+#: words of a file that may do blocking I/O itself: such a file publishes its call
+#: summaries even when no rule's own vocabulary matches it
+IO_VOCABULARY = tuple(sorted(
+    {name.split(".")[0] for name in (*IO_CALLS, *IO_CLIENTS, *IO_SDK_METHODS)} | {"delay(", "apply_async("}
+))
 #: client methods that stay local (for kinds whose every other method is I/O)
 IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close"})
 
@@ -736,6 +828,9 @@ TRANSACTION_YIELDS: dict[tuple[str, str], str] = {
 SESSION_TYPE_SUFFIX = "Session"
 #: Flask-SQLAlchemy: ``db.session`` is a session when ``db`` is imported or module-level
 CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
+#: words in the name of an imported annotation that may be a session type alias
+#: (``SessionDep``, ``DbSession``, ``DBDep``); the defining module's facts decide
+SESSION_ALIAS_WORDS = ("Session", "Dep", "DB", "Db")
 #: session registries that are used as the session itself (``Session.query(...)``,
 #: ``db_session.commit()``): one session per thread or request, nobody's local
 SCOPED_SESSION_REGISTRIES = frozenset({"sqlalchemy.orm.scoped_session", "sqlalchemy.ext.asyncio.async_scoped_session"})
@@ -765,6 +860,14 @@ COMMAND_BASES = frozenset({
     "django.core.management.base.BaseCommand", "django.core.management.BaseCommand",
     "django.core.management.base.LabelCommand", "django.core.management.base.AppCommand",
 })
+#: SQLAlchemy DDL constructs: a function that drops or creates tables, schemas or
+#: constraints maintains the schema (set-up, teardown, dev tooling), not request code
+SCHEMA_DDL_CALLS = frozenset(
+    f"{module}.{name}"
+    for module in ("sqlalchemy.schema", "sqlalchemy.sql.ddl", "sqlalchemy")
+    for name in ("DropTable", "CreateTable", "DropSchema", "CreateSchema", "DropConstraint", "AddConstraint",
+                 "DropIndex", "CreateIndex")
+)
 #: decorators making a function a CLI command (``@click.command()``, ``@app.cli.command()``)
 CLI_DECORATOR_NAMES = frozenset({"command", "group"})
 #: libraries whose ``.command``/``.group`` decorators declare CLI commands
@@ -940,6 +1043,17 @@ PRIMARY_COUNTERPARTS: tuple[tuple[str, str], ...] = (
     ("reader", "writer"), ("readonly", "readwrite"), ("read", "write"), ("ro", "rw"),
     ("slave", "master"), ("secondary", "primary"), ("follower", "leader"), ("standby", "primary"),
 )
+#: handles whose constructor's arguments (a URL, a setting, ``bind=``) decide
+#: whether they reach a replica: ``reader_engine = create_engine(DATABASE_URL)`` is the primary
+REPLICA_DECIDING_KINDS = frozenset({"connection", "pool", "engine", "session_factory", "session"})
+#: SQLAlchemy's routing-session recipe: a Session subclass whose ``get_bind``
+#: picks the primary while flushing or for write statements and a replica
+#: otherwise; its reads are replica reads, its writes reach the primary
+SA_SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session"})
+ROUTING_BIND_METHOD = "get_bind"
+ROUTING_WRITE_MARKERS = frozenset({"_flushing", "Update", "Delete", "Insert", "UpdateBase"})
+#: keyword of ``sessionmaker`` naming the session class it builds
+SESSION_CLASS_KEYWORD = "class_"
 #: Django's alias for the primary database
 DJANGO_DEFAULT_ALIAS = "default"
 

@@ -168,6 +168,63 @@ def replica_alias(text: str, recognition: "Recognition") -> bool:
     return bool(_ALIAS.match(text)) and text not in recognition.primary_handles and _replica_words(text)
 
 
+_URL_HOST = lazy_compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/]*@)?([^/:?#]+)")
+
+
+def replica_url(text: str) -> bool:
+    """Whether a database URL's host names a read replica (``postgresql://db-replica.internal/app``)."""
+    match = _URL_HOST.match(text)
+    return bool(match) and any(_replica_words(part) for part in match.group(1).split("."))
+
+
+def constructs_handle(call: cst.Call, module: "ModuleModel") -> bool:
+    """A catalogued constructor of a connection, pool, engine or session
+    factory: its arguments (URL, ``bind=``), not its variable's name, say
+    whether it reaches a replica."""
+    resource = catalog.CALL_RESULTS.get(module.qualified(call.func) or "")
+    return resource is not None and resource.kind in catalog.REPLICA_DECIDING_KINDS
+
+
+def routing_sessions(module: "ModuleModel") -> frozenset[str]:
+    """Classes of this module built on SQLAlchemy's routing-session recipe
+    (a ``Session`` whose ``get_bind`` chooses by ``_flushing`` or the statement kind)."""
+    return module.derived("routing-sessions", lambda: frozenset(_routing_sessions(module)))
+
+
+def _routing_sessions(module: "ModuleModel") -> Iterator[str]:
+    for info in module.classes:
+        if not any(base in catalog.SA_SESSION_CLASSES for base in info.bases):
+            continue
+        for stmt in info.node.body.body:
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == catalog.ROUTING_BIND_METHOD and _routes_by_write(stmt):
+                yield info.name
+
+
+def _routes_by_write(method: cst.FunctionDef) -> bool:
+    """``get_bind`` returns more than one engine, choosing by flush or write statement."""
+    returns = sum(isinstance(node, cst.Return) for node in walk(method))
+    marked = any(
+        (isinstance(node, cst.Name) and node.value in catalog.ROUTING_WRITE_MARKERS)
+        or (isinstance(node, cst.Attribute) and node.attr.value in catalog.ROUTING_WRITE_MARKERS)
+        for node in walk(method)
+    )
+    return returns >= 2 and marked
+
+
+def routing_session_call(call: cst.Call, module: "ModuleModel") -> bool:
+    """A call that builds a routing session or a factory of them
+    (``RoutingSession()``, ``sessionmaker(class_=RoutingSession)``)."""
+    classes = routing_sessions(module)
+    if not classes:
+        return False
+    if dotted(call.func) in classes:
+        return True
+    return any(
+        arg.keyword is not None and arg.keyword.value == catalog.SESSION_CLASS_KEYWORD and dotted(arg.value) in classes
+        for arg in call.args
+    )
+
+
 def primary_counterpart(spelled: str, module_text: str, recognition: "Recognition") -> str | None:
     """The primary handle matching a replica one, where the file (or config) names it."""
     if spelled in recognition.replica_handles and len(recognition.replica_handles) == len(recognition.primary_handles):

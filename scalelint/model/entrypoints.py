@@ -64,7 +64,7 @@ def concurrent_runs(kind: str) -> str:
 # -- functions and blocks of another code context ------------------------------------
 def regions(source: "SourceFile") -> list[Region]:
     """The functions and blocks of a file that run outside requests, by line."""
-    found = list(region_nodes(source.model))
+    found = list(region_nodes(source.model, source.text))
     if not found:
         return []
     positions = source.positions
@@ -75,14 +75,15 @@ def regions(source: "SourceFile") -> list[Region]:
     return out
 
 
-def region_nodes(model: "ModuleModel") -> Iterator[tuple[cst.CSTNode, str]]:
-    """(node, context) of each block, class or top-level function running outside requests."""
+def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode, str]]:
+    """(node, context) of each block, class or top-level function running
+    outside requests; ``text`` is the module's source."""
     entry_names: set[str] = set()
     for stmt in model.cst.body:
         if _is_main_block(stmt):
             yield stmt, ONE_SHOT
             entry_names.update(_called_names(stmt))
-    run_python = _run_python_callables(model)
+    run_python = _run_python_callables(model, text)
     for info in model.classes:
         if _is_command_class(info.bases):
             yield info.node, ONE_SHOT
@@ -93,10 +94,19 @@ def region_nodes(model: "ModuleModel") -> Iterator[tuple[cst.CSTNode, str]]:
             yield fn.node, MIGRATION
         elif fn.qualname in entry_names or _cli_command(model, fn.node) or (
             fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
-        ):
+        ) or _maintains_schema(model, fn, text):
             yield fn.node, ONE_SHOT
         elif _startup(fn):
             yield from ((loop, ONE_SHOT) for loop in _startup_loops(fn.node))
+
+
+def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:
+    """The function drops or creates tables, schemas or constraints
+    (``conn.execute(DropTable(table))``): schema maintenance, not request code
+    (``text``, the module's source, is searched first)."""
+    if not any(name in text for name in ("Drop", "Create", "AddConstraint")):
+        return False
+    return any(model.qualified(call.func) in catalog.SCHEMA_DDL_CALLS for _, call in fn.calls())
 
 
 def _is_main_block(stmt: cst.BaseStatement) -> bool:
@@ -115,9 +125,11 @@ def _called_names(node: cst.CSTNode) -> set[str]:
     return {n.func.value for n in walk(node) if isinstance(n, cst.Call) and isinstance(n.func, cst.Name)}
 
 
-def _run_python_callables(model: "ModuleModel") -> set[str]:
-    """Names passed to ``migrations.RunPython(forward, backward)``."""
-    if "RunPython" not in model.text_vocabulary:
+def _run_python_callables(model: "ModuleModel", text: str) -> set[str]:
+    """Names passed to ``migrations.RunPython(forward, backward)`` (the
+    source text is searched first: regenerating it from the tree costs a
+    third of a parse)."""
+    if "RunPython" not in text:
         return set()
     names: set[str] = set()
     for node in walk(model.cst):

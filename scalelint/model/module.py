@@ -136,10 +136,6 @@ class ModuleModel:
         """Every function, method and nested function, in source order."""
         return self._functions
 
-    @cached_property
-    def text_vocabulary(self) -> str:
-        return self.cst.code
-
     # -- names ------------------------------------------------------------------
     def qualified(self, expr: cst.BaseExpression) -> str | None:
         """The import-resolved qualified name of a Name/Attribute chain."""
@@ -333,7 +329,7 @@ _KNOWN_LIBRARY_ROOTS = frozenset({
     "xmlrpc", "selenium", "playwright", "tornado", "twisted", "gevent", "asyncio",
     "threading", "multiprocessing", "concurrent", "contextlib", "io", "tempfile", "shutil",
     "ldap", "ldap3", "kafka", "confluent_kafka", "pika", "zmq", "elasticsearch", "opensearchpy",
-    "pymemcache", "memcache", "cachetools", "aiocache", "dogpile", "flask_caching",
+    "stripe", "emails", "pymemcache", "memcache", "cachetools", "aiocache", "dogpile", "flask_caching",
     "flask_sqlalchemy", "alembic", "peewee", "pony", "tortoise", "databases", "ormar",
     "sqlmodel", "neo4j", "cassandra", "clickhouse_driver", "snowflake", "pyspark",
 })

@@ -13,9 +13,12 @@ import ast
 import bisect
 import gc
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import libcst as cst
+
+if TYPE_CHECKING:
+    from scalelint.model.module import ModuleModel
 
 Spot = tuple[int, int, int, int]
 #: statements with statements inside
@@ -201,3 +204,8 @@ def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     if isinstance(suite, cst.SimpleStatementSuite):
         return [cst.SimpleStatementLine(body=suite.body)]
     return []
+
+
+def statement_locator(model: "ModuleModel", text: str, tree: ast.Module | None = None) -> StatementLocator:
+    """The file's locator, built once per module model and shared by the facts that need spots."""
+    return model.derived("statement_locator", lambda: StatementLocator(model.cst, text, tree))

@@ -143,7 +143,7 @@ class FileFacts:
             if target:
                 effects.setdefault("memo", set()).add(target)
         elif method in catalog.CACHE_DELETES:
-            templates = list(self._deleted_templates(op, fn))
+            templates = list(self.cm.deleted_templates(op, fn))
             effects.setdefault("keys", set()).update(t for t in templates if t)
             if None in templates:
                 effects["opaque"] = True  # deletes keys we cannot read: trusted to cover
@@ -172,28 +172,6 @@ class FileFacts:
             return
         if op.key is not None and op.template:
             yield op.key, op.template, op.value
-
-    def _deleted_templates(self, op: CacheOp, fn: "FunctionModel") -> Iterator[str | None]:
-        """The template of each key deleted (None for one we cannot read)."""
-        exprs: list[cst.BaseExpression] = []
-        for arg in op.call.args:
-            if arg.keyword is not None and arg.keyword.value not in ("key", "keys", "name"):
-                continue
-            value = arg.value
-            if isinstance(value, cst.Name):
-                bound = self.cm.binding(fn, value.value, op.stmt.ordinal)
-                if isinstance(bound, (cst.List, cst.Tuple, cst.Set)):
-                    value = bound
-            if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
-                exprs.extend(el.value for el in value.elements)
-            elif isinstance(value, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
-                exprs.append(value.elt)
-            else:
-                exprs.append(value)
-            if op.method == "hdel":
-                break
-        for expr in exprs:
-            yield self.cm.key_template(expr, fn, op.stmt.ordinal)
 
     def _pattern(self, op: CacheOp) -> str | None:
         for arg in op.call.args:

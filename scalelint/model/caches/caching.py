@@ -17,6 +17,8 @@ from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import KeyReader, literal_template, reference
 from scalelint.model.catalog import CacheLibrary
 from scalelint.model.entities import EntityReader, bindings, param_names, params_of
+from scalelint.model.ioclients import does_io, io_client_kind
+from scalelint.model.ormmodels import model_facts
 from scalelint.core.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
@@ -104,6 +106,79 @@ class CacheOp:
         return "ttl"
 
 
+    def lifetime(self, module: "ModuleModel") -> float | None:
+        """The entry's TTL in seconds where the code spells it (literals,
+        arithmetic, module constants, ``timedelta``); None when it does not."""
+        if self.expiry() != "ttl":
+            return None
+        if self.method in ("setex", "psetex"):
+            arg, scale = self.arg(1, ("time",)), 0.001 if self.method == "psetex" else 1.0
+        else:
+            spec = self.client.library.ttl_arg(self.method)
+            arg = self.arg(spec[1], spec[0]) if spec is not None else None
+            keyword = arg.keyword.value if arg is not None and arg.keyword is not None else None
+            if keyword in ("exat", "pxat", "keepttl"):
+                return None  # an instant, or the old TTL: not a lifetime spelled here
+            scale = 0.001 if keyword == "px" else 1.0
+        value = seconds_of(arg.value, module) if arg is not None else None
+        return value * scale if value is not None else None
+
+
+_TIMEDELTA_UNITS = {"weeks": 604800.0, "days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0,
+                    "milliseconds": 0.001}
+
+
+def seconds_of(expr: cst.BaseExpression, module: "ModuleModel", depth: int = 0) -> float | None:
+    """A number of seconds spelled by ``expr``: a literal, arithmetic on them, a
+    module-level constant, ``timedelta(...)`` (with ``.total_seconds()``)."""
+    if depth > 4:
+        return None
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    if isinstance(expr, cst.Name):
+        bound = module.global_values.get(expr.value)
+        return seconds_of(bound, module, depth + 1) if bound is not None else None
+    if isinstance(expr, cst.BinaryOperation):
+        left, right = seconds_of(expr.left, module, depth + 1), seconds_of(expr.right, module, depth + 1)
+        if left is None or right is None:
+            return None
+        return _arithmetic(expr.operator, left, right)
+    if isinstance(expr, cst.Call):
+        return _call_seconds(expr, module, depth)
+    return None
+
+
+def _arithmetic(operator: cst.BaseBinaryOp, left: float, right: float) -> float | None:
+    if isinstance(operator, cst.Multiply):
+        return left * right
+    if isinstance(operator, cst.Add):
+        return left + right
+    if isinstance(operator, cst.Subtract):
+        return left - right
+    if isinstance(operator, (cst.Divide, cst.FloorDivide)) and right:
+        return left / right if isinstance(operator, cst.Divide) else float(left // right)
+    return None
+
+
+def _call_seconds(call: cst.Call, module: "ModuleModel", depth: int) -> float | None:
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "total_seconds" and not call.args:
+        return seconds_of(func.value, module, depth + 1)
+    spelled = dotted(func) or ""
+    if spelled in ("int", "float") and len(call.args) == 1:
+        return seconds_of(call.args[0].value, module, depth + 1)
+    if spelled.rsplit(".", 1)[-1] != "timedelta":
+        return None
+    total = 0.0
+    for position, arg in enumerate(call.args):
+        unit = arg.keyword.value if arg.keyword is not None else ("days", "seconds")[position] if position < 2 else None
+        value = seconds_of(arg.value, module, depth + 1)
+        if unit not in _TIMEDELTA_UNITS or value is None:
+            return None
+        total += value * _TIMEDELTA_UNITS[unit]
+    return total
+
+
 @dataclass(frozen=True)
 class Memo:
     """A memoizing decorator on a function."""
@@ -113,6 +188,12 @@ class Memo:
     qualified: str | None  # in-process memoizers (functools, cachetools)
     client: CacheClient | None  # shared-cache memoizers (Flask-Caching, dogpile, aiocache)
     method: str
+
+    @property
+    def per_instance(self) -> bool:
+        """A cache each instance owns (``cachetools.cachedmethod``), not one per function."""
+        rule = catalog.IN_PROCESS_MEMOIZERS.get(self.qualified or "")
+        return rule is not None and rule.per_instance
 
     @property
     def call(self) -> cst.Call | None:
@@ -386,6 +467,28 @@ class CacheModel:
         template = self.key_template(key, fn, stmt.ordinal) if key is not None else None
         return CacheOp(call, client, method, stmt, key, template)
 
+    def deleted_templates(self, op: CacheOp, fn: "FunctionModel") -> Iterator[str | None]:
+        """The template of each key deleted (None for one we cannot read)."""
+        exprs: list[cst.BaseExpression] = []
+        for arg in op.call.args:
+            if arg.keyword is not None and arg.keyword.value not in ("key", "keys", "name"):
+                continue
+            value = arg.value
+            if isinstance(value, cst.Name):
+                bound = self.binding(fn, value.value, op.stmt.ordinal)
+                if isinstance(bound, (cst.List, cst.Tuple, cst.Set)):
+                    value = bound
+            if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+                exprs.extend(el.value for el in value.elements)
+            elif isinstance(value, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+                exprs.append(value.elt)
+            else:
+                exprs.append(value)
+            if op.method == "hdel":
+                break
+        for expr in exprs:
+            yield self.key_template(expr, fn, op.stmt.ordinal)
+
     def key_template(self, expr: cst.BaseExpression, fn: "FunctionModel | None", before: int | None = None) -> str | None:
         return self._reader(fn, before).template(expr)
 
@@ -438,6 +541,33 @@ class CacheModel:
                 if template is not None:
                     out[fn.qualname] = template
         return out
+
+    def argument_templates(self, fn: "FunctionModel", param: str) -> list[str]:
+        """Templates of the keys this module's own calls pass to ``fn``'s
+        parameter ``param`` (``increment_attempt(ip_key)`` with ``ip_key`` built
+        by a key function): what a key parameter holds, one call away."""
+        positional = [p.name.value for p in (*fn.node.params.posonly_params, *fn.node.params.params)]
+        if fn.cls is not None:
+            if not positional or positional[0] not in ("self", "cls"):
+                return []
+            positional, spellings = positional[1:], {f"self.{fn.name}", f"cls.{fn.name}", f"{fn.cls.name}.{fn.name}"}
+        elif fn.qualname == fn.name:
+            spellings = {fn.name}
+        else:
+            return []
+        position = positional.index(param) if param in positional else None
+        found: list[str] = []
+        for caller in self.module.functions:
+            if caller is fn:
+                continue
+            for stmt, call in caller.calls():
+                if dotted(call.func) not in spellings:
+                    continue
+                arg = _argument(call, param, position)
+                template = self.key_template(arg, caller, stmt.ordinal) if arg is not None else None
+                if template is not None and template not in found:
+                    found.append(template)
+        return found
 
     @cached_property
     def instances(self) -> dict[str, str]:
@@ -614,6 +744,17 @@ def _key_arg(call: cst.Call, method: str) -> cst.BaseExpression | None:
     return positional[0].value
 
 
+def _argument(call: cst.Call, keyword: str, position: int | None) -> cst.BaseExpression | None:
+    """The value a call passes for a parameter, by keyword or position."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None]
+    if position is None or position >= len(positional) or any(a.star for a in positional[: position + 1]):
+        return None
+    return positional[position].value
+
+
 def _subscript_text(expr: cst.Subscript) -> str:
     if len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
         return string_value(expr.slice[0].slice.value) or ""
@@ -660,28 +801,85 @@ class Stakes:
             )
         return None
 
-    def query_in(self, fn: "FunctionModel", depth: int = 0) -> str | None:
+    def self_key(self, memo: Memo) -> str | None:
+        """How a process-wide memo on a method tells instances apart: "row" for
+        a Django model (instances of one row are equal: they share entries),
+        "instance" for other classes (each one kept alive by the cache); None
+        for plain functions and caches each instance owns."""
+        fn = memo.fn
+        params = fn.node.params.params
+        if fn.cls is None or memo.per_instance or not params or params[0].name.value != "self":
+            return None
+        models = {fact["c"]: fact.get("orm") for fact in self._models}
+        return "row" if models.get(fn.cls.name) == "django" else "instance"
+
+    @cached_property
+    def _models(self) -> list[dict]:
+        return model_facts(self.module)
+
+    def query_in(self, fn: "FunctionModel") -> str | None:
         """A short description of the first database or remote call the
-        function makes (itself or through a function of this module)."""
+        function makes, itself or through functions and methods of this
+        module one or two calls away."""
+        found = self._query_in(fn, catalog.PROJECT_HELPER_DEPTH, {fn.qualname})
+        if found is None:
+            return None
+        what, via = found
+        return f"{what} (via {via}())" if via else what
+
+    def _query_in(self, fn: "FunctionModel", depth: int, seen: set[str]) -> tuple[str, str | None] | None:
+        """(what the first query or remote call is, the helper called first to reach it)."""
         all_reads = self.cm.entities.function_reads(fn)
         reads = [r for r in all_reads if not catalog.is_system_catalog(r.entity)]
         if reads:
-            return f"reads {reads[0].entity}"
+            return f"reads {reads[0].entity}", None
         if all_reads:
             return None  # only the database's own catalogs (types, collations): they change with migrations
         for _, call in fn.calls():
-            func = call.func
-            qn = self.module.qualified(func)
-            if qn is not None and qn.startswith(catalog.REMOTE_CALL_PREFIXES):
-                return f"calls {qn}()"
-            if isinstance(func, cst.Attribute):
-                resource = fn.resource_of(func.value)
-                if resource is not None and func.attr.value in catalog.QUERY_METHODS.get(resource.kind, ()):
-                    return f"runs {dotted(func) or func.attr.value}()"
-            elif isinstance(func, cst.Name) and depth == 0 and func.value in self.module._defs:
-                callee = next((f for f in self.module.functions if f.qualname == func.value), None)
-                if callee is not None and callee is not fn:
-                    found = self.query_in(callee, depth + 1)
-                    if found:
-                        return f"{found} (via {func.value}())"
+            what = self._direct_query(fn, call)
+            if what is not None:
+                return what, None
+            callee = self._callee(fn, call) if depth > 0 else None
+            if callee is None or callee.qualname in seen:
+                continue
+            seen.add(callee.qualname)
+            found = self._query_in(callee, depth - 1, seen)
+            if found is not None:
+                return found[0], dotted(call.func)
         return None
+
+    def _direct_query(self, fn: "FunctionModel", call: cst.Call) -> str | None:
+        """A call that queries the database or leaves the process: what it is."""
+        func = call.func
+        qn = self.module.qualified(func)
+        if qn is not None and qn.startswith(catalog.REMOTE_CALL_PREFIXES):
+            return f"calls {qn}()"
+        if not isinstance(func, cst.Attribute):
+            return None
+        resource = fn.resource_of(func.value)
+        if resource is not None and func.attr.value in catalog.QUERY_METHODS.get(resource.kind, ()):
+            return f"runs {dotted(func) or func.attr.value}()"
+        kind = io_client_kind(self.module, self._constructed(fn, func.value))
+        if kind is not None and does_io(kind, func.attr.value):
+            return f"calls {dotted(func) or func.attr.value}() on a remote {kind} client"
+        return None
+
+    def _constructed(self, fn: "FunctionModel", receiver: cst.BaseExpression) -> cst.BaseExpression:
+        """What a call's receiver was built by: itself, or the value its name
+        (local or module-level) or ``self`` attribute is bound to."""
+        if isinstance(receiver, cst.Name):
+            return self.cm.binding(fn, receiver.value) or receiver
+        if isinstance(receiver, cst.Attribute):
+            return self.cm._attr_binding(receiver, fn) or receiver
+        return receiver
+
+    def _callee(self, fn: "FunctionModel", call: cst.Call) -> "FunctionModel | None":
+        """The function or method of this module a call runs (``helper()``, ``self.helper()``)."""
+        spelled = dotted(call.func)
+        if spelled is None:
+            return None
+        if spelled.startswith("self.") and fn.cls is not None:
+            spelled = f"{fn.cls.name}.{spelled[5:]}"
+        elif spelled not in self.module._defs:
+            return None
+        return next((f for f in self.module.functions if f.qualname == spelled), None)

@@ -52,6 +52,9 @@ class Source:
     #: relations followed from ``model`` to what is iterated (``c.orders.all()``
     #: over the element ``c`` of a loop over customers: ("orders",))
     via: tuple[str, ...] = ()
+    #: columns or relations the query holds equal to one value (``Order.shop_id == shop.id``,
+    #: ``filter_by(shop=shop)``): every row shares that parent
+    pinned: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,9 @@ class _Sources:
         return source if self.extend(source, links[1:]) else None
 
     def _sa_options(self, source: Source, link: _Link) -> bool:
+        if link.name in _SA_FILTERS:
+            source.pinned |= self._pinned(source, link.call)  # type: ignore[arg-type]
+            return True
         if link.name != "options":
             return True
         args = _positional(link.call)  # type: ignore[arg-type]
@@ -324,6 +330,22 @@ class _Sources:
                 return False
             source.eager.update(paths)
         return True
+
+    def _pinned(self, source: Source, call: cst.Call) -> set[str]:
+        """What a filter holds equal to one value on the rows' own model:
+        ``Order.shop_id == x`` and ``filter_by(shop=x)``, also through a local list of
+        criteria unpacked into the call (``filter(*criteria)``)."""
+        out: set[str] = set()
+        for arg in call.args:
+            if arg.keyword is not None:
+                out.add(arg.keyword.value)
+            elif arg.star == "*" and isinstance(arg.value, cst.Name):
+                for value in self._values.get(arg.value.value, ()):
+                    for element in value.elements if isinstance(value, (cst.List, cst.Tuple)) else ():
+                        out |= _equated_column(element.value, source.model)
+            elif not arg.star:
+                out |= _equated_column(arg.value, source.model)
+        return out
 
     def _loader_paths(self, expr: cst.BaseExpression, prefix: str) -> list[str] | None:
         """Relation paths a loader option loads eagerly (``joinedload(A.b).selectinload(B.c)``
@@ -359,6 +381,19 @@ class _Sources:
             if link.name != "lazyload":
                 out.append(path)
         return out
+
+
+_SA_FILTERS = frozenset({"filter", "filter_by", "where"})
+
+
+def _equated_column(expr: cst.BaseExpression, model: str) -> set[str]:
+    """``{"shop_id"}`` for ``Order.shop_id == value`` on the model ``Order``."""
+    if not isinstance(expr, cst.Comparison) or len(expr.comparisons) != 1:
+        return set()
+    left = expr.left
+    if not isinstance(expr.comparisons[0].operator, cst.Equal) or not isinstance(left, cst.Attribute):
+        return set()
+    return {left.attr.value} if (dotted(left.value) or "").rsplit(".", 1)[-1] == model else set()
 
 
 def _loader_step(arg: cst.BaseExpression) -> str | None:
@@ -549,7 +584,95 @@ def _record(
         record["mgr"] = source.manager
     if source.via:
         record["via"] = list(source.via)
+    else:
+        query = built_query(sources, iterated, source.orm)
+        if query is not None:
+            record["q"] = {"at": ctx.span(query.receiver)[1], "model": query.model}
+    if source.pinned:
+        record["pin"] = sorted(source.pinned)
     return record, (var, source)
+
+
+@dataclass(frozen=True)
+class BuiltQuery:
+    """A query built in the function itself: where a loader call can be appended."""
+
+    receiver: cst.BaseExpression  # the query expression the call goes after
+    model: str  # the model as spelled in it (SQLAlchemy loaders name ``Model.rel``)
+
+
+#: calls that end a query (what follows them is no longer a query)
+_DJANGO_ENDS = frozenset({"iterator"})
+_SA_ENDS = frozenset({"all", "unique", "yield_per"})
+
+
+def built_query(sources: _Sources, expr: cst.BaseExpression, orm: str, depth: int = 0) -> BuiltQuery | None:
+    """The query a loop iterates when this function builds it (itself, or a local
+    name bound once to it); SQLAlchemy: the statement a session runs."""
+    if depth > _MAX_RESOLVE:
+        return None
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in _WRAPPERS:
+        args = _positional(expr)
+        return built_query(sources, args[0], orm, depth + 1) if args and len(args) == 1 else None
+    if isinstance(expr, cst.Name):
+        values = sources._values.get(expr.value)
+        return built_query(sources, values[0], orm, depth + 1) if values and len(values) == 1 else None
+    base, links = _links(expr)
+    if not links:
+        return None
+    if orm == "django":
+        return _django_query(base, links, expr)
+    return _alchemy_query(sources, links, expr, depth)
+
+
+def _django_query(base: cst.BaseExpression | None, links: list[_Link], expr: cst.BaseExpression) -> BuiltQuery | None:
+    if not isinstance(base, cst.Name) or links[-1].call is None:
+        return None
+    receiver = _before_end(links, expr, _DJANGO_ENDS)
+    return BuiltQuery(receiver, dotted(base) or "") if receiver is not None else None
+
+
+def _alchemy_query(sources: _Sources, links: list[_Link], expr: cst.BaseExpression, depth: int) -> BuiltQuery | None:
+    for index, link in enumerate(links):
+        owner = link.node.value if isinstance(link.node, cst.Attribute) else None
+        if link.call is None or owner is None:
+            continue
+        args = _positional(link.call)
+        if link.name in ("scalars", "execute") and args and len(args) == 1 and sources._session(owner):
+            return _statement_query(sources, args[0], depth + 1)
+        if link.name == "query" and args and len(args) == 1 and sources._session(owner):
+            receiver = _before_end(links, expr, _SA_ENDS)
+            return BuiltQuery(receiver, dotted(args[0]) or "") if receiver is not None else None
+        return None
+    if len(links) > 1 and links[0].name == "query" and links[0].call is None:  # ``Model.query.filter(...)``
+        receiver = _before_end(links, expr, _SA_ENDS)
+        owner = links[0].node.value  # type: ignore[attr-defined]
+        return BuiltQuery(receiver, dotted(owner) or "") if receiver is not None else None
+    return None
+
+
+def _statement_query(sources: _Sources, expr: cst.BaseExpression, depth: int) -> BuiltQuery | None:
+    """``select(Model)...`` run by a session, itself or through a local name bound once."""
+    if depth > _MAX_RESOLVE:
+        return None
+    if isinstance(expr, cst.Name):
+        values = sources._values.get(expr.value)
+        return _statement_query(sources, values[0], depth + 1) if values and len(values) == 1 else None
+    _, links = _links(expr)
+    if not links or links[0].name != "select" or links[0].call is None:
+        return None
+    args = _positional(links[0].call)
+    return BuiltQuery(expr, dotted(args[0]) or "") if args and len(args) == 1 else None
+
+
+def _before_end(links: list[_Link], expr: cst.BaseExpression, ends: frozenset[str]) -> cst.BaseExpression | None:
+    """The query expression without a final call that ends it (``.all()``, ``.iterator()``)."""
+    last = links[-1]
+    if last.name not in ends:
+        return expr
+    if last.call is None or not isinstance(last.call.func, cst.Attribute) or last.call is not expr:
+        return None
+    return last.call.func.value
 
 
 _Chain = tuple[list[str], bool, list[cst.Attribute]]
@@ -742,6 +865,16 @@ class LazyLoad:
     spelled: str = ""
     #: the loop's other lazy loads, named in the message (related locations)
     others: tuple["LazyLoad", ...] = ()
+    #: what loads it with the rows: (method, argument), e.g. ("select_related", "customer"),
+    #: ("selectinload", "Order.customer"); None when no loader call serves it
+    loader: tuple[str, str] | None = None
+    #: the loop record's query built in the same function ({"at": offset, "model": spelled})
+    query: dict[str, Any] | None = None
+
+    def loaders(self) -> list[tuple[str, str]]:
+        """The loader calls of this load and the loop's others, in order, once each."""
+        found = [load.loader for load in (self, *self.others) if load.loader is not None]
+        return list(dict.fromkeys(found))
 
 
 def lazy_loads(index: ModelIndex, records: list[dict[str, Any]]) -> Iterator[LazyLoad]:
@@ -768,7 +901,8 @@ def _one_per_loop(loads: list[LazyLoad]) -> LazyLoad:
     if not others:
         return first
     named = ", ".join(f"`{load.spelled}` (line {load.loc[0]})" for load in others)
-    return LazyLoad(first.loc, f"{first.message}; the loop also lazy-loads {named}", first.spelled, tuple(others))
+    return LazyLoad(first.loc, f"{first.message}; the loop also lazy-loads {named}", first.spelled, tuple(others),
+                    first.loader, first.query)
 
 
 def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[str, LazyLoad]]:
@@ -783,8 +917,9 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         eager |= by_manager[0]
         eager_all |= by_manager[1]
     reported: set[str] = set()
+    served = _identity_mapped(index, cls, record)
     for names, called, locs in record["acc"]:
-        found = _first_lazy(index, cls, names, called, eager, eager_all)
+        found = _first_lazy(index, cls, names, called, eager, eager_all, served)
         if found is None:
             continue
         step, path, relation = found
@@ -792,7 +927,26 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
             continue
         reported.add(path)
         spelled = ".".join([record["var"], *names[: step + 1]])
-        yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled)
+        loader = _loader(record, cls, names, step, path, relation, index)
+        yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled,
+                             loader=loader, query=record.get("q"))
+
+
+def _identity_mapped(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> frozenset[str]:
+    """Many-to-one relations of the iterated SQLAlchemy rows whose target the
+    session's identity map already holds, so reading them runs no query: the
+    parent every row shares (the query pins its key, ``Order.shop_id == x``,
+    ``filter_by(shop=x)``), or the owner of the collection iterated (``for o in
+    shop.orders: o.shop``)."""
+    if record["orm"] != "sqlalchemy":
+        return frozenset()
+    pinned = set(record.get("pin", ()))
+    followed = _via(index, record)
+    owner = followed[1][-1][0].qual if followed is not None and followed[1] else ""
+    single = {name: r for name, r in index.relations(cls).items() if r.kind == "sa" and r.many is not True}
+    to_owner = [name for name, r in single.items() if owner and r.target == owner]
+    back = set(to_owner) if len(to_owner) == 1 else set()  # the one way back to the owner, not another row of its kind
+    return frozenset(name for name in single if name in pinned or f"{name}_id" in pinned or name in back)
 
 
 def _iterated_class(index: ModelIndex, record: dict[str, Any]) -> ModelClass | None:
@@ -826,8 +980,10 @@ def _via(index: ModelIndex, record: dict[str, Any]) -> tuple[ModelClass, list[tu
 
 def _first_lazy(
     index: ModelIndex, cls: ModelClass, names: list[str], called: bool, eager: set[str], eager_all: bool,
+    served: frozenset[str] = frozenset(),
 ) -> tuple[int, str, Relation] | None:
-    """The first step of an attribute chain that loads a relationship lazily."""
+    """The first step of an attribute chain that loads a relationship lazily
+    (``served``: the rows' relations the identity map answers)."""
     path = ""
     forward_only = True
     previous: tuple[str, Relation] | None = None  # (class left, relation followed)
@@ -837,7 +993,9 @@ def _first_lazy(
             return None
         path = f"{path}__{name}" if path else name
         forward_only = forward_only and relation.kind in ("fk", "o2o")
-        if _covered(path, eager) or (eager_all and forward_only) or _back_along_one_to_one(previous, relation):
+        if _covered(path, eager) or (eager_all and forward_only) or _back_along_one_to_one(previous, relation) or (
+            step == 0 and name in served
+        ):
             pass
         elif not _loads(relation, names, step, called):
             return None
@@ -895,16 +1053,41 @@ def _message(
                     f"`.options({outer}.selectinload({option}))`")
         return (f"`{spelled}` lazy-loads {what} {where}; load it with the query: "
                 f"`.options(selectinload({option}))` or `joinedload(...)`")
-    if relation.single and relation.kind != "gfk" and all(r in ("fk", "o2o", "ro2o") for r in _kinds(index, cls, names[: step + 1])):
+    django = _django_loader(index, cls, names, step, relation)
+    if django == "select_related":
         return f"`{spelled}` runs a query for {what} {where}; add `select_related(\"{path}\")` to the queryset"
     if relation.single:
         return f"`{spelled}` queries {what} {where}; add `prefetch_related(\"{path}\")` to the queryset"
     method = names[step + 1]
-    if method in catalog.DJANGO_PREFETCH_SERVED:
+    if django == "prefetch_related":
         return f"`{spelled}.{method}()` queries {what} {where}; add `prefetch_related(\"{path}\")` to the queryset"
     return (f"`{spelled}.{method}()` queries {what} {where} (a prefetch would not serve `{method}()`); "
             f"fetch them for all rows in one query, or prefetch with `Prefetch(\"{path}\", queryset=...)` "
             f"and read `.all()`")
+
+
+def _django_loader(index: ModelIndex, cls: ModelClass, names: list[str], step: int, relation: Relation) -> str | None:
+    """The queryset method that loads a Django relation with the rows: forward
+    foreign keys and one-to-ones join (``select_related``), the rest prefetch
+    when the code reads what a prefetch serves; None otherwise."""
+    if relation.single and relation.kind != "gfk" and all(r in ("fk", "o2o", "ro2o") for r in _kinds(index, cls, names[: step + 1])):
+        return "select_related"
+    if relation.single or names[step + 1] in catalog.DJANGO_PREFETCH_SERVED:
+        return "prefetch_related"
+    return None
+
+
+def _loader(
+    record: dict[str, Any], cls: ModelClass, names: list[str], step: int, path: str, relation: Relation, index: ModelIndex,
+) -> tuple[str, str] | None:
+    """(method, argument) of the call that loads the relation with the loop's query."""
+    if relation.kind != "sa":
+        method = _django_loader(index, cls, names, step, relation)
+        return (method, path) if method is not None else None
+    query = record.get("q")
+    if step != 0 or relation.lazy not in catalog.SA_LAZY_ON_ACCESS or query is None or not query.get("model"):
+        return None  # a nested path needs a chained loader; a dynamic relation is a query object
+    return "selectinload", f"{query['model']}.{names[0]}"
 
 
 def _outer_loaders(index: ModelIndex, record: dict[str, Any]) -> str:

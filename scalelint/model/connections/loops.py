@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
 
 import libcst as cst
 
@@ -24,7 +23,10 @@ from scalelint.model import catalog
 from scalelint.model.dbops import django_manager, unroll
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.sql import parse_sql
-from scalelint.model.connections.loopsize import fixed_size, shape_varies
+from scalelint.model.connections.loopsize import (
+    assigned_names as _assigned_names, fixed_size, local_values, locks_each_row, runs_once, shape_varies,
+    statements_holding, target_names as _target_names,
+)
 from scalelint.model.connections.work import descendants_end, mentions, work_of
 from scalelint.core.walk import children, dotted, string_value, walk
 
@@ -59,6 +61,8 @@ class LoopQuery:
 class LoopScanner:
     fn: FunctionModel
     found: list[LoopQuery] = field(default_factory=list)
+    #: the statement being scanned (whose expressions hold the queries met)
+    current: Stmt | None = None
     #: every comprehension met while scanning (read again for lazy relationship loads)
     comprehensions: list[cst.CSTNode] = field(default_factory=list)
 
@@ -82,6 +86,7 @@ class LoopScanner:
                 self._stmt_of[id(node)] for i, (kind, node) in enumerate(stmt.context)
                 if kind == "loop" and isinstance(node, cst.For) and i > handler
             ]
+            self.current = stmt
             for part in stmt.header_parts():
                 if isinstance(part, (cst.FunctionDef, cst.ClassDef)):
                     continue
@@ -99,6 +104,10 @@ class LoopScanner:
     @cached_property
     def _stmt_of(self) -> dict[int, Stmt]:
         return {id(s.node): s for s in self.fn.stmts if isinstance(s.node, cst.For)}
+
+    @cached_property
+    def _holders(self) -> dict[int, Stmt]:
+        return statements_holding(self.fn)
 
     @cached_property
     def _for_loops(self) -> dict[int, Loop]:
@@ -172,13 +181,21 @@ class LoopScanner:
                 continue
             if loop.batching or _in_lookup(node, loop.varying) or shape_varies(node, loop.varying):
                 return None
-            if _exits_first_time(loop.node):
-                continue
+            if _exits_first_time(loop.node) or self._once_or_per_row_lock(node, loop):
+                continue  # once per round of an outer loop at most
             if _statement_from(node, loop.varying):
                 return None  # running a list of statements, not one query per item
             if _depends(node, loop.varying):
                 return loop
         return None
+
+    def _once_or_per_row_lock(self, query: cst.CSTNode, loop: Loop) -> bool:
+        """The query runs in one round at most, or locks each round's row in that
+        round's own transaction (see :mod:`scalelint.model.connections.loopsize`)."""
+        stmt, loop_stmt = self.current, self._stmt_of.get(id(loop.node))
+        if stmt is None or loop_stmt is None:
+            return False  # a comprehension: no statements inside
+        return runs_once(stmt, loop.node, self._holders) or locks_each_row(self.fn, stmt, loop_stmt, query)
 
     def _batching(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> bool:
         spelled = " ".join(n.value.lower() for n in walk(target) if isinstance(n, cst.Name))
@@ -308,36 +325,6 @@ def _django_write(method: str) -> str:
     return _DJANGO_WRITES.get(plain, "")
 
 
-def _target_names(target: cst.BaseExpression) -> Iterator[str]:
-    for node in walk(target):
-        if isinstance(node, cst.Name):
-            yield node.value
-
-
-def _assigned_names(node: cst.BaseStatement) -> set[str]:
-    out: set[str] = set()
-    if isinstance(node, cst.SimpleStatementLine):
-        for small in node.body:
-            targets: list[cst.BaseExpression] = []
-            if isinstance(small, cst.Assign):
-                targets = [t.target for t in small.targets]
-            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                targets = [small.target]
-            for target in targets:
-                if isinstance(target, (cst.Name, cst.Tuple, cst.List)):
-                    out |= set(_target_names(target))
-    elif isinstance(node, cst.For):
-        out |= set(_target_names(node.target))
-    elif isinstance(node, cst.With):
-        for item in node.items:
-            if item.asname is not None:
-                out |= set(_target_names(item.asname.name))
-    for sub in walk(node, into_functions=False) if isinstance(node, cst.SimpleStatementLine) else ():
-        if isinstance(sub, cst.NamedExpr):
-            out |= set(_target_names(sub.target))
-    return out
-
-
 def _depends(node: cst.CSTNode, varying: frozenset[str]) -> bool:
     """The query's arguments change per iteration (a loop over database
     aliases feeding only ``.using(alias)`` is one query per database)."""
@@ -366,25 +353,6 @@ def _statement_from(node: cst.CSTNode, varying: frozenset[str]) -> bool:
         and isinstance(node.args[0].value, cst.Name)
         and node.args[0].value.value in varying
     )
-
-
-def local_values(fn: FunctionModel) -> dict[str, list[cst.BaseExpression]]:
-    """Every value assigned to each simple local name (a name bound any other
-    way, such as a loop target, gets a Name placeholder that is not literal)."""
-    out: dict[str, list[cst.BaseExpression]] = {}
-    for stmt in fn.stmts:
-        node = stmt.node
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                    out.setdefault(small.targets[0].target.value, []).append(small.value)
-                    continue
-                for name in _assigned_names(cst.SimpleStatementLine(body=[small])):
-                    out.setdefault(name, []).append(cst.Call(cst.Name("unknown")))
-        elif isinstance(node, (cst.For, cst.With)):
-            for name in _assigned_names(node):
-                out.setdefault(name, []).append(cst.Call(cst.Name("unknown")))
-    return out
 
 
 def _in_lookup(node: cst.CSTNode, varying: frozenset[str]) -> bool:

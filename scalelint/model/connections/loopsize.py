@@ -7,19 +7,22 @@ members, configuration lists, the command line, schema objects such as
 traffic. A query whose model or filtered column changes each round (``for
 model in models: session.query(model)``, ``getattr(Model, field) == value``)
 reads a different table or column each time: there is no single query to
-batch it into.
+batch it into. And a query that runs at most once however many rounds the loop
+makes (in a branch that leaves the loop), or that locks each row in a
+transaction of its own round (per-row locking on purpose), is no N+1 either.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
-from scalelint.core.walk import dotted, walk
+from scalelint.core.walk import dotted, small_statements, walk
 from scalelint.model import catalog
+from scalelint.model.connections.work import work_of
 
 if TYPE_CHECKING:
-    from scalelint.model.function import FunctionModel
+    from scalelint.model.function import FunctionModel, Stmt
 
 Values = dict[str, list[cst.BaseExpression]]
 #: how many local names a fixed-size check follows (``names = ROLES; for r in names``)
@@ -43,7 +46,9 @@ def fixed_size(iterable: cst.BaseExpression, fn: "FunctionModel", local: Values,
     if _configuration(iterable) or _schema_objects(iterable) or _command_line(iterable, fn, local):
         return True
     if isinstance(iterable, cst.Attribute):
-        return iterable.attr.value.isupper() or iterable.attr.value == "__members__"  # a constant, an enum's members
+        if iterable.attr.value.isupper() or iterable.attr.value == "__members__":
+            return True  # a constant, an enum's members
+        return _fixed_instance_attribute(iterable, fn, depth)
     if isinstance(iterable, cst.Subscript):
         return isinstance(iterable.value, cst.Name) and iterable.value.value == "sys" or _configuration(iterable.value)
     if isinstance(iterable, cst.Call):
@@ -63,6 +68,56 @@ def _fixed_name(name: str, fn: "FunctionModel", local: Values, depth: int) -> bo
         value = fn.module.global_values.get(name)
         values = [value] if value is not None else []
     return bool(values) and all(fixed_size(v, fn, local, depth + 1) for v in values)
+
+
+def _fixed_instance_attribute(attribute: cst.Attribute, fn: "FunctionModel", depth: int) -> bool:
+    """``self.personal_items`` where the class only ever assigns it fixed-size
+    values (``self.personal_items = ('title', 'email')``)."""
+    if not (isinstance(attribute.value, cst.Name) and attribute.value.value == "self" and fn.cls is not None):
+        return False
+    values = instance_values(fn).get(attribute.attr.value)
+    return bool(values) and all(fixed_size(v, fn, {}, depth + 1) for v in values)
+
+
+def instance_values(fn: "FunctionModel") -> Values:
+    """Every value the enclosing class assigns to each ``self.<name>`` (and to each
+    name of its body); a name bound any other way (``+=``, a loop target) gets a
+    placeholder that is never fixed-size."""
+    info = fn.cls
+    assert info is not None
+
+    def build() -> Values:
+        out: Values = {}
+        for line in info.node.body.body:  # class attributes, read through ``self``
+            for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
+                for target, value in _bindings(small):
+                    if isinstance(target, cst.Name):
+                        out.setdefault(target.value, []).append(value)
+        for small in small_statements(info.node.body.body):
+            for target, value in _bindings(small):
+                if _self_attribute(target):
+                    out.setdefault(_self_attribute(target), []).append(value)
+        return out
+
+    return fn.module.derived(f"instance-values:{id(info.node)}", build)
+
+
+def _bindings(small: cst.BaseSmallStatement) -> list[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(target, value) of an assignment; a value that cannot be read is a placeholder."""
+    unknown = cst.Call(cst.Name("unknown"))
+    if isinstance(small, cst.Assign):
+        return [(t.target, small.value) for t in small.targets]
+    if isinstance(small, cst.AnnAssign):
+        return [(small.target, small.value if small.value is not None else unknown)]
+    if isinstance(small, cst.AugAssign):
+        return [(small.target, unknown)]
+    return []
+
+
+def _self_attribute(target: cst.BaseExpression) -> str:
+    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+        return target.attr.value
+    return ""
 
 
 def _fixed_call(call: cst.Call, fn: "FunctionModel", local: Values, depth: int) -> bool:
@@ -116,6 +171,56 @@ def param_names(fn: "FunctionModel") -> set[str]:
     every = (*params.posonly_params, *params.params, *params.kwonly_params)
     star = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
     return {p.name.value for p in (*every, *star)}
+
+
+# -- local names ---------------------------------------------------------------------------
+def local_values(fn: FunctionModel) -> dict[str, list[cst.BaseExpression]]:
+    """Every value assigned to each simple local name (a name bound any other
+    way, such as a loop target, gets a Name placeholder that is not literal)."""
+    out: dict[str, list[cst.BaseExpression]] = {}
+    for stmt in fn.stmts:
+        node = stmt.node
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    out.setdefault(small.targets[0].target.value, []).append(small.value)
+                    continue
+                for name in assigned_names(cst.SimpleStatementLine(body=[small])):
+                    out.setdefault(name, []).append(cst.Call(cst.Name("unknown")))
+        elif isinstance(node, (cst.For, cst.With)):
+            for name in assigned_names(node):
+                out.setdefault(name, []).append(cst.Call(cst.Name("unknown")))
+    return out
+
+
+def target_names(target: cst.BaseExpression) -> Iterator[str]:
+    for node in walk(target):
+        if isinstance(node, cst.Name):
+            yield node.value
+
+
+def assigned_names(node: cst.BaseStatement) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, cst.SimpleStatementLine):
+        for small in node.body:
+            targets: list[cst.BaseExpression] = []
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                targets = [small.target]
+            for target in targets:
+                if isinstance(target, (cst.Name, cst.Tuple, cst.List)):
+                    out |= set(target_names(target))
+    elif isinstance(node, cst.For):
+        out |= set(target_names(node.target))
+    elif isinstance(node, cst.With):
+        for item in node.items:
+            if item.asname is not None:
+                out |= set(target_names(item.asname.name))
+    for sub in walk(node, into_functions=False) if isinstance(node, cst.SimpleStatementLine) else ():
+        if isinstance(sub, cst.NamedExpr):
+            out |= set(target_names(sub.target))
+    return out
 
 
 # -- a query whose shape changes each round ----------------------------------------------
@@ -179,3 +284,102 @@ def _varying_keywords(arg: cst.Arg, varying: frozenset[str]) -> bool:
         if key is not None and any(isinstance(n, cst.Name) and n.value in varying for n in walk(key)):
             return True
     return False
+
+
+# -- a query that runs once, or once per row on purpose -----------------------------------
+def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bool:
+    """The query's statement sits in a block of ``loop``'s body that ends by leaving
+    the loop (``return``, ``raise``, or a ``break`` of this loop) with no ``continue``
+    on the way and no ``try`` around it: the query runs in one round at most
+    (``for p in plugins: if p.id == wanted: ...query...; return``).
+    ``holders``: :func:`statements_holding`."""
+    context = stmt.context
+    start = next((i for i, (kind, node) in enumerate(context) if kind == "loop" and node is loop), None)
+    if start is None:
+        return False
+    inner = context[start + 1 :]
+    if any(kind == "try" for kind, _ in inner):
+        return False  # the query may raise into a handler that lets the loop go on
+    members = [holders.get(id(node)) for _, node in inner] + [stmt]
+    for depth, member in enumerate(members):
+        if member is None:
+            continue
+        breaks_this_loop = not any(kind == "loop" for kind, _ in inner[:depth])
+        if _block_leaves(member.block, member.index, breaks_this_loop):
+            return True
+    return False
+
+
+def statements_holding(fn: "FunctionModel") -> dict[int, "Stmt"]:
+    """Each statement by its node, and each ``except`` handler or ``case`` by the
+    statement it belongs to."""
+    out: dict[int, "Stmt"] = {}
+    for stmt in fn.stmts:
+        out[id(stmt.node)] = stmt
+        for part in (*getattr(stmt.node, "handlers", ()), *getattr(stmt.node, "cases", ())):
+            out[id(part)] = stmt
+    return out
+
+
+def _block_leaves(block, index: int, breaks_this_loop: bool) -> bool:
+    """The block ends with a statement that leaves the loop, and nothing from
+    ``index`` on continues it."""
+    if not block:
+        return False
+    last = block[-1]
+    exits = (cst.Return, cst.Raise, cst.Break) if breaks_this_loop else (cst.Return, cst.Raise)
+    if not isinstance(last, cst.SimpleStatementLine) or not any(isinstance(s, exits) for s in last.body):
+        return False
+    return not any(_continues(node) for node in block[index:])
+
+
+def _continues(node: cst.CSTNode) -> bool:
+    """A ``continue`` of the enclosing loop inside ``node`` (not of a loop nested in it)."""
+    if isinstance(node, cst.Continue):
+        return True
+    if isinstance(node, (cst.For, cst.While)):
+        return node.orelse is not None and _continues(node.orelse)
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        return False
+    return any(_continues(child) for child in node.children)
+
+
+def locks_each_row(fn: "FunctionModel", stmt: "Stmt", loop_stmt: "Stmt", query: cst.CSTNode) -> bool:
+    """The query takes a row lock (``select_for_update()``, ``with_for_update()``)
+    inside a transaction opened in the loop body: each round locks and commits its
+    own row, on purpose (short locks instead of one long one)."""
+    if not any(
+        isinstance(node, cst.Attribute) and node.attr.value in catalog.ROW_LOCK_METHODS
+        for node in walk(query, into_functions=False)
+    ):
+        return False
+    return any(tx.contains(stmt) and tx.first > loop_stmt.ordinal for tx in work_of(fn).transactions)
+
+
+def serves_unbounded_loop(fn: "FunctionModel", stmt: "Stmt", names: set[str]) -> bool:
+    """A value bound outside any loop at ``stmt`` to ``names`` is used (itself or
+    through a name bound from it, ``bucket = s3.Bucket(...)``) by a later ``for``
+    loop over a collection the code does not bound, or by a ``while`` loop (a
+    polling or service loop): a batch job or long-lived loop that builds it once
+    per run, for all its rounds."""
+    if stmt.in_loop or not names:
+        return False
+    used = set(names)
+    local: Values | None = None
+    for later in fn.stmts[stmt.ordinal + 1 :]:
+        node = later.node
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                if isinstance(small, cst.Assign) and _mentions(small.value, used):
+                    used |= {t.target.value for t in small.targets if isinstance(t.target, cst.Name)}
+        elif isinstance(node, cst.While) and _mentions(node, used):
+            return True
+        elif isinstance(node, cst.For) and _mentions(node, used):
+            local = local if local is not None else local_values(fn)
+            if not fixed_size(node.iter, fn, local):
+                return True
+    return False
+
+
+def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
+    return any(isinstance(sub, cst.Name) and sub.value in names for sub in walk(node, into_functions=False))

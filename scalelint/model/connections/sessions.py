@@ -20,7 +20,12 @@ import libcst as cst
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.connections.loops import _model_query
+from scalelint.model.connections.summaries import call_target
+from scalelint.model.connections.timeline import wraps_handle
 from scalelint.model.connections.work import CallInfo, root_name, work_of
+
+#: a session handed to a class or its factory (``Repo.from_session(session)``): no query yet
+WRAPPED = "<wrapped>"
 from scalelint.core.walk import walk
 
 
@@ -32,6 +37,9 @@ class SessionRef:
     library: str
     #: a parameter: the caller opened it and decides when it ends
     borrowed: bool
+    #: a parameter annotated with a name imported from the project (``SessionDep``):
+    #: a session only if that module's facts say the name is a session type
+    alias: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,17 @@ class IoWhileHeld:
     stmt: Stmt
     call: cst.Call
     info: CallInfo
+
+
+@dataclass(frozen=True)
+class CallWhileHeld:
+    """A call into the project's code made while the session is held: blocking
+    I/O if the callee (in another module) does any, known in the project phase."""
+
+    stmt: Stmt
+    call: cst.Call
+    target: str  # the callee's dotted name (scalelint.model.connections.summaries.call_target)
+    info_label: str  # how the call is spelled: "send_email()"
 
 
 @dataclass
@@ -49,11 +68,18 @@ class SessionSpan:
     begin: Stmt
     begin_call: cst.Call
     io: list[IoWhileHeld] = field(default_factory=list)
+    calls: list[CallWhileHeld] = field(default_factory=list)
+
+    @property
+    def known(self) -> bool:
+        """A session by this file alone, with blocking I/O seen here."""
+        return bool(self.io) and not self.ref.alias
 
 
 def session_spans(fn: FunctionModel) -> list[SessionSpan]:
     """Every checkout of a session the function did not open, with the blocking
-    I/O done while it is held (spans without I/O are left out)."""
+    I/O done while it is held or the project calls that may do some (spans
+    with neither are left out)."""
     return fn.derived("session_spans", lambda: _SpanWalker(fn).spans())
 
 
@@ -66,8 +92,14 @@ def session_refs(fn: FunctionModel) -> dict[str, SessionRef]:
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         name = param.name.value
         handle = work.handles.get(name)
-        if handle is not None and handle.kind == "session" and name not in local and name not in fn.env:
+        if name in local or name in fn.env:
+            continue
+        if handle is not None and handle.kind == "session":
             refs[name] = SessionRef(name, handle.library, borrowed=True)
+        elif handle is None and param.annotation is not None:
+            alias = work.mw.imported_type(param.annotation.annotation)
+            if alias is not None:
+                refs[name] = SessionRef(name, "sqlalchemy", borrowed=True, alias=alias)
     for name, value in fn.module.global_values.items():
         if isinstance(value, cst.Call) and fn.module.qualified(value.func) in catalog.SCOPED_SESSION_REGISTRIES:
             if name not in local and name not in fn.env and name not in refs:
@@ -90,6 +122,8 @@ class _SpanWalker:
         self.refs = session_refs(fn)
         self.by_node = {id(stmt.node): stmt for stmt in fn.stmts}
         self.done: list[SessionSpan] = []
+        #: locals bound to an object built around a session (a repository), by name
+        self.wrappers: dict[str, SessionRef] = {}
         #: ``Model.query`` runs on Flask-SQLAlchemy's ``db.session``
         self.model_query = next((ref for ref in self.refs.values() if ref.library == "flask_sqlalchemy"), None)
         for stmt in fn.stmts:  # ``if x: y()`` keeps its small statements in a suite, not a line
@@ -101,7 +135,7 @@ class _SpanWalker:
             return []
         if isinstance(self.fn.node.body, cst.IndentedBlock):
             self._block(self.fn.node.body.body, {})
-        return [span for span in self.done if span.io]
+        return [span for span in self.done if span.io or span.calls]
 
     # -- control flow ------------------------------------------------------------------
     def _block(self, body: Sequence[cst.CSTNode], held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
@@ -136,7 +170,10 @@ class _SpanWalker:
                 after = self._block(_body(node.finalbody.body), after)
             return after
         if isinstance(node, cst.With):
-            return self._block(_body(node.body), held)
+            after = self._block(_body(node.body), held)
+            for ended in self._begun_by(node):  # ``with session.begin():`` commits at its end
+                after = {k: v for k, v in after.items() if k != ended}
+            return after
         if isinstance(node, cst.Match):
             return _merge([self._block(_body(case.body), held) for case in node.cases] + [held])
         return held
@@ -146,12 +183,16 @@ class _SpanWalker:
         held = dict(held)
         in_transaction = self.work.transaction_of(stmt) is not None
         for part in stmt.header_parts():
-            for sub in walk(part, into_functions=False):
+            nodes = list(walk(part, into_functions=False))
+            awaited = {id(node.expression) for node in nodes if isinstance(node, cst.Await)}
+            for sub in nodes:
                 if type(sub) is not cst.Call:
                     continue
-                ref, method = self._session_call(sub)
+                ref, method = self._session_call(sub, id(sub) in awaited)
                 if ref is not None:
-                    if method in catalog.SESSION_END_METHODS:
+                    if method == WRAPPED:  # ``repo = Repo.from_session(session)``: its queries are the session's
+                        self.wrappers.update((name, ref) for name in _assigned_names(stmt.node, sub))
+                    elif method in catalog.SESSION_END_METHODS:
                         held.pop(ref.spelled, None)
                     elif method not in catalog.SESSION_LOCAL_METHODS and ref.spelled not in held:
                         span = SessionSpan(ref, stmt, sub)
@@ -164,27 +205,63 @@ class _SpanWalker:
                 if info.kind == "io":
                     for span in held.values():
                         span.io.append(IoWhileHeld(stmt, sub, info))
+                elif info.kind in ("business", "unknown"):
+                    target = call_target(self.fn, sub)
+                    if target is not None:
+                        for span in held.values():
+                            span.calls.append(CallWhileHeld(stmt, sub, target, info.label))
         return held
+
+    def _begun_by(self, node: cst.With) -> list[str]:
+        """The sessions whose transaction a ``with`` block begins (and commits at its end;
+        ``begin_nested()`` only ends a savepoint)."""
+        out = []
+        for item in node.items:
+            call = item.item.expression if isinstance(item.item, cst.Await) else item.item
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "begin":
+                spelled = _spelled(call.func.value)
+                if spelled in self.refs:
+                    out.append(spelled)
+        return out
 
     def _held_names(self, held: dict[str, SessionSpan]) -> set[str]:
         return {span.ref.spelled.split(".")[0] for span in held.values()}
 
-    def _session_call(self, call: cst.Call) -> tuple[SessionRef | None, str]:
+    def _session_call(self, call: cst.Call, awaited: bool = True) -> tuple[SessionRef | None, str]:
         """The session a call runs on and the method (passing the session on to a
-        callee counts as a query: helpers take a session to use it)."""
+        callee counts as a query: helpers take a session to use it). In a coroutine,
+        a repository's queries are awaited: a method called without ``await``
+        (``repo.get_base_statement()``) only builds a statement."""
         func = call.func
         if isinstance(func, cst.Attribute):
             receiver = func.value
             spelled = _spelled(receiver)
             if spelled in self.refs:
                 return self.refs[spelled], func.attr.value
+            if spelled in self.wrappers:
+                if self.fn.node.asynchronous is not None and not awaited:
+                    return None, ""
+                return self.wrappers[spelled], "query"
             if self.model_query is not None and _model_query(receiver) and func.attr.value in catalog.SQLALCHEMY_QUERY_TERMINALS:
                 return self.model_query, "query"
         for arg in call.args:
             spelled = _spelled(arg.value)
             if spelled in self.refs and root_name(func) not in self.refs:
-                return self.refs[spelled], "<passed>"
+                return self.refs[spelled], WRAPPED if wraps_handle(call, {spelled}) else "<passed>"
         return None, ""
+
+
+def _assigned_names(node: cst.CSTNode, value: cst.Call) -> list[str]:
+    """The names a simple statement binds to ``value`` (``repo = Repo.from_session(s)``)."""
+    if not isinstance(node, cst.SimpleStatementLine):
+        return []
+    out = []
+    for small in node.body:
+        if isinstance(small, cst.Assign) and small.value is value:
+            out.extend(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+        elif isinstance(small, cst.AnnAssign) and small.value is value and isinstance(small.target, cst.Name):
+            out.append(small.target.value)
+    return out
 
 
 def _spelled(expr: cst.BaseExpression) -> str | None:

@@ -10,7 +10,7 @@ function's explicit transaction scopes and which local names are handles.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable
 
@@ -19,6 +19,7 @@ import libcst as cst
 from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.catalog import Resource
+from scalelint.model.ioclients import does_io, io_client_kind
 from scalelint.core.walk import dotted, walk
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def _conversion(name: str) -> bool:
 
 
 #: how deep calls into the module's own functions are followed
-HELPER_DEPTH = 2
+HELPER_DEPTH = catalog.PROJECT_HELPER_DEPTH
 HANDLE_KINDS = frozenset({"connection", "cursor", "session"})
 _IO_CATEGORY = {"http": "http", "cloud": "cloud", "smtp": "mail", "mail_message": "mail", "rq": "queue", "socket": "socket"}
 
@@ -97,6 +98,19 @@ def root_name(expr: cst.BaseExpression) -> str | None:
     return expr.value if isinstance(expr, cst.Name) else None
 
 
+def sdk_request(qualified: str | None) -> str:
+    """The I/O category of a call into a remote API's SDK (``stripe.Customer.create``), else ""."""
+    if not qualified or "." not in qualified:
+        return ""
+    root, _, rest = qualified.partition(".")
+    known = catalog.IO_SDK_METHODS.get(root)
+    if known is None or "." not in rest:
+        return ""
+    method = rest.rsplit(".", 1)[1]
+    method = method[: -len("_async")] if method.endswith("_async") else method
+    return known[0] if method in known[1] else ""
+
+
 def mentions(node: cst.CSTNode, names: frozenset[str] | set[str]) -> bool:
     return any(isinstance(sub, cst.Name) and sub.value in names for sub in walk(node))
 
@@ -135,18 +149,7 @@ class ModuleWork:
         return out
 
     def client_kind_of_value(self, value: cst.BaseExpression) -> str | None:
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if isinstance(value, cst.Call):
-            qn = self.module.qualified(value.func)
-            if qn in catalog.IO_CLIENTS:
-                return catalog.IO_CLIENTS[qn]
-            if isinstance(value.func, cst.Attribute) and value.func.attr.value == "client":
-                # boto3.session.Session(...).client("s3")
-                inner = value.func.value
-                if isinstance(inner, cst.Call) and self.module.qualified(inner.func) in ("boto3.session.Session", "boto3.Session"):
-                    return "cloud"
-        return None
+        return io_client_kind(self.module, value)
 
     @cached_property
     def imports_sqlalchemy(self) -> bool:
@@ -167,6 +170,53 @@ class ModuleWork:
                 ):
                     out.add(fn.qualname)
         return frozenset(out)
+
+    def annotated_handle(self, annotation: cst.BaseExpression) -> Resource | None:
+        """The session or connection a type annotation names (``Session``,
+        ``Annotated[Session, Depends(get_db)]``, a module-level alias of it)."""
+        annotation = self._annotated_type(annotation)
+        if not isinstance(annotation, (cst.Name, cst.Attribute)):
+            return None
+        qn = self.module.qualified(annotation)
+        if qn is None:
+            return None
+        res = catalog.CALL_RESULTS.get(qn)
+        if res is not None and res.kind in ("session", "connection"):
+            return res
+        name = qn.rsplit(".", 1)[-1]
+        if (
+            name.endswith(catalog.SESSION_TYPE_SUFFIX)
+            and self.module.project_import(qn)
+            and self.imports_sqlalchemy
+        ):
+            return Resource("session", "sqlalchemy")
+        return None
+
+    def imported_type(self, annotation: cst.BaseExpression) -> str | None:
+        """The project name an annotation imports (``SessionDep`` from ``app.api.deps``),
+        which another module's facts may show to be a session alias."""
+        named = self._annotated_type(annotation)
+        if not isinstance(named, (cst.Name, cst.Attribute)):
+            return None
+        qn = self.module.qualified(named)
+        if qn is None or "." not in qn or not self.module.project_import(qn):
+            return None
+        return qn if any(word in qn.rsplit(".", 1)[1] for word in catalog.SESSION_ALIAS_WORDS) else None
+
+    def _annotated_type(self, annotation: cst.BaseExpression, depth: int = 2) -> cst.BaseExpression:
+        """The type an annotation names: ``Annotated[Session, Depends(get_db)]`` is
+        ``Session``, and so is a module-level alias of it (``SessionDep``)."""
+        if isinstance(annotation, cst.Subscript) and annotation.slice:
+            if self.module.qualified(annotation.value) in catalog.ANNOTATED_FORMS:
+                first = annotation.slice[0].slice
+                if isinstance(first, cst.Index):
+                    return self._annotated_type(first.value, depth)
+            return annotation
+        if isinstance(annotation, cst.Name) and depth > 0 and not self.module.imports.imported(annotation.value):
+            alias = self.module.global_values.get(annotation.value)
+            if isinstance(alias, cst.Subscript):
+                return self._annotated_type(alias, depth - 1)
+        return annotation
 
     def summary(self, qualname: str, depth: int) -> CallInfo | None:
         """io / cheap / business for one of the module's functions (None: unknown)."""
@@ -242,38 +292,7 @@ class FunctionWork:
         return Resource(kind, source.library, is_async=source.is_async) if kind else None
 
     def _annotated(self, annotation: cst.BaseExpression) -> Resource | None:
-        annotation = self._annotated_type(annotation)
-        if not isinstance(annotation, (cst.Name, cst.Attribute)):
-            return None
-        qn = self.module.qualified(annotation)
-        if qn is None:
-            return None
-        res = catalog.CALL_RESULTS.get(qn)
-        if res is not None and res.kind in ("session", "connection"):
-            return res
-        name = qn.rsplit(".", 1)[-1]
-        if (
-            name.endswith(catalog.SESSION_TYPE_SUFFIX)
-            and self.module.project_import(qn)
-            and self.mw.imports_sqlalchemy
-        ):
-            return Resource("session", "sqlalchemy")
-        return None
-
-    def _annotated_type(self, annotation: cst.BaseExpression, depth: int = 2) -> cst.BaseExpression:
-        """The type an annotation names: ``Annotated[Session, Depends(get_db)]`` is
-        ``Session``, and so is a module-level alias of it (``SessionDep``)."""
-        if isinstance(annotation, cst.Subscript) and annotation.slice:
-            if self.module.qualified(annotation.value) in catalog.ANNOTATED_FORMS:
-                first = annotation.slice[0].slice
-                if isinstance(first, cst.Index):
-                    return self._annotated_type(first.value, depth)
-            return annotation
-        if isinstance(annotation, cst.Name) and depth > 0 and not self.module.imports.imported(annotation.value):
-            alias = self.module.global_values.get(annotation.value)
-            if isinstance(alias, cst.Subscript):
-                return self._annotated_type(alias, depth - 1)
-        return annotation
+        return self.mw.annotated_handle(annotation)
 
     def handle_of(self, expr: cst.BaseExpression) -> Resource | None:
         """The handle an expression evaluates to (None: not a recognised handle)."""
@@ -374,7 +393,7 @@ class FunctionWork:
             return CallInfo("cheap", label)
         if self.fn.resource_of(call) is not None:
             return CallInfo("unknown", label)  # acquiring another resource is not business logic
-        local = self._local_target(call.func)
+        local = self.local_target(call.func)
         if local is not None:
             summary = self.mw.summary(local, depth)
             if summary is not None and summary.kind in ("cheap", "unknown"):
@@ -385,11 +404,19 @@ class FunctionWork:
             return CallInfo("business", label)
         return CallInfo("unknown", label)
 
+    def direct_io(self, call: cst.Call) -> CallInfo | None:
+        """The blocking I/O the call itself does (helpers not looked into), if any."""
+        info = self._io(call, "", 0)
+        return None if info is None else replace(info, label=call_label(call))
+
     def _io(self, call: cst.Call, label: str, depth: int) -> CallInfo | None:
         func = call.func
         qn = self.module.qualified(func)
         if qn in catalog.IO_CALLS:
             return CallInfo("io", label, catalog.IO_CALLS[qn])
+        sdk = sdk_request(qn)
+        if sdk:
+            return CallInfo("io", label, sdk)
         configured = self.module.recognition.io_functions
         if configured and (qn in configured or dotted(func) in configured):
             return CallInfo("io", label, "configured")
@@ -397,14 +424,11 @@ class FunctionWork:
             method = func.attr.value
             kind = self._client_kind(func.value)
             if kind is not None:
-                methods = catalog.IO_CLIENT_METHODS[kind]
-                if (methods is None and method not in catalog.IO_CLIENT_LOCAL and not method.startswith("_")) or (
-                    methods is not None and method in methods
-                ):
+                if does_io(kind, method):
                     return CallInfo("io", label, _IO_CATEGORY[kind])
             if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(func.value):
                 return CallInfo("io", label, "queue")
-        local = self._local_target(func)
+        local = self.local_target(func)
         if local is not None:
             summary = self.mw.summary(local, depth)
             if summary is not None and summary.kind == "io":
@@ -424,8 +448,8 @@ class FunctionWork:
             if self.module.imports.imported(name):  # a class is a constructor: cheap
                 return name[:1].isupper() or _conversion(name) or self._cheap_qualified(self.module.qualified(func) or "")
             if name in catalog.CHEAP_BUILTINS or name in ("_", "gettext", "gettext_lazy"):
-                return self._local_target(func) is None
-            return name[:1].isupper() and self._local_target(func) is None  # a constructor
+                return self.local_target(func) is None
+            return name[:1].isupper() and self.local_target(func) is None  # a constructor
         if isinstance(func, cst.Attribute):
             qn = self.module.qualified(func)
             if qn is not None and self._cheap_qualified(qn):
@@ -446,10 +470,10 @@ class FunctionWork:
 
     def local_function(self, func: cst.BaseExpression) -> "FunctionModel | None":
         """The module function or same-class method a call targets, if any."""
-        target = self._local_target(func)
+        target = self.local_target(func)
         return self.mw.by_qualname.get(target) if target is not None else None
 
-    def _local_target(self, func: cst.BaseExpression) -> str | None:
+    def local_target(self, func: cst.BaseExpression) -> str | None:
         """The qualname of the module function or same-class method a call targets."""
         defs = self.mw.by_qualname
         if isinstance(func, cst.Name):

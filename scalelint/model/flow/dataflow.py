@@ -248,6 +248,8 @@ class Handle:
     spelled: str
     node: cst.CSTNode
     alias: bool  # a Django alias literal
+    #: a routing session (SQLAlchemy's recipe): reads reach a replica, writes the primary
+    routes_writes: bool = False
 
 
 class ModuleFlow:

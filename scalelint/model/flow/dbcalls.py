@@ -357,7 +357,7 @@ class DbCalls:
               data: frozenset[Label] = EMPTY, subject: frozenset[Label] = EMPTY, rechecks: bool = False,
               relative: bool = False, upsert: bool = False, handles: frozenset[Label] = EMPTY,
               needs_flush: bool = False, target: str | None = None) -> None:
-        if self.out is None or is_replica(handles, unguarded=True):
+        if self.out is None or is_replica(self._write_handles(handles), unguarded=True):
             return  # not a write to the primary (or at import time)
         key, new = self.b.key_for("w", node)
         existing = self.b.flow.writes.get(key)
@@ -370,6 +370,13 @@ class DbCalls:
                                         subject, st.ctl, needs_flush, node, anchor=self.anchor, target=target)
         self.out.writes.append(key)
         self._record("w", key, EMPTY, st)
+
+    def _write_handles(self, handles: frozenset[Label]) -> frozenset[Label]:
+        """The handles a write goes through, less routing sessions (they send writes to the primary)."""
+        routing = self.b.flow.handles
+        return frozenset(
+            l for l in handles if not (l.kind == HANDLE and l.ref in routing and routing[l.ref].routes_writes)
+        )
 
     def _record(self, kind: str, key: str, labels: frozenset[Label], st: State) -> None:
         if self.out is None:

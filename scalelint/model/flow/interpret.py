@@ -19,7 +19,7 @@ from scalelint.model.flow.dbcalls import DbCalls
 from scalelint.model.dbops import Step, is_class_name, positional, unroll
 from scalelint.model.entrypoints import entry_kind
 from scalelint.model.spots import StatementLocator
-from scalelint.core.walk import dotted, walk
+from scalelint.core.walk import dotted, string_value, walk
 
 if TYPE_CHECKING:
     from scalelint.model.source import SourceFile
@@ -88,6 +88,16 @@ class _Builder:
                         if isinstance(target, cst.Name):
                             self.globals[target.value] = labels
                             self._instance(target.value, small.value)
+                            self._constructed_role(target.value, small.value, labels)
+
+    def _constructed_role(self, name: str, value: cst.BaseExpression, labels: frozenset[Label]) -> None:
+        """A module-level handle built by a catalogued constructor is a replica
+        by what it was built from (its labels), never by its name alone."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Call) and dbops.constructs_handle(value, self.model):
+            named = _name_role(name, self.model.recognition)
+            self.name_roles[name] = "primary" if named == "primary" and not is_replica(labels) else ""
 
     def _instance(self, name: str, value: cst.BaseExpression) -> None:
         if isinstance(value, cst.Call) and is_class_name(dotted(value.func)):
@@ -668,6 +678,10 @@ class _Run(DbCalls):
             return self._sql_function(call, qn, st)
         if qn in catalog.PASS_THROUGH_CALLS or spelled in catalog.PASS_THROUGH_CALLS:
             return self.args_labels(call, st)
+        if dbops.routing_session_call(call, self.model):
+            return self.args_labels(call, st, REF) | {self._routing_handle(call, st)}
+        if dbops.constructs_handle(call, self.model):
+            return self.args_labels(call, st, REF) | self._replica_url(call, st)
         callee = self.callee_of(func)
         if callee is not None:
             return self.site(call, callee, spelled, st) | self._func_handles(func, st)
@@ -680,6 +694,20 @@ class _Run(DbCalls):
             return self.args_labels(call, st, LENGTH)
         op = COMPUTE if qn in catalog.VALUE_FUNCTIONS or spelled in catalog.VALUE_FUNCTIONS else REF
         return self.args_labels(call, st, op) | self._func_handles(func, st)
+
+    def _routing_handle(self, call: cst.Call, st: State) -> Label:
+        """A routing session's handle: a replica for its reads, never for its writes."""
+        label = self._handle(call, dotted(call.func) or "Session", st)
+        self.b.flow.handles[label.ref].routes_writes = True
+        return label
+
+    def _replica_url(self, call: cst.Call, st: State) -> frozenset[Label]:
+        """A replica handle for a constructor given a literal URL whose host names a replica."""
+        for arg in call.args[:1]:
+            text = string_value(arg.value)
+            if text is not None and dbops.replica_url(text):
+                return frozenset({self._handle(arg.value, dotted(call.func) or "engine", st)})
+        return EMPTY
 
     def _func_handles(self, func: cst.BaseExpression, st: State) -> frozenset[Label]:
         if isinstance(func, (cst.Name, cst.Attribute)):
