@@ -402,7 +402,10 @@ class BlockingIoInTransaction(ProjectRule):
     Django settings set `"ATOMIC_REQUESTS": True` on a database, every Django
     view not marked `@transaction.non_atomic_requests` runs inside the request
     transaction, and I/O in it is reported too ("inside the request
-    transaction, settings.py:N").
+    transaction, settings.py:N"). A class-based view whose `dispatch()` is
+    marked (directly, with `method_decorator(...)`, or with
+    `@method_decorator(transaction.non_atomic_requests, name="dispatch")` on
+    the class) runs all its handlers in autocommit.
 
     A session the function did not open (a parameter, `db.session`, a
     FastAPI `SessionDep`) that has written — `session.add()` / `delete()` /
@@ -495,7 +498,7 @@ class BlockingIoInTransaction(ProjectRule):
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
         that would run inside that request transaction (reported in the project phase)."""
-        atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module)]
+        atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module, self._ctx.text)]
         views: list[list[Any]] = []
         view_calls: list[list[Any]] = []
         if any(q.split(".")[0] == "django" for q in module.imports.names.values()):
@@ -710,9 +713,13 @@ def _dirty_at(writes: list[_Dirty], line: int) -> _Dirty | None:
     return next((w for w in writes if w.line < line and (not w.until or line <= w.until)), None)
 
 
-def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
+def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CSTNode]:
     """``"ATOMIC_REQUESTS": True`` in a ``DATABASES`` dict (or
-    ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``)."""
+    ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``). A file that never
+    spells the setting's name (split across string pieces counts as not
+    spelled, as for the rules' vocabulary) is not walked."""
+    if "ATOMIC_REQUESTS" not in text:
+        return
     for node in walk(module.cst):
         if isinstance(node, cst.DictElement) and string_value(node.key) == "ATOMIC_REQUESTS" and (
             isinstance(node.value, cst.Name) and node.value.value == "True"
@@ -726,12 +733,38 @@ def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
 
 
 def _non_atomic(fn: FunctionModel) -> bool:
-    """``@transaction.non_atomic_requests``: the view runs in autocommit."""
-    for dec in fn.node.decorators:
-        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
-        if (dotted(target) or "").rsplit(".", 1)[-1] == "non_atomic_requests":
-            return True
-    return False
+    """``@transaction.non_atomic_requests`` on the view, or on its class's ``dispatch()``
+    (directly, through ``method_decorator``, or ``@method_decorator(..., name="dispatch")``
+    on the class): the view runs in autocommit."""
+    if any(_marks_non_atomic(dec.decorator) for dec in fn.node.decorators):
+        return True
+    if fn.cls is None:
+        return False
+    if any(_marks_non_atomic(dec.decorator, method="dispatch") for dec in fn.cls.node.decorators):
+        return True
+    return any(
+        isinstance(stmt, cst.FunctionDef) and stmt.name.value == "dispatch"
+        and any(_marks_non_atomic(dec.decorator) for dec in stmt.decorators)
+        for stmt in fn.cls.node.body.body
+    )
+
+
+def _marks_non_atomic(decorator: cst.BaseExpression, method: str | None = None) -> bool:
+    """``transaction.non_atomic_requests`` (called or not) or
+    ``method_decorator(transaction.non_atomic_requests[, name=method])``; with
+    *method*, only the class-level form naming that method counts."""
+    target = decorator.func if isinstance(decorator, cst.Call) else decorator
+    last = (dotted(target) or "").rsplit(".", 1)[-1]
+    if last == "non_atomic_requests":
+        return method is None
+    if last != "method_decorator" or not isinstance(decorator, cst.Call) or not decorator.args:
+        return False
+    wrapped = decorator.args[0].value
+    wrapped = wrapped.func if isinstance(wrapped, cst.Call) else wrapped
+    if (dotted(wrapped) or "").rsplit(".", 1)[-1] != "non_atomic_requests":
+        return False
+    name = next((string_value(a.value) for a in decorator.args[1:] if a.keyword and a.keyword.value == "name"), None)
+    return name == method
 
 
 def _rebound_later(fn: FunctionModel, stmt: Stmt, call: cst.Call) -> bool:

@@ -273,6 +273,8 @@ class CacheLibrary:
     ttl_less_writes: frozenset[str] = frozenset()
     #: methods that give an existing key a TTL
     expire_methods: frozenset[str] = frozenset()
+    #: methods that cap a collection's length (``ltrim``, ``zremrangebyrank``)
+    trim_methods: frozenset[str] = frozenset()
     is_async: bool = False
     #: True: evicts under memory pressure (LRU client, the shared default cache); None: unknown
     evicting: bool | None = None
@@ -303,6 +305,7 @@ _REDIS = dict(
     omitted="forever",
     ttl_less_writes=_REDIS_TTL_LESS,
     expire_methods=frozenset({"expire", "pexpire", "expireat", "pexpireat", "getex", "setex", "psetex"}),
+    trim_methods=frozenset({"ltrim", "zremrangebyrank", "zremrangebyscore", "zremrangebylex"}),
     scan_method="scan_iter",
     increment="incr",
 )
