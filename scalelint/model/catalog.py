@@ -845,6 +845,8 @@ SESSION_END_METHODS = frozenset({"commit", "rollback", "close", "remove"})
 SESSION_BEGIN_METHODS = frozenset({"begin", "begin_nested"})
 #: ``Annotated[T, ...]``: the annotation's type is its first element
 ANNOTATED_FORMS = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+#: ``X = NewType("X", T)``: a distinct name for the type ``T``
+NEWTYPE_FORMS = frozenset({"typing.NewType", "typing_extensions.NewType"})
 #: ``contextlib.closing(x)`` is ``x`` released by ``with``
 CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
 #: drivers whose ``connect(":memory:")`` opens a private in-memory database (no pool to drain)

@@ -25,6 +25,7 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.connections.work import module_work, work_of
+from scalelint.model.connections.writes import session_end, session_write
 from scalelint.model.spots import statement_locator
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ FACTS_KEY = "summaries"
 VOCABULARY = catalog.IO_VOCABULARY
 #: how many imports and re-exports one name is followed through
 MAX_HOPS = 8
+
+#: ``Class.<super>.method``: ``super().method()`` called in ``Class``, looked up in its bases
+SUPER = "<super>"
 
 #: the line of a call of a statement, for the few facts that need one (0: unknown)
 Locate = Callable[[cst.Call, "Stmt"], int]
@@ -59,16 +63,25 @@ def call_target(fn: "FunctionModel", call: cst.Call) -> str | None:
         if any(info.name == func.value for info in module.classes) and func.value not in fn.env:
             return _join(own, func.value)
         return None
+    if isinstance(func, cst.Attribute) and _is_super(func.value) and fn.cls is not None:
+        return _join(own, f"{fn.qualname.rpartition('.')[0]}.{SUPER}.{func.attr.value}")  # the graph looks in the bases
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
         owner = func.value.value
         if owner in ("self", "cls") and fn.cls is not None:
             return _join(own, f"{fn.qualname.rpartition('.')[0]}.{func.attr.value}")  # inherited: the graph looks up
         if owner in module_instances(module):
             return _join(own, f"{owner}.{func.attr.value}") if owner not in fn.env else None
+        if (cls := local_instances(fn).get(owner)) is not None:
+            return f"{cls}.{func.attr.value}"
     qualified = module.qualified(func)
     if qualified is not None and "." in qualified and module.project_import(qualified):
         return qualified
     return None
+
+
+def _is_super(expr: cst.BaseExpression) -> bool:
+    """``super()`` (no arguments: the enclosing class)."""
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "super" and not expr.args
 
 
 def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = None) -> dict[str, Any] | None:
@@ -102,23 +115,29 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
 
 
 def _functions(module: "ModuleModel", locate: Locate, def_lines: dict[str, int]) -> dict[str, list[Any]]:
-    """qualname -> [def line, first direct I/O as [label, category, line] or None, targets]."""
+    """qualname -> [def line, first direct I/O as [label, category, line] or None, targets,
+    first direct write through a borrowed session not committed after it, as [label, line] or None]."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
         if ".<locals>." in fn.qualname:
             continue
         work = work_of(fn)
         io: list[Any] | None = None
+        write: list[Any] | None = None
         targets: dict[str, None] = {}
         for stmt, call in fn.calls():
             info = work.direct_io(call)
             if info is not None:
                 if io is None:
                     io = [info.label, info.category, locate(call, stmt)]
+            elif write is None and (label := session_write(fn, call)) is not None:
+                write = [label, locate(call, stmt)]
+            elif write is not None and session_end(fn, call):
+                write = None  # committed (or rolled back) before returning: the caller holds no write
             elif (target := call_target(fn, call)) is not None:
                 targets.setdefault(target, None)
-        if io is not None or targets:
-            out[fn.qualname] = [def_lines.get(fn.qualname, 0), io, list(targets)]
+        if io is not None or targets or write is not None:
+            out[fn.qualname] = [def_lines.get(fn.qualname, 0), io, list(targets), write]
     return out
 
 
@@ -143,11 +162,12 @@ def _def_lines(tree: ast.Module | None) -> dict[str, int]:
 
 
 def _handles(module: "ModuleModel") -> dict[str, str]:
-    """Module-level handles by kind, and session type aliases (``SessionDep``)."""
+    """Module-level handles by kind, and session type aliases (``SessionDep``,
+    ``AsyncSession = NewType("AsyncSession", ...)``)."""
     out = {name: res.kind for name, res in module.globals.items()}
     mw = module_work(module)
     for name, value in module.global_values.items():
-        if isinstance(value, cst.Subscript):
+        if isinstance(value, (cst.Subscript, cst.Call)) and name not in out:
             res = mw.annotated_handle(cst.Name(name))
             if res is not None and res.kind in ("session", "connection"):
                 out[name] = f"{res.kind}-type"
@@ -173,6 +193,46 @@ def _instances(module: "ModuleModel") -> dict[str, str]:
         if qualified is not None and module.project_import(qualified) and qualified.rsplit(".", 1)[-1][:1].isupper():
             out[name] = qualified
     return out
+
+
+def local_instances(fn: "FunctionModel") -> dict[str, str]:
+    """Locals bound once to a new object of a project class (``repo = Repo(session)``,
+    ``repo = Repo.from_session(session)``), by name -> the class's dotted name."""
+    return fn.derived("local_instances", lambda: _local_instances(fn))
+
+
+def _local_instances(fn: "FunctionModel") -> dict[str, str]:
+    found: dict[str, str | None] = {}
+    for stmt in fn.stmts:
+        node = stmt.node
+        if not isinstance(node, cst.SimpleStatementLine):
+            continue
+        for small in node.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                name = small.targets[0].target.value
+                value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+                cls = instance_class(fn.module, value) if isinstance(value, cst.Call) else None
+                found[name] = cls if name not in found or found[name] == cls else None
+    return {name: cls for name, cls in found.items() if cls is not None and name not in fn.env}
+
+
+def instance_class(module: "ModuleModel", call: cst.Call) -> str | None:
+    """The project class a call builds an object of: ``Repo(...)`` or a ``from_*``
+    factory classmethod (``Repo.from_session(session)``)."""
+    func = call.func
+    root = func
+    if isinstance(func, cst.Attribute):
+        if not func.attr.value.startswith("from_"):
+            return None
+        root = func.value
+    if not isinstance(root, cst.Name):
+        return None
+    if any(info.name == root.value for info in module.classes):
+        return _join(module.module_name, root.value)
+    qualified = module.qualified(root)
+    if qualified is None or not module.project_import(qualified) or not qualified.rsplit(".", 1)[-1][:1].isupper():
+        return None
+    return qualified
 
 
 def _base(module: "ModuleModel", spelled: str) -> str:
@@ -205,6 +265,7 @@ class _Function:
     line: int
     io: list[Any] | None
     targets: list[str]
+    write: list[Any] | None = None  # [label, line]: writes through a session it was given
 
 
 class CallGraph:
@@ -218,25 +279,36 @@ class CallGraph:
             if not isinstance(name, str) or name in self.modules:
                 continue
             self.modules[name] = facts
-            for qualname, (line, io, targets) in facts.get("functions", {}).items():
-                self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets)
+            for qualname, (line, io, targets, write) in facts.get("functions", {}).items():
+                self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, write)
         self._resolved: dict[str, str | None] = {}
-        self._via: dict[str, str | None] = self._propagate()
+        callers = self._callers()
+        self._via: dict[str, str | None] = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
+        self._write_via: dict[str, str | None] = _propagate(
+            callers, [k for k, fn in self.functions.items() if fn.write]
+        )
 
     # -- questions ----------------------------------------------------------------------
     def io_chain(self, target: str) -> list[Step] | None:
         """The steps from a call of ``target`` down to blocking I/O (None: no I/O found)."""
+        return self._chain(target, self._via, lambda fn: Step(fn.path, fn.io[2], fn.io[0], fn.io[1]))
+
+    def write_chain(self, target: str) -> list[Step] | None:
+        """The steps from a call of ``target`` down to a write through the session
+        it is given (None: the callee writes nothing through one)."""
+        return self._chain(target, self._write_via, lambda fn: Step(fn.path, fn.write[1], fn.write[0]))
+
+    def _chain(self, target: str, via: dict[str, str | None], last: Callable[[_Function], Step]) -> list[Step] | None:
         key = self.resolve(target)
-        if key is None or key not in self._via:
+        if key is None or key not in via:
             return None
         steps: list[Step] = []
         while key is not None and len(steps) < 32:
             fn = self.functions[key]
             steps.append(Step(fn.path, fn.line, f"{fn.module}.{fn.qualname}()"))
-            following = self._via[key]
+            following = via[key]
             if following is None:
-                label, category, line = fn.io  # type: ignore[misc]
-                steps.append(Step(fn.path, line, label, category))
+                steps.append(last(fn))
             key = following
         return steps
 
@@ -290,6 +362,8 @@ class CallGraph:
             return "class", cls
         if len(tail) == 1:
             return self._method(cls, tail[0], hops)
+        if len(tail) == 2 and tail[0] == SUPER:
+            return self._inherited(cls, tail[1], hops, frozenset({cls}))
         return None
 
     def _method(self, cls: str, name: str, hops: int, seen: frozenset[str] = frozenset()) -> tuple[str, str] | None:
@@ -299,34 +373,43 @@ class CallGraph:
         key = f"{cls}.{name}"
         if key in self.functions:
             return "function", key
+        return self._inherited(cls, name, hops, seen | {cls})
+
+    def _inherited(self, cls: str, name: str, hops: int, seen: frozenset[str]) -> tuple[str, str] | None:
+        """``name`` looked up on the bases of a class, in order."""
         module, _, short = cls.rpartition(".")
         for base in self.modules.get(module, {}).get("classes", {}).get(short, []):
             found = self._lookup(base, hops + 1)
             if found is not None and found[0] == "class":
-                inherited = self._method(found[1], name, hops + 1, seen | {cls})
+                inherited = self._method(found[1], name, hops + 1, seen)
                 if inherited is not None:
                     return inherited
         return None
 
     # -- propagation ----------------------------------------------------------------------
-    def _propagate(self) -> dict[str, str | None]:
-        """function -> the callee through which it reaches I/O (None: it does I/O itself),
-        for every function that reaches I/O; one worklist pass over reverse edges."""
+    def _callers(self) -> dict[str, list[str]]:
+        """callee -> the functions that call it (reverse edges of the call graph)."""
         callers: dict[str, list[str]] = {}
         for key, fn in self.functions.items():
             for target in fn.targets:
                 callee = self.resolve(target)
                 if callee is not None and callee != key:
                     callers.setdefault(callee, []).append(key)
-        via: dict[str, str | None] = {key: None for key, fn in self.functions.items() if fn.io is not None}
-        queue = deque(via)
-        while queue:
-            callee = queue.popleft()
-            for caller in callers.get(callee, ()):
-                if caller not in via:
-                    via[caller] = callee
-                    queue.append(caller)
-        return via
+        return callers
+
+
+def _propagate(callers: dict[str, list[str]], seeds: list[str]) -> dict[str, str | None]:
+    """function -> the callee through which it reaches a seed (None: it is one), for
+    every function that reaches a seed; one worklist pass over reverse edges."""
+    via: dict[str, str | None] = {key: None for key in seeds}
+    queue = deque(via)
+    while queue:
+        callee = queue.popleft()
+        for caller in callers.get(callee, ()):
+            if caller not in via:
+                via[caller] = callee
+                queue.append(caller)
+    return via
 
 
 def call_graph(index: Any) -> CallGraph:
