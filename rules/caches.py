@@ -11,6 +11,7 @@ from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.caches.cachefacts import FileFacts
 from scalelint.model.caches.cachekeys import HOLE, templates_match
+from scalelint.model.caches.keybounds import bounded_key
 from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
 from scalelint.model.caches.critical import CriticalReader
 from scalelint.model.function import FunctionModel
@@ -167,9 +168,14 @@ class CacheSetWithoutTtl(_CacheRule):
     with `expire`; Django `timeout=None`; Flask-Caching `timeout=0` (also on
     `@cache.cached`/`@cache.memoize`); pymemcache without `expire` or with `0`;
     aiocache `ttl=None`; dogpile regions configured without
-    `expiration_time`; `cachetools.cached` over a plain dict. One fixed key
-    (`"site_config"`) cannot grow memory and is left alone, as are write-only
-    structures (a queue pushed to and drained elsewhere).
+    `expiration_time`; `cachetools.cached` over a plain dict. Only key
+    families that can grow are reported: a fixed key (`"site_config"`, a
+    constant, a setting, an attribute set from one) or a key whose variable
+    parts only name the writing host or process (`f"stats_{os.getpid()}"`,
+    `PREFIX + self.instance_name`) is rewritten in place and left alone, as
+    are lists and sorted sets capped in the same function (`ltrim`,
+    `zremrangebyrank`) and write-only structures (a queue pushed to and
+    drained elsewhere).
 
     ## Why it matters at scale
     Entries that never expire only leave when the eviction policy or an
@@ -223,7 +229,9 @@ class CacheSetWithoutTtl(_CacheRule):
                 continue
             if op.template is not None and HOLE not in op.template:
                 continue  # one fixed key cannot grow memory
-            if stakes.critical(op.client) or self._expired(op, fn):
+            if op.key is not None and bounded_key(cm, op.key, fn, op.stmt.ordinal):
+                continue  # a fixed key, or one per host/process: rewritten in place, it cannot grow
+            if stakes.critical(op.client) or self._expired(op, fn) or self._trimmed(op, fn):
                 continue
             if op.method in op.client.library.ttl_less_writes and not self._read_back(op, fn):
                 continue  # a write-only structure (a queue, a log) is drained by its consumer
@@ -268,6 +276,12 @@ class CacheSetWithoutTtl(_CacheRule):
             and self._same_key(op, other)
             for other in pool
         )
+
+    def _trimmed(self, op: CacheOp, fn: FunctionModel) -> bool:
+        """A list or sorted set capped in the same function (``ltrim``,
+        ``zremrangebyrank``): its length is bounded however often it is written."""
+        return any(other.method in op.client.library.trim_methods and self._same_key(op, other)
+                   for other in cache_model(fn.module).ops(fn))
 
     def _read_back(self, op: CacheOp, fn: FunctionModel) -> bool:
         """The key is used as a cache: the module reads it back, or the code

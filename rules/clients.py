@@ -10,7 +10,7 @@ decorators and hooks run a function once) lives in the catalog.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import libcst as cst
 
@@ -176,7 +176,10 @@ class PoolWithoutLimits(Rule):
     connection); Redis clients and pools with neither `socket_timeout` nor
     `socket_connect_timeout`; psycopg connections opened with explicit
     parameters but no `connect_timeout`; and HTTP calls without a `timeout`
-    inside an open database transaction.
+    inside an open database transaction. A client built in `__init__` and
+    assigned to an attribute that the class's `init_app()` assigns again (a
+    Flask extension's placeholder) is not reported; the one `init_app()`
+    builds is.
 
     ## Why it matters at scale
     Limits are what turn overload into fast errors instead of a pile-up; and what breaks behind PgBouncer. An
@@ -219,8 +222,9 @@ class PoolWithoutLimits(Rule):
     vocabulary = ("create_engine", "create_async_engine", "Redis", "redis", "from_url", "connect", "requests", "httpx")
 
     def check_module(self, module) -> None:
+        placeholders = _placeholders(module)
         for node in walk(module.cst):
-            if isinstance(node, cst.Call):
+            if isinstance(node, cst.Call) and id(node) not in placeholders:
                 problem = _limit_problem(module.qualified(node.func) or "", node)
                 if problem is not None:
                     self.report(node, problem)
@@ -240,6 +244,30 @@ class PoolWithoutLimits(Rule):
                     f"{dotted(call.func)}() has no timeout and runs inside {tx.label}: a slow remote keeps the "
                     f"connection and its locks until it answers; pass timeout= (and move the call out of the transaction)"
                 ))
+
+
+def _placeholders(module) -> set[int]:
+    """Calls (by id) assigned in ``__init__`` to an attribute that the class's
+    ``init_app()`` assigns again: a Flask extension's placeholder, replaced by the
+    configured client at start-up before any use."""
+    out: set[int] = set()
+    for info in module.classes:
+        methods = {s.name.value: s for s in info.node.body.body if isinstance(s, cst.FunctionDef)}
+        init, init_app = methods.get("__init__"), methods.get("init_app")
+        if init is None or init_app is None:
+            continue
+        replaced = {attr for attr, _ in _self_assignments(init_app)}
+        out.update(id(value) for attr, value in _self_assignments(init) if attr in replaced)
+    return out
+
+
+def _self_assignments(fn: cst.FunctionDef) -> Iterator[tuple[str, cst.BaseExpression]]:
+    """(attribute, value) of every ``self.<attribute> = value`` in a method."""
+    for node in walk(fn.body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Attribute) and dotted(target.target.value) == "self":
+                    yield target.target.attr.value, node.value
 
 
 def _limit_problem(qualified: str, call: cst.Call) -> str | None:

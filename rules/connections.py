@@ -1,6 +1,7 @@
 """Connection rules (SL1xx): how long code holds database connections."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import libcst as cst
@@ -236,7 +237,9 @@ class ConnectionHeldAcrossWork(ProjectRule):
     blocking I/O at its end (`send_email()` -> `smtplib`), and the message
     shows that chain. A session parameter typed by an alias imported from
     another module (`session: SessionDep`) is a session when that module
-    defines it as one (`SessionDep = Annotated[Session, Depends(get_db)]`).
+    defines it as one (`SessionDep = Annotated[Session, Depends(get_db)]`,
+    or a `NewType` over a session class). I/O after the session has written
+    is SL103's (the transaction holds row locks), not reported here.
 
     ## Why it matters at scale
     The time a connection is held, not the time its queries take, decides how
@@ -322,18 +325,10 @@ class ConnectionHeldAcrossWork(ProjectRule):
 
     def collect_facts(self, module: ModuleModel) -> Any:
         """Session holds this file cannot judge alone: calls into other modules'
-        functions while held, or a session known only by an imported type alias."""
-        spans = [self._span_facts(span) for fn in module.functions for span in session_spans(fn) if not span.known]
+        functions while held, a session known only by an imported type alias, or
+        a write that may put part of the hold inside a transaction that wrote."""
+        spans = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if not span.known]
         return {"spans": spans} if spans else None
-
-    def _span_facts(self, span: SessionSpan) -> dict[str, Any]:
-        ref = span.ref
-        return {
-            "at": _spot(self._ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
-            "borrowed": ref.borrowed, "alias": ref.alias,
-            "io": [self._item(w) for w in span.io],
-            "calls": [[c.target, c.info_label, _spot(self._ctx, c.call, c.stmt)[0]] for c in span.calls],
-        }
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
         graph = summaries.call_graph(index)
@@ -341,17 +336,14 @@ class ConnectionHeldAcrossWork(ProjectRule):
             for span in facts["spans"]:
                 if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
                     continue  # the imported annotation is not a session
-                items, related = list(span["io"]), []
-                for target, label, line in span["calls"]:
-                    steps = graph.io_chain(target)
-                    if steps is None:
-                        continue
-                    items.append(f"{label} (line {line}, calls {summaries.render_chain(steps[1:])})")
-                    related.append(_io_site(steps, line))
-                if not items:
-                    continue
+                writes = _writes(span, graph)
+                held = [item for item in _held_io(span, graph) if _dirty_at(writes, item.line) is None]
+                if not held:
+                    continue  # nothing, or only I/O after a write: SL103's
                 ref = SessionRef(span["spelled"], span["library"], span["borrowed"])
-                out.report(self, path, *span["at"], self._session_message(ref, items), related=related[:3])
+                related = [item.related for item in held if item.related is not None]
+                out.report(self, path, *span["at"], self._session_message(ref, [item.text for item in held]),
+                           related=related[:3])
 
     @staticmethod
     def _anchor(hold: Hold) -> cst.CSTNode:
@@ -410,7 +402,23 @@ class BlockingIoInTransaction(ProjectRule):
     Django settings set `"ATOMIC_REQUESTS": True` on a database, every Django
     view not marked `@transaction.non_atomic_requests` runs inside the request
     transaction, and I/O in it is reported too ("inside the request
-    transaction, settings.py:N").
+    transaction, settings.py:N"). A class-based view whose `dispatch()` is
+    marked (directly, with `method_decorator(...)`, or with
+    `@method_decorator(transaction.non_atomic_requests, name="dispatch")` on
+    the class) runs all its handlers in autocommit.
+
+    A session the function did not open (a parameter, `db.session`, a
+    FastAPI `SessionDep`) that has written — `session.add()` / `delete()` /
+    `flush()`, an INSERT / UPDATE / DELETE executed, or a call into the
+    project's code that does so through the session it is handed (a
+    repository's `update()`, a helper taking the session; followed through
+    the call graph, `super()` included) — keeps that transaction and its row
+    locks until it commits or rolls back. Blocking I/O after the first such
+    write and before the commit is reported here, naming the write ("inside
+    the transaction that wrote at line N"); I/O before the write stays a
+    plain hold (SL101). A helper that commits its own write leaves nothing
+    held, and a write in a branch that returns or raises does not count
+    after that branch.
 
     ## Why it matters at scale
     A transaction keeps its connection and its row locks until it commits.
@@ -465,8 +473,9 @@ class BlockingIoInTransaction(ProjectRule):
     code = "SL103"
     name = "blocking-io-in-transaction"
     summary = "network I/O, sleeps or task enqueues inside an open transaction"
-    #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction
-    vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request")
+    #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction;
+    #: ``session``: sessions that wrote before blocking I/O
+    vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request", "session")
     fix_safety = FixSafety.UNSAFE
     shared_facts = (summaries.FACTS_KEY,)
 
@@ -489,7 +498,7 @@ class BlockingIoInTransaction(ProjectRule):
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
         that would run inside that request transaction (reported in the project phase)."""
-        atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module)]
+        atomic = [list(self._ctx.location(node)[:2]) for node in _atomic_requests_settings(module, self._ctx.text)]
         views: list[list[Any]] = []
         view_calls: list[list[Any]] = []
         if any(q.split(".")[0] == "django" for q in module.imports.names.values()):
@@ -506,7 +515,8 @@ class BlockingIoInTransaction(ProjectRule):
                     elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
                         view_calls.append([target, info.label, *self._ctx.location(call)])
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
-        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls}
+        sessions = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if span.writes]
+        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls, "sessions": sessions}
         return facts if any(facts.values()) else None
 
     def _calls_in_transactions(self, fn: FunctionModel) -> Iterator[list[Any]]:
@@ -536,6 +546,37 @@ class BlockingIoInTransaction(ProjectRule):
                                self._message(described, steps[-1].category, tx_label, tx_line, library),
                                related=[_io_site(steps, start_line)])
         self._request_transactions(index, out, graph)
+        self._written_sessions(index, out, graph)
+
+    def _written_sessions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
+        """Blocking I/O while a session the function did not open holds a transaction that
+        has written (``repository.update(x)`` then a Stripe call, before the commit)."""
+        reported: set[tuple[str, int, int]] = set()
+        for path, facts in index.facts(self.code):
+            for span in facts.get("sessions", ()):
+                if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
+                    continue  # the imported annotation is not a session
+                writes = _writes(span, graph)
+                for item in _held_io(span, graph) if writes else ():
+                    key = (path, item.spot[0], item.spot[1])
+                    dirty = _dirty_at(writes, item.line)
+                    if dirty is None or key in reported:
+                        continue
+                    reported.add(key)
+                    out.report(self, path, *item.spot, self._written_message(item, dirty, span["borrowed"]),
+                               related=[item.related] if item.related is not None else [])
+
+    @staticmethod
+    def _written_message(item: _HeldIo, dirty: _Dirty, borrowed: bool) -> str:
+        waits = "enqueues a task" if item.category == "queue" else _WAITS.get(item.category, "does blocking I/O")
+        where = (
+            "end the transaction before the call in the caller that owns the session, or make the call after it"
+            if borrowed else "commit before the call, or make it after the commit"
+        )
+        return (
+            f"{item.described} {waits} inside the transaction that wrote at line {dirty.line} ({dirty.text}): "
+            f"the session holds its connection and the written rows' locks across the call; {where}"
+        )
 
     def _request_transactions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
         """I/O in Django views (directly or through the project's helpers) where ATOMIC_REQUESTS is on."""
@@ -603,9 +644,82 @@ def _io_site(steps: list[summaries.Step], line: int) -> Related:
     return Related(last.path, last.line, 1, f"{last.label} blocks here (reached from line {line})")
 
 
-def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
+@dataclass(frozen=True)
+class _HeldIo:
+    """Blocking I/O done while a session is held, as the project phase sees it."""
+
+    spot: list[int]  # line, column, end line, end column of the call
+    text: str  # "send_email() (line 7, calls smtplib.SMTP().sendmail())"
+    described: str  # "send_email() (calls smtplib.SMTP().sendmail())"
+    category: str
+    related: Related | None = None
+
+    @property
+    def line(self) -> int:
+        return self.spot[0]
+
+
+@dataclass(frozen=True)
+class _Dirty:
+    """A write of a session span: its transaction holds row locks from here."""
+
+    line: int
+    text: str  # "repository.update(), calls self.session.add()"
+    until: int = 0  # the line of the return/raise ending its branch (0: none)
+
+
+def _span_facts(ctx: Any, span: SessionSpan) -> dict[str, Any]:
+    """A session span as project facts (SL101 and SL103 read the same shape)."""
+    ref = span.ref
+    io = []
+    for item in span.io:
+        spot = _spot(ctx, item.call, item.stmt)
+        via = f", calls {' -> '.join(item.info.via)}" if item.info.via else ""
+        io.append([f"{item.info.label} (line {spot[0]}{via})", item.info.describe(), item.info.category, *spot])
+    return {
+        "at": _spot(ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
+        "borrowed": ref.borrowed, "alias": ref.alias, "io": io,
+        "calls": [[c.target, c.info_label, *_spot(ctx, c.call, c.stmt)] for c in span.calls],
+        "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0]
+                   for w in span.writes],
+    }
+
+
+def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
+    """The span's blocking I/O: its own calls and the project calls that reach some."""
+    found = [_HeldIo(spot, text, described, category) for text, described, category, *spot in span["io"]]
+    for target, label, *spot in span["calls"]:
+        steps = graph.io_chain(target)
+        if steps is not None:
+            chain = summaries.render_chain(steps[1:])
+            found.append(_HeldIo(spot, f"{label} (line {spot[0]}, calls {chain})", f"{label} (calls {chain})",
+                                 steps[-1].category, _io_site(steps, spot[0])))
+    return sorted(found, key=lambda item: item.spot)
+
+
+def _writes(span: dict[str, Any], graph: summaries.CallGraph) -> list[_Dirty]:
+    """The span's writes, its own or through a project callee, in line order."""
+    found = []
+    for label, target, line, until in sorted(span.get("writes", ()), key=lambda write: write[2]):
+        if not target:
+            found.append(_Dirty(line, label, until))
+        elif (steps := graph.write_chain(target)) is not None:
+            found.append(_Dirty(line, f"{label}, calls {summaries.render_chain(steps[1:])}", until))
+    return found
+
+
+def _dirty_at(writes: list[_Dirty], line: int) -> _Dirty | None:
+    """The first write that precedes ``line`` on its path (not in a branch that returned)."""
+    return next((w for w in writes if w.line < line and (not w.until or line <= w.until)), None)
+
+
+def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CSTNode]:
     """``"ATOMIC_REQUESTS": True`` in a ``DATABASES`` dict (or
-    ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``)."""
+    ``DATABASES["default"]["ATOMIC_REQUESTS"] = True``). A file that never
+    spells the setting's name (split across string pieces counts as not
+    spelled, as for the rules' vocabulary) is not walked."""
+    if "ATOMIC_REQUESTS" not in text:
+        return
     for node in walk(module.cst):
         if isinstance(node, cst.DictElement) and string_value(node.key) == "ATOMIC_REQUESTS" and (
             isinstance(node.value, cst.Name) and node.value.value == "True"
@@ -619,12 +733,38 @@ def _atomic_requests_settings(module: ModuleModel) -> Iterator[cst.CSTNode]:
 
 
 def _non_atomic(fn: FunctionModel) -> bool:
-    """``@transaction.non_atomic_requests``: the view runs in autocommit."""
-    for dec in fn.node.decorators:
-        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
-        if (dotted(target) or "").rsplit(".", 1)[-1] == "non_atomic_requests":
-            return True
-    return False
+    """``@transaction.non_atomic_requests`` on the view, or on its class's ``dispatch()``
+    (directly, through ``method_decorator``, or ``@method_decorator(..., name="dispatch")``
+    on the class): the view runs in autocommit."""
+    if any(_marks_non_atomic(dec.decorator) for dec in fn.node.decorators):
+        return True
+    if fn.cls is None:
+        return False
+    if any(_marks_non_atomic(dec.decorator, method="dispatch") for dec in fn.cls.node.decorators):
+        return True
+    return any(
+        isinstance(stmt, cst.FunctionDef) and stmt.name.value == "dispatch"
+        and any(_marks_non_atomic(dec.decorator) for dec in stmt.decorators)
+        for stmt in fn.cls.node.body.body
+    )
+
+
+def _marks_non_atomic(decorator: cst.BaseExpression, method: str | None = None) -> bool:
+    """``transaction.non_atomic_requests`` (called or not) or
+    ``method_decorator(transaction.non_atomic_requests[, name=method])``; with
+    *method*, only the class-level form naming that method counts."""
+    target = decorator.func if isinstance(decorator, cst.Call) else decorator
+    last = (dotted(target) or "").rsplit(".", 1)[-1]
+    if last == "non_atomic_requests":
+        return method is None
+    if last != "method_decorator" or not isinstance(decorator, cst.Call) or not decorator.args:
+        return False
+    wrapped = decorator.args[0].value
+    wrapped = wrapped.func if isinstance(wrapped, cst.Call) else wrapped
+    if (dotted(wrapped) or "").rsplit(".", 1)[-1] != "non_atomic_requests":
+        return False
+    name = next((string_value(a.value) for a in decorator.args[1:] if a.keyword and a.keyword.value == "name"), None)
+    return name == method
 
 
 def _rebound_later(fn: FunctionModel, stmt: Stmt, call: cst.Call) -> bool:

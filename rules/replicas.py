@@ -126,7 +126,9 @@ class ReplicaReadFeedsWrite(_FlowRule):
     assignments, unpacking, attribute and subscript reads, arithmetic,
     f-strings, returns and calls, including helpers in other modules of the
     project, and through parameters that pick the handle
-    (`db.primary if consistent else db.replica`).
+    (`db.primary if consistent else db.replica`). One finding per write (or
+    deciding check): the most direct replica read is named in the message, the
+    other replica reads feeding the same write are listed as related locations.
 
     ## Why it matters at scale
     Replicas lag the primary by milliseconds to minutes, and the lag grows
@@ -207,23 +209,35 @@ class ReplicaReadFeedsWrite(_FlowRule):
             current = best.get(reach.origin.key)
             if current is None or rank < current[0]:
                 best[reach.origin.key] = (rank, reach)
-        for _, reach in best.values():
-            origin, write = reach.origin, reach.write
-            what = _value_name(origin, reach)
-            source = f"{what} read from replica ({_where(graph, origin.key)})"
-            sink = f"{write.what} ({_where(graph, write.key)})"
-            via = f" via {reach.sites[0].name}()" if reach.sites else ""
-            if reach.role == "ctl" and reach.write.relative and not reach.write.rechecks:
-                message = (f"{source} decides {sink}{via}; replication lag makes it stale: read it from the primary, "
-                           f"and guard the update in its WHERE (reading the primary alone leaves the check-then-act race)")
-            elif reach.role == "ctl":
-                message = f"{source} decides {sink}{via}; replication lag makes it stale: read it from the primary"
-            elif reach.role == "subject" and reach.shape == ROW:
-                message = f"{source} is saved back by {sink}{via}: stale fields overwrite newer ones; load it from the primary"
-            else:
-                message = f"{source} is written by {sink}{via}; replication lag makes it stale: read it from the primary"
-            keys = (origin.key, write.key, *(s.key for s in reach.sites))
-            yield _Finding(reach.at, message, keys, lambda graph=graph, origin=origin: _swap_fix(graph, origin))
+        by_spot: dict[str, list[Reach]] = {}
+        for _, reach in sorted(best.values(), key=lambda item: item[0]):
+            by_spot.setdefault(reach.at, []).append(reach)
+        for group in by_spot.values():
+            yield self._finding(graph, group)
+
+    def _finding(self, graph: Graph, group: list[Reach]) -> _Finding:
+        """One finding per write (or check) reported: the most direct read in the
+        message, the other replica reads feeding it as related places."""
+        reach = min(group, key=lambda r: (_reach_preference(r)[0], len(r.sites), graph.spot(r.origin.key)[:2]))
+        origin, write = reach.origin, reach.write
+        what = _value_name(origin, reach)
+        source = f"{what} read from replica ({_where(graph, origin.key)})"
+        sink = f"{write.what} ({_where(graph, write.key)})"
+        via = f" via {reach.sites[0].name}()" if reach.sites else ""
+        if reach.role == "ctl" and reach.write.relative and not reach.write.rechecks:
+            message = (f"{source} decides {sink}{via}; replication lag makes it stale: read it from the primary, "
+                       f"and guard the update in its WHERE (reading the primary alone leaves the check-then-act race)")
+        elif reach.role == "ctl":
+            message = f"{source} decides {sink}{via}; replication lag makes it stale: read it from the primary"
+        elif reach.role == "subject" and reach.shape == ROW:
+            message = f"{source} is saved back by {sink}{via}: stale fields overwrite newer ones; load it from the primary"
+        else:
+            message = f"{source} is written by {sink}{via}; replication lag makes it stale: read it from the primary"
+        others = sorted((r for r in group if r is not reach), key=lambda r: graph.spot(r.origin.key)[:2])
+        related = tuple((r.origin.key, f"{_value_name(r.origin, r)} read from replica feeds it too") for r in others)
+        keys = tuple(dict.fromkeys([origin.key, write.key, *(s.key for s in reach.sites), *(k for k, _ in related)]))
+        return _Finding(reach.at, message, keys, lambda graph=graph, origin=origin: _swap_fix(graph, origin),
+                        related=related)
 
 
 class CheckThenActWithoutLock(_FlowRule):

@@ -131,18 +131,18 @@ def _facts(module: str, functions: dict, **more) -> tuple[str, dict]:
 
 def test_callers_contexts_spread_through_helpers_and_stop_at_cycles() -> None:
     graph = CallGraph([
-        _facts("app.cmd", {"main": [1, None, ["app.lib.a"], 3, ""]}),
-        _facts("app.tests", {"test_b": [1, None, ["app.lib.b"], 2, ""]}),
+        _facts("app.cmd", {"main": [1, None, ["app.lib.a"], None, 3, ""]}),
+        _facts("app.tests", {"test_b": [1, None, ["app.lib.b"], None, 2, ""]}),
         _facts("app.lib", {
-            "a": [1, None, ["app.lib.b", "app.lib.c"], 2, ""],
-            "b": [3, None, ["app.lib.b"], 4, ""],
-            "c": [5, None, ["app.lib.d"], 6, ""],
-            "d": [7, None, ["app.lib.c"], 8, ""],
-            "view": [9, None, ["app.lib.e"], 10, "e"],
-            "e": [11, None, [], 12, ""],
-            "lonely": [13, None, [], 14, ""],
+            "a": [1, None, ["app.lib.b", "app.lib.c"], None, 2, ""],
+            "b": [3, None, ["app.lib.b"], None, 4, ""],
+            "c": [5, None, ["app.lib.d"], None, 6, ""],
+            "d": [7, None, ["app.lib.c"], None, 8, ""],
+            "view": [9, None, ["app.lib.e"], None, 10, "e"],
+            "e": [11, None, [], None, 12, ""],
+            "lonely": [13, None, [], None, 14, ""],
         }),
-        _facts("app.other", {"f": [1, None, ["app.lib.e"], 2, ""]}, refs=["app.lib.c"]),
+        _facts("app.other", {"f": [1, None, ["app.lib.e"], None, 2, ""]}, refs=["app.lib.c"]),
     ])
     placed = {"app/cmd.py": (ONE_SHOT, []), "app/tests.py": (TEST, [])}
     found = inherited_regions(graph, placed)

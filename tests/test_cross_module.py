@@ -47,11 +47,11 @@ def _facts(module: str, functions: dict, **more) -> tuple[str, dict]:
 
 def test_call_graph_follows_cycles_instances_and_bases_to_the_io() -> None:
     graph = CallGraph([
-        _facts("app.a", {"ping": [1, None, ["app.b.pong"]]}),
-        _facts("app.b", {"pong": [1, None, ["app.a.ping", "app.c.client.fetch"]]}),
-        _facts("app.c", {"Base.fetch": [3, ["requests.get()", "http", 4], []]},
+        _facts("app.a", {"ping": [1, None, ["app.b.pong"], None]}),
+        _facts("app.b", {"pong": [1, None, ["app.a.ping", "app.c.client.fetch"], None]}),
+        _facts("app.c", {"Base.fetch": [3, ["requests.get()", "http", 4], [], None]},
                classes={"Base": [], "Client": ["app.c.Base"]}, instances={"client": "app.c.Client"}),
-        _facts("app.d", {"loop": [1, None, ["app.d.loop"]]}),
+        _facts("app.d", {"loop": [1, None, ["app.d.loop"], None]}),
     ])
     steps = graph.io_chain("app.a.ping")
     assert steps is not None
@@ -65,7 +65,7 @@ def test_call_graph_resolves_re_exports_and_aliases() -> None:
     graph = CallGraph([
         _facts("app.deps", {}, handles={"SessionDep": "session-type", "engine": "engine"}),
         _facts("app", {}, imports={"SessionDep": "app.deps.SessionDep"}),
-        _facts("app.mail", {"send": [1, ["smtplib.SMTP().sendmail()", "mail", 2], []]}),
+        _facts("app.mail", {"send": [1, ["smtplib.SMTP().sendmail()", "mail", 2], [], None]}),
         _facts("app.api", {}, imports={"send": "app.mail.send"}),
     ])
     assert graph.handle_kind("app.SessionDep") == "session-type"

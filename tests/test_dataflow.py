@@ -107,3 +107,25 @@ def test_config_names_replica_handles_and_aliases() -> None:
 def test_tests_and_migrations_are_out_of_scope() -> None:
     test_module = "import pytest\n" + SOURCE
     assert lint(SOURCE, "SL201") and not lint(test_module, "SL201")
+
+
+STATS_FROM_REPLICA = '''
+from app import db
+
+
+def refresh_stats(project_id):
+    n_tasks = db.replica.query("SELECT n_tasks FROM projects WHERE id = %s", project_id)
+    n_runs = db.replica.query("SELECT n_runs FROM projects WHERE id = %s", project_id)
+    n_users = db.replica.query("SELECT n_users FROM projects WHERE id = %s", project_id)
+    db.primary.execute("UPDATE accounts SET a = %s, b = %s, c = %s WHERE id = %s",
+                       n_tasks, n_runs, n_users, project_id)
+'''
+
+
+def test_one_sl201_finding_per_write_with_the_other_reads_related() -> None:
+    [found] = lint(STATS_FROM_REPLICA, "SL201")
+    assert found.line == 9
+    assert "n_tasks read from replica (example.py:6)" in found.message
+    assert [(r.line, r.message) for r in found.related] == [
+        (7, "n_runs read from replica feeds it too"), (8, "n_users read from replica feeds it too"),
+    ]

@@ -1,6 +1,5 @@
 """SL104's eager-loading fix: where ``selectinload`` is imported from, and two
-fixes sharing one import edit. (Neither Django nor SQLAlchemy is in the test
-extra, so the fixes are proved by their text, compilation and idempotence.)"""
+fixes sharing one import edit (test_eager_fix_runtime.py runs the fixed code)."""
 from __future__ import annotations
 
 import pytest

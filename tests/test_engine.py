@@ -585,6 +585,25 @@ def test_string_value_of_bytes_is_none() -> None:
     assert string_value(cst.parse_expression('b"x"')) is None and string_value(cst.parse_expression('rb"\\d"')) is None
 
 
+def test_paths_below_the_root_resolve_symlinks_as_path_resolve_does(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    (root / "app" / "views").mkdir(parents=True)
+    (root / "app" / "views" / "a.py").write_text("x = 1\n")
+    (root / "linked").symlink_to(root / "app")
+    (root / "app" / "alias.py").symlink_to(root / "app" / "views" / "a.py")
+    (tmp_path / "outside.py").write_text("x = 1\n")
+    (root / "app" / "out.py").symlink_to(tmp_path / "outside.py")
+    monkeypatch.chdir(root)
+    runner = Runner(Config(root=Path(".")), load_registry().select(["SL102"]), RunSettings(paths=["."], use_cache=False))
+    for display in ["app/views/a.py", "linked/views/a.py", "app/alias.py", "linked/../app/views/a.py",
+                    "app/out.py", "../outside.py", str(root / "app" / "views" / "a.py"), "app/missing.py"]:
+        try:
+            expected = Path(display).resolve().relative_to(Path(".").resolve()).as_posix()
+        except ValueError:
+            expected = Path(display).as_posix()
+        assert runner._rel(display) == expected, display
+
+
 def test_code_fingerprint_covers_every_module_of_the_package() -> None:
     """The engine, the core and each model family live in sub-packages: an edit
     to any of them (an editable install) must change the fingerprint."""

@@ -30,8 +30,9 @@ from fakedb import Log, Shop, ShopHandle, create_database, dump, install, instal
 from helpers import FIXTURES, fix
 
 #: fix families no fake here can run: SL104's eager loading changes how an ORM
-#: loads relations, and neither Django nor SQLAlchemy is in the test extra (their
-#: fixes are proved by text, compilation and idempotence in test_fixtures.py)
+#: loads relations (test_eager_fix_runtime.py runs it on SQLAlchemy and sqlite;
+#: Django's select_related/prefetch_related is proved by text, compilation and
+#: idempotence in test_fixtures.py, Django not being in the test extra)
 NEEDS_A_REAL_ORM = frozenset({"SL104"})
 FIX_PAIRS = sorted(
     p for p in FIXTURES.glob("*/fixes/*.py")

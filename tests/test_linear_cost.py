@@ -86,14 +86,8 @@ def add_thing{i}(name):
 '''
 
 
-def _sl301_comparisons(tmp_path: Path, modules: int, monkeypatch) -> tuple[int, int]:
-    """(findings, Effects.covers calls) of SL301 over ``modules`` modules, each
-    with its own cached count, its invalidation, and a write that forgets it."""
-    root = tmp_path / str(modules)
-    (root / "shop").mkdir(parents=True)
-    (root / "shop" / "__init__.py").write_text("")
-    for i in range(modules):
-        (root / "shop" / f"m{i}.py").write_text(STATS_MODULE.format(i=i))
+def _count_covers(monkeypatch) -> list[int]:
+    """A one-item list counting the calls of ``Effects.covers`` from now on."""
     calls = [0]
     real = cacheindex.Effects.covers
 
@@ -102,6 +96,18 @@ def _sl301_comparisons(tmp_path: Path, modules: int, monkeypatch) -> tuple[int, 
         return real(self, family)
 
     monkeypatch.setattr(cacheindex.Effects, "covers", counting)
+    return calls
+
+
+def _sl301_comparisons(tmp_path: Path, modules: int, monkeypatch) -> tuple[int, int]:
+    """(findings, Effects.covers calls) of SL301 over ``modules`` modules, each
+    with its own cached count, its invalidation, and a write that forgets it."""
+    root = tmp_path / str(modules)
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    for i in range(modules):
+        (root / "shop" / f"m{i}.py").write_text(STATS_MODULE.format(i=i))
+    calls = _count_covers(monkeypatch)
     found = lint_tree(root, "SL301")
     return len(found), calls[0]
 
@@ -137,3 +143,53 @@ def test_a_checked_file_is_parsed_by_cpython_once(monkeypatch):
     result = Checker(rules_for("SL201")).check(fixture.name, text)
     assert result.findings and result.error is None
     assert text not in parses  # (fixes still parse the statements they rewrite)
+
+
+HOOKED_MODULE = '''from django.core.cache import cache
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from shop.models import Thing
+
+{families}
+{hooks}
+{writes}
+'''
+FAMILY = '''
+def thing_count_{i}():
+    n = Thing.objects.filter(kind={i}).count()
+    cache.set("thing_count_{i}", n, 600)
+    return n
+
+
+def reset_thing_count_{i}():
+    cache.delete("thing_count_{i}")
+'''
+HOOK = '''
+@receiver(post_save, sender=Thing)
+def on_thing_saved_{i}(sender, instance, **kwargs):
+    cache.delete("other_{i}")
+'''
+WRITE = '''
+def add_thing_{i}(name):
+    Thing.objects.create(name=name)
+'''
+
+
+def test_sl301_meets_each_hook_and_expiry_question_once_per_family_not_per_write(tmp_path, monkeypatch):
+    """Every write of an entity meets each family of it; whether the entity's
+    save hooks or an expiry keep that family fresh does not depend on the
+    write, so it is answered once per family."""
+    families, hooks, writes = 6, 5, 30
+    root = tmp_path / "hooked"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "views.py").write_text(HOOKED_MODULE.format(
+        families="".join(FAMILY.format(i=i) for i in range(families)),
+        hooks="".join(HOOK.format(i=i) for i in range(hooks)),
+        writes="".join(WRITE.format(i=i) for i in range(writes)),
+    ))
+    calls = _count_covers(monkeypatch)
+    found = lint_tree(root, "SL301")
+    assert len(found) == writes
+    pairs = writes * families
+    assert calls[0] <= pairs + families * (hooks + 2) * 2  # not pairs x hooks

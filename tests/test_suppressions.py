@@ -82,3 +82,33 @@ def test_ignore_file_is_not_read_as_a_bare_line_ignore() -> None:
     [found] = parse_suppressions("# scalelint: ignore-file[SL104]\nx = 1\n")
     assert (found.style, found.codes, found.first_line) == ("file", ("SL104",), 1)
     assert found.covers(500, "SL104") and not found.covers(500, "SL102")
+
+
+TRICKY_TEXTS = [
+    "import os  # noqa: F401\nx = 1  # NOQA:E501\n",
+    'x = "# noqa: F401"  # noqa: SL101\n',
+    'x = "# noqa"\ny = 2  # noqa: E501\n',
+    "call(a,  # noqa\n     b)\n",
+    "x = 1  # scalelint: ignore[SL104]\n",
+    "# scalelint: ignore-file[SL104]\nx = 1\n",
+    "x = 1  # see noqa\r# noqa\ry = 2\n",
+    "x = 1  # one\x0c# noqa\n",
+    "s = '''\n# noqa\n'''\n",
+    "x = 1  # İİ noqa: SL101\n",
+    "x = 1  # noqa: F401, SL104\n",
+    "x = 1  # type: ignore  # noqa\n",
+    "x = (  # nothing\n  1)  # noqa:SL101\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+@pytest.mark.parametrize("bare_noqa", ["report", "ignore"])
+def test_skipping_the_tokenizer_finds_what_tokenizing_finds(text: str, bare_noqa: str) -> None:
+    from scalelint.report.suppressions import _scan_tokens
+
+    expected = [s.to_json() for s in _scan_tokens(text, "SL", bare_noqa)]
+    assert [s.to_json() for s in parse_suppressions(text, bare_noqa=bare_noqa)] == expected
+
+
+def test_a_file_silencing_only_other_tools_has_no_suppressions() -> None:
+    assert parse_suppressions("import os  # noqa: F401\nx = '# noqa: E501'\n") == []

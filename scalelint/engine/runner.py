@@ -155,6 +155,7 @@ class Runner:
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
         #: path -> functions that take their callers' code context (found in the project phase)
         self._inherited: dict[str, list[contexts.Region]] = {}
+        self._real_dirs: dict[str, str] = {}  # directory as given -> its real path
 
     def _open_cache(self) -> Cache:
         directory = self.settings.cache_dir
@@ -399,10 +400,30 @@ class Runner:
         return found
 
     def _rel(self, display: str) -> str:
-        try:
-            return Path(display).resolve().relative_to(self.config.root.resolve()).as_posix()
-        except ValueError:
-            return Path(display).as_posix()
+        """The file's path below the project root, symlinks resolved (as
+        ``Path.resolve``), else its path as given."""
+        real = self._real_path(display)
+        root = self._real_root
+        inside = root if root.endswith(os.sep) else root + os.sep
+        if real == root:
+            return "."
+        if real.startswith(inside):
+            return real[len(inside):].replace(os.sep, "/")
+        return Path(display).as_posix()
+
+    @cached_property
+    def _real_root(self) -> str:
+        return os.path.realpath(self.config.root)
+
+    def _real_path(self, display: str) -> str:
+        """``os.path.realpath(display)``, resolving each directory once: a run
+        asks for every file, and a full resolve costs a ``stat`` per part."""
+        directory, name = os.path.split(os.path.join(os.getcwd(), display))
+        real_dir = self._real_dirs.get(directory)
+        if real_dir is None:
+            real_dir = self._real_dirs[directory] = os.path.realpath(directory)
+        real = os.path.join(real_dir, name)
+        return os.path.realpath(real) if not name or name in (".", "..") or os.path.islink(real) else real
 
     def _ignored_codes(self, display: str) -> frozenset[str]:
         if not self.config.per_file_ignores:

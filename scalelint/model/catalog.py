@@ -273,6 +273,8 @@ class CacheLibrary:
     ttl_less_writes: frozenset[str] = frozenset()
     #: methods that give an existing key a TTL
     expire_methods: frozenset[str] = frozenset()
+    #: methods that cap a collection's length (``ltrim``, ``zremrangebyrank``)
+    trim_methods: frozenset[str] = frozenset()
     is_async: bool = False
     #: True: evicts under memory pressure (LRU client, the shared default cache); None: unknown
     evicting: bool | None = None
@@ -303,6 +305,7 @@ _REDIS = dict(
     omitted="forever",
     ttl_less_writes=_REDIS_TTL_LESS,
     expire_methods=frozenset({"expire", "pexpire", "expireat", "pexpireat", "getex", "setex", "psetex"}),
+    trim_methods=frozenset({"ltrim", "zremrangebyrank", "zremrangebyscore", "zremrangebylex"}),
     scan_method="scan_iter",
     increment="incr",
 )
@@ -842,6 +845,8 @@ SESSION_END_METHODS = frozenset({"commit", "rollback", "close", "remove"})
 SESSION_BEGIN_METHODS = frozenset({"begin", "begin_nested"})
 #: ``Annotated[T, ...]``: the annotation's type is its first element
 ANNOTATED_FORMS = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+#: ``X = NewType("X", T)``: a distinct name for the type ``T``
+NEWTYPE_FORMS = frozenset({"typing.NewType", "typing_extensions.NewType"})
 #: ``contextlib.closing(x)`` is ``x`` released by ``with``
 CLOSING_WRAPPERS = frozenset({"contextlib.closing"})
 #: drivers whose ``connect(":memory:")`` opens a private in-memory database (no pool to drain)

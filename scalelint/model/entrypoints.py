@@ -5,7 +5,10 @@ anything else. Rules word their advice by it ("concurrent requests" in a view,
 And the functions and blocks of a file that are entry points of another code
 context than the file's (scalelint.model.contexts): ``__main__`` blocks and
 the functions they call, management command classes, click/typer/Flask CLI
-commands, RunPython callables and ``post_migrate`` receivers."""
+commands, RunPython callables and ``post_migrate`` receivers; and the loops of
+start-up code, which run once per process (one-shot): ``AppConfig.ready()``, the
+constructor of a long-lived worker/service/router class, an app factory
+(``create_app``)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
@@ -14,6 +17,7 @@ import libcst as cst
 
 from scalelint.core.walk import walk
 from scalelint.model import catalog
+from scalelint.model.dbops import words
 from scalelint.model.contexts import MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any
 
 if TYPE_CHECKING:
@@ -22,6 +26,12 @@ if TYPE_CHECKING:
     from scalelint.model.source import SourceFile
 
 VIEW, TASK, OTHER = "view", "task", ""
+
+#: the last word of a class constructed once per process (its ``__init__`` is start-up);
+#: per-connection classes (consumers, handlers, sessions) are left out on purpose
+STARTUP_CLASS_WORDS = frozenset({
+    "worker", "router", "server", "service", "daemon", "receiver", "dispatcher", "scheduler", "supervisor",
+})
 
 
 def entry_kind(fn: "FunctionModel") -> str:
@@ -86,6 +96,8 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
             fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
         ) or _maintains_schema(model, fn, text):
             yield fn.node, ONE_SHOT
+        elif _startup(fn):
+            yield from ((loop, ONE_SHOT) for loop in _startup_loops(fn.node))
 
 
 def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:
@@ -153,3 +165,31 @@ def _cli_command(model: "ModuleModel", node: cst.FunctionDef) -> bool:
         if ".cli." in f".{spelled}" or imports_any(model.imports.names.values(), catalog.CLI_LIBRARIES):
             return True
     return False
+
+
+def _startup(fn: "FunctionModel") -> bool:
+    """Code that runs once at process start-up: a module-level start-up function
+    (``create_app``, ``lifespan``: the catalog's names), ``AppConfig.ready()``, a
+    Flask extension's ``init_app()``, the ``__init__`` of a long-lived
+    worker/service/router class."""
+    if fn.cls is None:
+        return "." not in fn.qualname and fn.name in catalog.STARTUP_FUNCTIONS
+    if fn.name == "init_app":
+        return True  # a Flask extension's set-up
+    if fn.name == "ready":
+        return any(base.rsplit(".", 1)[-1] == "AppConfig" for base in fn.cls.bases)
+    return fn.name == "__init__" and words(fn.cls.name)[-1:] in {(word,) for word in STARTUP_CLASS_WORDS}
+
+
+def _startup_loops(node: cst.FunctionDef) -> Iterator[cst.CSTNode]:
+    """The outermost loops of start-up code: they run once per process. Only loops,
+    so that clients built there stay checked (their limits matter under load), and
+    not inside nested functions or classes (a view defined in ``create_app`` still
+    serves requests)."""
+    pending: list[cst.CSTNode] = list(node.body.children)
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, (cst.For, cst.While)):
+            yield current
+        elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            pending.extend(current.children)

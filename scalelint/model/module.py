@@ -101,7 +101,8 @@ class ModuleModel:
         for stmt in body:
             for node in _defs_in(stmt):
                 if isinstance(node, cst.ClassDef):
-                    info = ClassInfo(node, node.name.value, [self.qualified_or_spelled(b.value) or "" for b in node.bases])
+                    bases = [self.qualified_or_spelled(_generic_origin(b.value)) or "" for b in node.bases]
+                    info = ClassInfo(node, node.name.value, bases)
                     self.classes.append(info)
                     self._scan_body(node.body.body, info, f"{prefix}{node.name.value}.", factory)
                 else:
@@ -401,3 +402,8 @@ def _blocks_of(stmt: cst.BaseStatement) -> Iterator:
     for case in getattr(stmt, "cases", ()) or ():
         if isinstance(case.body, cst.IndentedBlock):
             yield case.body.body
+
+
+def _generic_origin(base: cst.BaseExpression) -> cst.BaseExpression:
+    """A base class as named: ``RepositoryBase[Customer]`` is ``RepositoryBase``."""
+    return base.value if isinstance(base, cst.Subscript) else base

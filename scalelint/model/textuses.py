@@ -36,7 +36,7 @@ def text_uses(text: str, module: str, package: bool, context: str = "request") -
     facts: dict[str, Any] = {"module": module}
     if context != "request":
         if refs:
-            facts.update(context=context, functions={MODULE_CODE: [1, None, refs, 1, ""]})
+            facts.update(context=context, functions={MODULE_CODE: [1, None, refs, None, 1, ""]})
     else:
         facts["refs"] = refs
         facts["dyn"] = list(dict.fromkeys(_METHOD_CALL.findall(text)))

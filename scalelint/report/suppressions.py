@@ -24,6 +24,8 @@ from scalelint.core.lazyre import lazy_compile
 _SCALELINT = lazy_compile(r"#\s*scalelint\s*:\s*ignore(?P<file>-file)?\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
 _NOQA = lazy_compile(r"#\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 _CODE = lazy_compile(r"[A-Z]+[0-9]+")
+_WORD = lazy_compile(r"noqa|scalelint", re.I)  # what every suppression comment names
+_LINE_END = lazy_compile(r"[\r\n]")
 
 #: what a bare ``# noqa`` does: hide our findings and be reported (SL001) when
 #: it hid one; hide them silently; or mean nothing to scalelint
@@ -67,8 +69,13 @@ def parse_suppressions(text: str, prefix: str = "SL", bare_noqa: str = "report")
     """Suppression comments of a file. ``noqa`` comments naming only other
     tools' codes are not ours and are dropped, and so are bare ones when
     ``bare_noqa`` is "ignore"."""
-    if not may_have_suppressions(text):
+    if not may_have_suppressions(text) or not _has_our_comment(text, prefix, bare_noqa):
         return []
+    return _scan_tokens(text, prefix, bare_noqa)
+
+
+def _scan_tokens(text: str, prefix: str, bare_noqa: str) -> list[Suppression]:
+    """The suppressions of the tokenized file, with the logical lines they cover."""
     found: list[Suppression] = []
     pending: list[tuple[int, int, tuple[str, ...], str]] = []
     logical_start: int | None = None
@@ -101,6 +108,29 @@ def parse_suppressions(text: str, prefix: str = "SL", bare_noqa: str = "report")
             pending = []
             logical_start = None
     return found
+
+
+def _has_our_comment(text: str, prefix: str, bare_noqa: str) -> bool:
+    """Whether any ``#`` could start a comment that ``_parse_comment``
+    accepts. A comment runs from its ``#`` to the next line break, so trying
+    every ``#`` of the lines that name a suppression finds every comment the
+    tokenizer would (and some inside strings, which tokenizing sorts out).
+    Most files that mention ``noqa`` only silence other tools: they skip the
+    tokenizer."""
+    tried: set[int] = set()
+    for word in _WORD.finditer(text):
+        line_start = max(text.rfind("\n", 0, word.start()), text.rfind("\r", 0, word.start())) + 1
+        if line_start in tried:
+            continue
+        tried.add(line_start)
+        line_end = _LINE_END.search(text, word.end())
+        line = text[line_start:line_end.start() if line_end else len(text)]
+        at = line.find("#")
+        while at >= 0:
+            if _parse_comment(line[at:], prefix, bare_noqa) is not None:
+                return True
+            at = line.find("#", at + 1)
+    return False
 
 
 def _parse_comment(comment: str, prefix: str, bare_noqa: str) -> tuple[tuple[str, ...], str] | None:

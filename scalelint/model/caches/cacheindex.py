@@ -5,6 +5,7 @@ Works from the facts of :mod:`scalelint.model.caches.cachefacts` only.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -124,6 +125,11 @@ class CacheKeyIndex:
         self._effects: dict[str, Effects] = {}
         self._read_columns: dict[str, dict[str, frozenset[str] | None]] = {}
         self._reads: dict[str, set[str]] = {}
+        # answers per family (keyed by its id: the families live as long as
+        # the index), so each write meets a family at a constant cost
+        self._expiry_of: dict[int, bool] = {}
+        self._covers_memo: dict[tuple[str, int], bool] = {}
+        self._hook_memo: dict[tuple[str, str, int], bool] = {}
         by_name: dict[str, list[str]] = {}
         for qual in self.functions:
             by_name.setdefault(qual.rsplit(".", 1)[-1], []).append(qual)
@@ -317,6 +323,12 @@ class CacheKeyIndex:
         every write path is expected to."""
         if family.primary is None or not family.primary[2]:
             return False
+        found = self._expiry_of.get(id(family))
+        if found is None:
+            found = self._expiry_of[id(family)] = self._nothing_invalidates(family)
+        return found
+
+    def _nothing_invalidates(self, family: Family) -> bool:
         return not any(
             effects.covers(family) for qual, effects in self._explicit_invalidations.meeting(family) if qual != family.fn
         )
@@ -339,8 +351,16 @@ class CacheKeyIndex:
             memo=set(facts.get("memo", ())),
         )
 
+    def _covers(self, qual: str, family: Family) -> bool:
+        """Whether calling ``qual`` invalidates the family (once per pair)."""
+        key = (qual, id(family))
+        found = self._covers_memo.get(key)
+        if found is None:
+            found = self._covers_memo[key] = self.effects(qual).covers(family)
+        return found
+
     def _covered(self, write: Write, family: Family) -> bool:
-        if self.effects(write.fn).covers(family):
+        if self._covers(write.fn, family):
             return True
         kind = catalog.WRITE_KINDS[write.kind]
         if kind.save_hooks and self._hook_covers(write.entity, "save", family):
@@ -354,7 +374,11 @@ class CacheKeyIndex:
         return self._callers_cover(write.fn, family, 0, set())
 
     def _hook_covers(self, entity: str, on: str, family: Family) -> bool:
-        return any(self.effects(fn).covers(family) for fn in self._hook_functions(on, entity))
+        key = (entity, on, id(family))
+        found = self._hook_memo.get(key)
+        if found is None:
+            found = self._hook_memo[key] = any(self._covers(fn, family) for fn in self._hook_functions(on, entity))
+        return found
 
     def _hook_functions(self, on: str, entity: str) -> list[str]:
         """The functions of the hooks ``on`` fires for ``entity``, in hook order."""
@@ -378,7 +402,7 @@ class CacheKeyIndex:
             if caller in seen:
                 continue
             seen.add(caller)
-            if self.effects(caller).covers(family) or self._callers_cover(caller, family, depth + 1, seen):
+            if self._covers(caller, family) or self._callers_cover(caller, family, depth + 1, seen):
                 return True
         return False
 
@@ -495,4 +519,11 @@ def display_root(paths: Iterable[str]) -> str:
 
 
 def shown(path: str, root: str) -> str:
-    return os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/") if root else path
+    """``path`` below ``root``, as messages show it."""
+    return _shown(path, root, os.getcwd()) if root else path
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown(path: str, root: str, cwd: str) -> str:
+    """(Relative paths depend on the working directory: it is part of the key.)"""
+    return os.path.relpath(os.path.join(cwd, path), root).replace(os.sep, "/")

@@ -265,6 +265,10 @@ class CacheModel:
             out[info.name] = attrs
         return out
 
+    def class_binding(self, cls: str, attr: str) -> cst.BaseExpression | None:
+        """The first value bound to ``self.<attr>`` (or a class attribute) in a class of this module."""
+        return self._class_bindings.get(cls, {}).get(attr)
+
     def local_bindings(self, fn: "FunctionModel") -> list[tuple[int, str, cst.BaseExpression]]:
         """(ordinal, name, value) for every local binding, in order."""
         found = self._locals.get(id(fn))

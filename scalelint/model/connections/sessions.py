@@ -12,7 +12,7 @@ covers the others, and only blocking I/O counts as work here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import libcst as cst
@@ -20,9 +20,10 @@ import libcst as cst
 from scalelint.model import catalog
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.connections.loops import _model_query
-from scalelint.model.connections.summaries import call_target
+from scalelint.model.connections.summaries import call_target, instance_class
+from scalelint.model.connections.writes import session_write
 from scalelint.model.connections.timeline import wraps_handle
-from scalelint.model.connections.work import CallInfo, root_name, work_of
+from scalelint.model.connections.work import CallInfo, call_label, root_name, work_of
 
 #: a session handed to a class or its factory (``Repo.from_session(session)``): no query yet
 WRAPPED = "<wrapped>"
@@ -60,6 +61,20 @@ class CallWhileHeld:
     info_label: str  # how the call is spelled: "send_email()"
 
 
+@dataclass(frozen=True)
+class WriteWhileHeld:
+    """A write through the session (``session.add(x)``, an UPDATE executed), or a
+    call into the project's code that may write through it (``repository.update(x)``,
+    ``helper(session)``): known in the project phase."""
+
+    stmt: Stmt
+    call: cst.Call
+    label: str  # "session.add()" or how the call is spelled
+    target: str = ""  # the callee's dotted name, for a call that may write
+    #: the ``return`` / ``raise`` ending the branch it was made in: it dirties nothing after that
+    until: Stmt | None = None
+
+
 @dataclass
 class SessionSpan:
     """From a session's first query (its checkout) to the point it lets go."""
@@ -69,11 +84,13 @@ class SessionSpan:
     begin_call: cst.Call
     io: list[IoWhileHeld] = field(default_factory=list)
     calls: list[CallWhileHeld] = field(default_factory=list)
+    writes: list[WriteWhileHeld] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
-        """A session by this file alone, with blocking I/O seen here."""
-        return bool(self.io) and not self.ref.alias
+        """A session by this file alone, with blocking I/O seen here and no write
+        that could put part of it inside a transaction that wrote (SL103's)."""
+        return bool(self.io) and not self.ref.alias and not self.writes
 
 
 def session_spans(fn: FunctionModel) -> list[SessionSpan]:
@@ -124,6 +141,10 @@ class _SpanWalker:
         self.done: list[SessionSpan] = []
         #: locals bound to an object built around a session (a repository), by name
         self.wrappers: dict[str, SessionRef] = {}
+        #: the project class of each wrapper, where known (``CustomerRepository``)
+        self.wrapper_classes: dict[str, str] = {}
+        #: writes made before the session's first query (``session.add(x)``): flushed at it
+        self.pending: dict[str, WriteWhileHeld] = {}
         #: ``Model.query`` runs on Flask-SQLAlchemy's ``db.session``
         self.model_query = next((ref for ref in self.refs.values() if ref.library == "flask_sqlalchemy"), None)
         for stmt in fn.stmts:  # ``if x: y()`` keeps its small statements in a suite, not a line
@@ -139,13 +160,24 @@ class _SpanWalker:
 
     # -- control flow ------------------------------------------------------------------
     def _block(self, body: Sequence[cst.CSTNode], held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
+        written = {id(span): len(span.writes) for span in self.done}
+        last: Stmt | None = None
         for node in body:
             stmt = self.by_node.get(id(node))
             if stmt is None or isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 continue
             held = self._statement(stmt, held)
             held = self._inner(node, held)
+            last = stmt
+        if last is not None and _leaves(last.node):
+            self._end_writes(written, last)
         return held
+
+    def _end_writes(self, written: dict[int, int], end: Stmt) -> None:
+        """Writes made in a block that returns or raises dirty nothing after it."""
+        for span in self.done:
+            start = written.get(id(span), 0)
+            span.writes[start:] = [w if w.until is not None else replace(w, until=end) for w in span.writes[start:]]
 
     def _inner(self, node: cst.BaseStatement, held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
         if isinstance(node, cst.If):
@@ -191,13 +223,17 @@ class _SpanWalker:
                 ref, method = self._session_call(sub, id(sub) in awaited)
                 if ref is not None:
                     if method == WRAPPED:  # ``repo = Repo.from_session(session)``: its queries are the session's
-                        self.wrappers.update((name, ref) for name in _assigned_names(stmt.node, sub))
+                        self._wrap(stmt, sub, ref)
                     elif method in catalog.SESSION_END_METHODS:
                         held.pop(ref.spelled, None)
+                        self.pending.pop(ref.spelled, None)
                     elif method not in catalog.SESSION_LOCAL_METHODS and ref.spelled not in held:
                         span = SessionSpan(ref, stmt, sub)
                         self.done.append(span)
                         held[ref.spelled] = span
+                        if ref.spelled in self.pending:
+                            span.writes.append(self.pending.pop(ref.spelled))
+                    self._write(stmt, sub, ref, method, held)
                     continue
                 if not held or in_transaction:
                     continue  # inside an explicit transaction: SL103's domain
@@ -211,6 +247,39 @@ class _SpanWalker:
                         for span in held.values():
                             span.calls.append(CallWhileHeld(stmt, sub, target, info.label))
         return held
+
+    def _wrap(self, stmt: Stmt, call: cst.Call, ref: SessionRef) -> None:
+        """``repo = Repo.from_session(session)``: the names now stand for the session."""
+        cls = instance_class(self.fn.module, call)
+        for name in _assigned_names(stmt.node, call):
+            self.wrappers[name] = ref
+            if cls is not None:
+                self.wrapper_classes[name] = cls
+
+    def _write(self, stmt: Stmt, call: cst.Call, ref: SessionRef, method: str, held: dict[str, SessionSpan]) -> None:
+        """Record a write through the session, or a call that may write through it."""
+        label = session_write(self.fn, call)
+        if label is not None:
+            write = WriteWhileHeld(stmt, call, label)
+        else:
+            target = self._write_target(call, method)
+            if target is None:
+                return
+            write = WriteWhileHeld(stmt, call, call_label(call), target)
+        span = held.get(ref.spelled)
+        if span is not None:
+            span.writes.append(write)
+        elif label is not None:
+            self.pending.setdefault(ref.spelled, write)
+
+    def _write_target(self, call: cst.Call, method: str) -> str | None:
+        """The project callee of a call that hands it the session (``helper(session)``)
+        or runs on a wrapper of it (``repository.update(x)``)."""
+        func = call.func
+        if method == "query" and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            cls = self.wrapper_classes.get(func.value.value)
+            return f"{cls}.{func.attr.value}" if cls is not None else None
+        return call_target(self.fn, call) if method == "<passed>" else None
 
     def _begun_by(self, node: cst.With) -> list[str]:
         """The sessions whose transaction a ``with`` block begins (and commits at its end;
@@ -249,6 +318,11 @@ class _SpanWalker:
             if spelled in self.refs and root_name(func) not in self.refs:
                 return self.refs[spelled], WRAPPED if wraps_handle(call, {spelled}) else "<passed>"
         return None, ""
+
+
+def _leaves(node: cst.CSTNode) -> bool:
+    """A ``return`` or ``raise`` statement: the block ends the function's path there."""
+    return isinstance(node, cst.SimpleStatementLine) and any(isinstance(s, (cst.Return, cst.Raise)) for s in node.body)
 
 
 def _assigned_names(node: cst.CSTNode, value: cst.Call) -> list[str]:

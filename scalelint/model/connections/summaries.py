@@ -30,6 +30,7 @@ import libcst as cst
 
 from scalelint.model import catalog, textuses
 from scalelint.model.connections.work import module_work, work_of
+from scalelint.model.connections.writes import session_end, session_write
 from scalelint.model.spots import statement_locator
 
 if TYPE_CHECKING:
@@ -45,6 +46,9 @@ VOCABULARY = catalog.IO_VOCABULARY
 #: how many imports and re-exports one name is followed through
 MAX_HOPS = 8
 
+#: ``Class.<super>.method``: ``super().method()`` called in ``Class``, looked up in its bases
+SUPER = "<super>"
+
 #: the line of a call of a statement, for the few facts that need one (0: unknown)
 Locate = Callable[[cst.Call, "Stmt"], int]
 
@@ -54,17 +58,7 @@ def call_target(fn: "FunctionModel", call: cst.Call) -> str | None:
     """The dotted project name a call goes to, as far as this module can tell:
     its own function or method, an imported project callable, a method of an
     imported project object, of a module-level instance or of a new instance
-    (``Control(...).status()``, ``importer = Importer(); importer.run()``), a constructor."""
-    found = _direct_target(fn, call)
-    if found is None and isinstance(call.func, cst.Attribute):
-        made = _constructed_class(fn, call.func.value)
-        if made is not None:
-            return f"{made}.{call.func.attr.value}"
-    return found
-
-
-def _direct_target(fn: "FunctionModel", call: cst.Call) -> str | None:
-    """call_target, but for calls named through imports, module names and ``self``."""
+    (``importer = Importer(); importer.run()``, ``Control(...).status()``), a constructor."""
     module = fn.module
     own = module.module_name
     work = work_of(fn)
@@ -76,59 +70,28 @@ def _direct_target(fn: "FunctionModel", call: cst.Call) -> str | None:
         if any(info.name == func.value for info in module.classes) and func.value not in fn.env:
             return _join(own, func.value)
         return None
+    if isinstance(func, cst.Attribute) and _is_super(func.value) and fn.cls is not None:
+        return _join(own, f"{fn.qualname.rpartition('.')[0]}.{SUPER}.{func.attr.value}")  # the graph looks in the bases
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
         owner = func.value.value
         if owner in ("self", "cls") and fn.cls is not None:
             return _join(own, f"{fn.qualname.rpartition('.')[0]}.{func.attr.value}")  # inherited: the graph looks up
         if owner in module_instances(module):
             return _join(own, f"{owner}.{func.attr.value}") if owner not in fn.env else None
+        if (cls := local_instances(fn).get(owner)) is not None:
+            return f"{cls}.{func.attr.value}"
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+        if (cls := instance_class(module, func.value)) is not None:
+            return f"{cls}.{func.attr.value}"
     qualified = module.qualified(func)
     if qualified is not None and "." in qualified and module.project_import(qualified):
         return qualified
     return None
 
 
-def _is_super(value: cst.BaseExpression) -> bool:
-    """``super()``: the call goes to a base class, not to an object of unknown
-    type (not followed: SL103 would then walk every ``save()`` override down
-    to branches its arguments switch off)."""
-    return isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "super"
-
-
-def _constructed_class(fn: "FunctionModel", value: cst.BaseExpression) -> str | None:
-    """The project class an expression is a new instance of: a constructor
-    call, or a local name bound once to one."""
-    if isinstance(value, cst.Name):
-        bound = _local_instances(fn).get(value.value)
-        return bound if bound else None
-    if not isinstance(value, cst.Call):
-        return None
-    target = _direct_target(fn, value)
-    return target if target is not None and _is_class_name(target) else None
-
-
-def _local_instances(fn: "FunctionModel") -> dict[str, str]:
-    """Local names bound once, to a new object of a project class ("" when bound otherwise)."""
-    return fn.derived("local_instances", lambda: _bind_instances(fn))
-
-
-def _bind_instances(fn: "FunctionModel") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for stmt, call in fn.calls():
-        line = stmt.node
-        node = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
-        if not isinstance(node, cst.Assign) or node.value is not call:
-            continue
-        made = _direct_target(fn, call)
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                name = target.target.value
-                out[name] = made if made is not None and _is_class_name(made) and name not in out else ""
-    return out
-
-
-def _is_class_name(dotted: str) -> bool:
-    return dotted.rsplit(".", 1)[-1][:1].isupper()
+def _is_super(expr: cst.BaseExpression) -> bool:
+    """``super()`` (no arguments: the enclosing class)."""
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "super" and not expr.args
 
 
 def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = None,
@@ -178,14 +141,16 @@ PLAIN_DECORATORS = frozenset({
 def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int, int]],
                dynamic: dict[str, None]) -> dict[str, list[Any]]:
     """qualname -> [def line, first direct I/O as [label, category, line] or None,
-    targets, last line, flags ("e": an entry point)]; ``dynamic`` gathers the
-    method names called on objects this module cannot place."""
+    targets, first direct write through a borrowed session not committed after
+    it as [label, line] or None, last line, flags ("e": an entry point)];
+    ``dynamic`` gathers the method names called on objects this module cannot place."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
         if ".<locals>." in fn.qualname:
             continue
         work = work_of(fn)
         io: list[Any] | None = None
+        write: list[Any] | None = None
         targets: dict[str, None] = {}
         calls = False
         for stmt, call in fn.calls():
@@ -194,6 +159,10 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
             if info is not None:
                 if io is None:
                     io = [info.label, info.category, locate(call, stmt)]
+            elif write is None and (label := session_write(fn, call)) is not None:
+                write = [label, locate(call, stmt)]
+            elif write is not None and session_end(fn, call):
+                write = None  # committed (or rolled back) before returning: the caller holds no write
             elif (target := call_target(fn, call)) is not None:
                 targets.setdefault(target, None)
             elif isinstance(call.func, cst.Attribute) and module.qualified(call.func) is None and not _is_super(
@@ -201,7 +170,7 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
                 dynamic.setdefault(call.func.attr.value, None)
         if calls:  # a function without calls has nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
-            out[fn.qualname] = [first, io, list(targets), last, "e" if _entry_point(fn) else ""]
+            out[fn.qualname] = [first, io, list(targets), write, last, "e" if _entry_point(fn) else ""]
     return out
 
 
@@ -299,11 +268,12 @@ def _note_reference(dotted: str, own: str, imports: dict[str, str], defined: set
 
 
 def _handles(module: "ModuleModel") -> dict[str, str]:
-    """Module-level handles by kind, and session type aliases (``SessionDep``)."""
+    """Module-level handles by kind, and session type aliases (``SessionDep``,
+    ``AsyncSession = NewType("AsyncSession", ...)``)."""
     out = {name: res.kind for name, res in module.globals.items()}
     mw = module_work(module)
     for name, value in module.global_values.items():
-        if isinstance(value, cst.Subscript):
+        if isinstance(value, (cst.Subscript, cst.Call)) and name not in out:
             res = mw.annotated_handle(cst.Name(name))
             if res is not None and res.kind in ("session", "connection"):
                 out[name] = f"{res.kind}-type"
@@ -329,6 +299,46 @@ def _instances(module: "ModuleModel") -> dict[str, str]:
         if qualified is not None and module.project_import(qualified) and qualified.rsplit(".", 1)[-1][:1].isupper():
             out[name] = qualified
     return out
+
+
+def local_instances(fn: "FunctionModel") -> dict[str, str]:
+    """Locals bound once to a new object of a project class (``repo = Repo(session)``,
+    ``repo = Repo.from_session(session)``), by name -> the class's dotted name."""
+    return fn.derived("local_instances", lambda: _local_instances(fn))
+
+
+def _local_instances(fn: "FunctionModel") -> dict[str, str]:
+    found: dict[str, str | None] = {}
+    for stmt in fn.stmts:
+        node = stmt.node
+        if not isinstance(node, cst.SimpleStatementLine):
+            continue
+        for small in node.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                name = small.targets[0].target.value
+                value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+                cls = instance_class(fn.module, value) if isinstance(value, cst.Call) else None
+                found[name] = cls if name not in found or found[name] == cls else None
+    return {name: cls for name, cls in found.items() if cls is not None and name not in fn.env}
+
+
+def instance_class(module: "ModuleModel", call: cst.Call) -> str | None:
+    """The project class a call builds an object of: ``Repo(...)`` or a ``from_*``
+    factory classmethod (``Repo.from_session(session)``)."""
+    func = call.func
+    root = func
+    if isinstance(func, cst.Attribute):
+        if not func.attr.value.startswith("from_"):
+            return None
+        root = func.value
+    if not isinstance(root, cst.Name):
+        return None
+    if any(info.name == root.value for info in module.classes):
+        return _join(module.module_name, root.value)
+    qualified = module.qualified(root)
+    if qualified is None or not module.project_import(qualified) or not qualified.rsplit(".", 1)[-1][:1].isupper():
+        return None
+    return qualified
 
 
 def _base(module: "ModuleModel", spelled: str) -> str:
@@ -361,6 +371,7 @@ class _Function:
     line: int
     io: list[Any] | None
     targets: list[str]
+    write: list[Any] | None = None  # [label, line]: writes through a session it was given
     last: int = 0  # the line of its last statement
     flags: str = ""  # "e": an entry point (scalelint.model.connections.callers)
 
@@ -370,8 +381,6 @@ class CallGraph:
 
     def __init__(self, published: Iterable[tuple[str, dict[str, Any]]]) -> None:
         self.modules: dict[str, dict[str, Any]] = {}
-        #: callee -> the functions that call it (resolved, recursion left out)
-        self.callers: dict[str, list[str]] = {}
         self.functions: dict[str, _Function] = {}
         for path, facts in published:
             name = facts.get("module")
@@ -381,22 +390,35 @@ class CallGraph:
             for qualname, (line, io, targets, *rest) in facts.get("functions", {}).items():
                 self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, *rest)
         self._resolved: dict[str, str | None] = {}
-        self._via: dict[str, str | None] = self._propagate()
+        #: callee -> the functions that call it (resolved, recursion left out)
+        self.callers: dict[str, list[str]] = self._callers()
+        callers = self.callers
+        self._via: dict[str, str | None] = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
+        self._write_via: dict[str, str | None] = _propagate(
+            callers, [k for k, fn in self.functions.items() if fn.write]
+        )
 
     # -- questions ----------------------------------------------------------------------
     def io_chain(self, target: str) -> list[Step] | None:
         """The steps from a call of ``target`` down to blocking I/O (None: no I/O found)."""
+        return self._chain(target, self._via, lambda fn: Step(fn.path, fn.io[2], fn.io[0], fn.io[1]))
+
+    def write_chain(self, target: str) -> list[Step] | None:
+        """The steps from a call of ``target`` down to a write through the session
+        it is given (None: the callee writes nothing through one)."""
+        return self._chain(target, self._write_via, lambda fn: Step(fn.path, fn.write[1], fn.write[0]))
+
+    def _chain(self, target: str, via: dict[str, str | None], last: Callable[[_Function], Step]) -> list[Step] | None:
         key = self.resolve(target)
-        if key is None or key not in self._via:
+        if key is None or key not in via:
             return None
         steps: list[Step] = []
         while key is not None and len(steps) < 32:
             fn = self.functions[key]
             steps.append(Step(fn.path, fn.line, f"{fn.module}.{fn.qualname}()"))
-            following = self._via[key]
+            following = via[key]
             if following is None:
-                label, category, line = fn.io  # type: ignore[misc]
-                steps.append(Step(fn.path, line, label, category))
+                steps.append(last(fn))
             key = following
         return steps
 
@@ -450,6 +472,8 @@ class CallGraph:
             return "class", cls
         if len(tail) == 1:
             return self._method(cls, tail[0], hops)
+        if len(tail) == 2 and tail[0] == SUPER:
+            return self._inherited(cls, tail[1], hops, frozenset({cls}))
         return None
 
     def _method(self, cls: str, name: str, hops: int, seen: frozenset[str] = frozenset()) -> tuple[str, str] | None:
@@ -459,35 +483,43 @@ class CallGraph:
         key = f"{cls}.{name}"
         if key in self.functions:
             return "function", key
+        return self._inherited(cls, name, hops, seen | {cls})
+
+    def _inherited(self, cls: str, name: str, hops: int, seen: frozenset[str]) -> tuple[str, str] | None:
+        """``name`` looked up on the bases of a class, in order."""
         module, _, short = cls.rpartition(".")
         for base in self.modules.get(module, {}).get("classes", {}).get(short, []):
             found = self._lookup(base, hops + 1)
             if found is not None and found[0] == "class":
-                inherited = self._method(found[1], name, hops + 1, seen | {cls})
+                inherited = self._method(found[1], name, hops + 1, seen)
                 if inherited is not None:
                     return inherited
         return None
 
     # -- propagation ----------------------------------------------------------------------
-    def _propagate(self) -> dict[str, str | None]:
-        """function -> the callee through which it reaches I/O (None: it does I/O itself),
-        for every function that reaches I/O; one worklist pass over reverse edges."""
+    def _callers(self) -> dict[str, list[str]]:
+        """callee -> the functions that call it (reverse edges of the call graph)."""
         callers: dict[str, list[str]] = {}
         for key, fn in self.functions.items():
             for target in fn.targets:
                 callee = self.resolve(target)
                 if callee is not None and callee != key:
                     callers.setdefault(callee, []).append(key)
-        self.callers = callers
-        via: dict[str, str | None] = {key: None for key, fn in self.functions.items() if fn.io is not None}
-        queue = deque(via)
-        while queue:
-            callee = queue.popleft()
-            for caller in callers.get(callee, ()):
-                if caller not in via:
-                    via[caller] = callee
-                    queue.append(caller)
-        return via
+        return callers
+
+
+def _propagate(callers: dict[str, list[str]], seeds: list[str]) -> dict[str, str | None]:
+    """function -> the callee through which it reaches a seed (None: it is one), for
+    every function that reaches a seed; one worklist pass over reverse edges."""
+    via: dict[str, str | None] = {key: None for key in seeds}
+    queue = deque(via)
+    while queue:
+        callee = queue.popleft()
+        for caller in callers.get(callee, ()):
+            if caller not in via:
+                via[caller] = callee
+                queue.append(caller)
+    return via
 
 
 def call_graph(index: Any) -> CallGraph:

@@ -205,7 +205,8 @@ class ModuleWork:
 
     def _annotated_type(self, annotation: cst.BaseExpression, depth: int = 2) -> cst.BaseExpression:
         """The type an annotation names: ``Annotated[Session, Depends(get_db)]`` is
-        ``Session``, and so is a module-level alias of it (``SessionDep``)."""
+        ``Session``, and so is a module-level alias of it (``SessionDep``) or a
+        ``NewType`` over it."""
         if isinstance(annotation, cst.Subscript) and annotation.slice:
             if self.module.qualified(annotation.value) in catalog.ANNOTATED_FORMS:
                 first = annotation.slice[0].slice
@@ -216,6 +217,10 @@ class ModuleWork:
             alias = self.module.global_values.get(annotation.value)
             if isinstance(alias, cst.Subscript):
                 return self._annotated_type(alias, depth - 1)
+            if isinstance(alias, cst.Call) and self.module.qualified(alias.func) in catalog.NEWTYPE_FORMS:
+                args = [arg.value for arg in alias.args if arg.keyword is None]
+                if len(args) == 2:  # ``AsyncSession = NewType("AsyncSession", _AsyncSession)``
+                    return self._annotated_type(args[1], depth - 1)
         return annotation
 
     def summary(self, qualname: str, depth: int) -> CallInfo | None:

@@ -1,0 +1,113 @@
+"""Whether a cache key can grow: a key family takes only a handful of values when
+every variable part is a literal, a constant, configuration, or the identity of
+the host or process writing it (``f"stats_{socket.gethostname()}"``,
+``PREFIX + "_instance_" + self.instance_name``). Such keys are rewritten in place;
+they do not accumulate with traffic the way per-user or per-id keys do."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from scalelint.core.walk import dotted, string_value
+from scalelint.model.dbops import words
+
+if TYPE_CHECKING:
+    from scalelint.model.caches.caching import CacheModel
+    from scalelint.model.function import FunctionModel
+
+#: words naming the deployment's own identity or configuration: one value per
+#: host, process or configured namespace, never one per user or request
+IDENTITY_WORDS = frozenset({
+    "host", "hostname", "node", "instance", "pid", "process", "worker", "server", "machine", "cluster",
+    "namespace", "prefix",
+})
+#: calls returning the writer's own host or process identity
+IDENTITY_CALLS = frozenset({
+    "os.getpid", "socket.gethostname", "platform.node", "socket.getfqdn", "getpid", "gethostname",
+})
+#: roots of configuration objects: ``settings.X``, ``app.config["X"]``
+CONFIG_ROOTS = frozenset({"settings", "config", "conf"})
+_MAX_DEPTH = 4
+
+
+def bounded_key(cm: "CacheModel", key: cst.BaseExpression, fn: "FunctionModel", before: int) -> bool:
+    """Whether every variable part of the key is fixed or names the writer's host/process."""
+    return _Bounds(cm, fn, before).key(key, 0)
+
+
+class _Bounds:
+    def __init__(self, cm: "CacheModel", fn: "FunctionModel", before: int) -> None:
+        self.cm, self.fn, self.before = cm, fn, before
+
+    def key(self, expr: cst.BaseExpression, depth: int) -> bool:
+        """A key expression: strings and the ways keys are put together."""
+        if isinstance(expr, cst.FormattedString):
+            return all(self.part(p.expression, depth) for p in expr.parts
+                       if isinstance(p, cst.FormattedStringExpression))
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+            return string_value(expr) is not None
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            return self.part(expr.left, depth) and self.part(expr.right, depth)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Modulo):
+            args = expr.right.elements if isinstance(expr.right, cst.Tuple) else None
+            values = [e.value for e in args] if args is not None else [expr.right]
+            return self.key(expr.left, depth) and all(self.part(v, depth) for v in values)
+        if (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+                and expr.func.attr.value == "format"):
+            return self.key(expr.func.value, depth) and all(self.part(a.value, depth) for a in expr.args)
+        return self.part(expr, depth)
+
+    def part(self, expr: cst.BaseExpression, depth: int) -> bool:
+        """One value spliced into a key."""
+        if depth > _MAX_DEPTH:
+            return False
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.BinaryOperation)):
+            return self.key(expr, depth + 1)
+        if isinstance(expr, cst.Integer):
+            return True
+        if isinstance(expr, cst.Call):
+            if dotted(expr.func) == "str" and len(expr.args) == 1:
+                return self.part(expr.args[0].value, depth + 1)
+            return (self.cm.module.qualified(expr.func) or dotted(expr.func) or "") in IDENTITY_CALLS
+        if isinstance(expr, cst.Name):
+            return self._name(expr, depth)
+        if isinstance(expr, cst.Attribute):
+            return self._attribute(expr, depth)
+        if isinstance(expr, cst.Subscript):
+            return self._subscript(expr)
+        return False
+
+    def _name(self, expr: cst.Name, depth: int) -> bool:
+        if _constant(expr.value) or _identity(expr.value):
+            return True
+        value = self.cm.binding(self.fn, expr.value, self.before)
+        return value is not None and self.part(value, depth + 1)
+
+    def _attribute(self, expr: cst.Attribute, depth: int) -> bool:
+        attr = expr.attr.value
+        if _constant(attr) or _identity(attr) or (dotted(expr.value) or "").split(".")[0] in CONFIG_ROOTS:
+            return True
+        if dotted(expr.value) in ("self", "cls") and self.fn.cls is not None:
+            value = self.cm.class_binding(self.fn.cls.name, attr)
+            return value is not None and self.part(value, depth + 1)
+        return False
+
+    def _subscript(self, expr: cst.Subscript) -> bool:
+        """``message["instance"]``, ``app.config["CACHE_PREFIX"]``."""
+        if len(expr.slice) != 1 or not isinstance(expr.slice[0].slice, cst.Index):
+            return False
+        field = string_value(expr.slice[0].slice.value)
+        if field is None:
+            return False
+        root = (dotted(expr.value) or "").rsplit(".", 1)[-1]
+        return _identity(field) or (root in CONFIG_ROOTS and _constant(field))
+
+
+def _constant(name: str) -> bool:
+    """An UPPER_CASE name: a constant or a setting."""
+    return name.isupper()
+
+
+def _identity(name: str) -> bool:
+    return any(w.lower() in IDENTITY_WORDS for w in words(name))
