@@ -614,7 +614,9 @@ class BlockingKeyScan(_CacheRule):
     ## What it does
     Finds `KEYS pattern` scans (`redis.keys("product:*")`, django-redis
     `cache.keys(...)`) and pattern deletes that walk every key
-    (`cache.delete_pattern(...)`).
+    (`cache.delete_pattern(...)`). A `.keys(...)` call given a key glob
+    (`prefix + "*"`, `pattern=f"{k}*"`) is a scan whatever its client is
+    called: no mapping's `keys()` takes one.
 
     ## Why it matters at scale
     `KEYS` is O(total keys) and Redis is single-threaded: with a few million

@@ -381,14 +381,15 @@ class CacheModel:
         least = catalog.CACHE_CALL_SHAPES.get(method)
         if least is None or len(call.args) < least:
             return None
-        if method == "keys" and string_value(call.args[0].value) is None:
+        glob = method == "keys" and glob_pattern(call)
+        if method == "keys" and not glob and string_value(call.args[0].value) is None:
             return None
         spelled = dotted(expr)
         if spelled is None:
             return None
         last = spelled.rsplit(".", 1)[-1]
-        if not conventional_name(last):
-            return None
+        if not glob and not conventional_name(last):
+            return None  # a key-glob argument is shape enough: no mapping's keys() takes one
         head = spelled.split(".")[0]
         qn = self.module.qualified(expr)
         if qn is not None and not self.module.project_import(qn):
@@ -711,6 +712,27 @@ def _library_by_name(spelled: str, fn: "FunctionModel | None") -> CacheLibrary:
     if "redis" not in spelled.rsplit(".", 1)[-1].lower():
         return catalog.UNKNOWN_CACHE
     return catalog.REDIS_ASYNC if fn is not None and fn.is_async else catalog.REDIS
+
+
+def glob_pattern(call: cst.Call) -> bool:
+    """Whether the call's pattern (first positional or ``pattern=``) is a key
+    glob: string text with ``*`` in it, literal, f-string or concatenation."""
+    arg = next((a for a in call.args if a.keyword is None or a.keyword.value == "pattern"), None)
+    if arg is None or arg.star:
+        return False
+    return any("*" in text for text in _string_pieces(arg.value))
+
+
+def _string_pieces(expr: cst.BaseExpression) -> list[str]:
+    """The literal text pieces of a string expression (``key + '*'``, ``f"{k}*"``)."""
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        return _string_pieces(expr.left) + _string_pieces(expr.right)
+    if isinstance(expr, cst.FormattedString):
+        return [part.value for part in expr.parts if isinstance(part, cst.FormattedStringText)]
+    if isinstance(expr, cst.ConcatenatedString):
+        return _string_pieces(expr.left) + _string_pieces(expr.right)
+    text = string_value(expr)
+    return [text] if text is not None else []
 
 
 def conventional_name(last: str) -> bool:
