@@ -724,12 +724,9 @@ def glob_pattern(call: cst.Call) -> bool:
 
 
 def _string_pieces(expr: cst.BaseExpression) -> list[str]:
-    """The literal text pieces of a string expression (``key + '*'``, ``f"{k}*"``)."""
+    """The literal text pieces of a string expression (``key + '*'``, ``f"{k}*"``;
+    ``string_value`` reads literals, concatenations and f-strings)."""
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
-        return _string_pieces(expr.left) + _string_pieces(expr.right)
-    if isinstance(expr, cst.FormattedString):
-        return [part.value for part in expr.parts if isinstance(part, cst.FormattedStringText)]
-    if isinstance(expr, cst.ConcatenatedString):
         return _string_pieces(expr.left) + _string_pieces(expr.right)
     text = string_value(expr)
     return [text] if text is not None else []
