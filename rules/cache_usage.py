@@ -19,7 +19,7 @@ from scalelint.model import catalog, dbops
 from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.connections.work import Transaction, mentions, work_of
-from scalelint.model.contexts import ONE_SHOT, REQUEST
+from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.entities import EntityWrite
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.walk import dotted, walk
@@ -448,7 +448,7 @@ class InvalidationBeforeCommit(Rule):
     """
 
     code = "SL306"
-    contexts = frozenset({REQUEST, ONE_SHOT})  # requests running beside the script re-cache the old row
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})  # requests running beside the script re-cache the old row
     name = "invalidation-before-commit"
     summary = "a cached key deleted before the write commits, so a concurrent miss re-caches the old row"
     vocabulary = CACHE_VOCABULARY

@@ -8,7 +8,7 @@ import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import catalog
-from scalelint.model.contexts import ONE_SHOT, REQUEST
+from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.caches.cachefacts import FileFacts
 from scalelint.model.caches.cachekeys import HOLE, templates_match
 from scalelint.model.caches.keybounds import bounded_key
@@ -125,7 +125,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     """
 
     code = "SL301"
-    contexts = frozenset({REQUEST, ONE_SHOT})
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
     name = "write-without-cache-invalidation"
     summary = "a write of a cached entity leaves some of its cache keys stale"
     vocabulary = CACHE_VOCABULARY + (
@@ -216,7 +216,7 @@ class CacheSetWithoutTtl(_CacheRule):
     """
 
     code = "SL302"
-    contexts = frozenset({REQUEST, ONE_SHOT})
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
     name = "cache-set-without-ttl"
     summary = "a cache entry is written with no expiry"
     vocabulary = CACHE_VOCABULARY + ("cached(", "lru_cache")
@@ -383,7 +383,7 @@ class CriticalDataInEvictingCache(_CacheRule):
     """
 
     code = "SL303"
-    contexts = frozenset({REQUEST, ONE_SHOT})
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
     name = "critical-data-in-evicting-cache"
     summary = "sessions, tokens, locks or rate limits written to a cache that evicts"
     vocabulary = CACHE_VOCABULARY + ("SESSION_ENGINE", "Throttle")
@@ -660,7 +660,7 @@ class BlockingKeyScan(_CacheRule):
     """
 
     code = "SL305"
-    contexts = frozenset({REQUEST, ONE_SHOT})
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
     name = "blocking-key-scan"
     summary = "KEYS scan or keyspace-wide pattern delete blocks Redis"
     vocabulary = ("keys(", "delete_pattern")

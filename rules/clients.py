@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import libcst as cst
 
 from scalelint.model import catalog, dbops
-from scalelint.model.contexts import ONE_SHOT, REQUEST
+from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.findings import Related
@@ -85,6 +85,7 @@ class ClientCreatedPerCall(Rule):
     summary = "engines, pools and cache clients constructed per request or task instead of once"
     vocabulary = ("create_engine", "create_async_engine", "create_pool", "Pool", "Redis", "redis", "from_url",
                   "boto3", "pymemcache")
+    contexts = frozenset({REQUEST})  # a scheduled job runs one at a time: one client per run is no churn
 
     def check_function(self, fn: FunctionModel) -> None:
         if _runs_once(fn):
@@ -380,7 +381,7 @@ class PgBouncerTransactionMode(ProjectRule):
     summary = "prepared statements, server-side cursors and session state that break behind PgBouncer"
     vocabulary = ("asyncpg", "psycopg", "DATABASES", "SET ", "set ", "advisory_lock", "LISTEN", "WITH HOLD",
                   "pgbouncer", "PGBOUNCER", "6432", "pooler")
-    contexts = frozenset({REQUEST, ONE_SHOT})  # a script's session SET leaks into the pooled connection too
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})  # a script's session SET leaks into the pooled connection too
 
     def collect_facts(self, module) -> Any:
         evidence: list[list[int]] = []

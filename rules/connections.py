@@ -8,7 +8,7 @@ import libcst as cst
 
 from scalelint.core.findings import Edit, Fix, FixSafety, Related
 from scalelint.model import catalog
-from scalelint.model.contexts import ONE_SHOT, REQUEST
+from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.connections.lazyloads import LazyLoad, lazy_loads, loop_records, manager_facts
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
@@ -124,7 +124,7 @@ class UnscopedConnection(Rule):
     """
 
     code = "SL102"
-    contexts = frozenset({REQUEST, ONE_SHOT})
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
     name = "unscoped-connection"
     summary = "connection or cursor released by hand (or never), leaking on exceptions"
     vocabulary = CONNECTION_VOCABULARY
@@ -308,6 +308,7 @@ class ConnectionHeldAcrossWork(ProjectRule):
     vocabulary = (*CONNECTION_VOCABULARY, ".query")  # Flask-SQLAlchemy's ``Model.query``
     fix_safety = FixSafety.SAFE
     shared_facts = (summaries.FACTS_KEY,)
+    contexts = frozenset({REQUEST})  # one scheduled run holds one connection: it cannot drain the pool
 
     def check_function(self, fn: FunctionModel) -> None:
         for hold in fn.holds:

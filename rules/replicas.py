@@ -16,7 +16,7 @@ import libcst as cst
 
 from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import dbops
-from scalelint.model.contexts import ONE_SHOT, REQUEST
+from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
 from scalelint.model.entrypoints import concurrent_runs
 from scalelint.model.entities import entity_name
@@ -193,7 +193,7 @@ class ReplicaReadFeedsWrite(_FlowRule):
     """
 
     code = "SL201"
-    contexts = frozenset({REQUEST, ONE_SHOT})
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
     name = "replica-read-feeds-write"
     summary = "a value read from a read replica decides or feeds a write on the primary"
     fix_safety = FixSafety.UNSAFE
@@ -441,7 +441,7 @@ class ReplicaReadAfterWrite(_FlowRule):
     """
 
     code = "SL203"
-    contexts = frozenset({REQUEST, ONE_SHOT})
+    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
     name = "replica-read-after-write"
     summary = "an entity written on the primary is read back from a replica"
 

@@ -49,8 +49,8 @@ class Rule:
     docs_url: ClassVar[str | None] = None
     #: The code contexts (scalelint.model.contexts) the rule checks by default;
     #: a finding in a file or function of another context is not reported.
-    #: Scaling rules check request code only; ``[tool.scalelint] contexts`` overrides.
-    contexts: ClassVar[frozenset[str]] = frozenset({"request"})
+    #: Scaling rules check request code and scheduled jobs; ``[tool.scalelint] contexts`` overrides.
+    contexts: ClassVar[frozenset[str]] = frozenset({"request", "scheduled"})
     #: Numeric options and their defaults, set in ``[tool.scalelint.rules.<CODE>]``
     #: (``lag-budget = 5``); a project rule reads them with ``ProjectReporter.option``.
     options: ClassVar[dict[str, float]] = {}

@@ -145,7 +145,7 @@ class Runner:
         #: files doing I/O publish call summaries (and others what they import: the call graph)
         self._summaries = any(getattr(r, "shared_facts", ()) for r in self._file_rules)
         if self._summaries:
-            vocabularies.append(catalog.IO_VOCABULARY)
+            vocabularies.append(catalog.IO_VOCABULARY + catalog.SCHEDULE_VOCABULARY)  # summaries.VOCABULARY
         self._prefilter = Prefilter.for_rules(vocabularies, config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode

@@ -730,6 +730,29 @@ TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
+#: -- scheduled jobs (scalelint.model.schedules): run by a scheduler at a fixed interval --
+#: settings / config names holding a periodic schedule whose entries name tasks by
+#: ``"task": "dotted.path"`` (Celery beat, AWX's dispatcher); compared case-insensitively
+SCHEDULE_SETTINGS = frozenset({"beat_schedule", "celery_beat_schedule", "celerybeat_schedule", "dispatcher_schedule"})
+#: the key of a schedule entry naming its task
+SCHEDULE_TASK_KEY = "task"
+#: methods registering a periodic job, and the position of the job among their
+#: positional arguments (Celery's and Pyramid/warehouse's ``add_periodic_task(schedule, sig)``)
+SCHEDULE_CALLS = {"add_periodic_task": 1}
+#: APScheduler's ``add_job(func, trigger)``: a job is periodic when its trigger is one of these
+SCHEDULE_JOB_CALLS = frozenset({"add_job"})
+PERIODIC_TRIGGERS = frozenset({"interval", "cron"})
+#: trigger classes (last name) that make ``add_job`` periodic
+PERIODIC_TRIGGER_CLASSES = frozenset({"IntervalTrigger", "CronTrigger"})
+#: decorators (last name) that schedule the function they decorate: Celery's old
+#: ``@periodic_task``, huey's ``@periodic_task``/``@db_periodic_task``, APScheduler's
+#: ``@scheduler.scheduled_job``
+SCHEDULE_DECORATORS = frozenset({"periodic_task", "db_periodic_task", "scheduled_job"})
+#: keywords of a task decorator that give it a periodic trigger (dramatiq actors with a
+#: cron trigger, ``@actor(cron_trigger=CronTrigger(...))``; Celery's ``run_every``)
+SCHEDULE_DECORATOR_KEYWORDS = frozenset({"cron_trigger", "run_every"})
+#: words of a file that may schedule jobs: it publishes its schedule (call-graph facts)
+SCHEDULE_VOCABULARY = ("schedule", "SCHEDULE", "periodic_task", "add_job", "cron_trigger", "run_every")
 #: decorator attributes that make a function a web view (``@app.route``, ``@router.post``,
 #: Pyramid's ``@view_config``, DRF's ``@api_view``)
 VIEW_DECORATOR_ATTRS = frozenset({

@@ -7,7 +7,12 @@ Every file, and every function or block in it, runs in one context:
 - ``migration``: Django ``migrations/`` modules, Alembic revision trees,
   modules that import a migration framework, ``post_migrate`` receivers;
 - ``one-shot``: management commands, scripts, CLI commands, ``__main__``
-  blocks, seed/sample-data/populate tools, notebooks.
+  blocks, seed/sample-data/populate tools, notebooks;
+- ``scheduled``: jobs a scheduler runs at a fixed interval, one run at a time
+  (Celery beat, ``add_periodic_task``, APScheduler, cron-triggered actors),
+  and the helpers only they call. Only the project phase knows them (the
+  schedule may live in settings): scalelint.model.schedules and
+  scalelint.model.connections.callers.
 
 A file's context is first read from its path (cheap, before any parse: a
 file wholly in a context no selected rule checks is never parsed), then
@@ -29,8 +34,9 @@ if TYPE_CHECKING:
     from scalelint.model.module import ModuleModel
 
 REQUEST, TEST, MIGRATION, ONE_SHOT = "request", "test", "migration", "one-shot"
+SCHEDULED = "scheduled"
 #: every context, in the order they are shown
-CONTEXTS = (REQUEST, TEST, MIGRATION, ONE_SHOT)
+CONTEXTS = (REQUEST, TEST, MIGRATION, ONE_SHOT, SCHEDULED)
 #: the project fact holding a file's context and regions (for project-phase findings)
 FACTS_KEY = "contexts"
 

@@ -15,22 +15,31 @@ check only by a management command. From the project's call graph
 - and is called only by functions of other contexts, directly or through
   such helpers,
 
-takes its callers' context: ``one-shot`` if any caller chain starts in
-one-shot code, else ``test``, else ``migration``. Both passes are linear
-walks over the call edges and stop at cycles.
+takes its callers' context: ``scheduled`` if any caller chain starts in a
+scheduled job, else ``one-shot`` if one starts in one-shot code, else
+``test``, else ``migration``. Both passes are linear walks over the call
+edges and stop at cycles.
+
+A scheduled job is a request function some module schedules (``sched``:
+scalelint.model.schedules) that nothing else places in request code: no
+other module references it, and no request code calls or enqueues it
+(``job.delay()``). It runs in ``scheduled`` code itself.
 """
 from __future__ import annotations
 
 from collections import deque
 from typing import Any, Iterable
 
+from scalelint.model import catalog
 from scalelint.model.connections.summaries import CallGraph
-from scalelint.model.contexts import MIGRATION, ONE_SHOT, REQUEST, TEST, Region, context_at, regions_from_json
+from scalelint.model.contexts import (
+    MIGRATION, ONE_SHOT, REQUEST, SCHEDULED, TEST, Region, context_at, regions_from_json,
+)
 
 #: module names (last part) whose functions are a public API: callers outside the project
 PUBLIC_MODULES = frozenset({"api", "public"})
-#: caller contexts in the order they win
-INHERITED = (ONE_SHOT, TEST, MIGRATION)
+#: caller contexts in the order they win (scheduled first: it keeps the most rules)
+INHERITED = (SCHEDULED, ONE_SHOT, TEST, MIGRATION)
 
 Placement = tuple[str, list[Region]]  # a file's context and its regions
 
@@ -38,8 +47,15 @@ Placement = tuple[str, list[Region]]  # a file's context and its regions
 def inherited_regions(graph: CallGraph, placements: dict[str, Placement]) -> dict[str, list[Region]]:
     """path -> the functions of that file (as regions) that take their callers' context."""
     own = {key: _own_context(graph, key, placements) for key in graph.functions}
+    jobs = scheduled_jobs(graph, own)
+    own.update(dict.fromkeys(jobs, SCHEDULED))
     served = _request_reachable(graph, own)
-    taken: dict[str, str] = {}
+    called = _reached_by(graph, jobs, served) if jobs else set()
+    if called:  # also run by request code: request code after all
+        own.update(dict.fromkeys(called, REQUEST))
+        jobs -= called
+        served = _request_reachable(graph, own)
+    taken: dict[str, str] = dict.fromkeys(jobs, SCHEDULED)
     for context in INHERITED:
         sources = [key for key, where in own.items() if where == context]
         _spread(graph, sources, context, own, served, taken)
@@ -48,6 +64,39 @@ def inherited_regions(graph: CallGraph, placements: dict[str, Placement]) -> dic
         fn = graph.functions[key]
         if fn.line and fn.last >= fn.line:
             out.setdefault(fn.path, []).append(Region(fn.line, fn.last, context))
+    return out
+
+
+def scheduled_jobs(graph: CallGraph, own: dict[str, str]) -> set[str]:
+    """Request functions some module schedules and no other module references."""
+    scheduling: dict[str, set[str]] = {}  # job -> the modules scheduling it
+    for name, facts in graph.modules.items():
+        for target in facts.get("sched", ()):
+            key = graph.resolve(target)
+            if key is not None and own.get(key) == REQUEST:
+                scheduling.setdefault(key, set()).add(name)
+    if not scheduling:
+        return set()
+    methods = _dynamic_methods(graph)
+    for name, facts in graph.modules.items():
+        for ref in facts.get("refs", ()):
+            key = graph.resolve(ref) or ref
+            if key in scheduling and name not in scheduling[key]:
+                del scheduling[key]  # referenced elsewhere: a callback, a URL, a re-export
+    return {
+        key for key in scheduling
+        if "." not in graph.functions[key].qualname or graph.functions[key].qualname.rsplit(".", 1)[-1] not in methods
+    }
+
+
+def _reached_by(graph: CallGraph, jobs: set[str], served: set[str]) -> set[str]:
+    """The jobs request code calls or enqueues (``job.delay()``)."""
+    out = {job for job in jobs if any(caller in served for caller in graph.callers.get(job, ()))}
+    for key in served:
+        for target in graph.functions[key].targets:
+            head, _, method = target.rpartition(".")
+            if method in catalog.TASK_ENQUEUE_METHODS and (job := graph.resolve(head)) in jobs:
+                out.add(job)
     return out
 
 

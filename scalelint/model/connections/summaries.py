@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import libcst as cst
 
-from scalelint.model import catalog, textuses
+from scalelint.model import catalog, schedules, textuses
 from scalelint.model.connections.work import module_work, work_of
 from scalelint.model.connections.writes import session_end, session_write
 from scalelint.model.spots import statement_locator
@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 #: the shared fact family (published by the checker for every rule that reads
 #: it; modules never parsed publish what their text imports: scalelint.model.textuses)
 FACTS_KEY = textuses.FACTS_KEY
-#: words of a file that may do blocking I/O itself (parsed for its facts even
-#: when no rule's vocabulary matches it)
-VOCABULARY = catalog.IO_VOCABULARY
+#: words of a file that may do blocking I/O itself or schedule jobs (parsed for
+#: its facts even when no rule's vocabulary matches it)
+VOCABULARY = catalog.IO_VOCABULARY + catalog.SCHEDULE_VOCABULARY
 #: how many imports and re-exports one name is followed through
 MAX_HOPS = 8
 
@@ -99,7 +99,8 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
     """The module's record for the call graph (None when it has no dotted name).
     ``tree`` is CPython's tree of ``text`` when the caller has one; a
     ``request`` module also records the names it uses other than by a call
-    it resolves (scalelint.model.connections.callers)."""
+    it resolves (scalelint.model.connections.callers), and every module the
+    functions it schedules (``sched``: scalelint.model.schedules)."""
     name = module.module_name
     if not name:
         return None
@@ -122,9 +123,10 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
     dynamic: dict[str, None] = {}
     functions = _functions(module, locate, _def_spans(tree) if tree is not None else _text_spans(text), dynamic)
     refs = _references(name, imports, tree, text) if request else []
+    scheduled = schedules.scheduled_names(module, text)
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
                        ("classes", classes), ("functions", functions), ("refs", refs),
-                       ("dyn", list(dynamic) if request else [])):
+                       ("dyn", list(dynamic) if request else []), ("sched", scheduled)):
         if value:
             facts[key] = value
     return facts if len(facts) > 1 else None  # nothing another module could call or import
@@ -159,6 +161,8 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
             if info is not None:
                 if io is None:
                     io = [info.label, info.category, locate(call, stmt)]
+                if _enqueues(call) and (target := call_target(fn, call)) is not None:
+                    targets.setdefault(target, None)  # ``task.delay``: who enqueues a job (callers)
             elif write is None and (label := session_write(fn, call)) is not None:
                 write = [label, locate(call, stmt)]
             elif write is not None and session_end(fn, call):
@@ -172,6 +176,11 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
             first, last = spans.get(fn.qualname, (0, 0))
             out[fn.qualname] = [first, io, list(targets), write, last, "e" if _entry_point(fn) else ""]
     return out
+
+
+def _enqueues(call: cst.Call) -> bool:
+    """``task.delay(...)``, ``task.apply_async(...)``."""
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value in catalog.TASK_ENQUEUE_METHODS
 
 
 def _entry_point(fn: "FunctionModel") -> bool:
