@@ -77,7 +77,9 @@ class ClientCreatedPerCall(Rule):
     dependency) is the application's choice.
 
     ## Configuration
-    None.
+    None. Not reported in scheduled jobs and the helpers only they call (the
+    `scheduled` context): a job a scheduler runs at a fixed interval, one run
+    at a time, builds one client per run, which is no churn.
     """
 
     code = "SL106"

@@ -297,6 +297,8 @@ class ConnectionHeldAcrossWork(ProjectRule):
     `io-functions` names project callables that do blocking I/O (they count as
     work even when defined in another module). Not reported: tests and
     migration runners (they never hold connections under production load),
+    scheduled jobs and the helpers only they call (one run at a time holds
+    one connection: it cannot drain the pool; the `scheduled` context),
     private in-memory databases (`sqlite3.connect(":memory:")`), and helpers
     whose names say they only convert values (`version_to_tuple()`,
     `parse_date()`, `format_price()`).

@@ -46,6 +46,7 @@ def heartbeat():
     _ping()
 
 
+# nightly rebuilds the search index (a mention in its own module is no reference)
 @shared_task
 def nightly():
     redis.Redis.from_url(URL).ping()
@@ -254,3 +255,10 @@ TASKS = {"x": {"task": "app.other.not_a_schedule"}}
 queue.add_job(d)
 ''') == ["app.jobs.a", "app.jobs.b", "app.jobs.c", "app.other.e", "app.other.f", "app.other.g", "app.other.h",
          "app.other.i", "app.jobs.d"]
+
+
+def test_statistics_count_the_findings_scheduled_jobs_drop(project: Path) -> None:
+    _project(project)
+    report = Runner(Config(root=project, root_is_project=True), rules_for(),
+                    RunSettings(paths=["."], use_cache=False, jobs=1)).run()
+    assert report.context_dropped.get("scheduled") == 5  # PING, HEARTBEAT, NIGHTLY, REINDEX, REFRESH

@@ -22,7 +22,7 @@ edges and stop at cycles.
 
 A scheduled job is a request function some module schedules (``sched``:
 scalelint.model.schedules) that nothing else places in request code: no
-other module references it, and no request code calls or enqueues it
+other module references it (its own module's mentions are taken for comments), and no request code calls or enqueues it
 (``job.delay()``). It runs in ``scheduled`` code itself.
 """
 from __future__ import annotations
@@ -68,13 +68,14 @@ def inherited_regions(graph: CallGraph, placements: dict[str, Placement]) -> dic
 
 
 def scheduled_jobs(graph: CallGraph, own: dict[str, str]) -> set[str]:
-    """Request functions some module schedules and no other module references."""
+    """Request functions some module schedules and no module but those and
+    their own references (the text's references count comments too)."""
     scheduling: dict[str, set[str]] = {}  # job -> the modules scheduling it
     for name, facts in graph.modules.items():
         for target in facts.get("sched", ()):
             key = graph.resolve(target)
-            if key is not None and own.get(key) == REQUEST:
-                scheduling.setdefault(key, set()).add(name)
+            if key is not None and own.get(key) == REQUEST:  # its own module's mentions are its comments
+                scheduling.setdefault(key, {graph.functions[key].module}).add(name)
     if not scheduling:
         return set()
     methods = _dynamic_methods(graph)
