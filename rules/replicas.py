@@ -48,6 +48,9 @@ class _Finding:
     related: tuple[tuple[str, str], ...] = ()
     #: judged only in the project phase, where every model's constraints are known
     needs_project: bool = False
+    #: a read of the module itself feeds the same spot: the file phase reports it there
+    #: (one finding per write), so the project phase adds no second finding
+    covered_locally: bool = False
 
 
 class _FlowRule(ProjectRule):
@@ -108,7 +111,8 @@ class _FlowRule(ProjectRule):
             if not deferred and not graph.crosses(fn) and not self.revisit(graph, fn):
                 continue
             for finding in self.findings(graph, fn):
-                if not deferred and not finding.needs_project and all(k.split("#", 1)[0] == path for k in finding.keys):
+                if not deferred and not finding.needs_project and (
+                        finding.covered_locally or all(k.split("#", 1)[0] == path for k in finding.keys)):
                     continue  # reported by the file phase
                 line, col, end_line, end_col = graph.spot(finding.at)
                 related = [_related(graph, key, what) for key, what in finding.related]
@@ -236,8 +240,11 @@ class ReplicaReadFeedsWrite(_FlowRule):
         others = sorted((r for r in group if r is not reach), key=lambda r: graph.spot(r.origin.key)[:2])
         related = tuple((r.origin.key, f"{_value_name(r.origin, r)} read from replica feeds it too") for r in others)
         keys = tuple(dict.fromkeys([origin.key, write.key, *(s.key for s in reach.sites), *(k for k, _ in related)]))
+        here = reach.at.split("#", 1)[0]
+        covered = any(all(key.split("#", 1)[0] == here for key in (r.origin.key, r.write.key, *(s.key for s in r.sites)))
+                      for r in group)
         return _Finding(reach.at, message, keys, lambda graph=graph, origin=origin: _swap_fix(graph, origin),
-                        related=related)
+                        related=related, covered_locally=covered)
 
 
 class CheckThenActWithoutLock(_FlowRule):
