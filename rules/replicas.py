@@ -130,9 +130,10 @@ class ReplicaReadFeedsWrite(_FlowRule):
     assignments, unpacking, attribute and subscript reads, arithmetic,
     f-strings, returns and calls, including helpers in other modules of the
     project, and through parameters that pick the handle
-    (`db.primary if consistent else db.replica`). One finding per write (or
-    deciding check): the most direct replica read is named in the message, the
-    other replica reads feeding the same write are listed as related locations.
+    (`db.primary if consistent else db.replica`). One finding per write,
+    reported at its most direct replica read (or the check that read decides):
+    the other replica reads feeding or deciding the same write are listed as
+    related locations.
 
     ## Why it matters at scale
     Replicas lag the primary by milliseconds to minutes, and the lag grows
@@ -213,15 +214,15 @@ class ReplicaReadFeedsWrite(_FlowRule):
             current = best.get(reach.origin.key)
             if current is None or rank < current[0]:
                 best[reach.origin.key] = (rank, reach)
-        by_spot: dict[str, list[Reach]] = {}
+        by_write: dict[str, list[Reach]] = {}
         for _, reach in sorted(best.values(), key=lambda item: item[0]):
-            by_spot.setdefault(reach.at, []).append(reach)
-        for group in by_spot.values():
+            by_write.setdefault(reach.write.key, []).append(reach)
+        for group in by_write.values():
             yield self._finding(graph, group)
 
     def _finding(self, graph: Graph, group: list[Reach]) -> _Finding:
-        """One finding per write (or check) reported: the most direct read in the
-        message, the other replica reads feeding it as related places."""
+        """One finding per write: the most direct read (or the check it decides) in
+        the message, the other replica reads feeding or deciding it as related places."""
         reach = min(group, key=lambda r: (_reach_preference(r)[0], len(r.sites), graph.spot(r.origin.key)[:2]))
         origin, write = reach.origin, reach.write
         what = _value_name(origin, reach)

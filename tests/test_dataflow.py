@@ -149,3 +149,24 @@ def test_one_sl201_finding_per_write_when_reads_come_from_two_modules(tmp_path) 
     )
     found = [f for f in lint_tree(tmp_path, "SL201")]
     assert [(Path(f.path).name, f.line) for f in found] == [("stats.py", 8)]
+
+
+DECIDED_TWICE = '''
+from app import db
+
+
+def make_thumbnail(image_id, size):
+    existing = db.replica.query("SELECT id FROM thumbnails WHERE image_id = %s AND size = %s", image_id, size)
+    if existing:
+        return existing
+    image = db.replica.query("SELECT name FROM images WHERE id = %s", image_id)
+    if not image:
+        return None
+    db.primary.execute("INSERT INTO thumbnails (image_id, size) VALUES (%s, %s)", image_id, size)
+'''
+
+
+def test_one_sl201_finding_per_write_decided_by_two_replica_checks() -> None:
+    [found] = lint(DECIDED_TWICE, "SL201")
+    assert found.line == 7
+    assert [r.line for r in found.related] == [9]
