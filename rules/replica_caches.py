@@ -17,6 +17,7 @@ from scalelint.core.walk import dotted, string_value, walk
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import glob_matches, templates_match
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, seconds_of
+from scalelint.model.caches.invalidators import helper_deletes
 from scalelint.model.caches.keyindex import GlobIndex, TemplateIndex
 from scalelint.model.flow.flowgraph import Graph, holds_by_default, local_graph
 from scalelint.model.flow.interpret import module_flow
@@ -203,7 +204,7 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
             ops = cm.ops(fn)
             scans_delete = any(op.method in catalog.CACHE_DELETES for op in ops)  # ``for k in scan_iter(p): delete(k)``
             calls = [(op.call, _deleted_keys(cm, fn, op, scans_delete)) for op in ops]
-            calls += [(call, keys) for call, keys in _helper_deletes(cm, fn)]
+            calls += [(call, keys) for call, keys in helper_deletes(cm, fn)]
             for call, keys in calls:
                 if not keys:
                     continue
@@ -273,22 +274,6 @@ def _keyword(call: cst.Call, name: str, position: int | None) -> cst.BaseExpress
     if position is not None and position < len(positional):
         return positional[position]
     return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
-
-
-def _helper_deletes(cm: CacheModel, fn: "FunctionModel") -> Iterator[tuple[cst.Call, list[dict[str, str]]]]:
-    """``delete_memoized(f, ...)`` and ``delete_cached("prefix")`` calls (functions of
-    the project or methods of a cache client): the families they delete."""
-    for _, call in fn.calls():
-        name = (dotted(call.func) or "").rsplit(".", 1)[-1]
-        first = call.args[0].value if call.args and call.args[0].keyword is None else None
-        if first is None:
-            continue
-        if name in catalog.MEMO_DELETES:
-            target = cm.function_ref(first, fn)
-            if target:
-                yield call, [{"memo": target}]
-        elif name in catalog.PREFIX_DELETES and string_value(first):
-            yield call, [{"key": string_value(first)}]
 
 
 def _replica_reads(graph: Graph, fn: "FunctionFlow") -> list[tuple[cst.CSTNode, str]]:

@@ -441,6 +441,16 @@ CACHE_BATCH_METHODS["redis.asyncio"] = CACHE_BATCH_METHODS["redis"]
 #: hooks that run a callable after the surrounding transaction commits (Django,
 #: Celery's delay_on_commit): work handed to them is not inside the transaction
 ON_COMMIT_HOOKS = frozenset({"on_commit", "delay_on_commit", "apply_async_on_commit"})
+#: method verbs a project data-access object writes with (``project_repo.update(p)``,
+#: ``repo.save_category(c)``), for calls the project call graph cannot place
+PROJECT_WRITE_VERBS = frozenset({"save", "update", "create", "insert", "upsert", "merge", "persist", "delete"})
+#: words of cache keys and helper names that name no entity (relating a delete to a write)
+GENERIC_KEY_WORDS = frozenset({
+    "cache", "cached", "key", "get", "all", "set", "delete", "reset", "clean", "update", "save", "create",
+    "count", "number", "data", "page", "list", "index", "front", "top", "new", "old", "the", "for", "by",
+    "repo", "repository", "session", "db", "self", "obj", "object", "item", "value", "result", "info",
+    "memoized", "flush", "clear", "invalidate", "refresh", "objects", "filter",
+})
 CACHE_SCANS = frozenset({"keys", "scan_iter", "iter_keys"})
 CACHE_CLEARS = frozenset({"clear", "flushdb", "flushall"})
 CACHE_READS = frozenset({
