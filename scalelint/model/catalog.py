@@ -414,6 +414,9 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
 #: SL204: writes that store a value computed on a miss under one key (what a builder does)
 CACHE_FILLS = frozenset({"set", "setex", "psetex", "add", "setnx", "getset", "replace"})
+#: SL204: cache calls that run their default on a miss and store what it returns
+#: (Django's ``cache.get_or_set(key, builder, ttl)``): the builder is the miss path
+CACHE_BUILDER_FILLS = frozenset({"get_or_set"})
 #: SL204: decorators, called with arguments, that cache a function's result in a shared
 #: cache (Flask-Caching's ``@cache.memoize(60)``, in-house ``@cache(key_prefix="x")``);
 #: in-process memoizers (IN_PROCESS_MEMOIZERS) are not among them
