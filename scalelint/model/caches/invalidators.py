@@ -13,7 +13,7 @@ import libcst as cst
 from scalelint.core.walk import dotted, string_value
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import key_words
-from scalelint.model.caches.caching import CacheModel
+from scalelint.model.caches.caching import CacheClient, CacheModel, conventional_name
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel
@@ -35,6 +35,14 @@ def helper_deletes(cm: CacheModel, fn: "FunctionModel") -> Iterator[tuple[cst.Ca
             yield call, [{"key": string_value(first)}]
 
 
+def _named_a_cache(client: CacheClient) -> bool:
+    """A client this module knows, or an imported one whose name says cache (an imported
+    ``tinybird_client`` or ``search_index`` with a ``delete`` method is no cache)."""
+    if not client.imported:
+        return True
+    return conventional_name(client.spelled) or conventional_name((client.qualified or "").rsplit(".", 1)[-1])
+
+
 def words(text: str) -> set[str]:
     """The meaningful words of a key, a function or a receiver, singular and lower case
     (``"front_page_featured_projects"`` -> front, page, featured, project)."""
@@ -51,7 +59,8 @@ def deleted_keys(cm: CacheModel, fn: "FunctionModel") -> tuple[str, set[str]] | 
     statements delete cache keys (client deletes, ``delete_memoized``, ``delete_cached``)."""
     found: list[tuple[cst.Call, str]] = []
     for op in cm.ops(fn):
-        if op.method in catalog.CACHE_DELETES and op.template and not op.method.startswith("delete_memoized"):
+        if op.method in catalog.CACHE_DELETES and op.template and not op.method.startswith("delete_memoized") \
+                and _named_a_cache(op.client):
             found.append((op.call, " ".join(key_words(op.template))))
     for call, keys in helper_deletes(cm, fn):
         for key in keys:
