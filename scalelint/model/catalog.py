@@ -628,6 +628,12 @@ SA_SAVE_EVENTS = frozenset({"after_insert", "after_update", "before_insert", "be
 SA_DELETE_EVENTS = frozenset({"after_delete", "before_delete"})
 #: session events fired once a transaction has committed, whatever it wrote
 SA_COMMIT_EVENTS = frozenset({"after_commit"})
+#: events whose listeners run inside the flush or the commit, while the transaction is open
+#: (``after_commit`` / ``after_rollback`` / ``after_soft_rollback`` run once it has ended)
+SA_IN_TRANSACTION_EVENTS = SA_SAVE_EVENTS | SA_DELETE_EVENTS | frozenset({
+    "before_flush", "after_flush", "after_flush_postexec", "before_commit",
+    "after_bulk_update", "after_bulk_delete",
+})
 #: SQLAlchemy statement constructors (``update(Product)``) and the query builder
 SA_WRITE_STATEMENTS = frozenset({
     "sqlalchemy.update", "sqlalchemy.delete", "sqlalchemy.insert", "sqlalchemy.sql.update",
