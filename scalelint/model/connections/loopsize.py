@@ -3,7 +3,8 @@ the code, and a query whose shape changes each round.
 
 A loop over data the code itself fixes (literals, module constants, enum
 members, configuration lists, the command line, schema objects such as
-``metadata.sorted_tables``) runs a bounded number of rounds whatever the
+``metadata.sorted_tables``, the fields a form or serializer declares, what a
+model field class was declared with) runs a bounded number of rounds whatever the
 traffic. A query whose model or filtered column changes each round (``for
 model in models: session.query(model)``, ``getattr(Model, field) == value``)
 reads a different table or column each time: there is no single query to
@@ -43,6 +44,8 @@ def fixed_size(iterable: cst.BaseExpression, fn: "FunctionModel", local: Values,
         return fixed_size(iterable.for_in.iter, fn, local, depth + 1)  # filtered or mapped: no bigger
     if isinstance(iterable, cst.Name):
         return _fixed_name(iterable.value, fn, local, depth)
+    if isinstance(iterable, cst.IfExp):  # ``x if type(x) is list else [x]``
+        return all(fixed_size(branch, fn, local, depth + 1) for branch in (iterable.body, iterable.orelse))
     if _configuration(iterable) or _schema_objects(iterable) or _command_line(iterable, fn, local):
         return True
     if isinstance(iterable, cst.Attribute):
@@ -72,11 +75,34 @@ def _fixed_name(name: str, fn: "FunctionModel", local: Values, depth: int) -> bo
 
 def _fixed_instance_attribute(attribute: cst.Attribute, fn: "FunctionModel", depth: int) -> bool:
     """``self.personal_items`` where the class only ever assigns it fixed-size
-    values (``self.personal_items = ('title', 'email')``)."""
+    values (``self.personal_items = ('title', 'email')``), or, on a model field
+    class, what its constructor was given (``self.parent_role = parent_role``):
+    a field is built where a model declares it, so that is written in the model code."""
     if not (isinstance(attribute.value, cst.Name) and attribute.value.value == "self" and fn.cls is not None):
         return False
     values = instance_values(fn).get(attribute.attr.value)
-    return bool(values) and all(fixed_size(v, fn, {}, depth + 1) for v in values)
+    declared = _constructor_params(fn.cls.node) if _model_field_class(fn.cls.bases) else set()
+    return bool(values) and all(
+        (isinstance(v, cst.Name) and v.value in declared) or fixed_size(v, fn, {}, depth + 1) for v in values
+    )
+
+
+def _model_field_class(bases: list[str]) -> bool:
+    """A subclass of a model field class (``models.ForeignKey``, ``models.Field``)."""
+    return any(
+        base.startswith(tuple(f"{root}." for root in catalog.MODEL_FIELD_ROOTS))
+        and base.rsplit(".", 1)[-1].endswith(catalog.MODEL_FIELD_SUFFIXES)
+        for base in bases
+    )
+
+
+def _constructor_params(cls: cst.ClassDef) -> set[str]:
+    """The named parameters of the class's own ``__init__`` (not ``*args``/``**kwargs``)."""
+    for line in cls.body.body:
+        if isinstance(line, cst.FunctionDef) and line.name.value == "__init__":
+            params = line.params
+            return {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)} - {"self"}
+    return set()
 
 
 def instance_values(fn: "FunctionModel") -> Values:
@@ -127,8 +153,17 @@ def _fixed_call(call: cst.Call, fn: "FunctionModel", local: Values, depth: int) 
     if func in _WRAPPERS and call.args:
         return all(fixed_size(a.value, fn, local, depth + 1) for a in call.args if a.keyword is None)
     if isinstance(call.func, cst.Attribute) and call.func.attr.value in _MAPPING_VIEWS:
-        return fixed_size(call.func.value, fn, local, depth + 1)
+        return _declared_fields(call.func.value) or fixed_size(call.func.value, fn, local, depth + 1)
     return False
+
+
+def _declared_fields(expr: cst.BaseExpression) -> bool:
+    """``serializer.validated_data`` / ``form.cleaned_data`` (or a name so called): one key
+    per field the class declares. Only through a mapping view: iterated directly,
+    ``validated_data`` of a ``many=True`` serializer is a list of request rows."""
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value in catalog.DECLARED_FIELD_MAPPINGS
+    return isinstance(expr, cst.Name) and expr.value in catalog.DECLARED_FIELD_MAPPINGS
 
 
 def _configuration(expr: cst.BaseExpression) -> bool:
