@@ -937,6 +937,8 @@ DECLARED_FIELD_MAPPINGS = frozenset({"validated_data", "cleaned_data"})
 #: a field, so what their constructor was given is written in the model code
 MODEL_FIELD_ROOTS = ("django.db.models", "django.contrib.postgres.fields", "django.contrib.gis.db.models")
 MODEL_FIELD_SUFFIXES = ("Field", "ForeignKey")
+#: calls recording a validation error on a form (``self.add_error(field, error)``)
+FORM_ERROR_METHODS = frozenset({"add_error"})
 #: command-line input: ``sys.argv``, and what ``parse_args()`` returns
 CLI_ITERABLES = frozenset({"sys.argv"})
 CLI_PARSE_METHODS = frozenset({"parse_args", "parse_known_args"})

@@ -9,8 +9,9 @@ traffic. A query whose model or filtered column changes each round (``for
 model in models: session.query(model)``, ``getattr(Model, field) == value``)
 reads a different table or column each time: there is no single query to
 batch it into. And a query that runs at most once however many rounds the loop
-makes (in a branch that leaves the loop), or that locks each row in a
-transaction of its own round (per-row locking on purpose), is no N+1 either.
+makes (in a branch that leaves the loop), that locks each row in a
+transaction of its own round (per-row locking on purpose), or that runs in a
+loop whose every round records a form error (the error path), is no N+1 either.
 """
 from __future__ import annotations
 
@@ -343,6 +344,23 @@ def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bo
         if _block_leaves(member.block, member.index, breaks_this_loop):
             return True
     return False
+
+
+def reports_error_each_round(loop: cst.CSTNode) -> bool:
+    """Every round of the ``for`` loop records a form error (``self.add_error(...)``
+    directly in its body, no ``continue``): it runs only for an invalid
+    submission, once per error shown to its user (the error path, not traffic)."""
+    if not isinstance(loop, cst.For) or any(_continues(node) for node in loop.body.body):
+        return False
+    return any(
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and isinstance(small.value.func, cst.Attribute)
+        and small.value.func.attr.value in catalog.FORM_ERROR_METHODS
+        for line in loop.body.body
+        if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+    )
 
 
 def statements_holding(fn: "FunctionModel") -> dict[int, "Stmt"]:
