@@ -11,7 +11,9 @@ reads a different table or column each time: there is no single query to
 batch it into. And a query that runs at most once however many rounds the loop
 makes (in a branch that leaves the loop), that locks each row in a
 transaction of its own round (per-row locking on purpose), or that runs in a
-loop whose every round records a form error (the error path), is no N+1 either.
+loop whose every round records a form error (the error path), or in a loop
+whose body pages through each round's rows in batches (item by item on
+purpose), is no N+1 either.
 """
 from __future__ import annotations
 
@@ -361,6 +363,32 @@ def reports_error_each_round(loop: cst.CSTNode) -> bool:
         if isinstance(line, cst.SimpleStatementLine)
         for small in line.body
     )
+
+
+def pages_each_round(loop: cst.CSTNode) -> bool:
+    """The loop's body pages through each round's rows in batches: an inner loop
+    slices by a batch size (``while True: ids = qs[:batch_size] ...``). Each
+    round's work is big enough to be batched on its own, so the loop goes item
+    by item on purpose (one item's rows per transaction), and its few per-item
+    queries are not what costs."""
+    if not isinstance(loop, (cst.For, cst.While)):
+        return False
+    for node in walk(loop.body, into_functions=False):
+        if isinstance(node, (cst.For, cst.While)) and _slices_by_batch(node):
+            return True
+    return False
+
+
+def _slices_by_batch(inner: cst.CSTNode) -> bool:
+    for node in walk(inner, into_functions=False):
+        if isinstance(node, cst.Slice):
+            for bound in (node.lower, node.upper):
+                if bound is not None and any(
+                    isinstance(n, cst.Name) and any(f in n.value.lower() for f in catalog.BATCH_NAME_FRAGMENTS)
+                    for n in walk(bound)
+                ):
+                    return True
+    return False
 
 
 def statements_holding(fn: "FunctionModel") -> dict[int, "Stmt"]:
