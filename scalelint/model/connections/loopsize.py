@@ -7,7 +7,8 @@ members, configuration lists, the command line, schema objects such as
 model field class was declared with) runs a bounded number of rounds whatever the
 traffic. A query whose model or filtered column changes each round (``for
 model in models: session.query(model)``, ``getattr(Model, field) == value``)
-reads a different table or column each time: there is no single query to
+reads a different table or column each time (so does ``filter(**lookups)``
+when the loop adds a lookup in some rounds only): there is no single query to
 batch it into. And a query that runs at most once however many rounds the loop
 makes (in a branch that leaves the loop), that locks each row in a
 transaction of its own round (per-row locking on purpose), or that runs in a
@@ -321,6 +322,41 @@ def _varying_keywords(arg: cst.Arg, varying: frozenset[str]) -> bool:
         key = getattr(element, "key", None)
         if key is not None and any(isinstance(n, cst.Name) and n.value in varying for n in walk(key)):
             return True
+    return False
+
+
+def filters_differ(query: cst.CSTNode, loop: cst.CSTNode) -> bool:
+    """The query's keyword filters (``filter(**lookups)``) come from a dict the
+    loop body fills with a key only in some rounds (``if cut_off:
+    lookups["created_at__gte"] = cut_off``): rounds filter different columns,
+    so there is no single ``__in`` query to batch them into."""
+    if not isinstance(loop, (cst.For, cst.While)):
+        return False
+    spread = {
+        arg.value.value
+        for node in walk(query, into_functions=False) if isinstance(node, cst.Call)
+        for arg in node.args if arg.star == "**" and isinstance(arg.value, cst.Name)
+    }
+    return bool(spread) and any(_keys_set_conditionally(branch, spread) for branch in _branches(loop.body))
+
+
+def _branches(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The ``if`` statements of a loop body (not inside nested functions)."""
+    for node in walk(body, into_functions=False):
+        if isinstance(node, cst.If):
+            yield node
+
+
+def _keys_set_conditionally(branch: cst.CSTNode, names: set[str]) -> bool:
+    """``names[<key>] = ...`` inside the branch."""
+    for node in walk(branch, into_functions=False):
+        if isinstance(node, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            if any(
+                isinstance(t, cst.Subscript) and isinstance(t.value, cst.Name) and t.value.value in names
+                for t in targets
+            ):
+                return True
     return False
 
 
