@@ -899,6 +899,11 @@ MIGRATION_IMPORT_ROOTS = ("alembic", "django.db.migrations")
 TEST_IMPORT_ROOTS = ("pytest", "unittest", "django.test", "hypothesis")
 #: ``migrations.RunPython(forward, backward)``: its callables run while migrating
 RUN_PYTHON_CALLS = frozenset({"django.db.migrations.RunPython", "migrations.RunPython", "RunPython"})
+#: parameters of a RunPython callable (``def forwards(apps, schema_editor)``): a function
+#: taking them is migration code wherever it lives (helpers building a data migration)
+RUN_PYTHON_PARAMS = ("apps", "schema_editor")
+#: ``apps.get_model("app", "Model")`` on a parameter: the historical models of a migration
+MIGRATION_MODEL_LOOKUP = "get_model"
 #: base classes of management commands (their methods run once, from a terminal)
 COMMAND_BASES = frozenset({
     "django.core.management.base.BaseCommand", "django.core.management.BaseCommand",
@@ -966,6 +971,16 @@ SCHEMA_ITERABLE_METHODS = frozenset({
     "get_models", "get_fields", "get_app_configs", "get_table_names", "get_schema_names", "get_view_names",
     "get_columns", "get_indexes", "get_foreign_keys", "get_unique_constraints", "__subclasses__",
 })
+#: a form's or serializer's mapping of its declared fields (``serializer.validated_data``,
+#: ``form.cleaned_data``): its keys are the fields the class declares, so its
+#: ``.items()``/``.keys()``/``.values()`` are fixed in the code
+DECLARED_FIELD_MAPPINGS = frozenset({"validated_data", "cleaned_data"})
+#: model field classes (Django): their instances are built once, where a model class declares
+#: a field, so what their constructor was given is written in the model code
+MODEL_FIELD_ROOTS = ("django.db.models", "django.contrib.postgres.fields", "django.contrib.gis.db.models")
+MODEL_FIELD_SUFFIXES = ("Field", "ForeignKey")
+#: calls recording a validation error on a form (``self.add_error(field, error)``)
+FORM_ERROR_METHODS = frozenset({"add_error"})
 #: command-line input: ``sys.argv``, and what ``parse_args()`` returns
 CLI_ITERABLES = frozenset({"sys.argv"})
 CLI_PARSE_METHODS = frozenset({"parse_args", "parse_known_args"})

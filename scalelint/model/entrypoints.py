@@ -5,7 +5,8 @@ anything else. Rules word their advice by it ("concurrent requests" in a view,
 And the functions and blocks of a file that are entry points of another code
 context than the file's (scalelint.model.contexts): ``__main__`` blocks and
 the functions they call, management command classes, click/typer/Flask CLI
-commands, RunPython callables and ``post_migrate`` receivers; and the loops of
+commands, RunPython callables (and functions shaped like them, see
+``_migration_callable``) and ``post_migrate`` receivers; and the loops of
 start-up code, which run once per process (one-shot): ``AppConfig.ready()``, the
 constructor of a long-lived worker/service/router class, an app factory
 (``create_app``)."""
@@ -87,7 +88,11 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
     for info in model.classes:
         if _is_command_class(info.bases):
             yield info.node, ONE_SHOT
+    helpers = "schema_editor" in text or catalog.MIGRATION_MODEL_LOOKUP in text
     for fn in model.functions:
+        if helpers and _migration_callable(fn):
+            yield fn.node, MIGRATION  # nested ones too: built by a helper, handed to RunPython
+            continue
         if "<locals>" in fn.qualname:
             continue
         if fn.qualname in run_python or _migration_receiver(model, fn.node):
@@ -136,6 +141,26 @@ def _run_python_callables(model: "ModuleModel", text: str) -> set[str]:
         if isinstance(node, cst.Call) and model.qualified_or_spelled(node.func) in catalog.RUN_PYTHON_CALLS:
             names.update(a.value.value for a in node.args[:2] if isinstance(a.value, cst.Name))
     return names
+
+
+def _migration_callable(fn: "FunctionModel") -> bool:
+    """A data migration's function wherever it lives: it takes ``(apps,
+    schema_editor)``, or looks models up with ``apps.get_model(...)`` on its
+    ``apps`` parameter (the historical models only a migration has)."""
+    params = fn.node.params.params
+    names = tuple(p.name.value for p in params)
+    if names[: len(catalog.RUN_PYTHON_PARAMS)] == catalog.RUN_PYTHON_PARAMS:
+        return True
+    apps = catalog.RUN_PYTHON_PARAMS[0]
+    if apps not in names:
+        return False
+    return any(
+        isinstance(call.func, cst.Attribute)
+        and call.func.attr.value == catalog.MIGRATION_MODEL_LOOKUP
+        and isinstance(call.func.value, cst.Name)
+        and call.func.value.value == apps
+        for _, call in fn.calls()
+    )
 
 
 def _is_command_class(bases: list[str]) -> bool:

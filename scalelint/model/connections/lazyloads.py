@@ -22,6 +22,7 @@ import libcst as cst
 from scalelint.model import catalog
 from scalelint.model.dbops import is_class_name
 from scalelint.model.connections.loops import local_values, render_chain
+from scalelint.model.connections.loopsize import reports_error_each_round
 from scalelint.model.connections.work import work_of
 from scalelint.model.module import ModuleModel
 from scalelint.model.ormmodels import ModelClass, ModelIndex, Relation, project_bases, qualify, qualify_spelled
@@ -565,6 +566,8 @@ def _record(
     source = sources.of(iterated)
     if source is None:
         return None, None
+    if reports_error_each_round(loop):
+        return None, (var, source)  # the error path of a failing form
     chains = _chains(var, body)
     if not chains:
         return None, (var, source)

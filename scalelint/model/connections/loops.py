@@ -24,8 +24,8 @@ from scalelint.model.dbops import django_manager, unroll
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.sql import parse_sql
 from scalelint.model.connections.loopsize import (
-    assigned_names as _assigned_names, fixed_size, local_values, locks_each_row, runs_once, shape_varies,
-    statements_holding, target_names as _target_names,
+    assigned_names as _assigned_names, filters_differ, fixed_size, local_values, locks_each_row, pages_each_round,
+    reports_error_each_round, runs_once, shape_varies, statements_holding, target_names as _target_names,
 )
 from scalelint.model.connections.work import descendants_end, mentions, work_of
 from scalelint.core.walk import children, dotted, string_value, walk
@@ -179,10 +179,14 @@ class LoopScanner:
             loop = self._as_loop(ref)
             if fixed_size(loop.iterable, self.fn, self._local_values):
                 continue
-            if loop.batching or _in_lookup(node, loop.varying) or shape_varies(node, loop.varying):
+            if loop.batching or _in_lookup(node, loop.varying) or shape_varies(node, loop.varying) or filters_differ(
+                node, loop.node
+            ):
                 return None
             if _exits_first_time(loop.node) or self._once_or_per_row_lock(node, loop):
                 continue  # once per round of an outer loop at most
+            if reports_error_each_round(loop.node) or pages_each_round(loop.node):
+                continue  # the error path; item by item on purpose
             if _statement_from(node, loop.varying):
                 return None  # running a list of statements, not one query per item
             if _depends(node, loop.varying):

@@ -3,13 +3,18 @@ the code, and a query whose shape changes each round.
 
 A loop over data the code itself fixes (literals, module constants, enum
 members, configuration lists, the command line, schema objects such as
-``metadata.sorted_tables``) runs a bounded number of rounds whatever the
+``metadata.sorted_tables``, the fields a form or serializer declares, what a
+model field class was declared with) runs a bounded number of rounds whatever the
 traffic. A query whose model or filtered column changes each round (``for
 model in models: session.query(model)``, ``getattr(Model, field) == value``)
-reads a different table or column each time: there is no single query to
+reads a different table or column each time (so does ``filter(**lookups)``
+when the loop adds a lookup in some rounds only): there is no single query to
 batch it into. And a query that runs at most once however many rounds the loop
-makes (in a branch that leaves the loop), or that locks each row in a
-transaction of its own round (per-row locking on purpose), is no N+1 either.
+makes (in a branch that leaves the loop), that locks each row in a
+transaction of its own round (per-row locking on purpose), or that runs in a
+loop whose every round records a form error (the error path), or in a loop
+whose body pages through each round's rows in batches (item by item on
+purpose), is no N+1 either.
 """
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ def fixed_size(iterable: cst.BaseExpression, fn: "FunctionModel", local: Values,
         return fixed_size(iterable.for_in.iter, fn, local, depth + 1)  # filtered or mapped: no bigger
     if isinstance(iterable, cst.Name):
         return _fixed_name(iterable.value, fn, local, depth)
+    if isinstance(iterable, cst.IfExp):  # ``x if type(x) is list else [x]``
+        return all(fixed_size(branch, fn, local, depth + 1) for branch in (iterable.body, iterable.orelse))
     if _configuration(iterable) or _schema_objects(iterable) or _command_line(iterable, fn, local):
         return True
     if isinstance(iterable, cst.Attribute):
@@ -72,11 +79,34 @@ def _fixed_name(name: str, fn: "FunctionModel", local: Values, depth: int) -> bo
 
 def _fixed_instance_attribute(attribute: cst.Attribute, fn: "FunctionModel", depth: int) -> bool:
     """``self.personal_items`` where the class only ever assigns it fixed-size
-    values (``self.personal_items = ('title', 'email')``)."""
+    values (``self.personal_items = ('title', 'email')``), or, on a model field
+    class, what its constructor was given (``self.parent_role = parent_role``):
+    a field is built where a model declares it, so that is written in the model code."""
     if not (isinstance(attribute.value, cst.Name) and attribute.value.value == "self" and fn.cls is not None):
         return False
     values = instance_values(fn).get(attribute.attr.value)
-    return bool(values) and all(fixed_size(v, fn, {}, depth + 1) for v in values)
+    declared = _constructor_params(fn.cls.node) if _model_field_class(fn.cls.bases) else set()
+    return bool(values) and all(
+        (isinstance(v, cst.Name) and v.value in declared) or fixed_size(v, fn, {}, depth + 1) for v in values
+    )
+
+
+def _model_field_class(bases: list[str]) -> bool:
+    """A subclass of a model field class (``models.ForeignKey``, ``models.Field``)."""
+    return any(
+        base.startswith(tuple(f"{root}." for root in catalog.MODEL_FIELD_ROOTS))
+        and base.rsplit(".", 1)[-1].endswith(catalog.MODEL_FIELD_SUFFIXES)
+        for base in bases
+    )
+
+
+def _constructor_params(cls: cst.ClassDef) -> set[str]:
+    """The named parameters of the class's own ``__init__`` (not ``*args``/``**kwargs``)."""
+    for line in cls.body.body:
+        if isinstance(line, cst.FunctionDef) and line.name.value == "__init__":
+            params = line.params
+            return {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)} - {"self"}
+    return set()
 
 
 def instance_values(fn: "FunctionModel") -> Values:
@@ -127,8 +157,17 @@ def _fixed_call(call: cst.Call, fn: "FunctionModel", local: Values, depth: int) 
     if func in _WRAPPERS and call.args:
         return all(fixed_size(a.value, fn, local, depth + 1) for a in call.args if a.keyword is None)
     if isinstance(call.func, cst.Attribute) and call.func.attr.value in _MAPPING_VIEWS:
-        return fixed_size(call.func.value, fn, local, depth + 1)
+        return _declared_fields(call.func.value) or fixed_size(call.func.value, fn, local, depth + 1)
     return False
+
+
+def _declared_fields(expr: cst.BaseExpression) -> bool:
+    """``serializer.validated_data`` / ``form.cleaned_data`` (or a name so called): one key
+    per field the class declares. Only through a mapping view: iterated directly,
+    ``validated_data`` of a ``many=True`` serializer is a list of request rows."""
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value in catalog.DECLARED_FIELD_MAPPINGS
+    return isinstance(expr, cst.Name) and expr.value in catalog.DECLARED_FIELD_MAPPINGS
 
 
 def _configuration(expr: cst.BaseExpression) -> bool:
@@ -286,6 +325,41 @@ def _varying_keywords(arg: cst.Arg, varying: frozenset[str]) -> bool:
     return False
 
 
+def filters_differ(query: cst.CSTNode, loop: cst.CSTNode) -> bool:
+    """The query's keyword filters (``filter(**lookups)``) come from a dict the
+    loop body fills with a key only in some rounds (``if cut_off:
+    lookups["created_at__gte"] = cut_off``): rounds filter different columns,
+    so there is no single ``__in`` query to batch them into."""
+    if not isinstance(loop, (cst.For, cst.While)):
+        return False
+    spread = {
+        arg.value.value
+        for node in walk(query, into_functions=False) if isinstance(node, cst.Call)
+        for arg in node.args if arg.star == "**" and isinstance(arg.value, cst.Name)
+    }
+    return bool(spread) and any(_keys_set_conditionally(branch, spread) for branch in _branches(loop.body))
+
+
+def _branches(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The ``if`` statements of a loop body (not inside nested functions)."""
+    for node in walk(body, into_functions=False):
+        if isinstance(node, cst.If):
+            yield node
+
+
+def _keys_set_conditionally(branch: cst.CSTNode, names: set[str]) -> bool:
+    """``names[<key>] = ...`` inside the branch."""
+    for node in walk(branch, into_functions=False):
+        if isinstance(node, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            if any(
+                isinstance(t, cst.Subscript) and isinstance(t.value, cst.Name) and t.value.value in names
+                for t in targets
+            ):
+                return True
+    return False
+
+
 # -- a query that runs once, or once per row on purpose -----------------------------------
 def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bool:
     """The query's statement sits in a block of ``loop``'s body that ends by leaving
@@ -307,6 +381,49 @@ def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bo
         breaks_this_loop = not any(kind == "loop" for kind, _ in inner[:depth])
         if _block_leaves(member.block, member.index, breaks_this_loop):
             return True
+    return False
+
+
+def reports_error_each_round(loop: cst.CSTNode) -> bool:
+    """Every round of the ``for`` loop records a form error (``self.add_error(...)``
+    directly in its body, no ``continue``): it runs only for an invalid
+    submission, once per error shown to its user (the error path, not traffic)."""
+    if not isinstance(loop, cst.For) or any(_continues(node) for node in loop.body.body):
+        return False
+    return any(
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.Call)
+        and isinstance(small.value.func, cst.Attribute)
+        and small.value.func.attr.value in catalog.FORM_ERROR_METHODS
+        for line in loop.body.body
+        if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+    )
+
+
+def pages_each_round(loop: cst.CSTNode) -> bool:
+    """The loop's body pages through each round's rows in batches: an inner loop
+    slices by a batch size (``while True: ids = qs[:batch_size] ...``). Each
+    round's work is big enough to be batched on its own, so the loop goes item
+    by item on purpose (one item's rows per transaction), and its few per-item
+    queries are not what costs."""
+    if not isinstance(loop, (cst.For, cst.While)):
+        return False
+    for node in walk(loop.body, into_functions=False):
+        if isinstance(node, (cst.For, cst.While)) and _slices_by_batch(node):
+            return True
+    return False
+
+
+def _slices_by_batch(inner: cst.CSTNode) -> bool:
+    for node in walk(inner, into_functions=False):
+        if isinstance(node, cst.Slice):
+            for bound in (node.lower, node.upper):
+                if bound is not None and any(
+                    isinstance(n, cst.Name) and any(f in n.value.lower() for f in catalog.BATCH_NAME_FRAGMENTS)
+                    for n in walk(bound)
+                ):
+                    return True
     return False
 
 
