@@ -1,0 +1,81 @@
+"""Cheap source positions agree with the whole-module position pass."""
+from __future__ import annotations
+
+import libcst as cst
+
+from scalelint.core.positions import Positions
+from scalelint.core.walk import walk
+from scalelint.model.module import ModuleModel
+from scalelint.model.source import SourceFile
+from scalelint.model.spots import StatementLocator
+
+SOURCE = '''\
+import redis
+
+class Views:
+    # a comment the method owns
+    @staticmethod
+    def save(cache, order):
+        cache.delete(f"order:{order.id}")
+        order.save(); cache.delete(f"order:{order.id}")
+        value = (
+            cache.get("x"),
+        )
+        text = """a
+b"""
+        return value
+
+def other(cache, order):
+    cache.delete(f"order:{order.id}")
+'''
+
+
+def _function(module: cst.Module, name: str) -> cst.FunctionDef:
+    return next(n for n in walk(module) if isinstance(n, cst.FunctionDef) and n.name.value == name)
+
+
+def test_a_function_placed_alone_has_the_whole_passes_spans() -> None:
+    module = cst.parse_module(SOURCE)
+    whole = Positions(module, SOURCE)
+    for name in ("save", "other"):
+        fn = _function(module, name)
+        indent = "    " if name == "save" else ""
+        part = Positions.of_part(module, SOURCE, fn, indent)
+        assert part is not None
+        nodes = list(walk(fn))
+        assert nodes and all(part.span(n) == whole.span(n) and part.full_span(n) == whole.full_span(n) for n in nodes)
+        assert not part.has(module.body[0])
+
+
+def test_a_part_is_not_placed_at_a_wrong_indentation_or_twice() -> None:
+    module = cst.parse_module(SOURCE)
+    assert Positions.of_part(module, SOURCE, _function(module, "save"), "") is None
+    twice = SOURCE + "\n" + SOURCE[SOURCE.index("def other"):]
+    module = cst.parse_module(twice)
+    assert Positions.of_part(module, twice, _function(module, "other"), "") is None
+
+
+def test_repeated_calls_within_a_function_get_their_own_spans_without_the_whole_pass() -> None:
+    module = cst.parse_module(SOURCE)
+    model = ModuleModel(module, path="t.py", module_name="t")
+    source = SourceFile("t.py", SOURCE, module, model)
+    fn = _function(module, "save")
+    deletes = [n for n in walk(fn) if isinstance(n, cst.Call) and module.code_for_node(n.func) == "cache.delete"]
+    assert len(deletes) == 2
+    spans = [source.location(call, within=fn) for call in deletes]
+    assert "positions" not in source.__dict__  # answered by the function alone
+    whole = SourceFile("t.py", SOURCE, module, model)
+    assert spans == [whole._line_col(whole.positions.span(c)[0]) + whole._line_col(whole.positions.span(c)[1])
+                     for c in deletes]
+    assert spans[0][:2] == (7, 9) and spans[1][:2] == (8, 23)
+
+
+def test_a_statement_line_is_located_from_its_first_statement() -> None:
+    module = cst.parse_module(SOURCE)
+    fn = _function(module, "save")
+    line = fn.body.body[1]  # ``order.save(); cache.delete(...)``
+    assert isinstance(line, cst.SimpleStatementLine)
+    call = line.body[1].value
+    locator = StatementLocator(module, SOURCE)
+    assert locator.start(line) == locator.start(line.body[0]) == SOURCE.index("order.save()")
+    assert locator.locate(call, line) == (8, 23, 8, 56)
