@@ -551,7 +551,7 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
             f"{self._self_key(memo, stakes, bound)}; use a shared cache with a TTL and invalidation"
         )
         target = f"{fn.module.module_name}.{fn.qualname}" if fn.module.module_name else fn.qualname
-        return [{"fn": target, "loc": list(self._ctx.location(memo.decorator)), "message": message}]
+        return [{"fn": target, "loc": list(self._ctx.location(memo.decorator, within=fn.node)), "message": message}]
 
     @staticmethod
     def _self_key(memo: Memo, stakes: Stakes, bound: str) -> str:

@@ -79,3 +79,16 @@ def test_a_statement_line_is_located_from_its_first_statement() -> None:
     locator = StatementLocator(module, SOURCE)
     assert locator.start(line) == locator.start(line.body[0]) == SOURCE.index("order.save()")
     assert locator.locate(call, line) == (8, 23, 8, 56)
+
+
+def test_a_statements_line_comes_from_the_statement_locator() -> None:
+    module = cst.parse_module(SOURCE)
+    model = ModuleModel(module, path="t.py", module_name="t")
+    source = SourceFile("t.py", SOURCE, module, model)
+    fn = _function(module, "save")
+    statements = [*fn.body.body, module.body[0], module.body[1], fn]  # a decorated def: the def's line
+    lines = [source.line_of(stmt) for stmt in statements]
+    assert "positions" not in source.__dict__
+    whole = SourceFile("t.py", SOURCE, module, model)
+    assert lines == [whole.positions.line_col(whole.positions.span(s)[0])[0] for s in statements]
+    assert lines[-1] == 6

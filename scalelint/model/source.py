@@ -85,7 +85,14 @@ class SourceFile:
         return self._lines.line_col(offset)
 
     def line_of(self, node: cst.CSTNode) -> int:
+        if "positions" not in self.__dict__ and self.model is not None:
+            from scalelint.model.spots import statement_locator
+
+            start = statement_locator(self.model, self.text, self.python_tree).start(node)
+            if start is not None:  # a statement: where CPython's tree starts it
+                return self._lines.line_col(start)[0]
         return self.positions.line_col(self.positions.span(node)[0])[0]
+
 
 
 def _unique(text: str, part: str, start: int, end: int) -> int | None:
