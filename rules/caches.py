@@ -246,7 +246,7 @@ class CacheSetWithoutTtl(_CacheRule):
             return
         cm = cache_model(module)
         for node in walk(module.cst):
-            if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            if type(node) is not cst.Call or type(node.func) is not cst.Attribute:
                 continue
             if node.func.attr.value == "configure" and not any(
                 a.keyword is not None and a.keyword.value == "expiration_time" for a in node.args

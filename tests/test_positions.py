@@ -92,3 +92,28 @@ def test_a_statements_line_comes_from_the_statement_locator() -> None:
     whole = SourceFile("t.py", SOURCE, module, model)
     assert lines == [whole.positions.line_col(whole.positions.span(s)[0])[0] for s in statements]
     assert lines[-1] == 6
+
+
+def _plain_walk(node: cst.CSTNode) -> list[cst.CSTNode]:
+    from scalelint.core.walk import _child_list
+
+    out = [node]
+    for child in _child_list(node):
+        out.extend(_plain_walk(child))
+    return out
+
+
+def test_remembered_child_lists_walk_as_a_fresh_traversal_and_go_with_the_file() -> None:
+    from scalelint.core import walk as walking
+
+    module = cst.parse_module(SOURCE)
+    model = ModuleModel(module, path="t.py", module_name="t")
+    fn = _function(module, "save")
+    for _ in range(2):  # the second walk reads the remembered lists
+        assert list(walk(module)) == _plain_walk(module)
+        assert list(walk(fn)) == _plain_walk(fn)
+    changed = fn.with_changes(body=fn.body.with_changes(body=fn.body.body[:1]))  # a new node, new children
+    assert list(walk(changed)) == _plain_walk(changed)
+    assert walking._WALKED
+    model.release()
+    assert not walking._WALKED
