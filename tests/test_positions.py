@@ -117,3 +117,15 @@ def test_remembered_child_lists_walk_as_a_fresh_traversal_and_go_with_the_file()
     assert walking._WALKED
     model.release()
     assert not walking._WALKED
+
+
+def test_a_parenthesized_node_is_located_without_its_parentheses_as_the_whole_pass_has_it() -> None:
+    text = "def f(db):\n    rows = (\n        db.query(1)\n        .all()\n    )\n    return rows\n"
+    module = cst.parse_module(text)
+    line = _function(module, "f").body.body[0]
+    call = line.body[0].value
+    assert call.lpar
+    model = ModuleModel(module, path="t.py", module_name="t")
+    whole = SourceFile("t.py", text, module, model)
+    start, end = whole.positions.span(call)
+    assert StatementLocator(module, text).locate(call, line) == (*whole._line_col(start), *whole._line_col(end)) == (3, 9, 4, 15)

@@ -48,6 +48,8 @@ class StatementLocator:
         start = self._statement_starts().get(id(anchor))
         if start is None:
             return None
+        if getattr(node, "lpar", None):  # a node's span leaves its parentheses out, as LibCST's does
+            node = node.with_changes(lpar=[], rpar=[])
         if isinstance(node, cst.Call) and not node.lpar and isinstance(node.func, (cst.Name, cst.Attribute)):
             found = self._locate_call(node, start, before)
             if found is not None:
