@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,10 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 @pytest.fixture(scope="module")
 def checkout():
-    sys.path.insert(0, str(BENCH))
-    other_run = sys.modules.pop("run", None)  # bench/run.py, when test_bench.py imported it first
     spec = importlib.util.spec_from_file_location("realworld_checkout", BENCH / "checkout.py")
     module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(BENCH))
-        sys.modules.pop("run", None)
-        if other_run is not None:
-            sys.modules["run"] = other_run
+    spec.loader.exec_module(module)
+    return module
 
 
 def git(repo: Path, *args: str) -> str:
