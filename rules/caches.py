@@ -246,7 +246,7 @@ class CacheSetWithoutTtl(_CacheRule):
             return
         cm = cache_model(module)
         for node in walk(module.cst):
-            if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            if type(node) is not cst.Call or type(node.func) is not cst.Attribute:
                 continue
             if node.func.attr.value == "configure" and not any(
                 a.keyword is not None and a.keyword.value == "expiration_time" for a in node.args
@@ -551,7 +551,7 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
             f"{self._self_key(memo, stakes, bound)}; use a shared cache with a TTL and invalidation"
         )
         target = f"{fn.module.module_name}.{fn.qualname}" if fn.module.module_name else fn.qualname
-        return [{"fn": target, "loc": list(self._ctx.location(memo.decorator)), "message": message}]
+        return [{"fn": target, "loc": list(self._ctx.location(memo.decorator, within=fn.node)), "message": message}]
 
     @staticmethod
     def _self_key(memo: Memo, stakes: Stakes, bound: str) -> str:

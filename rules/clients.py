@@ -124,9 +124,10 @@ def _kept_names(fn: FunctionModel) -> set[str]:
     """Local names whose value outlives the call: declared global, or returned."""
     kept: set[str] = set()
     for node in walk(fn.node.body):
-        if isinstance(node, (cst.Global, cst.Nonlocal)):
+        kind = type(node)  # exact types: isinstance() on LibCST's ABCs is a Python-level call
+        if kind is cst.Global or kind is cst.Nonlocal:
             kept.update(n.name.value for n in node.names)
-        elif isinstance(node, cst.Return) and isinstance(node.value, cst.Name):
+        elif kind is cst.Return and type(node.value) is cst.Name:
             kept.add(node.value.value)
     return kept
 
@@ -227,7 +228,7 @@ class PoolWithoutLimits(Rule):
     def check_module(self, module) -> None:
         placeholders = _placeholders(module)
         for node in walk(module.cst):
-            if isinstance(node, cst.Call) and id(node) not in placeholders:
+            if type(node) is cst.Call and id(node) not in placeholders:
                 problem = _limit_problem(module.qualified(node.func) or "", node)
                 if problem is not None:
                     self.report(node, problem)
@@ -390,11 +391,12 @@ class PgBouncerTransactionMode(ProjectRule):
         candidates: list[list[Any]] = []
         for node in walk(module.cst):
             problem = None
-            if isinstance(node, cst.SimpleString) and _names_pgbouncer(node):
+            kind = type(node)
+            if kind is cst.SimpleString and _names_pgbouncer(node):
                 evidence.append(list(self._ctx.location(node)[:2]))
-            elif isinstance(node, cst.Call):
+            elif kind is cst.Call:
                 problem = _prepares(module.qualified(node.func) or "", node) or _session_sql(node)
-            elif isinstance(node, cst.Assign):
+            elif kind is cst.Assign:
                 problem = _django_cursors(node)
             if problem is not None:
                 candidates.append([*self._ctx.location(node), problem])

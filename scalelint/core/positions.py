@@ -3,7 +3,9 @@
 LibCST nodes carry no positions. Instead of ``MetadataWrapper`` (which copies
 the whole tree) we run one code generation pass that records, for every node,
 its character span: the syntactic span (for messages) and the span including
-owned whitespace (for edits). It runs only for files that report something.
+owned whitespace (for edits). It runs only for files that report something;
+a part of the file (one function) can be placed alone when its code occurs
+once in the file (``Positions.of_part``).
 """
 from __future__ import annotations
 
@@ -65,14 +67,39 @@ class _SpanState(CodegenState):
 class Positions:
     """Spans of every node of one module, plus offset <-> line/column maps."""
 
-    def __init__(self, module: cst.Module, text: str) -> None:
+    def __init__(self, module: cst.Module, text: str, lines: LineIndex | None = None) -> None:
         state = _SpanState(module)
         module._codegen(state)
         self._inclusive = state.inclusive
         self._syntactic = state.syntactic
         self._keep = module  # node ids are only valid while the tree lives
         self.text = text
-        self._lines = LineIndex(text)
+        self._lines = lines or LineIndex(text)
+
+    @classmethod
+    def of_part(cls, module: cst.Module, text: str, part: cst.CSTNode, indent: str,
+                lines: LineIndex | None = None) -> "Positions | None":
+        """Spans of the nodes of ``part`` (a statement indented by ``indent``)
+        alone, the same the whole-module pass gives them; None unless the
+        part's code, generated with that indentation, occurs exactly once in
+        ``text``. Nodes outside the part are not in it."""
+        state = _SpanState(module)
+        state.indent_tokens.append(indent)
+        part._codegen(state)
+        code = "".join(state.tokens)
+        start = text.find(code)
+        if not code or start < 0 or text.find(code, start + 1) >= 0:
+            return None
+        positions = cls.__new__(cls)
+        positions._inclusive = {key: (a + start, b + start) for key, (a, b) in state.inclusive.items()}
+        positions._syntactic = {key: (a + start, b + start) for key, (a, b) in state.syntactic.items()}
+        positions._keep = part
+        positions.text = text
+        positions._lines = lines or LineIndex(text)
+        return positions
+
+    def has(self, node: cst.CSTNode) -> bool:
+        return id(node) in self._inclusive
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Syntactic character span [start, end) of a node."""

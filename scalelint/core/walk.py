@@ -74,19 +74,41 @@ _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _SCOPE_TYPES = frozenset(_SCOPES)
 
 
+#: id(node) -> (node, its children in reverse order), for walks over the same
+#: nodes (every family walks the file's functions); the node is held, so its id
+#: cannot be reused while the entry lives. Dropped by ``forget_walks()`` (when a
+#: file is done) or when it grows past ``_REMEMBERED``.
+_WALKED: dict[int, tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = {}
+_REMEMBERED = 100_000
+
+
+def forget_walks() -> None:
+    """Drop the remembered child lists (their nodes' file is done)."""
+    _WALKED.clear()
+
+
 def walk(node: cst.CSTNode, *, into_functions: bool = True) -> Iterator[cst.CSTNode]:
     """Pre-order traversal. With ``into_functions=False`` nested function,
     lambda and class bodies are not entered (the nodes themselves are yielded)."""
     stack = [node]
     pop, extend = stack.pop, stack.extend
+    walked = _WALKED
+    if len(walked) > _REMEMBERED:
+        walked.clear()
     while stack:
         current = pop()
         yield current
         if not into_functions and current is not node and type(current) in _SCOPE_TYPES:
             continue
-        kids = _child_list(current)
+        known = walked.get(id(current))
+        if known is not None and known[0] is current:
+            kids = known[1]
+        else:
+            listed = _child_list(current)
+            listed.reverse()
+            kids = tuple(listed)
+            walked[id(current)] = (current, kids)
         if kids:
-            kids.reverse()
             extend(kids)
 
 

@@ -118,10 +118,11 @@ class EntityReader:
         calls: list[cst.Call] = []
         node = expr
         while True:
-            if isinstance(node, cst.Call):
+            kind = type(node)
+            if kind is cst.Call:
                 calls.append(node)
                 node = node.func
-            elif isinstance(node, cst.Attribute):
+            elif kind is cst.Attribute:
                 if node.attr.value in catalog.DJANGO_MANAGERS:
                     model = dotted(node.value)
                     if is_class_name(model) and self.module.project_class(node.value):
@@ -129,7 +130,7 @@ class EntityReader:
                         return model.rsplit(".", 1)[-1], calls  # type: ignore[union-attr]
                     return None
                 node = node.value
-            elif isinstance(node, cst.Subscript):
+            elif kind is cst.Subscript:
                 node = node.value
             else:
                 return None
@@ -138,7 +139,8 @@ class EntityReader:
         """``session.query(Model)...``, ``Model.query...``, ``select(Model)...``: the model."""
         node = expr
         while True:
-            if isinstance(node, cst.Call):
+            kind = type(node)
+            if kind is cst.Call:
                 func = node.func
                 if node.args and isinstance(func, cst.Attribute):
                     method = func.attr.value
@@ -154,11 +156,11 @@ class EntityReader:
                     if model is not None:
                         return model
                 node = func
-            elif isinstance(node, cst.Attribute):
+            elif kind is cst.Attribute:
                 if node.attr.value == "query" and is_class_name(dotted(node.value)) and self.module.project_class(node.value):
                     return (dotted(node.value) or "").rsplit(".", 1)[-1]
                 node = node.value
-            elif isinstance(node, cst.Subscript):
+            elif kind is cst.Subscript:
                 node = node.value
             else:
                 return None

@@ -13,7 +13,7 @@ from scalelint.model import catalog
 from scalelint.model.catalog import Resource
 from scalelint.model.function import ClassInfo, FunctionModel
 from scalelint.model.names import ImportTable
-from scalelint.core.walk import dotted, small_statements, walk
+from scalelint.core.walk import dotted, forget_walks, small_statements, walk
 
 
 
@@ -81,6 +81,7 @@ class ModuleModel:
         for fn in self.__dict__.get("_functions", ()):
             fn.__dict__.clear()
         self.__dict__.clear()
+        forget_walks()
 
     # -- construction ---------------------------------------------------------
     def _collect(self) -> None:

@@ -28,7 +28,16 @@ class SourceFile:
 
     @cached_property
     def positions(self) -> Positions:
-        return Positions(self.module, self.text)
+        return Positions(self.module, self.text, self._lines)
+
+    @cached_property
+    def _lines(self) -> LineIndex:
+        return LineIndex(self.text)
+
+    @cached_property
+    def _parts(self) -> dict[int, Positions | None]:
+        """Positions of single statements placed alone (``Positions.of_part``), by node id."""
+        return {}
 
     def location(
         self, node: cst.CSTNode, end_node: cst.CSTNode | None = None, within: cst.CSTNode | None = None
@@ -51,15 +60,39 @@ class SourceFile:
                 found = None if outer is None else _locate(self.text, code, *outer)
             if found is not None:
                 return found
+        if "positions" not in self.__dict__ and within is not None:
+            part = self._part(within)
+            if part is not None and part.has(node):
+                return part.span(node)
         return self.positions.span(node)
 
+    def _part(self, within: cst.CSTNode) -> Positions | None:
+        """Positions of the statement ``within`` alone, when its code can be
+        placed exactly (it occurs once, at the indentation of its line)."""
+        key = id(within)
+        if key not in self._parts:
+            from scalelint.model.spots import statement_locator
+
+            start = statement_locator(self.model, self.text, self.python_tree).start(within) if self.model is not None else None
+            indent = self.text[self.text.rfind("\n", 0, start) + 1:start] if start is not None else None
+            placed = None
+            if indent is not None and not indent.strip(" \t"):
+                placed = Positions.of_part(self.module, self.text, within, indent, self._lines)
+            self._parts[key] = placed
+        return self._parts[key]
+
     def _line_col(self, offset: int) -> tuple[int, int]:
-        if "positions" in self.__dict__:
-            return self.positions.line_col(offset)
-        return LineIndex(self.text).line_col(offset)
+        return self._lines.line_col(offset)
 
     def line_of(self, node: cst.CSTNode) -> int:
+        if "positions" not in self.__dict__ and self.model is not None:
+            from scalelint.model.spots import statement_locator
+
+            start = statement_locator(self.model, self.text, self.python_tree).start(node)
+            if start is not None:  # a statement: where CPython's tree starts it
+                return self._lines.line_col(start)[0]
         return self.positions.line_col(self.positions.span(node)[0])[0]
+
 
 
 def _unique(text: str, part: str, start: int, end: int) -> int | None:

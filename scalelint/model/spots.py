@@ -48,6 +48,8 @@ class StatementLocator:
         start = self._statement_starts().get(id(anchor))
         if start is None:
             return None
+        if getattr(node, "lpar", None):  # a node's span leaves its parentheses out, as LibCST's does
+            node = node.with_changes(lpar=[], rpar=[])
         if isinstance(node, cst.Call) and not node.lpar and isinstance(node.func, (cst.Name, cst.Attribute)):
             found = self._locate_call(node, start, before)
             if found is not None:
@@ -75,6 +77,10 @@ class StatementLocator:
         at = self.text.find(tail, begin, stop)
         end_col = (at - begin if at >= 0 else stop - begin - 1) + len(tail) + 1
         return line, col, end_line, end_col
+
+    def start(self, stmt: cst.CSTNode) -> int | None:
+        """Offset where statement ``stmt`` starts (None when the trees did not pair)."""
+        return self._statement_starts().get(id(stmt))
 
     def _locate_call(self, node: cst.Call, start: int, before: bool) -> Spot | None:
         """A call found by its callee's text and its parentheses, without generating
@@ -134,6 +140,9 @@ class StatementLocator:
         for node, a in zip(flat, stmts):
             self._starts[id(node)] = self._offset(a)  # type: ignore[union-attr]
             self._pair_inner(node, a)
+        for stmt in body:  # a statement line starts where its first small statement does
+            if type(stmt) is cst.SimpleStatementLine and stmt.body:
+                self._starts[id(stmt)] = self._starts[id(stmt.body[0])]
 
     def _pair_inner(self, node: cst.CSTNode, a: ast.stmt) -> None:
         kind = type(node)  # exact types: isinstance() on LibCST's ABCs is a Python-level call

@@ -221,7 +221,7 @@ class FileFacts:
     def _memo_family(
         self, fn: "FunctionModel", memo, reads: list[str], calls: list[str], returned: "Sources | None"
     ) -> dict[str, Any]:
-        line, col, _, _ = self.ctx.location(memo.decorator)
+        line, col, _, _ = self.ctx.location(memo.decorator, within=fn.node)
         family: dict[str, Any] = {
             "key": f"@{self.qual(fn.qualname)}", "fn": self.qual(fn.qualname), "line": line, "col": col,
             "label": f"{fn.name}() (@{memo.client.spelled}.{memo.method})" if memo.client.spelled else f"{fn.name}()",

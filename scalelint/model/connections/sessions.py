@@ -216,7 +216,7 @@ class _SpanWalker:
         in_transaction = self.work.transaction_of(stmt) is not None
         for part in stmt.header_parts():
             nodes = list(walk(part, into_functions=False))
-            awaited = {id(node.expression) for node in nodes if isinstance(node, cst.Await)}
+            awaited = {id(node.expression) for node in nodes if type(node) is cst.Await}
             for sub in nodes:
                 if type(sub) is not cst.Call:
                     continue
