@@ -491,9 +491,34 @@ class BlockingIoInTransaction(ProjectRule):
             info = work.classify(call)
             if info.kind == "io":
                 reported.append(call)
-                fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
-                self.report(call, self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node),
-                                                tx.library), fix=fix)
+                if not info.task:  # else the project phase asks the call graph (_deferred_enqueues)
+                    message, fix = self._report_parts(fn, stmt, call, work, info, tx)
+                    self.report(call, message, fix=fix)
+
+    def _report_parts(self, fn: FunctionModel, stmt: Stmt, call: cst.Call, work: FunctionWork, info: Any,
+                      tx: Any) -> tuple[str, Fix | None]:
+        """The message and fix of I/O inside an explicit transaction."""
+        fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
+        return self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node), tx.library), fix
+
+    def _deferred_enqueues(self, fn: FunctionModel) -> Iterator[list[Any]]:
+        """Enqueues on a task the project defines, inside an explicit transaction: a
+        broker round trip unless the call graph shows the project's own dispatcher."""
+        work = work_of(fn)
+        if not work.transactions:
+            return
+        reported: list[cst.Call] = []
+        for stmt, call in fn.calls():
+            tx = work.transaction_of(stmt)
+            if tx is None or any(_inside(call, outer) for outer in reported):
+                continue
+            info = work.classify(call)
+            if info.kind != "io":
+                continue
+            reported.append(call)
+            if info.task:
+                message, fix = self._report_parts(fn, stmt, call, work, info, tx)
+                yield [info.task, *_spot(self._ctx, call, stmt), message, fix.to_json() if fix is not None else None]
 
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
@@ -511,12 +536,14 @@ class BlockingIoInTransaction(ProjectRule):
                         continue  # an explicit transaction: reported in the file phase
                     info = work.classify(call)
                     if info.kind == "io":
-                        views.append([*self._ctx.location(call), info.describe(), info.category])
+                        views.append([*self._ctx.location(call), info.describe(), info.category, info.task])
                     elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
                         view_calls.append([target, info.label, *self._ctx.location(call)])
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
+        enqueues = [e for fn in module.functions for e in self._deferred_enqueues(fn)]
         sessions = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if span.writes]
-        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls, "sessions": sessions}
+        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls, "sessions": sessions,
+                 "enqueues": enqueues}
         return facts if any(facts.values()) else None
 
     def _calls_in_transactions(self, fn: FunctionModel) -> Iterator[list[Any]]:
@@ -545,6 +572,10 @@ class BlockingIoInTransaction(ProjectRule):
                     out.report(self, path, start_line, start_col, end_line, end_col,
                                self._message(described, steps[-1].category, tx_label, tx_line, library),
                                related=[_io_site(steps, start_line)])
+            for task, start_line, start_col, end_line, end_col, message, fix in facts.get("enqueues", ()):
+                if graph.enqueues_to_broker(task):
+                    out.report(self, path, start_line, start_col, end_line, end_col, message,
+                               fix=Fix.from_json(fix) if fix is not None else None)
         self._request_transactions(index, out, graph)
         self._written_sessions(index, out, graph)
 
@@ -587,7 +618,7 @@ class BlockingIoInTransaction(ProjectRule):
         where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
         shown = path.rsplit("/", 1)[-1]
         for view_path, facts in index.facts(self.code):
-            found = list(facts["views"])
+            found = [view[:6] for view in facts["views"] if not view[6:] or not view[6] or graph.enqueues_to_broker(view[6])]
             for target, label, *span in facts["view_calls"]:
                 steps = graph.io_chain(target)
                 if steps is not None:
@@ -675,7 +706,8 @@ def _span_facts(ctx: Any, span: SessionSpan) -> dict[str, Any]:
     for item in span.io:
         spot = _spot(ctx, item.call, item.stmt)
         via = f", calls {' -> '.join(item.info.via)}" if item.info.via else ""
-        io.append([f"{item.info.label} (line {spot[0]}{via})", item.info.describe(), item.info.category, *spot])
+        io.append([f"{item.info.label} (line {spot[0]}{via})", item.info.describe(), item.info.category, item.info.task,
+                   *spot])
     return {
         "at": _spot(ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
         "borrowed": ref.borrowed, "alias": ref.alias, "io": io,
@@ -687,7 +719,8 @@ def _span_facts(ctx: Any, span: SessionSpan) -> dict[str, Any]:
 
 def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
     """The span's blocking I/O: its own calls and the project calls that reach some."""
-    found = [_HeldIo(spot, text, described, category) for text, described, category, *spot in span["io"]]
+    found = [_HeldIo(spot, text, described, category) for text, described, category, task, *spot in span["io"]
+             if not task or graph.enqueues_to_broker(task)]
     for target, label, *spot in span["calls"]:
         steps = graph.io_chain(target)
         if steps is not None:

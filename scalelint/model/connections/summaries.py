@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import libcst as cst
@@ -146,17 +146,21 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
     ``dynamic`` gathers the method names called on objects this module cannot place."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
-        if ".<locals>." in fn.qualname:
-            continue
+        if ".<locals>." in fn.qualname and fn.qualname.rpartition(".")[2] not in catalog.TASK_ENQUEUE_METHODS:
+            continue  # nested: no caller names it (but a decorator's own ``delay`` is its dispatcher)
         work = work_of(fn)
         io: list[Any] | None = None
         write: list[Any] | None = None
         targets: dict[str, None] = {}
+        enqueues: list[Any] = []
         calls = False
         for stmt, call in fn.calls():
             calls = True
             info = work.direct_io(call)
-            if info is not None:
+            if info is not None and info.task:
+                if len(enqueues) < 4:
+                    enqueues.append([info.label, locate(call, stmt), info.task])
+            elif info is not None:
                 if io is None:
                     io = [info.label, info.category, locate(call, stmt)]
             elif write is None and (label := session_write(fn, call)) is not None:
@@ -168,10 +172,29 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
             elif isinstance(call.func, cst.Attribute) and module.qualified(call.func) is None and not _is_super(
                     call.func.value):
                 dynamic.setdefault(call.func.attr.value, None)
-        if calls:  # a function without calls has nothing to report on its callers' behalf
+        decorators = _decorators(fn)
+        if calls or decorators:  # else nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
-            out[fn.qualname] = [first, io, list(targets), write, last, "e" if _entry_point(fn) else ""]
+            out[fn.qualname] = [first, io, list(targets), write, last, "e" if _entry_point(fn) else "",
+                                enqueues, decorators]
     return out
+
+
+def _decorators(fn: "FunctionModel") -> list[str]:
+    """The dotted names of a module-level function's decorators, other than the plain
+    ones (``@task(queue=...)`` -> ``awx.main.dispatch.publish.task``): what its
+    ``.delay()`` runs."""
+    if fn.cls is not None or "." in fn.qualname:
+        return []
+    found = []
+    for dec in fn.node.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        qualified = fn.module.qualified(target)
+        if qualified is None:  # defined here, or on an object defined here (``@app.task``): "?" is not the project's
+            qualified = _join(fn.module.module_name, target.value) if isinstance(target, cst.Name) else "?"
+        if qualified is not None and qualified.rpartition(".")[2] not in PLAIN_DECORATORS:
+            found.append(qualified)
+    return found
 
 
 def _entry_point(fn: "FunctionModel") -> bool:
@@ -374,6 +397,9 @@ class _Function:
     write: list[Any] | None = None  # [label, line]: writes through a session it was given
     last: int = 0  # the line of its last statement
     flags: str = ""  # "e": an entry point (scalelint.model.connections.callers)
+    #: [label, line, task]: enqueues of tasks the project defines (``app.tasks.send.delay``)
+    enqueues: list[Any] = field(default_factory=list)
+    decorators: list[str] = field(default_factory=list)  # dotted names ("?": not resolvable)
 
 
 class CallGraph:
@@ -390,10 +416,13 @@ class CallGraph:
             for qualname, (line, io, targets, *rest) in facts.get("functions", {}).items():
                 self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, *rest)
         self._resolved: dict[str, str | None] = {}
+        self._brokers: dict[str, bool] = {}
         #: callee -> the functions that call it (resolved, recursion left out)
         self.callers: dict[str, list[str]] = self._callers()
         callers = self.callers
         self._via: dict[str, str | None] = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
+        if self._promote_enqueues():  # dispatchers were judged on the I/O known without them
+            self._via = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
         self._write_via: dict[str, str | None] = _propagate(
             callers, [k for k, fn in self.functions.items() if fn.write]
         )
@@ -421,6 +450,53 @@ class CallGraph:
                 steps.append(last(fn))
             key = following
         return steps
+
+    def _promote_enqueues(self) -> bool:
+        """Functions whose first blocking I/O is an enqueue on a project task that goes to a broker."""
+        promoted = False
+        for fn in self.functions.values():
+            if fn.io is None and fn.enqueues:
+                found = next((e for e in fn.enqueues if self.enqueues_to_broker(e[2])), None)
+                if found is not None:
+                    fn.io = [found[0], "queue", found[1]]
+                    promoted = True
+        return promoted
+
+    def enqueues_to_broker(self, task: str) -> bool:
+        """Whether ``app.tasks.send.delay`` (an enqueue on a task the project defines) is
+        a round trip to a broker: yes unless every decorator of ``send`` is the project's
+        own and the project's ``delay`` behind it (a method of the decorator, or one
+        defined inside it) does no blocking I/O, as AWX's dispatcher publishing with
+        ``pg_notify`` on the request's own connection."""
+        if task not in self._brokers:
+            self._brokers[task] = True  # while deciding (a dispatcher enqueuing through itself)
+            self._brokers[task] = self._broker(task)
+        return self._brokers[task]
+
+    def _broker(self, task: str) -> bool:
+        receiver, _, method = task.rpartition(".")
+        found = self._lookup(receiver, 0)
+        if found is None or found[0] != "function":
+            return True  # not known to the project: a Celery-style task
+        decorators = self.functions[found[1]].decorators
+        if not decorators:
+            return True
+        for decorator in decorators:
+            target = self._lookup(decorator, 0) if decorator != "?" else None
+            if target is None or target[0] not in ("class", "function"):
+                return True  # a library's decorator (Celery's shared_task, app.task)
+            own = [key for key in self._dispatchers(target[1], method)]
+            if not own or any(self.io_chain(key) is not None for key in own):
+                return True  # its dispatcher is not visible, or does blocking I/O
+        return False
+
+    def _dispatchers(self, owner: str, method: str) -> list[str]:
+        """The project's ``method`` behind a decorator: its (inherited) method, or one
+        defined inside it (a class ``__call__`` builds around the function)."""
+        inherited = self._method(owner, method, 0)
+        prefix, suffix = f"{owner}.", f".{method}"
+        inside = [key for key in self.functions if key.startswith(prefix) and key.endswith(suffix)]
+        return list(dict.fromkeys([*([inherited[1]] if inherited is not None else []), *inside]))
 
     def handle_kind(self, dotted: str) -> str | None:
         """What a module-level name is ("session", "engine", "session-type"...), following imports."""

@@ -48,6 +48,9 @@ class CallInfo:
     label: str  # "requests.post()"
     category: str = ""  # for io: http | cloud | mail | queue | sleep | subprocess | socket | configured
     via: tuple[str, ...] = ()  # the I/O reached through local helpers: ("requests.post()",)
+    #: an enqueue on a task this module imports from the project (``app.tasks.send.delay``):
+    #: a broker round trip unless the project's call graph shows its own dispatcher
+    task: str = ""
 
     @property
     def is_work(self) -> bool:
@@ -238,7 +241,7 @@ class ModuleWork:
         for _, call in fn.calls():
             info = work_of(fn).classify(call, depth=depth - 1)
             if info.kind == "io":
-                result = CallInfo("io", "", info.category, (info.label, *info.via))
+                result = CallInfo("io", "", info.category, (info.label, *info.via), info.task)
                 break
             if info.kind != "cheap":
                 result = CallInfo("business", "")
@@ -432,12 +435,12 @@ class FunctionWork:
                 if does_io(kind, method):
                     return CallInfo("io", label, _IO_CATEGORY[kind])
             if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(func.value):
-                return CallInfo("io", label, "queue")
+                return CallInfo("io", label, "queue", task=self._project_task(func.value, method))
         local = self.local_target(func)
         if local is not None:
             summary = self.mw.summary(local, depth)
             if summary is not None and summary.kind == "io":
-                return CallInfo("io", label, summary.category, summary.via)
+                return CallInfo("io", label, summary.category, summary.via, summary.task)
         return None
 
     def _is_task(self, receiver: cst.BaseExpression) -> bool:
@@ -445,6 +448,15 @@ class FunctionWork:
         if qn is not None and catalog.TASK_MODULE_PART in qn.split(".")[:-1]:
             return True
         return isinstance(receiver, cst.Name) and receiver.value in self.mw.task_functions
+
+    def _project_task(self, receiver: cst.BaseExpression, method: str) -> str:
+        """``app.tasks.send.delay`` for a task imported from the project's own code
+        (its decorator, seen only by the call graph, says what enqueuing does); ""
+        for one this module decorates itself."""
+        qn = self.module.qualified(receiver)
+        if qn is None or not self.module.project_import(qn) or "." not in qn:
+            return ""
+        return f"{qn}.{method}"
 
     def _cheap(self, call: cst.Call) -> bool:
         func = call.func
