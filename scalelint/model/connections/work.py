@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 
 from scalelint.core.lazyre import lazy_compile
-from scalelint.model import catalog
+from scalelint.model import catalog, dbops
 from scalelint.model.catalog import Resource
 from scalelint.model.ioclients import does_io, io_client_kind
 from scalelint.core.walk import dotted, walk
@@ -323,7 +323,7 @@ class FunctionWork:
         for dec in self.fn.node.decorators:
             target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
             res = catalog.CALL_RESULTS.get(self.module.qualified(target) or "")
-            if res is not None and res.kind == "transaction" and last >= 0:
+            if res is not None and res.kind == "transaction" and last >= 0 and not self._on_replica(dec.decorator):
                 out.append(Transaction(dec, f"@{dotted(target)}", res.library, 0, last))
         for stmt in self.fn.stmts:
             if not isinstance(stmt.node, cst.With):
@@ -332,12 +332,22 @@ class FunctionWork:
                 res = self.fn.resource_of(item.item) or self._session_begin(item.item)
                 if res is None:
                     continue
+                if res.kind == "transaction" and self._on_replica(item.item):
+                    continue
                 if res.kind == "transaction" or (res.kind == "connection" and res.with_is_transaction):
                     expr = item.item.expression if isinstance(item.item, cst.Await) else item.item
                     label = call_label(expr) if isinstance(expr, cst.Call) else f"`with {dotted(expr) or '…'}:`"
                     out.append(Transaction(stmt.node, label, res.library, stmt.ordinal + 1, descendants_end(self.fn, stmt)))
                     break
         return out
+
+    def _on_replica(self, expr: cst.BaseExpression) -> bool:
+        """``transaction.atomic(using=<a replica alias>)``: a read-only snapshot on the
+        replica, where nothing is written or committed (not a transaction for SL103)."""
+        return isinstance(expr, cst.Call) and any(
+            arg.keyword is not None and arg.keyword.value == "using"
+            and dbops.names_replica(arg.value, self.module.recognition) for arg in expr.args
+        )
 
     def _session_begin(self, expr: cst.BaseExpression) -> Resource | None:
         """``session.begin()`` on a session this function did not open (a parameter,
