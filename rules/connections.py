@@ -16,8 +16,8 @@ from scalelint.model.module import ModuleModel
 from scalelint.model.spots import statement_locator
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
-from scalelint.model.connections.work import FunctionWork, work_of
-from scalelint.model.connections.rowlocks import LockedWork, locked_work
+from scalelint.model.connections.work import FunctionWork, call_label, work_of
+from scalelint.model.connections.rowlocks import LockedWork, locked_work, row_lock, writes
 from scalelint.model.connections import summaries
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
 from scalelint.model.connections.summaries import call_target
@@ -405,7 +405,20 @@ class BlockingIoInTransaction(ProjectRule):
     transaction, settings.py:N"). A class-based view whose `dispatch()` is
     marked (directly, with `method_decorator(...)`, or with
     `@method_decorator(transaction.non_atomic_requests, name="dispatch")` on
-    the class) runs all its handlers in autocommit.
+    the class) runs all its handlers in autocommit. In the request
+    transaction only I/O after the view's first write or row lock
+    (`save()`, `create()`, `update()`, `select_for_update()`) is reported:
+    before it the transaction holds no rows, and the view's connection is
+    Django's thread-bound one, held for the request either way.
+
+    A `transaction.atomic(using=...)` on a read replica alias (a literal or
+    a setting named for one) is a read-only snapshot: nothing commits there,
+    so I/O inside it is not reported. An enqueue (`.delay()`,
+    `.apply_async()`) on a task the project defines is judged by the
+    project's call graph: a task decorated only by the project's own
+    dispatcher whose `delay`/`apply_async` does no blocking I/O (AWX's
+    `pg_notify` on the request's connection, delivered at commit) is not a
+    broker round trip; Celery, RQ and Dramatiq tasks are.
 
     A session the function did not open (a parameter, `db.session`, a
     FastAPI `SessionDep`) that has written — `session.add()` / `delete()` /
@@ -531,14 +544,17 @@ class BlockingIoInTransaction(ProjectRule):
                 if entry_kind(fn) != VIEW or _non_atomic(fn):
                     continue
                 work = work_of(fn)
+                wrote: list[Any] = []  # [line, "order.save()"]: the view's first write or row lock
                 for stmt, call in fn.calls():
-                    if work.transaction_of(stmt) is not None:
-                        continue  # an explicit transaction: reported in the file phase
+                    if not wrote and (row_lock(call) or writes(call)):
+                        wrote = [self._ctx.line_of(call), call_label(call), "locked rows" if row_lock(call) else "wrote"]
+                    if not wrote or work.transaction_of(stmt) is not None:
+                        continue  # nothing written yet (no locks held), or an explicit transaction (file phase)
                     info = work.classify(call)
                     if info.kind == "io":
-                        views.append([*self._ctx.location(call), info.describe(), info.category, info.task])
+                        views.append([*self._ctx.location(call), info.describe(), info.category, info.task, wrote])
                     elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
-                        view_calls.append([target, info.label, *self._ctx.location(call)])
+                        view_calls.append([target, info.label, wrote, *self._ctx.location(call)])
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
         enqueues = [e for fn in module.functions for e in self._deferred_enqueues(fn)]
         sessions = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if span.writes]
@@ -618,17 +634,19 @@ class BlockingIoInTransaction(ProjectRule):
         where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
         shown = path.rsplit("/", 1)[-1]
         for view_path, facts in index.facts(self.code):
-            found = [view[:6] for view in facts["views"] if not view[6:] or not view[6] or graph.enqueues_to_broker(view[6])]
-            for target, label, *span in facts["view_calls"]:
+            found = [[*view[:6], view[7]] for view in facts["views"] if not view[6] or graph.enqueues_to_broker(view[6])]
+            for target, label, wrote, *span in facts["view_calls"]:
                 steps = graph.io_chain(target)
                 if steps is not None:
-                    found.append([*span, f"{label} (calls {summaries.render_chain(steps[1:])})", steps[-1].category])
-            for start_line, start_col, end_line, end_col, label, category in found:
+                    found.append([*span, f"{label} (calls {summaries.render_chain(steps[1:])})", steps[-1].category,
+                                  wrote])
+            for start_line, start_col, end_line, end_col, label, category, (wrote_line, write, did) in found:
                 waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
                 out.report(self, view_path, start_line, start_col, end_line, end_col, (
-                    f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS): the "
-                    f"request keeps its connection and locks meanwhile; register it with `transaction.on_commit(...)` "
-                    f"or mark the view @transaction.non_atomic_requests"
+                    f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS) that {did} "
+                    f"at line {wrote_line} ({write}): the request keeps its connection and those rows' locks "
+                    f"meanwhile; register it with `transaction.on_commit(...)` or mark the view "
+                    f"@transaction.non_atomic_requests"
                 ), related=[where])
 
     def _on_commit_fix(self, fn: FunctionModel, stmt: Stmt, call: cst.Call, work: FunctionWork) -> Fix | None:

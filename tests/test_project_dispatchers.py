@@ -2,7 +2,6 @@
 the fixture tests/fixtures/SL103/project_dispatchers holds the flagged and clean cases."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from helpers import FIXTURES, lint_tree
 
