@@ -20,6 +20,7 @@ from scalelint.model.connections.work import FunctionWork, call_label, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work, row_lock, writes
 from scalelint.model.connections import summaries
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
+from scalelint.model.connections.guards import literal_kwargs
 from scalelint.model.connections.summaries import call_target
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
@@ -554,7 +555,7 @@ class BlockingIoInTransaction(ProjectRule):
                     if info.kind == "io":
                         views.append([*self._ctx.location(call), info.describe(), info.category, info.task, wrote])
                     elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
-                        view_calls.append([target, info.label, wrote, *self._ctx.location(call)])
+                        view_calls.append([target, info.label, wrote, literal_kwargs(call), *self._ctx.location(call)])
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
         enqueues = [e for fn in module.functions for e in self._deferred_enqueues(fn)]
         sessions = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if span.writes]
@@ -576,13 +577,15 @@ class BlockingIoInTransaction(ProjectRule):
             target = call_target(fn, call) if info.kind in ("business", "unknown") else None
             if target is not None:
                 tx_line = _spot(self._ctx, tx.node, fn.stmts[tx.first - 1])[0] if tx.first > 0 else self._ctx.location(tx.node)[0]
-                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, tx.library]
+                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, tx.library,
+                       literal_kwargs(call)]
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
         graph = summaries.call_graph(index)
         for path, facts in index.facts(self.code):
-            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, library in facts["calls"]:
-                steps = graph.io_chain(target)
+            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, library, literals in facts[
+                    "calls"]:
+                steps = graph.io_chain_for(target, literals)
                 if steps is not None:
                     described = f"{label} (calls {summaries.render_chain(steps[1:])})"
                     out.report(self, path, start_line, start_col, end_line, end_col,
@@ -635,8 +638,8 @@ class BlockingIoInTransaction(ProjectRule):
         shown = path.rsplit("/", 1)[-1]
         for view_path, facts in index.facts(self.code):
             found = [[*view[:6], view[7]] for view in facts["views"] if not view[6] or graph.enqueues_to_broker(view[6])]
-            for target, label, wrote, *span in facts["view_calls"]:
-                steps = graph.io_chain(target)
+            for target, label, wrote, literals, *span in facts["view_calls"]:
+                steps = graph.io_chain_for(target, literals)
                 if steps is not None:
                     found.append([*span, f"{label} (calls {summaries.render_chain(steps[1:])})", steps[-1].category,
                                   wrote])
@@ -729,7 +732,7 @@ def _span_facts(ctx: Any, span: SessionSpan) -> dict[str, Any]:
     return {
         "at": _spot(ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
         "borrowed": ref.borrowed, "alias": ref.alias, "io": io,
-        "calls": [[c.target, c.info_label, *_spot(ctx, c.call, c.stmt)] for c in span.calls],
+        "calls": [[c.target, c.info_label, literal_kwargs(c.call), *_spot(ctx, c.call, c.stmt)] for c in span.calls],
         "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0]
                    for w in span.writes],
     }
@@ -739,8 +742,8 @@ def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
     """The span's blocking I/O: its own calls and the project calls that reach some."""
     found = [_HeldIo(spot, text, described, category) for text, described, category, task, *spot in span["io"]
              if not task or graph.enqueues_to_broker(task)]
-    for target, label, *spot in span["calls"]:
-        steps = graph.io_chain(target)
+    for target, label, literals, *spot in span["calls"]:
+        steps = graph.io_chain_for(target, literals)
         if steps is not None:
             chain = summaries.render_chain(steps[1:])
             found.append(_HeldIo(spot, f"{label} (line {spot[0]}, calls {chain})", f"{label} (calls {chain})",

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import libcst as cst
 
 from scalelint.model import catalog, textuses
+from scalelint.model.connections import guards
 from scalelint.model.connections.work import module_work, work_of
 from scalelint.model.connections.writes import session_end, session_write
 from scalelint.model.spots import statement_locator
@@ -153,22 +154,25 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
         write: list[Any] | None = None
         targets: dict[str, None] = {}
         enqueues: list[Any] = []
+        records: dict[str, list[Any]] = {}  # target -> its calls' guards.call_record
         calls = False
         for stmt, call in fn.calls():
             calls = True
             info = work.direct_io(call)
             if info is not None and info.task:
                 if len(enqueues) < 4:
-                    enqueues.append([info.label, locate(call, stmt), info.task])
+                    enqueues.append([info.label, locate(call, stmt), info.task, stmt.ordinal])
             elif info is not None:
                 if io is None:
-                    io = [info.label, info.category, locate(call, stmt)]
+                    io = [info.label, info.category, locate(call, stmt), stmt.ordinal]
             elif write is None and (label := session_write(fn, call)) is not None:
                 write = [label, locate(call, stmt)]
             elif write is not None and session_end(fn, call):
                 write = None  # committed (or rolled back) before returning: the caller holds no write
             elif (target := call_target(fn, call)) is not None:
                 targets.setdefault(target, None)
+                if len(calls_of := records.setdefault(target, [])) < guards.MAX_CALLS:
+                    calls_of.append(guards.call_record(fn, stmt, call))
             elif isinstance(call.func, cst.Attribute) and module.qualified(call.func) is None and not _is_super(
                     call.func.value):
                 dynamic.setdefault(call.func.attr.value, None)
@@ -176,8 +180,17 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
         if calls or decorators:  # else nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
             out[fn.qualname] = [first, io, list(targets), write, last, "e" if _entry_point(fn) else "",
-                                enqueues, decorators]
+                                enqueues, decorators, _arguments(fn, records)]
     return out
+
+
+def _arguments(fn: "FunctionModel", records: dict[str, list[Any]]) -> dict[str, Any]:
+    """What the argument-sensitive questions need (empty for most functions): the
+    function's guards, and its calls' records when a guard or an argument makes them matter."""
+    found = guards.guards(fn)
+    if not found and not any(guards.passes_anything(r) for calls in records.values() for r in calls):
+        return {}
+    return {"g": found, "t": records, "p": sorted(guards.keyword_names(fn.node))}
 
 
 def _decorators(fn: "FunctionModel") -> list[str]:
@@ -397,9 +410,11 @@ class _Function:
     write: list[Any] | None = None  # [label, line]: writes through a session it was given
     last: int = 0  # the line of its last statement
     flags: str = ""  # "e": an entry point (scalelint.model.connections.callers)
-    #: [label, line, task]: enqueues of tasks the project defines (``app.tasks.send.delay``)
+    #: [label, line, task, ordinal]: enqueues of tasks the project defines (``app.tasks.send.delay``)
     enqueues: list[Any] = field(default_factory=list)
     decorators: list[str] = field(default_factory=list)  # dotted names ("?": not resolvable)
+    #: {"g": guards, "t": target -> call records, "p": keyword parameters} (scalelint.model.connections.guards)
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
 class CallGraph:
@@ -423,6 +438,9 @@ class CallGraph:
         self._via: dict[str, str | None] = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
         if self._promote_enqueues():  # dispatchers were judged on the I/O known without them
             self._via = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
+        pruned = self._without_unreached_calls()
+        if pruned is not None:  # calls whose literal arguments take an early return before the I/O
+            self._via = _propagate(pruned, [k for k, fn in self.functions.items() if fn.io])
         self._write_via: dict[str, str | None] = _propagate(
             callers, [k for k, fn in self.functions.items() if fn.write]
         )
@@ -451,6 +469,59 @@ class CallGraph:
             key = following
         return steps
 
+    def io_chain_for(self, target: str, literals: dict[str, bool]) -> list[Step] | None:
+        """``io_chain`` for one call that passes these literal keyword arguments: None when
+        they take an early return before every way to the I/O (``save(broadcast=False)``)."""
+        steps = self.io_chain(target)
+        if steps is None or not literals:
+            return steps
+        key = self.resolve(target)
+        return steps if key is None or self._reaches_io(key, literals, frozenset({key})) else None
+
+    def _reaches_io(self, key: str, literals: dict[str, bool], seen: frozenset[str]) -> bool:
+        """Whether the function, called with these literal keyword arguments, reaches blocking I/O."""
+        fn = self.functions[key]
+        arguments = fn.arguments
+        if not arguments:
+            return key in self._via  # nothing depends on its arguments
+        cut = min((ordinal for param, truth, ordinal in arguments["g"] if literals.get(param) is truth),
+                  default=None)
+        if fn.io is not None and (cut is None or len(fn.io) < 4 or fn.io[3] < cut):
+            return True
+        own = set(arguments["p"])
+        for target, records in arguments["t"].items():
+            callee = self.resolve(target)
+            if callee is None or callee not in self._via:
+                continue
+            for ordinal, passed, forwards, through in records:
+                if cut is not None and ordinal >= cut:
+                    continue  # after the early return this call's literals take
+                given = {**({k: v for k, v in literals.items() if k not in own} if forwards else {}),
+                         **{name: literals[name] for name in through if name in literals}, **passed}
+                if not given or callee in seen or len(seen) > 8 or self._reaches_io(callee, given, seen | {callee}):
+                    return True
+        return False
+
+    def _without_unreached_calls(self) -> dict[str, list[str]] | None:
+        """The reverse edges less the calls whose every call site passes literals that take an
+        early return before the callee's I/O (None: no such call)."""
+        dropped: set[tuple[str, str]] = set()
+        kept: set[tuple[str, str]] = set()
+        for key, fn in self.functions.items():
+            for target, records in fn.arguments.get("t", {}).items() if fn.arguments else ():
+                callee = self.resolve(target)
+                if callee is None or callee == key or callee not in self._via:
+                    continue
+                if all(passed for _, passed, _, _ in records) and len(records) < guards.MAX_CALLS and not any(
+                        self._reaches_io(callee, passed, frozenset({callee})) for _, passed, _, _ in records):
+                    dropped.add((callee, key))
+                else:
+                    kept.add((callee, key))  # another spelling of the same call may still reach it
+        dropped -= kept
+        if not dropped:
+            return None
+        return {callee: [c for c in callers if (callee, c) not in dropped] for callee, callers in self.callers.items()}
+
     def _promote_enqueues(self) -> bool:
         """Functions whose first blocking I/O is an enqueue on a project task that goes to a broker."""
         promoted = False
@@ -458,7 +529,7 @@ class CallGraph:
             if fn.io is None and fn.enqueues:
                 found = next((e for e in fn.enqueues if self.enqueues_to_broker(e[2])), None)
                 if found is not None:
-                    fn.io = [found[0], "queue", found[1]]
+                    fn.io = [found[0], "queue", found[1], *found[3:]]
                     promoted = True
         return promoted
 
