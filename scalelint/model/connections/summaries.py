@@ -476,10 +476,11 @@ class CallGraph:
         if steps is None or not literals:
             return steps
         key = self.resolve(target)
-        return steps if key is None or self._reaches_io(key, literals, frozenset({key})) else None
+        return steps if key is None or self._reaches_io(key, literals, frozenset({_visit(key, literals)})) else None
 
-    def _reaches_io(self, key: str, literals: dict[str, bool], seen: frozenset[str]) -> bool:
-        """Whether the function, called with these literal keyword arguments, reaches blocking I/O."""
+    def _reaches_io(self, key: str, literals: dict[str, bool], seen: frozenset[tuple[Any, ...]]) -> bool:
+        """Whether the function, called with these literal keyword arguments, reaches blocking I/O
+        (a call back into a function with the arguments already being asked about adds nothing)."""
         fn = self.functions[key]
         arguments = fn.arguments
         if not arguments:
@@ -498,7 +499,10 @@ class CallGraph:
                     continue  # after the early return this call's literals take
                 given = {**({k: v for k, v in literals.items() if k not in own} if forwards else {}),
                          **{name: literals[name] for name in through if name in literals}, **passed}
-                if not given or callee in seen or len(seen) > 8 or self._reaches_io(callee, given, seen | {callee}):
+                visit = _visit(callee, given)
+                if visit in seen:
+                    continue
+                if not given or len(seen) > 8 or self._reaches_io(callee, given, seen | {visit}):
                     return True
         return False
 
@@ -513,7 +517,7 @@ class CallGraph:
                 if callee is None or callee == key or callee not in self._via:
                     continue
                 if all(passed for _, passed, _, _ in records) and len(records) < guards.MAX_CALLS and not any(
-                        self._reaches_io(callee, passed, frozenset({callee})) for _, passed, _, _ in records):
+                        self._reaches_io(callee, passed, frozenset({_visit(callee, passed)})) for _, passed, _, _ in records):
                     dropped.add((callee, key))
                 else:
                     kept.add((callee, key))  # another spelling of the same call may still reach it
@@ -653,6 +657,11 @@ class CallGraph:
                 if callee is not None and callee != key:
                     callers.setdefault(callee, []).append(key)
         return callers
+
+
+def _visit(key: str, literals: dict[str, bool]) -> tuple[Any, ...]:
+    """A function asked about with these literal arguments (for cycles)."""
+    return key, *sorted(literals.items())
 
 
 def _propagate(callers: dict[str, list[str]], seeds: list[str]) -> dict[str, str | None]:
