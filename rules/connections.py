@@ -1,7 +1,7 @@
 """Connection rules (SL1xx): how long code holds database connections."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import libcst as cst
@@ -20,6 +20,7 @@ from scalelint.model.connections.work import FunctionWork, call_label, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work, row_lock, writes
 from scalelint.model.connections import summaries
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
+from scalelint.model.connections.branches import equality_branches, exclusive
 from scalelint.model.connections.guards import literal_kwargs
 from scalelint.model.connections.summaries import call_target
 from scalelint.project import ProjectIndex, ProjectReporter
@@ -328,7 +329,7 @@ class ConnectionHeldAcrossWork(ProjectRule):
         """Session holds this file cannot judge alone: calls into other modules'
         functions while held, a session known only by an imported type alias, or
         a write that may put part of the hold inside a transaction that wrote."""
-        spans = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if not span.known]
+        spans = [_span_facts(self._ctx, fn, span) for fn in module.functions for span in session_spans(fn) if not span.known]
         return {"spans": spans} if spans else None
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
@@ -338,7 +339,7 @@ class ConnectionHeldAcrossWork(ProjectRule):
                 if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
                     continue  # the imported annotation is not a session
                 writes = _writes(span, graph)
-                held = [item for item in _held_io(span, graph) if _dirty_at(writes, item.line) is None]
+                held = [item for item in _held_io(span, graph) if _dirty_at(writes, item) is None]
                 if not held:
                     continue  # nothing, or only I/O after a write: SL103's
                 ref = SessionRef(span["spelled"], span["library"], span["borrowed"])
@@ -558,7 +559,7 @@ class BlockingIoInTransaction(ProjectRule):
                         view_calls.append([target, info.label, wrote, literal_kwargs(call), *self._ctx.location(call)])
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
         enqueues = [e for fn in module.functions for e in self._deferred_enqueues(fn)]
-        sessions = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if span.writes]
+        sessions = [_span_facts(self._ctx, fn, span) for fn in module.functions for span in session_spans(fn) if span.writes]
         facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls, "sessions": sessions,
                  "enqueues": enqueues}
         return facts if any(facts.values()) else None
@@ -609,7 +610,7 @@ class BlockingIoInTransaction(ProjectRule):
                 writes = _writes(span, graph)
                 for item in _held_io(span, graph) if writes else ():
                     key = (path, item.spot[0], item.spot[1])
-                    dirty = _dirty_at(writes, item.line)
+                    dirty = _dirty_at(writes, item)
                     if dirty is None or key in reported:
                         continue
                     reported.add(key)
@@ -705,6 +706,7 @@ class _HeldIo:
     described: str  # "send_email() (calls smtplib.SMTP().sendmail())"
     category: str
     related: Related | None = None
+    branches: list[list[str]] = field(default_factory=list)  # [subject, literal] arms it runs in
 
     @property
     def line(self) -> int:
@@ -718,9 +720,10 @@ class _Dirty:
     line: int
     text: str  # "repository.update(), calls self.session.add()"
     until: int = 0  # the line of the return/raise ending its branch (0: none)
+    branches: list[list[str]] = field(default_factory=list)  # [subject, literal] arms it runs in
 
 
-def _span_facts(ctx: Any, span: SessionSpan) -> dict[str, Any]:
+def _span_facts(ctx: Any, fn: FunctionModel, span: SessionSpan) -> dict[str, Any]:
     """A session span as project facts (SL101 and SL103 read the same shape)."""
     ref = span.ref
     io = []
@@ -728,43 +731,47 @@ def _span_facts(ctx: Any, span: SessionSpan) -> dict[str, Any]:
         spot = _spot(ctx, item.call, item.stmt)
         via = f", calls {' -> '.join(item.info.via)}" if item.info.via else ""
         io.append([f"{item.info.label} (line {spot[0]}{via})", item.info.describe(), item.info.category, item.info.task,
-                   *spot])
+                   equality_branches(fn, item.stmt), *spot])
     return {
         "at": _spot(ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
         "borrowed": ref.borrowed, "alias": ref.alias, "io": io,
-        "calls": [[c.target, c.info_label, literal_kwargs(c.call), *_spot(ctx, c.call, c.stmt)] for c in span.calls],
-        "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0]
-                   for w in span.writes],
+        "calls": [[c.target, c.info_label, literal_kwargs(c.call), equality_branches(fn, c.stmt), *_spot(ctx, c.call, c.stmt)]
+                  for c in span.calls],
+        "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0,
+                    equality_branches(fn, w.stmt)] for w in span.writes],
     }
 
 
 def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
     """The span's blocking I/O: its own calls and the project calls that reach some."""
-    found = [_HeldIo(spot, text, described, category) for text, described, category, task, *spot in span["io"]
-             if not task or graph.enqueues_to_broker(task)]
-    for target, label, literals, *spot in span["calls"]:
+    found = [_HeldIo(spot, text, described, category, branches=branches)
+             for text, described, category, task, branches, *spot in span["io"] if not task or graph.enqueues_to_broker(task)]
+    for target, label, literals, branches, *spot in span["calls"]:
         steps = graph.io_chain_for(target, literals)
         if steps is not None:
             chain = summaries.render_chain(steps[1:])
             found.append(_HeldIo(spot, f"{label} (line {spot[0]}, calls {chain})", f"{label} (calls {chain})",
-                                 steps[-1].category, _io_site(steps, spot[0])))
+                                 steps[-1].category, _io_site(steps, spot[0]), branches))
     return sorted(found, key=lambda item: item.spot)
 
 
 def _writes(span: dict[str, Any], graph: summaries.CallGraph) -> list[_Dirty]:
     """The span's writes, its own or through a project callee, in line order."""
     found = []
-    for label, target, line, until in sorted(span.get("writes", ()), key=lambda write: write[2]):
+    for label, target, line, until, branches in sorted(span.get("writes", ()), key=lambda write: write[2]):
         if not target:
-            found.append(_Dirty(line, label, until))
+            found.append(_Dirty(line, label, until, branches))
         elif (steps := graph.write_chain(target)) is not None:
-            found.append(_Dirty(line, f"{label}, calls {summaries.render_chain(steps[1:])}", until))
+            found.append(_Dirty(line, f"{label}, calls {summaries.render_chain(steps[1:])}", until, branches))
     return found
 
 
-def _dirty_at(writes: list[_Dirty], line: int) -> _Dirty | None:
-    """The first write that precedes ``line`` on its path (not in a branch that returned)."""
-    return next((w for w in writes if w.line < line and (not w.until or line <= w.until)), None)
+def _dirty_at(writes: list[_Dirty], item: _HeldIo) -> _Dirty | None:
+    """The first write that precedes the I/O on its path (not in a branch that returned,
+    nor in an arm for another value of the subject the I/O's arm tests)."""
+    line = item.line
+    return next((w for w in writes if w.line < line and (not w.until or line <= w.until)
+                 and not exclusive(w.branches, item.branches)), None)
 
 
 def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CSTNode]:
