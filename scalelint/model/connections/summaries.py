@@ -17,6 +17,11 @@ resolves every call (imports and re-exports, ``module.instance.method``,
 ``Class.method`` through the bases, constructors) and propagates "does
 blocking I/O" to a fixed point over reverse edges, keeping for each function
 the callee that led there, so a message can show the chain down to the I/O.
+An enqueue on a task the project defines counts as I/O unless the task's
+decorators are all the project's own and their ``delay``/``apply_async`` does
+none (``enqueues_to_broker``); a call whose literal keyword arguments take the
+callee's early return before its I/O does not lead there (``io_chain_for``,
+scalelint.model.connections.guards).
 """
 from __future__ import annotations
 
@@ -205,7 +210,7 @@ def _decorators(fn: "FunctionModel") -> list[str]:
         qualified = fn.module.qualified(target)
         if qualified is None:  # defined here, or on an object defined here (``@app.task``): "?" is not the project's
             qualified = _join(fn.module.module_name, target.value) if isinstance(target, cst.Name) else "?"
-        if qualified is not None and qualified.rpartition(".")[2] not in PLAIN_DECORATORS:
+        if qualified.rpartition(".")[2] not in PLAIN_DECORATORS:
             found.append(qualified)
     return found
 
