@@ -1,7 +1,7 @@
 """Connection rules (SL1xx): how long code holds database connections."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import libcst as cst
@@ -16,10 +16,12 @@ from scalelint.model.module import ModuleModel
 from scalelint.model.spots import statement_locator
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
-from scalelint.model.connections.work import FunctionWork, Transaction, work_of
-from scalelint.model.connections.rowlocks import LockedWork, locked_work
+from scalelint.model.connections.work import FunctionWork, Transaction, call_label, work_of
+from scalelint.model.connections.rowlocks import LockedWork, locked_work, row_lock, writes
 from scalelint.model.connections import summaries
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
+from scalelint.model.connections.branches import equality_branches, exclusive
+from scalelint.model.connections.guards import literal_kwargs
 from scalelint.model.connections.summaries import call_target
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
@@ -330,7 +332,7 @@ class ConnectionHeldAcrossWork(ProjectRule):
         """Session holds this file cannot judge alone: calls into other modules'
         functions while held, a session known only by an imported type alias, or
         a write that may put part of the hold inside a transaction that wrote."""
-        spans = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if not span.known]
+        spans = [_span_facts(self._ctx, fn, span) for fn in module.functions for span in session_spans(fn) if not span.known]
         return {"spans": spans} if spans else None
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
@@ -340,7 +342,7 @@ class ConnectionHeldAcrossWork(ProjectRule):
                 if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
                     continue  # the imported annotation is not a session
                 writes = _writes(span, graph)
-                held = [item for item in _held_io(span, graph) if _dirty_at(writes, item.line) is None]
+                held = [item for item in _held_io(span, graph) if _dirty_at(writes, item) is None]
                 if not held:
                     continue  # nothing, or only I/O after a write: SL103's
                 ref = SessionRef(span["spelled"], span["library"], span["borrowed"])
@@ -413,7 +415,20 @@ class BlockingIoInTransaction(ProjectRule):
     transaction, settings.py:N"). A class-based view whose `dispatch()` is
     marked (directly, with `method_decorator(...)`, or with
     `@method_decorator(transaction.non_atomic_requests, name="dispatch")` on
-    the class) runs all its handlers in autocommit.
+    the class) runs all its handlers in autocommit. In the request
+    transaction only I/O after the view's first write or row lock
+    (`save()`, `create()`, `update()`, `select_for_update()`) is reported:
+    before it the transaction holds no rows, and the view's connection is
+    Django's thread-bound one, held for the request either way.
+
+    A `transaction.atomic(using=...)` on a read replica alias (a literal or
+    a setting named for one) is a read-only snapshot: nothing commits there,
+    so I/O inside it is not reported. An enqueue (`.delay()`,
+    `.apply_async()`) on a task the project defines is judged by the
+    project's call graph: a task decorated only by the project's own
+    dispatcher whose `delay`/`apply_async` does no blocking I/O (AWX's
+    `pg_notify` on the request's connection, delivered at commit) is not a
+    broker round trip; Celery, RQ and Dramatiq tasks are.
 
     A session the function did not open (a parameter, `db.session`, a
     FastAPI `SessionDep`) that has written — `session.add()` / `delete()` /
@@ -500,9 +515,34 @@ class BlockingIoInTransaction(ProjectRule):
             info = work.classify(call)
             if info.kind == "io":
                 reported.append(call)
-                fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
-                self.report(call, self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node),
-                                                _after(tx)), fix=fix)
+                if not info.task:  # else the project phase asks the call graph (_deferred_enqueues)
+                    message, fix = self._report_parts(fn, stmt, call, work, info, tx)
+                    self.report(call, message, fix=fix)
+
+    def _report_parts(self, fn: FunctionModel, stmt: Stmt, call: cst.Call, work: FunctionWork, info: Any,
+                      tx: Any) -> tuple[str, Fix | None]:
+        """The message and fix of I/O inside an explicit transaction."""
+        fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
+        return self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node), _after(tx)), fix
+
+    def _deferred_enqueues(self, fn: FunctionModel) -> Iterator[list[Any]]:
+        """Enqueues on a task the project defines, inside an explicit transaction: a
+        broker round trip unless the call graph shows the project's own dispatcher."""
+        work = work_of(fn)
+        if not work.transactions:
+            return
+        reported: list[cst.Call] = []
+        for stmt, call in fn.calls():
+            tx = work.transaction_of(stmt)
+            if tx is None or any(_inside(call, outer) for outer in reported):
+                continue
+            info = work.classify(call)
+            if info.kind != "io":
+                continue
+            reported.append(call)
+            if info.task:
+                message, fix = self._report_parts(fn, stmt, call, work, info, tx)
+                yield [info.task, *_spot(self._ctx, call, stmt), message, fix.to_json() if fix is not None else None]
 
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
@@ -515,17 +555,22 @@ class BlockingIoInTransaction(ProjectRule):
                 if entry_kind(fn) != VIEW or _non_atomic(fn):
                     continue
                 work = work_of(fn)
+                wrote: list[Any] = []  # [line, "order.save()"]: the view's first write or row lock
                 for stmt, call in fn.calls():
-                    if work.transaction_of(stmt) is not None:
-                        continue  # an explicit transaction: reported in the file phase
+                    if not wrote and (row_lock(call) or writes(call)):
+                        wrote = [self._ctx.line_of(call), call_label(call), "locked rows" if row_lock(call) else "wrote"]
+                    if not wrote or work.transaction_of(stmt) is not None:
+                        continue  # nothing written yet (no locks held), or an explicit transaction (file phase)
                     info = work.classify(call)
                     if info.kind == "io":
-                        views.append([*self._ctx.location(call), info.describe(), info.category])
+                        views.append([*self._ctx.location(call), info.describe(), info.category, info.task, wrote])
                     elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
-                        view_calls.append([target, info.label, *self._ctx.location(call)])
+                        view_calls.append([target, info.label, wrote, literal_kwargs(call), *self._ctx.location(call)])
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
-        sessions = [_span_facts(self._ctx, span) for fn in module.functions for span in session_spans(fn) if span.writes]
-        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls, "sessions": sessions}
+        enqueues = [e for fn in module.functions for e in self._deferred_enqueues(fn)]
+        sessions = [_span_facts(self._ctx, fn, span) for fn in module.functions for span in session_spans(fn) if span.writes]
+        facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls, "sessions": sessions,
+                 "enqueues": enqueues}
         return facts if any(facts.values()) else None
 
     def _calls_in_transactions(self, fn: FunctionModel) -> Iterator[list[Any]]:
@@ -542,18 +587,24 @@ class BlockingIoInTransaction(ProjectRule):
             target = call_target(fn, call) if info.kind in ("business", "unknown") else None
             if target is not None:
                 tx_line = _spot(self._ctx, tx.node, fn.stmts[tx.first - 1])[0] if tx.first > 0 else self._ctx.location(tx.node)[0]
-                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, _after(tx)]
+                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, _after(tx),
+                       literal_kwargs(call)]
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
         graph = summaries.call_graph(index)
         for path, facts in index.facts(self.code):
-            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, after in facts["calls"]:
-                steps = graph.io_chain(target)
+            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, after, literals in facts[
+                    "calls"]:
+                steps = graph.io_chain_for(target, literals)
                 if steps is not None:
                     described = summaries.described(label, steps)
                     out.report(self, path, start_line, start_col, end_line, end_col,
                                self._message(described, steps[-1].category, tx_label, tx_line, after),
                                related=[_io_site(steps, start_line)])
+            for task, start_line, start_col, end_line, end_col, message, fix in facts.get("enqueues", ()):
+                if graph.enqueues_to_broker(task):
+                    out.report(self, path, start_line, start_col, end_line, end_col, message,
+                               fix=Fix.from_json(fix) if fix is not None else None)
         self._request_transactions(index, out, graph)
         self._written_sessions(index, out, graph)
 
@@ -568,7 +619,7 @@ class BlockingIoInTransaction(ProjectRule):
                 writes = _writes(span, graph)
                 for item in _held_io(span, graph) if writes else ():
                     key = (path, item.spot[0], item.spot[1])
-                    dirty = _dirty_at(writes, item.line)
+                    dirty = _dirty_at(writes, item)
                     if dirty is None or key in reported:
                         continue
                     reported.add(key)
@@ -596,17 +647,18 @@ class BlockingIoInTransaction(ProjectRule):
         where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
         shown = path.rsplit("/", 1)[-1]
         for view_path, facts in index.facts(self.code):
-            found = list(facts["views"])
-            for target, label, *span in facts["view_calls"]:
-                steps = graph.io_chain(target)
+            found = [[*view[:6], view[7]] for view in facts["views"] if not view[6] or graph.enqueues_to_broker(view[6])]
+            for target, label, wrote, literals, *span in facts["view_calls"]:
+                steps = graph.io_chain_for(target, literals)
                 if steps is not None:
-                    found.append([*span, summaries.described(label, steps), steps[-1].category])
-            for start_line, start_col, end_line, end_col, label, category in found:
+                    found.append([*span, summaries.described(label, steps), steps[-1].category, wrote])
+            for start_line, start_col, end_line, end_col, label, category, (wrote_line, write, did) in found:
                 waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
                 out.report(self, view_path, start_line, start_col, end_line, end_col, (
-                    f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS): the "
-                    f"request keeps its connection and locks meanwhile; register it with `transaction.on_commit(...)` "
-                    f"or mark the view @transaction.non_atomic_requests"
+                    f"{label} {waits} inside the request transaction ({shown}:{line}, ATOMIC_REQUESTS) that {did} "
+                    f"at line {wrote_line} ({write}): the request keeps its connection and those rows' locks "
+                    f"meanwhile; register it with `transaction.on_commit(...)` or mark the view "
+                    f"@transaction.non_atomic_requests"
                 ), related=[where])
 
     def _on_commit_fix(self, fn: FunctionModel, stmt: Stmt, call: cst.Call, work: FunctionWork) -> Fix | None:
@@ -668,6 +720,7 @@ class _HeldIo:
     described: str  # "send_email() (calls smtplib.SMTP().sendmail())"
     category: str
     related: Related | None = None
+    branches: list[list[str]] = field(default_factory=list)  # [subject, literal] arms it runs in
 
     @property
     def line(self) -> int:
@@ -681,51 +734,58 @@ class _Dirty:
     line: int
     text: str  # "repository.update(), calls self.session.add()"
     until: int = 0  # the line of the return/raise ending its branch (0: none)
+    branches: list[list[str]] = field(default_factory=list)  # [subject, literal] arms it runs in
 
 
-def _span_facts(ctx: Any, span: SessionSpan) -> dict[str, Any]:
+def _span_facts(ctx: Any, fn: FunctionModel, span: SessionSpan) -> dict[str, Any]:
     """A session span as project facts (SL101 and SL103 read the same shape)."""
     ref = span.ref
     io = []
     for item in span.io:
         spot = _spot(ctx, item.call, item.stmt)
         via = f", calls {' -> '.join(item.info.via)}" if item.info.via else ""
-        io.append([f"{item.info.label} (line {spot[0]}{via})", item.info.describe(), item.info.category, *spot])
+        io.append([f"{item.info.label} (line {spot[0]}{via})", item.info.describe(), item.info.category, item.info.task,
+                   equality_branches(fn, item.stmt), *spot])
     return {
         "at": _spot(ctx, span.begin_call, span.begin), "spelled": ref.spelled, "library": ref.library,
         "borrowed": ref.borrowed, "alias": ref.alias, "io": io,
-        "calls": [[c.target, c.info_label, *_spot(ctx, c.call, c.stmt)] for c in span.calls],
-        "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0]
-                   for w in span.writes],
+        "calls": [[c.target, c.info_label, literal_kwargs(c.call), equality_branches(fn, c.stmt), *_spot(ctx, c.call, c.stmt)]
+                  for c in span.calls],
+        "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0,
+                    equality_branches(fn, w.stmt)] for w in span.writes],
     }
 
 
 def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
     """The span's blocking I/O: its own calls and the project calls that reach some."""
-    found = [_HeldIo(spot, text, described, category) for text, described, category, *spot in span["io"]]
-    for target, label, *spot in span["calls"]:
-        steps = graph.io_chain(target)
+    found = [_HeldIo(spot, text, described, category, branches=branches)
+             for text, described, category, task, branches, *spot in span["io"] if not task or graph.enqueues_to_broker(task)]
+    for target, label, literals, branches, *spot in span["calls"]:
+        steps = graph.io_chain_for(target, literals)
         if steps is not None:
             calls = f", calls {summaries.render_chain(steps[1:])}" if len(steps) > 1 else ""
             found.append(_HeldIo(spot, f"{label} (line {spot[0]}{calls})", summaries.described(label, steps),
-                                 steps[-1].category, _io_site(steps, spot[0])))
+                                 steps[-1].category, _io_site(steps, spot[0]), branches))
     return sorted(found, key=lambda item: item.spot)
 
 
 def _writes(span: dict[str, Any], graph: summaries.CallGraph) -> list[_Dirty]:
     """The span's writes, its own or through a project callee, in line order."""
     found = []
-    for label, target, line, until in sorted(span.get("writes", ()), key=lambda write: write[2]):
+    for label, target, line, until, branches in sorted(span.get("writes", ()), key=lambda write: write[2]):
         if not target:
-            found.append(_Dirty(line, label, until))
+            found.append(_Dirty(line, label, until, branches))
         elif (steps := graph.write_chain(target)) is not None:
-            found.append(_Dirty(line, f"{label}, calls {summaries.render_chain(steps[1:])}", until))
+            found.append(_Dirty(line, f"{label}, calls {summaries.render_chain(steps[1:])}", until, branches))
     return found
 
 
-def _dirty_at(writes: list[_Dirty], line: int) -> _Dirty | None:
-    """The first write that precedes ``line`` on its path (not in a branch that returned)."""
-    return next((w for w in writes if w.line < line and (not w.until or line <= w.until)), None)
+def _dirty_at(writes: list[_Dirty], item: _HeldIo) -> _Dirty | None:
+    """The first write that precedes the I/O on its path (not in a branch that returned,
+    nor in an arm for another value of the subject the I/O's arm tests)."""
+    line = item.line
+    return next((w for w in writes if w.line < line and (not w.until or line <= w.until)
+                 and not exclusive(w.branches, item.branches)), None)
 
 
 def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CSTNode]:

@@ -41,6 +41,8 @@ def test_a_hold_that_wrote_before_the_call_is_sl103_not_sl101() -> None:
         ("service.py", 58, "SL101"),  # the write is in a branch that returned
         ("service.py", 67, "SL103"),  # a helper writes through a repository it builds
         ("service.py", 72, "SL101"),  # the helper committed its write: a plain hold
+        ("events.py", 10, "SL101"),  # the write and the Stripe call run for different event kinds
+        ("events.py", 17, "SL103"), ("events.py", 29, "SL103"),
     }
 
 

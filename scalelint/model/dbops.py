@@ -168,6 +168,16 @@ def replica_alias(text: str, recognition: "Recognition") -> bool:
     return bool(_ALIAS.match(text)) and text not in recognition.primary_handles and _replica_words(text)
 
 
+def names_replica(expr: cst.BaseExpression, recognition: "Recognition") -> bool:
+    """Whether an alias expression (``using=...``) names a read replica: a literal
+    alias (``"replica"``) or a name or setting (``settings.DATABASE_REPLICA_NAME``)."""
+    text = short_literal(expr)
+    if text is not None:
+        return replica_alias(text, recognition)
+    spelled = dotted(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+    return spelled is not None and replica_name(spelled, recognition)
+
+
 _URL_HOST = lazy_compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/]*@)?([^/:?#]+)")
 
 

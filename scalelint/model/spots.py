@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import bisect
 import gc
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING, Sequence
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from scalelint.model.module import ModuleModel
 
 Spot = tuple[int, int, int, int]
+#: a carriage return that does not start a CRLF
+_LONE_CR = re.compile(r"\r(?!\n)")
 #: statements with statements inside
 _COMPOUND = frozenset({cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.FunctionDef, cst.ClassDef,
                        cst.Match})
@@ -103,6 +106,8 @@ class StatementLocator:
     def _statement_starts(self) -> dict[int, int]:
         if self._starts is None:
             self._starts = {}
+            if "\r" in self.text and _LONE_CR.search(self.text):
+                return self._starts  # CPython counts a lone CR as a line break, the line table does not
             # the ast is acyclic and dropped right here: collecting garbage while it is
             # built would only traverse the (large) live CST again and again
             enabled = gc.isenabled()

@@ -17,18 +17,24 @@ resolves every call (imports and re-exports, ``module.instance.method``,
 ``Class.method`` through the bases, constructors) and propagates "does
 blocking I/O" to a fixed point over reverse edges, keeping for each function
 the callee that led there, so a message can show the chain down to the I/O.
+An enqueue on a task the project defines counts as I/O unless the task's
+decorators are all the project's own and their ``delay``/``apply_async`` does
+none (``enqueues_to_broker``); a call whose literal keyword arguments take the
+callee's early return before its I/O does not lead there (``io_chain_for``,
+scalelint.model.connections.guards).
 """
 from __future__ import annotations
 
 import ast
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import libcst as cst
 
 from scalelint.model import catalog, schedules, textuses
+from scalelint.model.connections import guards
 from scalelint.model.connections.work import module_work, work_of
 from scalelint.model.connections.writes import session_end, session_write
 from scalelint.model.spots import statement_locator
@@ -149,40 +155,75 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
     ``dynamic`` gathers the method names called on objects this module cannot place."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
-        if ".<locals>." in fn.qualname:
-            continue
+        if ".<locals>." in fn.qualname and fn.qualname.rpartition(".")[2] not in catalog.TASK_ENQUEUE_METHODS:
+            continue  # nested: no caller names it (but a decorator's own ``delay`` is its dispatcher)
         work = work_of(fn)
         io: list[Any] | None = None
         write: list[Any] | None = None
         targets: dict[str, None] = {}
+        enqueues: list[Any] = []
+        records: dict[str, list[Any]] = {}  # target -> its calls' guards.call_record
         calls = False
         for stmt, call in fn.calls():
             calls = True
             info = work.direct_io(call)
-            if info is not None:
+            if info is not None and _enqueues(call) and (target := call_target(fn, call)) is not None:
+                targets.setdefault(target, None)  # ``task.delay``: who enqueues a job (callers)
+            if info is not None and info.task:
+                if len(enqueues) < 4:
+                    enqueues.append([info.label, locate(call, stmt), info.task, stmt.ordinal])
+            elif info is not None:
                 if io is None:
-                    io = [info.label, info.category, locate(call, stmt)]
-                if _enqueues(call) and (target := call_target(fn, call)) is not None:
-                    targets.setdefault(target, None)  # ``task.delay``: who enqueues a job (callers)
+                    io = [info.label, info.category, locate(call, stmt), stmt.ordinal]
             elif write is None and (label := session_write(fn, call)) is not None:
                 write = [label, locate(call, stmt)]
             elif write is not None and session_end(fn, call):
                 write = None  # committed (or rolled back) before returning: the caller holds no write
             elif (target := call_target(fn, call)) is not None:
                 targets.setdefault(target, None)
+                if len(calls_of := records.setdefault(target, [])) < guards.MAX_CALLS:
+                    calls_of.append(guards.call_record(fn, stmt, call))
             elif isinstance(call.func, cst.Attribute) and module.qualified(call.func) is None and not _is_super(
                     call.func.value):
                 dynamic.setdefault(call.func.attr.value, None)
-        if calls:  # a function without calls has nothing to report on its callers' behalf
+        decorators = _decorators(fn)
+        if calls or decorators:  # else nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
             flags = ("e" if _entry_point(fn) else "") + ("t" if fn.qualname in work.mw.task_functions else "")
-            out[fn.qualname] = [first, io, list(targets), write, last, flags]
+            out[fn.qualname] = [first, io, list(targets), write, last, flags, enqueues, decorators,
+                                _arguments(fn, records)]
     return out
 
 
 def _enqueues(call: cst.Call) -> bool:
     """``task.delay(...)``, ``task.apply_async(...)``."""
     return isinstance(call.func, cst.Attribute) and call.func.attr.value in catalog.TASK_ENQUEUE_METHODS
+
+
+def _arguments(fn: "FunctionModel", records: dict[str, list[Any]]) -> dict[str, Any]:
+    """What the argument-sensitive questions need (empty for most functions): the
+    function's guards, and its calls' records when a guard or an argument makes them matter."""
+    found = guards.guards(fn)
+    if not found and not any(guards.passes_anything(r) for calls in records.values() for r in calls):
+        return {}
+    return {"g": found, "t": records, "p": sorted(guards.keyword_names(fn.node))}
+
+
+def _decorators(fn: "FunctionModel") -> list[str]:
+    """The dotted names of a module-level function's decorators, other than the plain
+    ones (``@task(queue=...)`` -> ``awx.main.dispatch.publish.task``): what its
+    ``.delay()`` runs."""
+    if fn.cls is not None or "." in fn.qualname:
+        return []
+    found = []
+    for dec in fn.node.decorators:
+        target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        qualified = fn.module.qualified(target)
+        if qualified is None:  # defined here, or on an object defined here (``@app.task``): "?" is not the project's
+            qualified = _join(fn.module.module_name, target.value) if isinstance(target, cst.Name) else "?"
+        if qualified.rpartition(".")[2] not in PLAIN_DECORATORS:
+            found.append(qualified)
+    return found
 
 
 def _entry_point(fn: "FunctionModel") -> bool:
@@ -391,6 +432,11 @@ class _Function:
     write: list[Any] | None = None  # [label, line]: writes through a session it was given
     last: int = 0  # the line of its last statement
     flags: str = ""  # "e": an entry point (scalelint.model.connections.callers), "t": a task-queue task
+    #: [label, line, task, ordinal]: enqueues of tasks the project defines (``app.tasks.send.delay``)
+    enqueues: list[Any] = field(default_factory=list)
+    decorators: list[str] = field(default_factory=list)  # dotted names ("?": not resolvable)
+    #: {"g": guards, "t": target -> call records, "p": keyword parameters} (scalelint.model.connections.guards)
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
 class CallGraph:
@@ -407,10 +453,16 @@ class CallGraph:
             for qualname, (line, io, targets, *rest) in facts.get("functions", {}).items():
                 self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, *rest)
         self._resolved: dict[str, str | None] = {}
+        self._brokers: dict[str, bool] = {}
         #: callee -> the functions that call it (resolved, recursion left out)
         self.callers: dict[str, list[str]] = self._callers()
         callers = self.callers
         self._via: dict[str, str | None] = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
+        if self._promote_enqueues():  # dispatchers were judged on the I/O known without them
+            self._via = _propagate(callers, [k for k, fn in self.functions.items() if fn.io])
+        pruned = self._without_unreached_calls()
+        if pruned is not None:  # calls whose literal arguments take an early return before the I/O
+            self._via = _propagate(pruned, [k for k, fn in self.functions.items() if fn.io])
         self._write_via: dict[str, str | None] = _propagate(
             callers, [k for k, fn in self.functions.items() if fn.write]
         )
@@ -431,8 +483,8 @@ class CallGraph:
             return None
         key = self.resolve(head)
         fn = self.functions.get(key) if key is not None else None
-        if fn is None or "t" not in fn.flags:
-            return None
+        if fn is None or "t" not in fn.flags or not self.enqueues_to_broker(f"{key}.{method}"):
+            return None  # not a task, or the project's own dispatcher without a broker
         return Step(fn.path, fn.line, f"{fn.module}.{fn.qualname}.{method}()", "queue")
 
     def write_chain(self, target: str) -> list[Step] | None:
@@ -453,6 +505,110 @@ class CallGraph:
                 steps.append(last(fn))
             key = following
         return steps
+
+    def io_chain_for(self, target: str, literals: dict[str, bool]) -> list[Step] | None:
+        """``io_chain`` for one call that passes these literal keyword arguments: None when
+        they take an early return before every way to the I/O (``save(broadcast=False)``)."""
+        steps = self.io_chain(target)
+        if steps is None or not literals:
+            return steps
+        key = self.resolve(target)
+        return steps if key is None or self._reaches_io(key, literals, frozenset({_visit(key, literals)})) else None
+
+    def _reaches_io(self, key: str, literals: dict[str, bool], seen: frozenset[tuple[Any, ...]]) -> bool:
+        """Whether the function, called with these literal keyword arguments, reaches blocking I/O
+        (a call back into a function with the arguments already being asked about adds nothing)."""
+        fn = self.functions[key]
+        arguments = fn.arguments
+        if not arguments:
+            return key in self._via  # nothing depends on its arguments
+        cut = min((ordinal for param, truth, ordinal in arguments["g"] if literals.get(param) is truth),
+                  default=None)
+        if fn.io is not None and (cut is None or len(fn.io) < 4 or fn.io[3] < cut):
+            return True
+        own = set(arguments["p"])
+        for target, records in arguments["t"].items():
+            callee = self.resolve(target)
+            if callee is None or callee not in self._via:
+                continue
+            for ordinal, passed, forwards, through in records:
+                if cut is not None and ordinal >= cut:
+                    continue  # after the early return this call's literals take
+                given = {**({k: v for k, v in literals.items() if k not in own} if forwards else {}),
+                         **{name: literals[name] for name in through if name in literals}, **passed}
+                visit = _visit(callee, given)
+                if visit in seen:
+                    continue
+                if not given or len(seen) > 8 or self._reaches_io(callee, given, seen | {visit}):
+                    return True
+        return False
+
+    def _without_unreached_calls(self) -> dict[str, list[str]] | None:
+        """The reverse edges less the calls whose every call site passes literals that take an
+        early return before the callee's I/O (None: no such call)."""
+        dropped: set[tuple[str, str]] = set()
+        kept: set[tuple[str, str]] = set()
+        for key, fn in self.functions.items():
+            for target, records in fn.arguments.get("t", {}).items() if fn.arguments else ():
+                callee = self.resolve(target)
+                if callee is None or callee == key or callee not in self._via:
+                    continue
+                if all(passed for _, passed, _, _ in records) and len(records) < guards.MAX_CALLS and not any(
+                        self._reaches_io(callee, passed, frozenset({_visit(callee, passed)})) for _, passed, _, _ in records):
+                    dropped.add((callee, key))
+                else:
+                    kept.add((callee, key))  # another spelling of the same call may still reach it
+        dropped -= kept
+        if not dropped:
+            return None
+        return {callee: [c for c in callers if (callee, c) not in dropped] for callee, callers in self.callers.items()}
+
+    def _promote_enqueues(self) -> bool:
+        """Functions whose first blocking I/O is an enqueue on a project task that goes to a broker."""
+        promoted = False
+        for fn in self.functions.values():
+            if fn.io is None and fn.enqueues:
+                found = next((e for e in fn.enqueues if self.enqueues_to_broker(e[2])), None)
+                if found is not None:
+                    fn.io = [found[0], "queue", found[1], *found[3:]]
+                    promoted = True
+        return promoted
+
+    def enqueues_to_broker(self, task: str) -> bool:
+        """Whether ``app.tasks.send.delay`` (an enqueue on a task the project defines) is
+        a round trip to a broker: yes unless every decorator of ``send`` is the project's
+        own and the project's ``delay`` behind it (a method of the decorator, or one
+        defined inside it) does no blocking I/O, as AWX's dispatcher publishing with
+        ``pg_notify`` on the request's own connection."""
+        if task not in self._brokers:
+            self._brokers[task] = True  # while deciding (a dispatcher enqueuing through itself)
+            self._brokers[task] = self._broker(task)
+        return self._brokers[task]
+
+    def _broker(self, task: str) -> bool:
+        receiver, _, method = task.rpartition(".")
+        found = self._lookup(receiver, 0)
+        if found is None or found[0] != "function":
+            return True  # not known to the project: a Celery-style task
+        decorators = self.functions[found[1]].decorators
+        if not decorators:
+            return True
+        for decorator in decorators:
+            target = self._lookup(decorator, 0) if decorator != "?" else None
+            if target is None or target[0] not in ("class", "function"):
+                return True  # a library's decorator (Celery's shared_task, app.task)
+            own = [key for key in self._dispatchers(target[1], method)]
+            if not own or any(self.io_chain(key) is not None for key in own):
+                return True  # its dispatcher is not visible, or does blocking I/O
+        return False
+
+    def _dispatchers(self, owner: str, method: str) -> list[str]:
+        """The project's ``method`` behind a decorator: its (inherited) method, or one
+        defined inside it (a class ``__call__`` builds around the function)."""
+        inherited = self._method(owner, method, 0)
+        prefix, suffix = f"{owner}.", f".{method}"
+        inside = [key for key in self.functions if key.startswith(prefix) and key.endswith(suffix)]
+        return list(dict.fromkeys([*([inherited[1]] if inherited is not None else []), *inside]))
 
     def handle_kind(self, dotted: str) -> str | None:
         """What a module-level name is ("session", "engine", "session-type"...), following imports."""
@@ -538,6 +694,11 @@ class CallGraph:
                 if callee is not None and callee != key:
                     callers.setdefault(callee, []).append(key)
         return callers
+
+
+def _visit(key: str, literals: dict[str, bool]) -> tuple[Any, ...]:
+    """A function asked about with these literal arguments (for cycles)."""
+    return key, *sorted(literals.items())
 
 
 def _propagate(callers: dict[str, list[str]], seeds: list[str]) -> dict[str, str | None]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 import libcst as cst
 
 from scalelint.core.lazyre import lazy_compile
-from scalelint.model import catalog
+from scalelint.model import catalog, dbops
 from scalelint.model.catalog import Resource
 from scalelint.model.ioclients import does_io, io_client_kind
 from scalelint.model.listeners import in_transaction_listeners
@@ -49,6 +49,9 @@ class CallInfo:
     label: str  # "requests.post()"
     category: str = ""  # for io: http | cloud | mail | queue | sleep | subprocess | socket | configured
     via: tuple[str, ...] = ()  # the I/O reached through local helpers: ("requests.post()",)
+    #: an enqueue on a task this module imports from the project (``app.tasks.send.delay``):
+    #: a broker round trip unless the project's call graph shows its own dispatcher
+    task: str = ""
 
     @property
     def is_work(self) -> bool:
@@ -241,7 +244,7 @@ class ModuleWork:
         for _, call in fn.calls():
             info = work_of(fn).classify(call, depth=depth - 1)
             if info.kind == "io":
-                result = CallInfo("io", "", info.category, (info.label, *info.via))
+                result = CallInfo("io", "", info.category, (info.label, *info.via), info.task)
                 break
             if info.kind != "cheap":
                 result = CallInfo("business", "")
@@ -323,7 +326,7 @@ class FunctionWork:
         for dec in self.fn.node.decorators:
             target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
             res = catalog.CALL_RESULTS.get(self.module.qualified(target) or "")
-            if res is not None and res.kind == "transaction" and last >= 0:
+            if res is not None and res.kind == "transaction" and last >= 0 and not self._on_replica(dec.decorator):
                 out.append(Transaction(dec, f"@{dotted(target)}", res.library, 0, last))
         listener = in_transaction_listeners(self.module).get(self.fn.qualname)
         if listener is not None and last >= 0:
@@ -336,12 +339,22 @@ class FunctionWork:
                 res = self.fn.resource_of(item.item) or self._session_begin(item.item)
                 if res is None:
                     continue
+                if res.kind == "transaction" and self._on_replica(item.item):
+                    continue
                 if res.kind == "transaction" or (res.kind == "connection" and res.with_is_transaction):
                     expr = item.item.expression if isinstance(item.item, cst.Await) else item.item
                     label = call_label(expr) if isinstance(expr, cst.Call) else f"`with {dotted(expr) or '…'}:`"
                     out.append(Transaction(stmt.node, label, res.library, stmt.ordinal + 1, descendants_end(self.fn, stmt)))
                     break
         return out
+
+    def _on_replica(self, expr: cst.BaseExpression) -> bool:
+        """``transaction.atomic(using=<a replica alias>)``: a read-only snapshot on the
+        replica, where nothing is written or committed (not a transaction for SL103)."""
+        return isinstance(expr, cst.Call) and any(
+            arg.keyword is not None and arg.keyword.value == "using"
+            and dbops.names_replica(arg.value, self.module.recognition) for arg in expr.args
+        )
 
     def _session_begin(self, expr: cst.BaseExpression) -> Resource | None:
         """``session.begin()`` on a session this function did not open (a parameter,
@@ -439,12 +452,12 @@ class FunctionWork:
                 if does_io(kind, method):
                     return CallInfo("io", label, _IO_CATEGORY[kind])
             if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(func.value):
-                return CallInfo("io", label, "queue")
+                return CallInfo("io", label, "queue", task=self._project_task(func.value, method))
         local = self.local_target(func)
         if local is not None:
             summary = self.mw.summary(local, depth)
             if summary is not None and summary.kind == "io":
-                return CallInfo("io", label, summary.category, summary.via)
+                return CallInfo("io", label, summary.category, summary.via, summary.task)
         return None
 
     def _is_task(self, receiver: cst.BaseExpression) -> bool:
@@ -452,6 +465,15 @@ class FunctionWork:
         if qn is not None and catalog.TASK_MODULE_PART in qn.split(".")[:-1]:
             return True
         return isinstance(receiver, cst.Name) and receiver.value in self.mw.task_functions
+
+    def _project_task(self, receiver: cst.BaseExpression, method: str) -> str:
+        """``app.tasks.send.delay`` for a task imported from the project's own code
+        (its decorator, seen only by the call graph, says what enqueuing does); ""
+        for one this module decorates itself."""
+        qn = self.module.qualified(receiver)
+        if qn is None or not self.module.project_import(qn) or "." not in qn:
+            return ""
+        return f"{qn}.{method}"
 
     def _cheap(self, call: cst.Call) -> bool:
         func = call.func
