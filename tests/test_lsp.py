@@ -207,20 +207,23 @@ def test_a_newer_version_stops_the_lint_in_flight() -> None:
 def test_only_the_latest_of_queued_versions_is_linted() -> None:
     """The first change after a pause starts at once; the ones that follow
     it wait for the debounce, and only the latest of them is linted."""
+    from scalelint.lsp.debounce import Limits
     from scalelint.lsp.scheduler import LintScheduler
 
     done, linted, delivered = threading.Event(), [], []
     release = threading.Event()
+    clock = FakeClock()
 
     def work(job):
         linted.append(job.version)
         release.wait(30)  # version 1 holds the worker until the burst is queued
 
-    scheduler = LintScheduler(work, lambda job, result: (delivered.append(job.version), done.set()))
+    scheduler = LintScheduler(work, lambda job, result: (delivered.append(job.version), done.set()), clock)
     try:
-        for version in range(1, 21):  # a burst, each change resetting the debounce
-            scheduler.submit("file:///a.py", version, f"v{version}", delay=5.0)
-        scheduler.submit("file:///a.py", 21, "v21", delay=0.0)
+        for version in range(1, 22):  # a burst, each change resetting the debounce
+            scheduler.submit("file:///a.py", version, f"v{version}", Limits(5.0, 5.0))
+            clock.now += 0.01
+        clock.now += 5.0
         release.set()
         assert done.wait(30)
         assert linted in ([1, 21], [21]) and delivered == [21]
@@ -230,14 +233,82 @@ def test_only_the_latest_of_queued_versions_is_linted() -> None:
         scheduler.stop()
 
 
+class FakeClock:
+    """A clock the test moves (the scheduler re-reads it at least every
+    window it waits, so moving it past a due time releases the job)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# gaps between the edits of a 20 ms burst as this busy 2-core machine's server read
+# them (ms): a fixed 50 ms debounce would take each gap over 50 ms for a pause
+JITTERED_GAPS_MS = [54, 101, 62, 0.3, 148, 77, 80, 55, 0.2, 0.4, 160, 66, 71, 93, 58, 101, 88, 64, 70]
+
+
+def test_the_debounce_window_follows_the_rhythm_of_the_edits() -> None:
+    from scalelint.lsp.debounce import Limits, Rhythm
+
+    limits, rhythm, now, waits = Limits(0.05, 0.3), Rhythm(), 0.0, []
+    waits.append(rhythm.change("a", now, limits))
+    for gap in JITTERED_GAPS_MS:
+        now += gap / 1000
+        waits.append(rhythm.change("a", now, limits))
+    assert waits[0] == 0.0  # after a pause (here: the first edit): at once
+    # every edit within the burst waits longer than the gap to the next one,
+    # so no lint starts before the burst ends
+    assert all(wait > gap / 1000 for wait, gap in zip(waits[1:], JITTERED_GAPS_MS[1:]))
+    assert all(0.05 <= wait <= 0.3 for wait in waits[1:])
+    assert rhythm.change("a", now + 0.31, limits) == 0.0  # a pause over the ceiling: at once again
+    assert rhythm.change("b", 5.0, limits) == 0.0  # each document has its own rhythm
+
+    fast = Rhythm()  # a steady fast rhythm shortens the window down to the floor
+    waits = [fast.change("a", i * 0.01, limits) for i in range(10)]
+    assert waits[1] == 0.3 and waits[-1] == 0.05
+    steady = Rhythm()
+    waits = [steady.change("a", i * 0.1, limits) for i in range(10)]
+    assert waits[-1] == pytest.approx(0.2)  # twice the widest recent gap, within the bounds
+
+
+def test_a_jittered_burst_starts_at_most_two_lints() -> None:
+    """The scheduler with the clock injected: 20 edits with the machine's
+    jittered gaps start at most 2 lints (the first edit's, stopped, and the
+    last's), and only the last version is delivered."""
+    from scalelint.lsp.debounce import Limits
+    from scalelint.lsp.scheduler import LintScheduler
+
+    clock, started, delivered, done = FakeClock(), [], [], threading.Event()
+
+    def deliver(job, result):
+        delivered.append(job.version)
+        if job.version == 20:
+            done.set()
+
+    scheduler = LintScheduler(lambda job: started.append(job.version), deliver, clock)
+    try:
+        scheduler.submit("file:///a.py", 1, "v1", Limits(0.05, 0.3))
+        for version, gap in enumerate(JITTERED_GAPS_MS, start=2):
+            clock.now += gap / 1000
+            scheduler.submit("file:///a.py", version, f"v{version}", Limits(0.05, 0.3))
+        clock.now += 0.3
+        assert done.wait(30)
+        assert started in ([1, 20], [20]) and delivered in ([1, 20], [20])
+    finally:
+        scheduler.stop()
+
+
 def test_a_change_after_a_pause_is_linted_without_waiting_for_the_debounce() -> None:
+    from scalelint.lsp.debounce import Limits
     from scalelint.lsp.scheduler import LintScheduler
 
     done = threading.Event()
-    scheduler = LintScheduler(lambda job: job.version, lambda job, result: done.set())
+    scheduler = LintScheduler(lambda job: job.version, lambda job, result: done.set(), FakeClock())
     try:
-        scheduler.submit("file:///a.py", 1, "v1", delay=3600.0)  # nothing came before it
-        assert done.wait(30)
+        scheduler.submit("file:///a.py", 1, "v1", Limits(3600.0, 3600.0))  # nothing came before it
+        assert done.wait(30)  # the clock never moves: delivered only if it did not wait
     finally:
         scheduler.stop()
 
@@ -255,7 +326,7 @@ def test_a_crashing_lint_leaves_the_worker_alive() -> None:
     scheduler = LintScheduler(work, lambda job, result: (results.append(result), job.version == 2 and done.set()))
     try:
         scheduler.submit("file:///a.py", 1, "")
-        scheduler.submit("file:///b.py", 2, "", delay=0.2)
+        scheduler.submit("file:///b.py", 2, "")
         assert done.wait(30)
         assert isinstance(results[0], ValueError) and results[-1] == "ok"
     finally:

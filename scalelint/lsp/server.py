@@ -101,12 +101,13 @@ class Session:
         self.server.client_register_capability(t.RegistrationParams(registrations=[registration]))
 
     # -- documents ---------------------------------------------------------------------
-    def submit(self, uri: str, delay: float = 0.0) -> None:
+    def submit(self, uri: str, edit: bool = False) -> None:
         document = self.server.workspace.get_text_document(uri)
-        self.scheduler.submit(uri, document.version or 0, document.source, delay)
+        self.scheduler.submit(uri, document.version or 0, document.source,
+                              self.linter.settings.debounce if edit else None)
 
     def changed(self, uri: str) -> None:
-        self.submit(uri, self.linter.settings.debounce_ms / 1000)
+        self.submit(uri, edit=True)
 
     def closed(self, uri: str) -> None:
         self.scheduler.forget(uri)
