@@ -529,6 +529,35 @@ def test_config_changes_are_picked_up(tmp_path: Path, start_server) -> None:
     _published(client, uri, [], mark)
 
 
+def test_the_configs_baseline_applies_in_the_editor_as_on_the_command_line(tmp_path: Path, start_server) -> None:
+    """A finding the project's baseline records (written by the CLI) is not
+    published; a new finding in the same buffer is; without the baseline
+    the recorded one shows again."""
+    from click.testing import CliRunner
+
+    from scalelint.cli import main as cli
+
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\nbaseline = 'scalelint-baseline.json'\n")
+    app = tmp_path / "app.py"
+    app.write_text(SOURCE)
+    recorded = CliRunner().invoke(cli, ["check", str(app), "--no-cache", "--write-baseline"])
+    assert recorded.exit_code == 0, recorded.output
+    client = start_server()
+    uri = app.as_uri()
+    client.open(uri, SOURCE)
+    assert _codes(client.diagnostics(uri, version=1)) == []
+    mark = client.mark()
+    newer = SOURCE + "\n\ndef more(path):\n    db = sqlite3.connect(path)\n    return db.execute('SELECT 1').fetchall()\n"
+    client.notify(*client.change(uri, newer, 2))
+    published = client.diagnostics(uri, version=2, start=mark)
+    assert _codes(published) == ["SL102"] and published["diagnostics"][0]["range"]["start"]["line"] > 8
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\n")
+    mark = client.mark()
+    client.notify("workspace/didChangeWatchedFiles",
+                  {"changes": [{"uri": (tmp_path / "pyproject.toml").as_uri(), "type": 2}]})
+    _published(client, uri, ["SL102", "SL102"], mark)
+
+
 def test_initialization_options_select_and_config_path(tmp_path: Path, start_server) -> None:
     (tmp_path / "lint.toml").write_text("ignore = ['SL102']\n")
     uri = (tmp_path / "app.py").as_uri()

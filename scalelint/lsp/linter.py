@@ -280,8 +280,11 @@ class DocumentLinter:
             report = runner.run()
         if project_phase:
             project.warm = True
-        return LintResult([f for f in report.findings if f.path == path],
-                          [e for e in report.errors if e.path == path], complete)
+        from scalelint.report.baseline import filtered
+
+        findings = [f for f in report.findings if f.path == path]
+        findings = filtered(findings, project.config, {path: text}, [path]).findings  # as the CLI applies it
+        return LintResult(findings, [e for e in report.errors if e.path == path], complete)
 
     def lint(self, path: str, text: str) -> list[Finding]:
         return self.check(path, text).findings
