@@ -313,6 +313,51 @@ def test_a_change_after_a_pause_is_linted_without_waiting_for_the_debounce() -> 
         scheduler.stop()
 
 
+def test_a_thread_giving_way_waits_before_each_guarded_check() -> None:
+    from scalelint.engine.guard import checkpoint, giving_way, run_guarded
+
+    events = []
+
+    class Ready:
+        def wait(self, timeout=None):
+            events.append("waited")
+            return True
+
+    with giving_way(Ready()):
+        run_guarded(lambda: events.append("checked"))
+        checkpoint()
+    run_guarded(lambda: events.append("outside"))  # not giving way any more
+    assert events == ["waited", "checked", "waited", "outside"]
+
+
+def test_the_scheduler_is_idle_only_when_no_lint_is_queued_or_running() -> None:
+    """What the project warm-up waits for between files (giving_way)."""
+    from scalelint.lsp.debounce import Limits
+    from scalelint.lsp.scheduler import LintScheduler
+
+    clock, running, release, done, seen = FakeClock(), threading.Event(), threading.Event(), threading.Event(), []
+
+    def work(job):
+        running.set()
+        release.wait(30)
+
+    scheduler = LintScheduler(work, lambda job, result: done.set(), clock)
+    try:
+        assert scheduler.idle.is_set()
+        scheduler.submit("file:///a.py", 1, "v1")
+        assert running.wait(30)
+        seen.append(scheduler.idle.is_set())  # running
+        scheduler.submit("file:///b.py", 1, "v1", Limits(60.0, 60.0))
+        scheduler.submit("file:///b.py", 2, "v2", Limits(60.0, 60.0))  # queued, waiting for its debounce
+        release.set()
+        assert done.wait(30)
+        seen.append(scheduler.idle.is_set())
+        scheduler.forget("file:///b.py")
+        assert scheduler.idle.wait(30) and seen == [False, False]
+    finally:
+        scheduler.stop()
+
+
 def test_a_crashing_lint_leaves_the_worker_alive() -> None:
     from scalelint.lsp.scheduler import LintScheduler
 

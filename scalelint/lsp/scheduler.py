@@ -44,6 +44,9 @@ class LintScheduler:
         self._latest: dict[str, int] = {}
         self._rhythm = Rhythm()
         self._running: Job | None = None  # the job being linted now
+        #: set while no lint is queued or running (background work gives way otherwise)
+        self.idle = threading.Event()
+        self.idle.set()
         self._cond = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="scalelint-lint", daemon=True)
@@ -57,6 +60,7 @@ class LintScheduler:
             delay = self._rhythm.change(uri, now, edit) if edit is not None else 0.0
             self._latest[uri] = version
             self._pending[uri] = Job(uri, version, text, now + delay)
+            self._update_idle()
             self._interrupt(uri)
             self._cond.notify()
 
@@ -67,6 +71,14 @@ class LintScheduler:
             self._pending.pop(uri, None)
             self._rhythm.forget(uri)
             self._interrupt(uri)
+            self._update_idle()
+
+    def _update_idle(self) -> None:
+        """(called holding the condition)"""
+        if self._pending or self._running is not None:
+            self.idle.clear()
+        else:
+            self.idle.set()
 
     def _interrupt(self, uri: str) -> None:
         """Stop the lint in flight if it is of ``uri`` (called holding the condition)."""
@@ -86,6 +98,7 @@ class LintScheduler:
             self._stopped = True
             if self._running is not None:
                 self._running.interruption.stop()
+            self.idle.set()  # nothing waits for a stopped scheduler
             self._cond.notify()
 
     def _next(self) -> Job | None:
@@ -114,6 +127,7 @@ class LintScheduler:
             finally:
                 with self._cond:
                     self._running = None
+                    self._update_idle()
 
     def _lint(self, job: Job) -> None:
         if not self.is_current(job.uri, job.version):
