@@ -48,6 +48,9 @@ class _Finding:
     related: tuple[tuple[str, str], ...] = ()
     #: judged only in the project phase, where every model's constraints are known
     needs_project: bool = False
+    #: a read of the module itself feeds the same spot: the file phase reports it there
+    #: (one finding per write), so the project phase adds no second finding
+    covered_locally: bool = False
 
 
 class _FlowRule(ProjectRule):
@@ -108,7 +111,8 @@ class _FlowRule(ProjectRule):
             if not deferred and not graph.crosses(fn) and not self.revisit(graph, fn):
                 continue
             for finding in self.findings(graph, fn):
-                if not deferred and not finding.needs_project and all(k.split("#", 1)[0] == path for k in finding.keys):
+                if not deferred and not finding.needs_project and (
+                        finding.covered_locally or all(k.split("#", 1)[0] == path for k in finding.keys)):
                     continue  # reported by the file phase
                 line, col, end_line, end_col = graph.spot(finding.at)
                 related = [_related(graph, key, what) for key, what in finding.related]
@@ -126,9 +130,10 @@ class ReplicaReadFeedsWrite(_FlowRule):
     assignments, unpacking, attribute and subscript reads, arithmetic,
     f-strings, returns and calls, including helpers in other modules of the
     project, and through parameters that pick the handle
-    (`db.primary if consistent else db.replica`). One finding per write (or
-    deciding check): the most direct replica read is named in the message, the
-    other replica reads feeding the same write are listed as related locations.
+    (`db.primary if consistent else db.replica`). One finding per write,
+    reported at its most direct replica read (or the check that read decides):
+    the other replica reads feeding or deciding the same write are listed as
+    related locations.
 
     ## Why it matters at scale
     Replicas lag the primary by milliseconds to minutes, and the lag grows
@@ -209,15 +214,15 @@ class ReplicaReadFeedsWrite(_FlowRule):
             current = best.get(reach.origin.key)
             if current is None or rank < current[0]:
                 best[reach.origin.key] = (rank, reach)
-        by_spot: dict[str, list[Reach]] = {}
+        by_write: dict[str, list[Reach]] = {}
         for _, reach in sorted(best.values(), key=lambda item: item[0]):
-            by_spot.setdefault(reach.at, []).append(reach)
-        for group in by_spot.values():
+            by_write.setdefault(reach.write.key, []).append(reach)
+        for group in by_write.values():
             yield self._finding(graph, group)
 
     def _finding(self, graph: Graph, group: list[Reach]) -> _Finding:
-        """One finding per write (or check) reported: the most direct read in the
-        message, the other replica reads feeding it as related places."""
+        """One finding per write: the most direct read (or the check it decides) in
+        the message, the other replica reads feeding or deciding it as related places."""
         reach = min(group, key=lambda r: (_reach_preference(r)[0], len(r.sites), graph.spot(r.origin.key)[:2]))
         origin, write = reach.origin, reach.write
         what = _value_name(origin, reach)
@@ -236,8 +241,11 @@ class ReplicaReadFeedsWrite(_FlowRule):
         others = sorted((r for r in group if r is not reach), key=lambda r: graph.spot(r.origin.key)[:2])
         related = tuple((r.origin.key, f"{_value_name(r.origin, r)} read from replica feeds it too") for r in others)
         keys = tuple(dict.fromkeys([origin.key, write.key, *(s.key for s in reach.sites), *(k for k, _ in related)]))
+        here = reach.at.split("#", 1)[0]
+        covered = any(all(key.split("#", 1)[0] == here for key in (r.origin.key, r.write.key, *(s.key for s in r.sites)))
+                      for r in group)
         return _Finding(reach.at, message, keys, lambda graph=graph, origin=origin: _swap_fix(graph, origin),
-                        related=related)
+                        related=related, covered_locally=covered)
 
 
 class CheckThenActWithoutLock(_FlowRule):

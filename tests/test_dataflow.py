@@ -4,11 +4,12 @@ names are handles only where they are used as one."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import libcst as cst
 import pytest
 
-from helpers import lint
+from helpers import lint, lint_tree
 from scalelint.context import FileContext
 from scalelint.model import dbops
 from scalelint.model.flow.dataflow import ModuleFlow
@@ -129,3 +130,43 @@ def test_one_sl201_finding_per_write_with_the_other_reads_related() -> None:
     assert [(r.line, r.message) for r in found.related] == [
         (7, "n_runs read from replica feeds it too"), (8, "n_users read from replica feeds it too"),
     ]
+
+
+def test_one_sl201_finding_per_write_when_reads_come_from_two_modules(tmp_path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "counts.py").write_text(
+        "from app import db\n\n\n"
+        "def task_count(project_id):\n"
+        "    return db.replica.query(\"SELECT n FROM tasks WHERE project_id = %s\", project_id)\n"
+    )
+    (tmp_path / "app" / "stats.py").write_text(
+        "from app import db\nfrom app.counts import task_count\n\n\n"
+        "def refresh_stats(project_id):\n"
+        "    n_runs = db.replica.query(\"SELECT n_runs FROM projects WHERE id = %s\", project_id)\n"
+        "    n_tasks = task_count(project_id)\n"
+        "    db.primary.execute(\"UPDATE stats SET runs = %s, tasks = %s WHERE id = %s\", n_runs, n_tasks, project_id)\n"
+    )
+    found = [f for f in lint_tree(tmp_path, "SL201")]
+    assert [(Path(f.path).name, f.line) for f in found] == [("stats.py", 8)]
+
+
+DECIDED_TWICE = '''
+from app import db
+
+
+def make_thumbnail(image_id, size):
+    existing = db.replica.query("SELECT id FROM thumbnails WHERE image_id = %s AND size = %s", image_id, size)
+    if existing:
+        return existing
+    image = db.replica.query("SELECT name FROM images WHERE id = %s", image_id)
+    if not image:
+        return None
+    db.primary.execute("INSERT INTO thumbnails (image_id, size) VALUES (%s, %s)", image_id, size)
+'''
+
+
+def test_one_sl201_finding_per_write_decided_by_two_replica_checks() -> None:
+    [found] = lint(DECIDED_TWICE, "SL201")
+    assert found.line == 7
+    assert [r.line for r in found.related] == [9]
