@@ -649,6 +649,28 @@ def test_a_burst_of_edits_is_linted_once_and_only_the_last_published(tmp_path: P
     assert len(started) <= 2 and [m for m in logs if "linted" in m][-1].startswith(f"scalelint: linted {uri} v21 ")
 
 
+def test_the_debounce_follows_the_rhythm_of_the_edits_over_stdio(tmp_path: Path, start_server) -> None:
+    """With no floor (a fixed debounce of 0 would lint every edit) the edits
+    of a burst still wait for each other: the first after a pause is linted
+    at once, the next ones wait for the window their rhythm gives (here the
+    ceiling, until 3 gaps are known, then twice the widest gap), so 4 edits
+    whatever their gaps start at most 2 lints, and the last is published."""
+    import time
+
+    client = start_server({"debounceMs": 0, "debounceMaxMs": 600000})
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    client.diagnostics(uri, version=1)
+    mark = client.mark()
+    for version in range(2, 6):
+        client.notify(*client.change(uri, SOURCE + f"\nx = {version}\n", version))
+        time.sleep(0.03)
+    assert _codes(client.diagnostics(uri, version=5, start=mark)) == ["SL102"]
+    logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
+    started = [m for m in logs if m.startswith(f"scalelint: linting {uri} ")]
+    assert len(started) <= 2 and started[-1].endswith(" v5")
+
+
 SLOW_RULE = textwrap.dedent('''\
     """A rule for the tests: a stand-in for a long lint."""
     import time
