@@ -283,7 +283,8 @@ class DocumentLinter:
         from scalelint.report.baseline import filtered
 
         findings = [f for f in report.findings if f.path == path]
-        findings = filtered(findings, project.config, {path: text}, [path]).findings  # as the CLI applies it
+        config = project.config
+        findings = filtered(findings, config.root, config.baseline, {path: text}, [path]).findings  # as the CLI does
         return LintResult(findings, [e for e in report.errors if e.path == path], complete)
 
     def lint(self, path: str, text: str) -> list[Finding]:

@@ -16,15 +16,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from scalelint.core.errors import UsageError
 from scalelint.core.files import write_atomic_bytes
 from scalelint.core.findings import Finding
 from scalelint.core.lines import split_lines
-
-if TYPE_CHECKING:
-    from scalelint.engine.config import Config
 
 VERSION = 2
 READABLE = (1, 2)
@@ -59,24 +55,25 @@ class BaselineResult:
     stale: list[str] = field(default_factory=list)  # keys matching no finding in a checked file
 
 
-def configured(config: "Config", given: Path | None = None) -> Path | None:
+def configured(root: Path, setting: str | None, given: Path | None = None) -> Path | None:
     """The baseline file a run uses: the one given (``--baseline``), else the
-    configuration's ``baseline`` (relative to the project root), else none."""
+    configuration's ``baseline`` setting (relative to the project ``root``), else none."""
     if given is not None:
         return given
-    return config.root / config.baseline if config.baseline else None
+    return root / setting if setting else None
 
 
 def filtered(
-    findings: list[Finding], config: "Config", texts: dict[str, str], checked: list[str], given: Path | None = None,
+    findings: list[Finding], root: Path, setting: str | None, texts: dict[str, str], checked: list[str],
+    given: Path | None = None,
 ) -> BaselineResult:
     """The findings of a run (the command line's, or an editor buffer's) once
     the run's baseline file (see ``configured``) has dropped those it records;
     all of them when there is no baseline."""
-    path = configured(config, given)
+    path = configured(root, setting, given)
     if path is None:
         return BaselineResult(findings)
-    return apply(findings, load(path, config.root), texts, config.root, checked)
+    return apply(findings, load(path, root), texts, root, checked)
 
 
 #: the entries of the baseline files read, by (path, root), with the file's (inode, mtime, size) they were read at
