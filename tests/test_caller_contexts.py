@@ -93,9 +93,9 @@ def _write(root: Path) -> None:
         (root / name).write_text(text.lstrip("\n"))
 
 
-def _run(root: Path, *paths: str, cache: bool = True) -> set[int]:
+def _run(root: Path, *paths: str, cache: bool = True, select: tuple[str, ...] = ()) -> set[int]:
     settings = RunSettings(paths=list(paths), use_cache=cache, jobs=1)
-    report = Runner(Config(root=root, root_is_project=True), rules_for(), settings).run()
+    report = Runner(Config(root=root, root_is_project=True), rules_for(*select), settings).run()
     assert not report.errors, report.errors
     return {f.line for f in report.findings if f.path.endswith("export.py") and f.code == "SL104"}
 
@@ -103,6 +103,14 @@ def _run(root: Path, *paths: str, cache: bool = True) -> set[int]:
 def test_helpers_only_a_command_calls_are_one_shot(project: Path) -> None:
     _write(project)
     assert _run(project, ".", cache=False) == {SHARED, URL_OWNERS}
+
+
+def test_the_callers_context_does_not_depend_on_the_rules_selected(project: Path) -> None:
+    _write(project)
+    found = _run(project, ".", cache=False, select=("SL104",))
+    assert IMPORT_USERS not in found and {SHARED, URL_OWNERS} <= found
+    # with no selected rule checking one-shot code, the command is read for its
+    # imports only (never parsed), so Importer._load is resolved as in the test below
 
 
 def test_a_command_never_parsed_calls_what_it_imports(project: Path) -> None:
@@ -184,3 +192,66 @@ def test_super_calls_are_not_calls_on_unplaced_objects() -> None:
     result = Checker(rules_for("SL101")).check("app/child.py", SUPER, module_name="app.child")
     published = result.facts["summaries"]
     assert "run" not in published.get("dyn", [])  # a base's method, not dynamic dispatch
+
+
+SHIPPING = '''
+from app.db import get_db_connection
+from business import create_label
+
+
+def ship(order_id):
+    conn = get_db_connection()
+    order = conn.query("SELECT * FROM orders WHERE id = %s", order_id)
+    label = create_label(order)
+    conn.execute("UPDATE orders SET label = %s WHERE id = %s", label, order_id)
+    conn.close()
+    return label
+
+
+def relabel(order_id):
+    conn = get_db_connection()
+    order = conn.query("SELECT * FROM orders WHERE id = %s", order_id)
+    label = create_label(order)
+    conn.execute("UPDATE orders SET label = %s WHERE id = %s", label, order_id)
+    conn.close()
+    return label
+'''
+
+RELABEL_COMMAND = '''
+from django.core.management.base import BaseCommand
+
+from app.shipping import relabel
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        relabel(options["order"])
+'''
+
+SHIP_VIEW = '''
+from app.shipping import ship
+
+
+def ship_view(request):
+    return ship(request.POST["order"])
+'''
+
+
+def test_fix_leaves_functions_that_take_a_quiet_context_from_their_callers(project: Path) -> None:
+    files = {
+        "app/__init__.py": "", "app/shipping.py": SHIPPING, "app/views.py": SHIP_VIEW,
+        "app/management/__init__.py": "", "app/management/commands/__init__.py": "",
+        "app/management/commands/relabel.py": RELABEL_COMMAND,
+    }
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text.lstrip("\n"))
+    settings = RunSettings(paths=["."], use_cache=False, jobs=1, fix=True)
+    report = Runner(Config(root=project, root_is_project=True), rules_for("SL101"), settings).run()
+    assert not report.errors, report.errors
+    assert not [f for f in report.findings if f.path.endswith("shipping.py")]
+    fixed = (project / "app/shipping.py").read_text()
+    ship, relabel = fixed.split("def relabel")
+    assert "with closing(get_db_connection()) as conn:" in ship  # request code: fixed
+    assert relabel == SHIPPING.split("def relabel")[1]  # only a command calls it: left as written
+    assert report.fixed == 1

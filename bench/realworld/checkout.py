@@ -14,15 +14,33 @@ requested app was written, 1 when one had no mirror, 2 on unusable input.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import HERE, App, BenchInputError, corpora_root, load_manifest, tomllib  # noqa: E402
+
+def _load_run() -> ModuleType:
+    """run.py beside this file, by path (a ``run`` module elsewhere on sys.path,
+    such as bench/run.py, must not shadow it)."""
+    name = "scalelint_realworld_run"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "run.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while it executes
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_run = _load_run()
+HERE, App, BenchInputError, corpora_root, load_manifest, tomllib = (
+    _run.HERE, _run.App, _run.BenchInputError, _run.corpora_root, _run.load_manifest, _run.tomllib,
+)
 
 
 def find_git_dir(mirrors: Path, repo: str) -> Path | None:

@@ -76,8 +76,9 @@ class Checker:
     def __post_init__(self) -> None:
         self._dispatch = [_Dispatch(rule, self.runs_in.get(rule.code)) for rule in self.rules]
         self._prefilter = Prefilter.for_rules((d.vocabulary for d in self._dispatch), asdict(self.recognition))
-        #: whether a selected rule reads the modules' call summaries (published for request code)
-        self._summaries = any(summaries.FACTS_KEY in getattr(rule, "shared_facts", ()) for rule in self.rules)
+        #: whether the modules publish their call summaries (for request code): a selected
+        #: rule reads them, or one skips a context that functions take from their callers
+        self._summaries = contexts.publishes_summaries(self.rules, {d.source.code: d.contexts for d in self._dispatch})
 
     def active_for(self, text: str, context: str = contexts.REQUEST) -> list[_Dispatch]:
         """Rules that can possibly match this text (by declared vocabulary) and check its context."""
@@ -89,16 +90,17 @@ class Checker:
     # -- checking -----------------------------------------------------------------
     def check(
         self, path: str, text: str, *, module_name: str = "", ignored: frozenset[str] = frozenset(),
-        context: str = contexts.REQUEST, pinned: bool = False,
+        context: str = contexts.REQUEST, pinned: bool = False, inherited: dict[str, str] | None = None,
     ) -> FileResult:
         """Check one file. ``context`` is the file's code context by its path
         (the runner reads it: scalelint.model.contexts.path_context); ``pinned``
         when configuration set it, so that neither its imports nor its
-        functions refine it."""
+        functions refine it; ``inherited``: qualname -> the context that
+        function takes from its callers, when a project phase has found them."""
         result = FileResult(path)
         suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
         result.facts["__suppressions__"] = [s.to_json() for s in suppressions]
-        where = Where(context, pinned)
+        where = Where(context, pinned, inherited=dict(inherited or {}))
         active = self.active_for(text, where.context)
         where.summaries = self._summaries
         if not active and not (where.summaries and any(word in text for word in summaries.VOCABULARY)):
@@ -238,6 +240,9 @@ class Where:
     context: str
     pinned: bool = False
     summaries: bool = False
+    #: qualname -> the context that function takes from its callers (known after a
+    #: project phase: scalelint.model.connections.callers.inherited_functions)
+    inherited: dict[str, str] = field(default_factory=dict)
 
     def refined(self, source: FileContext) -> "Placed":
         """The file's context once parsed (its imports), and the functions and
@@ -245,7 +250,13 @@ class Where:
         if self.pinned:
             return Placed(self.context)
         context = contexts.module_context(source.model, self.context)
-        return Placed(context, entrypoints.regions(source) if context == contexts.REQUEST else [])
+        if context != contexts.REQUEST:
+            return Placed(context, [])
+        regions = entrypoints.regions(source)
+        if self.inherited:
+            spans = summaries.function_spans(source.python_tree, source.text)
+            regions += [contexts.Region(*spans[name], taken) for name, taken in self.inherited.items() if name in spans]
+        return Placed(context, regions)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ class Runner:
         self._checked_contexts = frozenset().union(*self._runs_in.values())
         vocabularies = [r.vocabulary for r in self._file_rules]
         #: files doing I/O publish call summaries (and others what they import: the call graph)
-        self._summaries = any(getattr(r, "shared_facts", ()) for r in self._file_rules)
+        self._summaries = contexts.publishes_summaries(self._file_rules, self._runs_in)
         if self._summaries:
             vocabularies.append(catalog.IO_VOCABULARY)
         self._prefilter = Prefilter.for_rules(vocabularies, config.recognition())
@@ -155,6 +155,8 @@ class Runner:
         self._packages: dict[str, str] = {}  # directory -> its dotted package ("" if none)
         #: path -> functions that take their callers' code context (found in the project phase)
         self._inherited: dict[str, list[contexts.Region]] = {}
+        #: the same by qualname, in fixing runs: path -> qualname -> context
+        self._inherited_functions: dict[str, dict[str, str]] = {}
         self._real_dirs: dict[str, str] = {}  # directory as given -> its real path
 
     def _open_cache(self) -> Cache:
@@ -484,7 +486,10 @@ class Runner:
         from scalelint.model.connections import callers, summaries
 
         placements = callers.placements_of(index.files, contexts.FACTS_KEY)
-        return callers.inherited_regions(summaries.call_graph(index), placements)
+        graph = summaries.call_graph(index)
+        if self._fixing:  # fixes are re-made without the quieted functions (see _refix)
+            self._inherited_functions = callers.inherited_functions(graph, placements)
+        return callers.inherited_regions(graph, placements)
 
     def _in_caller_contexts(self, state: FileState, findings: list[Finding]) -> list[Finding]:
         """The findings whose rule checks the context their function takes
@@ -621,6 +626,10 @@ class Runner:
             result = state.result
             if result is None:
                 continue
+            if result.fixed_source is not None and state.display in self._inherited_functions:
+                result = self._refix(state, result)
+                by_path[state.display] = [*result.findings, *(f for f in by_path.get(state.display, [])
+                                                               if f in from_project)]
             findings = self._in_caller_contexts(state, by_path.get(state.display, []))
             ignored = self._ignored_codes(state.display)
             findings = [f for f in findings if f.code not in ignored]
@@ -654,6 +663,22 @@ class Runner:
         report.findings.sort(key=Finding.sort_key)
         self._count_contexts(states, report)
         self._write_fixes(report)
+
+    def _refix(self, state: FileState, result: FileResult) -> FileResult:
+        """The file's fixes made again with the functions that take their callers'
+        context placed there, so that no fix lands where no finding is reported;
+        the file's facts stay those of its first check."""
+        assert state.source is not None
+        display, text, module, ignored, context, pinned = self._job(state)
+        again = self.checker.check(display, text, module_name=module, ignored=ignored, context=context,
+                                   pinned=pinned, inherited=self._inherited_functions[display])
+        if again.error is not None:
+            return result
+        dropped = again.facts.get("__dropped__")  # now also what the quieted functions held
+        again.facts = {**result.facts, **({"__dropped__": dropped} if dropped else {})}
+        again.facts_digest = result.facts_digest
+        state.result = again
+        return again
 
     def _count_contexts(self, states: list[FileState], report: RunReport) -> None:
         """Per code context: its files, those no selected rule checks (never

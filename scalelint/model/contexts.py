@@ -119,6 +119,17 @@ class Region:
         return [self.first, self.last, self.context]
 
 
+def publishes_summaries(rules: list, runs_in: dict[str, frozenset[str]]) -> bool:
+    """Whether a run of these rules needs the modules' call summaries: a rule reads
+    them (``Rule.shared_facts``), or a rule skips some code context, which a helper
+    takes from its callers (scalelint.model.connections.callers) whatever else is
+    selected."""
+    every = frozenset(CONTEXTS)
+    return any(getattr(rule, "shared_facts", ()) for rule in rules) or any(
+        checked != every for checked in runs_in.values()
+    )
+
+
 # -- where a line runs ---------------------------------------------------------------
 def context_at(file_context: str, file_regions: list[Region], line: int) -> str:
     """The context of one line: its innermost region's, else the file's."""

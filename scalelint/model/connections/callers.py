@@ -37,18 +37,33 @@ Placement = tuple[str, list[Region]]  # a file's context and its regions
 
 def inherited_regions(graph: CallGraph, placements: dict[str, Placement]) -> dict[str, list[Region]]:
     """path -> the functions of that file (as regions) that take their callers' context."""
+    out: dict[str, list[Region]] = {}
+    for key, context in _taken(graph, placements).items():
+        fn = graph.functions[key]
+        if fn.line and fn.last >= fn.line:
+            out.setdefault(fn.path, []).append(Region(fn.line, fn.last, context))
+    return out
+
+
+def inherited_functions(graph: CallGraph, placements: dict[str, Placement]) -> dict[str, dict[str, str]]:
+    """path -> qualname -> the context that function takes from its callers (by
+    name, so that a fix that moves lines still finds them)."""
+    out: dict[str, dict[str, str]] = {}
+    for key, context in _taken(graph, placements).items():
+        fn = graph.functions[key]
+        out.setdefault(fn.path, {})[fn.qualname] = context
+    return out
+
+
+def _taken(graph: CallGraph, placements: dict[str, Placement]) -> dict[str, str]:
+    """function key -> the context it takes from its callers."""
     own = {key: _own_context(graph, key, placements) for key in graph.functions}
     served = _request_reachable(graph, own)
     taken: dict[str, str] = {}
     for context in INHERITED:
         sources = [key for key, where in own.items() if where == context]
         _spread(graph, sources, context, own, served, taken)
-    out: dict[str, list[Region]] = {}
-    for key, context in taken.items():
-        fn = graph.functions[key]
-        if fn.line and fn.last >= fn.line:
-            out.setdefault(fn.path, []).append(Region(fn.line, fn.last, context))
-    return out
+    return taken
 
 
 def _own_context(graph: CallGraph, key: str, placements: dict[str, Placement]) -> str:

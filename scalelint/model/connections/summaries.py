@@ -120,7 +120,7 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
         return found[0] if found is not None else 0
 
     dynamic: dict[str, None] = {}
-    functions = _functions(module, locate, _def_spans(tree) if tree is not None else _text_spans(text), dynamic)
+    functions = _functions(module, locate, function_spans(tree, text), dynamic)
     refs = _references(name, imports, tree, text) if request else []
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
                        ("classes", classes), ("functions", functions), ("refs", refs),
@@ -184,6 +184,12 @@ def _entry_point(fn: "FunctionModel") -> bool:
         if last not in PLAIN_DECORATORS:
             return True
     return entry_kind(fn) != OTHER
+
+
+def function_spans(tree: ast.Module | None, text: str) -> dict[str, tuple[int, int]]:
+    """qualname -> lines of each function's ``def`` and last statement: from
+    CPython's tree when there is one, else read from the text."""
+    return _def_spans(tree) if tree is not None else _text_spans(text)
 
 
 def _def_spans(tree: ast.Module | None) -> dict[str, tuple[int, int]]:
