@@ -207,16 +207,17 @@ def _check(paths: list[str], opts: dict) -> int:
 
     texts = _final_texts(report)
     stale: list[str] = []
-    from scalelint.report import baseline
+    if opts["baseline"] or config.baseline:  # the module only when a baseline is used
+        from scalelint.report import baseline
 
-    if opts["write_baseline"]:
-        baseline_path = baseline.configured(config.root, config.baseline, opts["baseline"])
-        assert baseline_path is not None  # checked before the run
-        baseline.write(baseline_path, report.findings, texts, config.root)
-        click.echo(f"scalelint: recorded {len(report.findings)} findings in {baseline_path}", err=True)
-        return EXIT_CLEAN
-    kept = baseline.filtered(report.findings, config.root, config.baseline, texts, report.checked, opts["baseline"])
-    report.findings, stale = kept.findings, kept.stale
+        if opts["write_baseline"]:
+            baseline_path = baseline.configured(config.root, config.baseline, opts["baseline"])
+            assert baseline_path is not None
+            baseline.write(baseline_path, report.findings, texts, config.root)
+            click.echo(f"scalelint: recorded {len(report.findings)} findings in {baseline_path}", err=True)
+            return EXIT_CLEAN
+        kept = baseline.filtered(report.findings, config.root, config.baseline, texts, report.checked, opts["baseline"])
+        report.findings, stale = kept.findings, kept.stale
     if changes is not None and not opts["changed_files_only"]:
         report.findings = [f for f in report.findings if changes.touches(f.path, f.line, f.end_line)]
 

@@ -280,11 +280,12 @@ class DocumentLinter:
             report = runner.run()
         if project_phase:
             project.warm = True
-        from scalelint.report.baseline import filtered
-
         findings = [f for f in report.findings if f.path == path]
         config = project.config
-        findings = filtered(findings, config.root, config.baseline, {path: text}, [path]).findings  # as the CLI does
+        if config.baseline:  # applied as the CLI applies it
+            from scalelint.report.baseline import filtered
+
+            findings = filtered(findings, config.root, config.baseline, {path: text}, [path]).findings
         return LintResult(findings, [e for e in report.errors if e.path == path], complete)
 
     def lint(self, path: str, text: str) -> list[Finding]:

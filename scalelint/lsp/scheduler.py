@@ -74,7 +74,7 @@ class LintScheduler:
             self._update_idle()
 
     def _update_idle(self) -> None:
-        """(called holding the condition)"""
+        """Set ``idle`` when nothing is queued or running (called holding the condition)."""
         if self._pending or self._running is not None:
             self.idle.clear()
         else:
