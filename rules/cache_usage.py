@@ -11,6 +11,7 @@ templates, so two calls name the same key family only when their keys agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -23,7 +24,15 @@ from scalelint.model.contexts import ONE_SHOT, REQUEST
 from scalelint.model.entities import EntityWrite
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.walk import dotted, walk
-from scalelint.rule import Rule
+from scalelint.model.connections import summaries
+from scalelint.model.spots import statement_locator
+from scalelint.rule import ProjectRule, Rule
+
+from .invalidation_paths import Invalidators, invalidation_facts
+
+if TYPE_CHECKING:
+    from scalelint.model.module import ModuleModel
+    from scalelint.project import ProjectIndex, ProjectReporter
 
 #: words without which a file has no cache client (prefilter)
 CACHE_VOCABULARY = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache")
@@ -384,14 +393,19 @@ def _is_name(expr: cst.BaseExpression | None, name: str) -> bool:
     return isinstance(expr, cst.Name) and expr.value == name
 
 
-class InvalidationBeforeCommit(Rule):
+class InvalidationBeforeCommit(ProjectRule):
     """
     ## What it does
     Finds a cache key deleted inside an open transaction that writes the
     entity the key caches (the row read through the ORM in the function) (`with transaction.atomic():`, `@atomic`,
     `with session.begin():`), or deleted before the write on the same path
     when no transaction is open. The key is related to the write by its
-    words: `"order:{}"` for a write of `Order`.
+    words: `"order:{}"` for a write of `Order`. Deletes done by the
+    project's own helpers count too, in any module (`cached_orders.reset()`
+    whose body calls `cache.delete(...)`, `delete_memoized(...)` or
+    `delete_cached(...)`, directly or through another helper), before a
+    write of the same entity, local or through a project function or data
+    access object (`order_repo.update(order)`).
 
     ## Why it matters at scale
     Until the transaction commits, every other connection still reads the old
@@ -477,6 +491,29 @@ class InvalidationBeforeCommit(Rule):
                     f"{_describe(op)} runs before {later[0].describe()} (line {_line(self, later[0].stmt)}): a request "
                     f"that misses in between re-caches the old row until the key expires; delete after the write"))
 
+    # -- across modules: deletes done by the project's helpers ----------------------------
+    def collect_facts(self, module: "ModuleModel") -> Any:
+        locator = statement_locator(module, self._ctx.text, self._ctx.python_tree)
+
+        def locate(call: cst.Call, stmt: Stmt) -> list[int]:
+            found = locator.locate(call, stmt.node)
+            return list(found if found is not None else self._ctx.location(call))
+
+        return invalidation_facts(module, locate) or None
+
+    def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        published = list(index.facts(self.code))
+        if not any("deleters" in facts for _, facts in published):
+            return
+        helpers = Invalidators(summaries.call_graph(index), published)
+        for path, facts in published:
+            for events in facts.get("paths", {}).values():
+                for i, event in enumerate(events):
+                    if event[0] == "call" and (deleter := helpers.deleter(event[1])) is not None:
+                        message = _helper_message(event, deleter, events[i + 1:], helpers)
+                        if message is not None:
+                            out.report(self, path, *event[3:7], message)
+
     @staticmethod
     def _in_transaction(op: CacheOp, tx: Transaction, write: EntityWrite) -> str:
         return (f"{_describe(op)} runs inside {tx.label}, before {write.describe()} commits: a request that misses "
@@ -507,6 +544,39 @@ class InvalidationBeforeCommit(Rule):
         moved = stmt.node  # its comments move with it
         return self._ctx.replacement_fix(block, cst.FlattenSentinel([kept, moved]),
                                          f"delete after the {tx.label} block", FixSafety.UNSAFE)
+
+
+def _helper_message(call: list[Any], deleter: Any, later: list[list[Any]], helpers: Invalidators) -> str | None:
+    """The finding's message when a later event on the call's path writes what the
+    helper's keys cache (in the same transaction as the call, or with no transaction
+    open at the call), and no later call on the write's path deletes the keys again;
+    None otherwise."""
+    tx = call[7]
+    for i, event in enumerate(later):
+        if event[0] == "write":
+            write, line, opened = event[1], event[3], event[4]
+        elif (write := helpers.writes(event[1])) is not None:
+            line, opened = event[3], event[7]
+        else:
+            continue
+        if not _reaches(call, event) or (tx and opened != tx) or not deleter.words & set(event[2]):
+            continue
+        if any(e[0] == "call" and _reaches(event, e) and (d := helpers.deleter(e[1])) and d.words & deleter.words
+               for e in later[i + 1:]):
+            return None
+        helper = ".".join(deleter.chain[-1].rsplit(".", 2)[-2:])
+        via = " -> ".join(f"{name.rsplit('.', 1)[-1]}()" for name in deleter.chain)
+        where = "inside the transaction, before" if tx else "before"
+        return (f"{via} deletes cached keys ({deleter.first} in {helper}) {where} {write} (line {line}) writes "
+                f"the rows they cache: a request that misses in between re-caches the old row until the key "
+                f"expires; invalidate after the write (or on commit)")
+    return None
+
+
+def _reaches(first: list[Any], then: list[Any]) -> bool:
+    """Whether a later event runs on the first one's path (not after its branch returned)."""
+    end = first[-1]
+    return not end or then[-2] <= end
 
 
 def _describe(op: CacheOp) -> str:

@@ -16,7 +16,7 @@ from scalelint.model.module import ModuleModel
 from scalelint.model.spots import statement_locator
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, following, reach_of, timeline_of
-from scalelint.model.connections.work import FunctionWork, work_of
+from scalelint.model.connections.work import FunctionWork, Transaction, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work
 from scalelint.model.connections import summaries
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
@@ -397,8 +397,13 @@ class BlockingIoInTransaction(ProjectRule):
     `transaction.atomic()` (block or decorator), `session.begin()`,
     `engine.begin()`, `conn.transaction()`, a psycopg2/sqlite3 `with conn:`
     block. `session.begin()` counts on any recognised session, also one passed
-    in as a parameter or Flask-SQLAlchemy's `db.session`. Calls into the
-    module's own helpers are followed two levels deep. Where the project's
+    in as a parameter or Flask-SQLAlchemy's `db.session`. A SQLAlchemy
+    listener of a flush or mapper event (`@event.listens_for(Order,
+    "after_insert")`, `before_flush`, `after_flush`, `before_commit`, or
+    registered with `event.listen(...)`) runs inside the transaction too;
+    `after_commit` listeners do not. Calls into the
+    module's own helpers are followed two levels deep, and `.delay()` /
+    `.apply_async()` of a task defined anywhere in the project is an enqueue. Where the project's
     Django settings set `"ATOMIC_REQUESTS": True` on a database, every Django
     view not marked `@transaction.non_atomic_requests` runs inside the request
     transaction, and I/O in it is reported too ("inside the request
@@ -474,8 +479,9 @@ class BlockingIoInTransaction(ProjectRule):
     name = "blocking-io-in-transaction"
     summary = "network I/O, sleeps or task enqueues inside an open transaction"
     #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction;
-    #: ``session``: sessions that wrote before blocking I/O
-    vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request", "session")
+    #: ``session``: sessions that wrote before blocking I/O; ``listen``: SQLAlchemy flush listeners
+    vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request", "session",
+                  "listen")
     fix_safety = FixSafety.UNSAFE
     shared_facts = (summaries.FACTS_KEY,)
 
@@ -493,7 +499,7 @@ class BlockingIoInTransaction(ProjectRule):
                 reported.append(call)
                 fix = self._on_commit_fix(fn, stmt, call, work) if info.category == "queue" and tx.library == "django" else None
                 self.report(call, self._message(info.describe(), info.category, tx.label, self._ctx.line_of(tx.node),
-                                                tx.library), fix=fix)
+                                                _after(tx)), fix=fix)
 
     def collect_facts(self, module: ModuleModel) -> Any:
         """Where settings turn on ATOMIC_REQUESTS, and the I/O calls of Django views
@@ -533,17 +539,17 @@ class BlockingIoInTransaction(ProjectRule):
             target = call_target(fn, call) if info.kind in ("business", "unknown") else None
             if target is not None:
                 tx_line = _spot(self._ctx, tx.node, fn.stmts[tx.first - 1])[0] if tx.first > 0 else self._ctx.location(tx.node)[0]
-                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, tx.library]
+                yield [target, info.label, *_spot(self._ctx, call, stmt), tx.label, tx_line, _after(tx)]
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
         graph = summaries.call_graph(index)
         for path, facts in index.facts(self.code):
-            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, library in facts["calls"]:
+            for target, label, start_line, start_col, end_line, end_col, tx_label, tx_line, after in facts["calls"]:
                 steps = graph.io_chain(target)
                 if steps is not None:
-                    described = f"{label} (calls {summaries.render_chain(steps[1:])})"
+                    described = summaries.described(label, steps)
                     out.report(self, path, start_line, start_col, end_line, end_col,
-                               self._message(described, steps[-1].category, tx_label, tx_line, library),
+                               self._message(described, steps[-1].category, tx_label, tx_line, after),
                                related=[_io_site(steps, start_line)])
         self._request_transactions(index, out, graph)
         self._written_sessions(index, out, graph)
@@ -591,7 +597,7 @@ class BlockingIoInTransaction(ProjectRule):
             for target, label, *span in facts["view_calls"]:
                 steps = graph.io_chain(target)
                 if steps is not None:
-                    found.append([*span, f"{label} (calls {summaries.render_chain(steps[1:])})", steps[-1].category])
+                    found.append([*span, summaries.described(label, steps), steps[-1].category])
             for start_line, start_col, end_line, end_col, label, category in found:
                 waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
                 out.report(self, view_path, start_line, start_col, end_line, end_col, (
@@ -619,8 +625,7 @@ class BlockingIoInTransaction(ProjectRule):
         return self._ctx.replacement_fix(call, hook, "enqueue it on commit (transaction.on_commit)", FixSafety.UNSAFE)
 
     @staticmethod
-    def _message(described: str, category: str, tx_label: str, line: int, library: str) -> str:
-        later = "register it with `transaction.on_commit(...)`" if library == "django" else "move it after the block"
+    def _message(described: str, category: str, tx_label: str, line: int, later: str) -> str:
         if category == "queue":
             return (
                 f"{described} enqueues a task inside {tx_label} (line {line}): the broker round trip "
@@ -632,6 +637,11 @@ class BlockingIoInTransaction(ProjectRule):
         )
 
 
+def _after(tx: Transaction) -> str:
+    """The advice for work found inside ``tx``."""
+    return "register it with `transaction.on_commit(...)`" if tx.library == "django" else tx.after
+
+
 def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
     """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
     found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
@@ -641,6 +651,8 @@ def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
 def _io_site(steps: list[summaries.Step], line: int) -> Related:
     """Where the blocking I/O behind a call happens (the last step of its chain)."""
     last = steps[-1]
+    if len(steps) == 1:
+        return Related(last.path, last.line, 1, f"the task {last.label} enqueues (enqueued at line {line})")
     return Related(last.path, last.line, 1, f"{last.label} blocks here (reached from line {line})")
 
 
@@ -691,8 +703,8 @@ def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
     for target, label, *spot in span["calls"]:
         steps = graph.io_chain(target)
         if steps is not None:
-            chain = summaries.render_chain(steps[1:])
-            found.append(_HeldIo(spot, f"{label} (line {spot[0]}, calls {chain})", f"{label} (calls {chain})",
+            calls = f", calls {summaries.render_chain(steps[1:])}" if len(steps) > 1 else ""
+            found.append(_HeldIo(spot, f"{label} (line {spot[0]}{calls})", summaries.described(label, steps),
                                  steps[-1].category, _io_site(steps, spot[0])))
     return sorted(found, key=lambda item: item.spot)
 

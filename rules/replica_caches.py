@@ -17,13 +17,17 @@ from scalelint.core.walk import dotted, string_value, walk
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import glob_matches, templates_match
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, seconds_of
+from scalelint.model.caches.invalidators import helper_deletes
 from scalelint.model.caches.keyindex import GlobIndex, TemplateIndex
+from scalelint.model.connections import summaries
+from scalelint.model.connections.summaries import call_target
+from scalelint.model.flow.dataflow import CALL
 from scalelint.model.flow.flowgraph import Graph, holds_by_default, local_graph
 from scalelint.model.flow.interpret import module_flow
 from scalelint.rule import ProjectRule
 
 if TYPE_CHECKING:
-    from scalelint.model.flow.dataflow import FunctionFlow
+    from scalelint.model.flow.dataflow import FunctionFlow, ModuleFlow, Site
     from scalelint.model.function import FunctionModel
     from scalelint.model.module import ModuleModel
     from scalelint.project import ProjectIndex, ProjectReporter
@@ -36,10 +40,15 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
     value and stores it under the key (`cache.set(key, value, ttl)`, redis
     `set`/`setex`) — reads that value from a read replica
     (`.using("replica")`, `.using(settings.DATABASE_CONNECTION_REPLICA_NAME)`,
-    a replica engine, session or handle, itself or through a helper of the same
-    module), while some write path elsewhere in the project invalidates the
-    family by deleting it (`delete`, `delete_many`, `unlink`, a pattern
-    delete). A caching decorator called with arguments (Flask-Caching's
+    a replica engine, session or handle, itself or through a helper of the
+    same module or of another module of the project), while some write path
+    elsewhere in the project invalidates the family by deleting it (`delete`,
+    `delete_many`, `unlink`, a pattern delete), at once or once the
+    transaction commits (`transaction.on_commit(lambda: cache.delete(key))`,
+    `on_commit(partial(cache.delete, key))`: after the commit the replica can
+    still lag). Django's `cache.get_or_set(key, builder, ttl)` is a builder
+    too, when the callable it runs on a miss (a lambda calling a helper, or a
+    function named as the builder) reads the replica. A caching decorator called with arguments (Flask-Caching's
     `@cache.memoize(600)` / `@cache.cached(key_prefix=...)`, an in-house
     `@cache(key_prefix="x")` or `@memoize(timeout)`) over a function that
     returns a replica read is a builder too, deleted by
@@ -115,11 +124,14 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
     code = "SL204"
     name = "invalidated-key-refilled-from-replica"
     summary = "a cache key deleted on write is refilled from a lagging replica on the next miss"
-    vocabulary = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache")
+    #: cache words, and replica words for helper modules that only read the replica
+    vocabulary = ("cache", "Cache", "redis", "Redis", "REDIS", "memcache",
+                  *sorted({v for w in catalog.REPLICA_WORDS for v in (w, w.capitalize(), w.upper())}))
     options = {"lag-budget": 5}
 
     def collect_facts(self, module: "ModuleModel") -> Any:
-        facts = {"fills": [*self._fills(module), *self._decorated_fills(module)], "deletes": list(self._deletes(module))}
+        facts = {"fills": [*self._fills(module), *self._decorated_fills(module)], "deletes": list(self._deletes(module)),
+                 "replica_returns": self._replica_returns(module)}
         return {k: v for k, v in facts.items() if v} or None
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
@@ -129,10 +141,15 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
             return
         invalidations = _Invalidations(deletes)
         budget = out.option(self, "lag-budget")
+        helpers = _ReplicaHelpers(files, index)
         for path, facts in files:
             for fill in facts.get("fills", ()):
                 if fill.get("ttl") is not None and fill["ttl"] <= budget:
                     continue
+                if "callee" in fill:
+                    fill = helpers.resolved(fill)
+                    if fill is None:
+                        continue
                 found = invalidations.of(fill)
                 if found:
                     self._report(out, path, fill, found)
@@ -140,6 +157,7 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
     def _report(self, out: "ProjectReporter", path: str, fill: dict[str, Any], found: list[tuple[str, dict[str, Any]]]) -> None:
         where, first = found[0]
         write = f" after {first['write']}" if first.get("write") else ""
+        write += " (on commit: the replica may still lag)" if first.get("on_commit") else ""
         message = (
             f'{_family(fill)} is refilled from the replica ({fill["read"]}) while {os.path.basename(where)}:'
             f'{first["loc"][0]} deletes it{write}: the next miss can cache the pre-write row {fill["lives"]}; '
@@ -155,17 +173,28 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
         cm = cache_model(module)
         flow = None
         for fn in module.functions:
-            stores = [op for op in cm.ops(fn) if op.method in catalog.CACHE_FILLS and op.template and op.value is not None]
-            if not stores:
+            ops = [op for op in cm.ops(fn) if op.template and op.value is not None]
+            stores = [op for op in ops if op.method in catalog.CACHE_FILLS]
+            builders = [op for op in ops if op.method in catalog.CACHE_BUILDER_FILLS]
+            if not stores and not builders:
                 continue
             flow = flow or module_flow(self._ctx)
             flow_fn = flow.functions.get(_qualified(module, fn.qualname))
             reads = _replica_reads(local_graph(flow), flow_fn) if flow_fn is not None else []
+            for op in builders:
+                found = self._builder_read(flow, fn, op, reads)
+                if found is not None:
+                    node, read, pending = found
+                    yield {**self._fill(module, fn, op, node, read), **pending}
             for op in stores:
                 feeding = {id(n) for root in cm.entities.dataflow(fn, op.stmt.ordinal, op.value) for n in walk(root)}
                 read = next((r for r in reads if id(r[0]) in feeding), None)
                 if read is not None:
                     yield self._fill(module, fn, op, *read)
+                elif flow_fn is not None:
+                    site = next((site for site in _elsewhere(flow, flow_fn) if id(site.node) in feeding), None)
+                    if site is not None:
+                        yield {**self._fill(module, fn, op, site.node, f"{site.name}()"), "callee": site.callee}
 
     def _decorated_fills(self, module: "ModuleModel") -> Iterator[dict[str, Any]]:
         """Functions whose result a caching decorator stores, returning a replica read."""
@@ -176,19 +205,69 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
                 continue
             flow = flow or module_flow(self._ctx)
             flow_fn = flow.functions.get(_qualified(module, fn.qualname))
-            if flow_fn is None or not any(l.replica and holds_by_default(l, flow_fn) for l in flow_fn.returns):
+            if flow_fn is None:
                 continue
-            reads = _replica_reads(local_graph(flow), flow_fn)
-            if not reads:
-                continue
-            node, read = reads[0]
+            pending: dict[str, str] = {}
+            replica = any(l.replica and holds_by_default(l, flow_fn) for l in flow_fn.returns)
+            reads = _replica_reads(local_graph(flow), flow_fn) if replica else []
+            if reads:
+                node, read = reads[0]
+            else:
+                returned = {l.ref for l in flow_fn.returns if l.kind == CALL}
+                site = next((site for site in _elsewhere(flow, flow_fn) if site.key in returned), None)
+                if site is None or site.node is None:
+                    continue
+                node, read, pending = site.node, f"{site.name}()", {"callee": site.callee}
             prefix = _keyword(decorator, "key_prefix", None)
             ttl_expr = _keyword(decorator, "timeout", 0)
             ttl = seconds_of(ttl_expr, module) if ttl_expr is not None else None
             key = {"key": string_value(prefix)} if prefix is not None and string_value(prefix) else {"memo": _qualified(module, fn.qualname)}
             yield {**key, "fn": _qualified(module, fn.qualname), "read": read, "ttl": ttl,
                    "lives": f"for its whole TTL ({ttl:g} s)" if ttl is not None else "for its whole TTL",
-                   "loc": list(self._ctx.location(node, within=fn.node))}
+                   "loc": list(self._ctx.location(node, within=fn.node)), **pending}
+
+    def _builder_read(self, flow: "ModuleFlow", fn: "FunctionModel", op: CacheOp,
+                      reads: list[tuple[cst.CSTNode, str]]) -> tuple[cst.CSTNode, str, dict[str, str]] | None:
+        """The replica read of a ``get_or_set(key, builder)`` builder run on a miss: a
+        lambda's own read or call, or a function named as the builder (this module's,
+        or another's: then ``callee`` is left for the project phase)."""
+        builder = op.value
+        assert builder is not None
+        if isinstance(builder, cst.Lambda):
+            inside = {id(n) for n in walk(builder.body)}
+            read = next((r for r in reads if id(r[0]) in inside), None)
+            if read is not None:
+                return read[0], read[1], {}
+            calls = [(n, call_target(fn, n)) for n in walk(builder.body) if isinstance(n, cst.Call)]
+        else:
+            calls = [(builder, cm_target)] if (cm_target := cache_model(fn.module).function_ref(builder, fn)) else []
+        graph = local_graph(flow)
+        for node, target in calls:
+            if target is None:
+                continue
+            helper = flow.functions.get(target)
+            if helper is None:
+                return node, f"{dotted(node.func if isinstance(node, cst.Call) else node) or target}()", {"callee": target}
+            if any(l.replica and holds_by_default(l, helper) for l in graph.returns(helper)):
+                found = _replica_reads(graph, helper)
+                if found:
+                    return node, f"{found[0][1]} via {helper.name}()", {}
+        return None
+
+    def _replica_returns(self, module: "ModuleModel") -> dict[str, list[Any]]:
+        """Functions returning a replica read when called with their defaults (helpers
+        another module's builder may call): qualified name -> [read, line]."""
+        flow = module_flow(self._ctx)
+        if not flow.handles and not any(o.handle for o in flow.origins.values()):
+            return {}
+        graph = local_graph(flow)
+        found: dict[str, list[Any]] = {}
+        for key, flow_fn in flow.functions.items():
+            if any(l.replica and holds_by_default(l, flow_fn) for l in graph.returns(flow_fn)):
+                reads = _replica_reads(graph, flow_fn)
+                if reads:
+                    found[key] = [reads[0][1], self._ctx.location(reads[0][0])[0]]
+        return found
 
     def _fill(self, module: "ModuleModel", fn: "FunctionModel", op: CacheOp, node: cst.CSTNode, read: str) -> dict[str, Any]:
         ttl = op.lifetime(module)
@@ -202,9 +281,10 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
             writes = cm.entities.of(fn).writes
             ops = cm.ops(fn)
             scans_delete = any(op.method in catalog.CACHE_DELETES for op in ops)  # ``for k in scan_iter(p): delete(k)``
-            calls = [(op.call, _deleted_keys(cm, fn, op, scans_delete)) for op in ops]
-            calls += [(call, keys) for call, keys in _helper_deletes(cm, fn)]
-            for call, keys in calls:
+            calls = [(op.call, _deleted_keys(cm, fn, op, scans_delete), False) for op in ops]
+            calls += [(call, keys, False) for call, keys in helper_deletes(cm, fn)]
+            calls += [(anchor, _deleted_keys(cm, fn, op, False), True) for op, anchor in _on_commit_ops(cm, fn)]
+            for call, keys, deferred in calls:
                 if not keys:
                     continue
                 line, col, _, _ = self._ctx.location(call, within=fn.node)
@@ -212,6 +292,8 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
                     fact = {**key, "fn": _qualified(module, fn.qualname), "loc": [line, col]}
                     if writes:
                         fact["write"] = writes[0].describe()
+                    if deferred:
+                        fact["on_commit"] = True
                     yield fact
 
 
@@ -237,6 +319,59 @@ class _Invalidations:
             hits += [i for i in self.globs.candidates(key) if glob_matches(self.deletes[i][1]["glob"], key)]
         found = [self.deletes[i] for i in hits if self.deletes[i][1]["fn"] != fill["fn"]]
         return sorted(found, key=lambda d: (d[0], d[1]["loc"]))
+
+
+class _ReplicaHelpers:
+    """The project's functions that return a replica read, for fills whose value comes
+    from a call into another module."""
+
+    def __init__(self, files: list[tuple[str, dict[str, Any]]], index: "ProjectIndex") -> None:
+        self.returns = {name: (path, read) for path, facts in files for name, read in facts.get("replica_returns", {}).items()}
+        self.index = index
+        self._graph: summaries.CallGraph | None = None
+
+    def resolved(self, fill: dict[str, Any]) -> dict[str, Any] | None:
+        """The fill with the helper's replica read named, or None when the callee reads none."""
+        callee = fill["callee"]
+        if callee not in self.returns and self.returns:
+            self._graph = self._graph or summaries.call_graph(self.index)
+            callee = self._graph.resolve(callee) or callee
+        found = self.returns.get(callee)
+        if found is None:
+            return None
+        path, (read, line) = found
+        return {**fill, "read": f"{read} via {fill['read']} in {os.path.basename(path)}:{line}"}
+
+
+def _elsewhere(flow: "ModuleFlow", fn: "FunctionFlow") -> Iterator["Site"]:
+    """Calls of the function to project functions another module defines."""
+    graph = local_graph(flow)
+    for key in fn.sites:
+        site = flow.sites.get(key)
+        if site is not None and site.node is not None and graph.lookup(site.callee) is None:
+            yield site
+
+
+def _on_commit_ops(cm: CacheModel, fn: "FunctionModel") -> Iterator[tuple[CacheOp, cst.Call]]:
+    """Cache calls handed to a commit hook (``transaction.on_commit(lambda: cache.delete(k))``,
+    ``on_commit(partial(cache.delete, k))``): they run after the commit, and the next miss
+    still refills from a replica that may not have the write yet. Each with the call
+    of the tree to report at (the ``partial(...)`` for a partial)."""
+    for stmt, call in fn.calls():
+        if (dotted(call.func) or "").rsplit(".", 1)[-1] not in catalog.ON_COMMIT_HOOKS:
+            continue
+        for arg in call.args:
+            handed = arg.value
+            if isinstance(handed, cst.Lambda):
+                inner = [(n, n) for n in walk(handed.body) if isinstance(n, cst.Call)]
+            elif isinstance(handed, cst.Call) and handed.args and fn.module.qualified(handed.func) == "functools.partial":
+                inner = [(cst.Call(func=handed.args[0].value, args=handed.args[1:]), handed)]
+            else:
+                continue
+            for sub, anchor in inner:
+                op = cm.op_of(fn, stmt, sub)
+                if op is not None and op.method in catalog.CACHE_DELETES:
+                    yield op, anchor
 
 
 def _deleted_keys(cm: CacheModel, fn: "FunctionModel", op: CacheOp, scans_delete: bool) -> list[dict[str, str]]:
@@ -273,22 +408,6 @@ def _keyword(call: cst.Call, name: str, position: int | None) -> cst.BaseExpress
     if position is not None and position < len(positional):
         return positional[position]
     return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == name), None)
-
-
-def _helper_deletes(cm: CacheModel, fn: "FunctionModel") -> Iterator[tuple[cst.Call, list[dict[str, str]]]]:
-    """``delete_memoized(f, ...)`` and ``delete_cached("prefix")`` calls (functions of
-    the project or methods of a cache client): the families they delete."""
-    for _, call in fn.calls():
-        name = (dotted(call.func) or "").rsplit(".", 1)[-1]
-        first = call.args[0].value if call.args and call.args[0].keyword is None else None
-        if first is None:
-            continue
-        if name in catalog.MEMO_DELETES:
-            target = cm.function_ref(first, fn)
-            if target:
-                yield call, [{"memo": target}]
-        elif name in catalog.PREFIX_DELETES and string_value(first):
-            yield call, [{"key": string_value(first)}]
 
 
 def _replica_reads(graph: Graph, fn: "FunctionFlow") -> list[tuple[cst.CSTNode, str]]:

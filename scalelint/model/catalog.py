@@ -414,6 +414,9 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
 #: SL204: writes that store a value computed on a miss under one key (what a builder does)
 CACHE_FILLS = frozenset({"set", "setex", "psetex", "add", "setnx", "getset", "replace"})
+#: SL204: cache calls that run their default on a miss and store what it returns
+#: (Django's ``cache.get_or_set(key, builder, ttl)``): the builder is the miss path
+CACHE_BUILDER_FILLS = frozenset({"get_or_set"})
 #: SL204: decorators, called with arguments, that cache a function's result in a shared
 #: cache (Flask-Caching's ``@cache.memoize(60)``, in-house ``@cache(key_prefix="x")``);
 #: in-process memoizers (IN_PROCESS_MEMOIZERS) are not among them
@@ -441,6 +444,16 @@ CACHE_BATCH_METHODS["redis.asyncio"] = CACHE_BATCH_METHODS["redis"]
 #: hooks that run a callable after the surrounding transaction commits (Django,
 #: Celery's delay_on_commit): work handed to them is not inside the transaction
 ON_COMMIT_HOOKS = frozenset({"on_commit", "delay_on_commit", "apply_async_on_commit"})
+#: method verbs a project data-access object writes with (``project_repo.update(p)``,
+#: ``repo.save_category(c)``), for calls the project call graph cannot place
+PROJECT_WRITE_VERBS = frozenset({"save", "update", "create", "insert", "upsert", "merge", "persist", "delete"})
+#: words of cache keys and helper names that name no entity (relating a delete to a write)
+GENERIC_KEY_WORDS = frozenset({
+    "cache", "cached", "key", "get", "all", "set", "delete", "reset", "clean", "update", "save", "create",
+    "count", "number", "data", "page", "list", "index", "front", "top", "new", "old", "the", "for", "by",
+    "repo", "repository", "session", "db", "self", "obj", "object", "item", "value", "result", "info",
+    "memoized", "flush", "clear", "invalidate", "refresh", "objects", "filter",
+})
 CACHE_SCANS = frozenset({"keys", "scan_iter", "iter_keys"})
 CACHE_CLEARS = frozenset({"clear", "flushdb", "flushall"})
 CACHE_READS = frozenset({
@@ -615,6 +628,12 @@ SA_SAVE_EVENTS = frozenset({"after_insert", "after_update", "before_insert", "be
 SA_DELETE_EVENTS = frozenset({"after_delete", "before_delete"})
 #: session events fired once a transaction has committed, whatever it wrote
 SA_COMMIT_EVENTS = frozenset({"after_commit"})
+#: events whose listeners run inside the flush or the commit, while the transaction is open
+#: (``after_commit`` / ``after_rollback`` / ``after_soft_rollback`` run once it has ended)
+SA_IN_TRANSACTION_EVENTS = SA_SAVE_EVENTS | SA_DELETE_EVENTS | frozenset({
+    "before_flush", "after_flush", "after_flush_postexec", "before_commit",
+    "after_bulk_update", "after_bulk_delete",
+})
 #: SQLAlchemy statement constructors (``update(Product)``) and the query builder
 SA_WRITE_STATEMENTS = frozenset({
     "sqlalchemy.update", "sqlalchemy.delete", "sqlalchemy.insert", "sqlalchemy.sql.update",

@@ -142,7 +142,8 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
                dynamic: dict[str, None]) -> dict[str, list[Any]]:
     """qualname -> [def line, first direct I/O as [label, category, line] or None,
     targets, first direct write through a borrowed session not committed after
-    it as [label, line] or None, last line, flags ("e": an entry point)];
+    it as [label, line] or None, last line, flags ("e": an entry point, "t": a
+    task-queue task)];
     ``dynamic`` gathers the method names called on objects this module cannot place."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
@@ -170,7 +171,8 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
                 dynamic.setdefault(call.func.attr.value, None)
         if calls:  # a function without calls has nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
-            out[fn.qualname] = [first, io, list(targets), write, last, "e" if _entry_point(fn) else ""]
+            flags = ("e" if _entry_point(fn) else "") + ("t" if fn.qualname in work.mw.task_functions else "")
+            out[fn.qualname] = [first, io, list(targets), write, last, flags]
     return out
 
 
@@ -379,7 +381,7 @@ class _Function:
     targets: list[str]
     write: list[Any] | None = None  # [label, line]: writes through a session it was given
     last: int = 0  # the line of its last statement
-    flags: str = ""  # "e": an entry point (scalelint.model.connections.callers)
+    flags: str = ""  # "e": an entry point (scalelint.model.connections.callers), "t": a task-queue task
 
 
 class CallGraph:
@@ -406,8 +408,23 @@ class CallGraph:
 
     # -- questions ----------------------------------------------------------------------
     def io_chain(self, target: str) -> list[Step] | None:
-        """The steps from a call of ``target`` down to blocking I/O (None: no I/O found)."""
+        """The steps from a call of ``target`` down to blocking I/O (None: no I/O found);
+        one step when the call itself enqueues a project task (``send_receipt.delay()``)."""
+        enqueued = self._enqueued(target)
+        if enqueued is not None:
+            return [enqueued]
         return self._chain(target, self._via, lambda fn: Step(fn.path, fn.io[2], fn.io[0], fn.io[1]))
+
+    def _enqueued(self, target: str) -> Step | None:
+        """``task.delay()`` / ``task.apply_async()`` of a task the project defines, at the task."""
+        head, _, method = target.rpartition(".")
+        if method not in catalog.TASK_ENQUEUE_METHODS or not head:
+            return None
+        key = self.resolve(head)
+        fn = self.functions.get(key) if key is not None else None
+        if fn is None or "t" not in fn.flags:
+            return None
+        return Step(fn.path, fn.line, f"{fn.module}.{fn.qualname}.{method}()", "queue")
 
     def write_chain(self, target: str) -> list[Step] | None:
         """The steps from a call of ``target`` down to a write through the session
@@ -531,6 +548,11 @@ def _propagate(callers: dict[str, list[str]], seeds: list[str]) -> dict[str, str
 def call_graph(index: Any) -> CallGraph:
     """The project's call graph, built once per project phase from the index's summaries."""
     return index.derived(FACTS_KEY, lambda: CallGraph(index.facts(FACTS_KEY)))
+
+
+def described(label: str, steps: list[Step]) -> str:
+    """A call and what it reaches: ``notify() (calls requests.post())``; an enqueue is its label."""
+    return f"{label} (calls {render_chain(steps[1:])})" if len(steps) > 1 else label
 
 
 def render_chain(steps: list[Step]) -> str:

@@ -20,6 +20,7 @@ from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.catalog import Resource
 from scalelint.model.ioclients import does_io, io_client_kind
+from scalelint.model.listeners import in_transaction_listeners
 from scalelint.core.walk import dotted, walk
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class Transaction:
     library: str
     first: int  # ordinals of the statements inside
     last: int
+    #: how to get work out of it, for messages
+    after: str = "move it after the block"
 
     def contains(self, stmt: "Stmt") -> bool:
         return self.first <= stmt.ordinal <= self.last
@@ -322,6 +325,10 @@ class FunctionWork:
             res = catalog.CALL_RESULTS.get(self.module.qualified(target) or "")
             if res is not None and res.kind == "transaction" and last >= 0:
                 out.append(Transaction(dec, f"@{dotted(target)}", res.library, 0, last))
+        listener = in_transaction_listeners(self.module).get(self.fn.qualname)
+        if listener is not None and last >= 0:
+            out.append(Transaction(listener.node, f"{listener.label}, which runs before the commit",
+                                   "sqlalchemy", 0, last, after="do it from an after_commit listener"))
         for stmt in self.fn.stmts:
             if not isinstance(stmt.node, cst.With):
                 continue
