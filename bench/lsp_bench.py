@@ -2,13 +2,15 @@
 (``scalelint-lsp``) driven over stdio by a small JSON-RPC client, on a large
 real views file and a small file, each copied into a scratch project.
 
-    python bench/lsp_bench.py [--large PATH] [--small PATH] [--runs N]
+    python bench/lsp_bench.py [--large PATH] [--small PATH] [--runs N] [--project DIR]
 
 Prints a markdown table (medians and p95) next to the floors the targets are
 set against: ``python -c "import libcst"``, ``python -c "import
 pygls.lsp.server"`` and LibCST's parse time of the large file. Floors and
 server are measured in paired rounds (a floor sample, then the server's,
-alternately), so that the machine's load weighs on both alike."""
+alternately), so that the machine's load weighs on both alike. With
+``--project DIR`` (a copy of the large file's whole project), it also times
+didChange while the server's project warm-up runs, against after it."""
 from __future__ import annotations
 
 import argparse
@@ -77,6 +79,17 @@ def scratch_project(files: list[Path]) -> Path:
     return root
 
 
+def whole_project(source: Path) -> Path:
+    """A scratch copy of a project's Python files (the corpora stay read-only)."""
+    root = Path(tempfile.mkdtemp(prefix="scalelint-lsp-bench-project-"))
+    for path in source.rglob("*.py"):
+        target = root / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    (root / "pyproject.toml").write_text("[tool.scalelint]\n")
+    return root
+
+
 def start(root: Path) -> tuple[LspClient, float]:
     """A server, and the time from starting it to its answer to initialize."""
     started = time.perf_counter()
@@ -115,6 +128,7 @@ class Burst:
     cancelled: int  # of which stopped by a newer version
     completed: int  # of which published
     after_last_edit: float  # seconds from the last edit to the last version's diagnostics
+    waited: float  # of which: from the last edit to the start of its lint (the debounce window)
     widest_gap: float  # seconds between two edits as sent (20 ms asked; load stretches it)
 
 
@@ -132,13 +146,16 @@ def burst(client: LspClient, path: Path, first_version: int, edits: int = 20, ga
     arrival = client.wait_for_received(
         lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
         and m["params"].get("version") == last, 120, mark).at
+    lint_start = client.wait_for_received(
+        lambda m: m.get("method") == "window/logMessage" and m["params"]["message"].endswith(f"linting {uri} v{last}"),
+        1, mark).at
     logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
 
     def count(pattern: re.Pattern[str]) -> int:
         return sum(1 for message in logs if pattern.search(message))
 
     widest = max(b - a for a, b in zip(sent, sent[1:]))
-    return Burst(count(STARTED), count(CANCELLED), count(LINTED), arrival - last_sent, widest)
+    return Burst(count(STARTED), count(CANCELLED), count(LINTED), arrival - last_sent, lint_start - last_sent, widest)
 
 
 @dataclass
@@ -152,6 +169,10 @@ class Samples:
     did_open: list[float] = field(default_factory=list)
     did_change: list[float] = field(default_factory=list)
     bursts: list[Burst] = field(default_factory=list)
+    #: didChange -> diagnostics on the whole project: while its warm-up runs, and after
+    during_warm_up: list[float] = field(default_factory=list)
+    after_warm_up: list[float] = field(default_factory=list)
+    warm_up: float = 0.0  # from the first diagnostics to the project phase done
 
 
 def startup_rounds(root: Path, small: Path, rounds: int, out: Samples) -> None:
@@ -185,7 +206,47 @@ def editing_rounds(large: Path, rounds: int, out: Samples) -> None:
         client.close()
 
 
+def warm_up_rounds(root: Path, large: Path, rounds: int, out: Samples) -> None:
+    """A fresh server on the whole project: ``rounds`` didChanges of the
+    large file while the project warm-up (the project phase over every file)
+    runs, then as many after it."""
+    client, _ = start(root)
+    uri, text = large.as_uri(), large.read_text()
+    try:
+        open_and_wait(client, large)
+        first, mark, version = time.perf_counter(), client.mark(), 2
+        done = lambda m: (m.get("method") == "window/logMessage" and uri in m["params"]["message"]  # noqa: E731
+                          and LINTED.search(m["params"]["message"]) and "pending" not in m["params"]["message"])
+        while len(out.during_warm_up) < rounds and not any(done(m) for m in client.messages("window/logMessage", mark)):
+            seconds = change_once(client, uri, text, version)
+            if not any(done(m) for m in client.messages("window/logMessage", mark)):
+                out.during_warm_up.append(seconds)
+            version += 1
+            time.sleep(0.2)
+        client.wait_for(done, 1800, mark)
+        out.warm_up = time.perf_counter() - first
+        for _ in range(rounds):
+            out.after_warm_up.append(change_once(client, uri, text, version))
+            version += 1
+            time.sleep(0.2)
+    finally:
+        client.close()
+
+
+def report_warm_up(samples: Samples, large: Path) -> None:
+    if not samples.during_warm_up:
+        return
+    for name, values in (("during the project warm-up", samples.during_warm_up),
+                         ("after the project warm-up", samples.after_warm_up)):
+        median, p95 = stats(values)
+        print(f"| didChange → diagnostics, {large.name}, whole project, {name} ({len(values)}) | {median:.0f} | {p95:.0f} |")
+    print(f"| project warm-up (first diagnostics → project phase done) | {samples.warm_up * 1000:.0f} | |")
+
+
 def report(samples: Samples, large: Path, small: Path) -> None:
+    if not samples.did_change:
+        report_warm_up(samples, large)
+        return
     libcst_ms, pygls_ms, parse_ms = stats(samples.libcst), stats(samples.pygls), stats(samples.parse)
     init_ms, open_ms, change_ms = stats(samples.initialize), stats(samples.did_open), stats(samples.did_change)
     rows = [("`python -c \"import libcst\"`", libcst_ms), ("`python -c \"import pygls.lsp.server\"`", pygls_ms),
@@ -196,9 +257,11 @@ def report(samples: Samples, large: Path, small: Path) -> None:
     print("| measured | median ms | p95 ms |\n|---|---|---|")
     for name, (median, p95) in rows:
         print(f"| {name} | {median:.0f} | {p95:.0f} |")
+    report_warm_up(samples, large)
     for b in samples.bursts:
-        print(f"| burst of 20 edits 20 ms apart | {b.started} lints started, {b.cancelled} cancelled, "
-              f"{b.completed} published | last diagnostics {b.after_last_edit * 1000:.0f} ms after the last edit "
+        print(f"| burst of 20 edits 20 ms apart | {b.started} lints started ({b.cancelled} cancelled), "
+              f"{b.completed} completed | last diagnostics {b.after_last_edit * 1000:.0f} ms after the last edit = "
+              f"{b.waited * 1000:.0f} debounce + {(b.after_last_edit - b.waited) * 1000:.0f} lint "
               f"(widest gap between edits {b.widest_gap * 1000:.0f} ms) |")
     print()
     targets = [("initialize ≤ pygls import + 150 ms", init_ms[0], pygls_ms[0] + 150),
@@ -207,10 +270,13 @@ def report(samples: Samples, large: Path, small: Path) -> None:
                ("didChange p95 ≤ 3 × parse", change_ms[1], 3 * parse_ms[0])]
     for name, measured, limit in targets:
         print(f"{name}: {measured:.0f} against {limit:.0f}: {'met' if measured <= limit else 'NOT met'}")
-    worst = max((b.after_last_edit for b in samples.bursts), default=0.0)
-    lints = max((b.completed + b.cancelled for b in samples.bursts), default=0)
-    print(f"burst ≤ 2 lints, last diagnostics ≤ one lint ({change_ms[0]:.0f}) after the last edit: "
-          f"{lints} lints, {worst * 1000:.0f} ms: {'met' if lints <= 2 and worst * 1000 <= change_ms[0] else 'NOT met'}")
+    lints = max((b.started for b in samples.bursts), default=0)
+    print(f"burst ≤ 2 lints started: {lints}: {'met' if lints <= 2 else 'NOT met'}")
+    # restated (bench/README.md): the last diagnostics within the debounce window plus one lint
+    ceiling_ms = 300
+    worst = max((b.after_last_edit * 1000 - change_ms[1] for b in samples.bursts), default=0.0)
+    print(f"burst's last diagnostics ≤ debounce ceiling ({ceiling_ms}) + didChange p95 ({change_ms[1]:.0f}) after the "
+          f"last edit: worst {worst + change_ms[1]:.0f}: {'met' if worst <= ceiling_ms else 'NOT met'}")
 
 
 def main() -> int:
@@ -218,6 +284,8 @@ def main() -> int:
     parser.add_argument("--large", type=Path, default=LARGE)
     parser.add_argument("--small", type=Path, default=SMALL)
     parser.add_argument("--runs", type=int, default=7, help="rounds (the didChange rows take at least 10)")
+    parser.add_argument("--project", type=Path, help="the large file's project (copied): didChange during its warm-up")
+    parser.add_argument("--warm-up-only", action="store_true", help="with --project: only the warm-up rows")
     args = parser.parse_args()
     for path in (args.large, args.small):
         if not path.is_file():
@@ -228,8 +296,16 @@ def main() -> int:
     samples = Samples()
     try:
         startup_rounds(root, root / args.small.name, 1, Samples())  # untimed: fills the bytecode cache
-        startup_rounds(root, root / args.small.name, args.runs, samples)
-        editing_rounds(root / args.large.name, max(args.runs, 10), samples)
+        if not (args.warm_up_only and args.project):
+            startup_rounds(root, root / args.small.name, args.runs, samples)
+            editing_rounds(root / args.large.name, max(args.runs, 10), samples)
+        if args.project is not None:
+            whole = whole_project(args.project)
+            try:
+                warm_up_rounds(whole, whole / args.large.resolve().relative_to(args.project.resolve()),
+                               max(args.runs, 10), samples)
+            finally:
+                shutil.rmtree(whole, ignore_errors=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(pycache, ignore_errors=True)

@@ -207,15 +207,16 @@ def _check(paths: list[str], opts: dict) -> int:
 
     texts = _final_texts(report)
     stale: list[str] = []
-    baseline_path = opts["baseline"] or (config.root / config.baseline if config.baseline else None)
-    if baseline_path is not None:
+    if opts["baseline"] or config.baseline:  # the module only when a baseline is used
         from scalelint.report import baseline
 
         if opts["write_baseline"]:
+            baseline_path = baseline.configured(config.root, config.baseline, opts["baseline"])
+            assert baseline_path is not None
             baseline.write(baseline_path, report.findings, texts, config.root)
             click.echo(f"scalelint: recorded {len(report.findings)} findings in {baseline_path}", err=True)
             return EXIT_CLEAN
-        kept = baseline.apply(report.findings, baseline.load(baseline_path, config.root), texts, config.root, report.checked)
+        kept = baseline.filtered(report.findings, config.root, config.baseline, texts, report.checked, opts["baseline"])
         report.findings, stale = kept.findings, kept.stale
     if changes is not None and not opts["changed_files_only"]:
         report.findings = [f for f in report.findings if changes.touches(f.path, f.line, f.end_line)]

@@ -207,20 +207,23 @@ def test_a_newer_version_stops_the_lint_in_flight() -> None:
 def test_only_the_latest_of_queued_versions_is_linted() -> None:
     """The first change after a pause starts at once; the ones that follow
     it wait for the debounce, and only the latest of them is linted."""
+    from scalelint.lsp.debounce import Limits
     from scalelint.lsp.scheduler import LintScheduler
 
     done, linted, delivered = threading.Event(), [], []
     release = threading.Event()
+    clock = FakeClock()
 
     def work(job):
         linted.append(job.version)
         release.wait(30)  # version 1 holds the worker until the burst is queued
 
-    scheduler = LintScheduler(work, lambda job, result: (delivered.append(job.version), done.set()))
+    scheduler = LintScheduler(work, lambda job, result: (delivered.append(job.version), done.set()), clock)
     try:
-        for version in range(1, 21):  # a burst, each change resetting the debounce
-            scheduler.submit("file:///a.py", version, f"v{version}", delay=5.0)
-        scheduler.submit("file:///a.py", 21, "v21", delay=0.0)
+        for version in range(1, 22):  # a burst, each change resetting the debounce
+            scheduler.submit("file:///a.py", version, f"v{version}", Limits(5.0, 5.0))
+            clock.now += 0.01
+        clock.now += 5.0
         release.set()
         assert done.wait(30)
         assert linted in ([1, 21], [21]) and delivered == [21]
@@ -230,14 +233,127 @@ def test_only_the_latest_of_queued_versions_is_linted() -> None:
         scheduler.stop()
 
 
+class FakeClock:
+    """A clock the test moves (the scheduler re-reads it at least every
+    window it waits, so moving it past a due time releases the job)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# gaps between the edits of a 20 ms burst as this busy 2-core machine's server read
+# them (ms): a fixed 50 ms debounce would take each gap over 50 ms for a pause
+JITTERED_GAPS_MS = [54, 101, 62, 0.3, 148, 77, 80, 55, 0.2, 0.4, 160, 66, 71, 93, 58, 101, 88, 64, 70]
+
+
+def test_the_debounce_window_follows_the_rhythm_of_the_edits() -> None:
+    from scalelint.lsp.debounce import Limits, Rhythm
+
+    limits, rhythm, now, waits = Limits(0.05, 0.3), Rhythm(), 0.0, []
+    waits.append(rhythm.change("a", now, limits))
+    for gap in JITTERED_GAPS_MS:
+        now += gap / 1000
+        waits.append(rhythm.change("a", now, limits))
+    assert waits[0] == 0.0  # after a pause (here: the first edit): at once
+    # every edit within the burst waits longer than the gap to the next one,
+    # so no lint starts before the burst ends
+    assert all(wait > gap / 1000 for wait, gap in zip(waits[1:], JITTERED_GAPS_MS[1:]))
+    assert all(0.05 <= wait <= 0.3 for wait in waits[1:])
+    assert rhythm.change("a", now + 0.31, limits) == 0.0  # a pause over the ceiling: at once again
+    assert rhythm.change("b", 5.0, limits) == 0.0  # each document has its own rhythm
+
+    fast = Rhythm()  # a steady fast rhythm shortens the window down to the floor
+    waits = [fast.change("a", i * 0.01, limits) for i in range(10)]
+    assert waits[1] == 0.3 and waits[-1] == 0.05
+    steady = Rhythm()
+    waits = [steady.change("a", i * 0.1, limits) for i in range(10)]
+    assert waits[-1] == pytest.approx(0.2)  # twice the widest recent gap, within the bounds
+
+
+def test_a_jittered_burst_starts_at_most_two_lints() -> None:
+    """The scheduler with the clock injected: 20 edits with the machine's
+    jittered gaps start at most 2 lints (the first edit's, stopped, and the
+    last's), and only the last version is delivered."""
+    from scalelint.lsp.debounce import Limits
+    from scalelint.lsp.scheduler import LintScheduler
+
+    clock, started, delivered, done = FakeClock(), [], [], threading.Event()
+
+    def deliver(job, result):
+        delivered.append(job.version)
+        if job.version == 20:
+            done.set()
+
+    scheduler = LintScheduler(lambda job: started.append(job.version), deliver, clock)
+    try:
+        scheduler.submit("file:///a.py", 1, "v1", Limits(0.05, 0.3))
+        for version, gap in enumerate(JITTERED_GAPS_MS, start=2):
+            clock.now += gap / 1000
+            scheduler.submit("file:///a.py", version, f"v{version}", Limits(0.05, 0.3))
+        clock.now += 0.3
+        assert done.wait(30)
+        assert started in ([1, 20], [20]) and delivered in ([1, 20], [20])
+    finally:
+        scheduler.stop()
+
+
 def test_a_change_after_a_pause_is_linted_without_waiting_for_the_debounce() -> None:
+    from scalelint.lsp.debounce import Limits
     from scalelint.lsp.scheduler import LintScheduler
 
     done = threading.Event()
-    scheduler = LintScheduler(lambda job: job.version, lambda job, result: done.set())
+    scheduler = LintScheduler(lambda job: job.version, lambda job, result: done.set(), FakeClock())
     try:
-        scheduler.submit("file:///a.py", 1, "v1", delay=3600.0)  # nothing came before it
+        scheduler.submit("file:///a.py", 1, "v1", Limits(3600.0, 3600.0))  # nothing came before it
+        assert done.wait(30)  # the clock never moves: delivered only if it did not wait
+    finally:
+        scheduler.stop()
+
+
+def test_a_thread_giving_way_waits_before_each_guarded_check() -> None:
+    from scalelint.engine.guard import checkpoint, giving_way, run_guarded
+
+    events = []
+
+    class Ready:
+        def wait(self, timeout=None):
+            events.append("waited")
+            return True
+
+    with giving_way(Ready()):
+        run_guarded(lambda: events.append("checked"))
+        checkpoint()
+    run_guarded(lambda: events.append("outside"))  # not giving way any more
+    assert events == ["waited", "checked", "waited", "outside"]
+
+
+def test_the_scheduler_is_idle_only_when_no_lint_is_queued_or_running() -> None:
+    """What the project warm-up waits for between files (giving_way)."""
+    from scalelint.lsp.debounce import Limits
+    from scalelint.lsp.scheduler import LintScheduler
+
+    clock, running, release, done, seen = FakeClock(), threading.Event(), threading.Event(), threading.Event(), []
+
+    def work(job):
+        running.set()
+        release.wait(30)
+
+    scheduler = LintScheduler(work, lambda job, result: done.set(), clock)
+    try:
+        assert scheduler.idle.is_set()
+        scheduler.submit("file:///a.py", 1, "v1")
+        assert running.wait(30)
+        seen.append(scheduler.idle.is_set())  # running
+        scheduler.submit("file:///b.py", 1, "v1", Limits(60.0, 60.0))
+        scheduler.submit("file:///b.py", 2, "v2", Limits(60.0, 60.0))  # queued, waiting for its debounce
+        release.set()
         assert done.wait(30)
+        seen.append(scheduler.idle.is_set())
+        scheduler.forget("file:///b.py")
+        assert scheduler.idle.wait(30) and seen == [False, False]
     finally:
         scheduler.stop()
 
@@ -255,7 +371,7 @@ def test_a_crashing_lint_leaves_the_worker_alive() -> None:
     scheduler = LintScheduler(work, lambda job, result: (results.append(result), job.version == 2 and done.set()))
     try:
         scheduler.submit("file:///a.py", 1, "")
-        scheduler.submit("file:///b.py", 2, "", delay=0.2)
+        scheduler.submit("file:///b.py", 2, "")
         assert done.wait(30)
         assert isinstance(results[0], ValueError) and results[-1] == "ok"
     finally:
@@ -458,6 +574,35 @@ def test_config_changes_are_picked_up(tmp_path: Path, start_server) -> None:
     _published(client, uri, [], mark)
 
 
+def test_the_configs_baseline_applies_in_the_editor_as_on_the_command_line(tmp_path: Path, start_server) -> None:
+    """A finding the project's baseline records (written by the CLI) is not
+    published; a new finding in the same buffer is; without the baseline
+    the recorded one shows again."""
+    from click.testing import CliRunner
+
+    from scalelint.cli import main as cli
+
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\nbaseline = 'scalelint-baseline.json'\n")
+    app = tmp_path / "app.py"
+    app.write_text(SOURCE)
+    recorded = CliRunner().invoke(cli, ["check", str(app), "--no-cache", "--write-baseline"])
+    assert recorded.exit_code == 0, recorded.output
+    client = start_server()
+    uri = app.as_uri()
+    client.open(uri, SOURCE)
+    assert _codes(client.diagnostics(uri, version=1)) == []
+    mark = client.mark()
+    newer = SOURCE + "\n\ndef more(path):\n    db = sqlite3.connect(path)\n    return db.execute('SELECT 1').fetchall()\n"
+    client.notify(*client.change(uri, newer, 2))
+    published = client.diagnostics(uri, version=2, start=mark)
+    assert _codes(published) == ["SL102"] and published["diagnostics"][0]["range"]["start"]["line"] > 8
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\n")
+    mark = client.mark()
+    client.notify("workspace/didChangeWatchedFiles",
+                  {"changes": [{"uri": (tmp_path / "pyproject.toml").as_uri(), "type": 2}]})
+    _published(client, uri, ["SL102", "SL102"], mark)
+
+
 def test_initialization_options_select_and_config_path(tmp_path: Path, start_server) -> None:
     (tmp_path / "lint.toml").write_text("ignore = ['SL102']\n")
     uri = (tmp_path / "app.py").as_uri()
@@ -502,6 +647,28 @@ def test_a_burst_of_edits_is_linted_once_and_only_the_last_published(tmp_path: P
     logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
     started = [m for m in logs if m.startswith(f"scalelint: linting {uri} ")]
     assert len(started) <= 2 and [m for m in logs if "linted" in m][-1].startswith(f"scalelint: linted {uri} v21 ")
+
+
+def test_the_debounce_follows_the_rhythm_of_the_edits_over_stdio(tmp_path: Path, start_server) -> None:
+    """With no floor (a fixed debounce of 0 would lint every edit) the edits
+    of a burst still wait for each other: the first after a pause is linted
+    at once, the next ones wait for the window their rhythm gives (here the
+    ceiling, until 3 gaps are known, then twice the widest gap), so 4 edits
+    whatever their gaps start at most 2 lints, and the last is published."""
+    import time
+
+    client = start_server({"debounceMs": 0, "debounceMaxMs": 600000})
+    uri = (tmp_path / "app.py").as_uri()
+    client.open(uri, SOURCE)
+    client.diagnostics(uri, version=1)
+    mark = client.mark()
+    for version in range(2, 6):
+        client.notify(*client.change(uri, SOURCE + f"\nx = {version}\n", version))
+        time.sleep(0.03)
+    assert _codes(client.diagnostics(uri, version=5, start=mark)) == ["SL102"]
+    logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
+    started = [m for m in logs if m.startswith(f"scalelint: linting {uri} ")]
+    assert len(started) <= 2 and started[-1].endswith(" v5")
 
 
 SLOW_RULE = textwrap.dedent('''\

@@ -26,6 +26,7 @@ STACK_BYTES = 512 * 1024 * 1024  # reserved address space, committed only as use
 RECURSION_LIMIT = 12_000  # Python frames: LibCST needs 2-4 per nesting level
 MAX_DEPTH = 1_000  # nesting levels of CPython's tree a file may have
 TIME_BUDGET_S = 60.0  # for one file's parse, model, rules and fixes
+GIVE_WAY_S = 1.0  # the longest a guarded check of a thread giving way waits to start
 #: address space a worker process may use (the check thread's stack reservation
 #: included): a file whose tree and model outgrow it is that file's error
 MEMORY_BUDGET_BYTES = 4 * 1024 * 1024 * 1024
@@ -99,9 +100,29 @@ def _applied_interruption() -> Interruption | None:
     return getattr(_caller, "interruption", None)
 
 
+@contextmanager
+def giving_way(ready: threading.Event) -> Iterator[None]:
+    """Make each guarded check this thread runs wait, before it starts, until
+    ``ready`` is set: a background job (the language server's project
+    warm-up) leaving the CPU and the GIL to more urgent work between files.
+    The wait is outside the checks' time budget, and at most GIVE_WAY_S per
+    check: work that never pauses slows the job down, never stops it (nor
+    deadlocks it on a lock the job holds)."""
+    previous = getattr(_caller, "ready", None)
+    _caller.ready = ready
+    try:
+        yield
+    finally:
+        _caller.ready = previous
+
+
 def checkpoint() -> None:
-    """Raise Interrupted when the Interruption this thread applied is stopped
-    (a caller's check between its own steps; a no-op when none is applied)."""
+    """Wait while the thread gives way (``giving_way``), then raise
+    Interrupted when the Interruption this thread applied is stopped (a
+    caller's check between its own steps; a no-op when neither is applied)."""
+    ready = getattr(_caller, "ready", None)
+    if ready is not None:
+        ready.wait(GIVE_WAY_S)
     interruption = _applied_interruption()
     if interruption is not None:
         interruption.check()

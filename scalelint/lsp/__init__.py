@@ -17,7 +17,7 @@ The scalelint language server. It speaks the Language Server Protocol over
 stdin/stdout: point your editor's LSP client at `scalelint-lsp` (see the
 README for VS Code, Neovim, Helix and Emacs). Settings come from the client's
 initializationOptions: select, ignore, unsafeFixes, configPath,
-trustLocalRules, debounceMs.
+trustLocalRules, debounceMs, debounceMaxMs.
 """
 
 

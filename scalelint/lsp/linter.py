@@ -15,6 +15,7 @@ from scalelint.core.lines import LineIndex, split_lines
 from scalelint.engine.config import Config, load_config, local_rules_to_load
 from scalelint.engine.guard import checkpoint
 from scalelint.engine.registry import Registry, load_registry, load_registry_cached
+from scalelint.lsp.debounce import Limits
 
 TRUST_OPTION = "trustLocalRules"
 TRUST_OPTION_HINT = f'set "{TRUST_OPTION}": true in the language server\'s initializationOptions'
@@ -35,7 +36,9 @@ class Settings:
     """What the client may set (initializationOptions, didChangeConfiguration):
     ``select``/``ignore`` (like the CLI's), ``unsafeFixes`` (offer unsafe
     fixes as quick fixes), ``configPath`` (absolute, or relative to each
-    workspace folder), ``trustLocalRules``, ``debounceMs``."""
+    workspace folder), ``trustLocalRules``, ``debounceMs`` and
+    ``debounceMaxMs`` (the floor and ceiling of the debounce window, which
+    follows the rhythm of the edits: scalelint.lsp.debounce)."""
 
     select: tuple[str, ...] | None = None
     ignore: tuple[str, ...] = ()
@@ -43,6 +46,11 @@ class Settings:
     config_path: str | None = None
     trust_local_rules: bool = False
     debounce_ms: int = 50
+    debounce_max_ms: int = 300
+
+    @property
+    def debounce(self) -> Limits:
+        return Limits(self.debounce_ms / 1000, self.debounce_max_ms / 1000)
 
 
 _OPTION_TYPES: dict[str, tuple[str, type, str]] = {
@@ -53,6 +61,7 @@ _OPTION_TYPES: dict[str, tuple[str, type, str]] = {
     "configPath": ("config_path", str, "a path"),
     TRUST_OPTION: ("trust_local_rules", bool, "true or false"),
     "debounceMs": ("debounce_ms", int, "a number of milliseconds"),
+    "debounceMaxMs": ("debounce_max_ms", int, "a number of milliseconds"),
 }
 
 
@@ -271,8 +280,13 @@ class DocumentLinter:
             report = runner.run()
         if project_phase:
             project.warm = True
-        return LintResult([f for f in report.findings if f.path == path],
-                          [e for e in report.errors if e.path == path], complete)
+        findings = [f for f in report.findings if f.path == path]
+        config = project.config
+        if config.baseline:  # applied as the CLI applies it
+            from scalelint.report.baseline import filtered
+
+            findings = filtered(findings, config.root, config.baseline, {path: text}, [path]).findings
+        return LintResult(findings, [e for e in report.errors if e.path == path], complete)
 
     def lint(self, path: str, text: str) -> list[Finding]:
         return self.check(path, text).findings

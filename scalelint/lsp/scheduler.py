@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from scalelint.engine.guard import Interrupted, Interruption
+from scalelint.lsp.debounce import Limits, Rhythm
 
 
 @dataclass
@@ -17,16 +18,18 @@ class Job:
     uri: str
     version: int
     text: str
-    due: float  # time.monotonic() at which the lint may start
+    due: float  # the scheduler's clock at which the lint may start
     #: stopped when a newer text of the document arrives while this one is linted
     interruption: Interruption = field(default_factory=Interruption)
 
 
 class LintScheduler:
     """``submit`` records the newest text of a document; the worker lints it
-    once no newer text arrived for the debounce delay, or at once when the
-    document had no change for that long before (the first change after a
-    pause is not made to wait; if more follow, it is stopped). ``work(job)`` lints and
+    at once, or, for an edit within a burst of edits, once no newer text
+    arrived for the debounce window (scalelint.lsp.debounce: it follows the
+    document's recent gaps between edits; the first edit after a pause is not
+    made to wait, and if more follow, its lint is stopped). ``clock`` (seconds,
+    monotonic) is injectable for tests. ``work(job)`` lints and
     returns a result (an exception it raised is the result); ``deliver(job, result)`` is called only when ``job`` is
     still the document's latest version (an old version is never delivered).
     A newer text, or the document's closing, stops the lint in flight: its
@@ -34,25 +37,30 @@ class LintScheduler:
     ``work`` may call ``job.interruption.check()`` between its own steps, and
     an interrupted lint delivers nothing."""
 
-    def __init__(self, work: Callable[[Job], object], deliver: Callable[[Job, object], None]) -> None:
-        self._work, self._deliver = work, deliver
+    def __init__(self, work: Callable[[Job], object], deliver: Callable[[Job, object], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._work, self._deliver, self._clock = work, deliver, clock
         self._pending: dict[str, Job] = {}
         self._latest: dict[str, int] = {}
-        self._last_submit: dict[str, float] = {}  # uri -> time.monotonic() of its last text
+        self._rhythm = Rhythm()
         self._running: Job | None = None  # the job being linted now
+        #: set while no lint is queued or running (background work gives way otherwise)
+        self.idle = threading.Event()
+        self.idle.set()
         self._cond = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="scalelint-lint", daemon=True)
         self._thread.start()
 
-    def submit(self, uri: str, version: int, text: str, delay: float = 0.0) -> None:
+    def submit(self, uri: str, version: int, text: str, edit: Limits | None = None) -> None:
+        """Lint this text of ``uri``: at once, or for an ``edit``, after the
+        debounce window its rhythm gives within these limits."""
         with self._cond:
-            now = time.monotonic()
-            previous = self._last_submit.get(uri)
-            after_a_pause = previous is None or now - previous >= delay
-            self._last_submit[uri] = now
+            now = self._clock()
+            delay = self._rhythm.change(uri, now, edit) if edit is not None else 0.0
             self._latest[uri] = version
-            self._pending[uri] = Job(uri, version, text, now if after_a_pause else now + delay)
+            self._pending[uri] = Job(uri, version, text, now + delay)
+            self._update_idle()
             self._interrupt(uri)
             self._cond.notify()
 
@@ -61,8 +69,16 @@ class LintScheduler:
         with self._cond:
             self._latest.pop(uri, None)
             self._pending.pop(uri, None)
-            self._last_submit.pop(uri, None)
+            self._rhythm.forget(uri)
             self._interrupt(uri)
+            self._update_idle()
+
+    def _update_idle(self) -> None:
+        """Set ``idle`` when nothing is queued or running (called holding the condition)."""
+        if self._pending or self._running is not None:
+            self.idle.clear()
+        else:
+            self.idle.set()
 
     def _interrupt(self, uri: str) -> None:
         """Stop the lint in flight if it is of ``uri`` (called holding the condition)."""
@@ -82,6 +98,7 @@ class LintScheduler:
             self._stopped = True
             if self._running is not None:
                 self._running.interruption.stop()
+            self.idle.set()  # nothing waits for a stopped scheduler
             self._cond.notify()
 
     def _next(self) -> Job | None:
@@ -90,7 +107,7 @@ class LintScheduler:
             while not self._stopped:
                 if self._pending:
                     job = min(self._pending.values(), key=lambda j: j.due)
-                    wait = job.due - time.monotonic()
+                    wait = job.due - self._clock()
                     if wait <= 0:
                         del self._pending[job.uri]
                         self._running = job
@@ -110,6 +127,7 @@ class LintScheduler:
             finally:
                 with self._cond:
                     self._running = None
+                    self._update_idle()
 
     def _lint(self, job: Job) -> None:
         if not self.is_current(job.uri, job.version):

@@ -12,7 +12,7 @@ from typing import Any
 
 from scalelint.core.errors import UsageError
 from scalelint.core.findings import Finding, FixSafety
-from scalelint.engine.guard import Interrupted
+from scalelint.engine.guard import Interrupted, giving_way
 from scalelint.lsp.linter import (
     FIX_ALL_KIND, QUICKFIX_KIND, ActionRequest, DocumentLinter, LintResult, Project, actions_for,
     error_diagnostic, findings_at, fix_all_action, hover_markdown, range_from_json, read_settings, uri_to_path,
@@ -101,12 +101,13 @@ class Session:
         self.server.client_register_capability(t.RegistrationParams(registrations=[registration]))
 
     # -- documents ---------------------------------------------------------------------
-    def submit(self, uri: str, delay: float = 0.0) -> None:
+    def submit(self, uri: str, edit: bool = False) -> None:
         document = self.server.workspace.get_text_document(uri)
-        self.scheduler.submit(uri, document.version or 0, document.source, delay)
+        self.scheduler.submit(uri, document.version or 0, document.source,
+                              self.linter.settings.debounce if edit else None)
 
     def changed(self, uri: str) -> None:
-        self.submit(uri, self.linter.settings.debounce_ms / 1000)
+        self.submit(uri, edit=True)
 
     def closed(self, uri: str) -> None:
         self.scheduler.forget(uri)
@@ -155,14 +156,16 @@ class Session:
 
     def _warm_project(self, project: Project, path: str, text: str) -> None:
         """Run the project phase once in the background (it reads every file of
-        the project the cache does not know), then lint the open files again."""
+        the project the cache does not know), giving way to the edits' lints
+        between files, then lint the open files again."""
         if id(project) in self.warming:
             return
         self.warming.add(id(project))
 
         def warm() -> None:
-            try:
-                self.linter.check(path, text, project_phase=True)
+            try:  # between files, it waits while an edit's lint is queued or running
+                with giving_way(self.scheduler.idle):
+                    self.linter.check(path, text, project_phase=True)
             except Exception as exc:
                 self._call_soon(self._log, f"project phase failed: {type(exc).__name__}: {exc}")
             finally:

@@ -55,8 +55,46 @@ class BaselineResult:
     stale: list[str] = field(default_factory=list)  # keys matching no finding in a checked file
 
 
+def configured(root: Path, setting: str | None, given: Path | None = None) -> Path | None:
+    """The baseline file a run uses: the one given (``--baseline``), else the
+    configuration's ``baseline`` setting (relative to the project ``root``), else none."""
+    if given is not None:
+        return given
+    return root / setting if setting else None
+
+
+def filtered(
+    findings: list[Finding], root: Path, setting: str | None, texts: dict[str, str], checked: list[str],
+    given: Path | None = None,
+) -> BaselineResult:
+    """The findings of a run (the command line's, or an editor buffer's) once
+    the run's baseline file (see ``configured``) has dropped those it records;
+    all of them when there is no baseline."""
+    path = configured(root, setting, given)
+    if path is None:
+        return BaselineResult(findings)
+    return apply(findings, load(path, root), texts, root, checked)
+
+
+#: the entries of the baseline files read, by (path, root), with the file's (inode, mtime, size) they were read at
+_LOADED: dict[tuple[str, str], tuple[tuple[int, int, int], Counter[str]]] = {}
+
+
 def load(path: Path, root: Path) -> Counter[str]:
-    """The entries of a baseline file, keyed as this version keys them."""
+    """The entries of a baseline file, keyed as this version keys them (read
+    again only when the file changed: an editor applies it at every lint)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return _read(path, root)
+    key, stamp = (str(path), str(root)), (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    known = _LOADED.get(key)
+    if known is None or known[0] != stamp:
+        known = _LOADED[key] = (stamp, _read(path, root))
+    return Counter(known[1])
+
+
+def _read(path: Path, root: Path) -> Counter[str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
