@@ -270,7 +270,9 @@ class CheckThenActWithoutLock(_FlowRule):
     Also settled: upserts (`bulk_create(update_conflicts=True)` or
     `ignore_conflicts=True`, `insert(...).on_conflict_do_nothing()`,
     `INSERT ... ON CONFLICT`), an `except IntegrityError` around the write or
-    around the call of the helper that writes, and a lock taken by a context
+    around the call of the helper that writes (for `session.add(row)`, around
+    the `flush()` or `commit()` that sends its INSERT, with no query or call
+    in between that may flush it first), and a lock taken by a context
     manager named for one (`with advisory_lock(key):`, `with cache.lock(...)`;
     a `threading.Lock` serialises one process only and does not count), in
     SQL (`LOCK TABLE`, `pg_advisory_xact_lock`), or by a lock helper: one

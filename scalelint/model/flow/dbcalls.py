@@ -52,6 +52,7 @@ class DbCalls:
         sessionish = (name in catalog.SA_FLUSH_METHODS or name in catalog.SA_INSTANCE_WRITES) and self._session(receiver)
         if sessionish and name in catalog.SA_FLUSH_METHODS:
             self.flushes = True
+            self.pending.flush(st.unique, st.branch)
         arg_labels = [self.eval(a.value, st) for a in call.args]
         all_args = frozenset().union(*arg_labels) if arg_labels else EMPTY
         if sessionish and name in catalog.SA_INSTANCE_WRITES and args:
@@ -61,7 +62,8 @@ class DbCalls:
                 if verb == "save" and _new_instance(arg_labels[0]):
                     verb = "insert"
                 self.write(call, verb, entity_name(entity), f"session.{name}({entity})", st,
-                           subject=arg_labels[0] if verb != "delete" else EMPTY, handles=labels)
+                           subject=arg_labels[0] if verb != "delete" else EMPTY, handles=labels,
+                           pending=verb != "delete")
                 return EMPTY, i + 1
         if name in catalog.INSTANCE_SAVE_METHODS or name in catalog.INSTANCE_DELETE_METHODS:
             entity = self._model_of(labels, instance=True)
@@ -356,7 +358,8 @@ class DbCalls:
     def write(self, node: cst.CSTNode, verb: str, entity: str | None, what: str, st: State, *,
               data: frozenset[Label] = EMPTY, subject: frozenset[Label] = EMPTY, rechecks: bool = False,
               relative: bool = False, upsert: bool = False, handles: frozenset[Label] = EMPTY,
-              needs_flush: bool = False, target: str | None = None) -> None:
+              needs_flush: bool = False, target: str | None = None, pending: bool = False) -> None:
+        """Record a write; ``pending``: a session insert that runs at the next flush."""
         if self.out is None or is_replica(self._write_handles(handles), unguarded=True):
             return  # not a write to the primary (or at import time)
         key, new = self.b.key_for("w", node)
@@ -369,6 +372,10 @@ class DbCalls:
         self.b.flow.writes[key] = Write(key, verb, entity, what, rechecks, relative, upsert, st.unique, data,
                                         subject, st.ctl, needs_flush, node, anchor=self.anchor, target=target)
         self.out.writes.append(key)
+        if pending:
+            self.pending.add(key, st.branch)
+        else:
+            self.pending.flush(st.unique, st.branch)  # a statement sent now autoflushes the session
         self._record("w", key, EMPTY, st)
 
     def _write_handles(self, handles: frozenset[Label]) -> frozenset[Label]:
@@ -381,6 +388,8 @@ class DbCalls:
     def _record(self, kind: str, key: str, labels: frozenset[Label], st: State) -> None:
         if self.out is None:
             return
+        if kind != "w":
+            self.pending.flush(st.unique, st.branch)  # a query autoflushes; a call may commit
         if not any(e[1] == key for e in self.out.events[-50:]):
             self.out.events.append((kind, key, labels, st.branch))
         if kind == "c" and self.out is not None and key not in self.out.sites:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from scalelint.model import catalog, dbops
+from scalelint.model.flow.pending import PendingInserts
 from scalelint.model.flow.dataflow import (
     AS_IS, CALL, COMPUTE, DEFAULTED, EMPTY, FIELD, HANDLE, ID_FIELD, LENGTH, NEW, ORIGIN, PARAM, PRIMARY_HANDLE, REF,
     TEST, UNKNOWN, Cond, FunctionFlow, Handle, Label, ModuleFlow, Site, State, field_op, is_primary, is_replica, reshape,
@@ -129,6 +130,7 @@ class _Run(DbCalls):
         self.strings: dict[str, cst.BaseExpression] = {}
         self.returns: list[tuple[frozenset[Label], frozenset[tuple[str, bool]]]] = []
         self.flushes = False
+        self.pending = PendingInserts()  # session inserts waiting for a flush
         self.produced: list[frozenset[Label]] = []  # origin labels, in order (for except DoesNotExist)
         self.params: set[str] = set()
         self.annotations: dict[str, str] = {}  # parameter -> qualified annotation
@@ -196,6 +198,8 @@ class _Run(DbCalls):
                     label = label._replace(guard=label.guard | unknown)
                 result.add(label)
         out.returns = frozenset(result)
+        for key in self.pending.settled():
+            self.b.flow.writes[key].unique_guarded = True  # its INSERT runs inside an IntegrityError handler
         if not self.flushes:
             dropped = {k for k in out.writes if self.b.flow.writes[k].needs_flush}
             out.writes = [k for k in out.writes if k not in dropped]
@@ -259,10 +263,12 @@ class _Run(DbCalls):
         elif kind is cst.Return:
             labels = self.eval(node.value, st) if node.value is not None else EMPTY
             self.returns.append((labels, st.guards))
+            self.pending.leave()
             st.exited = True
         elif kind is cst.Raise:
             if node.exc is not None:
                 self.eval(node.exc, st)
+            self.pending.leave()
             st.exited = True
         elif kind is cst.Break or kind is cst.Continue:
             st.exited = True
