@@ -375,7 +375,7 @@ class DbCalls:
         if pending:
             self.pending.add(key, st.branch)
         else:
-            self.pending.flush(st.unique, st.branch)  # a statement sent now autoflushes the session
+            self.pending.may_flush(st.unique)  # a statement sent now autoflushes the session
         self._record("w", key, EMPTY, st)
 
     def _write_handles(self, handles: frozenset[Label]) -> frozenset[Label]:
@@ -389,7 +389,7 @@ class DbCalls:
         if self.out is None:
             return
         if kind != "w":
-            self.pending.flush(st.unique, st.branch)  # a query autoflushes; a call may commit
+            self.pending.may_flush(st.unique)  # a query autoflushes; a call may commit
         if not any(e[1] == key for e in self.out.events[-50:]):
             self.out.events.append((kind, key, labels, st.branch))
         if kind == "c" and self.out is not None and key not in self.out.sites:

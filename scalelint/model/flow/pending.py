@@ -4,9 +4,10 @@
 ``commit()``, or the autoflush of a later query). So an ``except IntegrityError``
 around that flush, not around ``add``, is what catches a unique violation of the
 insert. One function's walk records each waiting insert with the branch it was
-added in, and settles it at the next flush: guarded when that flush sits inside
-an IntegrityError handler on every path that added it, exposed otherwise (a flush
-outside a handler, a call or query that may flush, leaving the function unflushed).
+added in, and settles it at the next explicit flush: guarded when that flush sits
+inside an IntegrityError handler on every path that added it, exposed otherwise (a
+flush outside a handler, a query or call that may flush outside one, leaving the
+function unflushed).
 """
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ class PendingInserts:
             else:
                 self.exposed.add(key)
         self.waiting.clear()
+
+    def may_flush(self, guarded: bool) -> None:
+        """A query, statement or call that may flush the session ran: outside a handler
+        it exposes the waiting inserts; inside one they wait for an explicit flush."""
+        if not guarded:
+            self.leave()
 
     def leave(self) -> None:
         """The path ends (return, raise) with inserts unflushed: a caller flushes them, unguarded."""
