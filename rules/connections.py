@@ -703,7 +703,7 @@ def _after(tx: Transaction) -> str:
 def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
     """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
     found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
-    return list(found if found is not None else ctx.location(node))
+    return list(found if found is not None else ctx.location(node, within=stmt.node))
 
 
 def _io_site(steps: list[summaries.Step], line: int) -> Related:
