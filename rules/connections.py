@@ -504,20 +504,10 @@ class BlockingIoInTransaction(ProjectRule):
     shared_facts = (summaries.FACTS_KEY,)
 
     def check_function(self, fn: FunctionModel) -> None:
-        work = work_of(fn)
-        if not work.transactions:
-            return
-        reported: list[cst.Call] = []
-        for stmt, call in fn.calls():
-            tx = work.transaction_of(stmt)
-            if tx is None or any(_inside(call, outer) for outer in reported):
-                continue
-            info = work.classify(call)
-            if info.kind == "io":
-                reported.append(call)
-                if not info.task:  # else the project phase asks the call graph (_deferred_enqueues)
-                    message, fix = self._report_parts(fn, stmt, call, work, info, tx)
-                    self.report(call, message, fix=fix)
+        for stmt, call, work, info, tx in _io_in_transactions(fn):
+            if not info.task:  # else the project phase asks the call graph (_deferred_enqueues)
+                message, fix = self._report_parts(fn, stmt, call, work, info, tx)
+                self.report(call, message, fix=fix)
 
     def _report_parts(self, fn: FunctionModel, stmt: Stmt, call: cst.Call, work: FunctionWork, info: Any,
                       tx: Any) -> tuple[str, Fix | None]:
@@ -528,18 +518,7 @@ class BlockingIoInTransaction(ProjectRule):
     def _deferred_enqueues(self, fn: FunctionModel) -> Iterator[list[Any]]:
         """Enqueues on a task the project defines, inside an explicit transaction: a
         broker round trip unless the call graph shows the project's own dispatcher."""
-        work = work_of(fn)
-        if not work.transactions:
-            return
-        reported: list[cst.Call] = []
-        for stmt, call in fn.calls():
-            tx = work.transaction_of(stmt)
-            if tx is None or any(_inside(call, outer) for outer in reported):
-                continue
-            info = work.classify(call)
-            if info.kind != "io":
-                continue
-            reported.append(call)
+        for stmt, call, work, info, tx in _io_in_transactions(fn):
             if info.task:
                 message, fix = self._report_parts(fn, stmt, call, work, info, tx)
                 yield [info.task, *_spot(self._ctx, call, stmt), message, fix.to_json() if fix is not None else None]
@@ -693,6 +672,23 @@ class BlockingIoInTransaction(ProjectRule):
             f"{described} {_WAITS.get(category, 'does blocking I/O')} inside {tx_label} "
             f"(line {line}): the transaction keeps its connection and locks meanwhile; {later}"
         )
+
+
+def _io_in_transactions(fn: FunctionModel) -> Iterator[tuple[Stmt, cst.Call, FunctionWork, Any, Transaction]]:
+    """The blocking I/O calls inside the function's explicit transactions, outermost
+    first (a call nested in one already found is left out)."""
+    work = work_of(fn)
+    if not work.transactions:
+        return
+    reported: list[cst.Call] = []
+    for stmt, call in fn.calls():
+        tx = work.transaction_of(stmt)
+        if tx is None or any(_inside(call, outer) for outer in reported):
+            continue
+        info = work.classify(call)
+        if info.kind == "io":
+            reported.append(call)
+            yield stmt, call, work, info, tx
 
 
 def _after(tx: Transaction) -> str:
