@@ -497,7 +497,7 @@ class InvalidationBeforeCommit(ProjectRule):
 
         def locate(call: cst.Call, stmt: Stmt) -> list[int]:
             found = locator.locate(call, stmt.node)
-            return list(found if found is not None else self._ctx.location(call))
+            return list(found if found is not None else self._ctx.location(call, within=stmt.node))
 
         return invalidation_facts(module, locate) or None
 

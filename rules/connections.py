@@ -537,14 +537,17 @@ class BlockingIoInTransaction(ProjectRule):
                 wrote: list[Any] = []  # [line, "order.save()"]: the view's first write or row lock
                 for stmt, call in fn.calls():
                     if not wrote and (row_lock(call) or writes(call)):
-                        wrote = [self._ctx.line_of(call), call_label(call), "locked rows" if row_lock(call) else "wrote"]
+                        wrote = [self._ctx.line_of(call, within=stmt.node), call_label(call),
+                                 "locked rows" if row_lock(call) else "wrote"]
                     if not wrote or work.transaction_of(stmt) is not None:
                         continue  # nothing written yet (no locks held), or an explicit transaction (file phase)
                     info = work.classify(call)
                     if info.kind == "io":
-                        views.append([*self._ctx.location(call), info.describe(), info.category, info.task, wrote])
+                        views.append([*self._ctx.location(call, within=stmt.node), info.describe(), info.category,
+                                      info.task, wrote])
                     elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
-                        view_calls.append([target, info.label, wrote, literal_kwargs(call), *self._ctx.location(call)])
+                        view_calls.append([target, info.label, wrote, literal_kwargs(call),
+                                           *self._ctx.location(call, within=stmt.node)])
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
         enqueues = [e for fn in module.functions for e in self._deferred_enqueues(fn)]
         sessions = [_span_facts(self._ctx, fn, span) for fn in module.functions for span in session_spans(fn) if span.writes]
@@ -696,7 +699,7 @@ def _after(tx: Transaction) -> str:
 def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
     """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
     found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
-    return list(found if found is not None else ctx.location(node))
+    return list(found if found is not None else ctx.location(node, within=stmt.node))
 
 
 def _io_site(steps: list[summaries.Step], line: int) -> Related:
@@ -1124,12 +1127,13 @@ class QueryInLoop(ProjectRule):
         """One loop's queries: the first, its advice, and the others by line."""
         query, loop = group[0].query, group[0].loop
         iterable = _short(loop.iterable)
-        line = self._ctx.line_of(loop.node)
+        line = self._ctx.line_of(loop.node, within=group[0].stmt)
         advice = _ADVICE.get((query.style, query.write)) or _ADVICE[(query.style, "read" if not query.write else "write")]
         message = f"{query.label} runs once per iteration of the loop over {iterable} (line {line}); {advice}"
         if len(group) == 1:
             return message
-        others = ", ".join(f"{found.query.label} (line {self._ctx.line_of(found.query.call)})" for found in group[1:])
+        others = ", ".join(f"{found.query.label} (line {self._ctx.line_of(found.query.call, within=found.stmt)})"
+                           for found in group[1:])
         return f"{message}; the loop also runs {others}"
 
 

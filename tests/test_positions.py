@@ -129,3 +129,144 @@ def test_a_parenthesized_node_is_located_without_its_parentheses_as_the_whole_pa
     whole = SourceFile("t.py", text, module, model)
     start, end = whole.positions.span(call)
     assert StatementLocator(module, text).locate(call, line) == (*whole._line_col(start), *whole._line_col(end)) == (3, 9, 4, 15)
+
+
+TRICKY = '''\
+import functools
+
+
+def handler(db, cache, ids):
+    for i in ids:
+        cache.delete(f"k:{i}")
+        db.save(i)
+    if ids:
+        cache.delete(f"k:{i}")
+        db.save(i)
+
+    @functools.wraps(handler)
+    # a comment between decorator and def
+    def inner(x):
+        db.save(i)
+        return [
+            cache.get(f"k:{j}")
+            for j in x
+        ]
+    rows = (
+        db.query(1)
+        .all()
+    ); db.save(i)
+    with db.begin() as tx: db.save(i)
+    return inner
+
+
+def handler(db, cache, ids):
+    for i in ids:
+        cache.delete(f"k:{i}")
+        db.save(i)
+    if ids:
+        cache.delete(f"k:{i}")
+        db.save(i)
+
+    @functools.wraps(handler)
+    # a comment between decorator and def
+    def inner(x):
+        db.save(i)
+        return [
+            cache.get(f"k:{j}")
+            for j in x
+        ]
+    rows = (
+        db.query(1)
+        .all()
+    ); db.save(i)
+    with db.begin() as tx: db.save(i)
+    return inner
+'''
+
+
+def _statements(module: cst.Module) -> list[cst.CSTNode]:
+    return [n for n in walk(module) if isinstance(n, (cst.BaseStatement, cst.BaseSmallStatement))]
+
+
+def test_nodes_placed_within_their_statement_have_the_whole_passes_spans() -> None:
+    # two identical functions: no statement's code occurs once, each is placed where CPython's tree starts it
+    module = cst.parse_module(TRICKY)
+    model = ModuleModel(module, path="t.py", module_name="t")
+    source = SourceFile("t.py", TRICKY, module, model)
+    whole = Positions(module, TRICKY)
+    pairs = [(node, stmt) for stmt in _statements(module) for node in walk(stmt)]
+    assert len(pairs) > 300
+    spans = [source.span(node, within=stmt) for node, stmt in pairs]
+    lines = [source.line_of(node, within=stmt) for node, stmt in pairs]
+    assert "positions" not in source.__dict__  # no whole-module pass
+    assert spans == [whole.span(node) for node, _ in pairs]
+    assert lines == [whole.line_col(whole.span(node)[0])[0] for node, _ in pairs]
+
+
+def test_a_repeated_part_is_placed_only_where_it_starts() -> None:
+    module = cst.parse_module(TRICKY)
+    whole = Positions(module, TRICKY)
+    second = module.body[2]
+    assert isinstance(second, cst.FunctionDef)
+    start = whole.span(second)[0]
+    assert Positions.of_part(module, TRICKY, second, "") is None  # its code occurs twice
+    placed = Positions.of_part(module, TRICKY, second, "", at=start)
+    assert placed is not None and all(placed.span(n) == whole.span(n) for n in walk(second))
+    assert Positions.of_part(module, TRICKY, second, "", at=start + 1) is None
+    assert Positions.of_part(module, TRICKY, second, "    ", at=start) is None
+
+
+VIEWS = '''\
+from django.shortcuts import render
+from shop.models import Order
+from shop.mail import notify
+
+
+def first(request, pk):
+    order = Order.objects.get(pk=pk)
+    order.save()
+    notify(order)
+    return render(request, "x.html", {"order": order})
+
+
+def second(request, pk):
+    order = Order.objects.get(pk=pk)
+    order.save()
+    notify(order)
+    return render(request, "x.html", {"order": order})
+
+
+def third(request):
+    return [
+        (Order.objects.filter(pk=i).exists(), Order.objects.get(pk=i))
+        for i in request.GET.getlist("ids")
+    ]
+'''
+
+
+def _counting_whole_passes(monkeypatch) -> list[int]:
+    count: list[int] = []
+    built = Positions.__init__
+
+    def counted(self, *args, **kwargs) -> None:
+        count.append(1)
+        built(self, *args, **kwargs)
+
+    monkeypatch.setattr(Positions, "__init__", counted)
+    return count
+
+
+def test_view_facts_and_a_loops_line_need_no_whole_module_pass(monkeypatch) -> None:
+    from helpers import rules_for
+    from scalelint.engine.checker import Checker
+    from scalelint.model.module import Recognition
+
+    passes = _counting_whole_passes(monkeypatch)
+    result = Checker(rules_for("SL103"), Recognition()).check("shop/views.py", VIEWS)
+    assert result.error is None and not passes
+    calls = result.facts["SL103"]["view_calls"]  # the writes and the calls occur twice in the file
+    assert [(c[2][0], c[4:]) for c in calls] == [(8, [9, 5, 9, 18]), (15, [16, 5, 16, 18])]
+    result = Checker(rules_for("SL104"), Recognition()).check("shop/views.py", VIEWS)
+    assert result.error is None and not passes
+    [finding] = result.findings
+    assert "(line 21)" in finding.message and "get(...) (line 22)" in finding.message

@@ -78,18 +78,28 @@ class Positions:
 
     @classmethod
     def of_part(cls, module: cst.Module, text: str, part: cst.CSTNode, indent: str,
-                lines: LineIndex | None = None) -> "Positions | None":
+                lines: LineIndex | None = None, at: int | None = None) -> "Positions | None":
         """Spans of the nodes of ``part`` (a statement indented by ``indent``)
         alone, the same the whole-module pass gives them; None unless the
-        part's code, generated with that indentation, occurs exactly once in
-        ``text``. Nodes outside the part are not in it."""
+        part's code, generated with that indentation, is in ``text`` where
+        ``at`` (the offset where the part's own syntax starts, when known)
+        puts it, or else occurs exactly once in ``text``. Nodes outside the
+        part are not in it."""
         state = _SpanState(module)
         state.indent_tokens.append(indent)
         part._codegen(state)
         code = "".join(state.tokens)
-        start = text.find(code)
-        if not code or start < 0 or text.find(code, start + 1) >= 0:
+        if not code:
             return None
+        start = -1
+        if at is not None:  # pinned: the code must be right there (no search, repeats are fine)
+            own = state.syntactic.get(id(part)) or state.inclusive[id(part)]
+            pinned = at - own[0]
+            start = pinned if pinned >= 0 and text.startswith(code, pinned) else -1
+        if start < 0:
+            start = text.find(code)
+            if start < 0 or text.find(code, start + 1) >= 0:
+                return None
         positions = cls.__new__(cls)
         positions._inclusive = {key: (a + start, b + start) for key, (a, b) in state.inclusive.items()}
         positions._syntactic = {key: (a + start, b + start) for key, (a, b) in state.syntactic.items()}

@@ -48,51 +48,62 @@ class SourceFile:
         return (*self._line_col(start), *self._line_col(end))
 
     def span(self, node: cst.CSTNode, within: cst.CSTNode | None = None) -> tuple[int, int]:
-        """Syntactic span of a node. An unparenthesized call whose source text
-        occurs once in the file (or once in ``within``, an enclosing node whose
-        own text occurs once) is found by text search, which spares files that
-        report a few calls the whole-module position pass."""
+        """Syntactic span of a node, sparing the whole-module position pass
+        when a cheaper way is exact: an unparenthesized call whose source text
+        occurs once in the file; else a node of ``within`` (an enclosing
+        statement), from that statement's positions alone, placed where
+        CPython's tree starts it (``_part``); else an unparenthesized call
+        whose text occurs once in ``within``'s text, itself occurring once."""
         if "positions" not in self.__dict__ and isinstance(node, cst.Call) and not node.lpar:
-            code = self.module.code_for_node(node)
-            found = _locate(self.text, code, 0, len(self.text))
-            if found is None and within is not None:
-                outer = _locate(self.text, self.module.code_for_node(within), 0, len(self.text))
-                found = None if outer is None else _locate(self.text, code, *outer)
+            found = _locate(self.text, self.module.code_for_node(node), 0, len(self.text))
             if found is not None:
                 return found
         if "positions" not in self.__dict__ and within is not None:
             part = self._part(within)
             if part is not None and part.has(node):
                 return part.span(node)
+            if isinstance(node, cst.Call) and not node.lpar:
+                outer = _locate(self.text, self.module.code_for_node(within), 0, len(self.text))
+                found = None if outer is None else _locate(self.text, self.module.code_for_node(node), *outer)
+                if found is not None:
+                    return found
         return self.positions.span(node)
 
     def _part(self, within: cst.CSTNode) -> Positions | None:
         """Positions of the statement ``within`` alone, when its code can be
-        placed exactly (it occurs once, at the indentation of its line)."""
+        placed exactly: where CPython's tree starts it (repeated statements
+        too), or else where it occurs once, at the indentation of its line
+        (none for a small statement that follows ``;`` or a colon)."""
         key = id(within)
         if key not in self._parts:
             from scalelint.model.spots import statement_locator
 
             start = statement_locator(self.model, self.text, self.python_tree).start(within) if self.model is not None else None
             indent = self.text[self.text.rfind("\n", 0, start) + 1:start] if start is not None else None
+            if indent is not None and indent.strip(" \t") and isinstance(within, cst.BaseSmallStatement):
+                indent = ""  # after ``;`` or a colon: a small statement generates no indentation
             placed = None
             if indent is not None and not indent.strip(" \t"):
-                placed = Positions.of_part(self.module, self.text, within, indent, self._lines)
+                placed = Positions.of_part(self.module, self.text, within, indent, self._lines, at=start)
             self._parts[key] = placed
         return self._parts[key]
 
     def _line_col(self, offset: int) -> tuple[int, int]:
         return self._lines.line_col(offset)
 
-    def line_of(self, node: cst.CSTNode) -> int:
+    def line_of(self, node: cst.CSTNode, within: cst.CSTNode | None = None) -> int:
+        """Line where ``node`` starts; ``within``, an enclosing statement,
+        lets a node that is not itself a statement be placed without the
+        whole-module position pass (see ``span``)."""
         if "positions" not in self.__dict__ and self.model is not None:
             from scalelint.model.spots import statement_locator
 
             start = statement_locator(self.model, self.text, self.python_tree).start(node)
             if start is not None:  # a statement: where CPython's tree starts it
                 return self._lines.line_col(start)[0]
+            if within is not None:
+                return self._lines.line_col(self.span(node, within)[0])[0]
         return self.positions.line_col(self.positions.span(node)[0])[0]
-
 
 
 def _unique(text: str, part: str, start: int, end: int) -> int | None:

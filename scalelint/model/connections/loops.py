@@ -55,6 +55,8 @@ class Loop:
 class LoopQuery:
     query: Query
     loop: Loop
+    #: the statement that evaluates the query (and a comprehension loop): places both cheaply
+    stmt: cst.CSTNode | None = None
 
 
 @dataclass
@@ -96,6 +98,10 @@ class LoopScanner:
                     self._iterated(part, enclosing)
                 self._visit(part, enclosing)
         return self.found
+
+    @property
+    def _current_node(self) -> cst.CSTNode | None:
+        return self.current.node if self.current is not None else None
 
     @cached_property
     def _local_values(self) -> dict[str, list[cst.BaseExpression]]:
@@ -158,7 +164,7 @@ class LoopScanner:
             if query is not None:
                 loop = self._loop_for(node, enclosing)
                 if loop is not None:
-                    self.found.append(LoopQuery(query, loop))
+                    self.found.append(LoopQuery(query, loop, self._current_node))
                 return
         for child in children(node):
             self._visit(child, enclosing)
@@ -171,7 +177,7 @@ class LoopScanner:
             return
         loop = self._loop_for(iterable, enclosing)
         if loop is not None:
-            self.found.append(LoopQuery(Query(iterable, render_chain(iterable), "django", ""), loop))
+            self.found.append(LoopQuery(Query(iterable, render_chain(iterable), "django", ""), loop, self._current_node))
 
     def _loop_for(self, node: cst.CSTNode, enclosing: "list[Loop | Stmt]") -> Loop | None:
         """The innermost loop that repeats this query with different arguments."""

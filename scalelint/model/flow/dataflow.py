@@ -286,7 +286,7 @@ class ModuleFlow:
             found = None
             if self.locator is not None and record.anchor is not None:
                 found = self.locator.locate(record.node, record.anchor, before=getattr(record, "before", False))
-            record.spot = found or self.ctx.location(record.node)
+            record.spot = found or self.ctx.location(record.node, within=record.anchor)
         return record.spot
 
     # -- facts --------------------------------------------------------------------------
