@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
-from scalelint.core.walk import walk
+from scalelint.core.walk import small_statements, walk
 from scalelint.model import catalog
 from scalelint.model.dbops import words
 from scalelint.model.contexts import MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any
@@ -91,13 +91,15 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
         if _is_command_class(info.bases):
             yield info.node, ONE_SHOT
     helpers = "schema_editor" in text or catalog.MIGRATION_MODEL_LOOKUP in text
+    migrating = any(root in text for root in catalog.MIGRATION_IMPORT_ROOTS)
     for fn in model.functions:
         if helpers and _migration_callable(fn):
             yield fn.node, MIGRATION  # nested ones too: built by a helper, handed to RunPython
             continue
         if "<locals>" in fn.qualname:
             continue
-        if fn.qualname in run_python or _migration_receiver(model, fn.node):
+        if fn.qualname in run_python or _migration_receiver(model, fn.node) or (
+                migrating and _imports_migration_framework(model, fn.node)):
             yield fn.node, MIGRATION
         elif fn.qualname in entry_names or _cli_command(model, fn.node) or (
             fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
@@ -107,6 +109,21 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
             yield from ((loop, ONE_SHOT) for loop in _startup_loops(fn.node))
         elif _setup_gated(fn.node):
             yield fn.node, ONE_SHOT
+
+
+def _imports_migration_framework(model: "ModuleModel", node: cst.FunctionDef) -> bool:
+    """The function imports a migration framework in its own body (a task that
+    waits for Django's migration plan, then backfills a table): migration code,
+    though its module is not."""
+    from scalelint.model.names import ImportTable
+
+    table = ImportTable(model.imports.package)
+    for small in small_statements(node.body.body):
+        if isinstance(small, cst.Import):
+            table.add_import(small)
+        elif isinstance(small, cst.ImportFrom):
+            table.add_import_from(small)
+    return imports_any(table.names.values(), catalog.MIGRATION_IMPORT_ROOTS)
 
 
 def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:
