@@ -450,7 +450,10 @@ class BlockingIoInTransaction(ProjectRule):
     the call graph, `super()` included) — keeps that transaction and its row
     locks until it commits or rolls back. Blocking I/O after the first such
     write and before the commit is reported here, naming the write ("inside
-    the transaction that wrote at line N"); I/O before the write stays a
+    the transaction that wrote at line N"), also when it happens in a project
+    helper the session is handed to after the write (`await
+    charge_customer(session, checkout)`, `async with customer_for(session,
+    checkout)`: reported at the call); I/O before the write stays a
     plain hold (SL101). A helper that commits its own write leaves nothing
     held, and a write in a branch that returns or raises does not count
     after that branch.
@@ -642,7 +645,7 @@ class BlockingIoInTransaction(ProjectRule):
                 if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
                     continue  # the imported annotation is not a session
                 writes = _writes(span, graph)
-                for item in _held_io(span, graph) if writes else ():
+                for item in _held_io(span, graph, passing=True) if writes else ():
                     key = (path, item.spot[0], item.spot[1])
                     dirty = _dirty_at(writes, item)
                     if dirty is None or key in reported:
@@ -815,17 +818,29 @@ def _span_facts(ctx: Any, fn: FunctionModel, span: SessionSpan) -> dict[str, Any
         "borrowed": ref.borrowed, "alias": ref.alias, "io": io,
         "calls": [[c.target, c.info_label, literal_kwargs(c.call), equality_branches(fn, c.stmt), *_spot(ctx, c.call, c.stmt)]
                   for c in span.calls],
+        "passing": [[c.target, c.info_label, literal_kwargs(c.call), equality_branches(fn, c.stmt),
+                     *_spot(ctx, c.call, c.stmt)] for c in span.passing],
         "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0,
                     equality_branches(fn, w.stmt)] for w in span.writes],
     }
 
 
-def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
-    """The span's blocking I/O: its own calls and the project calls that reach some."""
+#: how far below a helper handed the session its blocking I/O may be (the helper, one
+#: client wrapper, the call): deeper chains run through the helper's own branches and holds
+HANDED_IO_DEPTH = 3
+
+
+def _held_io(span: dict[str, Any], graph: summaries.CallGraph, passing: bool = False) -> list[_HeldIo]:
+    """The span's blocking I/O: its own calls and the project calls that reach some; with
+    ``passing``, also the calls handed the session (SL103: their I/O is inside the transaction
+    that wrote; for SL101 the callee's own hold is reported in the callee)."""
     found = [_HeldIo(spot, text, described, category, branches=branches)
              for text, described, category, task, branches, *spot in span["io"] if not task or graph.enqueues_to_broker(task)]
-    for target, label, literals, branches, *spot in span["calls"]:
+    handed = [[*call, True] for call in span.get("passing", ())] if passing else []
+    for target, label, literals, branches, *spot, handed_session in [*[[*c, False] for c in span["calls"]], *handed]:
         steps = graph.io_chain_for(target, literals)
+        if steps is not None and handed_session and len(steps) > HANDED_IO_DEPTH:
+            continue  # deeper in a helper handed the session: its own spans report it nearer the I/O
         if steps is not None:
             calls = f", calls {summaries.render_chain(steps[1:])}" if len(steps) > 1 else ""
             found.append(_HeldIo(spot, f"{label} (line {spot[0]}{calls})", summaries.described(label, steps),
