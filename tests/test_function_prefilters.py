@@ -46,3 +46,39 @@ def test_sl306_paths_are_the_full_events_of_the_functions_the_project_phase_read
             kept += read
             skipped += bool(full) and not read
     assert kept > 10 and skipped > 10  # the fixtures exercise both sides
+
+
+def test_session_spans_are_walked_only_in_functions_calling_a_session() -> None:
+    """SL101/SL103's session spans: a function none of whose calls runs on (or hands
+    on) a session it uses is not walked; walking it anyway finds no span."""
+    from scalelint.model.connections.sessions import _SpanWalker
+
+    walked = skipped = 0
+    for model in _models():
+        for fn in model.functions:
+            walker = _SpanWalker(fn)
+            if not walker.refs:
+                continue
+            if walker.triggered():
+                walked += 1
+                continue
+            skipped += 1
+            assert _SpanWalker(fn).walked() == [], (model.path, fn.qualname)
+    assert walked > 10 and skipped > 10
+
+
+def test_loop_queries_are_scanned_only_in_functions_with_a_loop() -> None:
+    """SL104's scan: a function without a ``for`` or a comprehension is not walked;
+    walking it anyway finds no query per iteration and no comprehension."""
+    from scalelint.model.connections.loops import LoopScanner
+
+    scanned = skipped = 0
+    for model in _models():
+        for fn in model.functions:
+            if LoopScanner(fn).loops():
+                scanned += 1
+                continue
+            skipped += 1
+            full = LoopScanner(fn)
+            assert full.scanned() == [] and full.comprehensions == [], (model.path, fn.qualname)
+    assert scanned > 10 and skipped > 10

@@ -24,6 +24,9 @@ IMPORT_FAILURES = (Exception, SystemExit)
 class Registry:
     rules: dict[str, type[Rule]] = field(default_factory=dict)  # code -> class
     origin: dict[str, str] = field(default_factory=dict)  # code -> pack name
+    #: code_fingerprint() of the local rules it was loaded with, when
+    #: load_registry_cached computed it (the run's cache reuses it)
+    fingerprint: str | None = None
 
     def add(self, rule: type[Rule], origin: str) -> None:
         problems = rule.validate_declaration()
@@ -128,7 +131,8 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
     from scalelint.engine import manifest
     from scalelint.engine.cache import VERSION_DIR, CacheRoot
 
-    root, parts, name = CacheRoot(cache_dir), (VERSION_DIR,), f"rules-{code_fingerprint(local)}.json"
+    fingerprint = code_fingerprint(local)
+    root, parts, name = CacheRoot(cache_dir), (VERSION_DIR,), f"rules-{fingerprint}.json"
     loaded: list[Registry] = []
 
     def classes() -> dict[str, type[Rule]]:
@@ -138,11 +142,12 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
 
     known = manifest.read(root, parts, name, classes)
     if known is not None:
-        registry = Registry()
+        registry = Registry(fingerprint=fingerprint)
         registry.rules, registry.origin = known  # type: ignore[assignment]
         return registry
     registry = load_registry(local)
     manifest.write(root, parts, name, registry.sorted(), registry.origin)
+    registry.fingerprint = fingerprint
     return registry
 
 
