@@ -638,3 +638,22 @@ def test_packs_are_looked_up_only_when_a_distribution_declares_one(tmp_path: Pat
     archive = tmp_path / "packs.zip"
     archive.write_bytes(b"PK\x05\x06" + bytes(18))
     assert _other_packs_declared([str(archive)])
+
+
+def test_an_import_hook_listing_distributions_leaves_packs_to_importlib_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from importlib.machinery import PathFinder
+
+    from scalelint.engine import registry
+
+    monkeypatch.setattr(sys, "meta_path", [PathFinder])
+    assert not registry._other_finders()
+
+    class Finder:
+        @staticmethod
+        def find_distributions(context=None):
+            return iter(())
+
+    monkeypatch.setattr(sys, "meta_path", [PathFinder, Finder()])
+    assert registry._other_finders()

@@ -218,11 +218,19 @@ def _entry_points():
     installed distribution and imports email, zipfile and csv to do so (about
     30 ms a run); most environments declare no pack but the built-in one, which
     a look at the distributions' ``entry_points.txt`` files tells first."""
-    if not _other_packs_declared(sys.path):
+    if not _other_finders() and not _other_packs_declared(sys.path):
         return []
     from importlib.metadata import entry_points
 
     return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _other_finders() -> bool:
+    """Whether an import hook other than the standard path finder can list
+    distributions (importlib.metadata asks it; a scan of sys.path would not)."""
+    from importlib.machinery import PathFinder
+
+    return any(hasattr(finder, "find_distributions") and finder is not PathFinder for finder in sys.meta_path)
 
 
 def _other_packs_declared(path: Iterable[str]) -> bool:
