@@ -155,8 +155,18 @@ class _SpanWalker:
                 self.by_node.setdefault(id(stmt.node.body[0]), stmt)
 
     def spans(self) -> list[SessionSpan]:
-        if not self.refs:
+        if not self.refs or not self.triggered():
             return []
+        return self.walked()
+
+    def triggered(self) -> bool:
+        """Whether any call of the function runs on one of its sessions (or hands one
+        on): a span begins only at such a call, and a wrapper is made only by one, so
+        a function without one is not walked (one pass over its calls instead)."""
+        return any(self._session_call(call)[0] is not None for _, call in self.fn.calls())
+
+    def walked(self) -> list[SessionSpan]:
+        """The spans, from the walk of the function's blocks."""
         if isinstance(self.fn.node.body, cst.IndentedBlock):
             self._block(self.fn.node.body.body, {})
         return [span for span in self.done if span.io or span.calls or span.passing]
