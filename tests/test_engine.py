@@ -617,3 +617,29 @@ def test_code_fingerprint_covers_every_module_of_the_package() -> None:
     for sub in ("engine/runner.py", "core/findings.py", "model/connections/loops.py", "model/caches/keyindex.py",
                 "model/flow/dataflow.py", "fix/scoping.py", "report/baseline.py", "lsp/linter.py"):
         assert os.path.join(top, sub) in seen, sub
+
+
+REPLICA_COUPON = '''\
+from shop.models import Coupon
+
+
+def redeem(code, user):
+    if not Coupon.objects.using("replica").filter(code=code).exists():
+        Coupon.objects.create(code=code, user=user)
+'''
+
+
+def test_a_fix_run_reports_the_project_findings_of_the_fixed_text(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """SL201's unsafe fix reads the primary; the race it stood for (SL202, judged in the
+    project phase) is what the fixed file has, and the fix run says so as a check would."""
+    (tmp_path / "coupons.py").write_text(REPLICA_COUPON)
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path, root_is_project=True)
+    rules = load_registry().select(["SL201", "SL202"])
+    fixing = Runner(config, rules, RunSettings(paths=["."], fix=True, unsafe_fixes=True, use_cache=False,
+                                               jobs=1)).run()
+    assert '.using("default")' in (tmp_path / "coupons.py").read_text()
+    checking = Runner(config, rules, RunSettings(paths=["."], use_cache=False, jobs=1)).run()
+    assert [(f.code, f.line) for f in checking.findings] == [("SL202", 6)]
+    assert [(f.code, f.line) for f in fixing.findings] == [("SL202", 6)]
