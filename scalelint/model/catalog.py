@@ -981,6 +981,11 @@ MODEL_FIELD_ROOTS = ("django.db.models", "django.contrib.postgres.fields", "djan
 MODEL_FIELD_SUFFIXES = ("Field", "ForeignKey")
 #: calls recording a validation error on a form (``self.add_error(field, error)``)
 FORM_ERROR_METHODS = frozenset({"add_error"})
+#: decorators (last name) that make a method read as an attribute
+PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+#: logger methods that report a failure (``logger.error("worker %s is gone")``): code after
+#: them in the same block handles that failure
+ERROR_LOG_METHODS = frozenset({"error", "exception", "critical", "fatal"})
 #: command-line input: ``sys.argv``, and what ``parse_args()`` returns
 CLI_ITERABLES = frozenset({"sys.argv"})
 CLI_PARSE_METHODS = frozenset({"parse_args", "parse_known_args"})

@@ -19,7 +19,9 @@ import libcst as cst
 from scalelint.core.walk import walk
 from scalelint.model import catalog
 from scalelint.model.dbops import words
-from scalelint.model.contexts import MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any
+from scalelint.model.contexts import (
+    MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_FIRST_WORDS, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any,
+)
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel
@@ -97,12 +99,20 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
             continue
         if fn.qualname in run_python or _migration_receiver(model, fn.node):
             yield fn.node, MIGRATION
-        elif fn.qualname in entry_names or _cli_command(model, fn.node) or (
-            fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
-        ) or _maintains_schema(model, fn, text):
+        elif fn.qualname in entry_names or _cli_command(model, fn.node) or _one_off_name(fn.name) or (
+            _maintains_schema(model, fn, text)
+        ):
             yield fn.node, ONE_SHOT
         elif _startup(fn):
             yield from ((loop, ONE_SHOT) for loop in _startup_loops(fn.node))
+
+
+def _one_off_name(name: str) -> bool:
+    """A one-off data job (``backfill_members``) or an installation step
+    (``install_app``; not ``installation_status``), by its name."""
+    return name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES) or words(name)[:1] in {
+        (word,) for word in ONE_SHOT_FUNCTION_FIRST_WORDS
+    }
 
 
 def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:
