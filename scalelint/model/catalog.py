@@ -749,6 +749,13 @@ TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
+#: task decorators (last name) that may register a task under a name of its own
+TASK_REGISTERING_DECORATORS = frozenset({"task", "shared_task", "actor", "job"})
+#: their keywords naming it (``@actor(actor_name="org.backfill")``, ``@app.task(name="...")``)
+TASK_NAME_KEYWORDS = frozenset({"actor_name", "name"})
+#: calls enqueueing a task by its registered name (``enqueue_job("org.backfill", ...)``,
+#: Celery's ``app.send_task("org.backfill")``)
+ENQUEUE_BY_NAME_CALLS = frozenset({"enqueue_job", "send_task"})
 #: -- scheduled jobs (scalelint.model.schedules): run by a scheduler at a fixed interval --
 #: settings / config names holding a periodic schedule whose entries name tasks by
 #: ``"task": "dotted.path"`` (Celery beat, AWX's dispatcher); compared case-insensitively
