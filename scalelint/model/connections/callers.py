@@ -10,7 +10,8 @@ check only by a management command. From the project's call graph
 - is not used other than by a call some module resolves (referenced in a
   URLconf, ``__all__``, a callback; imported or method-called by a module
   that was never parsed; a method whose name is called on an object no
-  module can place),
+  module can place; public in a module some module imports whole: what is
+  reached through the module object, a private ``_helper`` only by name),
 - is not in a public API module (``api.py``),
 - and is called only by functions of other contexts, directly or through
   such helpers,
@@ -195,7 +196,7 @@ def _pinned(graph: CallGraph, key: str, unplaced: set[str], methods: set[str]) -
         "e" in fn.flags
         or key not in graph.callers
         or key in unplaced
-        or fn.module in unplaced
+        or (fn.module in unplaced and not fn.qualname.startswith("_"))
         or module_leaf in PUBLIC_MODULES
         or (is_method and fn.qualname.rsplit(".", 1)[-1] in methods)
     )
