@@ -86,14 +86,41 @@ def _growth_bounded(name: str, fn: "FunctionModel", local: Values, depth: int) -
     """Every place the function grows the local collection ``name``
     (``name.append(x)``, ``name.extend(xs)``, ``name[key] = x``) adds a bounded
     number of items: one item (or a fixed-size ``extend``/``update``) outside
-    loops, or in loops over fixed-size collections only."""
+    loops, in loops over fixed-size collections, or only for items whose key is
+    one of a fixed set (``if data["name"] in TEMPLATE_FIELDS: found.append(data)``:
+    one item per known key)."""
     for stmt, added in _growths(fn).get(name, ()):
         if added is not None and not fixed_size(added, fn, local, depth + 1):
             return False
-        for kind, node in stmt.context:
-            if kind == "loop" and not (isinstance(node, cst.For) and fixed_size(node.iter, fn, local, depth + 1)):
+        for at, (kind, node) in enumerate(stmt.context):
+            if kind != "loop" or (isinstance(node, cst.For) and fixed_size(node.iter, fn, local, depth + 1)):
+                continue
+            if not _keyed_by_fixed_set(stmt, stmt.context[at + 1 :], fn, local, depth):
                 return False
     return True
+
+
+def _keyed_by_fixed_set(
+    stmt: "Stmt", inner: tuple[tuple[str, cst.CSTNode], ...], fn: "FunctionModel", local: Values, depth: int
+) -> bool:
+    """``stmt`` sits in the body (not the ``else``) of an ``if`` that tests
+    membership in a fixed-size collection (``if key in KNOWN:``, also as one
+    operand of ``and``)."""
+    return any(
+        kind == "if"
+        and isinstance(node, cst.If)
+        and _tests_fixed_membership(node.test, fn, local, depth)
+        and any(sub is stmt.node for sub in walk(node.body))
+        for kind, node in inner
+    )
+
+
+def _tests_fixed_membership(test: cst.BaseExpression, fn: "FunctionModel", local: Values, depth: int) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return any(_tests_fixed_membership(side, fn, local, depth) for side in (test.left, test.right))
+    return isinstance(test, cst.Comparison) and any(
+        isinstance(c.operator, cst.In) and fixed_size(c.comparator, fn, local, depth + 1) for c in test.comparisons
+    )
 
 
 def _growths(fn: "FunctionModel") -> dict[str, list[tuple["Stmt", cst.BaseExpression | None]]]:
