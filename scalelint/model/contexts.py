@@ -7,7 +7,8 @@ Every file, and every function or block in it, runs in one context:
 - ``migration``: Django ``migrations/`` modules, Alembic revision trees,
   modules that import a migration framework, ``post_migrate`` receivers;
 - ``one-shot``: management commands, scripts, CLI commands, ``__main__``
-  blocks, seed/sample-data/populate tools, notebooks;
+  blocks, seed/sample-data/populate tools, notebooks, start-up loops and
+  first-run set-up handlers (scalelint.model.entrypoints);
 - ``scheduled``: jobs a scheduler runs at a fixed interval, one run at a time
   (Celery beat, ``add_periodic_task``, APScheduler, cron-triggered actors),
   and the helpers only they call. Only the project phase knows them (the
