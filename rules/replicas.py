@@ -379,7 +379,7 @@ class CheckThenActWithoutLock(_FlowRule):
     def _finding(self, graph: Graph, fn: "FunctionFlow", at: str, checks: list[tuple[str, list[Reach]]]) -> _Finding:
         """One finding at the write, its checks and reads as related places."""
         group = checks[0][1]
-        reach = min(group, key=lambda r: (graph.spot(r.origin.key)[:2], r.origin.key))
+        reach = min(group, key=lambda r: (graph.spot(r.origin.key)[:2], r.origin.key, _value_name(r.origin, r)))
         origin, write = reach.origin, reach.write
         source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
         via = f" via {reach.sites[0].name}()" if reach.sites else ""
