@@ -223,7 +223,8 @@ class ReplicaReadFeedsWrite(_FlowRule):
     def _finding(self, graph: Graph, group: list[Reach]) -> _Finding:
         """One finding per write: the most direct read (or the check it decides) in
         the message, the other replica reads feeding or deciding it as related places."""
-        reach = min(group, key=lambda r: (_reach_preference(r)[0], len(r.sites), graph.spot(r.origin.key)[:2]))
+        reach = min(group, key=lambda r: (_reach_preference(r)[0], len(r.sites), graph.spot(r.origin.key)[:2],
+                                          r.order()))
         origin, write = reach.origin, reach.write
         what = _value_name(origin, reach)
         source = f"{what} read from replica ({_where(graph, origin.key)})"
@@ -238,7 +239,7 @@ class ReplicaReadFeedsWrite(_FlowRule):
             message = f"{source} is saved back by {sink}{via}: stale fields overwrite newer ones; load it from the primary"
         else:
             message = f"{source} is written by {sink}{via}; replication lag makes it stale: read it from the primary"
-        others = sorted((r for r in group if r is not reach), key=lambda r: graph.spot(r.origin.key)[:2])
+        others = sorted((r for r in group if r is not reach), key=lambda r: (graph.spot(r.origin.key)[:2], r.order()))
         related = tuple((r.origin.key, f"{_value_name(r.origin, r)} read from replica feeds it too") for r in others)
         keys = tuple(dict.fromkeys([origin.key, write.key, *(s.key for s in reach.sites), *(k for k, _ in related)]))
         here = reach.at.split("#", 1)[0]
@@ -365,8 +366,8 @@ class CheckThenActWithoutLock(_FlowRule):
             if _racy_check(reach, fn, written_back):
                 by_check.setdefault(reach.at, []).append(reach)
         by_write: dict[str, list[tuple[str, list[Reach]]]] = {}
-        for check, group in sorted(by_check.items(), key=lambda item: graph.spot(item[0])[:2]):
-            first = min(group, key=lambda r: (graph.spot(_write_at(r))[:2], r.write.key))
+        for check, group in sorted(by_check.items(), key=lambda item: (graph.spot(item[0])[:2], item[0])):
+            first = min(group, key=lambda r: (graph.spot(_write_at(r))[:2], r.write.key, r.order()))
             by_write.setdefault(_write_at(first), []).append((check, group))
         for at, checks in by_write.items():
             yield self._finding(graph, fn, at, checks)
@@ -379,7 +380,8 @@ class CheckThenActWithoutLock(_FlowRule):
     def _finding(self, graph: Graph, fn: "FunctionFlow", at: str, checks: list[tuple[str, list[Reach]]]) -> _Finding:
         """One finding at the write, its checks and reads as related places."""
         group = checks[0][1]
-        reach = min(group, key=lambda r: (graph.spot(r.origin.key)[:2], r.origin.key, _value_name(r.origin, r)))
+        reach = min(group, key=lambda r: (graph.spot(r.origin.key)[:2], r.origin.key, _value_name(r.origin, r),
+                                          r.order()))
         origin, write = reach.origin, reach.write
         source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
         via = f" via {reach.sites[0].name}()" if reach.sites else ""
@@ -395,7 +397,7 @@ class CheckThenActWithoutLock(_FlowRule):
         related: list[tuple[str, str]] = []
         for check, reaches in checks:
             related.append((check, "the check"))
-            for key in sorted({r.origin.key for r in reaches}, key=lambda k: graph.spot(k)[:2]):
+            for key in sorted({r.origin.key for r in reaches}, key=lambda k: (graph.spot(k)[:2], k)):
                 related.append((key, f"the read of {graph.origin(key).spelled}"))
         if reach.sites:
             related.append((write.key, f"the write, inside {reach.sites[-1].name}()"))
@@ -599,7 +601,7 @@ def _record(flow: ModuleFlow, key: str):
     return record
 
 
-def _reach_preference(reach: Reach) -> tuple[int, str, str]:
+def _reach_preference(reach: Reach) -> tuple[Any, ...]:
     """Among reaches at one spot, the most specific story first (a stale row saved
     back, then a decision, then a copied value), then a stable order: reaches
     come from label sets, whose order changes with the hash seed."""
@@ -609,7 +611,7 @@ def _reach_preference(reach: Reach) -> tuple[int, str, str]:
         story = 1
     else:
         story = 2
-    return story, reach.write.key, repr(reach.label)
+    return (story, reach.write.key, *reach.order())
 
 
 def _swap_fix(graph: Graph, origin: "Origin") -> Fix | None:

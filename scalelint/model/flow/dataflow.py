@@ -94,6 +94,19 @@ class Label(NamedTuple):
 
 
 EMPTY: frozenset[Label] = frozenset()
+
+
+def label_key(label: Label) -> str:
+    """A total order on labels that is the same on every run. Label sets are
+    unordered (their order changes with the hash seed), and ``repr`` of a
+    label spells its guard set in that order too: wherever the model picks
+    one member of a set, it picks the first by this key."""
+    guard = ",".join(sorted(f"{param}={int(want)}" for param, want in label.guard))
+    via = label_key(label.via) if label.via is not None else ""
+    return "|".join((label.kind, label.ref, label.shape, label.field or "", str(int(label.replica)), guard,
+                     f"({via})"))
+
+
 _ORDERINGS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 #: the primary database, as a handle or alias (``db.primary``, ``"default"``)
 PRIMARY_HANDLE = Label(HANDLE, "primary")

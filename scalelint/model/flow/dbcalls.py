@@ -9,7 +9,7 @@ import libcst as cst
 from scalelint.model import catalog, dbops
 from scalelint.model.flow.dataflow import (
     ALL_EXISTS, ALL_VALUE, AS_IS, CALL, COMPUTE, EMPTY, HANDLE, ID_FIELD, LOCK, LOCKED, NEW, ORIGIN, PARAM, REF,
-    ROW, ROWS, VALUE, Label, Origin, State, Write, field_op, is_replica, reshape,
+    ROW, ROWS, VALUE, Label, Origin, State, Write, field_op, is_replica, label_key, reshape,
 )
 from scalelint.model.dbops import Step, is_class_name, positional
 from scalelint.model.entities import entity_name
@@ -139,9 +139,11 @@ class DbCalls:
 
     def _model_of(self, labels: frozenset[Label], instance: bool = False) -> str | None:
         """The model an instance value belongs to: ``Model(...)``, or a row fetched
-        through the ORM (through Django's only, for ``instance.save()``)."""
+        through the ORM (through Django's only, for ``instance.save()``). A value
+        that may be one of several rows is the latest read (the same on every run:
+        label sets are unordered)."""
         kinds = ("django",) if instance else ("django", "sqlalchemy")
-        for label in labels:
+        for label in sorted(labels, key=_label_order):
             if label.kind == NEW and label.shape == AS_IS:
                 return label.ref
             if label.kind == ORIGIN and label.shape == AS_IS:
@@ -151,7 +153,8 @@ class DbCalls:
         return None
 
     def _django_origin(self, labels: frozenset[Label]) -> Origin | None:
-        for label in labels:
+        """The Django row a value is (the latest read, as in :meth:`_model_of`)."""
+        for label in sorted(labels, key=_label_order):
             if label.kind == ORIGIN and label.shape == AS_IS:
                 origin = self.b.flow.origins.get(label.ref)
                 if origin is not None and origin.kind == "django":
@@ -413,4 +416,4 @@ def _new_instance(labels: frozenset[Label]) -> bool:
 def _label_order(label: Label) -> tuple[int, str]:
     """Latest-created first (the handle nearest the read), then by name."""
     number = label.ref.rpartition("#")[2].lstrip("abcdefghijklmnopqrstuvwxyz")
-    return (-int(number) if number.isdigit() else 0, repr(label))
+    return (-int(number) if number.isdigit() else 0, label_key(label))

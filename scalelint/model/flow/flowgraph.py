@@ -16,7 +16,7 @@ from typing import Iterable
 
 from scalelint.model.flow.dataflow import (
     CALL, DEFAULTED, EMPTY, HANDLE, LOCKED, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
-    Spot, Write, compose,
+    Spot, Write, compose, label_key,
 )
 
 MAX_DEPTH = 4  # call levels followed from the reporting function
@@ -48,6 +48,13 @@ class Reach:
     at: str  # key of the record to report at (condition, call site, write)
     cond: Cond | None  # for control through an own condition
     sites: tuple[Site, ...]
+
+    def order(self) -> tuple[str, ...]:
+        """A total order on the reaches of one function, the same on every run:
+        reaches come from label sets, whose order changes with the hash seed, so
+        a rule picking one of several (the read a message names) breaks ties by this."""
+        return (self.origin.key, self.write.key, self.at, self.role, self.shape, label_key(self.label),
+                *(site.key for site in self.sites))
 
 
 @dataclass(frozen=True)
@@ -130,13 +137,19 @@ class Graph:
     def resolve(self, labels: frozenset[Label], stack: tuple[str, ...] = ()) -> frozenset[Label]:
         """The labels with call results replaced by what the callees return."""
         out: set[Label] = set()
+        calls: list[Label] = []
         for label in labels:
-            if label.kind == CALL:
-                out |= self._call_result(label, stack)
-            elif label.kind == ORIGIN and label.via is not None and label.via.kind == CALL:
-                out |= _apply_via(label, self._call_result(label.via, stack), keep_primary=True)
+            if label.kind == CALL or (label.kind == ORIGIN and label.via is not None and label.via.kind == CALL):
+                calls.append(label)
             else:
                 out.add(label)
+        # callees are followed in one order on every run: a cycle guard answers "nothing" to
+        # the function already being followed, so the order decides which partial answer is cached
+        for label in sorted(calls, key=label_key) if len(calls) > 1 else calls:
+            if label.kind == CALL:
+                out |= self._call_result(label, stack)
+            else:
+                out |= _apply_via(label, self._call_result(label.via, stack), keep_primary=True)  # type: ignore[arg-type]
         return frozenset(out)
 
     def _call_result(self, label: Label, stack: tuple[str, ...]) -> frozenset[Label]:
@@ -182,7 +195,8 @@ class Graph:
         """Callee-side labels in the caller's terms. Without ``intrinsic``, only what the
         caller contributes survives (its arguments, or a condition its arguments decide)."""
         out: set[Label] = set()
-        for label in labels:
+        # labels read through a handle passed in follow the argument's callees: in one order (see resolve)
+        for label in sorted(labels, key=label_key) if any(l.via is not None for l in labels) else labels:
             decided = self._guard(label.guard, site, callee)
             if decided is None:
                 continue
@@ -381,7 +395,7 @@ class Graph:
             parts = [("data", at_write, None, e.data), ("subject", at_write, None, e.subject)]
             parts += [("ctl", key, self.cond(key) if own else None, labels) for key, own, labels in e.ctl]
             for role, at, cond, labels in parts:
-                for label in self.resolve(labels):
+                for label in sorted(self.resolve(labels), key=label_key):  # reaches in one order every run
                     if label.kind != ORIGIN:
                         continue
                     origin = self.origin(label.ref)
@@ -408,7 +422,7 @@ class Graph:
                 if w is not None:
                     out.append(("w", w, branch, key, None))
             elif kind == "r":
-                for label in self.resolve(labels):
+                for label in sorted(self.resolve(labels), key=label_key):  # the first read after a write is named
                     origin = self.origin(label.ref) if label.kind == ORIGIN else None
                     if origin is not None and label.replica:
                         out.append(("r", (origin, label), branch, key, None))
@@ -420,7 +434,8 @@ class Graph:
                 for kind2, item, branch2, _, _ in self.events(callee, depth + 1):
                     if kind2 == "r":
                         origin, label = item  # type: ignore[misc]
-                        for sub in self.substitute(frozenset({label}), site, callee, intrinsic=True):
+                        for sub in sorted(self.substitute(frozenset({label}), site, callee, intrinsic=True),
+                                          key=label_key):
                             if sub.replica:
                                 out.append(("r", (origin, sub), branch + branch2, key, site))
                     else:
@@ -493,7 +508,7 @@ def _apply_via(label: Label, handles: frozenset[Label], keep_primary: bool) -> s
     for h in replicas:
         out.add(label._replace(replica=True, via=None, guard=label.guard | h.guard))
     if keep_primary and not any(not h.guard for h in replicas):
-        params = [h for h in handles if h.kind == PARAM][:2]
+        params = sorted((h for h in handles if h.kind == PARAM), key=label_key)[:2]
         for p in params:
             out.add(label._replace(via=p._replace(shape=SHAPES, field=None)))
         if not params:

@@ -692,7 +692,10 @@ class _Run(DbCalls):
         if callee is not None:
             return self.site(call, callee, spelled, st) | self._func_handles(func, st)
         if is_class_name(spelled) and self._model_class(spelled):
-            return frozenset({Label(NEW, spelled.rsplit(".", 1)[-1])}) | self.args_labels(call, st, REF)
+            # an unsaved instance given as a field (``Note(message=message)``) is referenced, not
+            # built: the value is one model's instance, as with ``note.message = message``
+            fields = frozenset(l for l in self.args_labels(call, st, REF) if l.kind != NEW)
+            return frozenset({Label(NEW, spelled.rsplit(".", 1)[-1])}) | fields
         if qn == "getattr" and len(call.args) >= 2:
             name = dbops.short_literal(call.args[1].value)
             return reshape(self.eval(call.args[0].value, st), field_op(name), name)
