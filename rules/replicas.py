@@ -17,7 +17,7 @@ import libcst as cst
 from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
-from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
+from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow, counted
 from scalelint.model.entrypoints import concurrent_runs
 from scalelint.model.entities import entity_name
 from scalelint.model.ormmodels import ModelIndex, model_facts
@@ -265,6 +265,14 @@ class CheckThenActWithoutLock(_FlowRule):
     subtract; a relative update with no check before it is fine), an aggregate threshold before an insert
     (`count() >= capacity`), and a lookup before inserting the same entity
     (`if not ...exists(): create()`, `except DoesNotExist: create()`).
+    The write must be able to conflict with what the check read: an insert
+    races only with a lookup of the table it adds to (a duplicate) or with a
+    total over the rows it adds (`count()`, `aggregate()`,
+    `annotate(total=Sum("qty"))`, `SELECT COUNT(*)`/`SUM(...)`, compared in the
+    check or in a helper whose verdict is checked); an update races with a
+    value of the row it writes back. Checking a field of one row and then
+    inserting a row (`if record.author is None: LogRecord(...).save()`, also
+    of the same table) is not reported: the new row changes nothing checked.
     Writing a constant after a check (a flag, a timestamp) is idempotent and
     not reported, nor are functions that lock rows, or whose callers all do.
     A lookup whose filters compare constants only (`if not
@@ -506,9 +514,13 @@ def _racy_check(reach: Reach, fn: "FunctionFlow", written_back: dict[tuple[str, 
     if write.atomic or write.verb == "delete" or any(site.unique_guarded for site in reach.sites):
         return False  # an upsert, a re-checking write, or an IntegrityError handler around it
     if reach.shape == VALUE:
+        written = written_back.get((origin.key, write.key), set())
+        if write.verb == "insert":
+            # a new row conflicts with no field of a row read: only with a total over the rows it adds
+            return _aggregate_threshold(reach, written)
         if write.target not in (None, origin.key):
             return False  # it writes another row than the one checked
-        return _dependent_write(reach, written_back.get((origin.key, write.key), set()))
+        return _dependent_write(reach, written)
     return _uniqueness_check(reach)
 
 
@@ -523,15 +535,24 @@ def _race_advice(reach: Reach) -> str:
                 "count, or lock the row first")
     if reach.shape == EXISTS:
         return "use get_or_create()/an upsert on a unique field, or catch IntegrityError"
-    if _aggregate_threshold(reach):
+    if reach.write.verb == "insert" and reach.shape == VALUE:
         return ("make the insert conditional in one statement (INSERT ... SELECT ... WHERE the count is "
                 "below the limit) or take an advisory lock on the parent")
     return "lock the row (select_for_update(), FOR UPDATE) or make the write re-check (UPDATE ... WHERE)"
 
 
-def _aggregate_threshold(reach: Reach) -> bool:
-    """``if count() >= capacity: raise`` before an insert: no row exists to lock."""
-    return _checked_column(reach) is None and reach.write.verb == "insert"
+def _aggregate_threshold(reach: Reach, written_fields: set[str]) -> bool:
+    """``if count() >= capacity: raise`` before an insert of the rows counted: both requests
+    count the same total and both insert. The total is compared in the check, or compared
+    in a helper whose verdict is checked while it also feeds the rows inserted (a summed
+    reservation left over). A field of one row read (``log.author``, ``invite.role``) is
+    no total: the new row cannot change it, so an insert after checking it is no race."""
+    if not (counted(reach.label) or reach.origin.aggregate):
+        return False
+    if reach.cond is not None and reach.cond.orders:
+        return True
+    checked = _checked_column(reach)
+    return checked is not None and checked.lower() in written_fields
 
 
 def _uniqueness_check(reach: Reach) -> bool:
@@ -553,16 +574,12 @@ def _identifier_read(reach: Reach) -> bool:
 
 
 def _dependent_write(reach: Reach, written_fields: set[str]) -> bool:
-    """A write that depends on the checked value: it writes back a value computed from
-    the checked column (``stock - qty``), or it inserts after an aggregate threshold
-    (``count() >= capacity``). Writing a constant after a check (``if not
+    """An update that depends on the checked value: it writes back a value computed from
+    the checked column (``stock - qty``). Writing a constant after a check (``if not
     user.is_active: user.is_active = True``, a ``last_used`` timestamp) is idempotent
     and not reported."""
     checked = _checked_column(reach)
-    ordering = reach.cond is not None and reach.cond.orders
-    if checked is None:
-        return ordering and reach.write.verb == "insert"
-    return checked.lower() in written_fields
+    return checked is not None and checked.lower() in written_fields
 
 
 def _checked_column(reach: Reach) -> str | None:

@@ -1164,6 +1164,10 @@ DJANGO_ALIAS_METHODS = frozenset({"using", "db_manager"})
 ROW_LOCK_METHODS = frozenset({"select_for_update", "with_for_update", "with_lockmode"})
 #: Django QuerySet methods by the shape of what they return
 DJANGO_VALUE_METHODS = frozenset({"count", "acount", "aggregate", "aaggregate"})
+#: Django query methods whose aggregate arguments (``annotate(total=Sum("qty"))``) add per-row totals
+DJANGO_ANNOTATE_METHODS = frozenset({"annotate", "alias"})
+#: aggregate functions of the ORMs (``Sum("qty")``, ``func.count()``): a value computed over many rows
+ORM_AGGREGATE_FUNCTIONS = frozenset({"Sum", "Count", "Avg", "Max", "Min", "StdDev", "Variance", "count", "sum"})
 DJANGO_EXISTS_METHODS = frozenset({"exists", "aexists", "contains", "acontains"})
 DJANGO_ROW_METHODS = frozenset({
     "get", "aget", "first", "afirst", "last", "alast", "latest", "alatest", "earliest",
