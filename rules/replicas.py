@@ -78,7 +78,7 @@ class _FlowRule(ProjectRule):
     def check_module(self, module: "ModuleModel") -> None:
         flow = module_flow(self._ctx)
         graph = local_graph(flow)
-        self.models = ModelIndex(model_facts(module))
+        self.models = module.derived("orm-model-index", lambda: ModelIndex(model_facts(module)))
         self.declared = {flow.path: _entities(self.models)}
         for fn in flow.functions.values():
             if self.needs_callees and graph.calls_elsewhere(fn):
