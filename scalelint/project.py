@@ -65,6 +65,11 @@ class ProjectIndex:
         self._reads.add(key)
         return self._facts(key, list(self.files))
 
+    def reading(self, *keys: str) -> dict[str, dict[str, Any]]:
+        """Every file's facts, for a reader that looks up these families itself."""
+        self._reads.update(keys)
+        return self.files
+
     def _facts(self, key: str, paths: list[str]) -> Iterator[tuple[str, Any]]:
         for path in paths:
             value = self.files[path].get(key)

@@ -34,6 +34,7 @@ def _edits(text: str) -> list[tuple[str, str]]:
     end = steps[-1][1].index("def reprice_all(")
     steps.append(("deleted function", steps[-1][1][:start] + steps[-1][1][end:]))
     steps.append(("comment only", steps[-1][1] + "# done\n"))
+    steps.append(("a script block", steps[-1][1] + 'if __name__ == "__main__":\n    reprice_all(2)\n'))
     steps.append(("back to the start", text))
     return steps
 

@@ -507,7 +507,7 @@ class Runner:
             return {}
         from scalelint.model.connections import callers, summaries
 
-        placements = callers.placements_of(index.files, contexts.FACTS_KEY)
+        placements = callers.placements_of(index.reading(contexts.FACTS_KEY, "__context__"), contexts.FACTS_KEY)
         graph = summaries.call_graph(index)
         if self._fixing:  # fixes are re-made without the quieted functions (see _refix)
             self._inherited_functions = callers.inherited_functions(graph, placements)
