@@ -19,6 +19,8 @@ class ProjectIndex:
     identities: dict[str, str] = field(default_factory=dict)
     #: what a long-lived caller keeps between runs: (build name, path) -> (identity, value)
     kept: dict[tuple[str, str], tuple[str, Any]] | None = None
+    #: fact family -> a digest of every file's value (scalelint.engine.memory), once per run
+    family_digests: dict[str, str] = field(default_factory=dict)
     #: what project rules build from the facts and share (a call graph), by name
     _derived: dict[str, Any] = field(default_factory=dict)
     #: the fact families each derived structure read while it was built

@@ -86,18 +86,25 @@ class ProjectMemory:
 
 
 def _key(index: ProjectIndex, families: frozenset[str], context: Any) -> str:
-    """A digest of ``context`` and of every file's value for each family: an
-    unchanged file by its facts digest, a file without one by the value's JSON."""
+    """A digest of ``context`` and of every file's value for each family."""
     digest = hashlib.blake2b(json.dumps(context, sort_keys=True, default=str).encode(), digest_size=16)
-    paths = sorted(index.files)
+    known = index.family_digests
     for family in sorted(families):
-        digest.update(b"\0family\0" + family.encode())
-        for path in paths:
-            value = index.files[path].get(family)
-            if value is None:
-                continue
-            identity = index.identities.get(path)
-            part = f"={identity}" if identity else ":" + json.dumps(value, sort_keys=True, default=str)
-            digest.update(f"\0{path}{part}".encode())
+        if family not in known:
+            known[family] = _family_digest(index, family)
+        digest.update(f"\0{family}\0{known[family]}".encode())
     return digest.hexdigest()
 
+
+def _family_digest(index: ProjectIndex, family: str) -> str:
+    """Every file's value for ``family``: an unchanged file by its facts
+    digest, a file without one (a file of the run) by the value's JSON."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(index.files):
+        value = index.files[path].get(family)
+        if value is None:
+            continue
+        identity = index.identities.get(path)
+        part = f"={identity}" if identity else ":" + json.dumps(value, sort_keys=True, default=str)
+        digest.update(f"\0{path}{part}".encode())
+    return digest.hexdigest()
