@@ -31,11 +31,9 @@ class ProjectIndex:
     def derived(self, name: str, build: Callable[[], T]) -> T:
         """A structure several rules read, built once per project phase."""
         if name not in self._derived:
-            outer, self._reads = self._reads, set()
-            try:
+            with self.tracking() as reads:
                 self._derived[name] = build()
-            finally:
-                self._derived_reads[name], self._reads = frozenset(self._reads), outer | self._reads
+            self._derived_reads[name] = frozenset(reads)
         self._reads |= self._derived_reads.get(name, frozenset())
         return self._derived[name]
 
@@ -82,11 +80,13 @@ class ProjectIndex:
     def tracking(self) -> Iterator[set[str]]:
         """The fact families read within the block (by ``facts``, ``published``
         and the derived structures used), gathered in the set it yields."""
-        outer, self._reads = self._reads, set()
+        outer, reads = self._reads, set()
+        self._reads = reads
         try:
-            yield self._reads
+            yield reads
         finally:
-            self._reads = outer | self._reads
+            self._reads = outer
+            outer |= reads  # an enclosing block read them too
 
 
 @dataclass

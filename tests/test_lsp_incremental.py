@@ -87,3 +87,20 @@ def test_a_changed_cache_key_reruns_only_what_reads_it(tmp_path: Path, monkeypat
     rerun = {code for code, result in memory.results.items() if result is not ran[code]}
     assert "SL301" in rerun
     assert "SL104" not in rerun and "SL103" not in rerun
+
+
+def test_the_index_records_the_families_read_through_a_shared_structure() -> None:
+    """A rule that finds the call graph already built still depends on the
+    facts it was built from."""
+    from scalelint.project import ProjectIndex
+
+    index = ProjectIndex()
+    index.add("a.py", {"summaries": {"module": "a"}, "SL104": {"loops": []}, "__context__": "request"})
+    with index.tracking() as first:
+        index.derived("graph", lambda: list(index.facts("summaries")))
+    with index.tracking() as second:
+        index.derived("graph", lambda: [])
+        list(index.published("SL104"))
+    with index.tracking() as third:
+        index.reading("__context__")
+    assert first == {"summaries"} and second == {"summaries", "SL104"} and third == {"__context__"}
