@@ -150,6 +150,15 @@ STARTUP_FUNCTIONS = frozenset({
     "lifespan", "ready", "startup", "on_startup", "setup", "configure", "init", "initialize", "main",
 })
 
+#: first-run set-up gates (scalelint.model.entrypoints): a function that starts with
+#: ``if User.query.filter_by(is_system=False).has_rows(): return ...`` serves only
+#: while no account exists, once per installation. The models whose rows mark an
+#: installation as set up (by class name, or the user model's getter) and the
+#: existence checks that ask for any row.
+SETUP_GATE_MODELS = frozenset({"User", "Users", "Account", "Accounts", "AppUser", "Admin", "SuperUser", "Superuser"})
+SETUP_GATE_MODEL_GETTERS = frozenset({"get_user_model"})
+SETUP_GATE_CHECKS = frozenset({"exists", "has_rows", "first", "count", "one_or_none", "scalar"})
+
 #: qualified names of objects (not calls) that are resources
 OBJECTS: dict[str, Resource] = {
     "django.db.connection": Resource("django_connection", "django"),
