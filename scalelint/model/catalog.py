@@ -877,6 +877,17 @@ TRANSACTION_YIELDS: dict[tuple[str, str], str] = {
 #: a parameter annotated with a project class named ``...Session`` in a module
 #: that imports SQLAlchemy is an ORM session (``session: AsyncSession``)
 SESSION_TYPE_SUFFIX = "Session"
+#: Pyramid: the request attributes apps bind their SQLAlchemy session to
+#: (``config.add_request_method(..., name="dbsession", reify=True)``): ``request.dbsession.add(x)``
+PYRAMID_REQUEST_SESSIONS = frozenset({"db", "dbsession"})
+#: the package whose inclusion (``config.include("pyramid_tm")``) makes every Pyramid
+#: request one transaction, committed when the view returns
+PYRAMID_TM_PACKAGE = "pyramid_tm"
+#: Pyramid's view decorator (``pyramid.view.view_config``)
+PYRAMID_VIEW_DECORATOR = "view_config"
+#: calls that end the request's transaction early (``transaction.commit()``, ``request.tm.commit()``)
+TRANSACTION_MANAGER_ENDS = frozenset({"transaction.commit", "transaction.abort"})
+TRANSACTION_MANAGER_END_METHODS = frozenset({"commit", "abort"})
 #: Flask-SQLAlchemy: ``db.session`` is a session when ``db`` is imported or module-level
 CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
 #: words in the name of an imported annotation that may be a session type alias
