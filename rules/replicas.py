@@ -78,7 +78,7 @@ class _FlowRule(ProjectRule):
     def check_module(self, module: "ModuleModel") -> None:
         flow = module_flow(self._ctx)
         graph = local_graph(flow)
-        self.models = ModelIndex(model_facts(module))
+        self.models = module.derived("orm-model-index", lambda: ModelIndex(model_facts(module)))
         self.declared = {flow.path: _entities(self.models)}
         for fn in flow.functions.values():
             if self.needs_callees and graph.calls_elsewhere(fn):
@@ -652,9 +652,6 @@ def _swap_fix(graph: Graph, origin: "Origin") -> Fix | None:
                                FixSafety.UNSAFE)
 
 
-_GRAPHS: dict[tuple[int, str], tuple["ProjectIndex", Graph]] = {}
-
-
 def _entities(models: ModelIndex) -> frozenset[str]:
     return frozenset(entity_name(c.name) for c in models.classes.values())
 
@@ -665,19 +662,13 @@ def _project_models(index: "ProjectIndex") -> ModelIndex:
 
 
 def _project_graph(index: "ProjectIndex") -> Graph:
-    """One graph per run, from the shared dataflow facts."""
-    cached = _GRAPHS.get((id(index), "any"))
-    if cached is not None and cached[0] is index:
-        return cached[1]
-    flows = []
-    for path, facts in index.files.items():
-        data = facts.get(_FlowRule.facts_name())
-        if data and "functions" in data:
-            flows.append(ModuleFlow.from_json(path, data))
-    graph = Graph(flows)
-    _GRAPHS.clear()
-    _GRAPHS[(id(index), "any")] = (index, graph)
-    return graph
+    """One graph per project phase, from the shared dataflow facts (each
+    file's flow read once, and kept between runs when the caller keeps them)."""
+    def build() -> Graph:
+        return Graph(index.per_file("module-flow", path, lambda: ModuleFlow.from_json(path, data))
+                     for path, data in index.published(_FlowRule.facts_name()) if "functions" in data)
+
+    return index.derived("flow-graph", build)
 
 
 RULES = [ReplicaReadFeedsWrite, CheckThenActWithoutLock, ReplicaReadAfterWrite]
