@@ -19,6 +19,7 @@ from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, fo
 from scalelint.model.connections.work import FunctionWork, Transaction, call_label, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work, row_lock, writes
 from scalelint.model.connections import summaries
+from scalelint.model.connections.inherited import HeldIo as FlowIo, SessionFlow
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
 from scalelint.model.connections.branches import equality_branches, exclusive
 from scalelint.model.connections.guards import literal_kwargs
@@ -349,6 +350,21 @@ class ConnectionHeldAcrossWork(ProjectRule):
                 related = [item.related for item in held if item.related is not None]
                 out.report(self, path, *span["at"], self._session_message(ref, [item.text for item in held]),
                            related=related[:3])
+        elsewhere = frozenset(path for path, facts in index.files.items() if facts.get("__context__", REQUEST) != REQUEST)
+        for item in SessionFlow(graph, elsewhere).held_io():
+            out.report(self, item.path, *item.spot, self._flow_message(item), related=_flow_related(item))
+
+    @staticmethod
+    def _flow_message(item: FlowIo) -> str:
+        origin = item.origin
+        if origin.function == item.function:
+            return (f"the request session checks out a connection at {origin.label} (line {origin.line}) and holds it "
+                    f"across {item.text}, until commit/rollback/close or the end of the request; "
+                    f"commit or close before the call")
+        return (f"the request session is already holding a connection here: {origin.function.rpartition('.')[2]}() "
+                f"checked it out at {origin.label} ({origin.path}:{origin.line}) and holds it across {item.text}; "
+                f"the hold belongs to that caller's scope: commit or close there before this runs, or make the call "
+                f"after the request's transaction")
 
     @staticmethod
     def _anchor(hold: Hold) -> cst.CSTNode:
@@ -700,6 +716,14 @@ def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
     """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
     found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
     return list(found if found is not None else ctx.location(node, within=stmt.node))
+
+
+def _flow_related(item: FlowIo) -> list[Related]:
+    """Where the hold began and, when it is elsewhere, where the I/O blocks."""
+    found = [Related(item.origin.path, item.origin.line, 1, "the request session checks out its connection here")]
+    if item.site is not None:
+        found.append(Related(item.site.path, item.site.line, 1, f"{item.site.label} blocks here"))
+    return found
 
 
 def _io_site(steps: list[summaries.Step], line: int) -> Related:
