@@ -244,6 +244,19 @@ class ConnectionHeldAcrossWork(ProjectRule):
     or a `NewType` over a session class). I/O after the session has written
     is SL103's (the transaction holds row locks), not reported here.
 
+    The request session is followed across functions too: when a view's
+    lookup (`service.get(id)`, `User.get_or_404(id)`, `Model.query...`) has
+    checked out the connection and the view then calls a service in another
+    module that does the network call, or a handler base class runs
+    `self._process_args()` (which loads) before `self._process()` (which
+    calls out), the I/O is reported where it happens, in the function one
+    call below the query, and the message names the caller that holds the
+    session: the hold belongs to that caller's scope. A method called on a
+    plugin taken from a registry (`plugins.get(name).revoke_certificate()`)
+    counts as the project's implementations of it when most classes defining
+    it derive from one class; an HTTP session kept on the instance
+    (`self.http = requests.Session()`) is network I/O.
+
     ## Why it matters at scale
     The time a connection is held, not the time its queries take, decides how
     many connections a service needs. A 20 ms query inside a 500 ms hold
