@@ -340,12 +340,16 @@ class NonAtomicCacheCounter(Rule):
 
     ## Configuration
     `cache-clients` names project cache clients the conventions do not reveal.
+    Not reported in scheduled jobs and the helpers only they call (the
+    `scheduled` context): a job a scheduler runs at a fixed interval, one run
+    at a time, is the counter's only writer there, so no increment is lost.
     """
 
     code = "SL310"
     name = "non-atomic-cache-counter"
     summary = "a counter or limit kept with get then set instead of an atomic increment"
     vocabulary = CACHE_VOCABULARY
+    contexts = frozenset({REQUEST})  # one scheduled run at a time: no concurrent increment to lose
 
     def check_function(self, fn: FunctionModel) -> None:
         for read in cache_reads(fn):

@@ -1,6 +1,6 @@
 """Scheduled jobs: functions a scheduler runs at a fixed interval (Celery beat,
 ``add_periodic_task``, APScheduler, cron-triggered actors) and the helpers only
-they call run in the ``scheduled`` context, where SL101 and SL106 stay quiet
+they call run in the ``scheduled`` context, where SL101, SL106 and SL310 stay quiet
 and the other scaling rules (SL104 here) still speak."""
 from __future__ import annotations
 
@@ -86,6 +86,20 @@ def once():
 def totals():
     for user in User.query.all():
         Order.query.filter_by(user_id=user.id).first()
+
+
+@shared_task
+def audit():
+    from django.core.cache import cache
+    retries = cache.get("audit-retries", 0)
+    cache.set("audit-retries", retries + 1, 3600)
+
+
+@shared_task
+def count_hit():
+    from django.core.cache import cache
+    hits = cache.get("hits", 0)
+    cache.set("hits", hits + 1, 3600)
 '''
 
 
@@ -97,6 +111,7 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "app.tasks.heartbeat", "schedule": timedelta(seconds=60)},
     "totals": {"task": "app.tasks.totals", "schedule": timedelta(hours=1)},
     "both": {"task": "app.tasks.both", "schedule": timedelta(hours=1)},
+    "audit": {"task": "app.tasks.audit", "schedule": timedelta(minutes=10)},
 }
 '''
 
@@ -155,6 +170,7 @@ PING, HEARTBEAT, NIGHTLY, REINDEX, CLEANUP, REPORT, BOTH, REFRESH, ONCE = (
     _line(job) for job in ("_ping", "heartbeat", "nightly", "reindex", "periodic_cleanup", "send_report", "both",
                            "refresh", "once"))
 TOTALS_QUERY = _line("totals", 2)
+AUDIT_SET, HIT_SET = _line("audit", 3), _line("count_hit", 3)
 
 
 def _write(root: Path, **files: str) -> None:
@@ -193,6 +209,12 @@ def test_scheduled_jobs_and_their_helpers_create_one_client_per_run(project: Pat
 def test_scaling_rules_that_matter_in_scheduled_jobs_still_speak(project: Path) -> None:
     _project(project)
     assert TOTALS_QUERY in _findings(project)["SL104"]
+
+
+def test_a_counter_only_a_scheduled_job_keeps_has_no_concurrent_writer(project: Path) -> None:
+    _project(project)
+    # one run at a time: get-then-set cannot lose an increment (a task per event still can)
+    assert _findings(project)["SL310"] == {HIT_SET}
 
 
 def test_without_a_schedule_the_jobs_are_request_code(project: Path) -> None:
@@ -261,4 +283,4 @@ def test_statistics_count_the_findings_scheduled_jobs_drop(project: Path) -> Non
     _project(project)
     report = Runner(Config(root=project, root_is_project=True), rules_for(),
                     RunSettings(paths=["."], use_cache=False, jobs=1)).run()
-    assert report.context_dropped.get("scheduled") == 5  # PING, HEARTBEAT, NIGHTLY, REINDEX, REFRESH
+    assert report.context_dropped.get("scheduled") == 6  # PING, HEARTBEAT, NIGHTLY, REINDEX, REFRESH (SL106); AUDIT_SET (SL310)

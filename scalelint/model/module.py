@@ -334,6 +334,10 @@ _KNOWN_LIBRARY_ROOTS = frozenset({
     "stripe", "emails", "pymemcache", "memcache", "cachetools", "aiocache", "dogpile", "flask_caching",
     "flask_sqlalchemy", "alembic", "peewee", "pony", "tortoise", "databases", "ormar",
     "sqlmodel", "neo4j", "cassandra", "clickhouse_driver", "snowflake", "pyspark",
+    # formatting, parsing, validation and id utilities (no project code behind them)
+    "humanize", "babel", "arrow", "pendulum", "dateutil", "pytz", "zoneinfo", "markdown", "bleach",
+    "jinja2", "slugify", "shortuuid", "ulid", "yaml", "orjson", "ujson", "simplejson", "pydantic",
+    "attrs", "attr", "marshmallow", "uuid", "decimal", "math", "hashlib", "hmac", "base64", "string",
 })
 
 

@@ -185,9 +185,36 @@ def _work_calls(fn: FunctionModel, stmt: Stmt, locked: frozenset[str]) -> list[t
             skipped.append(call)
             continue
         info = work.classify(call, work.handles)
-        if info.kind in ("business", "unknown"):
+        if info.kind == "business" and _does_work(fn, call, HELPER_DEPTH):
             out.append((call, info))
     return out
+
+
+def _does_work(fn: FunctionModel, call: cst.Call, depth: int) -> bool:
+    """A project call whose cost is the project's own: an imported project callable
+    (its body is out of sight), or a helper of this module that makes one. Library
+    utilities (formatting, ids, clocks: ``humanize``/``uuid``/``time``), methods of
+    objects of unknown type and helpers made only of those cost microseconds."""
+    work = work_of(fn)
+    if _constructs(call):
+        return False
+    helper = work.local_function(call.func)
+    if helper is None:
+        return work.classify(call, work.handles).kind == "business"
+    if depth <= 0:
+        return True
+    return any(
+        work_of(helper).classify(inner).kind == "business" and _does_work(helper, inner, depth - 1)
+        for _, inner in helper.calls()
+    )
+
+
+def _constructs(call: cst.Call) -> bool:
+    """``Channel(step)`` / ``Policy.Channel(step)``: building a value of a class (an enum
+    member, an unsaved model instance), not running the project's logic."""
+    func = call.func
+    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+    return name[:1].isupper() and not name.isupper()
 
 
 def _raises(stmt: Stmt) -> bool:
