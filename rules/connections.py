@@ -24,6 +24,8 @@ from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, Sessio
 from scalelint.model.connections.branches import equality_branches, exclusive
 from scalelint.model.connections.guards import literal_kwargs
 from scalelint.model.connections.summaries import call_target
+from scalelint.model.connections.requesttx import ends_request_transaction, pyramid_tm_includes, pyramid_view
+from scalelint.model.connections.writes import session_write
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.rule import ProjectRule, Rule
 from scalelint.fix.imports import from_import
@@ -450,6 +452,16 @@ class BlockingIoInTransaction(ProjectRule):
     before it the transaction holds no rows, and the view's connection is
     Django's thread-bound one, held for the request either way.
 
+    Pyramid is read the same way: where the app's configuration includes
+    `pyramid_tm` (`config.include("pyramid_tm")`), every `@view_config` view
+    runs in one transaction committed after it returns, and blocking I/O after
+    the view's first write or row lock through the request's session
+    (`request.dbsession.add(...)`, `request.db.flush()`, `with_for_update()`,
+    or a project helper handed the session that writes through it) is
+    reported ("inside the request transaction, config.py:N, pyramid_tm"),
+    until the view ends the transaction itself (`request.tm.commit()`,
+    `transaction.commit()`).
+
     A `transaction.atomic(using=...)` on a read replica alias (a literal or
     a setting named for one) is a read-only snapshot: nothing commits there,
     so I/O inside it is not reported. An enqueue (`.delay()`,
@@ -467,7 +479,10 @@ class BlockingIoInTransaction(ProjectRule):
     the call graph, `super()` included) — keeps that transaction and its row
     locks until it commits or rolls back. Blocking I/O after the first such
     write and before the commit is reported here, naming the write ("inside
-    the transaction that wrote at line N"); I/O before the write stays a
+    the transaction that wrote at line N"), also when it happens in a project
+    helper the session is handed to after the write (`await
+    charge_customer(session, checkout)`, `async with customer_for(session,
+    checkout)`: reported at the call); I/O before the write stays a
     plain hold (SL101). A helper that commits its own write leaves nothing
     held, and a write in a branch that returns or raises does not count
     after that branch.
@@ -525,10 +540,10 @@ class BlockingIoInTransaction(ProjectRule):
     code = "SL103"
     name = "blocking-io-in-transaction"
     summary = "network I/O, sleeps or task enqueues inside an open transaction"
-    #: ``request`` and ``ATOMIC_REQUESTS``: Django views and the settings that wrap them in a transaction;
+    #: ``request``, ``ATOMIC_REQUESTS`` and ``pyramid_tm``: views and the settings that wrap them in a transaction;
     #: ``session``: sessions that wrote before blocking I/O; ``listen``: SQLAlchemy flush listeners
     vocabulary = ("atomic", ".begin(", ".transaction(", "connect(", "getconn(", "ATOMIC_REQUESTS", "request", "session",
-                  "listen")
+                  "listen", "pyramid_tm")
     fix_safety = FixSafety.UNSAFE
     shared_facts = (summaries.FACTS_KEY,)
 
@@ -577,12 +592,43 @@ class BlockingIoInTransaction(ProjectRule):
                     elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
                         view_calls.append([target, info.label, wrote, literal_kwargs(call),
                                            *self._ctx.location(call, within=stmt.node)])
+        tm = [list(self._ctx.location(node)[:2]) for node in pyramid_tm_includes(module, self._ctx.text)]
+        tm_views = [events for fn in module.functions if pyramid_view(fn) and (events := self._tm_view_events(fn))]
         calls = [c for fn in module.functions for c in self._calls_in_transactions(fn)]
         enqueues = [e for fn in module.functions for e in self._deferred_enqueues(fn)]
         sessions = [_span_facts(self._ctx, fn, span) for fn in module.functions for span in session_spans(fn) if span.writes]
         facts = {"atomic": atomic, "views": views, "view_calls": view_calls, "calls": calls, "sessions": sessions,
-                 "enqueues": enqueues}
+                 "enqueues": enqueues, "tm": tm, "tm_views": tm_views}
         return facts if any(facts.values()) else None
+
+    def _tm_view_events(self, fn: FunctionModel) -> list[list[Any]]:
+        """What a Pyramid view does in the request transaction pyramid_tm would open, in
+        order (the project phase decides which project calls write or block):
+        ``["w", line, label, did]`` a write or row lock through the request's session,
+        ``["c", target, label, literals, *span]`` a call into the project,
+        ``["i", *span, described, category, task]`` blocking I/O,
+        ``["e", line]`` the transaction committed or aborted early."""
+        work = work_of(fn)
+        events: list[list[Any]] = []
+        for stmt, call in fn.calls():
+            if work.transaction_of(stmt) is not None:
+                continue  # an explicit transaction: the file phase reports in it
+            line = self._ctx.line_of(call, within=stmt.node)
+            if ends_request_transaction(fn, call):
+                events.append(["e", line])
+            elif row_lock(call):
+                events.append(["w", line, call_label(call), "locked rows"])
+            elif (label := session_write(fn, call)) is not None:
+                events.append(["w", line, label, "wrote"])
+            else:
+                info = work.classify(call)
+                if info.kind == "io":
+                    events.append(["i", *self._ctx.location(call, within=stmt.node), info.describe(), info.category,
+                                   info.task])
+                elif info.kind in ("business", "unknown") and (target := call_target(fn, call)):
+                    events.append(["c", target, info.label, literal_kwargs(call),
+                                   *self._ctx.location(call, within=stmt.node)])
+        return events if any(e[0] in ("w", "c") for e in events) else []
 
     def _calls_in_transactions(self, fn: FunctionModel) -> Iterator[list[Any]]:
         """Calls into other modules' code inside an explicit transaction: blocking
@@ -628,7 +674,7 @@ class BlockingIoInTransaction(ProjectRule):
                 if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
                     continue  # the imported annotation is not a session
                 writes = _writes(span, graph)
-                for item in _held_io(span, graph) if writes else ():
+                for item in _held_io(span, graph, passing=True) if writes else ():
                     key = (path, item.spot[0], item.spot[1])
                     dirty = _dirty_at(writes, item)
                     if dirty is None or key in reported:
@@ -650,7 +696,9 @@ class BlockingIoInTransaction(ProjectRule):
         )
 
     def _request_transactions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
-        """I/O in Django views (directly or through the project's helpers) where ATOMIC_REQUESTS is on."""
+        """I/O in Django views (directly or through the project's helpers) where ATOMIC_REQUESTS is on,
+        and in Pyramid views where the configuration includes pyramid_tm."""
+        self._tm_transactions(index, out, graph)
         settings = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["atomic"]]
         if not settings:
             return
@@ -671,6 +719,26 @@ class BlockingIoInTransaction(ProjectRule):
                     f"meanwhile; register it with `transaction.on_commit(...)` or mark the view "
                     f"@transaction.non_atomic_requests"
                 ), related=[where])
+
+    def _tm_transactions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
+        """Blocking I/O in Pyramid views after their first write, where pyramid_tm wraps every
+        request in one transaction (the view's own calls, or project calls that reach some)."""
+        includes = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts.get("tm", ())]
+        if not includes:
+            return
+        path, line, col = includes[0]
+        where = Related(path, line, col, "pyramid_tm is included here")
+        shown = path.rsplit("/", 1)[-1]
+        for view_path, facts in index.facts(self.code):
+            for events in facts.get("tm_views", ()):
+                for span, label, category, (wrote_line, write, did) in _tm_io_after_write(events, graph):
+                    waits = "enqueues a task" if category == "queue" else _WAITS.get(category, "does blocking I/O")
+                    out.report(self, view_path, *span, (
+                        f"{label} {waits} inside the request transaction ({shown}:{line}, pyramid_tm) that {did} "
+                        f"at line {wrote_line} ({write}): the request keeps its connection and those rows' locks "
+                        f"until the view returns; make the call before the write, or after "
+                        f"`request.tm.commit()`, or in an after-commit hook"
+                    ), related=[where])
 
     def _on_commit_fix(self, fn: FunctionModel, stmt: Stmt, call: cst.Call, work: FunctionWork) -> Fix | None:
         """``task.delay(...)`` -> ``transaction.on_commit(lambda: task.delay(...))``."""
@@ -787,17 +855,29 @@ def _span_facts(ctx: Any, fn: FunctionModel, span: SessionSpan) -> dict[str, Any
         "borrowed": ref.borrowed, "alias": ref.alias, "io": io,
         "calls": [[c.target, c.info_label, literal_kwargs(c.call), equality_branches(fn, c.stmt), *_spot(ctx, c.call, c.stmt)]
                   for c in span.calls],
+        "passing": [[c.target, c.info_label, literal_kwargs(c.call), equality_branches(fn, c.stmt),
+                     *_spot(ctx, c.call, c.stmt)] for c in span.passing],
         "writes": [[w.label, w.target, _spot(ctx, w.call, w.stmt)[0], _spot(ctx, w.until.node, w.until)[0] if w.until else 0,
                     equality_branches(fn, w.stmt)] for w in span.writes],
     }
 
 
-def _held_io(span: dict[str, Any], graph: summaries.CallGraph) -> list[_HeldIo]:
-    """The span's blocking I/O: its own calls and the project calls that reach some."""
+#: how far below a helper handed the session its blocking I/O may be (the helper, one
+#: client wrapper, the call): deeper chains run through the helper's own branches and holds
+HANDED_IO_DEPTH = 3
+
+
+def _held_io(span: dict[str, Any], graph: summaries.CallGraph, passing: bool = False) -> list[_HeldIo]:
+    """The span's blocking I/O: its own calls and the project calls that reach some; with
+    ``passing``, also the calls handed the session (SL103: their I/O is inside the transaction
+    that wrote; for SL101 the callee's own hold is reported in the callee)."""
     found = [_HeldIo(spot, text, described, category, branches=branches)
              for text, described, category, task, branches, *spot in span["io"] if not task or graph.enqueues_to_broker(task)]
-    for target, label, literals, branches, *spot in span["calls"]:
+    handed = [[*call, True] for call in span.get("passing", ())] if passing else []
+    for target, label, literals, branches, *spot, handed_session in [*[[*c, False] for c in span["calls"]], *handed]:
         steps = graph.io_chain_for(target, literals)
+        if steps is not None and handed_session and len(steps) > HANDED_IO_DEPTH:
+            continue  # deeper in a helper handed the session: its own spans report it nearer the I/O
         if steps is not None:
             calls = f", calls {summaries.render_chain(steps[1:])}" if len(steps) > 1 else ""
             found.append(_HeldIo(spot, f"{label} (line {spot[0]}{calls})", summaries.described(label, steps),
@@ -822,6 +902,30 @@ def _dirty_at(writes: list[_Dirty], item: _HeldIo) -> _Dirty | None:
     line = item.line
     return next((w for w in writes if w.line < line and (not w.until or line <= w.until)
                  and not exclusive(w.branches, item.branches)), None)
+
+
+def _tm_io_after_write(events: list[list[Any]], graph: summaries.CallGraph) -> Iterator[tuple[list[int], str, str, list[Any]]]:
+    """(span, label, category, [write line, write, did]) of each blocking I/O a Pyramid view does
+    after its first write, until the transaction ends early. A project call that writes
+    counts as the write (its own I/O is not known to come after it)."""
+    wrote: list[Any] = []
+    for event in events:
+        kind = event[0]
+        if kind == "e":
+            wrote = []
+        elif kind == "w":
+            wrote = wrote or [event[1], event[2], event[3]]
+        elif kind == "i":
+            span, described, category, task = event[1:5], event[5], event[6], event[7]
+            if wrote and (not task or graph.enqueues_to_broker(task)):
+                yield span, described, category, wrote
+        elif kind == "c":
+            target, label, literals, span = event[1], event[2], event[3], event[4:8]
+            if not wrote:
+                if (steps := graph.write_chain(target)) is not None:
+                    wrote = [span[0], f"{label}, calls {summaries.render_chain(steps[1:])}", "wrote"]
+            elif (steps := graph.io_chain_for(target, literals)) is not None:
+                yield span, summaries.described(label, steps), steps[-1].category, wrote
 
 
 def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CSTNode]:

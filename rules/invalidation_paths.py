@@ -14,7 +14,7 @@ family here, as the model families never import each other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -63,30 +63,44 @@ def invalidation_facts(module: "ModuleModel", locate: Any) -> dict[str, Any]:
             writers[name] = write
         elif (deleted := deleted_keys(cm, fn)) is not None:
             deleters[name] = [deleted[0], sorted(deleted[1])]
-        events = list(_events(fn, cm, locate))
-        if sum(1 for e in events if e[0] == "call") and len(events) > 1:
+        events = _events(fn, cm, locate)
+        if events:
             paths[name] = events
     return {k: v for k, v in (("deleters", deleters), ("writers", writers), ("paths", paths)) if v}
 
 
-def _events(fn: "FunctionModel", cm: CacheModel, locate: Any) -> Iterator[list[Any]]:
+def _events(fn: "FunctionModel", cm: CacheModel, locate: Any, *, every: bool = False) -> list[list[Any]]:
     """The function's project calls and own writes, in statement order, each ending
     with its statement's ordinal and the ordinal of the ``return``/``raise`` that
-    ends its branch (0: none), so a later event on another branch is told apart."""
-    work = work_of(fn)
+    ends its branch (0: none), so a later event on another branch is told apart.
+    Only a path of two events or more, one of them a call, is read by the project
+    phase: any other function gets [] before its events are placed (positions and
+    transactions are the costly part), unless ``every``."""
     writes = {id(w.call): w for w in cm.entities.of(fn).writes}
-    by_node = {id(stmt.node): stmt for stmt in fn.stmts}
+    kinds: list[tuple["Stmt", cst.Call, str, Any]] = []
     for stmt, call in fn.calls():
+        if id(call) in writes:
+            kinds.append((stmt, call, "own", writes[id(call)]))
+        elif (label := session_write(fn, call)) is not None:
+            kinds.append((stmt, call, "session", label))
+        elif (target := call_target(fn, call)) is not None:
+            kinds.append((stmt, call, "call", target))
+    if not every and (len(kinds) < 2 or not any(kind == "call" for _, _, kind, _ in kinds)):
+        return []
+    work = work_of(fn)
+    by_node = {id(stmt.node): stmt for stmt in fn.stmts}
+    events: list[list[Any]] = []
+    for stmt, call, kind, what in kinds:
         tx = work.transaction_of(stmt)
         opened = tx.first if tx is not None else 0
         order = [stmt.ordinal, _branch_end(stmt, by_node)]
-        if id(call) in writes:
-            write = writes[id(call)]
-            yield ["write", write.describe(), sorted(words(write.entity)), locate(call, stmt)[0], opened, *order]
-        elif (label := session_write(fn, call)) is not None:
-            yield ["write", label, sorted(_call_words(call)), locate(call, stmt)[0], opened, *order]
-        elif (target := call_target(fn, call)) is not None:
-            yield ["call", target, sorted(_call_words(call)), *locate(call, stmt), opened, *order]
+        if kind == "own":
+            events.append(["write", what.describe(), sorted(words(what.entity)), locate(call, stmt)[0], opened, *order])
+        elif kind == "session":
+            events.append(["write", what, sorted(_call_words(call)), locate(call, stmt)[0], opened, *order])
+        else:
+            events.append(["call", what, sorted(_call_words(call)), *locate(call, stmt), opened, *order])
+    return events
 
 
 def _branch_end(stmt: "Stmt", by_node: dict[int, "Stmt"]) -> int:

@@ -189,6 +189,8 @@ def _check(paths: list[str], opts: dict) -> int:
         diff=opts["diff"],
         use_cache=cache_dir is not None,
         cache_dir=cache_dir,
+        # the registry's fingerprint covers the configured local rules unless they were not trusted
+        code_fingerprint=registry.fingerprint if local.notice is None else None,
         jobs=opts["jobs"],
         include_generated=opts["include_generated"] or config.include_generated,
         force_exclude=opts["force_exclude"] or config.force_exclude,

@@ -168,6 +168,20 @@ def test_spans_read_from_indentation_match_cpythons() -> None:
     assert _text_spans(text) == {**_def_spans(ast.parse(text)), "A.run.<locals>.inner": (6, 7)}
 
 
+def test_spans_read_from_indentation_skip_lines_that_continue_a_statement() -> None:
+    # a signature closed at column 0, a docstring line indented less, brackets
+    # and quotes inside strings and comments, a backslash continuation
+    text = (
+        "async def reconcile(\n    session,\n) -> tuple[int, int]:\n"
+        '    """Check.\n\nMore ( text.\n    """\n'
+        "    sql = (\n\"SELECT ')' \"\n\"FROM t\"\n)  # ) ]\n"
+        "    total = 1 + \\\n2\n    return total\n\n\ndef after():\n    return '['\n"
+    )
+    spans = _text_spans(text)
+    assert spans == _def_spans(ast.parse(text))
+    assert spans["reconcile"] == (1, 14)
+
+
 SUPER = '''
 from lib import Thing
 

@@ -175,3 +175,26 @@ def test_run_python_callables_are_found_without_regenerating_the_source(monkeypa
     )
     monkeypatch.setattr(libcst.Module, "code", property(lambda module: pytest.fail("the module's code was regenerated")))
     assert [f.line for f in lint(source, "SL102")] == [10]  # in serve, not in forwards
+
+
+def test_only_what_a_module_imports_at_load_time_makes_it_migration_code() -> None:
+    """A task that imports the migration executor inside a function (to wait
+    for running migrations) is request code like the rest of its module."""
+    from helpers import lint
+
+    body = (
+        "import sqlite3\n"
+        "\n\n"
+        "def wait_for_migrations():\n"
+        "    from django.db.migrations.executor import MigrationExecutor\n"
+        "    return MigrationExecutor\n"
+        "\n\n"
+        "def serve(path):\n"
+        "    conn = sqlite3.connect(path)\n"
+        "    conn.close()\n"
+    )
+    assert [f.line for f in lint(body, "SL102")] == [10]
+    migrating = body.replace("    return MigrationExecutor\n", "    conn = sqlite3.connect('x')\n    conn.close()\n")
+    assert [f.line for f in lint(migrating, "SL102")] == [11]  # the function that imports it is migration code
+    guarded = "try:\n    from django.db.migrations import RunPython\nexcept ImportError:\n    pass\n"
+    assert lint(guarded + body, "SL102") == []

@@ -617,3 +617,43 @@ def test_code_fingerprint_covers_every_module_of_the_package() -> None:
     for sub in ("engine/runner.py", "core/findings.py", "model/connections/loops.py", "model/caches/keyindex.py",
                 "model/flow/dataflow.py", "fix/scoping.py", "report/baseline.py", "lsp/linter.py"):
         assert os.path.join(top, sub) in seen, sub
+
+
+def test_packs_are_looked_up_only_when_a_distribution_declares_one(tmp_path: Path) -> None:
+    """importlib.metadata (about 30 ms) runs only when an entry_points.txt on the
+    path declares a pack other than the built-in one, or when the files cannot tell."""
+    from scalelint.engine.registry import _other_packs_declared
+
+    site = tmp_path / "site"
+    (site / "scalelint-0.1.dist-info").mkdir(parents=True)
+    (site / "scalelint-0.1.dist-info" / "entry_points.txt").write_text(
+        "[console_scripts]\nscalelint = scalelint.cli:entry\n\n[scalelint.rules]\nbuiltin = scalelint.rules\n")
+    (site / "other-2.0.dist-info").mkdir()
+    (site / "other-2.0.dist-info" / "entry_points.txt").write_text("[pytest11]\nplug = scalelint.rules\n")
+    (site / "bare-1.0.egg-info").mkdir()
+    assert not _other_packs_declared([str(site), str(tmp_path / "missing")])
+    (site / "fakepack-1.0.dist-info").mkdir()
+    (site / "fakepack-1.0.dist-info" / "entry_points.txt").write_text("[scalelint.rules]\nfake = fakepack_rules:RULES\n")
+    assert _other_packs_declared([str(site)])
+    archive = tmp_path / "packs.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    assert _other_packs_declared([str(archive)])
+
+
+def test_an_import_hook_listing_distributions_leaves_packs_to_importlib_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from importlib.machinery import PathFinder
+
+    from scalelint.engine import registry
+
+    monkeypatch.setattr(sys, "meta_path", [PathFinder])
+    assert not registry._other_finders()
+
+    class Finder:
+        @staticmethod
+        def find_distributions(context=None):
+            return iter(())
+
+    monkeypatch.setattr(sys, "meta_path", [PathFinder, Finder()])
+    assert registry._other_finders()

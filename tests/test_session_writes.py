@@ -43,11 +43,13 @@ def test_a_hold_that_wrote_before_the_call_is_sl103_not_sl101() -> None:
         ("service.py", 72, "SL101"),  # the helper committed its write: a plain hold
         ("events.py", 10, "SL101"),  # the write and the Stripe call run for different event kinds
         ("events.py", 17, "SL103"), ("events.py", 29, "SL103"),
+        # helpers handed the session after the write do their Stripe call inside its transaction
+        ("confirmations.py", 13, "SL103"), ("confirmations.py", 15, "SL103"),
     }
 
 
 def test_message_names_the_write_and_its_line() -> None:
-    finding = next(f for f in lint_tree(WRITES, "SL103") if f.line == 15)
+    finding = next(f for f in lint_tree(WRITES, "SL103") if f.line == 15 and f.path.endswith("service.py"))
     assert "inside the transaction that wrote at line 14 (repository.update(), calls " in finding.message
     assert "RepositoryBase.update() -> self.session.add())" in finding.message  # through super()
     assert "caller that owns the session" in finding.message

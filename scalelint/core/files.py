@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -14,6 +13,8 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
         before = os.stat(path, follow_symlinks=False)
     except OSError:
         before = None  # a new file: the default permissions and owner
+    import tempfile  # here, not at the top: a run that writes nothing never imports it
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -11,7 +11,15 @@ _BREAK = re.compile(r"\r\n|\r|\n")
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
     """The file's lines, like ``str.splitlines`` but on Python's line ends only."""
-    lines: list[str] = []
+    if "\r" not in text:  # the common case, at C speed: split on "\n" alone
+        lines = text.split("\n")
+        last = lines.pop()  # "" when the text ends with a line end (or is empty)
+        if keepends:
+            lines = [line + "\n" for line in lines]
+        if last:
+            lines.append(last)
+        return lines
+    lines = []
     start = 0
     for match in _BREAK.finditer(text):
         lines.append(text[start : match.end() if keepends else match.start()])

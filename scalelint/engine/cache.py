@@ -32,10 +32,7 @@ import hashlib
 import json
 import marshal
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,6 +135,9 @@ class CacheRoot:
     def _create(self) -> None:
         """Make the root whole (marker and .gitignore in place) or not at all,
         so a concurrent run never sees it unmarked."""
+        import shutil  # shutil and tempfile only where a cache is created or pruned:
+        import tempfile  # a warm run never imports them
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             staging = tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
@@ -191,6 +191,8 @@ class CacheRoot:
                 ]
 
     def remove_tree(self, parts: Parts, name: str) -> None:
+        import shutil
+
         with self._dir(parts) as fd:
             if sys.version_info >= (3, 11):
                 shutil.rmtree(name, dir_fd=fd, ignore_errors=True)
@@ -217,6 +219,8 @@ def _read_at(fd: int, name: str) -> bytes:
 
 
 def _write_at(fd: int, name: str, data: bytes) -> None:
+    import secrets  # only when writing: a warm run that writes nothing never imports it
+
     temporary = f".{name}.{secrets.token_hex(6)}.tmp"
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666, dir_fd=fd)
     try:

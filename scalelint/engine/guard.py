@@ -13,7 +13,6 @@ brackets) and the tree's depth is within a limit; and under a time budget.
 from __future__ import annotations
 
 import ast
-import ctypes
 import sys
 import threading
 from contextlib import contextmanager
@@ -277,4 +276,6 @@ def _interrupt(worker: threading.Thread, error: type[BaseException] = OverBudget
     """Raise ``error`` in the worker at its next bytecode (native code, such
     as LibCST's parser, finishes first)."""
     assert worker.ident is not None
+    import ctypes  # only to stop a check: most runs never need it
+
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(error))

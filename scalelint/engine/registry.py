@@ -24,6 +24,9 @@ IMPORT_FAILURES = (Exception, SystemExit)
 class Registry:
     rules: dict[str, type[Rule]] = field(default_factory=dict)  # code -> class
     origin: dict[str, str] = field(default_factory=dict)  # code -> pack name
+    #: code_fingerprint() of the local rules it was loaded with, when
+    #: load_registry_cached computed it (the run's cache reuses it)
+    fingerprint: str | None = None
 
     def add(self, rule: type[Rule], origin: str) -> None:
         problems = rule.validate_declaration()
@@ -128,7 +131,8 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
     from scalelint.engine import manifest
     from scalelint.engine.cache import VERSION_DIR, CacheRoot
 
-    root, parts, name = CacheRoot(cache_dir), (VERSION_DIR,), f"rules-{code_fingerprint(local)}.json"
+    fingerprint = code_fingerprint(local)
+    root, parts, name = CacheRoot(cache_dir), (VERSION_DIR,), f"rules-{fingerprint}.json"
     loaded: list[Registry] = []
 
     def classes() -> dict[str, type[Rule]]:
@@ -138,11 +142,12 @@ def load_registry_cached(local_rules: Iterable[Path], cache_dir: Path | None) ->
 
     known = manifest.read(root, parts, name, classes)
     if known is not None:
-        registry = Registry()
+        registry = Registry(fingerprint=fingerprint)
         registry.rules, registry.origin = known  # type: ignore[assignment]
         return registry
     registry = load_registry(local)
     manifest.write(root, parts, name, registry.sorted(), registry.origin)
+    registry.fingerprint = fingerprint
     return registry
 
 
@@ -209,9 +214,72 @@ def _builtin_pack_files() -> list[tuple[str, str]]:
 
 
 def _entry_points():
+    """The entry points of the installed packs. importlib.metadata lists every
+    installed distribution and imports email, zipfile and csv to do so (about
+    30 ms a run); most environments declare no pack but the built-in one, which
+    a look at the distributions' ``entry_points.txt`` files tells first."""
+    if not _other_finders() and not _other_packs_declared(sys.path):
+        return []
     from importlib.metadata import entry_points
 
     return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _other_finders() -> bool:
+    """Whether an import hook other than the standard path finder can list
+    distributions (importlib.metadata asks it; a scan of sys.path would not)."""
+    from importlib.machinery import PathFinder
+
+    return any(hasattr(finder, "find_distributions") and finder is not PathFinder for finder in sys.meta_path)
+
+
+def _other_packs_declared(path: Iterable[str]) -> bool:
+    """Whether a distribution in these ``sys.path`` directories may declare a
+    pack other than the built-in one; True whenever the files cannot tell (an
+    archive on the path, an unreadable file), so that importlib.metadata decides."""
+    import os
+
+    for entry in path:
+        directory = entry or "."
+        try:
+            with os.scandir(directory) as found:
+                infos = [e.name for e in found if e.name.lower().endswith((".dist-info", ".egg-info")) and e.is_dir()]
+        except NotADirectoryError:
+            return True  # a zip archive: distributions inside it
+        except OSError:
+            continue  # missing: importlib.metadata finds nothing there either
+        for name in infos:
+            try:
+                with open(os.path.join(directory, name, "entry_points.txt"), encoding="utf-8") as handle:
+                    text = handle.read()
+            except FileNotFoundError:
+                continue
+            except (OSError, UnicodeDecodeError):
+                return True
+            if _declares_other_pack(text):
+                return True
+    return False
+
+
+def _declares_other_pack(text: str) -> bool:
+    """Whether an ``entry_points.txt`` declares, in the packs' group, a value
+    other than the built-in pack (anything it cannot read counts as one)."""
+    if ENTRY_POINT_GROUP not in text:
+        return False
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[] \t")
+            continue
+        if section != ENTRY_POINT_GROUP:
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or value.strip().split(":")[0].strip() != BUILTIN_PACK:
+            return True
+    return False
 
 
 def _import_local(path: Path) -> ModuleType:

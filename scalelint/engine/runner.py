@@ -23,7 +23,7 @@ from scalelint.engine.manifest import loadable_anywhere, materialize
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.engine.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
-from scalelint.model import catalog, contexts, textuses
+from scalelint.model import contexts
 from scalelint.report.suppressions import Suppression, parse_suppressions
 
 if TYPE_CHECKING:
@@ -44,6 +44,9 @@ class RunSettings:
     use_cache: bool = True
     #: where the caller located the cache (scalelint.engine.cache.locate_cache); None: located here
     cache_dir: Path | None = None
+    #: the code fingerprint of the configured local rules, when the caller has computed it
+    #: (scalelint.engine.registry.Registry.fingerprint); None: computed here
+    code_fingerprint: str | None = None
     jobs: int | None = None
     include_generated: bool = False
     #: exclusions apply to files named explicitly and to --stdin-filename too
@@ -141,12 +144,8 @@ class Runner:
         #: code -> the code contexts it checks here (declared, then configured)
         self._runs_in = runs_in_of(config, self._file_rules)
         self._checked_contexts = frozenset().union(*self._runs_in.values())
-        vocabularies = [r.vocabulary for r in self._file_rules]
         #: files doing I/O publish call summaries (and others what they import: the call graph)
         self._summaries = contexts.publishes_summaries(self._file_rules, self._runs_in)
-        if self._summaries:
-            vocabularies.append(catalog.IO_VOCABULARY + catalog.SCHEDULE_VOCABULARY)  # summaries.VOCABULARY
-        self._prefilter = Prefilter.for_rules(vocabularies, config.recognition())
         # one bucket for check and fix runs: a result is cached only when no fix
         # changed the file, and then it is the same in either mode
         self._notices: list[str] = []
@@ -168,6 +167,8 @@ class Runner:
         return Cache(directory, salt_for(self.config.fingerprint(), self.codes, self._code_fingerprint()))
 
     def _code_fingerprint(self) -> str:
+        if self.settings.code_fingerprint is not None:
+            return self.settings.code_fingerprint  # a stat of every module of scalelint, done once per run
         from scalelint.engine.registry import code_fingerprint
 
         return code_fingerprint(self.config.root / p for p in self.config.local_rules)
@@ -306,6 +307,8 @@ class Runner:
             state.result.facts["__suppressions__"] = [s.to_json() for s in parse_suppressions(text)]
             state.result.facts["__context__"] = state.context
             if self._summaries:
+                from scalelint.model import textuses
+
                 textuses.note_text_uses(state.result, text, state.module, state.context)
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
@@ -317,6 +320,8 @@ class Runner:
                 found = parse_suppressions(text, bare_noqa=self.config.bare_noqa)
                 state.result.facts["__suppressions__"] = [s.to_json() for s in found]
                 if self._summaries:
+                    from scalelint.model import textuses
+
                     textuses.note_text_uses(state.result, text, state.module, state.context)
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
@@ -340,6 +345,16 @@ class Runner:
                 state.source = decode(state.real.read_bytes())
             except (OSError, SourceError):
                 pass
+
+    @cached_property
+    def _prefilter(self) -> Prefilter:
+        """Built on first need: a run answered from the cache never imports the catalog."""
+        from scalelint.model import catalog
+
+        vocabularies = [r.vocabulary for r in self._file_rules]
+        if self._summaries:
+            vocabularies.append(catalog.IO_VOCABULARY + catalog.SCHEDULE_VOCABULARY)  # summaries.VOCABULARY
+        return Prefilter.for_rules(vocabularies, self.config.recognition())
 
     @cached_property
     def checker(self) -> "Checker":

@@ -150,6 +150,15 @@ STARTUP_FUNCTIONS = frozenset({
     "lifespan", "ready", "startup", "on_startup", "setup", "configure", "init", "initialize", "main",
 })
 
+#: first-run set-up gates (scalelint.model.entrypoints): a function that starts with
+#: ``if User.query.filter_by(is_system=False).has_rows(): return ...`` serves only
+#: while no account exists, once per installation. The models whose rows mark an
+#: installation as set up (by class name, or the user model's getter) and the
+#: existence checks that ask for any row.
+SETUP_GATE_MODELS = frozenset({"User", "Users", "Account", "Accounts", "AppUser", "Admin", "SuperUser", "Superuser"})
+SETUP_GATE_MODEL_GETTERS = frozenset({"get_user_model"})
+SETUP_GATE_CHECKS = frozenset({"exists", "has_rows", "first", "count", "one_or_none", "scalar"})
+
 #: qualified names of objects (not calls) that are resources
 OBJECTS: dict[str, Resource] = {
     "django.db.connection": Resource("django_connection", "django"),
@@ -871,6 +880,17 @@ TRANSACTION_YIELDS: dict[tuple[str, str], str] = {
 #: a parameter annotated with a project class named ``...Session`` in a module
 #: that imports SQLAlchemy is an ORM session (``session: AsyncSession``)
 SESSION_TYPE_SUFFIX = "Session"
+#: Pyramid: the request attributes apps bind their SQLAlchemy session to
+#: (``config.add_request_method(..., name="dbsession", reify=True)``): ``request.dbsession.add(x)``
+PYRAMID_REQUEST_SESSIONS = frozenset({"db", "dbsession"})
+#: the package whose inclusion (``config.include("pyramid_tm")``) makes every Pyramid
+#: request one transaction, committed when the view returns
+PYRAMID_TM_PACKAGE = "pyramid_tm"
+#: Pyramid's view decorator (``pyramid.view.view_config``)
+PYRAMID_VIEW_DECORATOR = "view_config"
+#: calls that end the request's transaction early (``transaction.commit()``, ``request.tm.commit()``)
+TRANSACTION_MANAGER_ENDS = frozenset({"transaction.commit", "transaction.abort"})
+TRANSACTION_MANAGER_END_METHODS = frozenset({"commit", "abort"})
 #: Flask-SQLAlchemy: ``db.session`` is a session when ``db`` is imported or module-level
 CONVENTIONAL_SESSION_OWNERS = frozenset({"db"})
 #: words in the name of an imported annotation that may be a session type alias

@@ -7,7 +7,8 @@ Every file, and every function or block in it, runs in one context:
 - ``migration``: Django ``migrations/`` modules, Alembic revision trees,
   modules that import a migration framework, ``post_migrate`` receivers;
 - ``one-shot``: management commands, scripts, CLI commands, ``__main__``
-  blocks, seed/sample-data/populate tools, notebooks;
+  blocks, seed/sample-data/populate tools, notebooks, start-up loops and
+  first-run set-up handlers (scalelint.model.entrypoints);
 - ``scheduled``: jobs a scheduler runs at a fixed interval, one run at a time
   (Celery beat, ``add_periodic_task``, APScheduler, cron-triggered actors),
   and the helpers only they call. Only the project phase knows them (the
@@ -99,12 +100,42 @@ def module_context(model: "ModuleModel", by_path: str) -> str:
         return by_path
     from scalelint.model import catalog
 
-    targets = model.imports.names.values()
+    targets = module_level_imports(model)
     if imports_any(targets, catalog.MIGRATION_IMPORT_ROOTS):
         return MIGRATION
     if imports_any(targets, catalog.TEST_IMPORT_ROOTS):
         return TEST
     return REQUEST
+
+
+def module_level_imports(model: "ModuleModel") -> list[str]:
+    """What the module imports when it is loaded: its top level, including under
+    ``if``/``try``, but not inside functions or classes (a task that imports the
+    migration executor to wait for migrations does not make its module one)."""
+    import libcst as cst
+
+    from scalelint.model.names import ImportTable
+
+    table = ImportTable(model.imports.package)
+    stack: list[cst.CSTNode] = list(reversed(model.cst.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                if isinstance(small, cst.Import):
+                    table.add_import(small)
+                elif isinstance(small, cst.ImportFrom):
+                    table.add_import_from(small)
+            continue
+        if isinstance(node, cst.BaseSuite):
+            stack.extend(reversed(node.body))  # type: ignore[arg-type]
+        elif isinstance(node, (cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
+                               cst.Finally)):
+            stack.extend(reversed([c for c in node.children if isinstance(c, (cst.BaseSuite, cst.If, cst.Else,
+                                   cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally))]))
+    return list(table.names.values())
 
 
 def imports_any(targets, roots: tuple[str, ...]) -> bool:

@@ -9,14 +9,16 @@ commands, RunPython callables (and functions shaped like them, see
 ``_migration_callable``) and ``post_migrate`` receivers; and the loops of
 start-up code, which run once per process (one-shot): ``AppConfig.ready()``, the
 constructor of a long-lived worker/service/router class, an app factory
-(``create_app``)."""
+(``create_app``); and first-run set-up handlers, which return at once when any
+user account exists (``if User.query.has_rows(): return redirect(...)``) and so
+do their work once per installation (one-shot)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
-from scalelint.core.walk import walk
+from scalelint.core.walk import small_statements, walk
 from scalelint.model import catalog
 from scalelint.model.dbops import words
 from scalelint.model.contexts import MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any
@@ -89,13 +91,15 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
         if _is_command_class(info.bases):
             yield info.node, ONE_SHOT
     helpers = "schema_editor" in text or catalog.MIGRATION_MODEL_LOOKUP in text
+    migrating = any(root in text for root in catalog.MIGRATION_IMPORT_ROOTS)
     for fn in model.functions:
         if helpers and _migration_callable(fn):
             yield fn.node, MIGRATION  # nested ones too: built by a helper, handed to RunPython
             continue
         if "<locals>" in fn.qualname:
             continue
-        if fn.qualname in run_python or _migration_receiver(model, fn.node):
+        if fn.qualname in run_python or _migration_receiver(model, fn.node) or (
+                migrating and _imports_migration_framework(model, fn.node)):
             yield fn.node, MIGRATION
         elif fn.qualname in entry_names or _cli_command(model, fn.node) or (
             fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
@@ -103,6 +107,23 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
             yield fn.node, ONE_SHOT
         elif _startup(fn):
             yield from ((loop, ONE_SHOT) for loop in _startup_loops(fn.node))
+        elif _setup_gated(fn.node):
+            yield fn.node, ONE_SHOT
+
+
+def _imports_migration_framework(model: "ModuleModel", node: cst.FunctionDef) -> bool:
+    """The function imports a migration framework in its own body (a task that
+    waits for Django's migration plan, then backfills a table): migration code,
+    though its module is not."""
+    from scalelint.model.names import ImportTable
+
+    table = ImportTable(model.imports.package)
+    for small in small_statements(node.body.body):
+        if isinstance(small, cst.Import):
+            table.add_import(small)
+        elif isinstance(small, cst.ImportFrom):
+            table.add_import_from(small)
+    return imports_any(table.names.values(), catalog.MIGRATION_IMPORT_ROOTS)
 
 
 def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:
@@ -218,3 +239,65 @@ def _startup_loops(node: cst.FunctionDef) -> Iterator[cst.CSTNode]:
             yield current
         elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             pending.extend(current.children)
+
+
+def _setup_gated(node: cst.FunctionDef) -> bool:
+    """A first-run set-up handler: its first statement (after a docstring) returns
+    when any user account exists, asked with literal filters only
+    (``User.objects.exists()``, ``User.query.filter_by(is_system=False).has_rows()``,
+    ``get_user_model().objects.count() > 0``). Once the first account is made it
+    does nothing but that check; a check filtered by a value (``filter(email=email)``)
+    or of another model (a maintenance flag, which comes and goes) is no gate."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    first = next((stmt for stmt in body if not _docstring(stmt)), None)
+    if not isinstance(first, cst.If) or first.orelse is not None:
+        return False
+    if not _only_return(first.body):
+        return False
+    test = first.test
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        test = test.left  # ``count() > 0``
+    return _any_account(test)
+
+
+def _docstring(stmt: cst.BaseStatement) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+def _only_return(block: cst.BaseSuite) -> bool:
+    """``return ...`` alone, indented or on the ``if`` line."""
+    if isinstance(block, cst.IndentedBlock):
+        if len(block.body) != 1 or not isinstance(block.body[0], cst.SimpleStatementLine):
+            return False
+        small = block.body[0].body
+    else:
+        small = block.body  # type: ignore[attr-defined]
+    return len(small) == 1 and isinstance(small[0], cst.Return)
+
+
+def _any_account(expr: cst.BaseExpression) -> bool:
+    """An existence check on the user model whose every argument is a literal."""
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in catalog.SETUP_GATE_CHECKS):
+        return False
+    current: cst.BaseExpression = expr
+    while True:
+        if isinstance(current, cst.Call):
+            if not all(_literal(arg.value) for arg in current.args):
+                return False
+            if isinstance(current.func, cst.Name):
+                return current.func.value in catalog.SETUP_GATE_MODEL_GETTERS
+            current = current.func
+        elif isinstance(current, cst.Attribute):
+            current = current.value
+        elif isinstance(current, cst.Name):
+            return current.value in catalog.SETUP_GATE_MODELS
+        else:
+            return False
+
+
+def _literal(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        return True
+    return isinstance(expr, cst.Name) and expr.value in ("True", "False", "None")

@@ -40,8 +40,8 @@ def in_transaction_listeners(module: "ModuleModel") -> dict[str, Listener]:
 
 
 def _collect(module: "ModuleModel") -> dict[str, Listener]:
-    if not any(q.startswith("sqlalchemy") for q in module.imports.names.values()):
-        return {}
+    if not any(_may_register(q) for q in module.imports.names.values()):
+        return {}  # no import through which a call resolves to listen/listens_for: no walk
     out: dict[str, Listener] = {}
     for fn in module.functions:
         for dec in fn.node.decorators:
@@ -58,6 +58,13 @@ def _collect(module: "ModuleModel") -> dict[str, Listener]:
             if handler in defined:
                 out.setdefault(handler, found)
     return out
+
+
+def _may_register(imported: str) -> bool:
+    """Whether a name imported as ``imported`` can head a call that resolves to
+    ``sqlalchemy.event.listen``/``listens_for`` (a resolved name is the import's
+    qualified name, then the rest of the chain)."""
+    return any(name == imported or name.startswith(imported + ".") for name in catalog.SA_LISTENS_FOR)
 
 
 def _registration(module: "ModuleModel", call: cst.Call, node: cst.CSTNode, decorator: bool) -> Listener | None:

@@ -80,6 +80,19 @@ class LoopScanner:
 
     # -- loops -----------------------------------------------------------------------
     def scan(self) -> list[LoopQuery]:
+        if not self.loops():
+            return self.found  # no loop: no query runs per iteration, no comprehension to keep
+        return self.scanned()
+
+    def loops(self) -> bool:
+        """Whether the function has a ``for`` statement or a comprehension (a
+        ``while`` loop alone repeats nothing the scan reports): one pass over
+        the nodes the function model has listed once for every family."""
+        return any(type(stmt.node) is cst.For for stmt in self.fn.stmts) or any(
+            type(node) in _COMPREHENSIONS for _, node in self.fn.nodes)
+
+    def scanned(self) -> list[LoopQuery]:
+        """The queries found by walking every statement."""
         for stmt in self.fn.stmts:
             # a query in an ``except`` handler inside a loop runs only when a round
             # fails: not once per item (loops inside the handler still count)

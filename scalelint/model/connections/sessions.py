@@ -85,6 +85,9 @@ class SessionSpan:
     io: list[IoWhileHeld] = field(default_factory=list)
     calls: list[CallWhileHeld] = field(default_factory=list)
     writes: list[WriteWhileHeld] = field(default_factory=list)
+    #: project calls handed the session after it was checked out (``helper(session)``):
+    #: the callee's blocking I/O runs inside the transaction too (SL103 asks the call graph)
+    passing: list[CallWhileHeld] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
@@ -152,11 +155,21 @@ class _SpanWalker:
                 self.by_node.setdefault(id(stmt.node.body[0]), stmt)
 
     def spans(self) -> list[SessionSpan]:
-        if not self.refs:
+        if not self.refs or not self.triggered():
             return []
+        return self.walked()
+
+    def triggered(self) -> bool:
+        """Whether any call of the function runs on one of its sessions (or hands one
+        on): a span begins only at such a call, and a wrapper is made only by one, so
+        a function without one is not walked (one pass over its calls instead)."""
+        return any(self._session_call(call)[0] is not None for _, call in self.fn.calls())
+
+    def walked(self) -> list[SessionSpan]:
+        """The spans, from the walk of the function's blocks."""
         if isinstance(self.fn.node.body, cst.IndentedBlock):
             self._block(self.fn.node.body.body, {})
-        return [span for span in self.done if span.io or span.calls]
+        return [span for span in self.done if span.io or span.calls or span.passing]
 
     # -- control flow ------------------------------------------------------------------
     def _block(self, body: Sequence[cst.CSTNode], held: dict[str, SessionSpan]) -> dict[str, SessionSpan]:
@@ -222,6 +235,8 @@ class _SpanWalker:
                     continue
                 ref, method = self._session_call(sub, id(sub) in awaited)
                 if ref is not None:
+                    if method == "<passed>" and ref.spelled in held and not in_transaction:
+                        self._passing(stmt, sub, held[ref.spelled])
                     if method == WRAPPED:  # ``repo = Repo.from_session(session)``: its queries are the session's
                         self._wrap(stmt, sub, ref)
                     elif method in catalog.SESSION_END_METHODS:
@@ -247,6 +262,13 @@ class _SpanWalker:
                         for span in held.values():
                             span.calls.append(CallWhileHeld(stmt, sub, target, info.label))
         return held
+
+    def _passing(self, stmt: Stmt, call: cst.Call, span: SessionSpan) -> None:
+        """``helper(session, ...)`` while the session is held: a call into the project
+        whose blocking I/O, if any, happens inside the session's transaction."""
+        target = call_target(self.fn, call)
+        if target is not None:
+            span.passing.append(CallWhileHeld(stmt, call, target, call_label(call)))
 
     def _wrap(self, stmt: Stmt, call: cst.Call, ref: SessionRef) -> None:
         """``repo = Repo.from_session(session)``: the names now stand for the session."""

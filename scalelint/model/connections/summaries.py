@@ -29,7 +29,7 @@ import ast
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import libcst as cst
 
@@ -276,12 +276,16 @@ _DEF = re.compile(r"(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
 
 def _text_spans(text: str) -> dict[str, tuple[int, int]]:
     """_def_spans read from indentation, for a file CPython cannot parse (newer
-    syntax): a line indented less inside a string ends its function early."""
+    syntax). Only lines that start a statement count: a signature's closing
+    ``) -> T:`` or a docstring's line indented less does not end its function."""
     spans: dict[str, tuple[int, int]] = {}
     open_: list[tuple[int, str, str, int]] = []  # indent, kind, qualname, first line
     last = 0
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line, starts in _lines(text):
         stripped = line.lstrip()
+        if not starts and stripped:
+            last = number  # it extends the statement above
+            continue
         if not stripped or stripped.startswith("#"):
             continue
         indent = len(line) - len(stripped)
@@ -299,6 +303,46 @@ def _text_spans(text: str) -> dict[str, tuple[int, int]]:
         if kind == "def":
             spans.setdefault(qualname, (first, last))
     return spans
+
+
+_OPENING, _CLOSING = "([{", ")]}"
+
+
+def _lines(text: str) -> Iterator[tuple[int, str, bool]]:
+    """(number, line, whether it starts a statement): a line inside brackets,
+    inside a string or after a backslash continues the one above. The read is
+    lexical: brackets in strings and comments do not count."""
+    depth = 0
+    quote = ""  # the string still open: its quotes (a one-quote string ends with its line)
+    joined = False  # the previous line ended with a backslash
+    for number, line in enumerate(text.splitlines(), 1):
+        yield number, line, not (depth > 0 or quote or joined)
+        i, joined = 0, False
+        while i < len(line):
+            char = line[i]
+            if quote:
+                if char == "\\":
+                    i += 2
+                    continue
+                if line.startswith(quote, i):
+                    i += len(quote)
+                    quote = ""
+                    continue
+            elif char == "#":
+                break
+            elif char in "'\"":
+                triple = char * 3
+                quote = triple if line.startswith(triple, i) else char
+                i += len(quote)
+                continue
+            elif char in _OPENING:
+                depth += 1
+            elif char in _CLOSING:
+                depth = max(0, depth - 1)
+            i += 1
+        if quote in ("'", '"'):
+            quote = ""  # an unterminated one-quote string ends with its line
+        joined = line.endswith("\\") and not quote
 
 
 def _references(own: str, imports: dict[str, str], tree: ast.Module | None, text: str) -> list[str]:

@@ -14,6 +14,7 @@ import libcst as cst
 
 from scalelint.core.walk import dotted
 from scalelint.model import catalog, dbops
+from scalelint.model.connections.requesttx import request_session
 from scalelint.model.connections.work import work_of
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ WRITE_METHODS = frozenset({*catalog.SA_INSTANCE_WRITES, "flush"})
 
 def session_write(fn: "FunctionModel", call: cst.Call) -> str | None:
     """``"session.add()"`` when the call writes through a session the function
-    uses but did not open (a parameter, ``self.session``, ``db.session``); None otherwise."""
+    uses but did not open (a parameter, ``self.session``, ``db.session``, Pyramid's
+    ``request.dbsession``); None otherwise."""
     func = call.func
     if not isinstance(func, cst.Attribute):
         return None
@@ -59,6 +61,8 @@ def _borrowed_session(fn: "FunctionModel", receiver: cst.BaseExpression, spelled
     named so (``session``, ``self.session``) when nothing says it is another handle."""
     if spelled.split(".")[0] in {hold.var for hold in fn.holds}:
         return False  # opened here: its own hold, not the caller's transaction
+    if request_session(receiver):
+        return True  # Pyramid's ``request.dbsession``: the request's session
     work = work_of(fn)
     handle = work.handle_of(receiver)
     if handle is not None:

@@ -430,22 +430,43 @@ class Graph:
         return out
 
     def reads_after_writes(self, fn: FunctionFlow) -> list[ReadAfterWrite]:
+        """Replica reads of an entity after a write of it, in ``fn`` or its callees.
+        A read and a write reached through two calls of one function that reads
+        the entity before it writes it are not a pair: each call reads the row
+        it was given before writing it (``refresh(a); refresh(b)``), not the
+        one the earlier call wrote."""
         found: list[ReadAfterWrite] = []
-        written: list[tuple[Write, tuple, str]] = []
+        written: list[tuple[Write, tuple, str, str | None]] = []
         for kind, item, branch, at, site in self.events(fn):
             if kind == "w":
-                written.append((item, branch, at))  # type: ignore[arg-type]
+                written.append((item, branch, at, site.callee if site is not None else None))  # type: ignore[arg-type]
                 continue
             origin, label = item  # type: ignore[misc]
             if origin.entity is None or not holds_by_default(label, fn):
                 continue
-            for w, w_branch, w_at in written:
-                if w_at == at and site is not None:
+            for w, w_branch, w_at, w_callee in written:
+                if site is not None and w_at == at:
                     continue  # both inside one callee: that function's own finding
+                if site is not None and w_callee == site.callee and self._reads_then_writes(site.callee, w.entity):
+                    continue  # two calls of one function that reads its row before writing it
                 if w.entity == origin.entity and _compatible(branch, w_branch):
                     found.append(ReadAfterWrite(fn, origin, w, at, site))
                     break
         return found
+
+    def _reads_then_writes(self, callee_name: str, entity: str | None) -> bool:
+        """Whether the function reads ``entity`` from a replica and later writes it
+        on a path where both run."""
+        callee = self.lookup(callee_name)
+        if callee is None or entity is None:
+            return False
+        reads: list[tuple] = []
+        for kind, item, branch, _, _ in self.events(callee):
+            if kind == "r" and item[0].entity == entity:  # type: ignore[index]
+                reads.append(branch)
+            elif kind == "w" and item.entity == entity and any(_compatible(b, branch) for b in reads):  # type: ignore[attr-defined]
+                return True
+        return False
 
 
 def local_graph(flow: ModuleFlow) -> Graph:
