@@ -1173,8 +1173,12 @@ class QueryInLoop(ProjectRule):
     configuration lists (`settings.*`, `app.config[...]`), the command line
     (`sys.argv`, what `parse_args()` returned), schema objects
     (`metadata.sorted_tables`, `table.columns`, `Model._meta.fields`,
-    `apps.get_models()`) and attributes the class only ever sets to such
-    values (`self.columns = ("title", "email")`). Nor are queries that run in
+    `apps.get_models()`), attributes the class only ever sets to such
+    values (`self.columns = ("title", "email")`) and properties of the module
+    that only return such values (`return [ReadThrough(start, end)]`); a local
+    collection grown in a loop over other data (`names.append(row.name)`) is
+    not fixed. Nor are queries that run only in rounds handling a failure
+    (after `logger.error(...)` or `logger.exception(...)` in their block), queries that run in
     one round at most (in a branch that ends with `return`, `raise` or `break`,
     no `try` around it), queries that lock each row in a transaction opened
     in the loop body (`with atomic(): ...select_for_update().get()`, per-row
@@ -1199,9 +1203,10 @@ class QueryInLoop(ProjectRule):
     `"subquery"`, `"immediate"`, `"raise"`), or for plain columns, `_id`
     foreign-key columns and properties; nor for SQLAlchemy many-to-one
     relations the identity map answers: the parent every row shares (the query
-    filters `Model.<relation>_id == x` or `filter_by(<relation>=x)`) and the way
+    filters `Model.<relation>_id == x` or `filter_by(<relation>=x)`), the way
     back to the owner of an iterated collection (`for b in room.bookings:
-    b.room`). One finding per loop: at its first
+    b.room`) and the parent the loop groups rows by (`by_room[b.room].append(b)`:
+    one load per group). One finding per loop: at its first
     query (or first lazily loaded relation), its message naming the others.
     """
 

@@ -267,6 +267,11 @@ class CheckThenActWithoutLock(_FlowRule):
     (`if not ...exists(): create()`, `except DoesNotExist: create()`).
     Writing a constant after a check (a flag, a timestamp) is idempotent and
     not reported, nor are functions that lock rows, or whose callers all do.
+    A lookup whose filters compare constants only (`if not
+    Site.objects.filter(name="main").exists(): create(...)`) guards a
+    singleton: every caller checks the same row, so the insert can race only
+    once in the database's life, on its first creation; it is not reported
+    (a threshold on such a lookup, `count() >= LIMIT`, still is).
     Also settled: upserts (`bulk_create(update_conflicts=True)` or
     `ignore_conflicts=True`, `insert(...).on_conflict_do_nothing()`,
     `INSERT ... ON CONFLICT`), an `except IntegrityError` around the write or
@@ -374,7 +379,7 @@ class CheckThenActWithoutLock(_FlowRule):
     def _finding(self, graph: Graph, fn: "FunctionFlow", at: str, checks: list[tuple[str, list[Reach]]]) -> _Finding:
         """One finding at the write, its checks and reads as related places."""
         group = checks[0][1]
-        reach = min(group, key=lambda r: (graph.spot(r.origin.key)[:2], r.origin.key))
+        reach = min(group, key=lambda r: (graph.spot(r.origin.key)[:2], r.origin.key, _value_name(r.origin, r)))
         origin, write = reach.origin, reach.write
         source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
         via = f" via {reach.sites[0].name}()" if reach.sites else ""
@@ -531,9 +536,12 @@ def _aggregate_threshold(reach: Reach) -> bool:
 
 def _uniqueness_check(reach: Reach) -> bool:
     """Whether a row was looked up (not by primary key, not through one of its fields)
-    to decide inserting a row of the same entity: the duplicate-insert race."""
+    to decide inserting a row of the same entity: the duplicate-insert race. A lookup
+    comparing constants only (``filter(name="site")``) finds the same singleton row for
+    every caller: it can race once in the database's life, on its first creation."""
     return (
         reach.shape == EXISTS and reach.write.verb == "insert" and not reach.origin.keyed
+        and not reach.origin.constant
         and reach.label.field is None and reach.origin.entity == reach.write.entity
     )
 

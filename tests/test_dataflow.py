@@ -170,3 +170,24 @@ def test_one_sl201_finding_per_write_decided_by_two_replica_checks() -> None:
     [found] = lint(DECIDED_TWICE, "SL201")
     assert found.line == 7
     assert [r.line for r in found.related] == [9]
+
+
+@pytest.mark.parametrize("query, constant", [
+    ('Site.objects.filter(name="main").exists()', True),
+    ("Role.objects.filter(kind=Role.ADMIN, system=True).first()", True),
+    ("User.query.filter_by(is_system=False).first()", True),
+    ('session.execute(select(Site).where(Site.name == "default")).scalar()', True),
+    ("Site.objects.filter(name=name).exists()", False),
+    ('Site.objects.filter(name__startswith="main").exists()', False),
+    ("Role.objects.filter(kind=Role.admin).first()", False),
+    ('Site.objects.filter(name="main").filter(owner=user).exists()', False),
+    ("Site.objects.filter(**lookups).exists()", False),
+    ("Site.objects.all().exists()", False),
+])
+def test_lookups_keyed_by_constants_only(query: str, constant: bool) -> None:
+    source = (f"from sqlalchemy import select\nfrom app.models import Role, Site, User\n\n\n"
+              f"def f(session, name, user, lookups):\n    return {query}\n")
+    flow = _flow(source)
+    decoded = ModuleFlow.from_json("bank.py", json.loads(json.dumps(flow.to_json())))
+    assert [o.constant for o in flow.origins.values()] == [constant]
+    assert [o.constant for o in decoded.origins.values()] == [constant]

@@ -657,3 +657,29 @@ def test_an_import_hook_listing_distributions_leaves_packs_to_importlib_metadata
 
     monkeypatch.setattr(sys, "meta_path", [PathFinder, Finder()])
     assert registry._other_finders()
+
+
+REPLICA_COUPON = '''\
+from shop.models import Coupon
+
+
+def redeem(code, user):
+    if not Coupon.objects.using("replica").filter(code=code).exists():
+        Coupon.objects.create(code=code, user=user)
+'''
+
+
+def test_a_fix_run_reports_the_project_findings_of_the_fixed_text(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """SL201's unsafe fix reads the primary; the race it stood for (SL202, judged in the
+    project phase) is what the fixed file has, and the fix run says so as a check would."""
+    (tmp_path / "coupons.py").write_text(REPLICA_COUPON)
+    monkeypatch.chdir(tmp_path)
+    config = Config(root=tmp_path, root_is_project=True)
+    rules = load_registry().select(["SL201", "SL202"])
+    fixing = Runner(config, rules, RunSettings(paths=["."], fix=True, unsafe_fixes=True, use_cache=False,
+                                               jobs=1)).run()
+    assert '.using("default")' in (tmp_path / "coupons.py").read_text()
+    checking = Runner(config, rules, RunSettings(paths=["."], use_cache=False, jobs=1)).run()
+    assert [(f.code, f.line) for f in checking.findings] == [("SL202", 6)]
+    assert [(f.code, f.line) for f in fixing.findings] == [("SL202", 6)]

@@ -136,13 +136,17 @@ class Checker:
         result.facts.update(facts)
         result.facts_digest = facts_digest(result.facts)
         if self.options.fix and not refused and compiles(text, path):  # never fix what CPython refuses
-            fixed_text, findings, result.fixed_codes = self._fix_loop(
+            fixed_text, findings, result.fixed_codes, fixed_facts = self._fix_loop(
                 path, text, module_name, findings, suppressions, ignored, where
             )
             result.fixed = len(result.fixed_codes)
             if fixed_text != text:
                 result.fixed_source = fixed_text
                 result.original_source = text
+                # the project phase judges the text written, not the text read (a replica read
+                # swapped to the primary can show a race the replica finding stood for)
+                result.facts.update(fixed_facts)
+                result.facts_digest = facts_digest(result.facts)
         result.findings = findings
         return result
 
@@ -211,8 +215,10 @@ class Checker:
 
     def _fix_loop(self, path, text, module_name, findings, suppressions, ignored, where):
         """Apply fixes round by round while they apply, compile and re-check;
-        returns the text, its findings and the codes of the findings fixed."""
+        returns the text, its findings, the codes of the findings fixed and the
+        facts of the fixed text (call summaries stay those of the first check)."""
         fixed_codes: list[str] = []
+        facts: dict = {}
         for _ in range(MAX_FIX_ROUNDS):
             offered = [(x.code, f) for x in findings if (f := self._fixable(x, suppressions, ignored))]
             chosen = {id(fix) for fix in choose_fixes([fix for _, fix in offered])}
@@ -222,14 +228,15 @@ class Checker:
             if not applied or new_text == text or not compiles(new_text, path):
                 break
             try:
-                new_findings, _ = self._run(path, new_text, module_name, self.active_for(new_text, where.context),
-                                            replace(where, summaries=False))  # facts come from the first check
+                new_findings, new_facts = self._run(path, new_text, module_name,
+                                                    self.active_for(new_text, where.context),
+                                                    replace(where, summaries=False))  # summaries: the first check's
             except (cst.ParserSyntaxError, RuleCrash):
                 break  # never keep a fix whose result does not parse or check
-            text, findings = new_text, new_findings
+            text, findings, facts = new_text, new_findings, new_facts
             fixed_codes.extend(code for code, fix in offered if id(fix) in chosen)
             suppressions = parse_suppressions(text, bare_noqa=self.options.bare_noqa)
-        return text, findings, fixed_codes
+        return text, findings, fixed_codes, facts
 
 
 @dataclass

@@ -761,6 +761,13 @@ TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
+#: task decorators (last name) that may register a task under a name of its own
+TASK_REGISTERING_DECORATORS = frozenset({"task", "shared_task", "actor", "job"})
+#: their keywords naming it (``@actor(actor_name="org.backfill")``, ``@app.task(name="...")``)
+TASK_NAME_KEYWORDS = frozenset({"actor_name", "name"})
+#: calls enqueueing a task by its registered name (``enqueue_job("org.backfill", ...)``,
+#: Celery's ``app.send_task("org.backfill")``)
+ENQUEUE_BY_NAME_CALLS = frozenset({"enqueue_job", "send_task"})
 #: -- scheduled jobs (scalelint.model.schedules): run by a scheduler at a fixed interval --
 #: settings / config names holding a periodic schedule whose entries name tasks by
 #: ``"task": "dotted.path"`` (Celery beat, AWX's dispatcher); compared case-insensitively
@@ -1004,6 +1011,11 @@ MODEL_FIELD_ROOTS = ("django.db.models", "django.contrib.postgres.fields", "djan
 MODEL_FIELD_SUFFIXES = ("Field", "ForeignKey")
 #: calls recording a validation error on a form (``self.add_error(field, error)``)
 FORM_ERROR_METHODS = frozenset({"add_error"})
+#: decorators (last name) that make a method read as an attribute
+PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+#: logger methods that report a failure (``logger.error("worker %s is gone")``): code after
+#: them in the same block handles that failure
+ERROR_LOG_METHODS = frozenset({"error", "exception", "critical", "fatal"})
 #: command-line input: ``sys.argv``, and what ``parse_args()`` returns
 CLI_ITERABLES = frozenset({"sys.argv"})
 CLI_PARSE_METHODS = frozenset({"parse_args", "parse_known_args"})

@@ -53,6 +53,9 @@ ONE_SHOT_STEM_PREFIXES = ("seed", "populate", "sample_data", "fake_data", "load_
 #: names of functions that are one-off data jobs wherever they live (``backfill_members``,
 #: ``_backfill_grants``): run once per data change, not per request
 ONE_SHOT_FUNCTION_PREFIXES = ("backfill",)
+#: first words of functions that set something up once per installation (``install_app``,
+#: ``_install_plugin``): run when an admin installs it, not per request
+ONE_SHOT_FUNCTION_FIRST_WORDS = frozenset({"install", "uninstall"})
 
 _SPLIT = re.compile(r"[/\\]")
 

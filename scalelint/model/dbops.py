@@ -445,6 +445,40 @@ def django_manager_index(root: cst.BaseExpression, steps: list[Step]) -> int | N
     return index if is_class_name(owner) or owner.rsplit(".", 1)[-1].lower() == "model" else None
 
 
+def constant_filter(call: cst.Call) -> bool:
+    """Whether a filter call compares fields with constants only: ``filter(name="site")``,
+    ``filter_by(is_system=False)``, ``where(Role.kind == Kind.ADMIN)``. A row found by
+    such a lookup is the same for every caller (a singleton)."""
+    if has_star(call) or not call.args:
+        return False
+    for arg in call.args:
+        if arg.keyword is not None:
+            field, _, op = arg.keyword.value.partition("__")
+            if op not in ("", "exact") or not _constant(arg.value):
+                return False
+            continue
+        value = arg.value
+        if not (isinstance(value, cst.Comparison) and len(value.comparisons) == 1
+                and isinstance(value.comparisons[0].operator, (cst.Equal, cst.Is))
+                and isinstance(value.left, cst.Attribute) and _constant(value.comparisons[0].comparator)):
+            return False
+    return True
+
+
+def _constant(node: cst.BaseExpression) -> bool:
+    """A literal, or a name spelled as a constant (``SITE_ID``, ``Kind.ADMIN``)."""
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return isinstance(node.expression, (cst.Integer, cst.Float))
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None") or (node.value.isupper() and len(node.value) > 1)
+    if isinstance(node, cst.Attribute):
+        name = dotted(node)
+        return name is not None and node.attr.value.isupper() and len(node.attr.value) > 1
+    return False
+
+
 def lookups_recheck(call: cst.Call) -> bool:
     """Whether a filter()/filter_by() narrows by state, not only by key: a write through
     it re-checks in the database (``filter(stock__gte=n)``, ``filter(status="new")``)."""
@@ -503,6 +537,8 @@ class SaStatement:
     values: list[cst.BaseExpression] = field(default_factory=list)
     column: str | None = None
     keyed: bool = False
+    #: every filter compares with a constant (``where(Site.name == "main")``)
+    constant: bool = False
 
 
 def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement | None:
@@ -523,6 +559,7 @@ def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement
     if args and isinstance(args[0], cst.Attribute) and len(args) == 1:
         column = args[0].attr.value
     stmt = SaStatement(verb, entity, column=column)
+    constant: bool | None = None  # no filter yet
     for step in steps:
         call = step.call
         if call is None:
@@ -534,6 +571,7 @@ def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement
         elif step.name in catalog.SA_FILTER_METHODS:
             stmt.rechecks = stmt.rechecks or sa_criteria_recheck(call)
             stmt.keyed = stmt.keyed or lookups_keyed(call)
+            constant = constant is not False and constant_filter(call)
         elif step.name == "select_from" and positional(call) and stmt.entity is None:
             stmt.entity = first_class(positional(call)[0])
         elif step.name == "values":
@@ -544,6 +582,7 @@ def sa_statement(expr: cst.BaseExpression, module: "ModuleModel") -> SaStatement
                     stmt.values.extend(el.value for el in value.elements if isinstance(el, cst.DictElement))
                 if entity and mentions_class_attribute(value, entity):
                     stmt.relative = True
+    stmt.constant = bool(constant)
     return stmt
 
 

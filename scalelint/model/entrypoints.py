@@ -21,7 +21,9 @@ import libcst as cst
 from scalelint.core.walk import small_statements, walk
 from scalelint.model import catalog
 from scalelint.model.dbops import words
-from scalelint.model.contexts import MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any
+from scalelint.model.contexts import (
+    MIGRATION, ONE_SHOT, ONE_SHOT_FUNCTION_FIRST_WORDS, ONE_SHOT_FUNCTION_PREFIXES, Region, imports_any,
+)
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel
@@ -101,9 +103,9 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
         if fn.qualname in run_python or _migration_receiver(model, fn.node) or (
                 migrating and _imports_migration_framework(model, fn.node)):
             yield fn.node, MIGRATION
-        elif fn.qualname in entry_names or _cli_command(model, fn.node) or (
-            fn.name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES)
-        ) or _maintains_schema(model, fn, text):
+        elif fn.qualname in entry_names or _cli_command(model, fn.node) or _one_off_name(fn.name) or (
+            _maintains_schema(model, fn, text)
+        ):
             yield fn.node, ONE_SHOT
         elif _startup(fn):
             yield from ((loop, ONE_SHOT) for loop in _startup_loops(fn.node))
@@ -124,6 +126,14 @@ def _imports_migration_framework(model: "ModuleModel", node: cst.FunctionDef) ->
         elif isinstance(small, cst.ImportFrom):
             table.add_import_from(small)
     return imports_any(table.names.values(), catalog.MIGRATION_IMPORT_ROOTS)
+
+
+def _one_off_name(name: str) -> bool:
+    """A one-off data job (``backfill_members``) or an installation step
+    (``install_app``; not ``installation_status``), by its name."""
+    return name.lstrip("_").startswith(ONE_SHOT_FUNCTION_PREFIXES) or words(name)[:1] in {
+        (word,) for word in ONE_SHOT_FUNCTION_FIRST_WORDS
+    }
 
 
 def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:

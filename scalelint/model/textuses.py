@@ -12,6 +12,7 @@ in the main process, before any parse.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from scalelint.core.findings import FileResult, facts_digest
@@ -34,14 +35,34 @@ def text_uses(text: str, module: str, package: bool, context: str = "request") -
         return None
     refs = _imported_uses(text, module, package)
     facts: dict[str, Any] = {"module": module}
+    byname = enqueued_by_name(text)
     if context != "request":
+        if refs or byname:
+            facts["context"] = context
         if refs:
-            facts.update(context=context, functions={MODULE_CODE: [1, None, refs, None, 1, ""]})
+            facts["functions"] = {MODULE_CODE: [1, None, refs, None, 1, ""]}
     else:
         facts["refs"] = refs
         facts["dyn"] = list(dict.fromkeys(_METHOD_CALL.findall(text)))
+    facts["byname"] = byname
     facts = {key: value for key, value in facts.items() if value}
     return facts if len(facts) > 1 else None
+
+
+def enqueued_by_name(text: str) -> list[list[Any]]:
+    """[name, line] of each task the text enqueues by its registered name
+    (``enqueue_job("org.backfill", ...)``: scalelint.model.tasknames)."""
+    from scalelint.model import catalog  # data only; imported when first needed
+
+    if not any(call in text for call in catalog.ENQUEUE_BY_NAME_CALLS):
+        return []
+    pattern = _enqueue_pattern(tuple(sorted(catalog.ENQUEUE_BY_NAME_CALLS)))
+    return [[m.group(1), text.count("\n", 0, m.start()) + 1] for m in pattern.finditer(text)]
+
+
+@lru_cache(maxsize=4)
+def _enqueue_pattern(calls: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(calls) + r")[ \t]*\([ \t\n]*[\"']([\w.:-]+)[\"']")
 
 
 #: the pseudo-function standing for the code of an unparsed module

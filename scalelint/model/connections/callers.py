@@ -10,7 +10,8 @@ check only by a management command. From the project's call graph
 - is not used other than by a call some module resolves (referenced in a
   URLconf, ``__all__``, a callback; imported or method-called by a module
   that was never parsed; a method whose name is called on an object no
-  module can place),
+  module can place; public in a module some module imports whole: what is
+  reached through the module object, a private ``_helper`` only by name),
 - is not in a public API module (``api.py``),
 - and is called only by functions of other contexts, directly or through
   such helpers,
@@ -19,6 +20,12 @@ takes its callers' context: ``scheduled`` if any caller chain starts in a
 scheduled job, else ``one-shot`` if one starts in one-shot code, else
 ``test``, else ``migration``. Both passes are linear walks over the call
 edges and stop at cycles.
+
+A one-off task is a request task registered under a name (``@actor(actor_name=
+"org.prepare_members")``) that only one-shot code enqueues by that name
+(``enqueue_job("org.prepare_members", ...)`` in a script: ``byname``,
+scalelint.model.tasknames), that no module but its own references and no
+request code calls or enqueues. It runs in ``one-shot`` code itself.
 
 A scheduled job is a request function some module schedules (``sched``:
 scalelint.model.schedules) that nothing else places in request code: no
@@ -69,13 +76,16 @@ def _taken(graph: CallGraph, placements: dict[str, Placement]) -> dict[str, str]
     own = {key: _own_context(graph, key, placements) for key in graph.functions}
     jobs = scheduled_jobs(graph, own)
     own.update(dict.fromkeys(jobs, SCHEDULED))
+    one_off = one_shot_tasks(graph, own, placements) - jobs
+    own.update(dict.fromkeys(one_off, ONE_SHOT))
     served = _request_reachable(graph, own)
-    called = _reached_by(graph, jobs, served) if jobs else set()
+    called = _reached_by(graph, jobs | one_off, served) if jobs or one_off else set()
     if called:  # also run by request code: request code after all
         own.update(dict.fromkeys(called, REQUEST))
         jobs -= called
+        one_off -= called
         served = _request_reachable(graph, own)
-    taken: dict[str, str] = dict.fromkeys(jobs, SCHEDULED)
+    taken: dict[str, str] = {**dict.fromkeys(jobs, SCHEDULED), **dict.fromkeys(one_off, ONE_SHOT)}
     for context in INHERITED:
         sources = [key for key, where in own.items() if where == context]
         _spread(graph, sources, context, own, served, taken)
@@ -103,6 +113,41 @@ def scheduled_jobs(graph: CallGraph, own: dict[str, str]) -> set[str]:
         key for key in scheduling
         if "." not in graph.functions[key].qualname or graph.functions[key].qualname.rsplit(".", 1)[-1] not in methods
     }
+
+
+def one_shot_tasks(graph: CallGraph, own: dict[str, str], placements: dict[str, Placement]) -> set[str]:
+    """Request tasks registered under a name (``tasknames``) that only one-shot
+    code enqueues by that name (``byname``: a one-off script enqueueing a data job
+    per organization), that no code enqueues by name in another context than
+    one-shot or test, and that no module but their own references: one-off jobs."""
+    registered: dict[str, str] = {}  # registered name -> function key
+    for name, facts in graph.modules.items():
+        for qualname, task in facts.get("tasknames", {}).items():
+            key = f"{name}.{qualname}"
+            if own.get(key) == REQUEST:
+                registered[task] = key
+    if not registered:
+        return set()
+    sites: dict[str, set[str]] = {}  # function key -> contexts of the code enqueueing it by name
+    for name, facts in graph.modules.items():
+        for task, line in facts.get("byname", ()):
+            if task in registered:
+                sites.setdefault(registered[task], set()).add(_context_of_line(graph, name, line, placements))
+    found = {key for key, where in sites.items() if ONE_SHOT in where and where <= {ONE_SHOT, TEST}}
+    for name, facts in graph.modules.items():
+        for ref in facts.get("refs", ()):
+            key = graph.resolve(ref) or ref
+            if key in found and graph.functions[key].module != name:
+                found.discard(key)  # referenced elsewhere: a callback, a re-export, another way in
+    return found
+
+
+def _context_of_line(graph: CallGraph, module: str, line: int, placements: dict[str, Placement]) -> str:
+    named = graph.modules[module].get("context")
+    if isinstance(named, str):
+        return named
+    file_context, regions = placements.get(graph.paths.get(module, ""), (REQUEST, []))
+    return context_at(file_context, regions, line)
 
 
 def _reached_by(graph: CallGraph, jobs: set[str], served: set[str]) -> set[str]:
@@ -151,7 +196,7 @@ def _pinned(graph: CallGraph, key: str, unplaced: set[str], methods: set[str]) -
         "e" in fn.flags
         or key not in graph.callers
         or key in unplaced
-        or fn.module in unplaced
+        or (fn.module in unplaced and not fn.qualname.startswith("_"))
         or module_leaf in PUBLIC_MODULES
         or (is_method and fn.qualname.rsplit(".", 1)[-1] in methods)
     )

@@ -593,6 +593,8 @@ def _record(
             record["q"] = {"at": ctx.span(query.receiver)[1], "model": query.model}
     if source.pinned:
         record["pin"] = sorted(source.pinned)
+    if source.orm == "sqlalchemy" and (grouped := _grouping_keys(var, body)):
+        record["grp"] = sorted(grouped)
     return record, (var, source)
 
 
@@ -832,6 +834,33 @@ def _chains(var: str, body: list[cst.CSTNode]) -> list[_Chain]:
     return list(found.values())
 
 
+def _grouping_keys(var: str, body: list[cst.CSTNode]) -> set[str]:
+    """Attributes of ``var`` the body groups rows by: ``by_parent[var.parent].append(var)``,
+    ``counts[var.parent] += 1``, ``groups.setdefault(var.parent, []).append(var)``."""
+    found: set[str] = set()
+    for part in body:
+        for sub in walk(part, into_functions=False):
+            key: cst.BaseExpression | None = None
+            if isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute):
+                receiver = sub.func.value
+                if sub.func.attr.value == "setdefault" and sub.args:
+                    key = sub.args[0].value
+                elif sub.func.attr.value in catalog.CONTAINER_MUTATORS and isinstance(receiver, cst.Subscript):
+                    key = _index(receiver)
+            elif isinstance(sub, cst.AugAssign) and isinstance(sub.target, cst.Subscript):
+                key = _index(sub.target)
+            if isinstance(key, cst.Attribute) and isinstance(key.value, cst.Name) and key.value.value == var:
+                found.add(key.attr.value)
+    return found
+
+
+def _index(subscript: cst.Subscript) -> cst.BaseExpression | None:
+    """The single index of ``d[key]``."""
+    if len(subscript.slice) != 1 or not isinstance(subscript.slice[0].slice, cst.Index):
+        return None
+    return subscript.slice[0].slice.value
+
+
 def _steps(node: cst.CSTNode, var: str) -> list[cst.Attribute] | None:
     """The Attribute nodes of ``var.a.b.c``, innermost first."""
     steps: list[cst.Attribute] = []
@@ -939,11 +968,13 @@ def _identity_mapped(index: ModelIndex, cls: ModelClass, record: dict[str, Any])
     """Many-to-one relations of the iterated SQLAlchemy rows whose target the
     session's identity map already holds, so reading them runs no query: the
     parent every row shares (the query pins its key, ``Order.shop_id == x``,
-    ``filter_by(shop=x)``), or the owner of the collection iterated (``for o in
-    shop.orders: o.shop``)."""
+    ``filter_by(shop=x)``), the owner of the collection iterated (``for o in
+    shop.orders: o.shop``), or the parent the loop groups rows by
+    (``by_shop[o.shop].append(o)``: several rows per parent, and the identity
+    map loads each parent once, one query per group rather than per row)."""
     if record["orm"] != "sqlalchemy":
         return frozenset()
-    pinned = set(record.get("pin", ()))
+    pinned = set(record.get("pin", ())) | set(record.get("grp", ()))
     followed = _via(index, record)
     owner = followed[1][-1][0].qual if followed is not None and followed[1] else ""
     single = {name: r for name, r in index.relations(cls).items() if r.kind == "sa" and r.many is not True}

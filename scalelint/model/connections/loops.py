@@ -24,7 +24,7 @@ from scalelint.model.dbops import django_manager, unroll
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.model.sql import parse_sql
 from scalelint.model.connections.loopsize import (
-    assigned_names as _assigned_names, filters_differ, fixed_size, local_values, locks_each_row, pages_each_round,
+    assigned_names as _assigned_names, filters_differ, fixed_size, handles_failure, local_values, locks_each_row, pages_each_round,
     reports_error_each_round, runs_once, shape_varies, statements_holding, target_names as _target_names,
 )
 from scalelint.model.connections.work import descendants_end, mentions, work_of
@@ -213,12 +213,17 @@ class LoopScanner:
         return None
 
     def _once_or_per_row_lock(self, query: cst.CSTNode, loop: Loop) -> bool:
-        """The query runs in one round at most, or locks each round's row in that
-        round's own transaction (see :mod:`scalelint.model.connections.loopsize`)."""
+        """The query runs in one round at most, locks each round's row in that round's
+        own transaction, or runs only in rounds that handle a failure (see
+        :mod:`scalelint.model.connections.loopsize`)."""
         stmt, loop_stmt = self.current, self._stmt_of.get(id(loop.node))
         if stmt is None or loop_stmt is None:
             return False  # a comprehension: no statements inside
-        return runs_once(stmt, loop.node, self._holders) or locks_each_row(self.fn, stmt, loop_stmt, query)
+        return (
+            runs_once(stmt, loop.node, self._holders)
+            or locks_each_row(self.fn, stmt, loop_stmt, query)
+            or handles_failure(stmt, loop.node, self._holders)
+        )
 
     def _batching(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> bool:
         spelled = " ".join(n.value.lower() for n in walk(target) if isinstance(n, cst.Name))

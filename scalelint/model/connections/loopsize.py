@@ -12,7 +12,8 @@ when the loop adds a lookup in some rounds only): there is no single query to
 batch it into. And a query that runs at most once however many rounds the loop
 makes (in a branch that leaves the loop), that locks each row in a
 transaction of its own round (per-row locking on purpose), or that runs in a
-loop whose every round records a form error (the error path), or in a loop
+loop whose every round records a form error, or after a statement that logs a
+failure at error level (the error path), or in a loop
 whose body pages through each round's rows in batches (item by item on
 purpose), is no N+1 either.
 """
@@ -34,6 +35,8 @@ Values = dict[str, list[cst.BaseExpression]]
 _MAX_DEPTH = 4
 _WRAPPERS = frozenset({"enumerate", "sorted", "reversed", "zip", "list", "tuple", "set", "frozenset", "iter"})
 _MAPPING_VIEWS = frozenset({"items", "keys", "values"})
+#: growing methods that add a whole collection (the others add one item)
+_WHOLE_COLLECTION_MUTATORS = frozenset({"extend", "update"})
 
 
 def fixed_size(iterable: cst.BaseExpression, fn: "FunctionModel", local: Values, depth: int = 0) -> bool:
@@ -55,7 +58,7 @@ def fixed_size(iterable: cst.BaseExpression, fn: "FunctionModel", local: Values,
     if isinstance(iterable, cst.Attribute):
         if iterable.attr.value.isupper() or iterable.attr.value == "__members__":
             return True  # a constant, an enum's members
-        return _fixed_instance_attribute(iterable, fn, depth)
+        return _fixed_instance_attribute(iterable, fn, depth) or _fixed_property(iterable.attr.value, fn, depth)
     if isinstance(iterable, cst.Subscript):
         return isinstance(iterable.value, cst.Name) and iterable.value.value == "sys" or _configuration(iterable.value)
     if isinstance(iterable, cst.Call):
@@ -74,7 +77,83 @@ def _fixed_name(name: str, fn: "FunctionModel", local: Values, depth: int) -> bo
             return False
         value = fn.module.global_values.get(name)
         values = [value] if value is not None else []
+    elif not _growth_bounded(name, fn, local, depth):
+        return False  # ``names = []`` filled by ``names.append(row.name)`` in a loop over rows
     return bool(values) and all(fixed_size(v, fn, local, depth + 1) for v in values)
+
+
+def _growth_bounded(name: str, fn: "FunctionModel", local: Values, depth: int) -> bool:
+    """Every place the function grows the local collection ``name``
+    (``name.append(x)``, ``name.extend(xs)``, ``name[key] = x``) adds a bounded
+    number of items: one item (or a fixed-size ``extend``/``update``) outside
+    loops, in loops over fixed-size collections, or only for items whose key is
+    one of a fixed set (``if data["name"] in TEMPLATE_FIELDS: found.append(data)``:
+    one item per known key)."""
+    for stmt, added in _growths(fn).get(name, ()):
+        if added is not None and not fixed_size(added, fn, local, depth + 1):
+            return False
+        for at, (kind, node) in enumerate(stmt.context):
+            if kind != "loop" or (isinstance(node, cst.For) and fixed_size(node.iter, fn, local, depth + 1)):
+                continue
+            if not _keyed_by_fixed_set(stmt, stmt.context[at + 1 :], fn, local, depth):
+                return False
+    return True
+
+
+def _keyed_by_fixed_set(
+    stmt: "Stmt", inner: tuple[tuple[str, cst.CSTNode], ...], fn: "FunctionModel", local: Values, depth: int
+) -> bool:
+    """``stmt`` sits in the body (not the ``else``) of an ``if`` that tests
+    membership in a fixed-size collection (``if key in KNOWN:``, also as one
+    operand of ``and``)."""
+    return any(
+        kind == "if"
+        and isinstance(node, cst.If)
+        and _tests_fixed_membership(node.test, fn, local, depth)
+        and any(sub is stmt.node for sub in walk(node.body))
+        for kind, node in inner
+    )
+
+
+def _tests_fixed_membership(test: cst.BaseExpression, fn: "FunctionModel", local: Values, depth: int) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return any(_tests_fixed_membership(side, fn, local, depth) for side in (test.left, test.right))
+    return isinstance(test, cst.Comparison) and any(
+        isinstance(c.operator, cst.In) and fixed_size(c.comparator, fn, local, depth + 1) for c in test.comparisons
+    )
+
+
+def _growths(fn: "FunctionModel") -> dict[str, list[tuple["Stmt", cst.BaseExpression | None]]]:
+    """name -> (statement, what it adds when a whole collection, else None) for each
+    statement growing a local collection in place."""
+
+    def build() -> dict[str, list[tuple["Stmt", cst.BaseExpression | None]]]:
+        out: dict[str, list[tuple["Stmt", cst.BaseExpression | None]]] = {}
+        for stmt in fn.stmts:
+            if not isinstance(stmt.node, cst.SimpleStatementLine):
+                continue
+            for small in stmt.node.body:
+                for name, added in _grown(small):
+                    out.setdefault(name, []).append((stmt, added))
+        return out
+
+    return fn.module.derived(f"loop-growths:{id(fn.node)}", build)
+
+
+def _grown(small: cst.BaseSmallStatement) -> Iterator[tuple[str, cst.BaseExpression | None]]:
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        func = small.value.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
+            func.attr.value in catalog.CONTAINER_MUTATORS
+        ):
+            args = small.value.args
+            whole = func.attr.value in _WHOLE_COLLECTION_MUTATORS
+            yield func.value.value, (args[0].value if whole and args and args[0].keyword is None else None)
+    elif isinstance(small, (cst.Assign, cst.AnnAssign)):
+        targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+        for target in targets:
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                yield target.value.value, None
 
 
 def _fixed_instance_attribute(attribute: cst.Attribute, fn: "FunctionModel", depth: int) -> bool:
@@ -89,6 +168,50 @@ def _fixed_instance_attribute(attribute: cst.Attribute, fn: "FunctionModel", dep
     return bool(values) and all(
         (isinstance(v, cst.Name) and v.value in declared) or fixed_size(v, fn, {}, depth + 1) for v in values
     )
+
+
+def _fixed_property(name: str, fn: "FunctionModel", depth: int) -> bool:
+    """``item.reads`` where the module's classes define ``reads`` only as a property
+    whose every ``return`` gives a fixed-size value (``return [ReadThrough(start,
+    end)]``, ``return []``): what it builds from one object's fields, whatever object
+    it is read on. A class of the module that binds ``reads`` otherwise (a field, a
+    relation, an assignment) leaves it unknown."""
+    found = _module_properties(fn).get(name)
+    if not found:
+        return False
+    for prop in found:
+        if prop is None:
+            return False
+        returns = [node.value for node in walk(prop.node.body, into_functions=False) if isinstance(node, cst.Return)]
+        local = local_values(prop)
+        if not returns or not all(value is not None and fixed_size(value, prop, local, depth + 1) for value in returns):
+            return False
+    return True
+
+
+def _module_properties(fn: "FunctionModel") -> dict[str, list["FunctionModel | None"]]:
+    """Attribute name -> the module's properties of that name (None for a class
+    that binds the name some other way: a class attribute, a plain method)."""
+
+    def build() -> dict[str, list["FunctionModel | None"]]:
+        out: dict[str, list["FunctionModel | None"]] = {}
+        for other in fn.module.functions:
+            if other.cls is None or not any(line is other.node for line in other.cls.node.body.body):
+                continue
+            is_property = any(
+                (dotted(d.decorator) or "").rsplit(".", 1)[-1] in catalog.PROPERTY_DECORATORS
+                for d in other.node.decorators
+            )
+            out.setdefault(other.name, []).append(other if is_property else None)
+        for cls in fn.module.classes:
+            for line in cls.node.body.body:
+                for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
+                    for target, _ in _bindings(small):
+                        if isinstance(target, cst.Name) and target.value in out:
+                            out[target.value].append(None)
+        return out
+
+    return fn.module.derived("loop-properties", build)
 
 
 def _model_field_class(bases: list[str]) -> bool:
@@ -380,6 +503,40 @@ def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bo
             continue
         breaks_this_loop = not any(kind == "loop" for kind, _ in inner[:depth])
         if _block_leaves(member.block, member.index, breaks_this_loop):
+            return True
+    return False
+
+
+def handles_failure(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bool:
+    """The query's statement comes after a call that logs a failure at error level
+    (``logger.error("worker %s is gone", w.pid)``) in its own block or in a block
+    enclosing it inside ``loop``'s body: it runs only in rounds that handle a
+    failure (a dead worker, a broken item), the error path, not traffic.
+    ``holders``: :func:`statements_holding`."""
+    context = stmt.context
+    start = next((i for i, (kind, node) in enumerate(context) if kind == "loop" and node is loop), None)
+    if start is None:
+        return False
+    members = [holders.get(id(node)) for _, node in context[start + 1 :]] + [stmt]
+    return any(
+        member is not None and any(_logs_failure(line) for line in member.block[: member.index])
+        for member in members
+    )
+
+
+def _logs_failure(line: cst.BaseStatement) -> bool:
+    """``logger.error(...)`` / ``log.exception(...)`` as a statement of its own."""
+    if not isinstance(line, cst.SimpleStatementLine):
+        return False
+    for small in line.body:
+        call = small.value if isinstance(small, cst.Expr) else None
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            continue
+        receiver = dotted(call.func.value) or ""
+        head = receiver.rsplit(".", 1)[-1]
+        if call.func.attr.value in catalog.ERROR_LOG_METHODS and (
+            head in catalog.LOGGER_NAMES or head.lower().endswith(("logger", "log"))
+        ):
             return True
     return False
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import libcst as cst
 
-from scalelint.model import catalog, schedules, textuses
+from scalelint.model import catalog, schedules, tasknames, textuses
 from scalelint.model.connections import ambient, guards
 from scalelint.model.connections.work import module_work, work_of
 from scalelint.model.connections.writes import session_end, session_write
@@ -106,7 +106,9 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
     ``tree`` is CPython's tree of ``text`` when the caller has one; a
     ``request`` module also records the names it uses other than by a call
     it resolves (scalelint.model.connections.callers), and every module the
-    functions it schedules (``sched``: scalelint.model.schedules)."""
+    functions it schedules (``sched``: scalelint.model.schedules), the names
+    its tasks are registered under (``tasknames``) and the tasks it enqueues by
+    name (``byname``: scalelint.model.tasknames)."""
     name = module.module_name
     if not name:
         return None
@@ -136,7 +138,9 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
     scheduled = schedules.scheduled_names(module, text)
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
                        ("classes", classes), ("functions", functions), ("refs", refs),
-                       ("dyn", list(dynamic) if request else []), ("sched", scheduled)):
+                       ("dyn", list(dynamic) if request else []), ("sched", scheduled),
+                       ("tasknames", tasknames.registered_names(module)),
+                       ("byname", textuses.enqueued_by_name(text))):
         if value:
             facts[key] = value
     return facts if len(facts) > 1 else None  # nothing another module could call or import
@@ -496,12 +500,15 @@ class CallGraph:
 
     def __init__(self, published: Iterable[tuple[str, dict[str, Any]]]) -> None:
         self.modules: dict[str, dict[str, Any]] = {}
+        #: module name -> its file
+        self.paths: dict[str, str] = {}
         self.functions: dict[str, _Function] = {}
         for path, facts in published:
             name = facts.get("module")
             if not isinstance(name, str) or name in self.modules:
                 continue
             self.modules[name] = facts
+            self.paths[name] = path
             for qualname, (line, io, targets, *rest) in facts.get("functions", {}).items():
                 self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, *rest)
         self._resolved: dict[str, str | None] = {}

@@ -147,6 +147,8 @@ class Origin:
     column: str | None = None
     keyed: bool = False  # looked up by primary key (finding it is not a uniqueness check)
     lookup: tuple[str, ...] = ()  # fields compared for equality by its filters (``filter(code=c)``)
+    #: every filter compares with a constant (``filter(name="site")``): the same row for every caller
+    constant: bool = False
     handle: str | None = None  # replica handle key (file phase, for the fix)
     node: cst.CSTNode | None = None
     spot: Spot | None = None
@@ -314,7 +316,7 @@ class ModuleFlow:
             "functions": functions,
             "empty": empty,
             "origins": {enc.key(k): [o.entity, o.spelled, o.kind, o.shape, int(o.locked), int(o.rechecks), o.column,
-                                     list(self.spot(o)), int(o.keyed), list(o.lookup)]
+                                     list(self.spot(o)), int(o.keyed), list(o.lookup), int(o.constant)]
                         for k, o in self.origins.items()},
             "writes": {enc.key(k): [w.verb, w.entity, w.what, int(w.rechecks), int(w.relative), int(w.upsert),
                                     int(w.unique_guarded), enc.labels(w.data), enc.labels(w.subject),
@@ -362,9 +364,9 @@ class ModuleFlow:
 
 
 def _origin(dec: "_Decoder", k: str, raw: list) -> Origin:
-    entity, spelled, kind, shape, locked, rechecks, column, spot, keyed, lookup = raw
+    entity, spelled, kind, shape, locked, rechecks, column, spot, keyed, lookup, constant = raw
     return Origin(k, entity, spelled, kind, shape, bool(locked), bool(rechecks), column, keyed=bool(keyed),
-                  lookup=tuple(lookup), spot=tuple(spot))  # type: ignore[arg-type]
+                  lookup=tuple(lookup), constant=bool(constant), spot=tuple(spot))  # type: ignore[arg-type]
 
 
 def _write(dec: "_Decoder", k: str, raw: list) -> Write:

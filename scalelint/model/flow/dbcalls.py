@@ -195,6 +195,7 @@ class DbCalls:
         handles = EMPTY
         locked = rechecks = keyed = False
         lookup: tuple[str, ...] = ()
+        constant: bool | None = None  # no filter yet
         i = manager + 1
         last_call: cst.Call | None = None
         shape_op = AS_IS
@@ -215,6 +216,7 @@ class DbCalls:
                 rechecks = rechecks or dbops.lookups_recheck(call)
                 keyed = keyed or dbops.lookups_keyed(call)
                 lookup += dbops.equality_fields(call)
+                constant = constant is not False and dbops.constant_filter(call)
             if step.name in catalog.DJANGO_VALUE_METHODS:
                 shape_op = ALL_VALUE
             elif step.name in catalog.DJANGO_EXISTS_METHODS:
@@ -228,7 +230,7 @@ class DbCalls:
         node = last_call if last_call is not None else steps[manager].node
         labels = self.origin(node, model, "django", ROW, handles, st, locked=locked, rechecks=rechecks,
                              entity=entity_name(model) if model != "model" else None, keyed=keyed,
-                             lookup=lookup)
+                             lookup=lookup, constant=bool(constant))
         return reshape(labels, shape_op), i
 
     def _django_write(self, call: cst.Call, method: str, model: str, rechecks: bool, handles, st: State) -> None:
@@ -268,6 +270,7 @@ class DbCalls:
             self.args_labels(first, st)
         locked = rechecks = keyed = False
         lookup: tuple[str, ...] = ()
+        constant: bool | None = None  # no filter yet
         shape_op = AS_IS
         i = start
         last: cst.BaseExpression = first if first is not None else node
@@ -288,6 +291,7 @@ class DbCalls:
                 rechecks = rechecks or dbops.sa_criteria_recheck(call)
                 keyed = keyed or dbops.lookups_keyed(call)
                 lookup += dbops.equality_fields(call)
+                constant = constant is not False and dbops.constant_filter(call)
             elif step.name in catalog.SA_VALUE_METHODS:
                 shape_op = ALL_VALUE
             elif step.name in catalog.SA_EXISTS_METHODS:
@@ -295,7 +299,7 @@ class DbCalls:
             last = call
             i += 1
         labels = self.origin(last, model, "sqlalchemy", ROW, handles, st, locked=locked, rechecks=rechecks,
-                             entity=entity_name(model), keyed=keyed, lookup=lookup)
+                             entity=entity_name(model), keyed=keyed, lookup=lookup, constant=bool(constant))
         return reshape(labels, shape_op), i
 
     def _sa_execute(self, call: cst.Call, statement: dbops.SaStatement, handles, st: State) -> frozenset[Label]:
@@ -306,7 +310,7 @@ class DbCalls:
             return self.origin(call, model, "sqlalchemy", _column_shape(statement.column), handles, st,
                                locked=statement.locked,
                                rechecks=statement.rechecks, entity=entity, column=statement.column,
-                               keyed=statement.keyed)
+                               keyed=statement.keyed, constant=statement.constant)
         data = EMPTY
         for value in statement.values:
             data |= self.eval(value, st)
@@ -319,7 +323,7 @@ class DbCalls:
     def origin(self, node: cst.CSTNode, spelled: str, kind: str, shape: str, handle_labels, st: State, *,
                locked: bool = False, rechecks: bool = False, column: str | None = None,
                entity: str | None = None, record_event: bool = True, keyed: bool = False,
-               lookup: tuple[str, ...] = ()) -> frozenset[Label]:
+               lookup: tuple[str, ...] = (), constant: bool = False) -> frozenset[Label]:
         key, new = self.b.key_for("o", node)
         if locked:
             shape = LOCKED
@@ -344,7 +348,7 @@ class DbCalls:
         if new:
             self.b.flow.origins[key] = Origin(
                 key, entity, spelled, kind, shape, locked, rechecks, column, keyed=keyed,
-                lookup=tuple(sorted(set(lookup))),
+                lookup=tuple(sorted(set(lookup))), constant=constant,
                 handle=unguarded.ref if unguarded is not None else None, node=node, anchor=self.anchor,
             )
         if locked and entity and self.out is not None:
