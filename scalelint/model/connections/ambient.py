@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.connections.work import call_label, work_of
+from scalelint.model.connections.work import call_label, short_spelling, work_of
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
@@ -74,7 +74,7 @@ def session_events(fn: "FunctionModel", spot: Spot, target_of: Callable[[cst.Cal
             continue
         func = call.func
         method = func.attr.value if isinstance(func, cst.Attribute) else ""
-        session = _spelled(func.value) if isinstance(func, cst.Attribute) else None
+        session = short_spelling(func.value) if isinstance(func, cst.Attribute) else None
         if session is not None and session in sessions:
             if method in catalog.SESSION_END_METHODS:
                 _add(out, ["e"], spot(call, stmt))
@@ -121,11 +121,3 @@ def _model_query(expr: cst.BaseExpression) -> bool:
             expr = expr.value
         else:
             return False
-
-
-def _spelled(expr: cst.BaseExpression) -> str | None:
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
-        return f"{expr.value.value}.{expr.attr.value}"
-    return None

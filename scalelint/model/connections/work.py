@@ -88,6 +88,15 @@ def call_label(call: cst.Call) -> str:
     return f"{spelled or 'call'}()"
 
 
+def short_spelling(expr: cst.BaseExpression) -> str | None:
+    """``db`` / ``db.session``: a name, or one attribute of a name, as spelled (else None)."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        return f"{expr.value.value}.{expr.attr.value}"
+    return None
+
+
 def root_name(expr: cst.BaseExpression) -> str | None:
     """The name a chain like ``conn.cursor().execute`` starts from."""
     while True:
