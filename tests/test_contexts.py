@@ -200,26 +200,8 @@ def test_only_what_a_module_imports_at_load_time_makes_it_migration_code() -> No
     assert lint(guarded + body, "SL102") == []
 
 
-STALE_PRICE = '''
-from django.core.cache import cache
-from django.db import connection
-
-
-def product_detail(product_id):
-    key = f"product:{product_id}"
-    data = cache.get(key)
-    if data is None:
-        with connection.cursor() as cur:
-            cur.execute("SELECT name, price FROM products WHERE id = %s", [product_id])
-            data = cur.fetchone()
-        cache.set(key, data, 300)
-    return data
-
-
-def set_price(product_id, price):
-    with connection.cursor() as cur:
-        cur.execute("UPDATE products SET price = %s WHERE id = %s", [price, product_id])
-'''
+#: a write that leaves a cached key stale (SL301's own fix fixture)
+STALE_PRICE = (Path(__file__).parent / "fixtures" / "SL301" / "fixes" / "add_delete.py").read_text()
 
 
 def test_stale_keys_are_request_and_scheduled_findings_not_one_shot_ones(tmp_path: Path) -> None:

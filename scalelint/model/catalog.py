@@ -433,6 +433,9 @@ CACHING_DECORATOR_NAMES = frozenset({"cache", "cached", "memoize"})
 #: SL204: functions or methods deleting what such a decorator cached: a function's
 #: memoized results (``delete_memoized(f, ...)``), or a key prefix (``delete_cached("x")``)
 MEMO_DELETES = frozenset({"delete_memoized", "delete_memoized_verhash"})
+#: Flask-Caching decorators whose entry is keyed by ``key_prefix`` (or the request
+#: path), not by the function: ``delete_memoized(f)`` leaves it in place
+PREFIX_CACHED_DECORATORS = {"cached": frozenset({"flask_caching", "cache"})}
 PREFIX_DELETES = frozenset({"delete_cached"})
 #: SL308: ORM calls that aggregate over many rows (expensive to recompute)
 AGGREGATE_QUERY_METHODS = frozenset({"aggregate", "annotate", "count"})
