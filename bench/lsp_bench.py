@@ -113,11 +113,24 @@ def settle(client: LspClient, uri: str) -> None:
                     and LINTED.search(m["params"]["message"]) and "pending" not in m["params"]["message"])
 
 
-def change_once(client: LspClient, uri: str, text: str, version: int) -> float:
-    """didChange -> diagnostics of that version."""
+#: an edit that changes the file's project facts: a new function, a query in a loop, a cache write
+NEW_FUNCTION = """
+
+def _bench_view_{n}(request):
+    from django.core.cache import cache
+
+    for job in Job.objects.filter(pk__gt={n}):
+        print(job.user.username)
+    cache.set(f"bench:{n}:{{request.user.pk}}", {n}, 60)
+"""
+
+
+def change_once(client: LspClient, uri: str, text: str, version: int, new_function: bool = False) -> float:
+    """didChange -> diagnostics of that version (a new line, or a new function)."""
     mark = client.mark()
     started = time.perf_counter()
-    client.notify(*client.change(uri, text + f"\n_bench_{version} = {version}\n", version))
+    added = NEW_FUNCTION.format(n=version) if new_function else f"\n_bench_{version} = {version}\n"
+    client.notify(*client.change(uri, text + added, version))
     client.diagnostics(uri, version=version, start=mark)
     return time.perf_counter() - started
 
@@ -172,6 +185,8 @@ class Samples:
     #: didChange -> diagnostics on the whole project: while its warm-up runs, and after
     during_warm_up: list[float] = field(default_factory=list)
     after_warm_up: list[float] = field(default_factory=list)
+    #: after it, edits that change the file's project facts (a new function with a query each time)
+    new_function: list[float] = field(default_factory=list)
     warm_up: float = 0.0  # from the first diagnostics to the project phase done
 
 
@@ -229,6 +244,10 @@ def warm_up_rounds(root: Path, large: Path, rounds: int, out: Samples) -> None:
             out.after_warm_up.append(change_once(client, uri, text, version))
             version += 1
             time.sleep(0.2)
+        for _ in range(rounds):
+            out.new_function.append(change_once(client, uri, text, version, new_function=True))
+            version += 1
+            time.sleep(0.2)
     finally:
         client.close()
 
@@ -237,7 +256,8 @@ def report_warm_up(samples: Samples, large: Path) -> None:
     if not samples.during_warm_up:
         return
     for name, values in (("during the project warm-up", samples.during_warm_up),
-                         ("after the project warm-up", samples.after_warm_up)):
+                         ("after the project warm-up", samples.after_warm_up),
+                         ("after the warm-up, each edit a new function (project facts changed)", samples.new_function)):
         median, p95 = stats(values)
         print(f"| didChange → diagnostics, {large.name}, whole project, {name} ({len(values)}) | {median:.0f} | {p95:.0f} |")
     print(f"| project warm-up (first diagnostics → project phase done) | {samples.warm_up * 1000:.0f} | |")

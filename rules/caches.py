@@ -121,11 +121,14 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     `cache-clients` names project cache clients; `invalidation-helpers` names
     functions that invalidate (a call to one counts for every key);
     `event-publishers` names functions whose change events are consumed by
-    invalidating subscribers.
+    invalidating subscribers. Not reported in one-shot code (management
+    commands, scripts, install steps): a run by hand is followed by a cache
+    clear or a deploy, and the write paths requests take are where keys go
+    stale for good (`contexts` turns it back on).
     """
 
     code = "SL301"
-    contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})
+    contexts = frozenset({REQUEST, SCHEDULED})
     name = "write-without-cache-invalidation"
     summary = "a write of a cached entity leaves some of its cache keys stale"
     vocabulary = CACHE_VOCABULARY + (

@@ -19,6 +19,7 @@ from scalelint.model.connections.timeline import BETWEEN, Timeline, WorkItem, fo
 from scalelint.model.connections.work import FunctionWork, Transaction, call_label, work_of
 from scalelint.model.connections.rowlocks import LockedWork, locked_work, row_lock, writes
 from scalelint.model.connections import summaries
+from scalelint.model.connections.inherited import HeldIo as FlowIo, SessionFlow
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
 from scalelint.model.connections.branches import equality_branches, exclusive
 from scalelint.model.connections.guards import literal_kwargs
@@ -245,6 +246,19 @@ class ConnectionHeldAcrossWork(ProjectRule):
     or a `NewType` over a session class). I/O after the session has written
     is SL103's (the transaction holds row locks), not reported here.
 
+    The request session is followed across functions too: when a view's
+    lookup (`service.get(id)`, `User.get_or_404(id)`, `Model.query...`) has
+    checked out the connection and the view then calls a service in another
+    module that does the network call, or a handler base class runs
+    `self._process_args()` (which loads) before `self._process()` (which
+    calls out), the I/O is reported where it happens, in the function one
+    call below the query, and the message names the caller that holds the
+    session: the hold belongs to that caller's scope. A method called on a
+    plugin taken from a registry (`plugins.get(name).revoke_certificate()`)
+    counts as the project's implementations of it when most classes defining
+    it derive from one class; an HTTP session kept on the instance
+    (`self.http = requests.Session()`) is network I/O.
+
     ## Why it matters at scale
     The time a connection is held, not the time its queries take, decides how
     many connections a service needs. A 20 ms query inside a 500 ms hold
@@ -351,6 +365,21 @@ class ConnectionHeldAcrossWork(ProjectRule):
                 related = [item.related for item in held if item.related is not None]
                 out.report(self, path, *span["at"], self._session_message(ref, [item.text for item in held]),
                            related=related[:3])
+        elsewhere = frozenset(path for path, facts in index.files.items() if facts.get("__context__", REQUEST) != REQUEST)
+        for item in SessionFlow(graph, elsewhere).held_io():
+            out.report(self, item.path, *item.spot, self._flow_message(item), related=_flow_related(item))
+
+    @staticmethod
+    def _flow_message(item: FlowIo) -> str:
+        origin = item.origin
+        if origin.function == item.function:
+            return (f"the request session checks out a connection at {origin.label} (line {origin.line}) and holds it "
+                    f"across {item.text}, until commit/rollback/close or the end of the request; "
+                    f"commit or close before the call")
+        return (f"the request session is already holding a connection here: {origin.function.rpartition('.')[2]}() "
+                f"checked it out at {origin.label} ({origin.path}:{origin.line}) and holds it across {item.text}; "
+                f"the hold belongs to that caller's scope: commit or close there before this runs, or make the call "
+                f"after the request's transaction")
 
     @staticmethod
     def _anchor(hold: Hold) -> cst.CSTNode:
@@ -768,6 +797,14 @@ def _spot(ctx: Any, node: cst.CSTNode, stmt: Stmt) -> list[int]:
     """Where a node of the statement is, for facts (cheap: no whole-file position pass)."""
     found = statement_locator(ctx.model, ctx.text, ctx.python_tree).locate(node, stmt.node)
     return list(found if found is not None else ctx.location(node, within=stmt.node))
+
+
+def _flow_related(item: FlowIo) -> list[Related]:
+    """Where the hold began and, when it is elsewhere, where the I/O blocks."""
+    found = [Related(item.origin.path, item.origin.line, 1, "the request session checks out its connection here")]
+    if item.site is not None:
+        found.append(Related(item.site.path, item.site.line, 1, f"{item.site.label} blocks here"))
+    return found
 
 
 def _io_site(steps: list[summaries.Step], line: int) -> Related:

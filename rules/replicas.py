@@ -17,7 +17,7 @@ import libcst as cst
 from scalelint.core.findings import Fix, FixSafety, Related
 from scalelint.model import dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
-from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
+from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow, counted
 from scalelint.model.entrypoints import concurrent_runs
 from scalelint.model.entities import entity_name
 from scalelint.model.ormmodels import ModelIndex, model_facts
@@ -78,7 +78,7 @@ class _FlowRule(ProjectRule):
     def check_module(self, module: "ModuleModel") -> None:
         flow = module_flow(self._ctx)
         graph = local_graph(flow)
-        self.models = ModelIndex(model_facts(module))
+        self.models = module.derived("orm-model-index", lambda: ModelIndex(model_facts(module)))
         self.declared = {flow.path: _entities(self.models)}
         for fn in flow.functions.values():
             if self.needs_callees and graph.calls_elsewhere(fn):
@@ -266,6 +266,14 @@ class CheckThenActWithoutLock(_FlowRule):
     subtract; a relative update with no check before it is fine), an aggregate threshold before an insert
     (`count() >= capacity`), and a lookup before inserting the same entity
     (`if not ...exists(): create()`, `except DoesNotExist: create()`).
+    The write must be able to conflict with what the check read: an insert
+    races only with a lookup of the table it adds to (a duplicate) or with a
+    total over the rows it adds (`count()`, `aggregate()`,
+    `annotate(total=Sum("qty"))`, `SELECT COUNT(*)`/`SUM(...)`, compared in the
+    check or in a helper whose verdict is checked); an update races with a
+    value of the row it writes back. Checking a field of one row and then
+    inserting a row (`if record.author is None: LogRecord(...).save()`, also
+    of the same table) is not reported: the new row changes nothing checked.
     Writing a constant after a check (a flag, a timestamp) is idempotent and
     not reported, nor are functions that lock rows, or whose callers all do.
     A lookup whose filters compare constants only (`if not
@@ -508,9 +516,13 @@ def _racy_check(reach: Reach, fn: "FunctionFlow", written_back: dict[tuple[str, 
     if write.atomic or write.verb == "delete" or any(site.unique_guarded for site in reach.sites):
         return False  # an upsert, a re-checking write, or an IntegrityError handler around it
     if reach.shape == VALUE:
+        written = written_back.get((origin.key, write.key), set())
+        if write.verb == "insert":
+            # a new row conflicts with no field of a row read: only with a total over the rows it adds
+            return _aggregate_threshold(reach, written)
         if write.target not in (None, origin.key):
             return False  # it writes another row than the one checked
-        return _dependent_write(reach, written_back.get((origin.key, write.key), set()))
+        return _dependent_write(reach, written)
     return _uniqueness_check(reach)
 
 
@@ -525,15 +537,24 @@ def _race_advice(reach: Reach) -> str:
                 "count, or lock the row first")
     if reach.shape == EXISTS:
         return "use get_or_create()/an upsert on a unique field, or catch IntegrityError"
-    if _aggregate_threshold(reach):
+    if reach.write.verb == "insert" and reach.shape == VALUE:
         return ("make the insert conditional in one statement (INSERT ... SELECT ... WHERE the count is "
                 "below the limit) or take an advisory lock on the parent")
     return "lock the row (select_for_update(), FOR UPDATE) or make the write re-check (UPDATE ... WHERE)"
 
 
-def _aggregate_threshold(reach: Reach) -> bool:
-    """``if count() >= capacity: raise`` before an insert: no row exists to lock."""
-    return _checked_column(reach) is None and reach.write.verb == "insert"
+def _aggregate_threshold(reach: Reach, written_fields: set[str]) -> bool:
+    """``if count() >= capacity: raise`` before an insert of the rows counted: both requests
+    count the same total and both insert. The total is compared in the check, or compared
+    in a helper whose verdict is checked while it also feeds the rows inserted (a summed
+    reservation left over). A field of one row read (``log.author``, ``invite.role``) is
+    no total: the new row cannot change it, so an insert after checking it is no race."""
+    if not (counted(reach.label) or reach.origin.aggregate):
+        return False
+    if reach.cond is not None and reach.cond.orders:
+        return True
+    checked = _checked_column(reach)
+    return checked is not None and checked.lower() in written_fields
 
 
 def _uniqueness_check(reach: Reach) -> bool:
@@ -555,16 +576,12 @@ def _identifier_read(reach: Reach) -> bool:
 
 
 def _dependent_write(reach: Reach, written_fields: set[str]) -> bool:
-    """A write that depends on the checked value: it writes back a value computed from
-    the checked column (``stock - qty``), or it inserts after an aggregate threshold
-    (``count() >= capacity``). Writing a constant after a check (``if not
+    """An update that depends on the checked value: it writes back a value computed from
+    the checked column (``stock - qty``). Writing a constant after a check (``if not
     user.is_active: user.is_active = True``, a ``last_used`` timestamp) is idempotent
     and not reported."""
     checked = _checked_column(reach)
-    ordering = reach.cond is not None and reach.cond.orders
-    if checked is None:
-        return ordering and reach.write.verb == "insert"
-    return checked.lower() in written_fields
+    return checked is not None and checked.lower() in written_fields
 
 
 def _checked_column(reach: Reach) -> str | None:
@@ -637,9 +654,6 @@ def _swap_fix(graph: Graph, origin: "Origin") -> Fix | None:
                                FixSafety.UNSAFE)
 
 
-_GRAPHS: dict[tuple[int, str], tuple["ProjectIndex", Graph]] = {}
-
-
 def _entities(models: ModelIndex) -> frozenset[str]:
     return frozenset(entity_name(c.name) for c in models.classes.values())
 
@@ -650,19 +664,13 @@ def _project_models(index: "ProjectIndex") -> ModelIndex:
 
 
 def _project_graph(index: "ProjectIndex") -> Graph:
-    """One graph per run, from the shared dataflow facts."""
-    cached = _GRAPHS.get((id(index), "any"))
-    if cached is not None and cached[0] is index:
-        return cached[1]
-    flows = []
-    for path, facts in index.files.items():
-        data = facts.get(_FlowRule.facts_name())
-        if data and "functions" in data:
-            flows.append(ModuleFlow.from_json(path, data))
-    graph = Graph(flows)
-    _GRAPHS.clear()
-    _GRAPHS[(id(index), "any")] = (index, graph)
-    return graph
+    """One graph per project phase, from the shared dataflow facts (each
+    file's flow read once, and kept between runs when the caller keeps them)."""
+    def build() -> Graph:
+        return Graph(index.per_file("module-flow", path, lambda: ModuleFlow.from_json(path, data))
+                     for path, data in index.published(_FlowRule.facts_name()) if "functions" in data)
+
+    return index.derived("flow-graph", build)
 
 
 RULES = [ReplicaReadFeedsWrite, CheckThenActWithoutLock, ReplicaReadAfterWrite]

@@ -2,6 +2,7 @@
 where its findings go. No file is re-parsed in the project phase."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
@@ -14,24 +15,78 @@ T = TypeVar("T")
 class ProjectIndex:
     #: display path -> {rule code or fact family: facts}
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: display path -> the digest of its facts, when the runner knows it
+    identities: dict[str, str] = field(default_factory=dict)
+    #: what a long-lived caller keeps between runs: (build name, path) -> (identity, value)
+    kept: dict[tuple[str, str], tuple[str, Any]] | None = None
+    #: fact family -> a digest of every file's value (scalelint.engine.memory), once per run
+    family_digests: dict[str, str] = field(default_factory=dict)
     #: what project rules build from the facts and share (a call graph), by name
     _derived: dict[str, Any] = field(default_factory=dict)
+    #: the fact families each derived structure read while it was built
+    _derived_reads: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: the fact families read since ``tracking`` began (what a result depends on)
+    _reads: set[str] = field(default_factory=set)
 
     def derived(self, name: str, build: Callable[[], T]) -> T:
         """A structure several rules read, built once per project phase."""
         if name not in self._derived:
-            self._derived[name] = build()
+            with self.tracking() as reads:
+                self._derived[name] = build()
+            self._derived_reads[name] = frozenset(reads)
+        self._reads |= self._derived_reads.get(name, frozenset())
         return self._derived[name]
 
-    def add(self, path: str, facts: dict[str, Any]) -> None:
+    def per_file(self, name: str, path: str, build: Callable[[], T]) -> T:
+        """What ``build`` makes of one file's facts; kept between runs (by the
+        file's facts digest) when the caller keeps them (the language server)."""
+        identity = self.identities.get(path)
+        if self.kept is None or not identity:
+            return build()
+        known = self.kept.get((name, path))
+        if known is not None and known[0] == identity:
+            return known[1]
+        value = build()
+        self.kept[(name, path)] = (identity, value)
+        return value
+
+    def add(self, path: str, facts: dict[str, Any], identity: str = "") -> None:
         self.files[path] = facts
+        if identity:
+            self.identities[path] = identity
 
     def facts(self, key: str) -> Iterator[tuple[str, Any]]:
         """(path, facts) for every file that published facts under ``key``."""
-        for path in sorted(self.files):
+        self._reads.add(key)
+        return self._facts(key, sorted(self.files))
+
+    def published(self, key: str) -> Iterator[tuple[str, Any]]:
+        """``facts``, in the order the files were added."""
+        self._reads.add(key)
+        return self._facts(key, list(self.files))
+
+    def reading(self, *keys: str) -> dict[str, dict[str, Any]]:
+        """Every file's facts, for a reader that looks up these families itself."""
+        self._reads.update(keys)
+        return self.files
+
+    def _facts(self, key: str, paths: list[str]) -> Iterator[tuple[str, Any]]:
+        for path in paths:
             value = self.files[path].get(key)
             if value is not None:
                 yield path, value
+
+    @contextmanager
+    def tracking(self) -> Iterator[set[str]]:
+        """The fact families read within the block (by ``facts``, ``published``
+        and the derived structures used), gathered in the set it yields."""
+        outer, reads = self._reads, set()
+        self._reads = reads
+        try:
+            yield reads
+        finally:
+            self._reads = outer
+            outer |= reads  # an enclosing block read them too
 
 
 @dataclass

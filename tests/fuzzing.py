@@ -195,7 +195,16 @@ def with_prelude(source: str) -> str:
 # -- real files and their mutations -----------------------------------------------------
 @cache
 def fixture_files() -> tuple[Path, ...]:
-    return tuple(sorted(FIXTURES.rglob("*.py")))
+    """The fixtures this Python can parse (some use newer syntax, ``class Repo[M]:``)."""
+    return tuple(path for path in sorted(FIXTURES.rglob("*.py")) if _parses(path))
+
+
+def _parses(path: Path) -> bool:
+    try:
+        ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return False
+    return True
 
 
 @cache

@@ -198,3 +198,19 @@ def test_only_what_a_module_imports_at_load_time_makes_it_migration_code() -> No
     assert [f.line for f in lint(migrating, "SL102")] == [11]  # the function that imports it is migration code
     guarded = "try:\n    from django.db.migrations import RunPython\nexcept ImportError:\n    pass\n"
     assert lint(guarded + body, "SL102") == []
+
+
+#: a write that leaves a cached key stale (SL301's own fix fixture)
+STALE_PRICE = (Path(__file__).parent / "fixtures" / "SL301" / "fixes" / "add_delete.py").read_text()
+
+
+def test_stale_keys_are_request_and_scheduled_findings_not_one_shot_ones(tmp_path: Path) -> None:
+    """SL301 is among the rules one-shot code does not keep (the precision issue's
+    list): a management command's write is reported where requests write, not there."""
+    from helpers import lint_tree
+
+    for name in ("shop/prices.py", "shop/management/commands/reprice.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(STALE_PRICE)
+    found = lint_tree(tmp_path, "SL301")
+    assert [(Path(f.path).relative_to(tmp_path).as_posix(), f.code) for f in found] == [("shop/prices.py", "SL301")]

@@ -191,3 +191,22 @@ def test_lookups_keyed_by_constants_only(query: str, constant: bool) -> None:
     decoded = ModuleFlow.from_json("bank.py", json.loads(json.dumps(flow.to_json())))
     assert [o.constant for o in flow.origins.values()] == [constant]
     assert [o.constant for o in decoded.origins.values()] == [constant]
+
+
+@pytest.mark.parametrize("query, aggregate", [
+    ('Hold.objects.filter(item=i).values("item").annotate(total=Sum("quantity"))', True),
+    ('Hold.objects.annotate(total=Sum("quantity")).get(pk=i)', True),
+    ('cur.execute("SELECT COUNT(*) FROM holds WHERE item = %s", (i,))', True),
+    ('cur.execute("SELECT SUM(quantity) FROM holds WHERE item = %s", (i,))', True),
+    ('Order.objects.annotate(n=Count("lines__id")).get(pk=i)', False),
+    ('Hold.objects.annotate(doubled=F("quantity") * 2).get(pk=i)', False),
+    ("Hold.objects.get(pk=i)", False),
+    ('cur.execute("SELECT quantity FROM holds WHERE id = %s", (i,))', False),
+])
+def test_reads_computing_totals_over_their_own_rows(query: str, aggregate: bool) -> None:
+    source = (f"from django.db.models import Count, F, Sum\nfrom app.models import Hold, Order\n\n\n"
+              f"def f(cur, i):\n    return {query}\n")
+    flow = _flow(source)
+    decoded = ModuleFlow.from_json("bank.py", json.loads(json.dumps(flow.to_json())))
+    assert [o.aggregate for o in flow.origins.values()] == [aggregate]
+    assert [o.aggregate for o in decoded.origins.values()] == [aggregate]

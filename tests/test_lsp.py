@@ -313,6 +313,52 @@ def test_a_change_after_a_pause_is_linted_without_waiting_for_the_debounce() -> 
         scheduler.stop()
 
 
+def test_a_lint_no_edit_asked_for_does_not_start_mid_burst() -> None:
+    """The warm-up done or a configuration change asks to lint the open
+    documents again: while a document is in a burst of edits, that lint waits
+    for the window of the burst's last edit, as the edit's own lint does."""
+    from scalelint.lsp.debounce import Limits
+    from scalelint.lsp.scheduler import LintScheduler
+
+    clock, started, first, last = FakeClock(), [], threading.Event(), threading.Event()
+    limits = Limits(0.05, 0.3)
+
+    def deliver(job, result):
+        (first if job.version == 1 else last).set()
+
+    scheduler = LintScheduler(lambda job: started.append(job.version), deliver, clock)
+    try:
+        scheduler.submit("file:///a.py", 1, "v1", limits)  # after a pause: at once
+        assert first.wait(30)
+        clock.now += 0.02
+        scheduler.submit("file:///a.py", 2, "v2", limits)  # mid-burst: waits for its window
+        clock.now += 0.02
+        scheduler.submit("file:///a.py", 2, "v2", settle=limits)  # the warm-up is done: lint again
+        assert not last.wait(0.5)  # the fake clock stands still mid-burst: nothing more starts
+        assert started == [1]
+        clock.now += 0.3  # the burst's window has passed
+        assert last.wait(30)
+        assert started == [1, 2]
+    finally:
+        scheduler.stop()
+
+
+def test_a_lint_no_edit_asked_for_after_a_pause_starts_at_once() -> None:
+    from scalelint.lsp.debounce import Limits
+    from scalelint.lsp.scheduler import LintScheduler
+
+    clock, delivered = FakeClock(), threading.Event()
+    scheduler = LintScheduler(lambda job: job.version, lambda job, result: delivered.set(), clock)
+    try:
+        scheduler.submit("file:///a.py", 1, "v1", Limits(0.05, 0.3))
+        clock.now += 1.0  # a pause
+        delivered.clear()
+        scheduler.submit("file:///a.py", 1, "v1", settle=Limits(0.05, 0.3))
+        assert delivered.wait(30)  # the clock stands still: delivered only if it did not wait
+    finally:
+        scheduler.stop()
+
+
 def test_a_thread_giving_way_waits_before_each_guarded_check() -> None:
     from scalelint.engine.guard import checkpoint, giving_way, run_guarded
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from scalelint.core.files import write_atomic_bytes
 from scalelint.engine.cache import Cache, content_hash, locate_cache, salt_for
@@ -20,6 +20,7 @@ from scalelint.core.findings import FileError, FileResult, Finding, FixSafety
 from scalelint.core.edits import apply_edits
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.engine.manifest import loadable_anywhere, materialize
+from scalelint.engine.memory import ProjectMemory
 from scalelint.engine.prefilter import Prefilter
 from scalelint.rule import Rule
 from scalelint.engine.source import MAX_BYTES, SourceError, SourceText, decode, is_generated, syntax_error
@@ -132,8 +133,11 @@ class Runner:
         settings: RunSettings,
         known_codes: set[str] | None = None,
         checker: "Checker | None" = None,
+        memory: ProjectMemory | None = None,
     ) -> None:
         self.config = config
+        #: what a long-lived caller keeps of the project between runs (scalelint.engine.memory)
+        self.memory = memory
         if checker is not None:  # a long-lived caller (the language server) keeps one warm
             self.__dict__["checker"] = checker
         self.known_codes = known_codes if known_codes is not None else {r.code for r in rules}
@@ -462,14 +466,15 @@ class Runner:
         identities: dict[str, str] = {}  # display -> digest of the file's project facts
         unread: dict[str, str] = {}  # display -> content digest of files whose facts the cache holds
         outside, checked = self._files_outside_run(states)
-        for state in [*states, *checked]:
+        of_run = len(states)
+        for number, state in enumerate([*states, *checked]):
             if state.result is None or state.display in identities:
                 continue
             identities[state.display] = state.result.facts_digest
             if state.result.facts_deferred:
                 unread[state.display] = state.digest
-            else:
-                index.add(state.display, state.result.facts)
+            else:  # a file of the run is told apart by its facts' values, the others by their digest
+                index.add(state.display, state.result.facts, "" if number < of_run else state.result.facts_digest)
         for display, (digest, identity) in outside.items():
             if display not in identities:
                 identities[display], unread[display] = identity, digest
@@ -479,18 +484,35 @@ class Runner:
         if cached is not None and reported <= cached[0]:  # the facts of unread files are never even decoded
             self._inherited = cached[2]
             return [f for f in cached[1] if f.path in reported]
-        self._add_unread_facts(index, unread)
-        out = ProjectReporter(reported, options=self.config.rules)
+        self._add_unread_facts(index, unread, identities)
+        found: list[Finding] = []
         for rule_cls in materialize(project_rules):
-            rule_cls().check_project(index, out)  # type: ignore[attr-defined]
-        self._inherited = self._caller_contexts(index)
-        findings = self._in_checked_contexts(out.findings, index, {s.display: s for s in states})
+            found.extend(self._project_rule(rule_cls, index, reported))
+        self._inherited = self._recall("__callers__", index, reported, lambda: self._caller_contexts(index))
+        findings = self._in_checked_contexts(found, index, {s.display: s for s in states})
         if self.cache is not None and not self._fixing:
             covered, kept, _ = cached if cached is not None else (set(), [], {})
             # the same facts give the same findings per file: keep what other runs reported
             self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + findings,
                                    self._inherited)
         return findings
+
+    def _project_rule(self, rule_cls: type[Rule], index: ProjectIndex, reported: set[str]) -> list[Finding]:
+        """One project rule's findings in the reported files."""
+        def run() -> list[Finding]:
+            out = ProjectReporter(reported, options=self.config.rules)
+            rule_cls().check_project(index, out)  # type: ignore[attr-defined]
+            return out.findings
+
+        return list(self._recall(rule_cls.code, index, reported, run))
+
+    def _recall(self, name: str, index: ProjectIndex, reported: set[str], run: Callable[[], Any]) -> Any:
+        """``run()``, or its last value when the project's memory says nothing it
+        read has changed (only for a caller that keeps one, and not when fixing:
+        a fixing run also needs what ``run`` leaves behind)."""
+        if self.memory is None or self._fixing:
+            return run()
+        return self.memory.recall(name, index, [sorted(reported), self.config.rules], run)
 
     def _caller_contexts(self, index: ProjectIndex) -> dict[str, list[contexts.Region]]:
         """path -> its functions that take their callers' code context
@@ -500,7 +522,7 @@ class Runner:
             return {}
         from scalelint.model.connections import callers, summaries
 
-        placements = callers.placements_of(index.files, contexts.FACTS_KEY)
+        placements = callers.placements_of(index.reading(contexts.FACTS_KEY, "__context__"), contexts.FACTS_KEY)
         graph = summaries.call_graph(index)
         if self._fixing:  # fixes are re-made without the quieted functions (see _refix)
             self._inherited_functions = callers.inherited_functions(graph, placements)
@@ -571,7 +593,10 @@ class Runner:
         unread: dict[str, tuple[str, str]] = {}
         others: list[FileState] = []
         cwd = os.getcwd() + os.sep
-        for path in self._project_files(root):
+        files = self._project_files(root)
+        if self.memory is not None:
+            self.memory.project_files(files)
+        for path in files:
             if path in seen:
                 continue
             display = path[len(cwd):] if path.startswith(cwd) else os.path.relpath(path)
@@ -593,27 +618,45 @@ class Runner:
             stat = os.stat(path)
         except OSError:
             return None
-        state = FileState(path, Path(path), module=self._module_name(path))
-        self._place(state, path)
+        state = self._placed(path)
         digest = self.cache.known_digest(path, stat, state.cache_key)
         identity = self.cache.facts_digest_of(digest) if digest else None
         return None if digest is None or identity is None else (digest, identity)
 
-    def _add_unread_facts(self, index: ProjectIndex, unread: dict[str, str]) -> None:
+    def _placed(self, path: str) -> FileState:
+        """A project file outside the run, with its module and context (a
+        caller's memory keeps them between runs)."""
+        def place() -> tuple[str, str, bool]:
+            state = FileState(path, None, module=self._module_name(path))
+            self._place(state, path)
+            return state.module, state.context, state.pinned
+
+        module, context, pinned = place() if self.memory is None else self.memory.place(path, place)
+        return FileState(path, None, module=module, context=context, pinned=pinned)
+
+    def _add_unread_facts(self, index: ProjectIndex, unread: dict[str, str], identities: dict[str, str]) -> None:
         assert self.cache is not None or not unread
         missing: list[FileState] = []
+        kept = self.memory.facts if self.memory is not None else {}
         for display, digest in unread.items():
             if display in index.files:
                 continue
-            facts = self.cache.project_facts(digest) if self.cache is not None else None
+            facts = kept.get(digest)
+            if facts is None:
+                facts = self.cache.project_facts(digest) if self.cache is not None else None
+                if facts is not None and self.memory is not None:
+                    kept[digest] = facts
             if facts is not None:
-                index.add(display, facts)
+                index.add(display, facts, identities.get(display, ""))
             else:  # dropped from the cache since (another run pruned it): check it now
                 missing.append(FileState(display, Path(display)))
         self._read_and_check(missing, RunReport())
         for other in missing:
             if other.result is not None and not other.result.facts_deferred:
-                index.add(other.display, other.result.facts)
+                index.add(other.display, other.result.facts, other.result.facts_digest)
+        if self.memory is not None:
+            self.memory.keep_facts(set(unread.values()))
+            index.kept = self.memory.kept
 
     def _project_files(self, root: str) -> list[str]:
         """Every file of the project, from the cached walk while it is current."""

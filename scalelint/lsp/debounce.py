@@ -62,6 +62,15 @@ class Rhythm:
             return limits.clamp(limits.ceiling)
         return limits.clamp(limits.multiple * max(gaps))
 
+    def settling(self, uri: str, now: float, limits: Limits) -> float:
+        """The wait of a lint of ``uri`` that no change asked for (the warm-up
+        done, a configuration change): none after a pause, else until the
+        window of the burst's last change has passed (it starts no lint mid-burst)."""
+        last = self._last.get(uri)
+        if last is None or now - last > limits.pause:
+            return 0.0
+        return max(last + self.window(uri, limits) - now, 0.0)
+
     def forget(self, uri: str) -> None:
         self._last.pop(uri, None)
         self._gaps.pop(uri, None)

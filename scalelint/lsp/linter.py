@@ -14,6 +14,7 @@ from scalelint.core.findings import FileError, Finding, FixSafety
 from scalelint.core.lines import LineIndex, split_lines
 from scalelint.engine.config import Config, load_config, local_rules_to_load
 from scalelint.engine.guard import checkpoint
+from scalelint.engine.memory import ProjectMemory
 from scalelint.engine.registry import Registry, load_registry, load_registry_cached
 from scalelint.lsp.debounce import Limits
 
@@ -156,6 +157,9 @@ class Project:
     #: one run at a time per warm checker (the project phase's and the file phase's)
     locks: dict[bool, threading.Lock] = field(default_factory=lambda: {True: threading.Lock(), False: threading.Lock()})
     _checkers: dict[bool, Any] = field(default_factory=dict)
+    #: the project's facts and the project rules' last results, kept between edits
+    #: (an edit re-runs only the project rules whose facts it changed)
+    memory: ProjectMemory = field(default_factory=ProjectMemory)
 
     @property
     def needs_project_phase(self) -> bool:
@@ -276,7 +280,7 @@ class DocumentLinter:
         with project.locks[project_phase]:  # one run at a time per warm checker
             checkpoint()  # a newer text arrived while this one waited for the checker
             runner = Runner(project.config, project.rules_for(project_phase), settings, set(project.registry.rules),
-                            checker=project.checker(project_phase))
+                            checker=project.checker(project_phase), memory=project.memory if project_phase else None)
             report = runner.run()
         if project_phase:
             project.warm = True

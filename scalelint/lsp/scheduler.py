@@ -52,16 +52,27 @@ class LintScheduler:
         self._thread = threading.Thread(target=self._run, name="scalelint-lint", daemon=True)
         self._thread.start()
 
-    def submit(self, uri: str, version: int, text: str, edit: Limits | None = None) -> None:
+    def submit(self, uri: str, version: int, text: str, edit: Limits | None = None,
+               settle: Limits | None = None) -> None:
         """Lint this text of ``uri``: at once, or for an ``edit``, after the
-        debounce window its rhythm gives within these limits."""
+        debounce window its rhythm gives within these limits. A lint no edit
+        asked for (``settle``: the limits of the document's edits) waits while
+        the document is in a burst of edits, as long as its last edit's lint
+        waits, and stops no lint in flight then."""
         with self._cond:
             now = self._clock()
-            delay = self._rhythm.change(uri, now, edit) if edit is not None else 0.0
+            due = now
+            if edit is not None:
+                due += self._rhythm.change(uri, now, edit)
+            elif settle is not None:
+                due += self._rhythm.settling(uri, now, settle)
+                pending = self._pending.get(uri)
+                due = max(due, pending.due) if pending is not None else due
             self._latest[uri] = version
-            self._pending[uri] = Job(uri, version, text, now + delay)
+            self._pending[uri] = Job(uri, version, text, due)
             self._update_idle()
-            self._interrupt(uri)
+            if edit is not None or due <= now:
+                self._interrupt(uri)
             self._cond.notify()
 
     def forget(self, uri: str) -> None:

@@ -103,8 +103,9 @@ class Session:
     # -- documents ---------------------------------------------------------------------
     def submit(self, uri: str, edit: bool = False) -> None:
         document = self.server.workspace.get_text_document(uri)
-        self.scheduler.submit(uri, document.version or 0, document.source,
-                              self.linter.settings.debounce if edit else None)
+        limits = self.linter.settings.debounce
+        self.scheduler.submit(uri, document.version or 0, document.source, limits if edit else None,
+                              settle=None if edit else limits)
 
     def changed(self, uri: str) -> None:
         self.submit(uri, edit=True)

@@ -433,6 +433,9 @@ CACHING_DECORATOR_NAMES = frozenset({"cache", "cached", "memoize"})
 #: SL204: functions or methods deleting what such a decorator cached: a function's
 #: memoized results (``delete_memoized(f, ...)``), or a key prefix (``delete_cached("x")``)
 MEMO_DELETES = frozenset({"delete_memoized", "delete_memoized_verhash"})
+#: Flask-Caching decorators whose entry is keyed by ``key_prefix`` (or the request
+#: path), not by the function: ``delete_memoized(f)`` leaves it in place
+PREFIX_CACHED_DECORATORS = {"cached": frozenset({"flask_caching", "cache"})}
 PREFIX_DELETES = frozenset({"delete_cached"})
 #: SL308: ORM calls that aggregate over many rows (expensive to recompute)
 AGGREGATE_QUERY_METHODS = frozenset({"aggregate", "annotate", "count"})
@@ -1164,6 +1167,10 @@ DJANGO_ALIAS_METHODS = frozenset({"using", "db_manager"})
 ROW_LOCK_METHODS = frozenset({"select_for_update", "with_for_update", "with_lockmode"})
 #: Django QuerySet methods by the shape of what they return
 DJANGO_VALUE_METHODS = frozenset({"count", "acount", "aggregate", "aaggregate"})
+#: Django query methods whose aggregate arguments (``annotate(total=Sum("qty"))``) add per-row totals
+DJANGO_ANNOTATE_METHODS = frozenset({"annotate", "alias"})
+#: aggregate functions of the ORMs (``Sum("qty")``, ``func.count()``): a value computed over many rows
+ORM_AGGREGATE_FUNCTIONS = frozenset({"Sum", "Count", "Avg", "Max", "Min", "StdDev", "Variance", "count", "sum"})
 DJANGO_EXISTS_METHODS = frozenset({"exists", "aexists", "contains", "acontains"})
 DJANGO_ROW_METHODS = frozenset({
     "get", "aget", "first", "afirst", "last", "alast", "latest", "alatest", "earliest",

@@ -383,6 +383,27 @@ def equality_fields(call: cst.Call) -> tuple[str, ...]:
     return tuple(field_stem(f) for f in out)
 
 
+def own_aggregate(call: cst.Call) -> bool:
+    """``annotate(total=Sum("quantity"))``: an argument aggregates a field of the queried rows
+    themselves (``Sum("lines__quantity")`` aggregates another table's rows)."""
+    for arg in call.args:
+        value = arg.value
+        name = dotted(value.func) if isinstance(value, cst.Call) else None
+        if name is None or name.rsplit(".", 1)[-1] not in catalog.ORM_AGGREGATE_FUNCTIONS:
+            continue
+        assert isinstance(value, cst.Call)
+        first = positional(value)[:1]
+        field = short_literal(first[0]) if first else None
+        if field is not None and "__" not in field:
+            return True
+    return False
+
+
+def sql_aggregates(info: SqlInfo) -> bool:
+    """``SELECT COUNT(*) ...``, ``SELECT SUM(qty) ...``: a value computed over many rows."""
+    return info.verb == "select" and catalog.SQL_AGGREGATE.search(info.text) is not None
+
+
 def lookups_keyed(call: cst.Call) -> bool:
     """``get(pk=...)``, ``filter(id=...)``, ``filter_by(id=...)``: a known row."""
     return any(name.split("__")[0] in catalog.PRIMARY_KEY_FIELDS for name in keywords(call)) or any(

@@ -30,7 +30,12 @@ _REVERSE = {"fk": "rfk", "o2o": "ro2o", "m2m": "rm2m"}
 # -- file phase ------------------------------------------------------------------
 def model_facts(module: ModuleModel) -> list[dict[str, Any]]:
     """The module's top-level classes that are (or may be, through a project
-    base) ORM models, with their relationship fields."""
+    base) ORM models, with their relationship fields (read once per module:
+    several rules publish them; callers do not change them)."""
+    return module.derived("orm-model-facts", lambda: _model_facts(module))
+
+
+def _model_facts(module: ModuleModel) -> list[dict[str, Any]]:
     top = {id(node) for node in module.cst.body if isinstance(node, cst.ClassDef)}
     out: list[dict[str, Any]] = []
     for info in module.classes:

@@ -236,6 +236,8 @@ class FileFacts:
         text = string_value(prefix) if prefix is not None else None
         if text and "%" not in text:
             family["alias"] = literal_template(text)
+        if memo.client is not None and memo.client.library.name in catalog.PREFIX_CACHED_DECORATORS.get(memo.method, ()):
+            family["prefixed"] = True  # keyed by its prefix alone: ``delete_memoized`` does not reach it
         return family
 
     def _producer(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> str | None:

@@ -41,6 +41,8 @@ class Family:
     primary: tuple[str, bool, bool] | None = None
     #: entity -> the only columns of it the value depends on (absent: whole rows)
     columns: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: ``@cache.cached``: keyed by its prefix, so deleting the function's memoized results misses it
+    prefixed: bool = False
 
     @property
     def memo(self) -> bool:
@@ -71,7 +73,7 @@ class Effects:
         if self.helpers and (self.helpers & family.entities or self.helpers & set(key_words(family.key))):
             return True
         if family.memo:
-            if family.key[1:] in self.memo:
+            if family.key[1:] in self.memo and not family.prefixed:
                 return True
             if family.alias is None:
                 return False
@@ -236,7 +238,7 @@ class CacheKeyIndex:
         return Family(
             key, path, raw["line"], raw["col"], raw["fn"], frozenset(entities), label, raw.get("alias"),
             versions, raw.get("client"), bool(raw.get("async")), raw.get("expr"), tuple(raw.get("names", ())),
-            primary, self._family_columns(raw),
+            primary, self._family_columns(raw), bool(raw.get("prefixed")),
         )
 
     def _family_columns(self, raw: dict[str, Any]) -> dict[str, frozenset[str]]:

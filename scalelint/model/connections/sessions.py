@@ -23,7 +23,7 @@ from scalelint.model.connections.loops import _model_query
 from scalelint.model.connections.summaries import call_target, instance_class
 from scalelint.model.connections.writes import session_write
 from scalelint.model.connections.timeline import wraps_handle
-from scalelint.model.connections.work import CallInfo, call_label, root_name, work_of
+from scalelint.model.connections.work import CallInfo, call_label, root_name, short_spelling, work_of
 
 #: a session handed to a class or its factory (``Repo.from_session(session)``): no query yet
 WRAPPED = "<wrapped>"
@@ -310,7 +310,7 @@ class _SpanWalker:
         for item in node.items:
             call = item.item.expression if isinstance(item.item, cst.Await) else item.item
             if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "begin":
-                spelled = _spelled(call.func.value)
+                spelled = short_spelling(call.func.value)
                 if spelled in self.refs:
                     out.append(spelled)
         return out
@@ -326,7 +326,7 @@ class _SpanWalker:
         func = call.func
         if isinstance(func, cst.Attribute):
             receiver = func.value
-            spelled = _spelled(receiver)
+            spelled = short_spelling(receiver)
             if spelled in self.refs:
                 return self.refs[spelled], func.attr.value
             if spelled in self.wrappers:
@@ -336,7 +336,7 @@ class _SpanWalker:
             if self.model_query is not None and _model_query(receiver) and func.attr.value in catalog.SQLALCHEMY_QUERY_TERMINALS:
                 return self.model_query, "query"
         for arg in call.args:
-            spelled = _spelled(arg.value)
+            spelled = short_spelling(arg.value)
             if spelled in self.refs and root_name(func) not in self.refs:
                 return self.refs[spelled], WRAPPED if wraps_handle(call, {spelled}) else "<passed>"
         return None, ""
@@ -358,14 +358,6 @@ def _assigned_names(node: cst.CSTNode, value: cst.Call) -> list[str]:
         elif isinstance(small, cst.AnnAssign) and small.value is value and isinstance(small.target, cst.Name):
             out.append(small.target.value)
     return out
-
-
-def _spelled(expr: cst.BaseExpression) -> str | None:
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
-        return f"{expr.value.value}.{expr.attr.value}"
-    return None
 
 
 def _merge(outcomes: list[dict[str, SessionSpan]]) -> dict[str, SessionSpan]:

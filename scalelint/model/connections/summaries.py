@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 import libcst as cst
 
 from scalelint.model import catalog, schedules, tasknames, textuses
-from scalelint.model.connections import guards
+from scalelint.model.connections import ambient, guards
 from scalelint.model.connections.work import module_work, work_of
 from scalelint.model.connections.writes import session_end, session_write
 from scalelint.model.spots import statement_locator
@@ -124,12 +124,16 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
             tree = None
     locator = statement_locator(module, text, tree)
 
-    def locate(call: cst.Call, stmt: "Stmt") -> int:
+    def spot(call: cst.Call, stmt: "Stmt") -> list[int] | None:
         found = locator.locate(call, stmt.node)
+        return list(found) if found is not None else None
+
+    def locate(call: cst.Call, stmt: "Stmt") -> int:
+        found = spot(call, stmt)
         return found[0] if found is not None else 0
 
     dynamic: dict[str, None] = {}
-    functions = _functions(module, locate, function_spans(tree, text), dynamic)
+    functions = _functions(module, locate, function_spans(tree, text), dynamic, spot)
     refs = _references(name, imports, tree, text) if request else []
     scheduled = schedules.scheduled_names(module, text)
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
@@ -151,11 +155,12 @@ PLAIN_DECORATORS = frozenset({
 
 
 def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int, int]],
-               dynamic: dict[str, None]) -> dict[str, list[Any]]:
+               dynamic: dict[str, None], spot: ambient.Spot) -> dict[str, list[Any]]:
     """qualname -> [def line, first direct I/O as [label, category, line] or None,
     targets, first direct write through a borrowed session not committed after
     it as [label, line] or None, last line, flags ("e": an entry point, "t": a
-    task-queue task)];
+    task-queue task), enqueues, decorators, argument records, the request session's
+    events (scalelint.model.connections.ambient)];
     ``dynamic`` gathers the method names called on objects this module cannot place."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
@@ -194,8 +199,9 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
         if calls or decorators:  # else nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
             flags = ("e" if _entry_point(fn) else "") + ("t" if fn.qualname in work.mw.task_functions else "")
+            events = ambient.session_events(fn, spot, lambda call: call_target(fn, call))
             out[fn.qualname] = [first, io, list(targets), write, last, flags, enqueues, decorators,
-                                _arguments(fn, records)]
+                                _arguments(fn, records), *([events] if events else [])]
     return out
 
 
@@ -485,6 +491,8 @@ class _Function:
     decorators: list[str] = field(default_factory=list)  # dotted names ("?": not resolvable)
     #: {"g": guards, "t": target -> call records, "p": keyword parameters} (scalelint.model.connections.guards)
     arguments: dict[str, Any] = field(default_factory=dict)
+    #: the request session's events in statement order (scalelint.model.connections.ambient)
+    events: list[Any] = field(default_factory=list)
 
 
 class CallGraph:

@@ -88,6 +88,15 @@ def call_label(call: cst.Call) -> str:
     return f"{spelled or 'call'}()"
 
 
+def short_spelling(expr: cst.BaseExpression) -> str | None:
+    """``db`` / ``db.session``: a name, or one attribute of a name, as spelled (else None)."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        return f"{expr.value.value}.{expr.attr.value}"
+    return None
+
+
 def root_name(expr: cst.BaseExpression) -> str | None:
     """The name a chain like ``conn.cursor().execute`` starts from."""
     while True:
@@ -140,6 +149,7 @@ class ModuleWork:
         self.module = module
         self._summaries: dict[str, CallInfo] = {}
         self._in_progress: set[str] = set()
+        self._attribute_clients: dict[int, dict[str, str]] = {}
 
     @cached_property
     def by_qualname(self) -> dict[str, "FunctionModel"]:
@@ -156,6 +166,25 @@ class ModuleWork:
 
     def client_kind_of_value(self, value: cst.BaseExpression) -> str | None:
         return io_client_kind(self.module, value)
+
+    def attribute_clients(self, cls: cst.ClassDef) -> dict[str, str]:
+        """``self.x = requests.Session()`` in a method of the class (its ``__init__``
+        usually): attribute name -> client kind; an attribute bound to anything else too
+        is left out."""
+        key = id(cls)
+        if key not in self._attribute_clients:
+            found: dict[str, str | None] = {}
+            for node in walk(cls):
+                if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+                    continue
+                target = node.targets[0].target
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                        and target.value.value == "self":
+                    kind = self.client_kind_of_value(node.value)
+                    name = target.attr.value
+                    found[name] = kind if found.get(name, kind) == kind else None
+            self._attribute_clients[key] = {name: kind for name, kind in found.items() if kind}
+        return self._attribute_clients[key]
 
     @cached_property
     def imports_sqlalchemy(self) -> bool:
@@ -404,6 +433,9 @@ class FunctionWork:
             )
         if isinstance(receiver, (cst.Call, cst.Await)):
             return self.mw.client_kind_of_value(receiver)
+        if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name) \
+                and receiver.value.value == "self" and self.fn.cls is not None:
+            return self.mw.attribute_clients(self.fn.cls.node).get(receiver.attr.value)
         return None
 
     def classify(self, call: cst.Call, held: Iterable[str] = (), *, depth: int = HELPER_DEPTH) -> CallInfo:

@@ -132,6 +132,12 @@ def field_op(name: str | None) -> str:
     return ID_FIELD if dbops.is_identity(name) else FIELD
 
 
+def counted(label: Label) -> bool:
+    """Whether the value was computed over the rows read (``count()``, ``aggregate()``):
+    only that step turns an identifier into a value."""
+    return label.effective(ID) == VALUE
+
+
 def is_replica(labels: Iterable[Label], *, unguarded: bool = False) -> bool:
     return any(
         l.kind in (HANDLE, ORIGIN) and l.replica and (not unguarded or not l.guard) for l in labels
@@ -162,6 +168,8 @@ class Origin:
     lookup: tuple[str, ...] = ()  # fields compared for equality by its filters (``filter(code=c)``)
     #: every filter compares with a constant (``filter(name="site")``): the same row for every caller
     constant: bool = False
+    #: its values are totals over the rows read (``annotate(total=Sum("qty"))``, ``SELECT COUNT(*)``)
+    aggregate: bool = False
     handle: str | None = None  # replica handle key (file phase, for the fix)
     node: cst.CSTNode | None = None
     spot: Spot | None = None
@@ -329,7 +337,8 @@ class ModuleFlow:
             "functions": functions,
             "empty": empty,
             "origins": {enc.key(k): [o.entity, o.spelled, o.kind, o.shape, int(o.locked), int(o.rechecks), o.column,
-                                     list(self.spot(o)), int(o.keyed), list(o.lookup), int(o.constant)]
+                                     list(self.spot(o)), int(o.keyed), list(o.lookup), int(o.constant),
+                                     int(o.aggregate)]
                         for k, o in self.origins.items()},
             "writes": {enc.key(k): [w.verb, w.entity, w.what, int(w.rechecks), int(w.relative), int(w.upsert),
                                     int(w.unique_guarded), enc.labels(w.data), enc.labels(w.subject),
@@ -377,9 +386,10 @@ class ModuleFlow:
 
 
 def _origin(dec: "_Decoder", k: str, raw: list) -> Origin:
-    entity, spelled, kind, shape, locked, rechecks, column, spot, keyed, lookup, constant = raw
+    entity, spelled, kind, shape, locked, rechecks, column, spot, keyed, lookup, constant, aggregate = raw
     return Origin(k, entity, spelled, kind, shape, bool(locked), bool(rechecks), column, keyed=bool(keyed),
-                  lookup=tuple(lookup), constant=bool(constant), spot=tuple(spot))  # type: ignore[arg-type]
+                  lookup=tuple(lookup), constant=bool(constant), aggregate=bool(aggregate),
+                  spot=tuple(spot))  # type: ignore[arg-type]
 
 
 def _write(dec: "_Decoder", k: str, raw: list) -> Write:

@@ -188,7 +188,8 @@ class DbCalls:
             column = columns[0]  # an identifier: what it holds is identity, not state
         return self.origin(call, info.table, "sql", _column_shape(column), handle_labels, st, locked=info.locks,
                            column=column,
-                           entity=entity_name(info.table), keyed=dbops.sql_keyed(info))
+                           entity=entity_name(info.table), keyed=dbops.sql_keyed(info),
+                           aggregate=dbops.sql_aggregates(info))
 
     # -- Django --------------------------------------------------------------------------
     def django(self, root, steps: list[Step], manager: int, st: State) -> tuple[frozenset[Label], int]:
@@ -196,7 +197,7 @@ class DbCalls:
         if model.lower() == "model":
             model = "model"
         handles = EMPTY
-        locked = rechecks = keyed = False
+        locked = rechecks = keyed = aggregate = False
         lookup: tuple[str, ...] = ()
         constant: bool | None = None  # no filter yet
         i = manager + 1
@@ -220,6 +221,8 @@ class DbCalls:
                 keyed = keyed or dbops.lookups_keyed(call)
                 lookup += dbops.equality_fields(call)
                 constant = constant is not False and dbops.constant_filter(call)
+            elif step.name in catalog.DJANGO_ANNOTATE_METHODS:
+                aggregate = aggregate or dbops.own_aggregate(call)
             if step.name in catalog.DJANGO_VALUE_METHODS:
                 shape_op = ALL_VALUE
             elif step.name in catalog.DJANGO_EXISTS_METHODS:
@@ -233,7 +236,7 @@ class DbCalls:
         node = last_call if last_call is not None else steps[manager].node
         labels = self.origin(node, model, "django", ROW, handles, st, locked=locked, rechecks=rechecks,
                              entity=entity_name(model) if model != "model" else None, keyed=keyed,
-                             lookup=lookup, constant=bool(constant))
+                             lookup=lookup, constant=bool(constant), aggregate=aggregate)
         return reshape(labels, shape_op), i
 
     def _django_write(self, call: cst.Call, method: str, model: str, rechecks: bool, handles, st: State) -> None:
@@ -326,7 +329,8 @@ class DbCalls:
     def origin(self, node: cst.CSTNode, spelled: str, kind: str, shape: str, handle_labels, st: State, *,
                locked: bool = False, rechecks: bool = False, column: str | None = None,
                entity: str | None = None, record_event: bool = True, keyed: bool = False,
-               lookup: tuple[str, ...] = (), constant: bool = False) -> frozenset[Label]:
+               lookup: tuple[str, ...] = (), constant: bool = False,
+               aggregate: bool = False) -> frozenset[Label]:
         key, new = self.b.key_for("o", node)
         if locked:
             shape = LOCKED
@@ -351,7 +355,7 @@ class DbCalls:
         if new:
             self.b.flow.origins[key] = Origin(
                 key, entity, spelled, kind, shape, locked, rechecks, column, keyed=keyed,
-                lookup=tuple(sorted(set(lookup))), constant=constant,
+                lookup=tuple(sorted(set(lookup))), constant=constant, aggregate=aggregate,
                 handle=unguarded.ref if unguarded is not None else None, node=node, anchor=self.anchor,
             )
         if locked and entity and self.out is not None:
