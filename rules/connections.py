@@ -1003,12 +1003,14 @@ class RowLockHeldAcrossWork(Rule):
     Finds row locks taken inside a transaction (`select_for_update()`,
     SQLAlchemy `with_for_update()`, a helper named for one such as
     `stock_qs_select_for_update()`, SQL text with `FOR UPDATE`) that are held
-    while project or unknown functions doing no database work run before the
+    while the project's own functions doing no database work run before the
     transaction's last write, on inputs that do not come from the locked rows
     (so they could run before the lock). It reports the lock and names the calls.
 
-    Left alone: builtins, formatting and conversions, logging, attribute
-    assignment and method calls on the locked rows, work given the locked rows
+    Left alone: builtins, library utilities (formatting, ids, clocks such as
+    `humanize`, `uuid`, `time`), building a value of a class (an enum member,
+    an unsaved instance), methods of objects of unknown type, logging,
+    attribute assignment and method calls on the locked rows, work given the locked rows
     or values read from them (that is what the lock protects), ORM and cursor
     calls, the module's own helpers that query the database (followed two
     levels), parent-class methods (`super()...`) and calls on the error path.
