@@ -699,12 +699,10 @@ class BlockingIoInTransaction(ProjectRule):
         """I/O in Django views (directly or through the project's helpers) where ATOMIC_REQUESTS is on,
         and in Pyramid views where the configuration includes pyramid_tm."""
         self._tm_transactions(index, out, graph)
-        settings = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["atomic"]]
-        if not settings:
+        setting = self._first_setting(index, "atomic", "ATOMIC_REQUESTS is turned on here")
+        if setting is None:
             return
-        path, line, col = settings[0]
-        where = Related(path, line, col, "ATOMIC_REQUESTS is turned on here")
-        shown = path.rsplit("/", 1)[-1]
+        where, shown, line = setting
         for view_path, facts in index.facts(self.code):
             found = [[*view[:6], view[7]] for view in facts["views"] if not view[6] or graph.enqueues_to_broker(view[6])]
             for target, label, wrote, literals, *span in facts["view_calls"]:
@@ -720,15 +718,22 @@ class BlockingIoInTransaction(ProjectRule):
                     f"@transaction.non_atomic_requests"
                 ), related=[where])
 
+    def _first_setting(self, index: "ProjectIndex", key: str, note: str) -> tuple[Related, str, int] | None:
+        """Where the project first turns a request transaction on (facts ``key``): the
+        related place, its file's name and its line; None when nothing does."""
+        places = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts.get(key, ())]
+        if not places:
+            return None
+        path, line, col = places[0]
+        return Related(path, line, col, note), path.rsplit("/", 1)[-1], line
+
     def _tm_transactions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
         """Blocking I/O in Pyramid views after their first write, where pyramid_tm wraps every
         request in one transaction (the view's own calls, or project calls that reach some)."""
-        includes = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts.get("tm", ())]
-        if not includes:
+        setting = self._first_setting(index, "tm", "pyramid_tm is included here")
+        if setting is None:
             return
-        path, line, col = includes[0]
-        where = Related(path, line, col, "pyramid_tm is included here")
-        shown = path.rsplit("/", 1)[-1]
+        where, shown, line = setting
         for view_path, facts in index.facts(self.code):
             for events in facts.get("tm_views", ()):
                 for span, label, category, (wrote_line, write, did) in _tm_io_after_write(events, graph):
