@@ -495,8 +495,9 @@ def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bo
     if start is None:
         return False
     inner = context[start + 1 :]
-    if any(kind == "try" for kind, _ in inner):
-        return False  # the query may raise into a handler that lets the loop go on
+    for depth, (kind, node) in enumerate(inner):
+        if kind == "try" and not _handlers_leave(node, not any(k == "loop" for k, _ in inner[:depth])):
+            return False  # the query may raise into a handler that lets the loop go on
     members = [holders.get(id(node)) for _, node in inner] + [stmt]
     for depth, member in enumerate(members):
         if member is None:
@@ -505,6 +506,16 @@ def runs_once(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bo
         if _block_leaves(member.block, member.index, breaks_this_loop):
             return True
     return False
+
+
+def _handlers_leave(node: cst.CSTNode, breaks_this_loop: bool) -> bool:
+    """Every handler of the ``try`` leaves the loop too (``except DoesNotExist: break``)
+    and its ``finally`` does not go on: a query raising in its body ends the loop all the same."""
+    handlers = getattr(node, "handlers", ())
+    final = getattr(node, "finalbody", None)
+    if not handlers or (final is not None and any(_continues(n) for n in final.body.body)):
+        return False
+    return all(_block_leaves(list(h.body.body), 0, breaks_this_loop) for h in handlers)
 
 
 def handles_failure(stmt: "Stmt", loop: cst.CSTNode, holders: dict[int, "Stmt"]) -> bool:
