@@ -758,6 +758,8 @@ IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "met
 
 #: methods that enqueue a task (celery); the receiver must be a recognised task
 TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
+#: methods of a task that build its signature (``task.s(x).delay()``, ``task.signature(...).apply_async()``)
+TASK_SIGNATURE_METHODS = frozenset({"s", "si", "signature"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})

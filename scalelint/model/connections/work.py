@@ -88,6 +88,14 @@ def call_label(call: cst.Call) -> str:
     return f"{spelled or 'call'}()"
 
 
+def _signed_task(receiver: cst.BaseExpression) -> cst.BaseExpression:
+    """The task behind a signature (``send.s(x)`` / ``send.signature(...)``), else the receiver."""
+    if (isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute)
+            and receiver.func.attr.value in catalog.TASK_SIGNATURE_METHODS):
+        return receiver.func.value
+    return receiver
+
+
 def short_spelling(expr: cst.BaseExpression) -> str | None:
     """``db`` / ``db.session``: a name, or one attribute of a name, as spelled (else None)."""
     if isinstance(expr, cst.Name):
@@ -296,6 +304,31 @@ class FunctionWork:
         self.module = fn.module
         self.mw = module_work(fn.module)
 
+    # -- task signatures -------------------------------------------------------------
+    @cached_property
+    def _signatures(self) -> dict[str, cst.BaseExpression]:
+        """Locals bound once, by assignment, to a task's signature
+        (``notify = send.signature((uid,), immutable=True)``): name -> the task."""
+        bound: dict[str, list[cst.BaseExpression]] = {}
+        for stmt in self.fn.stmts:
+            if isinstance(stmt.node, cst.SimpleStatementLine):
+                for small in stmt.node.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
+                            small.targets[0].target, cst.Name):
+                        bound.setdefault(small.targets[0].target.value, []).append(small.value)
+        out: dict[str, cst.BaseExpression] = {}
+        for name, values in bound.items():
+            if len(values) == 1 and (task := _signed_task(values[0])) is not values[0]:
+                out[name] = task
+        return out
+
+    def _task_of(self, receiver: cst.BaseExpression) -> cst.BaseExpression:
+        """What ``.delay()``/``.apply_async()`` is called on, through a signature
+        built in place or bound to a local first."""
+        if isinstance(receiver, cst.Name) and receiver.value in self._signatures:
+            return self._signatures[receiver.value]
+        return _signed_task(receiver)
+
     # -- handles ------------------------------------------------------------------
     @cached_property
     def handles(self) -> dict[str, Resource]:
@@ -483,8 +516,9 @@ class FunctionWork:
             if kind is not None:
                 if does_io(kind, method):
                     return CallInfo("io", label, _IO_CATEGORY[kind])
-            if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(func.value):
-                return CallInfo("io", label, "queue", task=self._project_task(func.value, method))
+            task = self._task_of(func.value)
+            if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(task):
+                return CallInfo("io", label, "queue", task=self._project_task(task, method))
         local = self.local_target(func)
         if local is not None:
             summary = self.mw.summary(local, depth)
