@@ -127,10 +127,7 @@ def module_level_imports(model: "ModuleModel") -> list[str]:
             continue
         if isinstance(node, cst.SimpleStatementLine):
             for small in node.body:
-                if isinstance(small, cst.Import):
-                    table.add_import(small)
-                elif isinstance(small, cst.ImportFrom):
-                    table.add_import_from(small)
+                table.add_statement(small)
             continue
         if isinstance(node, cst.BaseSuite):
             stack.extend(reversed(node.body))  # type: ignore[arg-type]

@@ -121,10 +121,7 @@ def _imports_migration_framework(model: "ModuleModel", node: cst.FunctionDef) ->
 
     table = ImportTable(model.imports.package)
     for small in small_statements(node.body.body):
-        if isinstance(small, cst.Import):
-            table.add_import(small)
-        elif isinstance(small, cst.ImportFrom):
-            table.add_import_from(small)
+        table.add_statement(small)
     return imports_any(table.names.values(), catalog.MIGRATION_IMPORT_ROOTS)
 
 

@@ -86,10 +86,7 @@ class ModuleModel:
     # -- construction ---------------------------------------------------------
     def _collect(self) -> None:
         for small in small_statements(self.cst.body):
-            if isinstance(small, cst.Import):
-                self.imports.add_import(small)
-            elif isinstance(small, cst.ImportFrom):
-                self.imports.add_import_from(small)
+            self.imports.add_statement(small)
         self._scan_body(self.cst.body, None, "", FunctionModel)
         for stmt in self.cst.body:  # module-level bindings, in order
             for target, value in _simple_assignments(stmt):

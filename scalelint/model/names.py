@@ -21,6 +21,13 @@ class ImportTable:
         self.package = package  # for relative imports: the importing module's package
         self.names: dict[str, str] = {}
 
+    def add_statement(self, small: cst.BaseSmallStatement) -> None:
+        """Record ``small`` if it is an ``import`` or ``from ... import``."""
+        if isinstance(small, cst.Import):
+            self.add_import(small)
+        elif isinstance(small, cst.ImportFrom):
+            self.add_import_from(small)
+
     def add_import(self, node: cst.Import) -> None:
         for alias in node.names:
             full = _attr_chain(alias.name)

@@ -191,17 +191,14 @@ def _work_calls(fn: FunctionModel, stmt: Stmt, locked: frozenset[str]) -> list[t
 
 
 def _does_work(fn: FunctionModel, call: cst.Call, depth: int) -> bool:
-    """A project call whose cost is the project's own: an imported project callable
-    (its body is out of sight), or a helper of this module that makes one. Library
-    utilities (formatting, ids, clocks: ``humanize``/``uuid``/``time``), methods of
-    objects of unknown type and helpers made only of those cost microseconds."""
-    work = work_of(fn)
+    """Whether a call classified as business is the project's own cost: an imported
+    project callable (its body is out of sight), or a helper of this module that makes
+    one. Library utilities (formatting, ids, clocks: ``humanize``/``uuid``/``time``),
+    methods of objects of unknown type and helpers made only of those cost microseconds."""
     if _constructs(call):
         return False
-    helper = work.local_function(call.func)
-    if helper is None:
-        return work.classify(call, work.handles).kind == "business"
-    if depth <= 0:
+    helper = work_of(fn).local_function(call.func)
+    if helper is None or depth <= 0:
         return True
     return any(
         work_of(helper).classify(inner).kind == "business" and _does_work(helper, inner, depth - 1)
