@@ -121,7 +121,16 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     `cache-clients` names project cache clients; `invalidation-helpers` names
     functions that invalidate (a call to one counts for every key);
     `event-publishers` names functions whose change events are consumed by
-    invalidating subscribers. Not reported in one-shot code (management
+    invalidating subscribers.
+    `[tool.scalelint.rules.SL301] stale-budget = 10` (seconds, the default):
+    a key family every write of which sets a TTL of at most the budget is a
+    deliberate short-term cache that expires before staleness matters, and is
+    not reported. TTLs spelled as literals, arithmetic, `timedelta`, module
+    constants, class attributes (`self.X`, `cls.X`, `Class.X`, inherited
+    from a project base class), imported project constants and `settings.X`
+    (the longest value any settings module gives) are compared; a family with
+    any write without a TTL, or with a longer or unreadable one, stays
+    reported. Not reported in one-shot code (management
     commands, scripts, install steps): a run by hand is followed by a cache
     clear or a deploy, and the write paths requests take are where keys go
     stale for good (`contexts` turns it back on).
@@ -137,6 +146,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
         ".query", "fetch",
     )
     fix_safety = FixSafety.UNSAFE
+    options = {"stale-budget": 10}
 
     def collect_facts(self, module: ModuleModel) -> Any:
         return FileFacts(module, self._ctx).build()
@@ -148,7 +158,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
         files = list(index.facts(self.code))
         if not any(facts.get("families") for _, facts in files):
             return
-        key_index = CacheKeyIndex(files)
+        key_index = CacheKeyIndex(files, out.option(self, "stale-budget"))
         root = display_root(path for path, _ in files)
         for stale in key_index.stale_writes(out.reported_paths):
             write = stale.write

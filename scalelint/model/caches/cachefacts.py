@@ -13,6 +13,7 @@ from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import literal_template
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, conventional_name
+from scalelint.model.caches.lifetimes import Lifetimes, class_bases, published
 from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.core.walk import children, dotted, names_in, string_value, walk
 
@@ -75,6 +76,7 @@ class FileFacts:
         self.cm: CacheModel = cache_model(module)
         self.prefix = f"{module.module_name}." if module.module_name else ""
         self.recognition = module.recognition
+        self.lifetimes = Lifetimes(self.cm)
 
     def qual(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -89,6 +91,9 @@ class FileFacts:
             "functions": {},
             "writes": [],
             "hooks": self._connected_receivers(),
+            "stores": [],
+            "numbers": published(self.cm),
+            "bases": class_bases(self.cm),
         }
         for fn in self.module.functions:
             self._function(fn, facts)
@@ -152,9 +157,11 @@ class FileFacts:
             if pattern:
                 effects.setdefault("patterns", set()).add(pattern)
         elif method in catalog.CACHE_WRITES:
+            ttl = self.lifetimes.of(op, fn)
             for key_expr, template, value in self._written(op, fn):
                 if method not in _NON_UPDATING_WRITES:
                     effects.setdefault("keys", set()).add(template)
+                facts["stores"].append([template, ttl])
                 family = self._family(fn, op, key_expr, template, value)
                 if family is not None:
                     facts["families"].append(family)

@@ -14,8 +14,9 @@ from typing import Any, Iterable, Iterator
 from scalelint.core.findings import Edit, Fix, FixSafety
 from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
-from scalelint.model.caches.cachekeys import glob_matches, key_prefix, key_words, substitute, templates_match
+from scalelint.model.caches.cachekeys import HOLE, glob_matches, key_prefix, key_words, substitute, templates_match
 from scalelint.model.caches.keyindex import GlobIndex, TemplateIndex
+from scalelint.model.caches.lifetimes import resolved, settings_values
 from scalelint.model.entities import entity_name
 
 MAX_DEPTH = 4
@@ -108,8 +109,12 @@ class StaleWrite:
 
 
 class CacheKeyIndex:
-    def __init__(self, files: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    def __init__(self, files: Iterable[tuple[str, dict[str, Any]]], stale_budget: float | None = None) -> None:
         self.files = list(files)
+        #: families whose every write expires within this many seconds are self-invalidating
+        self.stale_budget = stale_budget
+        self.numbers: dict[str, float] = {}
+        self.bases: dict[str, list[str]] = {}
         self.consts: dict[str, str] = {}
         self.instances: dict[str, str] = {}
         self.tables: dict[str, str] = {}
@@ -124,12 +129,15 @@ class CacheKeyIndex:
             self.tables.update(facts.get("tables", {}))
             self.functions.update(facts.get("functions", {}))
             self.hooks.extend(facts.get("hooks", []))
+            self.numbers.update(facts.get("numbers", {}))
+            self.bases.update(facts.get("bases", {}))
         self._effects: dict[str, Effects] = {}
         self._read_columns: dict[str, dict[str, frozenset[str] | None]] = {}
         self._reads: dict[str, set[str]] = {}
         # answers per family (keyed by its id: the families live as long as
         # the index), so each write meets a family at a constant cost
         self._expiry_of: dict[int, bool] = {}
+        self._short_of: dict[int, bool] = {}
         self._covers_memo: dict[tuple[str, int], bool] = {}
         self._hook_memo: dict[tuple[str, str, int], bool] = {}
         by_name: dict[str, list[str]] = {}
@@ -299,7 +307,8 @@ class CacheKeyIndex:
                 continue
             stale = [
                 f for f in families
-                if self._staled_by(write, f) and not self._by_expiry(f) and not self._covered(write, f)
+                if self._staled_by(write, f) and not self._by_expiry(f) and not self._short_lived(f)
+                and not self._covered(write, f)
             ]
             if not stale:
                 continue
@@ -329,6 +338,31 @@ class CacheKeyIndex:
         if found is None:
             found = self._expiry_of[id(family)] = self._nothing_invalidates(family)
         return found
+
+    def _short_lived(self, family: Family) -> bool:
+        """Every write of the family sets a TTL within the stale budget: a
+        deliberate short-term cache, stale no longer than the budget allows."""
+        if self.stale_budget is None or family.memo:
+            return False
+        found = self._short_of.get(id(family))
+        if found is None:
+            budget = self.stale_budget
+            ttls = [ttl for key, ttl in self._stores if templates_match(key, family.key)]
+            found = self._short_of[id(family)] = bool(ttls) and all(t is not None and t <= budget for t in ttls)
+        return found
+
+    @cached_property
+    def _stores(self) -> list[tuple[str, float | None]]:
+        """(resolved key template, TTL in seconds or None) of every cache write
+        in the project whose key spells a word (``"{}_{}"`` names no family)."""
+        settings = settings_values(self.numbers.items())
+        out = []
+        for _, facts in self.files:
+            for template, ttl in facts.get("stores", ()):
+                key = self.resolve(template)
+                if key is not None and any(c.isalnum() for c in key.replace(HOLE, "")):
+                    out.append((key, resolved(ttl, self.numbers, self.bases, settings)))
+        return out
 
     def _nothing_invalidates(self, family: Family) -> bool:
         return not any(
