@@ -144,7 +144,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
         "save(", "update(", "delete(", "create(", "execute(", "bulk_", "session.add", "receiver",
         "connect(", "listens_for", "invalidate", "_key", "KEY", "SELECT", "select(", ".objects",
         ".query", "fetch",
-    )
+    ) + catalog.REMOTE_API_CLIENT_BASE_WORDS
     fix_safety = FixSafety.UNSAFE
     options = {"stale-budget": 10}
 

@@ -753,6 +753,21 @@ IO_SDK_METHODS: dict[str, tuple[str, frozenset[str]]] = {
 IO_VOCABULARY = tuple(sorted(
     {name.split(".")[0] for name in (*IO_CALLS, *IO_CLIENTS, *IO_SDK_METHODS)} | {"delay(", "apply_async("}
 ))
+#: SDK client classes whose methods call a remote API and return its response
+#: (beyond IO_CLIENTS): a value built from such a response is the service's data,
+#: not a copy of the rows the client was built with (SL301 provenance)
+REMOTE_API_CLIENTS = frozenset({
+    "slack_sdk.WebClient", "slack_sdk.web.WebClient", "slack_sdk.web.client.WebClient",
+    "slack_sdk.web.async_client.AsyncWebClient", "slack.WebClient", "slack.web.client.WebClient",
+    "twilio.rest.Client", "github.Github", "telegram.Bot",
+})
+#: how a class deriving from one of them spells its base (``class Chat(WebClient):``):
+#: files holding these publish their remote client classes (SL301 prefilter)
+REMOTE_API_CLIENT_BASE_WORDS = tuple(sorted({
+    name.rsplit(".", 1)[-1] + ")"
+    for name in (*REMOTE_API_CLIENTS, *(n for n, kind in IO_CLIENTS.items() if kind in ("http", "cloud")))
+    if name.rsplit(".", 1)[-1][:1].isupper()  # classes, not factories (``boto3.client``)
+}))
 #: client methods that stay local (for kinds whose every other method is I/O)
 IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close"})
 

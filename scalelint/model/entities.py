@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import libcst as cst
 
@@ -255,15 +255,22 @@ class EntityReader:
                     found.append(Read(entity_name(first), qn.endswith("get_object_or_404")))  # type: ignore[arg-type]
         return found
 
-    def dataflow(self, fn: "FunctionModel", before: int, value: cst.BaseExpression) -> list[cst.CSTNode]:
+    def dataflow(
+        self, fn: "FunctionModel", before: int, value: cst.BaseExpression,
+        opaque: "Callable[[cst.BaseExpression], bool] | None" = None,
+    ) -> list[cst.CSTNode]:
         """The expressions a value derives from in the function, before statement
         ``before``: the value itself, what its names were bound to, and calls made
-        on them (``cur.execute(...)`` before ``cur.fetchone()``), transitively."""
+        on them (``cur.execute(...)`` before ``cur.fetchone()``), transitively.
+        A bound expression ``opaque`` accepts (a remote API's response) is where
+        the value comes from elsewhere: neither it nor what it was called with is followed."""
         names = set(names_in(value))
         out: list[cst.CSTNode] = [value]
         local = self.of(fn).local_names
         for earlier in reversed([s for s in fn.stmts if s.ordinal < before]):
             for name, bound in bindings(earlier.node):
+                if name in names and opaque is not None and opaque(bound):
+                    continue
                 if name in names:
                     names.update(names_in(bound))
                     out.append(bound)

@@ -5,7 +5,7 @@ that carry the positions (and fix anchors) the project phase reports with.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import libcst as cst
 
@@ -14,6 +14,7 @@ from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import literal_template
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, conventional_name
 from scalelint.model.caches.lifetimes import Lifetimes, class_bases, published
+from scalelint.model.ioclients import does_io, io_client_kind, remote_api_class
 from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.core.walk import children, dotted, names_in, string_value, walk
 
@@ -53,6 +54,20 @@ class Sources:
     primary: Read | None = None
     producer: str | None = None  # the project function whose result the value is
     reads: list[Read] = field(default_factory=list)
+    #: project client classes whose method results the value passes through, and
+    #: the sources left when those results are a remote API's (decided per project)
+    remote: "tuple[list[str], Sources] | None" = None
+    #: part of the value is known to come from elsewhere (a remote API's response)
+    elsewhere: bool = False
+
+    def facts(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"elsewhere": True} if self.elsewhere else {}
+        for name, items in (("entities", self.entities), ("calls", self.calls), ("params", self.params)):
+            if items:
+                out[name] = sorted(items)
+        out.update(self.primary_facts())
+        out.update(self.column_facts())
+        return out
 
     def column_facts(self) -> dict[str, Any]:
         columns = known_columns(self.reads)
@@ -94,6 +109,7 @@ class FileFacts:
             "stores": [],
             "numbers": published(self.cm),
             "bases": class_bases(self.cm),
+            "remote_classes": [self.qual(c.name) for c in self.module.classes if remote_api_class(c.bases)],
         }
         for fn in self.module.functions:
             self._function(fn, facts)
@@ -196,7 +212,8 @@ class FileFacts:
         if value is None or self._identity(fn, op, value):
             return None
         sources = self._sources(fn, op.stmt, value)
-        if not sources.entities and not sources.calls and not sources.params:
+        if not sources.entities and not sources.calls and not (sources.params and not sources.elsewhere) \
+                and sources.remote is None:
             return None
         line, col, _, _ = self.ctx.location(op.call, within=fn.node)
         family: dict[str, Any] = {
@@ -205,11 +222,10 @@ class FileFacts:
         }
         if op.client.imported:
             family["via"] = op.client.qualified
-        for name, items in (("entities", sources.entities), ("calls", sources.calls), ("params", sources.params)):
-            if items:
-                family[name] = sorted(items)
-        family.update(sources.primary_facts())
-        family.update(sources.column_facts())
+        family.update(sources.facts())
+        if sources.remote is not None:
+            clients, rest = sources.remote
+            family["remote"] = {"clients": clients, **rest.facts()}
         versions = self.cm.versions_in(key, fn, op.stmt.ordinal)
         if versions:
             family["versions"] = versions
@@ -281,12 +297,80 @@ class FileFacts:
         return Sources(producer=producer) if producer else None
 
     def _sources(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> "Sources":
-        """Entities, project calls and parameters the value derives from."""
+        """Entities, project calls and parameters the value derives from. A
+        remote API's response is where a value comes from elsewhere: the rows
+        the client or the call was given are not what the value holds."""
+        clients: set[str] = set()
+
+        def known_remote(bound: cst.BaseExpression) -> bool:
+            client = self._remote_client(fn, bound)
+            if client:
+                clients.add(client)
+            return client == ""
+
+        out = self._traced(fn, stmt, value, known_remote)
+        if clients:
+            rest = self._traced(fn, stmt, value, lambda bound: self._remote_client(fn, bound) is not None)
+            if rest.facts() != out.facts():
+                out.remote = (sorted(clients), rest)
+        return out
+
+    def _remote_client(self, fn: "FunctionModel", bound: cst.BaseExpression) -> str | None:
+        """``""`` when ``bound`` is a known remote call's result (an HTTP call, a
+        method of a catalogued API client or of a class of this module deriving
+        from one); the qualified project class when it is a method result of an
+        instance of a class defined elsewhere in the project (the project phase
+        knows its bases); None otherwise."""
+        if isinstance(bound, cst.Await):
+            bound = bound.expression
+        if not isinstance(bound, cst.Call):
+            return None
+        func = bound.func
+        qn = self.module.qualified(func)
+        if qn is not None and (qn in catalog.IO_CALLS or qn.startswith(catalog.REMOTE_CALL_PREFIXES)):
+            return ""
+        if not isinstance(func, cst.Attribute) or func.attr.value.startswith("_"):
+            return None
+        receiver = func.value
+        if isinstance(receiver, cst.Call) and self._remote_client(fn, receiver) == "":
+            return ""  # ``requests.get(url).json()``
+        if isinstance(receiver, cst.Name):
+            receiver = self.cm.binding(fn, receiver.value) or receiver
+        elif isinstance(receiver, cst.Attribute):
+            receiver = self.cm._attr_binding(receiver, fn) or receiver
+        kind = io_client_kind(self.module, receiver)
+        if kind is not None:
+            return "" if does_io(kind, func.attr.value) else None
+        if not isinstance(receiver, cst.Call):
+            return None
+        cls = self.module.qualified(receiver.func)
+        spelled = dotted(receiver.func)
+        local = next((c for c in self.module.classes if c.name == spelled), None)
+        if local is not None:
+            return "" if remote_api_class(local.bases) else None
+        if cls is None or cls in catalog.REMOTE_API_CLIENTS:
+            return "" if cls is not None else None
+        last = cls.rsplit(".", 1)[-1]
+        return cls if self.module.project_import(cls) and last[:1].isupper() else None
+
+    def _traced(
+        self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression,
+        opaque: "Callable[[cst.BaseExpression], bool]",
+    ) -> "Sources":
         reader = self.cm.entities
         out = Sources()
+        if opaque(value):
+            out.elsewhere = True
+            return out
+
+        def cut(bound: cst.BaseExpression) -> bool:
+            found = opaque(bound)
+            out.elsewhere = out.elsewhere or found
+            return found
+
         names: set[str] = set()
         fetch_one = False
-        flow = reader.dataflow(fn, stmt.ordinal, value)
+        flow = reader.dataflow(fn, stmt.ordinal, value, cut)
         bound_to = self._bound_names(fn, stmt.ordinal)
         for node in flow:
             subs = list(walk(node, into_functions=False))

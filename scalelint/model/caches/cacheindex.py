@@ -20,6 +20,8 @@ from scalelint.model.caches.lifetimes import resolved, settings_values
 from scalelint.model.entities import entity_name
 
 MAX_DEPTH = 4
+#: the facts of a family saying what its value derives from
+_SOURCE_FACTS = frozenset({"entities", "calls", "params", "primary", "primary_call", "cols", "remote", "elsewhere"})
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class CacheKeyIndex:
         self.stale_budget = stale_budget
         self.numbers: dict[str, float] = {}
         self.bases: dict[str, list[str]] = {}
+        #: project classes deriving from a remote API client (their method results are its responses)
+        self.remote_classes: set[str] = set()
         self.consts: dict[str, str] = {}
         self.instances: dict[str, str] = {}
         self.tables: dict[str, str] = {}
@@ -131,6 +135,7 @@ class CacheKeyIndex:
             self.hooks.extend(facts.get("hooks", []))
             self.numbers.update(facts.get("numbers", {}))
             self.bases.update(facts.get("bases", {}))
+            self.remote_classes.update(facts.get("remote_classes", ()))
         self._effects: dict[str, Effects] = {}
         self._read_columns: dict[str, dict[str, frozenset[str] | None]] = {}
         self._reads: dict[str, set[str]] = {}
@@ -230,11 +235,17 @@ class CacheKeyIndex:
         key = raw["key"] if raw["key"].startswith("@") else self.resolve(raw["key"])
         if key is None:
             return None
+        remote = raw.get("remote")
+        if remote is not None and all(self._remote_class(c, 0) for c in remote["clients"]):
+            # the value passes through a remote API's response: what it holds is
+            # what is left when the rows the client was given are not followed
+            raw = {k: v for k, v in raw.items() if k not in _SOURCE_FACTS} | remote
         entities = {self.entity(e) for e in raw.get("entities", ())}
         for callee in raw.get("calls", ()):
             for target in self._targets(callee):
                 entities |= self.reads(target)
-        if not entities and not key.startswith("@"):
+        if not entities and not key.startswith("@") and not raw.get("elsewhere"):
+            # the key's prefix and arguments, only when the value's provenance is unknown
             entities = _prefix_entity(key, set(raw.get("params", ())))
         if not entities:
             return None
@@ -248,6 +259,11 @@ class CacheKeyIndex:
             versions, raw.get("client"), bool(raw.get("async")), raw.get("expr"), tuple(raw.get("names", ())),
             primary, self._family_columns(raw), bool(raw.get("prefixed")),
         )
+
+    def _remote_class(self, qual: str, depth: int) -> bool:
+        if qual in self.remote_classes:
+            return True
+        return depth < MAX_DEPTH and any(self._remote_class(b, depth + 1) for b in self.bases.get(qual, ()))
 
     def _family_columns(self, raw: dict[str, Any]) -> dict[str, frozenset[str]]:
         maps = [self._own_columns(raw)]
