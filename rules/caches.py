@@ -56,6 +56,16 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     read those columns; statistics (counts, annotations) that no code ever
     invalidates are taken to be kept fresh by their expiry.
 
+    What a value is built from decides what it holds: a value that comes from
+    a remote API's response (an HTTP call, a method of an HTTP/cloud/SDK
+    client such as `slack_sdk.WebClient`, or of a project class deriving from
+    one) is that service's data, even when the call or the client was given a
+    row or the key carries its id; such a value does not fall back to the
+    key's prefix and arguments either. A key read only while the database is
+    down (in an `except OperationalError:`/`InterfaceError`/`DatabaseError`
+    handler, or in a function called only from one) is an outage fallback,
+    not a cache readers see, and is not reported.
+
     ## Why it matters at scale
     A cache works until one write path forgets one key: then customers see
     yesterday's price for as long as the key lives, and the bug is invisible in

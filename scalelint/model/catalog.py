@@ -1234,6 +1234,9 @@ NOT_MODEL_SUFFIXES = ("Form", "FormSet", "Formset", "Serializer", "Schema", "Err
 IDENTITY_FIELDS = frozenset({"id", "pk", "uuid", "guid", "slug", "token", "external_id"})
 IDENTITY_SUFFIXES = ("_id", "_ids", "_pk", "_uuid", "_guid")
 #: exception names whose handler makes a write a safe "insert or notice the duplicate"
+#: exceptions (last name) a database raises when it cannot be reached: a cache read only
+#: in their handlers is an outage fallback, not a cache readers see (SL301)
+DB_OUTAGE_ERRORS = frozenset({"OperationalError", "InterfaceError", "DatabaseError", "DisconnectionError"})
 UNIQUE_VIOLATIONS = ("IntegrityError", "UniqueViolation", "UniqueViolationError")
 #: tables of the database's own catalog (``pg_catalog.pg_type``, ``sqlite_master``): they
 #: change with migrations, not with requests. ``information_schema`` views are not here:

@@ -14,6 +14,7 @@ from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import literal_template
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, conventional_name
 from scalelint.model.caches.lifetimes import Lifetimes, class_bases, published
+from scalelint.model.dbops import caught_names
 from scalelint.model.ioclients import does_io, io_client_kind, remote_api_class
 from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.core.walk import children, dotted, names_in, string_value, walk
@@ -107,6 +108,7 @@ class FileFacts:
             "writes": [],
             "hooks": self._connected_receivers(),
             "stores": [],
+            "loads": [],
             "numbers": published(self.cm),
             "bases": class_bases(self.cm),
             "remote_classes": [self.qual(c.name) for c in self.module.classes if remote_api_class(c.bases)],
@@ -130,6 +132,9 @@ class FileFacts:
         calls = sorted(set(self._calls(fn, effects)) | set(self._on_commit(fn, effects, facts, deletes)))
         if calls:
             effects["calls"] = calls
+            fallback = self._outage_only_calls(fn)
+            if fallback:
+                effects["outage_calls"] = fallback
         read_list = self.cm.entities.function_reads(fn)
         reads = sorted({r.entity for r in read_list})
         if reads:
@@ -172,6 +177,9 @@ class FileFacts:
             pattern = self._pattern(op)
             if pattern:
                 effects.setdefault("patterns", set()).add(pattern)
+        elif method in catalog.CACHE_READS:
+            if op.template:
+                facts["loads"].append([op.template, self.qual(fn.qualname), _in_outage_handler(op.stmt)])
         elif method in catalog.CACHE_WRITES:
             ttl = self.lifetimes.of(op, fn)
             for key_expr, template, value in self._written(op, fn):
@@ -514,6 +522,17 @@ class FileFacts:
             if target:
                 yield target
 
+    def _outage_only_calls(self, fn: "FunctionModel") -> list[str]:
+        """Project functions the function calls only from handlers of a
+        database outage (``except OperationalError:``)."""
+        inside: set[str] = set()
+        outside: set[str] = set()
+        for stmt, call in fn.calls():
+            target = self._callee(call.func, fn)
+            if target:
+                (inside if _in_outage_handler(stmt) else outside).add(target)
+        return sorted(inside - outside)
+
     def _on_commit(self, fn: "FunctionModel", effects: dict[str, Any], facts: dict[str, Any], deletes: bool) -> Iterator[str]:
         """Work handed to ``on_commit`` runs once the write commits, so it
         invalidates as if done here: the cache calls of a lambda or a
@@ -741,6 +760,19 @@ def _sa_event_kind(name: str | None) -> str | None:
     if name in catalog.SA_COMMIT_EVENTS:
         return "commit"
     return None
+
+
+def _in_outage_handler(stmt: "Stmt") -> bool:
+    """The statement runs in an ``except`` clause catching a database outage."""
+    return any(
+        kind == "except" and isinstance(node, cst.ExceptHandler)
+        and _all_outages(caught_names(node))
+        for kind, node in stmt.context
+    )
+
+
+def _all_outages(names: list[str]) -> bool:
+    return bool(names) and all(name in catalog.DB_OUTAGE_ERRORS for name in names)
 
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:

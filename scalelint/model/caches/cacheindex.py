@@ -143,6 +143,7 @@ class CacheKeyIndex:
         # the index), so each write meets a family at a constant cost
         self._expiry_of: dict[int, bool] = {}
         self._short_of: dict[int, bool] = {}
+        self._fallback_of: dict[int, bool] = {}
         self._covers_memo: dict[tuple[str, int], bool] = {}
         self._hook_memo: dict[tuple[str, str, int], bool] = {}
         by_name: dict[str, list[str]] = {}
@@ -324,6 +325,7 @@ class CacheKeyIndex:
             stale = [
                 f for f in families
                 if self._staled_by(write, f) and not self._by_expiry(f) and not self._short_lived(f)
+                and not self._outage_fallback(f)
                 and not self._covered(write, f)
             ]
             if not stale:
@@ -366,6 +368,40 @@ class CacheKeyIndex:
             ttls = [ttl for key, ttl in self._stores if templates_match(key, family.key)]
             found = self._short_of[id(family)] = bool(ttls) and all(t is not None and t <= budget for t in ttls)
         return found
+
+    def _outage_fallback(self, family: Family) -> bool:
+        """Every read of the family's key runs only while the database is down
+        (in an ``except OperationalError:`` handler, or in a function called
+        only from one): a fallback copy for outages, not a cache readers see."""
+        if family.memo:
+            return False
+        found = self._fallback_of.get(id(family))
+        if found is None:
+            loads = [(fn, guarded) for key, fn, guarded in self._loads if templates_match(key, family.key)]
+            found = self._fallback_of[id(family)] = bool(loads) and all(
+                guarded or self._called_in_outages_only(fn) for fn, guarded in loads
+            )
+        return found
+
+    def _called_in_outages_only(self, qual: str) -> bool:
+        callers = self.callers.get(qual, [])
+        return bool(callers) and all(
+            any(t == qual or (t.startswith("?") and qual in self._targets(t))
+                for t in self.functions.get(c, {}).get("outage_calls", ()))
+            for c in callers
+        )
+
+    @cached_property
+    def _loads(self) -> list[tuple[str, str, bool]]:
+        """(resolved key template, reading function, whether it reads in an outage
+        handler) of every cache read whose key spells a word."""
+        out = []
+        for _, facts in self.files:
+            for template, fn, guarded in facts.get("loads", ()):
+                key = self.resolve(template)
+                if key is not None and any(c.isalnum() for c in key.replace(HOLE, "")):
+                    out.append((key, fn, bool(guarded)))
+        return out
 
     @cached_property
     def _stores(self) -> list[tuple[str, float | None]]:
