@@ -67,3 +67,12 @@ def listing():
     return cache.get(FALLBACK_KEY)
 '''
     assert len(lint(source, "SL301")) == 1
+
+
+def test_a_get_or_set_elsewhere_is_an_ordinary_read() -> None:
+    source = SOURCE.format(caught="OperationalError", handler="return from_fallback(token)", after="") + """
+
+def listing():
+    return cache.get_or_set(FALLBACK_KEY, lambda: serializers.serialize("json", Channel.objects.all()), None)
+"""
+    assert len(lint(source, "SL301")) == 1

@@ -472,6 +472,8 @@ CACHE_READS = frozenset({
     "get", "get_many", "mget", "hget", "hgetall", "hmget", "hkeys", "hvals", "hexists", "multi_get",
     "smembers", "sismember", "scard", "lrange", "llen", "zrange", "zrevrange", "zscore", "zcard", "exists",
 })
+#: writes that also return the cached value to their caller (a read too)
+CACHE_READING_WRITES = frozenset({"get_or_set"})
 #: writes whose value is a mapping of key -> value
 CACHE_MAPPING_WRITES = frozenset({"set_many", "mset", "multi_set", "set_multi"})
 
@@ -814,7 +816,14 @@ VIEW_DECORATOR_ATTRS = frozenset({
     "route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "view_config", "api_view",
 })
 #: qualified decorators that make a function a web view
-VIEW_DECORATORS = frozenset({"pyramid.view.view_config", "rest_framework.decorators.api_view"})
+VIEW_DECORATORS = frozenset({
+    "pyramid.view.view_config", "rest_framework.decorators.api_view",
+    # Django's decorators that only make sense on a view (a routed request handler)
+    "django.contrib.auth.decorators.login_required", "django.contrib.auth.decorators.permission_required",
+    "django.contrib.auth.decorators.user_passes_test", "django.views.decorators.http.require_POST",
+    "django.views.decorators.http.require_GET", "django.views.decorators.http.require_safe",
+    "django.views.decorators.http.require_http_methods", "django.views.decorators.csrf.csrf_exempt",
+})
 #: base-class name endings of class-based views (``View``, ``APIView``, ``ModelViewSet``,
 #: flask's ``MethodView``, flask-restful's ``Resource``) and the methods serving a request there
 VIEW_CLASS_SUFFIXES = ("View", "ViewSet", "Resource", "Handler")

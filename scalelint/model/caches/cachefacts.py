@@ -15,6 +15,7 @@ from scalelint.model.caches.cachekeys import literal_template
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, conventional_name
 from scalelint.model.caches.lifetimes import Lifetimes, class_bases, published
 from scalelint.model.dbops import caught_names
+from scalelint.model.entrypoints import OTHER, entry_kind
 from scalelint.model.ioclients import does_io, io_client_kind, remote_api_class
 from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.core.walk import children, dotted, names_in, string_value, walk
@@ -155,6 +156,8 @@ class FileFacts:
                                    "on": "save" if "save" in fn.name else "override_delete"})
         for write in self.cm.entities.of(fn).writes:
             facts["writes"].append(self._write(fn, write))
+        if effects and entry_kind(fn, by_signature=False) != OTHER:
+            effects["entry"] = True  # a view or task: reached on its own, not only through its callers
         if effects:
             facts["functions"][qual] = {k: sorted(v) if isinstance(v, set) else v for k, v in effects.items()}
 
@@ -181,6 +184,8 @@ class FileFacts:
             if op.template:
                 facts["loads"].append([op.template, self.qual(fn.qualname), _in_outage_handler(op.stmt)])
         elif method in catalog.CACHE_WRITES:
+            if method in catalog.CACHE_READING_WRITES and op.template:
+                facts["loads"].append([op.template, self.qual(fn.qualname), _in_outage_handler(op.stmt)])
             ttl = self.lifetimes.of(op, fn)
             for key_expr, template, value in self._written(op, fn):
                 if method not in _NON_UPDATING_WRITES:

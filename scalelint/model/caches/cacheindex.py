@@ -459,6 +459,8 @@ class CacheKeyIndex:
             return True
         if kind.session_commit and self._hook_covers(write.entity, "commit", family):
             return True
+        if self.functions.get(write.fn, {}).get("entry"):
+            return False  # a view or task is reached on its own: a caller that invalidates covers one path only
         return self._callers_cover(write.fn, family, 0, set())
 
     def _hook_covers(self, entity: str, on: str, family: Family) -> bool:
