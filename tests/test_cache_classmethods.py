@@ -63,3 +63,54 @@ def test_classmethods_read_and_write_their_model(
     assert bool(found) is reported, found
     if reported:
         assert "as_dict()" in found[0].message
+
+
+USERS = '''from app.extensions import cache, db
+
+
+class Group(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    admin = db.Column(db.Boolean)
+
+    @classmethod
+    def get_by_id(cls, group_id):
+        return db.session.get(cls, group_id)
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    primary_group = db.relationship("Group", lazy="joined")
+    nickname = db.Column(db.String)
+
+    @cache.memoize()
+    def get_groups(self):
+        return [{attr}]
+
+
+def edit_group(group_id, admin):
+    group = {fetch}
+    group.admin = admin
+    group.save()
+'''
+
+
+@pytest.mark.parametrize(("attr", "fetch", "reported"), [
+    # a memoized method reading the model's relationship holds the related rows
+    ("self.primary_group", "Group.get_by_id(group_id)", True),
+    ("self.primary_group", "Group.query.get(group_id)", True),
+    # a plain column of the user's own row is not a group
+    ("self.nickname", "Group.get_by_id(group_id)", False),
+    # not a fetcher: a helper named otherwise returns nothing the model knows
+    ("self.primary_group", "Group.build_default(group_id)", False),
+])
+def test_memoized_methods_hold_rows_of_their_relationships(
+    tmp_path: Path, attr: str, fetch: str, reported: bool
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "app" / "extensions.py").write_text(EXTENSIONS, encoding="utf-8")
+    (tmp_path / "app" / "models.py").write_text(USERS.format(attr=attr, fetch=fetch), encoding="utf-8")
+    found = lint_tree(tmp_path, "SL301")
+    assert bool(found) is reported, found
+    if reported:
+        assert "get_groups()" in found[0].message

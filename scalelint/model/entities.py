@@ -376,10 +376,24 @@ class _FunctionEntities:
             return (first.rsplit(".", 1)[-1], False) if is_class_name(first) else None  # type: ignore[union-attr]
         if is_class_name(spelled) and self.reader.module.project_class(value.func):
             return spelled.rsplit(".", 1)[-1], True  # type: ignore[union-attr]
+        fetched = self._fetched_by_classmethod(value)
+        if fetched is not None:
+            return fetched, False
         sa = self.reader.sa_query_root(value)
         if sa is not None and (iterated or EntityReader._method(value) in _SA_INSTANCE_METHODS):
             return sa, False
         return None
+
+    def _fetched_by_classmethod(self, call: cst.Call) -> str | None:
+        """``Group.get_by_or_404(id=x)``, ``User.find(...)``: a project model's own
+        fetcher (a classmethod named like one) returns a row of that model."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not func.attr.value.startswith(_FETCHER_PREFIXES):
+            return None
+        owner = dotted(func.value)
+        if not is_class_name(owner) or not self.reader.module.project_class(func.value):
+            return None
+        return owner.rsplit(".", 1)[-1]  # type: ignore[union-attr]
 
     @cached_property
     def local_names(self) -> frozenset[str]:
@@ -567,6 +581,8 @@ _SINGLE_ROW = frozenset({
     "scalar_one", "scalar_one_or_none", "get_one", "first_or_404", "get_or_404", "fetchone", "fetchrow",
     "fetchval",
 })
+#: how a model's classmethods fetching one row are named (``get_by_id``, ``find_one``)
+_FETCHER_PREFIXES = ("get", "find", "first", "one")
 #: session methods running a statement given as first argument
 _SA_EXECUTES = frozenset({"execute", "scalars", "scalar", "scalar_one", "scalar_one_or_none"})
 _SA_INSTANCE_METHODS = frozenset({"get", "first", "one", "one_or_none", "scalar_one", "scalar", "get_one"})

@@ -16,6 +16,7 @@ from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, con
 from scalelint.model.caches.lifetimes import Lifetimes, class_bases, published
 from scalelint.model.dbops import caught_names
 from scalelint.model.entrypoints import OTHER, entry_kind
+from scalelint.model.ormmodels import model_facts
 from scalelint.model.ioclients import does_io, io_client_kind, remote_api_class
 from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.core.walk import children, dotted, names_in, string_value, walk
@@ -262,8 +263,9 @@ class FileFacts:
             "key": f"@{self.qual(fn.qualname)}", "fn": self.qual(fn.qualname), "line": line, "col": col,
             "label": f"{fn.name}() (@{memo.client.spelled}.{memo.method})" if memo.client.spelled else f"{fn.name}()",
         }
-        if reads:
-            family["entities"] = reads
+        related = self._related_reads(fn)
+        if reads or related:
+            family["entities"] = sorted(set(reads) | related)
         if calls:
             family["calls"] = calls
         if returned is not None:
@@ -275,6 +277,22 @@ class FileFacts:
         if memo.client is not None and memo.client.library.name in catalog.PREFIX_CACHED_DECORATORS.get(memo.method, ()):
             family["prefixed"] = True  # keyed by its prefix alone: ``delete_memoized`` does not reach it
         return family
+
+    def _related_reads(self, fn: "FunctionModel") -> set[str]:
+        """Entities a model's method loads through its own relationships
+        (``self.primary_group`` on a model whose ``primary_group`` relates to ``Group``)."""
+        if fn.cls is None:
+            return set()
+        relations = {
+            rel["n"]: rel["t"] for fact in model_facts(self.module) if fact["c"] == fn.cls.name
+            for rel in fact.get("r", ()) if rel.get("t")
+        }
+        if not relations:
+            return set()
+        return {
+            entity_name(relations[sub.attr.value]) for sub in walk(fn.node.body, into_functions=False)
+            if isinstance(sub, cst.Attribute) and _is_name(sub.value, "self") and sub.attr.value in relations
+        }
 
     def _producer(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> str | None:
         """The project function whose result the value is (``data = build(x)``):
