@@ -364,7 +364,8 @@ class CriticalDataInEvictingCache(_CacheRule):
     `maxmemory-policy`. Critical data is recognised by key (`session:`,
     `token:`, `lock:`, `ratelimit:`, `login:fail:`, `used_otp:`...), by the
     name of the key variable, or by the keys this module's callers pass to a
-    key parameter, when the value is not simply a copy of database rows.
+    key parameter, when the value is not simply a copy of database rows (a
+    query's result, or the row `get_or_create()` returns).
     Also flags Django's cache-only session engine (set literally or as the
     default of an environment read: `config(...)`, `env.str(...)`,
     `os.getenv(...)`) and Django REST framework throttle classes counting in
@@ -425,8 +426,7 @@ class CriticalDataInEvictingCache(_CacheRule):
             eviction = stakes.eviction(op.client)
             if eviction is None:
                 continue
-            value = op.value
-            if value is not None and any(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, op.stmt.ordinal, value)):
+            if critical.copies_rows(fn, op):
                 continue  # a copy of database rows: losing it costs a query, not data
             reported.add(write.key)
             self.report(

@@ -539,6 +539,8 @@ CRITICAL_DATA: dict[str, CriticalData] = {
     "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed"),
     "idempotency": CriticalData("idempotency key", "a retried request runs twice"),
 }
+#: ORM writes that return the row they find (or insert)
+ROW_FETCHING_WRITES = frozenset({"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"})
 #: a key word (first word of a key, or part of the key variable's name) -> the kind of critical data
 CRITICAL_KEY_WORDS: dict[str, str] = {
     **dict.fromkeys(("session", "sessions", "sess"), "session"),
