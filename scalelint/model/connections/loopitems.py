@@ -52,7 +52,9 @@ def not_rows(
         return False
     if isinstance(iterable, cst.BinaryOperation):
         if isinstance(iterable.operator, cst.Subtract):
-            return True  # a set difference: what one edit added or removed
+            # a set difference of two versions (``new - old``): what one edit added or
+            # removed; minus a few literal items (``subscribers - {actor}``) is as big as before
+            return not fixed_size(iterable.right, fn, local) or not_rows(iterable.left, fn, local, depth + 1, seen)
         if isinstance(iterable.operator, cst.BitAnd):
             return any(not_rows(side, fn, local, depth + 1, seen) for side in (iterable.left, iterable.right))
         if isinstance(iterable.operator, (cst.Add, cst.BitOr)):
