@@ -994,6 +994,11 @@ DOCUMENT_PARSERS = frozenset({
 #: (BeautifulSoup ``find_all``/``findAll``, ElementTree ``findall``/``iterfind``), regex
 #: matches (``pattern.findall``), the lines of one text
 DOCUMENT_ITEM_METHODS = frozenset({"find_all", "findAll", "findall", "finditer", "iterfind", "splitlines"})
+#: attributes on the way to a query's rows (``Order.objects.filter``, ``Order.query.all``,
+#: ``session.scalars``, ``cursor.fetchall``): a comprehension over them walks rows
+QUERY_CHAIN_ATTRIBUTES = frozenset({
+    "objects", "query", "execute", "scalars", "scalar", "fetchall", "fetchmany", "all", "filter", "filter_by",
+})
 #: longest literal ``range(n)`` that still counts as a small literal collection
 SMALL_RANGE = 20
 #: names (any part of a dotted spelling, lowercase) of configuration objects: what they
