@@ -1012,6 +1012,19 @@ SQLALCHEMY_QUERY_TERMINALS = frozenset({
 EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "sorted", "bool"})
 #: name fragments of loops that are batching on purpose (one query per batch)
 BATCH_NAME_FRAGMENTS = ("batch", "chunk", "page", "slice", "partition")
+#: calls that parse one document into its items (a loop over them walks one document, not rows)
+DOCUMENT_PARSERS = frozenset({
+    "json.loads", "orjson.loads", "ujson.loads", "simplejson.loads", "re.findall", "re.finditer",
+})
+#: methods listing the items of a parsed document: elements of an HTML/XML tree
+#: (BeautifulSoup ``find_all``/``findAll``, ElementTree ``findall``/``iterfind``), regex
+#: matches (``pattern.findall``), the lines of one text
+DOCUMENT_ITEM_METHODS = frozenset({"find_all", "findAll", "findall", "finditer", "iterfind", "splitlines"})
+#: attributes on the way to a query's rows (``Order.objects.filter``, ``Order.query.all``,
+#: ``session.scalars``, ``cursor.fetchall``): a comprehension over them walks rows
+QUERY_CHAIN_ATTRIBUTES = frozenset({
+    "objects", "query", "execute", "scalars", "scalar", "fetchall", "fetchmany", "all", "filter", "filter_by",
+})
 #: longest literal ``range(n)`` that still counts as a small literal collection
 SMALL_RANGE = 20
 #: names (any part of a dotted spelling, lowercase) of configuration objects: what they
