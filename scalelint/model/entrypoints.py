@@ -257,8 +257,10 @@ def _setup_gated(node: cst.FunctionDef) -> bool:
     ``User.query.filter_by(is_system=False).has_rows()``,
     ``get_user_model().objects.count() > 0``, ``if InstanceAdmin.objects.first():``).
     The gate model is a user account model, or a model the handler itself creates
-    (``InstanceAdmin.objects.create(...)``, ``db.session.add(Admin(...))``): once
-    the first row is made it does nothing but that check. A check filtered by a
+    (``InstanceAdmin.objects.create(...)``, ``db.session.add(Admin(...))``), asked
+    with no filter at all (a row matching ``status="running"`` comes and goes: that
+    is a lock, not a gate): once the first row is made it does nothing but that
+    check. A check filtered by a
     value (``filter(email=email)``), or of another model (a maintenance flag, which
     comes and goes), is no gate, nor is a gate doing more than building its
     response (a call made for its effect)."""
@@ -270,7 +272,7 @@ def _setup_gated(node: cst.FunctionDef) -> bool:
         if not isinstance(stmt, cst.If) or stmt.orelse is not None or not _only_return(stmt.body):
             return False
         test = _existence_test(stmt.test)
-        if test is not None and _any_row(test, catalog.SETUP_GATE_MODELS | created):
+        if test is not None and (_any_row(test, catalog.SETUP_GATE_MODELS) or _any_row(test, created, filtered=False)):
             return True
     return False
 
@@ -338,15 +340,16 @@ def _only_return(block: cst.BaseSuite) -> bool:
             and all(isinstance(s, (cst.Assign, cst.AnnAssign)) for s in small[:-1]))
 
 
-def _any_row(expr: cst.BaseExpression, models: frozenset[str]) -> bool:
-    """An existence check on one of ``models`` whose every argument is a literal."""
+def _any_row(expr: cst.BaseExpression, models: frozenset[str], filtered: bool = True) -> bool:
+    """An existence check on one of ``models`` whose every argument is a literal
+    (with no argument at all unless ``filtered``)."""
     if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
             and expr.func.attr.value in catalog.SETUP_GATE_CHECKS):
         return False
     current: cst.BaseExpression = expr
     while True:
         if isinstance(current, cst.Call):
-            if not all(_literal(arg.value) for arg in current.args):
+            if not all(_literal(arg.value) for arg in current.args) or (current.args and not filtered):
                 return False
             if isinstance(current.func, cst.Name):
                 return current.func.value in catalog.SETUP_GATE_MODEL_GETTERS
