@@ -76,7 +76,8 @@ def _follow(fn: "FunctionModel", read: CacheOp, ops: list[CacheOp]) -> ReadModif
         return inline if not _serialised(fn, read, inline.store) else None
     if name is None:
         return None
-    state = _State(views={name}, counts={}, changed=None)
+    counted = _counted_read(read)
+    state = _State(views=set() if counted else {name}, counts={name: counted} if counted else {}, changed=None)
     by_ordinal: dict[int, list[CacheOp]] = {}
     for op in stores:
         by_ordinal.setdefault(op.stmt.ordinal, []).append(op)
@@ -237,8 +238,19 @@ def _bound_name(read: CacheOp) -> str | None:
         target, value = small.target, small.value
     else:
         return None
-    if isinstance(target, cst.Name) and _unwrap(value) is read.call:
+    if isinstance(target, cst.Name) and (_unwrap(value) is read.call or _counted_read(read) is not None):
         return target.value
+    return None
+
+
+def _counted_read(read: CacheOp) -> str | None:
+    """``n = cache.get(k, 0) + 1``: the arithmetic when the read is bound already counted."""
+    small = read.stmt.node.body[0] if isinstance(read.stmt.node, cst.SimpleStatementLine) else None
+    value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+    value = _unwrap(value)
+    if (isinstance(value, cst.BinaryOperation) and isinstance(value.operator, _COUNTING_OPS)
+            and any(_unwrap(side) is read.call for side in (value.left, value.right))):
+        return _code(value)
     return None
 
 
