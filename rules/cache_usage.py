@@ -309,8 +309,12 @@ class NonAtomicCacheCounter(Rule):
     then `cache.set(k, counts)`), serialisers (`json.loads(r.get(k))` ...
     `r.set(k, json.dumps(value))`) and locals holding the arithmetic. The same
     key is the same key expression, or the same local not bound again in
-    between. Reads and writes under a lock every process shares
-    (`with cache.lock(k):`, `select_for_update()`) are left alone.
+    between. The module's own cache wrappers count too: a method returning
+    what it read (`lines = lcache.load()`), a method storing its argument
+    (`lcache.save(day, lines[day])`) on the same receiver and key family, and
+    a helper that counts in the dict it is given (`count(line, lines)` doing
+    `lines[day][line] += 1`). Reads and writes under a lock every process
+    shares (`with cache.lock(k):`, `select_for_update()`) are left alone.
 
     ## Why it matters at scale
     Two requests read the same value and both write value + 1: one increment
@@ -363,9 +367,8 @@ class NonAtomicCacheCounter(Rule):
         for rmw in read_modify_writes(fn):
             if rmw.read.client.library.increment is None:
                 continue
-            client, store = rmw.read.client.spelled, rmw.store
-            self.report(store.call, (
-                f"{client}.get() then {client}.{store.method}() of `{rmw.evidence}` loses concurrent "
+            self.report(rmw.store.call, (
+                f"{rmw.reads} then {rmw.writes} of `{rmw.evidence}` loses concurrent "
                 f"updates (two requests read the same count and one write wins); {_atomic_advice(rmw.read)}"
             ))
 

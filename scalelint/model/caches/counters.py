@@ -22,13 +22,14 @@ through. Reads and writes serialised by a shared lock (``with cache.lock(k):``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
 
-from scalelint.core.walk import dotted
+from scalelint.core.walk import dotted, walk
 from scalelint.model import catalog, dbops
 from scalelint.model.caches.caching import CacheOp, cache_model
+from scalelint.model.caches.wrappers import Wrapper, resolve, wrappers
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
@@ -49,22 +50,40 @@ class ReadModifyWrite:
     store: CacheOp
     name: str  # the local the read is bound to
     evidence: str  # the arithmetic, as written (``attempts + 1``, ``d["counter"] += n``)
+    reads: str = ""  # the read as called in messages: ``cache.get()``, ``lines.load()``
+    writes: str = ""  # the write as called: ``cache.set()``, ``lines.save()``
+
+    def __post_init__(self) -> None:
+        if not self.reads:
+            object.__setattr__(self, "reads", f"{self.read.client.spelled}.{self.read.method}()")
+        if not self.writes:
+            object.__setattr__(self, "writes", f"{self.store.client.spelled}.{self.store.method}()")
 
 
 def read_modify_writes(fn: "FunctionModel") -> list[ReadModifyWrite]:
     """Every read of the function whose value is counted and stored back, once per read."""
     ops = cache_model(fn.module).ops(fn)
+    found = wrappers(fn.module, _counts_param)
+    resolver = (lambda call: resolve(fn, call, found)) if found else None
     out = []
     for read in ops:
         if read.method != "get" or read.key is None:
             continue
-        found = _follow(fn, read, ops)
-        if found is not None:
-            out.append(found)
+        rmw = _follow(fn, read, ops, resolver)
+        if rmw is not None:
+            out.append(rmw)
+    if resolver is not None:
+        for stmt, call in fn.calls():
+            wrapper = resolver(call)
+            if wrapper is not None and wrapper.reads:
+                rmw = _follow_wrapper(fn, stmt, call, wrapper, resolver)
+                if rmw is not None:
+                    out.append(rmw)
     return out
 
 
-def _follow(fn: "FunctionModel", read: CacheOp, ops: list[CacheOp]) -> ReadModifyWrite | None:
+def _follow(fn: "FunctionModel", read: CacheOp, ops: list[CacheOp],
+            resolver: Callable[[cst.Call], Wrapper | None] | None) -> ReadModifyWrite | None:
     name = _bound_name(read)
     stores = [op for op in ops if op.method in STORES and op.key is not None
               and op.client.spelled == read.client.spelled and op.stmt.ordinal >= read.stmt.ordinal
@@ -77,19 +96,76 @@ def _follow(fn: "FunctionModel", read: CacheOp, ops: list[CacheOp]) -> ReadModif
     if name is None:
         return None
     counted = _counted_read(read)
-    state = _State(views=set() if counted else {name}, counts={name: counted} if counted else {}, changed=None)
-    by_ordinal: dict[int, list[CacheOp]] = {}
-    for op in stores:
-        by_ordinal.setdefault(op.stmt.ordinal, []).append(op)
+    state = _State(views=set() if counted else {name}, counts={name: counted} if counted else {}, changed=None,
+                   resolve=resolver)
+    return _walk(fn, read, name, [(op, op.value) for op in stores], state)
+
+
+def _walk(fn: "FunctionModel", read: CacheOp, name: str,
+          stores: list[tuple[CacheOp, cst.BaseExpression | None]], state: "_State") -> ReadModifyWrite | None:
+    """Statements from the read on, until a store writes a counted value."""
+    by_ordinal: dict[int, list[tuple[CacheOp, cst.BaseExpression | None]]] = {}
+    for store, value in stores:
+        by_ordinal.setdefault(store.stmt.ordinal, []).append((store, value))
     for stmt in fn.stmts:
         if stmt.ordinal <= read.stmt.ordinal:
             continue
-        for store in by_ordinal.get(stmt.ordinal, ()):
-            evidence = state.stored(store, name)
+        for store, value in by_ordinal.get(stmt.ordinal, ()):
+            evidence = state.stored(value)
             if evidence is not None and not _serialised(fn, read, store):
                 return ReadModifyWrite(read, store, name, evidence)
         state.step(stmt)
         if not state.views and not state.counts:
+            return None
+    return None
+
+
+def _follow_wrapper(fn: "FunctionModel", stmt: "Stmt", call: cst.Call, reader: Wrapper,
+                    resolver: Callable[[cst.Call], Wrapper | None]) -> ReadModifyWrite | None:
+    """``lines = lcache.load()`` ... ``lcache.save(day, lines[day])``: the module's own
+    reader and writer of one key family, on one receiver and one client."""
+    name = _assigned_name(stmt, call)
+    inner = reader.op
+    if name is None or inner is None or inner.template is None or not isinstance(call.func, cst.Attribute):
+        return None
+    receiver = _code(call.func.value)
+    read = CacheOp(call, inner.client, call.func.attr.value, stmt, None, inner.template)
+    stores: list[tuple[CacheOp, cst.BaseExpression | None]] = []
+    for later, site in fn.calls():
+        writer = resolver(site) if later.ordinal > stmt.ordinal else None
+        if (writer is None or writer.stores is None or writer.op is None or not isinstance(site.func, cst.Attribute)
+                or writer.op.client.spelled != inner.client.spelled or writer.op.template != inner.template
+                or _code(site.func.value) != receiver):
+            continue
+        store = CacheOp(site, writer.op.client, site.func.attr.value, later, None, inner.template)
+        stores.append((store, writer.param_at(site, writer.stores)))
+    if not stores:
+        return None
+    found = _walk(fn, read, name, stores, _State(views={name}, counts={}, changed=None, resolve=resolver))
+    if found is None:
+        return None
+    return ReadModifyWrite(read, found.store, name, found.evidence, reads=f"{receiver}.{read.method}()",
+                           writes=f"{receiver}.{found.store.method}()")
+
+
+def _assigned_name(stmt: "Stmt", call: cst.Call) -> str | None:
+    node = stmt.node
+    if isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1:
+        small = node.body[0]
+        if (isinstance(small, cst.Assign) and len(small.targets) == 1 and small.value is call
+                and isinstance(small.targets[0].target, cst.Name)):
+            return small.targets[0].target.value
+    return None
+
+
+def _counts_param(fn: "FunctionModel", param: str) -> str | None:
+    """The arithmetic ``fn`` does on its parameter's contents (``counts[day][line] += 1``)."""
+    state = _State(views={param}, counts={}, changed=None)
+    for stmt in fn.stmts:
+        state.step(stmt)
+        if state.changed is not None:
+            return state.changed
+        if not state.views:
             return None
     return None
 
@@ -123,9 +199,11 @@ class _State:
     views: set[str]
     counts: dict[str, str]  # name -> the arithmetic it holds
     changed: str | None  # the first counting change made through a view
+    #: the module's own functions a call runs (a counter given a view changes it)
+    resolve: Callable[[cst.Call], Wrapper | None] | None = None
 
-    def stored(self, store: CacheOp, name: str) -> str | None:
-        value = _unwrap(store.value)
+    def stored(self, value: cst.BaseExpression | None) -> str | None:
+        value = _unwrap(value)
         if value is None:
             return None
         counted = self.counted(value)
@@ -161,6 +239,8 @@ class _State:
     def step(self, stmt: "Stmt") -> None:
         node = stmt.node
         if isinstance(node, cst.SimpleStatementLine):
+            if self.resolve is not None and self.changed is None:
+                self._calls(node)
             for small in node.body:
                 self._small(small)
         elif isinstance(node, cst.For):
@@ -171,6 +251,19 @@ class _State:
                 if item.asname is not None:
                     for target in _names_in(item.asname.name):
                         self._kill(target.value)
+
+    def _calls(self, node: cst.CSTNode) -> None:
+        """A view handed to one of the module's functions that counts in its parameter."""
+        assert self.resolve is not None
+        for sub in walk(node, into_functions=False):
+            if type(sub) is not cst.Call:
+                continue
+            wrapper = self.resolve(sub)
+            for param, arithmetic in wrapper.counts if wrapper is not None else ():
+                arg = wrapper.param_at(sub, param)
+                if arg is not None and _root(arg) in self.views:
+                    self.changed = f"{arithmetic}` in `{wrapper.fn.name}()"
+                    return
 
     def _small(self, small: cst.BaseSmallStatement) -> None:
         if isinstance(small, cst.AugAssign):
@@ -213,6 +306,11 @@ class _State:
                 counted = self.counted(value)
                 if counted is not None:
                     self.changed = f"{_code(target)} = {counted}"
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, cst.Call):
+            passed = {a.value.value for a in value.args if isinstance(a.value, cst.Name)}
+            for name in _names_in(target):  # ``summary, lines = parse(err, lines=lines)``: handed back
+                if name.value not in passed or name.value not in self.views:
+                    self._kill(name.value)
         else:
             self._bind_other(target)
 
