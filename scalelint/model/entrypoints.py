@@ -39,8 +39,11 @@ STARTUP_CLASS_WORDS = frozenset({
 })
 
 
-def entry_kind(fn: "FunctionModel") -> str:
-    """``view``, ``task`` or ``""`` (not known to be either)."""
+def entry_kind(fn: "FunctionModel", by_signature: bool = True) -> str:
+    """``view``, ``task`` or ``""`` (not known to be either). ``by_signature``:
+    a plain function whose first parameter is ``request`` counts as a view
+    (helpers taking the request look the same; without it only decorators and
+    view classes say so)."""
     for dec in fn.node.decorators:
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
         qualified = fn.module.qualified(target) or ""
@@ -56,7 +59,7 @@ def entry_kind(fn: "FunctionModel") -> str:
             return VIEW
         return OTHER
     params = fn.node.params.params
-    if params and params[0].name.value == "request":
+    if by_signature and params and params[0].name.value == "request":
         return VIEW  # a Django function view
     return OTHER
 
