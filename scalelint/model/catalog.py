@@ -404,6 +404,18 @@ CACHE_SELF_METHODS = frozenset({"pipeline", "configure", "configure_from_config"
 CONVENTIONAL_CACHE_NAMES = frozenset({"cache", "redis", "memcache", "memcached"})
 CONVENTIONAL_CACHE_PREFIXES = ("REDIS_",)
 CONVENTIONAL_CACHE_SUFFIXES = ("_cache", "_redis")
+#: project factory functions whose name has one of these words return a cache client
+#: (``ri = redis_instance()``, ``r = get_redis()``): the words name the library
+CONVENTIONAL_CACHE_FACTORY_WORDS = frozenset({"redis"})
+#: the other words such a factory's name may have (``get_redis_client``), none else
+CONVENTIONAL_CACHE_FACTORY_FILLERS = frozenset({
+    "get", "make", "new", "create", "instance", "client", "conn", "connection", "redis",
+})
+#: calls a cached value passes through on its way in or out (serialisers, casts)
+CACHE_VALUE_CODECS = frozenset({
+    "int", "float", "str", "json.loads", "json.dumps", "orjson.loads", "orjson.dumps", "ujson.loads",
+    "ujson.dumps", "pickle.loads", "pickle.dumps", "simplejson.loads", "simplejson.dumps",
+})
 #: for a conventionally named receiver: method -> least argument count that makes
 #: it a cache call (a dict named ``cache`` has get/keys()/update, never these)
 CACHE_CALL_SHAPES: dict[str, int] = {

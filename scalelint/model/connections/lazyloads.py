@@ -814,7 +814,7 @@ def _chains(var: str, body: list[cst.CSTNode]) -> list[_Chain]:
             if _rebinds(sub, var):
                 return []
             if isinstance(sub, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.Del)):
-                written.update(id(n) for n in walk(getattr(sub, "target", sub)))
+                written.update(_written_nodes(getattr(sub, "target", sub)))
             if id(sub) in seen or id(sub) in written:
                 continue
             called = isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute)
@@ -885,7 +885,32 @@ def _rebinds(node: cst.CSTNode, var: str) -> bool:
         target = node.asname.name
     elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
         target = node.target
-    return target is not None and any(isinstance(n, cst.Name) and n.value == var for n in walk(target))
+    return target is not None and var in _bound_names(target)
+
+
+def _written_nodes(target: cst.CSTNode) -> set[int]:
+    """The nodes of an assignment target that are written, not read: the target
+    itself and what it unpacks into; a subscript's key and an attribute target's
+    base are read (``counts[m.team] += 1`` loads ``m.team``)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {id(target)} | {n for el in target.elements for n in _written_nodes(el.value)}
+    if isinstance(target, cst.StarredElement):
+        return {id(target)} | _written_nodes(target.value)
+    if isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
+        return {id(target)}
+    return {id(n) for n in walk(target)}  # ``del`` targets and anything else: all written
+
+
+def _bound_names(target: cst.CSTNode) -> set[str]:
+    """Names a target binds: ``x``, ``a, (b, *c)``; not the names a subscript or
+    attribute target only reads (``counts[row.parent] += 1`` keeps ``row``)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for el in target.elements for name in _bound_names(el.value)}
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return set()
 
 
 # -- project phase ---------------------------------------------------------------------
