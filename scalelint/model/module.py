@@ -130,6 +130,29 @@ class ModuleModel:
                         info.attributes[target.attr.value] = resource
         return info.attributes
 
+    @cached_property
+    def _preorder(self) -> list[cst.CSTNode]:
+        return list(walk(self.cst))
+
+    @cached_property
+    def _by_type(self) -> dict[type, list[cst.CSTNode]]:
+        index: dict[type, list[cst.CSTNode]] = {}
+        for node in self._preorder:
+            found = index.get(type(node))
+            if found is None:
+                index[type(node)] = [node]
+            else:
+                found.append(node)
+        return index
+
+    def nodes_of(self, *kinds: type) -> list[cst.CSTNode]:
+        """Every node of the module whose exact type is one of ``kinds``, in the
+        order of a pre-order walk: one walk of the file that the rules share
+        instead of a walk each."""
+        if len(kinds) == 1:
+            return self._by_type.get(kinds[0], [])
+        return [node for node in self._preorder if type(node) in kinds]
+
     @property
     def functions(self) -> list["FunctionModel"]:
         """Every function, method and nested function, in source order."""
