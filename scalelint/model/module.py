@@ -13,7 +13,7 @@ from scalelint.model import catalog
 from scalelint.model.catalog import Resource
 from scalelint.model.function import ClassInfo, FunctionModel
 from scalelint.model.names import ImportTable
-from scalelint.core.walk import dotted, forget_walks, small_statements, walk
+from scalelint.core.walk import dotted, forget_walks, preorder, small_statements, walk
 
 
 
@@ -132,7 +132,7 @@ class ModuleModel:
 
     @cached_property
     def _preorder(self) -> list[cst.CSTNode]:
-        return list(walk(self.cst))
+        return preorder(self.cst)
 
     @cached_property
     def _by_type(self) -> dict[type, list[cst.CSTNode]]:
