@@ -115,3 +115,32 @@ def test_loop_spans_within_their_statement_match_the_text_search(monkeypatch) ->
     assert len(found["loops"]) == 2
     assert placed == found
     assert whole_passes == 0  # the loop's statement alone placed every step
+
+
+def test_closing_paren_skips_strings_comments_and_escapes() -> None:
+    from scalelint.model.spots import _closing_paren
+
+    cases = {
+        'f(a, b)': 7,
+        'f  (a, (b), [c], {d: e})': 24,
+        'f(")", \')\', """)\n)""")': 22,
+        'f("\\")", x)': 11,
+        'f(x  # a ) in a comment\n  )': 27,
+        'f(x  # no newline )': None,
+        'f("open': None,
+        'f(x': None,
+        'f x)': None,
+    }
+    for text, expected in cases.items():
+        assert _closing_paren(text, 1) == expected, text
+
+
+def test_plain_callee_text_is_the_generated_code() -> None:
+    from scalelint.model.spots import _plain_chain
+
+    module = cst.parse_module("")
+    for spelled in ("f", "a.b.c", "a .b", "a. b", "(a).b", "a.\\\n    b", "(a.b)"):
+        func = cst.parse_expression(spelled + "()").func
+        plain = _plain_chain(func)
+        assert plain is None or plain == module.code_for_node(func), spelled
+        assert (plain is not None) == (spelled in ("f", "a.b.c")), spelled
