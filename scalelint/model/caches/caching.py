@@ -522,7 +522,16 @@ class CacheModel:
                 return reference(qn)
             return None
 
-        return KeyReader(resolve_name, resolve_call)
+        def resolve_attr(attr: cst.Attribute) -> str | None:
+            """A class attribute read through ``self``/``cls`` (``self.KEY_PREFIX``)."""
+            if depth > 3:
+                return None
+            value = self._attr_binding(attr, fn)
+            if value is None or not attr.attr.value.isupper():
+                return None
+            return self._reader(None, None, depth + 1).template(value)
+
+        return KeyReader(resolve_name, resolve_call, resolve_attr)
 
     @property
     def key_functions(self) -> dict[str, str]:
