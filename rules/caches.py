@@ -268,8 +268,8 @@ class CacheSetWithoutTtl(_CacheRule):
         if "configure" not in self._ctx.text:
             return
         cm = cache_model(module)
-        for node in walk(module.cst):
-            if type(node) is not cst.Call or type(node.func) is not cst.Attribute:
+        for node in module.nodes_of(cst.Call):
+            if type(node.func) is not cst.Attribute:
                 continue
             if node.func.attr.value == "configure" and not any(
                 a.keyword is not None and a.keyword.value == "expiration_time" for a in node.args

@@ -940,7 +940,7 @@ def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CS
     spelled, as for the rules' vocabulary) is not walked."""
     if "ATOMIC_REQUESTS" not in text:
         return
-    for node in walk(module.cst):
+    for node in module.nodes_of(cst.DictElement, cst.Assign):
         if isinstance(node, cst.DictElement) and string_value(node.key) == "ATOMIC_REQUESTS" and (
             isinstance(node.value, cst.Name) and node.value.value == "True"
         ):

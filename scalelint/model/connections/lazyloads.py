@@ -572,7 +572,7 @@ def _record(
     if not chains:
         return None, (var, source)
     spelled = render_chain(iterated)
-    line, spans = _locations(ctx, loop, iterable, var, chains)
+    line, spans = _locations(ctx, loop, iterable, var, chains, sources.fn)
     record: dict[str, Any] = {
         "m": source.model, "mq": source.qual, "orm": source.orm, "var": var, "fn": sources.fn.qualname,
         "it": f"`{spelled}`" if len(spelled) < 60 and "…" not in spelled else "its items",
@@ -590,7 +590,7 @@ def _record(
     else:
         query = built_query(sources, iterated, source.orm)
         if query is not None:
-            record["q"] = {"at": ctx.span(query.receiver)[1], "model": query.model}
+            record["q"] = {"at": ctx.span(query.receiver, _statement_of(sources.fn, query.receiver))[1], "model": query.model}
     if source.pinned:
         record["pin"] = sorted(source.pinned)
     if source.orm == "sqlalchemy" and (grouped := _grouping_keys(var, body)):
@@ -685,14 +685,25 @@ _Chain = tuple[list[str], bool, list[cst.Attribute]]
 
 def _locations(
     ctx: "SourceFile", loop: cst.CSTNode, iterable: cst.BaseExpression, var: str, chains: list[_Chain],
+    fn: "FunctionModel",
 ) -> tuple[int, list[list[list[int]]]]:
     """The loop's line and the span of each chain step: found in the source text
     when the loop can be placed there unambiguously (sparing the whole-file
-    position pass), else from the parsed positions."""
-    found = None if "positions" in ctx.__dict__ else _by_text(ctx, loop, iterable, var, chains)
+    position pass), else within the statement that holds the loop (its
+    positions alone), else from the whole file's positions."""
+    if "positions" in ctx.__dict__:
+        return ctx.line_of(loop), [[list(ctx.location(n)) for n in nodes] for _, _, nodes in chains]
+    found = _by_text(ctx, loop, iterable, var, chains)
     if found is not None:
         return found
-    return ctx.line_of(loop), [[list(ctx.location(n)) for n in nodes] for _, _, nodes in chains]
+    within = loop if isinstance(loop, cst.For) else _statement_of(fn, loop)
+    return ctx.line_of(loop, within), [[list(ctx.location(n, within=within)) for n in nodes] for _, _, nodes in chains]
+
+
+def _statement_of(fn: "FunctionModel", node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement of ``fn`` that evaluates ``node`` (None: not one of its own)."""
+    owners = fn.derived("statement_by_node", lambda: {id(sub): stmt.node for stmt, sub in fn.nodes})
+    return owners.get(id(node))
 
 
 def _by_text(
