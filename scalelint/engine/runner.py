@@ -54,6 +54,10 @@ class RunSettings:
     force_exclude: bool = False
     #: told (phase, files done, files in the run) as the run goes (a progress line)
     progress: Callable[[str, int, int], None] | None = None
+    #: False: the file phase alone, no project phase (no project rules, no callers'
+    #: contexts, no other file of the project read): a language server's first
+    #: lint of a project whose facts are not known yet (the full run follows)
+    project_phase: bool = True
 
     @property
     def stdin(self) -> bool:
@@ -460,7 +464,7 @@ class Runner:
     # -- project phase ------------------------------------------------------------
     def _project_phase(self, states: list[FileState]) -> list[Finding]:
         project_rules = [r for r in self.rules if r.project_wide]
-        if not project_rules and not self._summaries:
+        if not self.settings.project_phase or (not project_rules and not self._summaries):
             return []
         index = ProjectIndex()
         identities: dict[str, str] = {}  # display -> digest of the file's project facts
