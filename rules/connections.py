@@ -488,6 +488,16 @@ class BlockingIoInTransaction(ProjectRule):
     held, and a write in a branch that returns or raises does not count
     after that branch.
 
+    The request session a function reaches without naming it (Flask-SQLAlchemy's
+    `db.session`, a module-level `scoped_session`) is followed across the
+    project's calls the same way: after a helper wrote through it and left the
+    write uncommitted (`create_editable()` flushes the INSERT), blocking I/O
+    in the function or reached through a later call (`notify_service()`
+    calling `requests.put`) is reported at that call ("inside the request
+    session's transaction that wrote at line N"), until something commits
+    (the function, or a callee that ends the session). A write in the other
+    arm of an `if`, or in an arm that returned, does not count.
+
     ## Why it matters at scale
     A transaction keeps its connection and its row locks until it commits.
     Every second spent waiting on a remote service inside it is a second
