@@ -16,6 +16,7 @@ def test_io_after_a_helper_wrote_through_the_request_session() -> None:
         ("controllers.py", 17),  # an object added one call down, pending in the transaction
         ("controllers.py", 22),  # written two calls down, the I/O in the function itself
         ("controllers.py", 85),  # the arm that wrote falls through to the call
+        ("controllers.py", 92),  # its own write: once, by the function's own walk of the session
     }
 
 

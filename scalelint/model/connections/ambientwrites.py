@@ -8,8 +8,10 @@ Which function writes and which one then waits on the network are often not
 the function that calls both: a handler calls ``create_editable()`` (which
 flushes the INSERTs) and then ``notify_service()`` (which calls
 ``requests.put``). Each function's ambient events
-(scalelint.model.connections.ambient) are run in order here: a write, its own
-or a callee's that leaves it uncommitted, makes the transaction dirty; a commit
+(scalelint.model.connections.ambient) are run in order here: a callee's write
+that it leaves uncommitted makes the transaction dirty (a function's own writes
+are judged by its own walk, scalelint.model.connections.sessions, which sees
+the session it names); a commit
 (its own, or a callee that ends the session) cleans it; blocking I/O after a
 write, its own or reached through a callee, is reported at the call. A callee
 that ends the session itself is not reported (whether its commit comes before
@@ -63,8 +65,8 @@ class WrittenFlow:
             arms, leaves = where.get(index, ([], -1))
             if kind == "e":
                 writes = []
-            elif (label := _write_label(event)) is not None:
-                writes.append(_Write(event[1][0], label, arms, leaves))
+            elif _write_label(event) is not None:
+                continue  # its own write: the function names the session, and its own walk judges it (sessions.py)
             elif kind == "i":
                 if (write := _first_before(writes, arms)) is not None:
                     yield WrittenIo(fn.path, event[2], event[1], [], event[3], write.line, write.text)
