@@ -72,3 +72,12 @@ def test_mirrors_are_found_in_the_fetch_layout(checkout, tmp_path: Path) -> None
     (tmp_path / "other" / ".git").mkdir(parents=True)
     (tmp_path / "other" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     assert checkout.find_git_dir(tmp_path, "owner/other") == tmp_path / "other" / ".git"
+
+
+def test_holdout_apps_are_checked_out_like_the_others(checkout, tmp_path: Path, capsys) -> None:
+    held = [app for app in checkout.load_manifest(BENCH / "manifest.toml") if app.holdout]
+    assert held, "the manifest has no holdout app"
+    code = checkout.main(["--mirrors", str(tmp_path / "mirrors"), "--corpora", str(tmp_path / "corpora"),
+                          "--app", held[0].name])
+    assert code == 1
+    assert f"{held[0].name}: no mirror of {held[0].repo}" in capsys.readouterr().err

@@ -175,3 +175,39 @@ def test_show_lists_kept_findings_of_one_verdict_with_the_reason(realworld) -> N
     rows = realworld.kept_rows(kept, "FALSE")
     assert len(rows) == 1 and ":90 SL104 [FALSE]" in rows[0]
     assert len(realworld.kept_rows(kept, "ALL")) == 2
+
+
+HOLDOUT_MANIFEST = (
+    '[[app]]\nname = "shop"\nrepo = "o/shop"\ncommit = "0"\nframework = "plain"\npaths = ["app"]\n'
+    '[[app]]\nname = "unseen"\nrepo = "o/unseen"\ncommit = "0"\nframework = "plain"\nholdout = true\n'
+)
+
+
+def test_holdout_apps_are_measured_only_with_holdout(realworld, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(HOLDOUT_MANIFEST)
+    apps = realworld.load_manifest(manifest)
+    assert [(app.name, app.holdout) for app in apps] == [("shop", False), ("unseen", True)]
+    assert [app.name for app in realworld.select_apps(apps, None, holdout=False)] == ["shop"]
+    assert [app.name for app in realworld.select_apps(apps, None, holdout=True)] == ["shop", "unseen"]
+    assert [app.name for app in realworld.select_apps(apps, ["unseen"], holdout=True)] == ["unseen"]
+    assert [app.name for app in realworld.select_apps(apps, ["shop"], holdout=False)] == ["shop"]
+
+
+def test_naming_a_holdout_app_without_holdout_exits_2(realworld, tmp_path: Path, capsys) -> None:
+    (tmp_path / "corpora").mkdir()
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(HOLDOUT_MANIFEST)
+    code = realworld.main(["--corpora", str(tmp_path / "corpora"), "--manifest", str(manifest), "--app", "unseen"])
+    assert code == 2
+    assert "unseen: holdout app(s), measured only with --holdout" in capsys.readouterr().err
+    code = realworld.main(["--corpora", str(tmp_path / "corpora"), "--manifest", str(manifest), "--app", "unseen", "--holdout"])
+    assert code == 0
+    assert "no checkout, skipped: unseen" in capsys.readouterr().out
+
+
+def test_holdout_must_be_a_boolean(realworld, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(HOLDOUT_MANIFEST.replace("holdout = true", 'holdout = "yes"'))
+    with pytest.raises(realworld.BenchInputError, match="holdout must be true or false"):
+        realworld.load_manifest(manifest)

@@ -112,3 +112,18 @@ def test_skipping_the_tokenizer_finds_what_tokenizing_finds(text: str, bare_noqa
 
 def test_a_file_silencing_only_other_tools_has_no_suppressions() -> None:
     assert parse_suppressions("import os  # noqa: F401\nx = '# noqa: E501'\n") == []
+
+
+def test_other_tools_codes_that_start_with_our_letters_are_not_ours() -> None:
+    # Ruff's SLF001 (private member access) and flake8-slots' SLOT002 share our prefix
+    text = "x = obj._private  # noqa: SLF001\nclass A(str):  # noqa: SLOT000\n    pass\ny = 1  # noqa: SLF001, SL104\n"
+    [found] = parse_suppressions(text)
+    assert (found.line, found.codes) == (4, ("SL104",))
+
+
+def test_other_tools_codes_are_never_reported_as_unknown_codes(tmp_path, monkeypatch) -> None:
+    from helpers import lint_tree
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text("x = obj._private  # noqa: SLF001, SLOT000\ny = 1  # noqa: SL999\n")
+    assert [(f.code, f.line) for f in lint_tree(tmp_path)] == [("SL002", 2)]

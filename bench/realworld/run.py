@@ -1,6 +1,6 @@
 """Measure scalelint on the judged real-code set (stdlib only, plus tomli before 3.11).
 
-    python bench/realworld/run.py [--corpora DIR] [--app NAME ...] [--write-unjudged FILE]
+    python bench/realworld/run.py [--corpora DIR] [--app NAME ...] [--holdout] [--write-unjudged FILE]
 
 Runs ``python -m scalelint check --output-format json --no-cache`` on every
 application of ``manifest.toml`` whose checkout exists under the corpora root
@@ -19,6 +19,10 @@ its report from the check to the write keeps its verdict); a MISSED entry
 counts as found when a finding of its rule is reported on a line whose text
 is its snippet or one of its ``also`` texts. The script measures; it always exits 0 unless its own
 input is unusable (exit 2 with a one-line error).
+
+Apps marked ``holdout = true`` in the manifest are a set no tuning has seen:
+they are measured only with ``--holdout`` (which adds them to the run, and
+which naming one with ``--app`` also needs), once, at the end of a round.
 """
 from __future__ import annotations
 
@@ -56,6 +60,8 @@ class App:
     commit: str
     framework: str
     paths: tuple[str, ...]
+    #: measured only when asked for (``--holdout``): code no tuning has seen
+    holdout: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,11 +161,23 @@ def load_manifest(path: Path) -> list[App]:
                     commit=entry["commit"],
                     framework=entry["framework"],
                     paths=tuple(entry.get("paths", ["."])),
+                    holdout=entry.get("holdout", False),
                 )
             )
         except KeyError as error:
             raise BenchInputError(f"{path}: app #{index + 1} has no {error.args[0]!r}") from error
+        if not isinstance(apps[-1].holdout, bool):
+            raise BenchInputError(f"{path}: app {apps[-1].name!r}: holdout must be true or false")
     return apps
+
+
+def select_apps(apps: list[App], names: list[str] | None, holdout: bool) -> list[App]:
+    """The apps to measure: those named (all when none), holdout apps only when ``holdout``."""
+    if names and not holdout:
+        held = sorted(app.name for app in apps if app.holdout and app.name in names)
+        if held:
+            raise BenchInputError(f"{', '.join(held)}: holdout app(s), measured only with --holdout")
+    return [app for app in apps if (not names or app.name in names) and (holdout or not app.holdout)]
 
 
 def load_judgments(path: Path, app: str) -> list[Judgment]:
@@ -369,12 +387,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, default=HERE / "manifest.toml")
     parser.add_argument("--judgments", type=Path, default=HERE / "judgments", help="directory of <app>.jsonl files")
     parser.add_argument("--app", action="append", help="only this app (repeatable)")
+    parser.add_argument("--holdout", action="store_true",
+                        help="also measure the holdout apps (manifest: holdout = true); naming one with --app needs it too")
     parser.add_argument("--write-unjudged", type=Path, metavar="FILE", help="write the unjudged findings as JSON lines")
     parser.add_argument("--show", choices=("TRUE", "FALSE", "DEBATABLE", "ALL"),
                         help="also list the reported findings with this verdict and its reason")
     args = parser.parse_args(argv)
     try:
-        apps = [a for a in load_manifest(args.manifest) if not args.app or a.name in args.app]
+        apps = select_apps(load_manifest(args.manifest), args.app, args.holdout)
         comparison, skipped = measure(apps, corpora_root(args.corpora), args.judgments)
     except BenchInputError as error:
         print(f"error: {error}", file=sys.stderr)

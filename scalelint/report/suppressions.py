@@ -133,6 +133,13 @@ def _has_our_comment(text: str, prefix: str, bare_noqa: str) -> bool:
     return False
 
 
+def _is_ours(code: str, prefix: str) -> bool:
+    """Whether a ``noqa`` code is one of ours: the prefix followed only by digits
+    (``SL101``), not another tool's code that starts with the same letters
+    (Ruff's ``SLF001``, flake8-slots' ``SLOT002``)."""
+    return code.startswith(prefix) and code[len(prefix):].isdigit()
+
+
 def _parse_comment(comment: str, prefix: str, bare_noqa: str) -> tuple[tuple[str, ...], str] | None:
     match = _SCALELINT.search(comment)
     if match:
@@ -144,7 +151,7 @@ def _parse_comment(comment: str, prefix: str, bare_noqa: str) -> tuple[tuple[str
         raw = match.group("codes")
         if raw is None:
             return None if bare_noqa == "ignore" else ((), "noqa")
-        ours = tuple(c.upper() for c in _CODE.findall(raw.upper()) if c.upper().startswith(prefix))
+        ours = tuple(c for c in _CODE.findall(raw.upper()) if _is_ours(c, prefix))
         if not ours:
             return None
         return ours, "noqa"
