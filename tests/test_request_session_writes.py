@@ -17,6 +17,7 @@ def test_io_after_a_helper_wrote_through_the_request_session() -> None:
         ("controllers.py", 22),  # written two calls down, the I/O in the function itself
         ("controllers.py", 85),  # the arm that wrote falls through to the call
         ("controllers.py", 92),  # its own write: once, by the function's own walk of the session
+        ("controllers.py", 97),  # a helper that writes on every path
     }
 
 
@@ -27,3 +28,8 @@ def test_message_names_the_write_and_the_io_behind_the_call() -> None:
             "app.operations.create_editable() -> db.session.add())") in finding.message
     assert [Path(r.path).name for r in finding.related] == ["service.py"]
 
+
+
+def test_the_write_named_is_one_every_call_makes() -> None:
+    finding = next(f for f in lint_tree(TREE, "SL103") if f.line == 97)
+    assert "(delete_editable(), calls app.operations.delete_editable() -> db.session.flush())" in finding.message

@@ -100,16 +100,22 @@ class WrittenFlow:
         found: list[Step] | None = None
         if fn is not None and depth <= MAX_WRITE_DEPTH:
             head = Step(fn.path, fn.line, f"{fn.module}.{fn.qualname}()")
-            for event in fn.events:
+            branched = {index for index, _, _ in fn.arms}
+            conditional = False  # the write found so far is made in an ``if`` arm only
+            for index, event in enumerate(fn.events):
                 if event[0] == "e":
                     found = None
                 elif (label := _write_label(event)) is not None:
-                    found = found or [head, Step(fn.path, event[1][0], label)]
+                    if found is None or (conditional and index not in branched):
+                        # name a write every call makes over one made in an ``if`` arm
+                        found = [head, Step(fn.path, event[1][0], label)]
+                        conditional = index in branched
                 elif event[0] in ("c", "s") and found is None:
                     callee, callee_cls = self.flow.callee(event, self_cls)
                     if callee is not None and callee != key and (
                             deeper := self._leaves_written(callee, callee_cls, depth + 1)) is not None:
                         found = [head, *deeper]
+                        conditional = index in branched
         self._written[memo] = found
         return found
 
