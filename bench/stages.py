@@ -20,6 +20,8 @@ count). Stages are measured by wrapping the functions that do them:
   suppressions       the suppression comments (parse_suppressions)
   cpython            CPython's compile of each checked file (the guard's tree)
   contexts           the context refinement (entry points, RunPython blocks)
+  summaries          the call summaries every parsed file publishes for the call
+                     graph (model work outside any rule family)
   facts digest       hashing each file's facts
   project index      the project phase outside the rules (index, key, contexts)
   finish             suppressions applied, baseline, the report (Runner._finish)
@@ -83,6 +85,7 @@ def _instrument_engine(watch: Stopwatch) -> None:
                                 (checker, "facts_digest", "facts digest")):
         setattr(module, name, watch.wrap(stage, getattr(module, name)))
     checker.Where.refined = watch.wrap("contexts", checker.Where.refined)  # type: ignore[method-assign]
+    checker.summaries.module_facts = watch.wrap("summaries", checker.summaries.module_facts)  # type: ignore[attr-defined]
     for name, stage in (("_discover", "discover"), ("_load", "read"), ("_project_phase", "project index"),
                         ("_finish", "finish")):
         setattr(runner.Runner, name, watch.wrap(stage, getattr(runner.Runner, name)))

@@ -19,6 +19,7 @@ from scalelint.core.findings import Fix, FixSafety
 from scalelint.model import catalog, dbops
 from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
+from scalelint.model.caches.counters import read_modify_writes
 from scalelint.model.connections.work import Transaction, mentions, work_of
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.entities import EntityWrite
@@ -303,6 +304,17 @@ class NonAtomicCacheCounter(Rule):
     Finds a counter kept in the cache with a read and a write:
     `n = cache.get(k, 0)` (or `get(k) or 0`, `int(r.get(k) or 0)`) followed by
     `cache.set(k, n + 1)` (or `n += 1` then `set(k, n)`) on the same key.
+    The value is followed through dict subscripts, nested dicts and
+    attributes (`counts = cache.get(k, {})`, `counts.setdefault(user, {})["n"] += 1`,
+    then `cache.set(k, counts)`), serialisers (`json.loads(r.get(k))` ...
+    `r.set(k, json.dumps(value))`) and locals holding the arithmetic. The same
+    key is the same key expression, or the same local not bound again in
+    between. The module's own cache wrappers count too: a method returning
+    what it read (`lines = lcache.load()`), a method storing its argument
+    (`lcache.save(day, lines[day])`) on the same receiver and key family, and
+    a helper that counts in the dict it is given (`count(line, lines)` doing
+    `lines[day][line] += 1`). Reads and writes under a lock every process
+    shares (`with cache.lock(k):`, `select_for_update()`) are left alone.
 
     ## Why it matters at scale
     Two requests read the same value and both write value + 1: one increment
@@ -352,19 +364,13 @@ class NonAtomicCacheCounter(Rule):
     contexts = frozenset({REQUEST})  # one scheduled run at a time: no concurrent increment to lose
 
     def check_function(self, fn: FunctionModel) -> None:
-        for read in cache_reads(fn):
-            increment = read.op.client.library.increment
-            if increment is None:
+        for rmw in read_modify_writes(fn):
+            if rmw.read.client.library.increment is None:
                 continue
-            for store in _later_stores(fn, read):
-                how = _counted(fn, read, store)
-                if how is not None:
-                    client = read.op.client.spelled
-                    self.report(store.call, (
-                        f"{client}.get() then {client}.{store.method}() of `{read.name} {how}` loses concurrent "
-                        f"updates (two requests read the same count and one write wins); {_atomic_advice(read.op)}"
-                    ))
-                    break
+            self.report(rmw.store.call, (
+                f"{rmw.reads} then {rmw.writes} of `{rmw.evidence}` loses concurrent "
+                f"updates (two requests read the same count and one write wins); {_atomic_advice(rmw.read)}"
+            ))
 
 
 def _atomic_advice(op: CacheOp) -> str:
@@ -372,29 +378,6 @@ def _atomic_advice(op: CacheOp) -> str:
     if lib.returns_objects:  # framework caches: incr on a missing key raises or starts without a timeout
         return f"use {client}.add(key, 0, timeout) then {client}.{lib.increment}(key)"
     return f"use {client}.{lib.increment}() (with expire() in the same pipeline for a TTL)"
-
-
-def _counted(fn: FunctionModel, read: CacheRead, store: CacheOp) -> str | None:
-    """`+ n` / `- n` when the store writes the read value changed by arithmetic."""
-    value = store.value
-    if isinstance(value, cst.Call):
-        value = _unwrap_int(value)
-    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Add, cst.Subtract)):
-        if _is_name(value.left, read.name) or _is_name(value.right, read.name):
-            return f"{'+' if isinstance(value.operator, cst.Add) else '-'} {_code(value.right if _is_name(value.left, read.name) else value.left)}"
-        return None
-    if _is_name(value, read.name):
-        for stmt in fn.stmts:
-            if read.op.stmt.ordinal < stmt.ordinal < store.stmt.ordinal and isinstance(stmt.node, cst.SimpleStatementLine):
-                for small in stmt.node.body:
-                    if (isinstance(small, cst.AugAssign) and _is_name(small.target, read.name)
-                            and isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign))):
-                        return f"{'+' if isinstance(small.operator, cst.AddAssign) else '-'}= {_code(small.value)}"
-    return None
-
-
-def _is_name(expr: cst.BaseExpression | None, name: str) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == name
 
 
 class InvalidationBeforeCommit(ProjectRule):

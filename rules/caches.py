@@ -56,6 +56,16 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     read those columns; statistics (counts, annotations) that no code ever
     invalidates are taken to be kept fresh by their expiry.
 
+    What a value is built from decides what it holds: a value that comes from
+    a remote API's response (an HTTP call, a method of an HTTP/cloud/SDK
+    client such as `slack_sdk.WebClient`, or of a project class deriving from
+    one) is that service's data, even when the call or the client was given a
+    row or the key carries its id; such a value does not fall back to the
+    key's prefix and arguments either. A key read only while the database is
+    down (in an `except OperationalError:`/`InterfaceError`/`DatabaseError`
+    handler, or in a function called only from one) is an outage fallback,
+    not a cache readers see, and is not reported.
+
     ## Why it matters at scale
     A cache works until one write path forgets one key: then customers see
     yesterday's price for as long as the key lives, and the bug is invisible in
@@ -121,7 +131,16 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     `cache-clients` names project cache clients; `invalidation-helpers` names
     functions that invalidate (a call to one counts for every key);
     `event-publishers` names functions whose change events are consumed by
-    invalidating subscribers. Not reported in one-shot code (management
+    invalidating subscribers.
+    `[tool.scalelint.rules.SL301] stale-budget = 10` (seconds, the default):
+    a key family every write of which sets a TTL of at most the budget is a
+    deliberate short-term cache that expires before staleness matters, and is
+    not reported. TTLs spelled as literals, arithmetic, `timedelta`, module
+    constants, class attributes (`self.X`, `cls.X`, `Class.X`, inherited
+    from a project base class), imported project constants and `settings.X`
+    (the longest value any settings module gives) are compared; a family with
+    any write without a TTL, or with a longer or unreadable one, stays
+    reported. Not reported in one-shot code (management
     commands, scripts, install steps): a run by hand is followed by a cache
     clear or a deploy, and the write paths requests take are where keys go
     stale for good (`contexts` turns it back on).
@@ -135,8 +154,9 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
         "save(", "update(", "delete(", "create(", "execute(", "bulk_", "session.add", "receiver",
         "connect(", "listens_for", "invalidate", "_key", "KEY", "SELECT", "select(", ".objects",
         ".query", "fetch",
-    )
+    ) + catalog.REMOTE_API_CLIENT_BASE_WORDS
     fix_safety = FixSafety.UNSAFE
+    options = {"stale-budget": 10}
 
     def collect_facts(self, module: ModuleModel) -> Any:
         return FileFacts(module, self._ctx).build()
@@ -148,7 +168,7 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
         files = list(index.facts(self.code))
         if not any(facts.get("families") for _, facts in files):
             return
-        key_index = CacheKeyIndex(files)
+        key_index = CacheKeyIndex(files, out.option(self, "stale-budget"))
         root = display_root(path for path, _ in files)
         for stale in key_index.stale_writes(out.reported_paths):
             write = stale.write
@@ -248,8 +268,8 @@ class CacheSetWithoutTtl(_CacheRule):
         if "configure" not in self._ctx.text:
             return
         cm = cache_model(module)
-        for node in walk(module.cst):
-            if type(node) is not cst.Call or type(node.func) is not cst.Attribute:
+        for node in module.nodes_of(cst.Call):
+            if type(node.func) is not cst.Attribute:
                 continue
             if node.func.attr.value == "configure" and not any(
                 a.keyword is not None and a.keyword.value == "expiration_time" for a in node.args
@@ -344,7 +364,8 @@ class CriticalDataInEvictingCache(_CacheRule):
     `maxmemory-policy`. Critical data is recognised by key (`session:`,
     `token:`, `lock:`, `ratelimit:`, `login:fail:`, `used_otp:`...), by the
     name of the key variable, or by the keys this module's callers pass to a
-    key parameter, when the value is not simply a copy of database rows.
+    key parameter, when the value is not simply a copy of database rows (a
+    query's result, or the row `get_or_create()` returns).
     Also flags Django's cache-only session engine (set literally or as the
     default of an environment read: `config(...)`, `env.str(...)`,
     `os.getenv(...)`) and Django REST framework throttle classes counting in
@@ -405,8 +426,7 @@ class CriticalDataInEvictingCache(_CacheRule):
             eviction = stakes.eviction(op.client)
             if eviction is None:
                 continue
-            value = op.value
-            if value is not None and any(cm.entities.reads_in(n) for n in cm.entities.dataflow(fn, op.stmt.ordinal, value)):
+            if critical.copies_rows(fn, op):
                 continue  # a copy of database rows: losing it costs a query, not data
             reported.add(write.key)
             self.report(

@@ -227,8 +227,8 @@ class PoolWithoutLimits(Rule):
 
     def check_module(self, module) -> None:
         placeholders = _placeholders(module)
-        for node in walk(module.cst):
-            if type(node) is cst.Call and id(node) not in placeholders:
+        for node in module.nodes_of(cst.Call):
+            if id(node) not in placeholders:
                 problem = _limit_problem(module.qualified(node.func) or "", node)
                 if problem is not None:
                     self.report(node, problem)
@@ -389,7 +389,7 @@ class PgBouncerTransactionMode(ProjectRule):
     def collect_facts(self, module) -> Any:
         evidence: list[list[int]] = []
         candidates: list[list[Any]] = []
-        for node in walk(module.cst):
+        for node in module.nodes_of(cst.SimpleString, cst.Call, cst.Assign):
             problem = None
             kind = type(node)
             if kind is cst.SimpleString and _names_pgbouncer(node):

@@ -975,7 +975,7 @@ def _atomic_requests_settings(module: ModuleModel, text: str) -> Iterator[cst.CS
     spelled, as for the rules' vocabulary) is not walked."""
     if "ATOMIC_REQUESTS" not in text:
         return
-    for node in walk(module.cst):
+    for node in module.nodes_of(cst.DictElement, cst.Assign):
         if isinstance(node, cst.DictElement) and string_value(node.key) == "ATOMIC_REQUESTS" and (
             isinstance(node.value, cst.Name) and node.value.value == "True"
         ):
@@ -1228,8 +1228,16 @@ class QueryInLoop(ProjectRule):
     no single query can replace: another model (`session.query(model)`,
     `select(model_cls)`) or another column (`getattr(Model, field)`,
     `column.any(...)` with `column` a loop value, `filter(**{f"{field}__in": ids})`).
-    Loops over input of unknown size (parameters, request data) stay
-    reported. Loops that batch on purpose (`chunk`/`batch`/`page`
+    Loops over values that are not rows are never reported either: the items
+    of a document the function parses (`json.loads(...)`, `re.findall(...)`,
+    `soup.find_all(...)`, `text.splitlines()`, also through local names,
+    subscripts, `.get()`, a list grown from them and the module's own helpers
+    that return them) and the delta of one edit (`added = new - old`,
+    `[x for x in new if x not in old]`; not `rows - {actor}`, as big as `rows`).
+    Loops over input of unknown size (parameters, request data such as
+    `for pk in request.data["ids"]`, a `many=True` serializer's
+    `validated_data`) stay reported: a bulk endpoint gets as many ids as its
+    client sends, and one `filter(pk__in=ids)` is the fix. Loops that batch on purpose (`chunk`/`batch`/`page`
     in their names, `filter(id__in=batch)`), `while` loops and batched
     writes (`executemany`, `bulk_create`, `bulk_update`) are never reported.
     Relationship reads are reported only on loops over a recognised query

@@ -295,15 +295,22 @@ class CheckThenActWithoutLock(_FlowRule):
     lock). Reads from a replica are SL201's.
 
     When a unique constraint covers the fields the lookup checks
-    (`unique=True`, `unique_together`, `UniqueConstraint(fields=...)`,
-    `Column(unique=True)`, `UniqueConstraint(...)` in `__table_args__`, on a
-    model anywhere in the project), the race cannot insert a duplicate: the
-    second insert fails with `IntegrityError`. It stays a finding, since the
-    error surfaces as a server error, and the message says to catch
-    `IntegrityError` (an `except IntegrityError` around the insert settles it).
+    (`unique=True`, a primary key, a `OneToOneField`, `unique_together`,
+    `UniqueConstraint(fields=...)`, `Column(unique=True)`,
+    `UniqueConstraint(...)` in `__table_args__`, on a model anywhere in the
+    project), the race cannot insert a duplicate: the second insert fails with
+    `IntegrityError`. It stays a finding, since the error surfaces as a server
+    error, and the message says to catch `IntegrityError` (an `except
+    IntegrityError` around the insert settles it). A constraint on other
+    fields (`unique=True` on `code` when the lookup checks `label`), one over
+    a field the lookup does not check (a lookup by `hash` before inserting
+    under `unique_together = ("hash", "option")`), or a partial constraint
+    (`condition=`) gets the lock advice.
 
     One finding per check, reported at the write (or at the call of the helper
-    that writes), with the check and the reads it tests as related locations.
+    that writes), with the check and the reads it tests as related locations;
+    when the check also decides other writes, the message and the related
+    reads are those of the write reported at.
     The message says who races: concurrent requests in a view, concurrent task
     runs in a Celery/RQ/dramatiq task, concurrent callers elsewhere; after an
     aggregate threshold (`count() >= capacity`) it suggests a conditional
@@ -378,7 +385,9 @@ class CheckThenActWithoutLock(_FlowRule):
             first = min(group, key=lambda r: (graph.spot(_write_at(r))[:2], r.write.key, r.order()))
             by_write.setdefault(_write_at(first), []).append((check, group))
         for at, checks in by_write.items():
-            yield self._finding(graph, fn, at, checks)
+            # a check may also reach other writes: the message names the write reported at
+            own = [(check, [r for r in group if _write_at(r) == at]) for check, group in checks]
+            yield self._finding(graph, fn, at, [(check, group) for check, group in own if group])
 
     def revisit(self, graph: Graph, fn: "FunctionFlow") -> bool:
         """An insert (here or in a helper it calls) may follow a lookup whose fields

@@ -33,6 +33,9 @@ SL101_TREE = FIXTURES / "SL101" / "contexts"
     ("warehouse/cli/db/seed.py", ONE_SHOT),
     ("flaskbb/utils/populate.py", ONE_SHOT),
     ("manage.py", ONE_SHOT),
+    ("plane/bgtasks/workspace_seed_task.py", ONE_SHOT),
+    ("app/demo_seeds.py", ONE_SHOT),
+    ("app/data/seeder.py", ONE_SHOT),
     # look-alikes stay request code
     ("app/contest.py", REQUEST),
     ("app/latest_migrations_view.py", REQUEST),
@@ -41,6 +44,12 @@ SL101_TREE = FIXTURES / "SL101" / "contexts"
     ("app/api/versions/v1.py", REQUEST),
     ("app/testimonials.py", REQUEST),
     ("app/views.py", REQUEST),
+    ("app/seeded_cache.py", REQUEST),
+    ("app/random_seeding.py", REQUEST),
+    ("app/reseed_view.py", REQUEST),
+    ("app/linseed_prices.py", REQUEST),
+    ("app/seed_random.py", REQUEST),
+    ("app/utils/rng_seed.py", REQUEST),
 ])
 def test_path_context(path: str, context: str) -> None:
     assert path_context(path) == context

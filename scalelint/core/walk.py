@@ -112,6 +112,34 @@ def walk(node: cst.CSTNode, *, into_functions: bool = True) -> Iterator[cst.CSTN
             extend(kids)
 
 
+def preorder(node: cst.CSTNode, *, into_functions: bool = True) -> list[cst.CSTNode]:
+    """``list(walk(node, into_functions=...))``, built without a generator's
+    resumption per node (the same order, the same remembered child lists)."""
+    out: list[cst.CSTNode] = []
+    stack = [node]
+    pop, extend, append = stack.pop, stack.extend, out.append
+    walked = _WALKED
+    if len(walked) > _REMEMBERED:
+        walked.clear()
+    scopes = _SCOPE_TYPES
+    while stack:
+        current = pop()
+        append(current)
+        if not into_functions and current is not node and type(current) in scopes:
+            continue
+        known = walked.get(id(current))
+        if known is not None and known[0] is current:
+            kids = known[1]
+        else:
+            listed = _child_list(current)
+            listed.reverse()
+            kids = tuple(listed)
+            walked[id(current)] = (current, kids)
+        if kids:
+            extend(kids)
+    return out
+
+
 def names_in(node: cst.CSTNode) -> Iterator[str]:
     """Every bare Name read or written anywhere under ``node``."""
     for sub in walk(node):

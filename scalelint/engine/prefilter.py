@@ -29,8 +29,22 @@ class Prefilter:
         return cls(tuple(tuple(v) + extra if v else () for v in vocabularies))
 
     def matching(self, text: str) -> list[int]:
-        """Indices of the rules that may match ``text``."""
-        return [i for i, words in enumerate(self.words) if not words or any(w in text for w in words)]
+        """Indices of the rules that may match ``text``. Rules share most of
+        their words, so each word's search of the text is done once."""
+        found: dict[str, bool] = {}
+        out: list[int] = []
+        for i, words in enumerate(self.words):
+            if not words:
+                out.append(i)
+                continue
+            for word in words:
+                present = found.get(word)
+                if present is None:
+                    present = found[word] = word in text
+                if present:
+                    out.append(i)
+                    break
+        return out
 
     def any(self, text: str) -> bool:
         return any(not words or any(w in text for w in words) for words in self.words)

@@ -404,6 +404,18 @@ CACHE_SELF_METHODS = frozenset({"pipeline", "configure", "configure_from_config"
 CONVENTIONAL_CACHE_NAMES = frozenset({"cache", "redis", "memcache", "memcached"})
 CONVENTIONAL_CACHE_PREFIXES = ("REDIS_",)
 CONVENTIONAL_CACHE_SUFFIXES = ("_cache", "_redis")
+#: project factory functions whose name has one of these words return a cache client
+#: (``ri = redis_instance()``, ``r = get_redis()``): the words name the library
+CONVENTIONAL_CACHE_FACTORY_WORDS = frozenset({"redis"})
+#: the other words such a factory's name may have (``get_redis_client``), none else
+CONVENTIONAL_CACHE_FACTORY_FILLERS = frozenset({
+    "get", "make", "new", "create", "instance", "client", "conn", "connection", "redis",
+})
+#: calls a cached value passes through on its way in or out (serialisers, casts)
+CACHE_VALUE_CODECS = frozenset({
+    "int", "float", "str", "json.loads", "json.dumps", "orjson.loads", "orjson.dumps", "ujson.loads",
+    "ujson.dumps", "pickle.loads", "pickle.dumps", "simplejson.loads", "simplejson.dumps",
+})
 #: for a conventionally named receiver: method -> least argument count that makes
 #: it a cache call (a dict named ``cache`` has get/keys()/update, never these)
 CACHE_CALL_SHAPES: dict[str, int] = {
@@ -472,6 +484,8 @@ CACHE_READS = frozenset({
     "get", "get_many", "mget", "hget", "hgetall", "hmget", "hkeys", "hvals", "hexists", "multi_get",
     "smembers", "sismember", "scard", "lrange", "llen", "zrange", "zrevrange", "zscore", "zcard", "exists",
 })
+#: writes that also return the cached value to their caller (a read too)
+CACHE_READING_WRITES = frozenset({"get_or_set"})
 #: writes whose value is a mapping of key -> value
 CACHE_MAPPING_WRITES = frozenset({"set_many", "mset", "multi_set", "set_multi"})
 
@@ -537,6 +551,8 @@ CRITICAL_DATA: dict[str, CriticalData] = {
     "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed"),
     "idempotency": CriticalData("idempotency key", "a retried request runs twice"),
 }
+#: ORM writes that return the row they find (or insert)
+ROW_FETCHING_WRITES = frozenset({"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"})
 #: a key word (first word of a key, or part of the key variable's name) -> the kind of critical data
 CRITICAL_KEY_WORDS: dict[str, str] = {
     **dict.fromkeys(("session", "sessions", "sess"), "session"),
@@ -753,6 +769,21 @@ IO_SDK_METHODS: dict[str, tuple[str, frozenset[str]]] = {
 IO_VOCABULARY = tuple(sorted(
     {name.split(".")[0] for name in (*IO_CALLS, *IO_CLIENTS, *IO_SDK_METHODS)} | {"delay(", "apply_async("}
 ))
+#: SDK client classes whose methods call a remote API and return its response
+#: (beyond IO_CLIENTS): a value built from such a response is the service's data,
+#: not a copy of the rows the client was built with (SL301 provenance)
+REMOTE_API_CLIENTS = frozenset({
+    "slack_sdk.WebClient", "slack_sdk.web.WebClient", "slack_sdk.web.client.WebClient",
+    "slack_sdk.web.async_client.AsyncWebClient", "slack.WebClient", "slack.web.client.WebClient",
+    "twilio.rest.Client", "github.Github", "telegram.Bot",
+})
+#: how a class deriving from one of them spells its base (``class Chat(WebClient):``):
+#: files holding these publish their remote client classes (SL301 prefilter)
+REMOTE_API_CLIENT_BASE_WORDS = tuple(sorted({
+    name.rsplit(".", 1)[-1] + ")"
+    for name in (*REMOTE_API_CLIENTS, *(n for n, kind in IO_CLIENTS.items() if kind in ("http", "cloud")))
+    if name.rsplit(".", 1)[-1][:1].isupper()  # classes, not factories (``boto3.client``)
+}))
 #: client methods that stay local (for kinds whose every other method is I/O)
 IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close"})
 
@@ -799,7 +830,14 @@ VIEW_DECORATOR_ATTRS = frozenset({
     "route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "view_config", "api_view",
 })
 #: qualified decorators that make a function a web view
-VIEW_DECORATORS = frozenset({"pyramid.view.view_config", "rest_framework.decorators.api_view"})
+VIEW_DECORATORS = frozenset({
+    "pyramid.view.view_config", "rest_framework.decorators.api_view",
+    # Django's decorators that only make sense on a view (a routed request handler)
+    "django.contrib.auth.decorators.login_required", "django.contrib.auth.decorators.permission_required",
+    "django.contrib.auth.decorators.user_passes_test", "django.views.decorators.http.require_POST",
+    "django.views.decorators.http.require_GET", "django.views.decorators.http.require_safe",
+    "django.views.decorators.http.require_http_methods", "django.views.decorators.csrf.csrf_exempt",
+})
 #: base-class name endings of class-based views (``View``, ``APIView``, ``ModelViewSet``,
 #: flask's ``MethodView``, flask-restful's ``Resource``) and the methods serving a request there
 VIEW_CLASS_SUFFIXES = ("View", "ViewSet", "Resource", "Handler")
@@ -986,6 +1024,19 @@ SQLALCHEMY_QUERY_TERMINALS = frozenset({
 EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "sorted", "bool"})
 #: name fragments of loops that are batching on purpose (one query per batch)
 BATCH_NAME_FRAGMENTS = ("batch", "chunk", "page", "slice", "partition")
+#: calls that parse one document into its items (a loop over them walks one document, not rows)
+DOCUMENT_PARSERS = frozenset({
+    "json.loads", "orjson.loads", "ujson.loads", "simplejson.loads", "re.findall", "re.finditer",
+})
+#: methods listing the items of a parsed document: elements of an HTML/XML tree
+#: (BeautifulSoup ``find_all``/``findAll``, ElementTree ``findall``/``iterfind``), regex
+#: matches (``pattern.findall``), the lines of one text
+DOCUMENT_ITEM_METHODS = frozenset({"find_all", "findAll", "findall", "finditer", "iterfind", "splitlines"})
+#: attributes on the way to a query's rows (``Order.objects.filter``, ``Order.query.all``,
+#: ``session.scalars``, ``cursor.fetchall``): a comprehension over them walks rows
+QUERY_CHAIN_ATTRIBUTES = frozenset({
+    "objects", "query", "execute", "scalars", "scalar", "fetchall", "fetchmany", "all", "filter", "filter_by",
+})
 #: longest literal ``range(n)`` that still counts as a small literal collection
 SMALL_RANGE = 20
 #: names (any part of a dotted spelling, lowercase) of configuration objects: what they
@@ -1219,6 +1270,9 @@ NOT_MODEL_SUFFIXES = ("Form", "FormSet", "Formset", "Serializer", "Schema", "Err
 IDENTITY_FIELDS = frozenset({"id", "pk", "uuid", "guid", "slug", "token", "external_id"})
 IDENTITY_SUFFIXES = ("_id", "_ids", "_pk", "_uuid", "_guid")
 #: exception names whose handler makes a write a safe "insert or notice the duplicate"
+#: exceptions (last name) a database raises when it cannot be reached: a cache read only
+#: in their handlers is an outage fallback, not a cache readers see (SL301)
+DB_OUTAGE_ERRORS = frozenset({"OperationalError", "InterfaceError", "DatabaseError", "DisconnectionError"})
 UNIQUE_VIOLATIONS = ("IntegrityError", "UniqueViolation", "UniqueViolationError")
 #: tables of the database's own catalog (``pg_catalog.pg_type``, ``sqlite_master``): they
 #: change with migrations, not with requests. ``information_schema`` views are not here:

@@ -49,7 +49,12 @@ ONE_SHOT_DIRS = frozenset({"scripts", "script", "bin", "notebooks", "cli"})
 TEST_STEMS = frozenset({"conftest", "tests", "factories", "fixtures", "testing"})
 ONE_SHOT_STEMS = frozenset({"manage", "setup", "noxfile", "fabfile", "cli", "sample_data"})
 #: stems of seed / sample-data / populate tools (``seed.py``, ``populate_db.py``, ``populatedb.py``)
-ONE_SHOT_STEM_PREFIXES = ("seed", "populate", "sample_data", "fake_data", "load_sample")
+ONE_SHOT_STEM_PREFIXES = ("populate", "sample_data", "fake_data", "load_sample")
+#: words that make a stem a seed tool wherever they sit in it (``seed.py``, ``seed_orders.py``,
+#: ``workspace_seed_task.py``, ``demo_seeds.py``); whole words only (not ``seeded_cache.py``)
+ONE_SHOT_STEM_WORDS = frozenset({"seed", "seeds", "seeder", "seeders", "seeddata", "seeddb"})
+#: words that make ``seed`` a random-number seed (``seed_random.py``, ``rng_seed.py``)
+RANDOM_SEED_WORDS = frozenset({"random", "rng", "prng", "hash"})
 #: names of functions that are one-off data jobs wherever they live (``backfill_members``,
 #: ``_backfill_grants``): run once per data change, not per request
 ONE_SHOT_FUNCTION_PREFIXES = ("backfill",)
@@ -92,7 +97,14 @@ def _one_shot_path(directories: list[str], stem: str) -> bool:
         or any(d in ONE_SHOT_DIRS for d in directories)
         or stem in ONE_SHOT_STEMS
         or stem.startswith(ONE_SHOT_STEM_PREFIXES)
+        or _seed_stem(stem)
     )
+
+
+def _seed_stem(stem: str) -> bool:
+    """A seed / sample-data tool by the words of its stem (not a random-number seed)."""
+    words = set(stem.lower().split("_"))
+    return not words.isdisjoint(ONE_SHOT_STEM_WORDS) and words.isdisjoint(RANDOM_SEED_WORDS)
 
 
 def module_context(model: "ModuleModel", by_path: str) -> str:

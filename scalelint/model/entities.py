@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import libcst as cst
 
@@ -96,6 +96,26 @@ class EntityReader:
             found = self._functions[id(fn)] = _FunctionEntities(self, fn)
         return found
 
+    @cached_property
+    def _cls_refs(self) -> dict[int, str]:
+        """id of each ``cls`` name in a classmethod of a module class -> that class."""
+        out: dict[int, str] = {}
+        for info in self.module.classes:
+            for stmt in info.node.body.body:
+                if not isinstance(stmt, cst.FunctionDef) or not _is_classmethod(stmt):
+                    continue
+                for sub in walk(stmt.body):
+                    if isinstance(sub, cst.Name) and sub.value == "cls":
+                        out[id(sub)] = info.name
+        return out
+
+    def model_spelling(self, expr: cst.BaseExpression) -> str | None:
+        """How an expression spells a class: ``Product``, ``models.Product``, or
+        for ``cls`` in a classmethod the class it is defined in."""
+        if isinstance(expr, cst.Name) and expr.value == "cls":
+            return self._cls_refs.get(id(expr))
+        return dotted(expr)
+
     # -- single expressions -------------------------------------------------------
     def sql_of(self, call: cst.Call) -> SqlInfo | None:
         """The SQL a call runs, when its first argument reads as SQL."""
@@ -124,7 +144,7 @@ class EntityReader:
                 node = node.func
             elif kind is cst.Attribute:
                 if node.attr.value in catalog.DJANGO_MANAGERS:
-                    model = dotted(node.value)
+                    model = self.model_spelling(node.value)
                     if is_class_name(model) and self.module.project_class(node.value):
                         calls.reverse()
                         return model.rsplit(".", 1)[-1], calls  # type: ignore[union-attr]
@@ -149,6 +169,8 @@ class EntityReader:
                         method == "select" and receiver == "db"  # Flask-SQLAlchemy's db.select
                     )
                     model = self._model_in(node.args[0].value) if reads else None
+                    if model is None and method in _SA_EXECUTES and "session" in receiver:
+                        model = self.sa_query_root(node.args[0].value)  # session.execute(select(Model)...)
                     if model is not None:
                         return model
                 if node.args and self.module.qualified(func) in catalog.SA_SELECTS:
@@ -157,8 +179,9 @@ class EntityReader:
                         return model
                 node = func
             elif kind is cst.Attribute:
-                if node.attr.value == "query" and is_class_name(dotted(node.value)) and self.module.project_class(node.value):
-                    return (dotted(node.value) or "").rsplit(".", 1)[-1]
+                spelled = self.model_spelling(node.value)
+                if node.attr.value == "query" and is_class_name(spelled) and self.module.project_class(node.value):
+                    return (spelled or "").rsplit(".", 1)[-1]
                 node = node.value
             elif kind is cst.Subscript:
                 node = node.value
@@ -173,17 +196,23 @@ class EntityReader:
             if isinstance(node, cst.Call) and node.args and isinstance(node.func, cst.Attribute) and node.func.attr.value in (
                 "query", "select"
             ):
-                return is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
+                return self._plain_model(node.args[0].value)
             if isinstance(node, cst.Call) and node.args and self.module.qualified(node.func) in catalog.SA_SELECTS:
-                return is_class_name(dotted(node.args[0].value)) and "." not in (dotted(node.args[0].value) or ".")
+                return self._plain_model(node.args[0].value)
             if isinstance(node, cst.Attribute) and node.attr.value == "query":
                 return True
             node = node.func if isinstance(node, cst.Call) else node.value
         return False
 
+    def _plain_model(self, expr: cst.BaseExpression) -> bool:
+        spelled = self.model_spelling(expr)
+        return is_class_name(spelled) and "." not in (spelled or ".")
+
     def _model_in(self, expr: cst.BaseExpression) -> str | None:
         """The model named by a query argument: ``User``, ``User.id``, ``User.name.label("n")``."""
         node = expr
+        if isinstance(node, cst.Name) and node.value == "cls":
+            return self.model_spelling(node)
         while dotted(node) is None:
             if isinstance(node, cst.Call):
                 node = node.func
@@ -215,8 +244,9 @@ class EntityReader:
                 continue
             kind = type(sub)  # exact types: isinstance() on LibCST's ABCs is a Python-level call
             if kind is cst.Attribute:
-                if sub.attr.value in _MODEL_READ_ATTRS and is_class_name(dotted(sub.value)) and self.module.project_class(sub.value):
-                    found.append(Read(entity_name(dotted(sub.value)), False))  # type: ignore[arg-type]
+                spelled = self.model_spelling(sub.value) if sub.attr.value in _MODEL_READ_ATTRS else None
+                if is_class_name(spelled) and self.module.project_class(sub.value):
+                    found.append(Read(entity_name(spelled), False))  # type: ignore[arg-type]
                 continue
             if kind is not cst.Call:
                 continue
@@ -255,15 +285,22 @@ class EntityReader:
                     found.append(Read(entity_name(first), qn.endswith("get_object_or_404")))  # type: ignore[arg-type]
         return found
 
-    def dataflow(self, fn: "FunctionModel", before: int, value: cst.BaseExpression) -> list[cst.CSTNode]:
+    def dataflow(
+        self, fn: "FunctionModel", before: int, value: cst.BaseExpression,
+        opaque: "Callable[[cst.BaseExpression], bool] | None" = None,
+    ) -> list[cst.CSTNode]:
         """The expressions a value derives from in the function, before statement
         ``before``: the value itself, what its names were bound to, and calls made
-        on them (``cur.execute(...)`` before ``cur.fetchone()``), transitively."""
+        on them (``cur.execute(...)`` before ``cur.fetchone()``), transitively.
+        A bound expression ``opaque`` accepts (a remote API's response) is where
+        the value comes from elsewhere: neither it nor what it was called with is followed."""
         names = set(names_in(value))
         out: list[cst.CSTNode] = [value]
         local = self.of(fn).local_names
         for earlier in reversed([s for s in fn.stmts if s.ordinal < before]):
             for name, bound in bindings(earlier.node):
+                if name in names and opaque is not None and opaque(bound):
+                    continue
                 if name in names:
                     names.update(names_in(bound))
                     out.append(bound)
@@ -339,10 +376,24 @@ class _FunctionEntities:
             return (first.rsplit(".", 1)[-1], False) if is_class_name(first) else None  # type: ignore[union-attr]
         if is_class_name(spelled) and self.reader.module.project_class(value.func):
             return spelled.rsplit(".", 1)[-1], True  # type: ignore[union-attr]
+        fetched = self._fetched_by_classmethod(value)
+        if fetched is not None:
+            return fetched, False
         sa = self.reader.sa_query_root(value)
         if sa is not None and (iterated or EntityReader._method(value) in _SA_INSTANCE_METHODS):
             return sa, False
         return None
+
+    def _fetched_by_classmethod(self, call: cst.Call) -> str | None:
+        """``Group.get_by_or_404(id=x)``, ``User.find(...)``: a project model's own
+        fetcher (a classmethod named like one) returns a row of that model."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or not func.attr.value.startswith(_FETCHER_PREFIXES):
+            return None
+        owner = dotted(func.value)
+        if not is_class_name(owner) or not self.reader.module.project_class(func.value):
+            return None
+        return owner.rsplit(".", 1)[-1]  # type: ignore[union-attr]
 
     @cached_property
     def local_names(self) -> frozenset[str]:
@@ -530,6 +581,10 @@ _SINGLE_ROW = frozenset({
     "scalar_one", "scalar_one_or_none", "get_one", "first_or_404", "get_or_404", "fetchone", "fetchrow",
     "fetchval",
 })
+#: how a model's classmethods fetching one row are named (``get_by_id``, ``find_one``)
+_FETCHER_PREFIXES = ("get", "find", "first", "one")
+#: session methods running a statement given as first argument
+_SA_EXECUTES = frozenset({"execute", "scalars", "scalar", "scalar_one", "scalar_one_or_none"})
 _SA_INSTANCE_METHODS = frozenset({"get", "first", "one", "one_or_none", "scalar_one", "scalar", "get_one"})
 
 
@@ -592,3 +647,7 @@ def _target_names(target: cst.BaseExpression) -> Iterator[str]:
     elif isinstance(target, (cst.Tuple, cst.List)):
         for el in target.elements:
             yield from _target_names(el.value)
+
+
+def _is_classmethod(node: cst.FunctionDef) -> bool:
+    return any(dotted(d.decorator) == "classmethod" for d in node.decorators)

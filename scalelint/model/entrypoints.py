@@ -9,9 +9,11 @@ commands, RunPython callables (and functions shaped like them, see
 ``_migration_callable``) and ``post_migrate`` receivers; and the loops of
 start-up code, which run once per process (one-shot): ``AppConfig.ready()``, the
 constructor of a long-lived worker/service/router class, an app factory
-(``create_app``); and first-run set-up handlers, which return at once when any
-user account exists (``if User.query.has_rows(): return redirect(...)``) and so
-do their work once per installation (one-shot)."""
+(``create_app``); and first-run set-up handlers, which (after guard clauses)
+return when any user account, or any row of a model they create, exists
+(``if User.query.has_rows(): return redirect(...)``, ``if
+InstanceAdmin.objects.first(): return ...`` before ``InstanceAdmin.objects.create``)
+and so do their work once per installation (one-shot)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
@@ -39,8 +41,11 @@ STARTUP_CLASS_WORDS = frozenset({
 })
 
 
-def entry_kind(fn: "FunctionModel") -> str:
-    """``view``, ``task`` or ``""`` (not known to be either)."""
+def entry_kind(fn: "FunctionModel", by_signature: bool = True) -> str:
+    """``view``, ``task`` or ``""`` (not known to be either). ``by_signature``:
+    a plain function whose first parameter is ``request`` counts as a view
+    (helpers taking the request look the same; without it only decorators and
+    view classes say so)."""
     for dec in fn.node.decorators:
         target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
         qualified = fn.module.qualified(target) or ""
@@ -56,7 +61,7 @@ def entry_kind(fn: "FunctionModel") -> str:
             return VIEW
         return OTHER
     params = fn.node.params.params
-    if params and params[0].name.value == "request":
+    if by_signature and params and params[0].name.value == "request":
         return VIEW  # a Django function view
     return OTHER
 
@@ -249,22 +254,75 @@ def _startup_loops(node: cst.FunctionDef) -> Iterator[cst.CSTNode]:
 
 
 def _setup_gated(node: cst.FunctionDef) -> bool:
-    """A first-run set-up handler: its first statement (after a docstring) returns
-    when any user account exists, asked with literal filters only
-    (``User.objects.exists()``, ``User.query.filter_by(is_system=False).has_rows()``,
-    ``get_user_model().objects.count() > 0``). Once the first account is made it
-    does nothing but that check; a check filtered by a value (``filter(email=email)``)
-    or of another model (a maintenance flag, which comes and goes) is no gate."""
+    """A first-run set-up handler: before its work (after a docstring, assignments
+    and guard clauses) it returns when any row of a gate model exists, asked with
+    literal filters only (``User.objects.exists()``,
+    ``User.query.filter_by(is_system=False).has_rows()``,
+    ``get_user_model().objects.count() > 0``, ``if InstanceAdmin.objects.first():``).
+    The gate model is a user account model, or a model the handler itself creates
+    (``InstanceAdmin.objects.create(...)``, ``db.session.add(Admin(...))``), asked
+    with no filter at all (a row matching ``status="running"`` comes and goes: that
+    is a lock, not a gate): once the first row is made it does nothing but that
+    check. A check filtered by a
+    value (``filter(email=email)``), or of another model (a maintenance flag, which
+    comes and goes), is no gate, nor is a gate doing more than building its
+    response (a call made for its effect)."""
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    first = next((stmt for stmt in body if not _docstring(stmt)), None)
-    if not isinstance(first, cst.If) or first.orelse is not None:
-        return False
-    if not _only_return(first.body):
-        return False
-    test = first.test
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        test = test.left  # ``count() > 0``
-    return _any_account(test)
+    created = _created_models(node)
+    for stmt in body:
+        if _docstring(stmt) or _assignments_only(stmt):
+            continue
+        if not isinstance(stmt, cst.If) or stmt.orelse is not None or not _only_return(stmt.body):
+            return False
+        test = _existence_test(stmt.test)
+        if test is not None and (_any_row(test, catalog.SETUP_GATE_MODELS) or _any_row(test, created, filtered=False)):
+            return True
+    return False
+
+
+def _existence_test(test: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The call of ``if call:``, ``if call > 0:``, ``if call >= 1:`` or ``if call != 0:``
+    (whether any row exists; ``count() >= LIMIT`` is a threshold, no gate)."""
+    if not isinstance(test, cst.Comparison):
+        return test
+    if len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    bound = target.comparator.value if isinstance(target.comparator, cst.Integer) else None
+    if (isinstance(target.operator, (cst.GreaterThan, cst.NotEqual)) and bound == "0") or (
+            isinstance(target.operator, cst.GreaterThanEqual) and bound == "1"):
+        return test.left
+    return None
+
+
+def _assignments_only(stmt: cst.BaseStatement) -> bool:
+    """``name = value`` statements only (a preamble that reads, no call for its effect)."""
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Assign, cst.AnnAssign)) for small in stmt.body
+    )
+
+
+def _created_models(node: cst.FunctionDef) -> frozenset[str]:
+    """The models a function inserts rows of, as spelled: ``Model.objects.create(...)``
+    (and the other Django insert verbs), ``Model.create(...)``, a ``Model(...)``
+    instance added to a session or saved."""
+    out: set[str] = set()
+    for sub in walk(node.body, into_functions=False):
+        if not (isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute)):
+            continue
+        method, owner = sub.func.attr.value, sub.func.value
+        if catalog.DJANGO_WRITE_VERBS.get(method) == "insert" or method == "create":
+            if isinstance(owner, cst.Attribute) and owner.attr.value == "objects":
+                owner = owner.value
+            if isinstance(owner, cst.Name):
+                out.add(owner.value)
+        elif method in catalog.SA_INSTANCE_WRITES and sub.args:
+            made = sub.args[0].value
+            if isinstance(made, cst.Call) and isinstance(made.func, cst.Name):
+                out.add(made.func.value)
+        elif method == "save" and isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name):
+            out.add(owner.func.value)
+    return frozenset(out)
 
 
 def _docstring(stmt: cst.BaseStatement) -> bool:
@@ -273,25 +331,28 @@ def _docstring(stmt: cst.BaseStatement) -> bool:
 
 
 def _only_return(block: cst.BaseSuite) -> bool:
-    """``return ...`` alone, indented or on the ``if`` line."""
+    """``return ...`` (or ``raise``), indented or on the ``if`` line, after
+    assignments only (building the response: ``url = ...``)."""
     if isinstance(block, cst.IndentedBlock):
-        if len(block.body) != 1 or not isinstance(block.body[0], cst.SimpleStatementLine):
+        if not block.body or not all(isinstance(stmt, cst.SimpleStatementLine) for stmt in block.body):
             return False
-        small = block.body[0].body
+        small = [s for stmt in block.body for s in stmt.body]  # type: ignore[attr-defined]
     else:
-        small = block.body  # type: ignore[attr-defined]
-    return len(small) == 1 and isinstance(small[0], cst.Return)
+        small = list(block.body)  # type: ignore[attr-defined]
+    return (bool(small) and isinstance(small[-1], (cst.Return, cst.Raise))
+            and all(isinstance(s, (cst.Assign, cst.AnnAssign)) for s in small[:-1]))
 
 
-def _any_account(expr: cst.BaseExpression) -> bool:
-    """An existence check on the user model whose every argument is a literal."""
+def _any_row(expr: cst.BaseExpression, models: frozenset[str], filtered: bool = True) -> bool:
+    """An existence check on one of ``models`` whose every argument is a literal
+    (with no argument at all unless ``filtered``)."""
     if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
             and expr.func.attr.value in catalog.SETUP_GATE_CHECKS):
         return False
     current: cst.BaseExpression = expr
     while True:
         if isinstance(current, cst.Call):
-            if not all(_literal(arg.value) for arg in current.args):
+            if not all(_literal(arg.value) for arg in current.args) or (current.args and not filtered):
                 return False
             if isinstance(current.func, cst.Name):
                 return current.func.value in catalog.SETUP_GATE_MODEL_GETTERS
@@ -299,7 +360,7 @@ def _any_account(expr: cst.BaseExpression) -> bool:
         elif isinstance(current, cst.Attribute):
             current = current.value
         elif isinstance(current, cst.Name):
-            return current.value in catalog.SETUP_GATE_MODELS
+            return current.value in models
         else:
             return False
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 import libcst as cst
 
 from scalelint.model.catalog import CLOSING_WRAPPERS, HANDLE_RESULT_METHODS, Resource
-from scalelint.core.walk import children, walk
+from scalelint.core.walk import children, preorder, walk
 
 if TYPE_CHECKING:
     from scalelint.model.module import ModuleModel
@@ -303,7 +303,7 @@ class FunctionModel:
             for part in stmt.header_parts():
                 if type(part) is cst.FunctionDef or type(part) is cst.ClassDef:
                     continue
-                found.extend((stmt, sub) for sub in walk(part, into_functions=False))
+                found.extend([(stmt, sub) for sub in preorder(part, into_functions=False)])
         return found
 
 

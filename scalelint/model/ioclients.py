@@ -39,3 +39,11 @@ def does_io(kind: str, method: str) -> bool:
     if methods is None:
         return method not in catalog.IO_CLIENT_LOCAL and not method.startswith("_")
     return method in methods
+
+
+def remote_api_class(bases: "list[str]") -> bool:
+    """A class deriving (by qualified base) from a client whose methods call a
+    remote API: an HTTP session, a cloud client, a catalogued SDK client."""
+    return any(
+        base in catalog.REMOTE_API_CLIENTS or catalog.IO_CLIENTS.get(base) in ("http", "cloud") for base in bases
+    )

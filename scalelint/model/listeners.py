@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from scalelint.core.walk import dotted, string_value, walk
+from scalelint.core.walk import dotted, string_value
 from scalelint.model import catalog
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _collect(module: "ModuleModel") -> dict[str, Listener]:
                     out.setdefault(fn.qualname, found)
                     break
     defined = {fn.qualname for fn in module.functions}
-    for node in walk(module.cst):
+    for node in module.nodes_of(cst.Call):
         if isinstance(node, cst.Call) and len(node.args) >= 3:
             found = _registration(module, node, node, decorator=False)
             handler = dotted(node.args[2].value) if found is not None else None

@@ -13,7 +13,7 @@ from scalelint.model import catalog
 from scalelint.model.catalog import Resource
 from scalelint.model.function import ClassInfo, FunctionModel
 from scalelint.model.names import ImportTable
-from scalelint.core.walk import dotted, forget_walks, small_statements, walk
+from scalelint.core.walk import dotted, forget_walks, preorder, small_statements, walk
 
 
 
@@ -129,6 +129,29 @@ class ModuleModel:
                     if resource is not None:
                         info.attributes[target.attr.value] = resource
         return info.attributes
+
+    @cached_property
+    def _preorder(self) -> list[cst.CSTNode]:
+        return preorder(self.cst)
+
+    @cached_property
+    def _by_type(self) -> dict[type, list[cst.CSTNode]]:
+        index: dict[type, list[cst.CSTNode]] = {}
+        for node in self._preorder:
+            found = index.get(type(node))
+            if found is None:
+                index[type(node)] = [node]
+            else:
+                found.append(node)
+        return index
+
+    def nodes_of(self, *kinds: type) -> list[cst.CSTNode]:
+        """Every node of the module whose exact type is one of ``kinds``, in the
+        order of a pre-order walk: one walk of the file that the rules share
+        instead of a walk each."""
+        if len(kinds) == 1:
+            return self._by_type.get(kinds[0], [])
+        return [node for node in self._preorder if type(node) in kinds]
 
     @property
     def functions(self) -> list["FunctionModel"]:

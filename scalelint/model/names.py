@@ -20,15 +20,18 @@ class ImportTable:
     def __init__(self, package: str = "") -> None:
         self.package = package  # for relative imports: the importing module's package
         self.names: dict[str, str] = {}
+        self._resolved: dict[int, tuple[cst.BaseExpression, str | None]] = {}  # by id: the rules ask of the same nodes
 
     def add_statement(self, small: cst.BaseSmallStatement) -> None:
         """Record ``small`` if it is an ``import`` or ``from ... import``."""
+        self._resolved.clear()
         if isinstance(small, cst.Import):
             self.add_import(small)
         elif isinstance(small, cst.ImportFrom):
             self.add_import_from(small)
 
     def add_import(self, node: cst.Import) -> None:
+        self._resolved.clear()
         for alias in node.names:
             full = _attr_chain(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -38,6 +41,7 @@ class ImportTable:
                 self.names[head] = head
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
+        self._resolved.clear()
         module = _attr_chain(node.module) if node.module is not None else ""
         if node.relative:
             module = self._absolute(len(node.relative), module)
@@ -63,6 +67,14 @@ class ImportTable:
 
     def resolve(self, expr: cst.BaseExpression) -> str | None:
         """Qualified name of a Name/Attribute chain whose head was imported."""
+        known = self._resolved.get(id(expr))
+        if known is not None and known[0] is expr:
+            return known[1]
+        found = self._resolve(expr)
+        self._resolved[id(expr)] = (expr, found)
+        return found
+
+    def _resolve(self, expr: cst.BaseExpression) -> str | None:
         spelled = dotted(expr)
         if spelled is None:
             return None

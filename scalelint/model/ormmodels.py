@@ -169,16 +169,21 @@ class _ClassReader:
     @cached_property
     def uniques(self) -> list[list[str]]:
         """The field sets a unique constraint covers (each sorted): fields declared
-        ``unique=True`` or ``primary_key=True``, Django ``Meta.unique_together`` and
-        ``Meta.constraints``, SQLAlchemy ``__table_args__`` (partial constraints with a
-        ``condition=`` do not count)."""
+        ``unique=True`` or ``primary_key=True``, Django ``OneToOneField``s (unique by
+        definition), Django ``Meta.unique_together`` and ``Meta.constraints``,
+        SQLAlchemy ``__table_args__`` (partial constraints with a ``condition=`` do
+        not count)."""
         found: list[list[str]] = []
         for name, call, _ in self._assignments():
-            if any(_true(_arg(call, None, kw)) for kw in ("unique", "primary_key")):
+            if any(_true(_arg(call, None, kw)) for kw in ("unique", "primary_key")) or self._one_to_one(call):
                 found.append([name])
         for stmt in self._class_level_values():
             found.extend(self._declared_constraints(*stmt))
         return [list(f) for f in sorted({tuple(sorted({field_stem(n) for n in f})) for f in found if f})]
+
+    def _one_to_one(self, call: cst.Call) -> bool:
+        """A Django ``OneToOneField``: a foreign key with a unique constraint."""
+        return catalog.DJANGO_RELATION_FIELDS.get(self.module.qualified(call.func) or "") == "o2o"
 
     def _class_level_values(self) -> Iterator[tuple[str, cst.BaseExpression]]:
         """``name = value`` statements of the class body and of its inner ``Meta``."""

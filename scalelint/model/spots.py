@@ -88,7 +88,7 @@ class StatementLocator:
     def _locate_call(self, node: cst.Call, start: int, before: bool) -> Spot | None:
         """A call found by its callee's text and its parentheses, without generating
         the code of its arguments."""
-        head = self.module.code_for_node(node.func)
+        head = _plain_chain(node.func) or self.module.code_for_node(node.func)
         if "\n" in head:
             return None
         found = self.text.rfind(head, 0, start) if before else self.text.find(head, start)
@@ -180,36 +180,74 @@ class StatementLocator:
                 self._pair(_body(case.body), c.body)
 
 
+def _plain_chain(func: cst.BaseExpression) -> str | None:
+    """The source text of a ``a.b.c`` callee written without spaces,
+    parentheses or comments (what ``code_for_node`` would generate), without
+    generating code; None for any other spelling."""
+    parts: list[str] = []
+    while type(func) is cst.Attribute:
+        dot = func.dot  # type: ignore[attr-defined]
+        if (func.lpar or func.attr.lpar or type(dot) is not cst.Dot  # type: ignore[attr-defined]
+                or type(dot.whitespace_before) is not cst.SimpleWhitespace or dot.whitespace_before.value
+                or type(dot.whitespace_after) is not cst.SimpleWhitespace or dot.whitespace_after.value):
+            return None
+        parts.append(func.attr.value)  # type: ignore[attr-defined]
+        func = func.value  # type: ignore[attr-defined]
+    if type(func) is not cst.Name or func.lpar:  # type: ignore[attr-defined]
+        return None
+    parts.append(func.value)  # type: ignore[attr-defined]
+    return ".".join(reversed(parts))
+
+
+#: what the scan for a closing parenthesis stops at outside strings
+_PAREN_STOPS = re.compile(r"[\"'#()\[\]{}]")
+#: inside a string: an escape, or the string's closing quote
+_QUOTE_STOPS = {q: re.compile(r"\\|" + re.escape(q)) for q in ('"', "'", '"""', "'''")}
+
+
 def _closing_paren(text: str, at: int) -> int | None:
-    """Offset just past the parenthesis matching the ``(`` at or after ``at``."""
+    """Offset just past the parenthesis matching the ``(`` at or after ``at``
+    (strings and comments skipped; the scan jumps from one bracket, quote or
+    ``#`` to the next)."""
     while at < len(text) and text[at] in " \t":
         at += 1
     if at >= len(text) or text[at] != "(":
         return None
-    depth, quote, i = 0, "", at
-    while i < len(text):
+    depth, i = 0, at
+    search = _PAREN_STOPS.search
+    while True:
+        stop = search(text, i)
+        if stop is None:
+            return None
+        i = stop.start()
         ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif text.startswith(quote, i):
-                i += len(quote) - 1
-                quote = ""
-        elif ch in "\"'":
+        if ch == '"' or ch == "'":
             quote = ch * 3 if text.startswith(ch * 3, i) else ch
-            i += len(quote) - 1
-        elif ch == "#":
-            newline = text.find("\n", i)
-            i = len(text) if newline < 0 else newline
+            inside = _QUOTE_STOPS[quote].search
+            i += len(quote)
+            while True:
+                end = inside(text, i)
+                if end is None:
+                    return None
+                if text[end.start()] == "\\":
+                    i = end.start() + 2
+                    continue
+                i = end.end()
+                break
             continue
-        elif ch in "([{":
+        if ch == "#":
+            newline = text.find("\n", i)
+            if newline < 0:
+                return None
+            i = newline
+            continue
+        if ch in "([{":
             depth += 1
-        elif ch in ")]}":
+        else:
             depth -= 1
             if depth == 0:
                 return i + 1
         i += 1
-    return None
 
 
 def _body(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:

@@ -5,7 +5,7 @@ that carry the positions (and fix anchors) the project phase reports with.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import libcst as cst
 
@@ -13,6 +13,11 @@ from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import literal_template
 from scalelint.model.caches.caching import CacheModel, CacheOp, cache_model, conventional_name
+from scalelint.model.caches.lifetimes import Lifetimes, class_bases, published
+from scalelint.model.dbops import caught_names
+from scalelint.model.entrypoints import OTHER, entry_kind
+from scalelint.model.ormmodels import model_facts
+from scalelint.model.ioclients import does_io, io_client_kind, remote_api_class
 from scalelint.model.entities import Read, bindings, entity_name, known_columns, param_names, params_of
 from scalelint.core.walk import children, dotted, names_in, string_value, walk
 
@@ -52,6 +57,20 @@ class Sources:
     primary: Read | None = None
     producer: str | None = None  # the project function whose result the value is
     reads: list[Read] = field(default_factory=list)
+    #: project client classes whose method results the value passes through, and
+    #: the sources left when those results are a remote API's (decided per project)
+    remote: "tuple[list[str], Sources] | None" = None
+    #: part of the value is known to come from elsewhere (a remote API's response)
+    elsewhere: bool = False
+
+    def facts(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"elsewhere": True} if self.elsewhere else {}
+        for name, items in (("entities", self.entities), ("calls", self.calls), ("params", self.params)):
+            if items:
+                out[name] = sorted(items)
+        out.update(self.primary_facts())
+        out.update(self.column_facts())
+        return out
 
     def column_facts(self) -> dict[str, Any]:
         columns = known_columns(self.reads)
@@ -75,6 +94,7 @@ class FileFacts:
         self.cm: CacheModel = cache_model(module)
         self.prefix = f"{module.module_name}." if module.module_name else ""
         self.recognition = module.recognition
+        self.lifetimes = Lifetimes(self.cm)
 
     def qual(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -89,6 +109,11 @@ class FileFacts:
             "functions": {},
             "writes": [],
             "hooks": self._connected_receivers(),
+            "stores": [],
+            "loads": [],
+            "numbers": published(self.cm),
+            "bases": class_bases(self.cm),
+            "remote_classes": [self.qual(c.name) for c in self.module.classes if remote_api_class(c.bases)],
         }
         for fn in self.module.functions:
             self._function(fn, facts)
@@ -109,6 +134,9 @@ class FileFacts:
         calls = sorted(set(self._calls(fn, effects)) | set(self._on_commit(fn, effects, facts, deletes)))
         if calls:
             effects["calls"] = calls
+            fallback = self._outage_only_calls(fn)
+            if fallback:
+                effects["outage_calls"] = fallback
         read_list = self.cm.entities.function_reads(fn)
         reads = sorted({r.entity for r in read_list})
         if reads:
@@ -129,6 +157,8 @@ class FileFacts:
                                    "on": "save" if "save" in fn.name else "override_delete"})
         for write in self.cm.entities.of(fn).writes:
             facts["writes"].append(self._write(fn, write))
+        if effects and entry_kind(fn, by_signature=False) != OTHER:
+            effects["entry"] = True  # a view or task: reached on its own, not only through its callers
         if effects:
             facts["functions"][qual] = {k: sorted(v) if isinstance(v, set) else v for k, v in effects.items()}
 
@@ -151,10 +181,17 @@ class FileFacts:
             pattern = self._pattern(op)
             if pattern:
                 effects.setdefault("patterns", set()).add(pattern)
+        elif method in catalog.CACHE_READS:
+            if op.template:
+                facts["loads"].append([op.template, self.qual(fn.qualname), _in_outage_handler(op.stmt)])
         elif method in catalog.CACHE_WRITES:
+            if method in catalog.CACHE_READING_WRITES and op.template:
+                facts["loads"].append([op.template, self.qual(fn.qualname), _in_outage_handler(op.stmt)])
+            ttl = self.lifetimes.of(op, fn)
             for key_expr, template, value in self._written(op, fn):
                 if method not in _NON_UPDATING_WRITES:
                     effects.setdefault("keys", set()).add(template)
+                facts["stores"].append([template, ttl])
                 family = self._family(fn, op, key_expr, template, value)
                 if family is not None:
                     facts["families"].append(family)
@@ -189,7 +226,8 @@ class FileFacts:
         if value is None or self._identity(fn, op, value):
             return None
         sources = self._sources(fn, op.stmt, value)
-        if not sources.entities and not sources.calls and not sources.params:
+        if not sources.entities and not sources.calls and not (sources.params and not sources.elsewhere) \
+                and sources.remote is None:
             return None
         line, col, _, _ = self.ctx.location(op.call, within=fn.node)
         family: dict[str, Any] = {
@@ -198,11 +236,10 @@ class FileFacts:
         }
         if op.client.imported:
             family["via"] = op.client.qualified
-        for name, items in (("entities", sources.entities), ("calls", sources.calls), ("params", sources.params)):
-            if items:
-                family[name] = sorted(items)
-        family.update(sources.primary_facts())
-        family.update(sources.column_facts())
+        family.update(sources.facts())
+        if sources.remote is not None:
+            clients, rest = sources.remote
+            family["remote"] = {"clients": clients, **rest.facts()}
         versions = self.cm.versions_in(key, fn, op.stmt.ordinal)
         if versions:
             family["versions"] = versions
@@ -226,8 +263,9 @@ class FileFacts:
             "key": f"@{self.qual(fn.qualname)}", "fn": self.qual(fn.qualname), "line": line, "col": col,
             "label": f"{fn.name}() (@{memo.client.spelled}.{memo.method})" if memo.client.spelled else f"{fn.name}()",
         }
-        if reads:
-            family["entities"] = reads
+        related = self._related_reads(fn)
+        if reads or related:
+            family["entities"] = sorted(set(reads) | related)
         if calls:
             family["calls"] = calls
         if returned is not None:
@@ -239,6 +277,22 @@ class FileFacts:
         if memo.client is not None and memo.client.library.name in catalog.PREFIX_CACHED_DECORATORS.get(memo.method, ()):
             family["prefixed"] = True  # keyed by its prefix alone: ``delete_memoized`` does not reach it
         return family
+
+    def _related_reads(self, fn: "FunctionModel") -> set[str]:
+        """Entities a model's method loads through its own relationships
+        (``self.primary_group`` on a model whose ``primary_group`` relates to ``Group``)."""
+        if fn.cls is None:
+            return set()
+        relations = {
+            rel["n"]: rel["t"] for fact in model_facts(self.module) if fact["c"] == fn.cls.name
+            for rel in fact.get("r", ()) if rel.get("t")
+        }
+        if not relations:
+            return set()
+        return {
+            entity_name(relations[sub.attr.value]) for sub in walk(fn.node.body, into_functions=False)
+            if isinstance(sub, cst.Attribute) and _is_name(sub.value, "self") and sub.attr.value in relations
+        }
 
     def _producer(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> str | None:
         """The project function whose result the value is (``data = build(x)``):
@@ -274,12 +328,80 @@ class FileFacts:
         return Sources(producer=producer) if producer else None
 
     def _sources(self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression) -> "Sources":
-        """Entities, project calls and parameters the value derives from."""
+        """Entities, project calls and parameters the value derives from. A
+        remote API's response is where a value comes from elsewhere: the rows
+        the client or the call was given are not what the value holds."""
+        clients: set[str] = set()
+
+        def known_remote(bound: cst.BaseExpression) -> bool:
+            client = self._remote_client(fn, bound)
+            if client:
+                clients.add(client)
+            return client == ""
+
+        out = self._traced(fn, stmt, value, known_remote)
+        if clients:
+            rest = self._traced(fn, stmt, value, lambda bound: self._remote_client(fn, bound) is not None)
+            if rest.facts() != out.facts():
+                out.remote = (sorted(clients), rest)
+        return out
+
+    def _remote_client(self, fn: "FunctionModel", bound: cst.BaseExpression) -> str | None:
+        """``""`` when ``bound`` is a known remote call's result (an HTTP call, a
+        method of a catalogued API client or of a class of this module deriving
+        from one); the qualified project class when it is a method result of an
+        instance of a class defined elsewhere in the project (the project phase
+        knows its bases); None otherwise."""
+        if isinstance(bound, cst.Await):
+            bound = bound.expression
+        if not isinstance(bound, cst.Call):
+            return None
+        func = bound.func
+        qn = self.module.qualified(func)
+        if qn is not None and (qn in catalog.IO_CALLS or qn.startswith(catalog.REMOTE_CALL_PREFIXES)):
+            return ""
+        if not isinstance(func, cst.Attribute) or func.attr.value.startswith("_"):
+            return None
+        receiver = func.value
+        if isinstance(receiver, cst.Call) and self._remote_client(fn, receiver) == "":
+            return ""  # ``requests.get(url).json()``
+        if isinstance(receiver, cst.Name):
+            receiver = self.cm.binding(fn, receiver.value) or receiver
+        elif isinstance(receiver, cst.Attribute):
+            receiver = self.cm._attr_binding(receiver, fn) or receiver
+        kind = io_client_kind(self.module, receiver)
+        if kind is not None:
+            return "" if does_io(kind, func.attr.value) else None
+        if not isinstance(receiver, cst.Call):
+            return None
+        cls = self.module.qualified(receiver.func)
+        spelled = dotted(receiver.func)
+        local = next((c for c in self.module.classes if c.name == spelled), None)
+        if local is not None:
+            return "" if remote_api_class(local.bases) else None
+        if cls is None or cls in catalog.REMOTE_API_CLIENTS:
+            return "" if cls is not None else None
+        last = cls.rsplit(".", 1)[-1]
+        return cls if self.module.project_import(cls) and last[:1].isupper() else None
+
+    def _traced(
+        self, fn: "FunctionModel", stmt: "Stmt", value: cst.BaseExpression,
+        opaque: "Callable[[cst.BaseExpression], bool]",
+    ) -> "Sources":
         reader = self.cm.entities
         out = Sources()
+        if opaque(value):
+            out.elsewhere = True
+            return out
+
+        def cut(bound: cst.BaseExpression) -> bool:
+            found = opaque(bound)
+            out.elsewhere = out.elsewhere or found
+            return found
+
         names: set[str] = set()
         fetch_one = False
-        flow = reader.dataflow(fn, stmt.ordinal, value)
+        flow = reader.dataflow(fn, stmt.ordinal, value, cut)
         bound_to = self._bound_names(fn, stmt.ordinal)
         for node in flow:
             subs = list(walk(node, into_functions=False))
@@ -422,6 +544,17 @@ class FileFacts:
                 effects.setdefault("named", []).append([target or "", entity_name(what) if what else "*"])
             if target:
                 yield target
+
+    def _outage_only_calls(self, fn: "FunctionModel") -> list[str]:
+        """Project functions the function calls only from handlers of a
+        database outage (``except OperationalError:``)."""
+        inside: set[str] = set()
+        outside: set[str] = set()
+        for stmt, call in fn.calls():
+            target = self._callee(call.func, fn)
+            if target:
+                (inside if _in_outage_handler(stmt) else outside).add(target)
+        return sorted(inside - outside)
 
     def _on_commit(self, fn: "FunctionModel", effects: dict[str, Any], facts: dict[str, Any], deletes: bool) -> Iterator[str]:
         """Work handed to ``on_commit`` runs once the write commits, so it
@@ -650,6 +783,19 @@ def _sa_event_kind(name: str | None) -> str | None:
     if name in catalog.SA_COMMIT_EVENTS:
         return "commit"
     return None
+
+
+def _in_outage_handler(stmt: "Stmt") -> bool:
+    """The statement runs in an ``except`` clause catching a database outage."""
+    return any(
+        kind == "except" and isinstance(node, cst.ExceptHandler)
+        and _all_outages(caught_names(node))
+        for kind, node in stmt.context
+    )
+
+
+def _all_outages(names: list[str]) -> bool:
+    return bool(names) and all(name in catalog.DB_OUTAGE_ERRORS for name in names)
 
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:

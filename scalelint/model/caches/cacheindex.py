@@ -14,11 +14,14 @@ from typing import Any, Iterable, Iterator
 from scalelint.core.findings import Edit, Fix, FixSafety
 from scalelint.core.lazyre import lazy_compile
 from scalelint.model import catalog
-from scalelint.model.caches.cachekeys import glob_matches, key_prefix, key_words, substitute, templates_match
+from scalelint.model.caches.cachekeys import HOLE, glob_matches, key_prefix, key_words, substitute, templates_match
 from scalelint.model.caches.keyindex import GlobIndex, TemplateIndex
+from scalelint.model.caches.lifetimes import resolved, settings_values
 from scalelint.model.entities import entity_name
 
 MAX_DEPTH = 4
+#: the facts of a family saying what its value derives from
+_SOURCE_FACTS = frozenset({"entities", "calls", "params", "primary", "primary_call", "cols", "remote", "elsewhere"})
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,14 @@ class StaleWrite:
 
 
 class CacheKeyIndex:
-    def __init__(self, files: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    def __init__(self, files: Iterable[tuple[str, dict[str, Any]]], stale_budget: float | None = None) -> None:
         self.files = list(files)
+        #: families whose every write expires within this many seconds are self-invalidating
+        self.stale_budget = stale_budget
+        self.numbers: dict[str, float] = {}
+        self.bases: dict[str, list[str]] = {}
+        #: project classes deriving from a remote API client (their method results are its responses)
+        self.remote_classes: set[str] = set()
         self.consts: dict[str, str] = {}
         self.instances: dict[str, str] = {}
         self.tables: dict[str, str] = {}
@@ -124,12 +133,17 @@ class CacheKeyIndex:
             self.tables.update(facts.get("tables", {}))
             self.functions.update(facts.get("functions", {}))
             self.hooks.extend(facts.get("hooks", []))
+            self.numbers.update(facts.get("numbers", {}))
+            self.bases.update(facts.get("bases", {}))
+            self.remote_classes.update(facts.get("remote_classes", ()))
         self._effects: dict[str, Effects] = {}
         self._read_columns: dict[str, dict[str, frozenset[str] | None]] = {}
         self._reads: dict[str, set[str]] = {}
         # answers per family (keyed by its id: the families live as long as
         # the index), so each write meets a family at a constant cost
         self._expiry_of: dict[int, bool] = {}
+        self._short_of: dict[int, bool] = {}
+        self._fallback_of: dict[int, bool] = {}
         self._covers_memo: dict[tuple[str, int], bool] = {}
         self._hook_memo: dict[tuple[str, str, int], bool] = {}
         by_name: dict[str, list[str]] = {}
@@ -222,11 +236,17 @@ class CacheKeyIndex:
         key = raw["key"] if raw["key"].startswith("@") else self.resolve(raw["key"])
         if key is None:
             return None
+        remote = raw.get("remote")
+        if remote is not None and all(self._remote_class(c, 0) for c in remote["clients"]):
+            # the value passes through a remote API's response: what it holds is
+            # what is left when the rows the client was given are not followed
+            raw = {k: v for k, v in raw.items() if k not in _SOURCE_FACTS} | remote
         entities = {self.entity(e) for e in raw.get("entities", ())}
         for callee in raw.get("calls", ()):
             for target in self._targets(callee):
                 entities |= self.reads(target)
-        if not entities and not key.startswith("@"):
+        if not entities and not key.startswith("@") and not raw.get("elsewhere"):
+            # the key's prefix and arguments, only when the value's provenance is unknown
             entities = _prefix_entity(key, set(raw.get("params", ())))
         if not entities:
             return None
@@ -240,6 +260,11 @@ class CacheKeyIndex:
             versions, raw.get("client"), bool(raw.get("async")), raw.get("expr"), tuple(raw.get("names", ())),
             primary, self._family_columns(raw), bool(raw.get("prefixed")),
         )
+
+    def _remote_class(self, qual: str, depth: int) -> bool:
+        if qual in self.remote_classes:
+            return True
+        return depth < MAX_DEPTH and any(self._remote_class(b, depth + 1) for b in self.bases.get(qual, ()))
 
     def _family_columns(self, raw: dict[str, Any]) -> dict[str, frozenset[str]]:
         maps = [self._own_columns(raw)]
@@ -299,7 +324,9 @@ class CacheKeyIndex:
                 continue
             stale = [
                 f for f in families
-                if self._staled_by(write, f) and not self._by_expiry(f) and not self._covered(write, f)
+                if self._staled_by(write, f) and not self._by_expiry(f) and not self._short_lived(f)
+                and not self._outage_fallback(f)
+                and not self._covered(write, f)
             ]
             if not stale:
                 continue
@@ -329,6 +356,65 @@ class CacheKeyIndex:
         if found is None:
             found = self._expiry_of[id(family)] = self._nothing_invalidates(family)
         return found
+
+    def _short_lived(self, family: Family) -> bool:
+        """Every write of the family sets a TTL within the stale budget: a
+        deliberate short-term cache, stale no longer than the budget allows."""
+        if self.stale_budget is None or family.memo:
+            return False
+        found = self._short_of.get(id(family))
+        if found is None:
+            budget = self.stale_budget
+            ttls = [ttl for key, ttl in self._stores if templates_match(key, family.key)]
+            found = self._short_of[id(family)] = bool(ttls) and all(t is not None and t <= budget for t in ttls)
+        return found
+
+    def _outage_fallback(self, family: Family) -> bool:
+        """Every read of the family's key runs only while the database is down
+        (in an ``except OperationalError:`` handler, or in a function called
+        only from one): a fallback copy for outages, not a cache readers see."""
+        if family.memo:
+            return False
+        found = self._fallback_of.get(id(family))
+        if found is None:
+            loads = [(fn, guarded) for key, fn, guarded in self._loads if templates_match(key, family.key)]
+            found = self._fallback_of[id(family)] = bool(loads) and all(
+                guarded or self._called_in_outages_only(fn) for fn, guarded in loads
+            )
+        return found
+
+    def _called_in_outages_only(self, qual: str) -> bool:
+        callers = self.callers.get(qual, [])
+        return bool(callers) and all(
+            any(t == qual or (t.startswith("?") and qual in self._targets(t))
+                for t in self.functions.get(c, {}).get("outage_calls", ()))
+            for c in callers
+        )
+
+    @cached_property
+    def _loads(self) -> list[tuple[str, str, bool]]:
+        """(resolved key template, reading function, whether it reads in an outage
+        handler) of every cache read whose key spells a word."""
+        out = []
+        for _, facts in self.files:
+            for template, fn, guarded in facts.get("loads", ()):
+                key = self.resolve(template)
+                if key is not None and any(c.isalnum() for c in key.replace(HOLE, "")):
+                    out.append((key, fn, bool(guarded)))
+        return out
+
+    @cached_property
+    def _stores(self) -> list[tuple[str, float | None]]:
+        """(resolved key template, TTL in seconds or None) of every cache write
+        in the project whose key spells a word (``"{}_{}"`` names no family)."""
+        settings = settings_values(self.numbers.items())
+        out = []
+        for _, facts in self.files:
+            for template, ttl in facts.get("stores", ()):
+                key = self.resolve(template)
+                if key is not None and any(c.isalnum() for c in key.replace(HOLE, "")):
+                    out.append((key, resolved(ttl, self.numbers, self.bases, settings)))
+        return out
 
     def _nothing_invalidates(self, family: Family) -> bool:
         return not any(
@@ -373,6 +459,8 @@ class CacheKeyIndex:
             return True
         if kind.session_commit and self._hook_covers(write.entity, "commit", family):
             return True
+        if self.functions.get(write.fn, {}).get("entry"):
+            return False  # a view or task is reached on its own: a caller that invalidates covers one path only
         return self._callers_cover(write.fn, family, 0, set())
 
     def _hook_covers(self, entity: str, on: str, family: Family) -> bool:

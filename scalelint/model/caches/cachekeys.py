@@ -31,6 +31,8 @@ _REF_PART = lazy_compile(r"\x00([^\x00]+)\x00")
 NameResolver = Callable[[cst.Name], "str | None"]
 #: resolves a called function to a template (or None)
 CallResolver = Callable[[cst.Call], "str | None"]
+#: resolves an attribute (``self.KEY_PREFIX``) to a template (or None)
+AttrResolver = Callable[[cst.Attribute], "str | None"]
 
 
 def normalise_percent(text: str) -> str:
@@ -55,6 +57,7 @@ class KeyReader:
 
     resolve_name: NameResolver
     resolve_call: CallResolver
+    resolve_attr: "AttrResolver | None" = None
 
     def template(self, expr: cst.BaseExpression) -> str | None:
         """The key's template; None when it has no literal part to go on."""
@@ -69,6 +72,8 @@ class KeyReader:
             return string_value(expr)
         if isinstance(expr, cst.Name):
             return self.resolve_name(expr)
+        if isinstance(expr, cst.Attribute) and self.resolve_attr is not None:
+            return self.resolve_attr(expr)
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Modulo):
                 left = self._raw(expr.left)

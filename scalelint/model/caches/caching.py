@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import libcst as cst
 
 from scalelint.model import catalog
+from scalelint.model.dbops import words as dbops_words
 from scalelint.model.caches.cachekeys import KeyReader, literal_template, reference
 from scalelint.model.catalog import CacheLibrary
 from scalelint.model.entities import EntityReader, bindings, param_names, params_of
@@ -249,6 +250,14 @@ class CacheModel:
         return any(key == t or key.startswith(t + ".") for key in _CATALOGUED_CLIENTS for t in targets)
 
     @cached_property
+    def _has_client_factory(self) -> bool:
+        """Whether the module imports or defines a project function named for a
+        client factory (``redis_instance``, ``get_redis``)."""
+        names = [n for n, qn in self.module.imports.names.items() if self.module.project_import(qn)]
+        names.extend(f.name for f in self.module.functions if f.cls is None)
+        return any(_factory_name(n) for n in names)
+
+    @cached_property
     def _class_bindings(self) -> dict[str, dict[str, cst.BaseExpression]]:
         """Per class: ``self.x = value`` in its methods and ``x = value`` in its body."""
         out: dict[str, dict[str, cst.BaseExpression]] = {}
@@ -297,7 +306,7 @@ class CacheModel:
 
     def client_of(self, expr: cst.BaseExpression, fn: "FunctionModel | None" = None, depth: int = 0) -> CacheClient | None:
         """The cache client an expression is, by config, qualified name or binding."""
-        if depth > 4 or not (self._configured or self._imports_catalogued_client):
+        if depth > 4 or not (self._configured or self._imports_catalogued_client or self._has_client_factory):
             return None
         if isinstance(expr, cst.Await):
             return self.client_of(expr.expression, fn, depth + 1)
@@ -349,6 +358,10 @@ class CacheModel:
         library = catalog.CACHE_CONSTRUCTORS.get(qn or "")
         if library is not None:
             return CacheClient(library, self._spell(call), qn)
+        spelled = dotted(call.func) or ""
+        if (isinstance(call.func, cst.Name) and _factory_name(spelled) and not call.args
+                and (qn is None or self.module.project_import(qn))):
+            return CacheClient(_library_by_name(spelled, fn), self._spell(call), qn)  # ri = redis_instance()
         if isinstance(call.func, cst.Attribute) and call.func.attr.value in catalog.CACHE_SELF_METHODS:
             inner = self.client_of(call.func.value, fn, depth + 1)
             if inner is not None and inner.library is not catalog.UNKNOWN_CACHE:
@@ -522,7 +535,16 @@ class CacheModel:
                 return reference(qn)
             return None
 
-        return KeyReader(resolve_name, resolve_call)
+        def resolve_attr(attr: cst.Attribute) -> str | None:
+            """A class attribute read through ``self``/``cls`` (``self.KEY_PREFIX``)."""
+            if depth > 3:
+                return None
+            value = self._attr_binding(attr, fn)
+            if value is None or not attr.attr.value.isupper():
+                return None
+            return self._reader(None, None, depth + 1).template(value)
+
+        return KeyReader(resolve_name, resolve_call, resolve_attr)
 
     @property
     def key_functions(self) -> dict[str, str]:
@@ -730,6 +752,12 @@ def _string_pieces(expr: cst.BaseExpression) -> list[str]:
         return _string_pieces(expr.left) + _string_pieces(expr.right)
     text = string_value(expr)
     return [text] if text is not None else []
+
+
+def _factory_name(name: str) -> bool:
+    """A function name that says it returns a cache client (``redis_instance``, ``get_redis``)."""
+    words = set(dbops_words(name.rsplit(".", 1)[-1]))
+    return bool(catalog.CONVENTIONAL_CACHE_FACTORY_WORDS & words) and words <= catalog.CONVENTIONAL_CACHE_FACTORY_FILLERS
 
 
 def conventional_name(last: str) -> bool:

@@ -71,6 +71,24 @@ class CriticalReader:
         self.cm = cm
         self.module = cm.module
 
+    def copies_rows(self, fn: "FunctionModel", op: CacheOp) -> bool:
+        """The value written is built from a database read (a query, or the row
+        ``get_or_create`` returns): rebuilt on a miss, so losing it costs a
+        query, not data."""
+        value = op.value
+        if value is None:
+            return False
+        reader = self.cm.entities
+        return any(reader.reads_in(node) or self._fetched_row(node) for node in reader.dataflow(fn, op.stmt.ordinal, value))
+
+    def _fetched_row(self, node: cst.CSTNode) -> bool:
+        """``Model.objects.get_or_create(...)[0]``: a row, though the call may insert it."""
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            return False
+        return node.func.attr.value in catalog.ROW_FETCHING_WRITES and self.cm.entities.django_root(node) is not None
+
     def write(self, fn: "FunctionModel", op: CacheOp) -> CriticalWrite | None:
         """The critical data a cache write holds, if its key says so."""
         key = f'"{op.template}"' if op.template else dotted(op.key) or "key"

@@ -572,7 +572,7 @@ def _record(
     if not chains:
         return None, (var, source)
     spelled = render_chain(iterated)
-    line, spans = _locations(ctx, loop, iterable, var, chains)
+    line, spans = _locations(ctx, loop, iterable, var, chains, sources.fn)
     record: dict[str, Any] = {
         "m": source.model, "mq": source.qual, "orm": source.orm, "var": var, "fn": sources.fn.qualname,
         "it": f"`{spelled}`" if len(spelled) < 60 and "…" not in spelled else "its items",
@@ -590,7 +590,7 @@ def _record(
     else:
         query = built_query(sources, iterated, source.orm)
         if query is not None:
-            record["q"] = {"at": ctx.span(query.receiver)[1], "model": query.model}
+            record["q"] = {"at": ctx.span(query.receiver, _statement_of(sources.fn, query.receiver))[1], "model": query.model}
     if source.pinned:
         record["pin"] = sorted(source.pinned)
     if source.orm == "sqlalchemy" and (grouped := _grouping_keys(var, body)):
@@ -685,14 +685,25 @@ _Chain = tuple[list[str], bool, list[cst.Attribute]]
 
 def _locations(
     ctx: "SourceFile", loop: cst.CSTNode, iterable: cst.BaseExpression, var: str, chains: list[_Chain],
+    fn: "FunctionModel",
 ) -> tuple[int, list[list[list[int]]]]:
     """The loop's line and the span of each chain step: found in the source text
     when the loop can be placed there unambiguously (sparing the whole-file
-    position pass), else from the parsed positions."""
-    found = None if "positions" in ctx.__dict__ else _by_text(ctx, loop, iterable, var, chains)
+    position pass), else within the statement that holds the loop (its
+    positions alone), else from the whole file's positions."""
+    if "positions" in ctx.__dict__:
+        return ctx.line_of(loop), [[list(ctx.location(n)) for n in nodes] for _, _, nodes in chains]
+    found = _by_text(ctx, loop, iterable, var, chains)
     if found is not None:
         return found
-    return ctx.line_of(loop), [[list(ctx.location(n)) for n in nodes] for _, _, nodes in chains]
+    within = loop if isinstance(loop, cst.For) else _statement_of(fn, loop)
+    return ctx.line_of(loop, within), [[list(ctx.location(n, within=within)) for n in nodes] for _, _, nodes in chains]
+
+
+def _statement_of(fn: "FunctionModel", node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement of ``fn`` that evaluates ``node`` (None: not one of its own)."""
+    owners = fn.derived("statement_by_node", lambda: {id(sub): stmt.node for stmt, sub in fn.nodes})
+    return owners.get(id(node))
 
 
 def _by_text(
@@ -814,7 +825,7 @@ def _chains(var: str, body: list[cst.CSTNode]) -> list[_Chain]:
             if _rebinds(sub, var):
                 return []
             if isinstance(sub, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.Del)):
-                written.update(id(n) for n in walk(getattr(sub, "target", sub)))
+                written.update(_written_nodes(getattr(sub, "target", sub)))
             if id(sub) in seen or id(sub) in written:
                 continue
             called = isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute)
@@ -885,7 +896,32 @@ def _rebinds(node: cst.CSTNode, var: str) -> bool:
         target = node.asname.name
     elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
         target = node.target
-    return target is not None and any(isinstance(n, cst.Name) and n.value == var for n in walk(target))
+    return target is not None and var in _bound_names(target)
+
+
+def _written_nodes(target: cst.CSTNode) -> set[int]:
+    """The nodes of an assignment target that are written, not read: the target
+    itself and what it unpacks into; a subscript's key and an attribute target's
+    base are read (``counts[m.team] += 1`` loads ``m.team``)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {id(target)} | {n for el in target.elements for n in _written_nodes(el.value)}
+    if isinstance(target, cst.StarredElement):
+        return {id(target)} | _written_nodes(target.value)
+    if isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
+        return {id(target)}
+    return {id(n) for n in walk(target)}  # ``del`` targets and anything else: all written
+
+
+def _bound_names(target: cst.CSTNode) -> set[str]:
+    """Names a target binds: ``x``, ``a, (b, *c)``; not the names a subscript or
+    attribute target only reads (``counts[row.parent] += 1`` keeps ``row``)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for el in target.elements for name in _bound_names(el.value)}
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return set()
 
 
 # -- project phase ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ from scalelint.model.connections.loopsize import (
     assigned_names as _assigned_names, filters_differ, fixed_size, handles_failure, local_values, locks_each_row, pages_each_round,
     reports_error_each_round, runs_once, shape_varies, statements_holding, target_names as _target_names,
 )
+from scalelint.model.connections.loopitems import not_rows
 from scalelint.model.connections.work import descendants_end, mentions, work_of
 from scalelint.core.walk import children, dotted, string_value, walk
 
@@ -196,8 +197,10 @@ class LoopScanner:
         """The innermost loop that repeats this query with different arguments."""
         for ref in reversed(enclosing):
             loop = self._as_loop(ref)
-            if fixed_size(loop.iterable, self.fn, self._local_values):
-                continue
+            if fixed_size(loop.iterable, self.fn, self._local_values) or not_rows(
+                loop.iterable, self.fn, self._local_values
+            ):
+                continue  # a few values, or the values of one document or edit: not rows
             if loop.batching or _in_lookup(node, loop.varying) or shape_varies(node, loop.varying) or filters_differ(
                 node, loop.node
             ):

@@ -89,7 +89,7 @@ def _growth_bounded(name: str, fn: "FunctionModel", local: Values, depth: int) -
     loops, in loops over fixed-size collections, or only for items whose key is
     one of a fixed set (``if data["name"] in TEMPLATE_FIELDS: found.append(data)``:
     one item per known key)."""
-    for stmt, added in _growths(fn).get(name, ()):
+    for stmt, added in growths(fn).get(name, ()):
         if added is not None and not fixed_size(added, fn, local, depth + 1):
             return False
         for at, (kind, node) in enumerate(stmt.context):
@@ -123,7 +123,7 @@ def _tests_fixed_membership(test: cst.BaseExpression, fn: "FunctionModel", local
     )
 
 
-def _growths(fn: "FunctionModel") -> dict[str, list[tuple["Stmt", cst.BaseExpression | None]]]:
+def growths(fn: "FunctionModel") -> dict[str, list[tuple["Stmt", cst.BaseExpression | None]]]:
     """name -> (statement, what it adds when a whole collection, else None) for each
     statement growing a local collection in place."""
 

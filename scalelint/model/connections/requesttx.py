@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
-from scalelint.core.walk import dotted, string_value, walk
+from scalelint.core.walk import dotted, string_value
 from scalelint.model import catalog
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def pyramid_tm_includes(module: "ModuleModel", text: str) -> Iterator[cst.Call]:
     (a file that never spells the package's name is not walked)."""
     if catalog.PYRAMID_TM_PACKAGE not in text or not _imports_pyramid(module):
         return
-    for node in walk(module.cst):
+    for node in module.nodes_of(cst.Call):
         if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "include"
                 and node.args and string_value(node.args[0].value) == catalog.PYRAMID_TM_PACKAGE):
             yield node
