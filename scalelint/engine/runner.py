@@ -688,7 +688,8 @@ class Runner:
             result = state.result
             if result is None:
                 continue
-            if result.fixed_source is not None and state.display in self._inherited_functions:
+            refixed = result.fixed_source is not None and state.display in self._inherited_functions
+            if refixed:
                 result = self._refix(state, result)
                 by_path[state.display] = [*result.findings, *(f for f in by_path.get(state.display, [])
                                                                if f in from_project)]
@@ -709,7 +710,7 @@ class Runner:
                 f for f in self._suppression_findings(state.display, suppressions, selected, result)
                 if f.code not in ignored
             )
-            kept = self._apply_project_fixes(state, kept, from_project)
+            kept = self._apply_project_fixes(state, kept, from_project, refixed)
             report.findings.extend(kept)
             if kept:
                 self._read_source(state)
@@ -757,12 +758,17 @@ class Runner:
                 for where, count in dropped.items():
                     report.context_dropped[where] = report.context_dropped.get(where, 0) + count
 
-    def _apply_project_fixes(self, state: FileState, kept: list[Finding], from_project: set[Finding]) -> list[Finding]:
-        """Apply the fixes of project findings (their edits are offsets in the
-        file as read, so only when no file fix has moved the text); returns the
+    def _apply_project_fixes(self, state: FileState, kept: list[Finding], from_project: set[Finding],
+                             refixed: bool = False) -> list[Finding]:
+        """Apply the fixes of project findings, in the same run as the file's own
+        fixes (fixing fixed code then changes nothing). Their edits are offsets in
+        the text whose facts the project phase read: the file's fixed text when
+        its own fixes applied (the checker returns that text's facts). A file
+        re-fixed for its callers' contexts has other text than those facts
+        describe, so its project fixes wait for the next run. Returns the
         findings left to report."""
         result = state.result
-        if not self._fixing or state.source is None or result is None or result.fixed_source is not None:
+        if not self._fixing or state.source is None or result is None or refixed:
             return kept
         fixable = [
             f for f in kept
@@ -771,11 +777,12 @@ class Runner:
         ]
         if not fixable:
             return kept
-        text = state.source.text
+        original = state.source.text
+        text = result.fixed_source if result.fixed_source is not None else original
         new_text, applied = apply_edits(text, [f.fix for f in fixable if f.fix is not None])
         if applied != len(fixable) or new_text == text or syntax_error(new_text, state.display) is not None:
             return kept
-        result.fixed_source, result.original_source = new_text, text
+        result.fixed_source, result.original_source = new_text, original
         result.fixed += applied
         result.fixed_codes.extend(f.code for f in fixable)
         return [f for f in kept if f not in fixable]
