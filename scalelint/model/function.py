@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 import libcst as cst
 
 from scalelint.model.catalog import CLOSING_WRAPPERS, HANDLE_RESULT_METHODS, Resource
+from scalelint.core.statements import single_assignment
 from scalelint.core.walk import children, preorder, walk
 
 if TYPE_CHECKING:
@@ -197,14 +198,9 @@ class FunctionModel:
         holds: list[Hold] = []
         for stmt in self.stmts:
             node = stmt.node
-            if isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1:
-                small = node.body[0]
-                if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    target, value = small.targets[0].target, small.value
-                elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                    target, value = small.target, small.value
-                else:
-                    continue
+            assigned = single_assignment(node)
+            if assigned is not None:
+                target, value = assigned
                 if isinstance(target, cst.Name):
                     res = self.resource_of(value)
                     if res is not None and res.kind in HOLD_KINDS:

@@ -30,6 +30,7 @@ from scalelint.core.walk import dotted, walk
 from scalelint.model import catalog, dbops
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.caches.wrappers import Wrapper, resolve, wrappers
+from scalelint.core.statements import single_assignment
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
@@ -326,16 +327,10 @@ class _State:
 def _bound_name(read: CacheOp) -> str | None:
     """The local a read is bound to: ``n = get(k)``, ``n: int = get(k, 0)``,
     ``data = json.loads(r.get(k))``, ``n = int(r.get(k) or 0)``."""
-    node = read.stmt.node
-    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+    assigned = single_assignment(read.stmt.node)
+    if assigned is None:
         return None
-    small = node.body[0]
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target, value = small.targets[0].target, small.value
-    elif isinstance(small, cst.AnnAssign) and small.value is not None:
-        target, value = small.target, small.value
-    else:
-        return None
+    target, value = assigned
     if isinstance(target, cst.Name) and (_unwrap(value) is read.call or _counted_read(read) is not None):
         return target.value
     return None
@@ -375,16 +370,7 @@ def _unwrap_view(expr: cst.BaseExpression) -> cst.BaseExpression:
 def _is_view(expr: cst.BaseExpression) -> bool:
     """A part of a mapping or object, not a copy: names, subscripts, attributes,
     ``m.get(k)`` / ``m.setdefault(k, d)``."""
-    while True:
-        if isinstance(expr, cst.Name):
-            return True
-        if isinstance(expr, (cst.Subscript, cst.Attribute)):
-            expr = expr.value
-        elif (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
-              and expr.func.attr.value in _VIEW_METHODS):
-            expr = expr.func.value
-        else:
-            return False
+    return _root(expr) is not None
 
 
 def _root(expr: cst.BaseExpression | None) -> str | None:
