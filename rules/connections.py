@@ -20,6 +20,7 @@ from scalelint.model.connections.work import FunctionWork, Transaction, call_lab
 from scalelint.model.connections.rowlocks import LockedWork, locked_work, row_lock, writes
 from scalelint.model.connections import summaries
 from scalelint.model.connections.inherited import HeldIo as FlowIo, SessionFlow
+from scalelint.model.connections.ambientwrites import WrittenFlow, WrittenIo
 from scalelint.model.connections.sessions import IoWhileHeld, SessionRef, SessionSpan, session_spans
 from scalelint.model.connections.branches import equality_branches, exclusive
 from scalelint.model.connections.guards import literal_kwargs
@@ -488,6 +489,16 @@ class BlockingIoInTransaction(ProjectRule):
     held, and a write in a branch that returns or raises does not count
     after that branch.
 
+    The request session a function reaches without naming it (Flask-SQLAlchemy's
+    `db.session`, a module-level `scoped_session`) is followed across the
+    project's calls the same way: after a helper wrote through it and left the
+    write uncommitted (`create_editable()` flushes the INSERT), blocking I/O
+    in the function or reached through a later call (`notify_service()`
+    calling `requests.put`) is reported at that call ("inside the request
+    session's transaction that wrote at line N"), until something commits
+    (the function, or a callee that ends the session). A write in the other
+    arm of an `if`, or in an arm that returned, does not count.
+
     ## Why it matters at scale
     A transaction keeps its connection and its row locks until it commits.
     Every second spent waiting on a remote service inside it is a second
@@ -665,12 +676,14 @@ class BlockingIoInTransaction(ProjectRule):
                     out.report(self, path, start_line, start_col, end_line, end_col, message,
                                fix=Fix.from_json(fix) if fix is not None else None)
         self._request_transactions(index, out, graph)
-        self._written_sessions(index, out, graph)
+        reported: set[tuple[str, int, int]] = set()
+        self._written_sessions(index, out, graph, reported)
+        self._written_request_session(out, graph, reported)
 
-    def _written_sessions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph) -> None:
+    def _written_sessions(self, index: "ProjectIndex", out: "ProjectReporter", graph: summaries.CallGraph,
+                          reported: set[tuple[str, int, int]]) -> None:
         """Blocking I/O while a session the function did not open holds a transaction that
         has written (``repository.update(x)`` then a Stripe call, before the commit)."""
-        reported: set[tuple[str, int, int]] = set()
         for path, facts in index.facts(self.code):
             for span in facts.get("sessions", ()):
                 if span["alias"] and graph.handle_kind(span["alias"]) != "session-type":
@@ -684,6 +697,28 @@ class BlockingIoInTransaction(ProjectRule):
                     reported.add(key)
                     out.report(self, path, *item.spot, self._written_message(item, dirty, span["borrowed"]),
                                related=[item.related] if item.related is not None else [])
+
+    def _written_request_session(self, out: "ProjectReporter", graph: summaries.CallGraph,
+                                 reported: set[tuple[str, int, int]]) -> None:
+        """Blocking I/O after a write through the request session (``db.session``) made by the
+        function or a helper it called, before anything commits (``create_editable()`` flushes,
+        then ``notify_service()`` calls ``requests.put``)."""
+        for item in WrittenFlow(SessionFlow(graph)).written_io():
+            key = (item.path, item.spot[0], item.spot[1])
+            if key in reported:
+                continue
+            reported.add(key)
+            out.report(self, item.path, *item.spot, self._request_session_message(item),
+                       related=[_io_site(item.steps, item.spot[0])] if len(item.steps) > 1 else [])
+
+    @staticmethod
+    def _request_session_message(item: WrittenIo) -> str:
+        waits = "enqueues a task" if item.category == "queue" else _WAITS.get(item.category, "does blocking I/O")
+        return (
+            f"{summaries.described(item.label, item.steps)} {waits} inside the request session's transaction that wrote at line {item.write_line} "
+            f"({item.write}): the session holds its connection and the written rows' locks across the call until "
+            f"the request commits; make the call before the write, or after the commit"
+        )
 
     @staticmethod
     def _written_message(item: _HeldIo, dirty: _Dirty, borrowed: bool) -> str:

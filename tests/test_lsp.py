@@ -117,6 +117,64 @@ def test_a_project_imports_no_rule_family_until_a_file_needs_one(tmp_path: Path)
     assert run().stdout.strip() == "[]"
 
 
+#: a helper building a Redis client per call that only a management command
+#: reaches: request code for the file alone, one-shot code once the project's
+#: callers are known (SL106, a file rule, checks request code only)
+ONE_SHOT_HELPER = textwrap.dedent('''\
+    import redis
+
+
+    def import_users(rows):
+        client = redis.Redis(host="cache")
+        return [client.get(row) for row in rows]
+    ''')
+ONE_SHOT_LINE = 5  # the client
+ONE_SHOT_COMMAND = textwrap.dedent('''\
+    from django.core.management.base import BaseCommand
+
+    from app.export import import_users
+
+
+    class Command(BaseCommand):
+        def handle(self, *args, **options):
+            import_users(options["rows"])
+    ''')
+
+
+def _one_shot_project(root: Path) -> Path:
+    """A project whose app/export.py helper only a command calls; its path."""
+    (root / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL106']\n")
+    files = {"app/__init__.py": "", "app/export.py": ONE_SHOT_HELPER, "app/management/__init__.py": "",
+             "app/management/commands/__init__.py": "", "app/management/commands/load.py": ONE_SHOT_COMMAND}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root / "app" / "export.py"
+
+
+def test_the_file_phase_reads_no_other_file_and_the_project_phase_refines_it(tmp_path: Path, monkeypatch) -> None:
+    """The first lint of a cold project (the file phase) checks the buffer
+    alone: no other file of the project is read, so it cannot know its
+    callers' contexts; the full run then quiets the helper only a command calls."""
+    from scalelint.engine.runner import Runner
+
+    export = _one_shot_project(tmp_path)
+    read: list[str] = []
+    original = Runner._read_and_check
+
+    def recording(self, states, *args, **kwargs):
+        read.extend(s.display for s in states)
+        return original(self, states, *args, **kwargs)
+
+    monkeypatch.setattr(Runner, "_read_and_check", recording)
+    linter = DocumentLinter()
+    first = linter.check(str(export), ONE_SHOT_HELPER, project_phase=False)
+    assert not first.complete and read == [str(export)]
+    assert [(f.code, f.line) for f in first.findings] == [("SL106", ONE_SHOT_LINE)]
+    refined = linter.check(str(export), ONE_SHOT_HELPER, project_phase=True)
+    assert refined.complete and refined.findings == [] and len(set(read)) > 1
+
+
 # -- the scheduler: debounce and stale lints, without a server ------------------------
 def test_a_lint_of_an_old_version_is_never_delivered() -> None:
     from scalelint.lsp.scheduler import LintScheduler
@@ -517,6 +575,29 @@ def test_diagnostics_carry_version_docs_link_and_clear_on_close(tmp_path: Path, 
     mark = client.mark()
     client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     assert client.diagnostics(uri, start=mark)["diagnostics"] == []
+
+
+
+def test_an_opened_file_is_published_from_its_file_phase_then_refined(tmp_path: Path, start_server) -> None:
+    """didOpen of a file of a project whose facts are not known: its file
+    phase is published at once (the helper's client as request code), then,
+    once the project phase ran, the same version again with the callers'
+    contexts (only a command calls the helper: nothing to report)."""
+    export = _one_shot_project(tmp_path)
+    client = start_server()
+    uri, mark = export.as_uri(), client.mark()
+    client.open(uri, ONE_SHOT_HELPER, version=1)
+    client.wait_for(lambda m: m.get("method") == "window/logMessage" and m["params"]["message"].startswith(
+        f"scalelint: linted {uri} v1 ") and "pending" not in m["params"]["message"], 120, mark)
+    refined = client.diagnostics(uri, version=1, start=client.mark() - 1)
+    published = client.messages("textDocument/publishDiagnostics", mark)
+    assert [p["params"]["version"] for p in published] == [1, 1]
+    first_lines = [(d["code"], d["range"]["start"]["line"] + 1) for d in published[0]["params"]["diagnostics"]]
+    assert first_lines == [("SL106", ONE_SHOT_LINE)]
+    assert published[1]["params"] == refined and refined["diagnostics"] == []
+    logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
+    linted = [m for m in logs if m.startswith(f"scalelint: linted {uri} ")]
+    assert len(linted) == 2 and linted[0].endswith("(file rules; project phase pending)")
 
 
 def test_code_actions_follow_range_diagnostics_and_only(tmp_path: Path, start_server) -> None:

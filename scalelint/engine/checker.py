@@ -4,7 +4,7 @@ once per process, then reused for every file."""
 from __future__ import annotations
 
 import ast
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -216,7 +216,7 @@ class Checker:
     def _fix_loop(self, path, text, module_name, findings, suppressions, ignored, where):
         """Apply fixes round by round while they apply, compile and re-check;
         returns the text, its findings, the codes of the findings fixed and the
-        facts of the fixed text (call summaries stay those of the first check)."""
+        facts of the fixed text (its call summaries included)."""
         fixed_codes: list[str] = []
         facts: dict = {}
         for _ in range(MAX_FIX_ROUNDS):
@@ -228,9 +228,10 @@ class Checker:
             if not applied or new_text == text or not compiles(new_text, path):
                 break
             try:
+                # the fixed text's own call summaries: the project phase places related
+                # locations (the blocking call a helper reaches) in the text written
                 new_findings, new_facts = self._run(path, new_text, module_name,
-                                                    self.active_for(new_text, where.context),
-                                                    replace(where, summaries=False))  # summaries: the first check's
+                                                    self.active_for(new_text, where.context), where)
             except (cst.ParserSyntaxError, RuleCrash):
                 break  # never keep a fix whose result does not parse or check
             text, findings, facts = new_text, new_findings, new_facts

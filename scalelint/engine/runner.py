@@ -54,6 +54,10 @@ class RunSettings:
     force_exclude: bool = False
     #: told (phase, files done, files in the run) as the run goes (a progress line)
     progress: Callable[[str, int, int], None] | None = None
+    #: False: the file phase alone, no project phase (no project rules, no callers'
+    #: contexts, no other file of the project read): a language server's first
+    #: lint of a project whose facts are not known yet (the full run follows)
+    project_phase: bool = True
 
     @property
     def stdin(self) -> bool:
@@ -464,7 +468,7 @@ class Runner:
     # -- project phase ------------------------------------------------------------
     def _project_phase(self, states: list[FileState]) -> list[Finding]:
         project_rules = [r for r in self.rules if r.project_wide]
-        if not project_rules and not self._summaries:
+        if not self.settings.project_phase or (not project_rules and not self._summaries):
             return []
         index = ProjectIndex()
         identities: dict[str, str] = {}  # display -> digest of the file's project facts
@@ -701,7 +705,8 @@ class Runner:
             result = state.result
             if result is None:
                 continue
-            if result.fixed_source is not None and state.display in self._inherited_functions:
+            refixed = result.fixed_source is not None and state.display in self._inherited_functions
+            if refixed:
                 result = self._refix(state, result)
                 by_path[state.display] = [*result.findings, *(f for f in by_path.get(state.display, [])
                                                                if f in from_project)]
@@ -722,7 +727,7 @@ class Runner:
                 f for f in self._suppression_findings(state.display, suppressions, selected, result)
                 if f.code not in ignored
             )
-            kept = self._apply_project_fixes(state, kept, from_project)
+            kept = self._apply_project_fixes(state, kept, from_project, refixed)
             report.findings.extend(kept)
             if kept:
                 self._read_source(state)
@@ -770,12 +775,17 @@ class Runner:
                 for where, count in dropped.items():
                     report.context_dropped[where] = report.context_dropped.get(where, 0) + count
 
-    def _apply_project_fixes(self, state: FileState, kept: list[Finding], from_project: set[Finding]) -> list[Finding]:
-        """Apply the fixes of project findings (their edits are offsets in the
-        file as read, so only when no file fix has moved the text); returns the
+    def _apply_project_fixes(self, state: FileState, kept: list[Finding], from_project: set[Finding],
+                             refixed: bool = False) -> list[Finding]:
+        """Apply the fixes of project findings, in the same run as the file's own
+        fixes (fixing fixed code then changes nothing). Their edits are offsets in
+        the text whose facts the project phase read: the file's fixed text when
+        its own fixes applied (the checker returns that text's facts). A file
+        re-fixed for its callers' contexts has other text than those facts
+        describe, so its project fixes wait for the next run. Returns the
         findings left to report."""
         result = state.result
-        if not self._fixing or state.source is None or result is None or result.fixed_source is not None:
+        if not self._fixing or state.source is None or result is None or refixed:
             return kept
         fixable = [
             f for f in kept
@@ -784,11 +794,12 @@ class Runner:
         ]
         if not fixable:
             return kept
-        text = state.source.text
+        original = state.source.text
+        text = result.fixed_source if result.fixed_source is not None else original
         new_text, applied = apply_edits(text, [f.fix for f in fixable if f.fix is not None])
         if applied != len(fixable) or new_text == text or syntax_error(new_text, state.display) is not None:
             return kept
-        result.fixed_source, result.original_source = new_text, text
+        result.fixed_source, result.original_source = new_text, original
         result.fixed += applied
         result.fixed_codes.extend(f.code for f in fixable)
         return [f for f in kept if f not in fixable]

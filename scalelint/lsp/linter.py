@@ -163,7 +163,15 @@ class Project:
 
     @property
     def needs_project_phase(self) -> bool:
-        return self.config.root_is_project and any(r.project_wide for r in self.rules)
+        """Whether the project's other files count: a project rule is selected,
+        or a file rule skips a code context a helper may take from its callers."""
+        from scalelint.engine.runner import file_rules_of, runs_in_of
+        from scalelint.model.contexts import publishes_summaries
+
+        if not self.config.root_is_project:
+            return False
+        file_rules = file_rules_of(self.rules)
+        return any(r.project_wide for r in self.rules) or publishes_summaries(file_rules, runs_in_of(self.config, file_rules))
 
     def rules_for(self, project_phase: bool) -> list[Any]:
         return self.rules if project_phase else [r for r in self.rules if not r.project_wide]
@@ -269,14 +277,16 @@ class DocumentLinter:
     # -- linting -----------------------------------------------------------------
     def check(self, path: str, text: str, project_phase: bool = True) -> LintResult:
         """The buffer's findings and errors; without the project phase, the
-        file rules only (the cross-file rules wait for the project's facts)."""
+        file rules only, on the buffer alone (the cross-file rules and the
+        callers' contexts wait for the project's facts)."""
         from scalelint.engine.runner import Runner
 
         project = self.project_for(Path(path))
         complete = project_phase or not project.needs_project_phase
         project_phase = project_phase and project.needs_project_phase
-        # the file phase alone (a cold project) leaves the cache to the full run
-        settings = _run_settings(project.config, path, text, use_cache=complete)
+        # the file phase alone (a cold project) leaves the cache to the full run, and
+        # reads no other file: the callers' contexts come with the project phase
+        settings = _run_settings(project.config, path, text, use_cache=complete, project_phase=complete)
         with project.locks[project_phase]:  # one run at a time per warm checker
             checkpoint()  # a newer text arrived while this one waited for the checker
             runner = Runner(project.config, project.rules_for(project_phase), settings, set(project.registry.rules),
@@ -337,13 +347,16 @@ class DocumentLinter:
         return actions_for(uri, text, self.lint(path, text), request)
 
 
-def _run_settings(config: Config, path: str, text: str, use_cache: bool, fix: bool = False) -> Any:
+def _run_settings(config: Config, path: str, text: str, use_cache: bool, fix: bool = False,
+                  project_phase: bool = True) -> Any:
     """A buffer's run, as ``scalelint check --stdin-filename PATH -`` runs it
-    with this configuration (its exclusions apply with ``force-exclude``)."""
+    with this configuration (its exclusions apply with ``force-exclude``);
+    without ``project_phase``, its file phase alone."""
     from scalelint.engine.runner import RunSettings
 
     return RunSettings(paths=["-"], stdin_text=text, stdin_filename=path, jobs=1, fix=fix, use_cache=use_cache,
-                       include_generated=config.include_generated, force_exclude=config.force_exclude)
+                       include_generated=config.include_generated, force_exclude=config.force_exclude,
+                       project_phase=project_phase)
 
 
 def _cache_dir(config: Config) -> Path | None:

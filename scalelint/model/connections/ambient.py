@@ -14,7 +14,12 @@ runs them across the call graph.
 Events (lists, for JSON):
 - ``["q", spot, covered]``: a query through the request session (``covered``:
   the function names the session itself, so the per-function walk of
-  scalelint.model.connections.sessions already judges it);
+  scalelint.model.connections.sessions already judges it); a write through it
+  (``db.session.add(x)``, ``flush()``, an UPDATE executed) carries its label
+  too, ``["q", spot, covered, "db.session.flush()"]``: its transaction holds
+  the written rows from there (scalelint.model.connections.ambientwrites);
+- ``["w", spot, label]``: an object added to the request session
+  (``db.session.add(x)``), written at its next flush;
 - ``["e", spot]``: commit / rollback / close / remove;
 - ``["c", target, spot, label]``: a call into the project (dotted target);
 - ``["s", method, spot, label, target]``: ``self.method()``: which method runs
@@ -34,6 +39,7 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.connections.work import call_label, short_spelling, work_of
+from scalelint.model.connections.writes import session_write
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel, Stmt
@@ -60,14 +66,20 @@ def ambient_sessions(fn: "FunctionModel") -> set[str]:
     return found
 
 
-def session_events(fn: "FunctionModel", spot: Spot, target_of: Callable[[cst.Call], str | None]) -> list[list[Any]]:
-    """The function's events in statement order (see the module docstring)."""
+def session_events(fn: "FunctionModel", spot: Spot, target_of: Callable[[cst.Call], str | None],
+                   stmts: "list[Stmt] | None" = None) -> list[list[Any]]:
+    """The function's events in statement order (see the module docstring); ``stmts``
+    gathers each event's statement (for ``event_arms``)."""
     sessions = ambient_sessions(fn)
     covered = int(bool(sessions))  # the function's own walk (sessions.py) sees its queries
     work = work_of(fn)
     in_class = fn.cls is not None
     out: list[list[Any]] = []
+    last: "Stmt | None" = None
     for stmt, call in fn.calls():
+        if stmts is not None and last is not None:
+            stmts.extend([last] * (len(out) - len(stmts)))  # the events the previous call added
+        last = stmt
         if len(out) >= MAX_EVENTS:
             break
         if stmt.inside("except"):
@@ -78,8 +90,12 @@ def session_events(fn: "FunctionModel", spot: Spot, target_of: Callable[[cst.Cal
         if session is not None and session in sessions:
             if method in catalog.SESSION_END_METHODS:
                 _add(out, ["e"], spot(call, stmt))
-            elif method not in catalog.SESSION_LOCAL_METHODS:
-                _add(out, ["q"], spot(call, stmt), covered)
+            elif method in catalog.SESSION_LOCAL_METHODS:
+                if (written := session_write(fn, call)) is not None:  # ``db.session.add(x)``: flushed at the next query
+                    _add(out, ["w"], spot(call, stmt), written)
+            else:
+                written = session_write(fn, call)
+                _add(out, ["q"], spot(call, stmt), covered, *([written] if written is not None else []))
             continue
         if method in catalog.SQLALCHEMY_QUERY_TERMINALS and _model_query(func.value):
             _add(out, ["q"], spot(call, stmt), covered)
@@ -98,12 +114,57 @@ def session_events(fn: "FunctionModel", spot: Spot, target_of: Callable[[cst.Cal
         elif method and isinstance(func.value, cst.Name) and func.value.value not in ("self", "cls") \
                 and fn.module.qualified(func) is None:
             _add(out, ["d", method], spot(call, stmt), call_label(call))
+    if stmts is not None and last is not None:
+        stmts.extend([last] * (len(out) - len(stmts)))
     return out
 
 
 def _add(out: list[list[Any]], head: list[Any], spot: list[int] | None, *tail: Any) -> None:
     if spot is not None:
         out.append([*head, spot, *tail])
+
+
+def event_arms(stmts: "list[Stmt]") -> list[list[Any]]:
+    """Where each event runs among the function's ``if`` arms, for the events inside some:
+    ``[index, [[if, arm], ...], leaves]``: ``if`` numbers the function's ``if`` statements
+    in order of first use, ``arm`` is 0 for its body and 1 for its ``else`` / ``elif``, outermost
+    first; ``leaves`` indexes the innermost of those arms whose block ends in ``return`` /
+    ``raise`` (-1: none), after which what the event did no longer holds."""
+    ids: dict[int, int] = {}
+    out: list[list[Any]] = []
+    for index, stmt in enumerate(stmts):
+        chain = [node for _, node in stmt.context] + [stmt.node]
+        arms: list[list[int]] = []
+        leaves = -1
+        for i, (kind, node) in enumerate(stmt.context):
+            if kind != "if" or not isinstance(node, cst.If):
+                continue
+            child = chain[i + 1]
+            if _holds(node.body, child):
+                arm, block = 0, node.body
+            elif node.orelse is not None and (child is node.orelse or _holds(node.orelse.body, child)):
+                arm, block = 1, node.orelse.body if isinstance(node.orelse, cst.Else) else None
+            else:
+                continue
+            arms.append([ids.setdefault(id(node), len(ids)), arm])
+            if block is not None and _ends_leaving(block):
+                leaves = len(arms) - 1
+        if arms:
+            out.append([index, arms, leaves])
+    return out
+
+
+def _holds(suite: cst.BaseSuite, child: cst.CSTNode) -> bool:
+    return any(statement is child for statement in getattr(suite, "body", ()))
+
+
+def _ends_leaving(suite: cst.BaseSuite) -> bool:
+    """The block's last statement is a ``return`` or ``raise``."""
+    body = getattr(suite, "body", ())
+    last = body[-1] if body else None
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return any(isinstance(small, (cst.Return, cst.Raise)) for small in body)
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(small, (cst.Return, cst.Raise)) for small in last.body)
 
 
 def _model_query(expr: cst.BaseExpression) -> bool:

@@ -124,6 +124,28 @@ class SessionFlow:
         callee = self.graph.resolve(event[1])
         return callee is not None and callee in self.fns and self.fns[callee].module != self.fns[key].module
 
+    # -- what other walks of the events ask (scalelint.model.connections.ambientwrites) ----------
+    def own_class(self, key: str) -> str | None:
+        """The class a method is defined in (None: a module-level function)."""
+        return self._own_class(key)
+
+    def callee(self, event: list[Any], self_cls: str | None) -> tuple[str | None, str | None]:
+        """The function a ``c`` / ``s`` event runs and the class of its ``self``."""
+        return self._callee(event, self_cls)
+
+    def reaches(self, key: str) -> list[Step] | None:
+        """Steps from a call of ``key`` to blocking I/O (through plugin interfaces too)."""
+        return self._reaches(key)
+
+    def dispatched(self, method: str) -> list[Step] | None:
+        """Steps to blocking I/O behind ``x.method()`` on an object nobody can place."""
+        return self._dispatched(method)
+
+    def ends_session(self, key: str, self_cls: str | None) -> bool:
+        """Whether a call of ``key`` made while the session is held leaves it free (it commits,
+        rolls back or closes it, itself or through a callee)."""
+        return self._summary(key, self_cls, 0)[1]
+
     # -- running events -----------------------------------------------------------------------
     def _run(self, key: str, self_cls: str | None, held: Origin | None, depth: int) -> _Walk:
         fn = self.fns[key]

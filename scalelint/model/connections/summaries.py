@@ -162,7 +162,7 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
     targets, first direct write through a borrowed session not committed after
     it as [label, line] or None, last line, flags ("e": an entry point, "t": a
     task-queue task), enqueues, decorators, argument records, the request session's
-    events (scalelint.model.connections.ambient)];
+    events and their ``if`` arms (scalelint.model.connections.ambient)];
     ``dynamic`` gathers the method names called on objects this module cannot place."""
     out: dict[str, list[Any]] = {}
     for fn in module.functions:
@@ -201,9 +201,11 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
         if calls or decorators:  # else nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
             flags = ("e" if _entry_point(fn) else "") + ("t" if fn.qualname in work.mw.task_functions else "")
-            events = ambient.session_events(fn, spot, lambda call: call_target(fn, call))
+            stmts: list[Stmt] = []
+            events = ambient.session_events(fn, spot, lambda call: call_target(fn, call), stmts)
+            arms = ambient.event_arms(stmts) if events else []
             out[fn.qualname] = [first, io, list(targets), write, last, flags, enqueues, decorators,
-                                _arguments(fn, records), *([events] if events else [])]
+                                _arguments(fn, records), *([events] if events else []), *([arms] if arms else [])]
     return out
 
 
@@ -495,6 +497,8 @@ class _Function:
     arguments: dict[str, Any] = field(default_factory=dict)
     #: the request session's events in statement order (scalelint.model.connections.ambient)
     events: list[Any] = field(default_factory=list)
+    #: the ``if`` arms of the events inside some (scalelint.model.connections.ambient.event_arms)
+    arms: list[Any] = field(default_factory=list)
 
 
 class CallGraph:
