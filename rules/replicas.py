@@ -53,12 +53,16 @@ class _Finding:
     covered_locally: bool = False
 
 
+#: the project flow graph built from every file's dataflow facts (ProjectIndex.derived)
+FLOW_GRAPH = "flow-graph"
+
 class _FlowRule(ProjectRule):
     """Shared driver: file-phase findings from the module's own graph, project
     findings from the facts of every file, each reported once."""
 
     vocabulary = REPLICA_VOCABULARY
     facts_key = "replica-flow"  # one dataflow, published once for all three rules
+    shared = (FLOW_GRAPH,)
     #: judge functions calling other modules only in the project phase, where a helper
     #: may turn out to take a lock (a finding on local evidence alone could be wrong)
     needs_callees: ClassVar[bool] = False
@@ -679,7 +683,7 @@ def _project_graph(index: "ProjectIndex") -> Graph:
         return Graph(index.per_file("module-flow", path, lambda: ModuleFlow.from_json(path, data))
                      for path, data in index.published(_FlowRule.facts_name()) if "functions" in data)
 
-    return index.derived("flow-graph", build)
+    return index.derived(FLOW_GRAPH, build)
 
 
 RULES = [ReplicaReadFeedsWrite, CheckThenActWithoutLock, ReplicaReadAfterWrite]

@@ -2,6 +2,7 @@
 where its findings go. No file is re-parsed in the project phase."""
 from __future__ import annotations
 
+import marshal
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -10,11 +11,60 @@ from scalelint.core.findings import Finding, Fix, Related, RuleIdentity
 
 T = TypeVar("T")
 
+_MISSING = object()
+
+
+class FileFacts:
+    """One file's facts as the project index holds them: values, and fact
+    families still marshalled (scalelint.core.findings.FileResult.pack),
+    decoded when first read and kept until the index ``release``s them."""
+
+    __slots__ = ("values", "packed", "decoded")
+
+    def __init__(self, values: dict[str, Any], packed: dict[str, bytes] | None = None) -> None:
+        self.values = values
+        self.packed = packed or {}
+        self.decoded: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The family's value, decoded once until ``release``."""
+        value = self.peek(key, _MISSING)
+        if value is _MISSING:
+            return default
+        if key in self.packed and key not in self.decoded:
+            self.decoded[key] = value
+        return value
+
+    def peek(self, key: str, default: Any = None) -> Any:
+        """The family's value without keeping it decoded: what a reader that
+        walks every file once (``ProjectIndex.facts``) gets, so that what it
+        does not keep is freed as it goes."""
+        value = self.values.get(key, _MISSING)
+        if value is _MISSING:
+            value = self.decoded.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        raw = self.packed.get(key)
+        return default if raw is None else marshal.loads(raw)
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values or key in self.packed
+
+    def release(self) -> None:
+        """Forget the decoded families (they are decoded again when read)."""
+        self.decoded = {}
+
 
 @dataclass
 class ProjectIndex:
     #: display path -> {rule code or fact family: facts}
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, FileFacts] = field(default_factory=dict)
     #: display path -> the digest of its facts, when the runner knows it
     identities: dict[str, str] = field(default_factory=dict)
     #: what a long-lived caller keeps between runs: (build name, path) -> (identity, value)
@@ -50,10 +100,20 @@ class ProjectIndex:
         self.kept[(name, path)] = (identity, value)
         return value
 
-    def add(self, path: str, facts: dict[str, Any], identity: str = "") -> None:
-        self.files[path] = facts
+    def add(self, path: str, facts: dict[str, Any], identity: str = "", packed: dict[str, bytes] | None = None) -> None:
+        """A file's facts: ``facts`` as values, ``packed`` families marshalled."""
+        self.files[path] = FileFacts(facts, packed)
         if identity:
             self.identities[path] = identity
+
+    def release(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
+        """Drop every fact family decoded so far, and the derived structures
+        not named in ``keep`` (after a project rule: what a later rule reads
+        is decoded or built again, to the same value)."""
+        for facts in self.files.values():
+            facts.release()
+        for name in [n for n in self._derived if n not in keep]:
+            del self._derived[name]
 
     def facts(self, key: str) -> Iterator[tuple[str, Any]]:
         """(path, facts) for every file that published facts under ``key``."""
@@ -65,14 +125,14 @@ class ProjectIndex:
         self._reads.add(key)
         return self._facts(key, list(self.files))
 
-    def reading(self, *keys: str) -> dict[str, dict[str, Any]]:
+    def reading(self, *keys: str) -> dict[str, FileFacts]:
         """Every file's facts, for a reader that looks up these families itself."""
         self._reads.update(keys)
         return self.files
 
     def _facts(self, key: str, paths: list[str]) -> Iterator[tuple[str, Any]]:
         for path in paths:
-            value = self.files[path].get(key)
+            value = self.files[path].peek(key)
             if value is not None:
                 yield path, value
 

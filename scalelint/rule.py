@@ -144,6 +144,10 @@ class ProjectRule(Rule):
     #: the same facts (one dataflow read by several rules) share a key, so the
     #: facts are built, stored and cached once; defaults to the rule's code.
     facts_key: ClassVar[str | None] = None
+    #: The project structures this rule reads (scalelint.project.ProjectIndex.derived
+    #: names): the runner keeps each one until its last reader has run. A structure
+    #: not declared is only built again when read (the same value, more time).
+    shared: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def facts_name(cls) -> str:

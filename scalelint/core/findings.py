@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import marshal
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -164,10 +165,24 @@ class FileResult:
     #: depends on the files' facts, not on their text (an edit that moves no
     #: fact, such as a new comment at the end, leaves it valid)
     facts_digest: str = ""
+    #: the fact families moved out of ``facts`` by ``pack``, each marshalled
+    packed: dict[str, bytes] | None = None
 
     def project_facts(self) -> dict[str, Any]:
         """What the project phase reads of this file (its suppressions aside)."""
-        return project_part(self.facts)
+        return project_part({**self.facts, **{k: marshal.loads(v) for k, v in (self.packed or {}).items()}})
+
+    def pack(self) -> None:
+        """Hold the fact families (every key not starting with ``__``) as
+        marshalled bytes until the project phase decodes the one a rule reads:
+        a run keeps every file's facts, and as objects they take several times
+        the memory. ``facts`` keeps the run's bookkeeping (``__…``) keys."""
+        if self.packed is not None:
+            return
+        families = [k for k in self.facts if not k.startswith("__")]
+        if families:
+            self.packed = {k: marshal.dumps(self.facts[k]) for k in families}
+            self.facts = {k: v for k, v in self.facts.items() if k.startswith("__")}
 
 
 def project_part(facts: dict[str, Any]) -> dict[str, Any]:

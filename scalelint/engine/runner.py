@@ -389,7 +389,10 @@ class Runner:
             self._load(state, report)
             if state.result is None and state.source is not None:
                 batch.add(state, self._job(state))
-            elif tick is not None:
+                continue
+            if state.result is not None:
+                state.result.pack()
+            if tick is not None:
                 tick("reading")
         reading = False
         batch.finish()
@@ -402,6 +405,7 @@ class Runner:
         state.result = result
         if self.cache is not None:
             self.cache.put(state.digest, result)
+        result.pack()
 
     def _module_name(self, real: Path | str) -> str:
         """Dotted module name from the ``__init__.py`` files above the file."""
@@ -478,7 +482,8 @@ class Runner:
             if state.result.facts_deferred:
                 unread[state.display] = state.digest
             else:  # a file of the run is told apart by its facts' values, the others by their digest
-                index.add(state.display, state.result.facts, "" if number < of_run else state.result.facts_digest)
+                index.add(state.display, state.result.facts, "" if number < of_run else state.result.facts_digest,
+                          state.result.packed)
         for display, (digest, identity) in outside.items():
             if display not in identities:
                 identities[display], unread[display] = identity, digest
@@ -490,8 +495,10 @@ class Runner:
             return [f for f in cached[1] if f.path in reported]
         self._add_unread_facts(index, unread, identities)
         found: list[Finding] = []
-        for rule_cls in materialize(project_rules):
+        ordered = materialize(project_rules)
+        for number, rule_cls in enumerate(ordered):
             found.extend(self._project_rule(rule_cls, index, reported))
+            index.release(self._still_shared(ordered[number + 1:]))
         self._inherited = self._recall("__callers__", index, reported, lambda: self._caller_contexts(index))
         findings = self._in_checked_contexts(found, index, {s.display: s for s in states})
         if self.cache is not None and not self._fixing:
@@ -500,6 +507,16 @@ class Runner:
             self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + findings,
                                    self._inherited)
         return findings
+
+    def _still_shared(self, later: list) -> set[str]:
+        """The project structures that the ``later`` rules, or the caller
+        contexts computed after them, read."""
+        from scalelint.model.connections import summaries
+
+        shared = {name for rule_cls in later for name in getattr(rule_cls, "shared", ())}
+        if self._summaries:
+            shared.add(summaries.CALL_GRAPH)
+        return shared
 
     def _project_rule(self, rule_cls: type[Rule], index: ProjectIndex, reported: set[str]) -> list[Finding]:
         """One project rule's findings in the reported files."""
@@ -657,7 +674,7 @@ class Runner:
         self._read_and_check(missing, RunReport())
         for other in missing:
             if other.result is not None and not other.result.facts_deferred:
-                index.add(other.display, other.result.facts, other.result.facts_digest)
+                index.add(other.display, other.result.facts, other.result.facts_digest, other.result.packed)
         if self.memory is not None:
             self.memory.keep_facts(set(unread.values()))
             index.kept = self.memory.kept
@@ -739,7 +756,7 @@ class Runner:
             return result
         dropped = again.facts.get("__dropped__")  # now also what the quieted functions held
         again.facts = {**result.facts, **({"__dropped__": dropped} if dropped else {})}
-        again.facts_digest = result.facts_digest
+        again.facts_digest, again.packed = result.facts_digest, result.packed
         state.result = again
         return again
 

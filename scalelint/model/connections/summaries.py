@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 #: the shared fact family (published by the checker for every rule that reads
 #: it; modules never parsed publish what their text imports: scalelint.model.textuses)
 FACTS_KEY = textuses.FACTS_KEY
+#: the project's call graph (ProjectIndex.derived), built from the summaries
+CALL_GRAPH = FACTS_KEY
 #: words of a file that may do blocking I/O itself or schedule jobs (parsed for
 #: its facts even when no rule's vocabulary matches it)
 VOCABULARY = catalog.IO_VOCABULARY + catalog.SCHEDULE_VOCABULARY
@@ -780,7 +782,7 @@ def _propagate(callers: dict[str, list[str]], seeds: list[str]) -> dict[str, str
 
 def call_graph(index: Any) -> CallGraph:
     """The project's call graph, built once per project phase from the index's summaries."""
-    return index.derived(FACTS_KEY, lambda: CallGraph(index.facts(FACTS_KEY)))
+    return index.derived(CALL_GRAPH, lambda: CallGraph(index.facts(FACTS_KEY)))
 
 
 def described(label: str, steps: list[Step]) -> str:
