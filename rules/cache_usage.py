@@ -449,7 +449,7 @@ class InvalidationBeforeCommit(ProjectRule):
     """
 
     code = "SL306"
-    shared = (summaries.CALL_GRAPH,)
+    shared_structures = (summaries.CALL_GRAPH,)
     contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})  # requests running beside the script re-cache the old row
     name = "invalidation-before-commit"
     summary = "a cached key deleted before the write commits, so a concurrent miss re-caches the old row"

@@ -324,7 +324,7 @@ class ConnectionHeldAcrossWork(ProjectRule):
     """
 
     code = "SL101"
-    shared = (summaries.CALL_GRAPH,)
+    shared_structures = (summaries.CALL_GRAPH,)
     name = "connection-held-across-work"
     summary = "connection or session held while the code does unrelated work"
     vocabulary = (*CONNECTION_VOCABULARY, ".query")  # Flask-SQLAlchemy's ``Model.query``
@@ -550,7 +550,7 @@ class BlockingIoInTransaction(ProjectRule):
     """
 
     code = "SL103"
-    shared = (summaries.CALL_GRAPH,)
+    shared_structures = (summaries.CALL_GRAPH,)
     name = "blocking-io-in-transaction"
     summary = "network I/O, sleeps or task enqueues inside an open transaction"
     #: ``request``, ``ATOMIC_REQUESTS`` and ``pyramid_tm``: views and the settings that wrap them in a transaction;

@@ -122,7 +122,7 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
     """
 
     code = "SL204"
-    shared = (summaries.CALL_GRAPH,)
+    shared_structures = (summaries.CALL_GRAPH,)
     name = "invalidated-key-refilled-from-replica"
     summary = "a cache key deleted on write is refilled from a lagging replica on the next miss"
     #: cache words, and replica words for helper modules that only read the replica

@@ -62,7 +62,7 @@ class _FlowRule(ProjectRule):
 
     vocabulary = REPLICA_VOCABULARY
     facts_key = "replica-flow"  # one dataflow, published once for all three rules
-    shared = (FLOW_GRAPH,)
+    shared_structures = (FLOW_GRAPH,)
     #: judge functions calling other modules only in the project phase, where a helper
     #: may turn out to take a lock (a finding on local evidence alone could be wrong)
     needs_callees: ClassVar[bool] = False

@@ -147,7 +147,7 @@ class ProjectRule(Rule):
     #: The project structures this rule reads (scalelint.project.ProjectIndex.derived
     #: names): the runner keeps each one until its last reader has run. A structure
     #: not declared is only built again when read (the same value, more time).
-    shared: ClassVar[tuple[str, ...]] = ()
+    shared_structures: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def facts_name(cls) -> str:

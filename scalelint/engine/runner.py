@@ -513,7 +513,7 @@ class Runner:
         contexts computed after them, read."""
         from scalelint.model.connections import summaries
 
-        shared = {name for rule_cls in later for name in getattr(rule_cls, "shared", ())}
+        shared = {name for rule_cls in later for name in getattr(rule_cls, "shared_structures", ())}
         if self._summaries:
             shared.add(summaries.CALL_GRAPH)
         return shared
