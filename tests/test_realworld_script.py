@@ -211,3 +211,15 @@ def test_holdout_must_be_a_boolean(realworld, tmp_path: Path) -> None:
     manifest.write_text(HOLDOUT_MANIFEST.replace("holdout = true", 'holdout = "yes"'))
     with pytest.raises(realworld.BenchInputError, match="holdout must be true or false"):
         realworld.load_manifest(manifest)
+
+
+def test_a_scalelint_that_cannot_run_is_an_error_not_an_empty_report(realworld, tmp_path: Path, monkeypatch) -> None:
+    import subprocess
+
+    def failed(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, stdout="", stderr="python: No module named scalelint\n")
+
+    monkeypatch.setattr(realworld.subprocess, "run", failed)
+    app = realworld.App(name="shop", repo="o/shop", commit="0" * 40, framework="django", paths=("shop",))
+    with pytest.raises(realworld.BenchInputError, match=r"shop: scalelint failed with exit code 1 \(python: No module named scalelint\)"):
+        realworld.run_scalelint(app, tmp_path)

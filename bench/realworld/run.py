@@ -244,6 +244,9 @@ def run_scalelint(app: App, root: Path) -> list[Finding]:
     """scalelint's findings on one checked-out application."""
     command = [sys.executable, "-m", "scalelint", "check", "--output-format", "json", "--no-cache", "--exit-zero", *app.paths]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    if not result.stdout.strip() and result.returncode != 0:  # e.g. scalelint not installed here
+        last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BenchInputError(f"{app.name}: scalelint failed with exit code {result.returncode} ({last_line})")
     try:
         report = json.loads(result.stdout or "[]")
     except json.JSONDecodeError as error:
