@@ -87,7 +87,7 @@ class Graph:
         self._under_lock: dict[str, bool] = {}
         self._writes: dict[str, list[EffectiveWrite]] = {}
         self._events: dict[str, list] = {}
-        self._busy: dict[str, set[str]] = {"r": set(), "w": set(), "e": set()}
+        self._busy: dict[str, set[str]] = {"r": set(), "w": set(), "e": set(), "s": set()}
 
     # -- records by key ---------------------------------------------------------------
     def flow_of(self, key: str) -> ModuleFlow:
@@ -168,13 +168,20 @@ class Graph:
         """What a call site evaluates to, in the caller's terms."""
         site = self.site(key)
         callee = self.lookup(site.callee) if site is not None else None
-        if site is None or callee is None or callee.key in stack or len(stack) >= MAX_DEPTH:
+        busy = self._busy["s"]
+        if site is None or callee is None or callee.key in stack or len(stack) >= MAX_DEPTH or key in busy:
             return EMPTY
-        returned = self.returns(callee, stack + (callee.key,))
-        if not returned:
-            return EMPTY
-        substituted = self.substitute(returned, site, callee, intrinsic=True, stack=stack)
-        return self.resolve(substituted, stack + (callee.key,))
+        # a site whose argument is its own result (``conn = wrap(conn)`` in a loop) is
+        # re-entered through its arguments without the stack growing: answer nothing there
+        busy.add(key)
+        try:
+            returned = self.returns(callee, stack + (callee.key,))
+            if not returned:
+                return EMPTY
+            substituted = self.substitute(returned, site, callee, intrinsic=True, stack=stack)
+            return self.resolve(substituted, stack + (callee.key,))
+        finally:
+            busy.discard(key)
 
     def returns(self, fn: FunctionFlow, stack: tuple[str, ...] = ()) -> frozenset[Label]:
         """What a function returns, in terms of its own parameters."""
