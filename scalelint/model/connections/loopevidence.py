@@ -68,26 +68,19 @@ class LoopEvidence:
     """What a loop iterates, and what else each round waits on."""
 
     source: str
-    #: the network I/O each round also does ("http", "mail", ...), else ""
+    #: the network I/O each round also does ("http", "mail", ...), else "" (asked only of strong sources)
     io: str = ""
 
     @property
     def strong(self) -> bool:
         return self.source in STRONG and not self.io
 
-    def why(self) -> str:
-        if self.io:
-            return f"each round also does network I/O ({self.io})"
-        return {
-            PINNED: "the loop walks the rows of one parent", RELATION: "the loop walks a relation of one object",
-            PARAMETER: "the loop walks a parameter of unknown size", LOCAL: "the loop walks a local collection",
-        }.get(self.source, "")
-
 
 def loop_evidence(fn: "FunctionModel", loop: cst.CSTNode, iterable: cst.BaseExpression, local: Values) -> LoopEvidence:
     """The evidence for a query in ``loop`` (a ``for`` statement or comprehension over ``iterable``)."""
     source = _Classifier(fn, local, _outer_targets(fn, loop)).of(iterable, 0)
-    return LoopEvidence(source, _round_io(fn, loop))
+    # weak already: the loop body's calls need no classifying
+    return LoopEvidence(source, _round_io(fn, loop) if source in STRONG else "")
 
 
 class _Classifier:
