@@ -1156,7 +1156,10 @@ class QueryInLoop(ProjectRule):
     class Customer(models.Model):
         name = models.TextField()
 
-    def names(orders):
+    class Order(models.Model):
+        customer_id = models.IntegerField()
+
+    def names(orders: list[Order]):
         return [Customer.objects.get(id=o.customer_id).name for o in orders]
     ```
 
@@ -1180,7 +1183,10 @@ class QueryInLoop(ProjectRule):
     class Customer(models.Model):
         name = models.TextField()
 
-    def names(orders):
+    class Order(models.Model):
+        customer_id = models.IntegerField()
+
+    def names(orders: list[Order]):
         customers = Customer.objects.in_bulk([o.customer_id for o in orders])
         return [customers[o.customer_id].name for o in orders]
     ```
