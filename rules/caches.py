@@ -6,7 +6,7 @@ from typing import Any
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety, Related
+from scalelint.core.findings import Confidence, Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.caches.cachefacts import FileFacts
@@ -404,6 +404,16 @@ class CriticalDataInEvictingCache(_CacheRule):
     `critical-caches` names clients or Django cache aliases backed by a
     no-eviction store (never reported); `evicting-caches` names clients known
     to evict (reported even when the library alone would not tell).
+
+    Sessions, tokens, login-failure counters, replay markers and OAuth codes
+    are reported at high confidence wherever they are written. Reported at low
+    confidence (shown with `--min-confidence low`) when the data is a lock, a
+    rate-limit counter or an idempotency/de-dup marker, or a throttle class,
+    and nothing names an authentication path: neither the key, the key
+    variable, the function or class writing it, nor a throttle's class names
+    or `scope` contain a word such as login, sign-in, password, auth, OTP or
+    MFA. Losing those costs one extra window of requests or one duplicate
+    job; on a login path it lets password guessing resume.
     """
 
     code = "SL303"
@@ -433,6 +443,7 @@ class CriticalDataInEvictingCache(_CacheRule):
                 op.call,
                 f"{write.data.what} {write.key} written to {op.client.spelled} ({eviction}), which evicts under "
                 f"memory pressure: {write.data.loss}; keep it in a no-eviction store or the database",
+                confidence=Confidence.HIGH if write.strong else Confidence.LOW,
             )
 
     def check_module(self, module: ModuleModel) -> None:
@@ -454,6 +465,7 @@ class CriticalDataInEvictingCache(_CacheRule):
                     f"{throttle.info.name} ({throttle.library.rsplit('.', 1)[-1]}) counts requests in "
                     f"{throttle.client.spelled} ({eviction}), which evicts under memory pressure: {loss}; "
                     f"set its `cache` to a no-eviction cache",
+                    confidence=Confidence.HIGH if throttle.auth_path else Confidence.LOW,
                 )
 
 

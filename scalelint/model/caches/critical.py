@@ -163,7 +163,8 @@ class CriticalReader:
                 continue  # not a throttle, or its throttle ancestor here is where a cache is set
             client = self._throttle_cache(chain)
             if client is not None:
-                yield Throttle(info, client, library, names_auth_path(*(c.name for c in chain), *_scopes(chain)))
+                family = chain + _descendants(info, classes)
+                yield Throttle(info, client, library, names_auth_path(*(c.name for c in family), *_scopes(family)))
 
     def _throttle_cache(self, chain: list["ClassInfo"]) -> CacheClient | None:
         for info in chain:
@@ -191,6 +192,12 @@ def _scopes(chain: list["ClassInfo"]) -> Iterator[str]:
                     text = string_value(small.value)
                     if text:
                         yield text
+
+
+def _descendants(info: "ClassInfo", classes: dict[str, "ClassInfo"]) -> list["ClassInfo"]:
+    """The classes of the module deriving from ``info`` (a reported base counts for them too)."""
+    return [other for other in classes.values()
+            if other is not info and any(c is info for c in _chain(other, classes)[1:])]
 
 
 def _throttle_ancestor(ancestors: list["ClassInfo"]) -> bool:
