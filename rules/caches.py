@@ -14,6 +14,7 @@ from scalelint.model.caches.cachekeys import HOLE, templates_match
 from scalelint.model.caches.keybounds import bounded_key
 from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
 from scalelint.model.caches.critical import CriticalReader
+from scalelint.model.entrypoints import runs_at_startup
 from scalelint.model.function import FunctionModel
 from scalelint.model.module import ModuleModel
 from scalelint.model.settings import setting_text
@@ -692,6 +693,12 @@ class BlockingKeyScan(_CacheRule):
 
     ## Configuration
     `cache-clients` names project redis clients the conventions do not reveal.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    scan runs once at process start-up: in `AppConfig.ready()`, an app
+    factory or start-up hook, or the constructor of a long-lived worker,
+    service or receiver class. It blocks Redis once per process start, not
+    per request.
     """
 
     code = "SL305"
@@ -706,7 +713,8 @@ class BlockingKeyScan(_CacheRule):
         for op in cache_model(fn.module).ops(fn):
             lib = op.client.library
             if op.method == "delete_pattern" and lib in (catalog.DJANGO_CACHE, catalog.UNKNOWN_CACHE):
-                self.report(op.call, f"{op.client.spelled}.delete_pattern() walks every key in the cache on each call; use key sets or versioned prefixes")
+                self.report(op.call, f"{op.client.spelled}.delete_pattern() walks every key in the cache on each call; use key sets or versioned prefixes",
+                            confidence=Confidence.LOW if runs_at_startup(fn) else Confidence.HIGH)
                 continue
             if op.method != "keys" or (lib is catalog.UNKNOWN_CACHE and not _glob(op)):
                 continue
@@ -719,6 +727,7 @@ class BlockingKeyScan(_CacheRule):
                 f"{op.client.spelled}.keys({pattern}) runs KEYS, O(total keys), blocking Redis for every client; "
                 f"use {scan}() in a background job, key sets or versioned prefixes",
                 fix=fix,
+                confidence=Confidence.LOW if runs_at_startup(fn) else Confidence.HIGH,
             )
 
     def _fix(self, op: CacheOp, parents: dict[int, cst.CSTNode]) -> Fix | None:
