@@ -237,6 +237,11 @@ class CacheSetWithoutTtl(_CacheRule):
     evict, whose keys are meant to persist) are left alone. Omitted timeouts
     that fall back to a configured default (Django, Flask-Caching, aiocache)
     are not reported.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    same function writes, with an expiry, a companion key built from this
+    one (`f"{key}/timeout"`): the code tracks freshness with the companion
+    and keeps the value as a fallback on purpose.
     """
 
     code = "SL302"
@@ -259,7 +264,8 @@ class CacheSetWithoutTtl(_CacheRule):
                 continue
             if op.method in op.client.library.ttl_less_writes and not self._read_back(op, fn):
                 continue  # a write-only structure (a queue, a log) is drained by its consumer
-            self.report(op.call, self._message(op))
+            weak = self._timed_companion(op, fn)
+            self.report(op.call, self._message(op), confidence=Confidence.LOW if weak else Confidence.HIGH)
         for memo in cache_model(fn.module).memos(fn):
             message = self._memo_message(memo)
             if message:
@@ -299,6 +305,23 @@ class CacheSetWithoutTtl(_CacheRule):
             and (anywhere or other.stmt.ordinal > op.stmt.ordinal)
             and self._same_key(op, other)
             for other in pool
+        )
+
+    @staticmethod
+    def _timed_companion(op: CacheOp, fn: FunctionModel) -> bool:
+        """The function also writes, with an expiry, a key built from this one
+        (``f"{key}/timeout"``): freshness is tracked by the companion, and the
+        value kept on purpose as a fallback."""
+        if not op.template or HOLE not in op.template:
+            return False
+        cm = cache_model(fn.module)
+        name = op.key.value if isinstance(op.key, cst.Name) else None
+        return any(
+            other is not op and other.method in catalog.CACHE_WRITES and other.expiry() == "ttl" and (
+                (other.template and other.template != op.template and other.template.startswith(op.template))
+                or (name is not None and other.key is not None and name in _key_names(cm, fn, other))
+            )
+            for other in cm.ops(fn)
         )
 
     def _trimmed(self, op: CacheOp, fn: FunctionModel) -> bool:
@@ -351,6 +374,17 @@ class CacheSetWithoutTtl(_CacheRule):
             if isinstance(store, cst.Dict) or (isinstance(store, cst.Call) and dotted(store.func) == "dict" and not store.args):
                 return f"@{memo.method} over a plain dict: {memo.fn.name}() results are kept forever with no bound"
         return None
+
+
+def _key_names(cm: Any, fn: FunctionModel, op: CacheOp) -> set[str]:
+    """The names a key expression is built from, through one local binding
+    (``timeout_key = f"{jwk_key}/timeout"`` -> timeout_key, jwk_key)."""
+    names = {n.value for n in walk(op.key) if isinstance(n, cst.Name)}
+    for name in list(names):
+        value = cm.binding(fn, name, op.stmt.ordinal)
+        if value is not None:
+            names |= {n.value for n in walk(value) if isinstance(n, cst.Name)}
+    return names
 
 
 class CriticalDataInEvictingCache(_CacheRule):
