@@ -20,7 +20,7 @@ from scalelint.model import catalog, dbops
 from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.caches.counters import read_modify_writes
-from scalelint.model.caches.keybounds import bounded_key
+from scalelint.model.caches.keybounds import bounded_key, names_host, per_host_pattern
 from scalelint.model.connections.work import Transaction, mentions, work_of
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.entities import EntityWrite
@@ -674,6 +674,13 @@ class CacheRoundTripsInLoop(Rule):
 
     ## Configuration
     `cache-clients` names project cache clients the conventions do not reveal.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    loop walks the deployment's own hosts or processes: the loop variable the
+    key is built from names a host, node, instance, worker or server
+    (`PREFIX + "_instance_" + instance`), or the loop runs over a key scan
+    whose wildcard stands for one (`scan_iter(PREFIX + "_instance_*")`).
+    Those are a handful of keys, however large the data grows.
     """
 
     code = "SL307"
@@ -699,10 +706,14 @@ class CacheRoundTripsInLoop(Rule):
                 continue
             if op.method in catalog.CACHE_DELETES and not _scans_keys(iterable):
                 continue  # invalidation loops run over a handful of keys; a key scan can be any size
+            cm = cache_model(fn.module)
+            per_host = all(names_host(t) for t in targets if mentions(op.key, {t})) or (
+                _scans_keys(iterable) and bool(iterable.args)
+                and per_host_pattern(cm, iterable.args[0].value, fn, op.stmt.ordinal))
             self.report(op.call, (
                 f"{op.client.spelled}.{op.method}() runs once per item of `{_code(iterable)}`: one cache round trip "
                 f"each, sequentially; use {batch} for the whole collection"
-            ))
+            ), confidence=Confidence.LOW if per_host else Confidence.HIGH)
 
 
 def _scans_keys(iterable: cst.BaseExpression) -> bool:
