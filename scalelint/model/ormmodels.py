@@ -56,6 +56,8 @@ def _model_facts(module: ModuleModel) -> list[dict[str, Any]]:
             fact["mg"] = reader.managers
         if reader.uniques:
             fact["u"] = reader.uniques
+        if reader.overrides_save:
+            fact["s"] = 1
         out.append(fact)
     return out
 
@@ -180,6 +182,12 @@ class _ClassReader:
         for stmt in self._class_level_values():
             found.extend(self._declared_constraints(*stmt))
         return [list(f) for f in sorted({tuple(sorted({field_stem(n) for n in f})) for f in found if f})]
+
+    @property
+    def overrides_save(self) -> bool:
+        """The class body defines ``save()``: saving a row runs project code beyond
+        the INSERT/UPDATE (a broadcast, a notification, derived rows)."""
+        return any(isinstance(stmt, cst.FunctionDef) and stmt.name.value == "save" for stmt in self.node.body.body)
 
     def _one_to_one(self, call: cst.Call) -> bool:
         """A Django ``OneToOneField``: a foreign key with a unique constraint."""
@@ -424,6 +432,7 @@ class ModelClass:
     own: list[dict[str, Any]]
     managers: list[list[str]] = field(default_factory=list)  # [attribute, class, qualified class]
     uniques: list[list[str]] = field(default_factory=list)  # field sets under a unique constraint
+    saves: bool = False  # the class body overrides save()
 
 
 @dataclass
@@ -450,7 +459,7 @@ class ModelIndex:
         self.by_name: dict[str, list[ModelClass]] = {}
         for fact in facts:
             cls = ModelClass(fact["c"], fact["q"], fact.get("b", []), fact.get("orm", ""), fact.get("r", []),
-                             fact.get("mg", []), fact.get("u", []))
+                             fact.get("mg", []), fact.get("u", []), bool(fact.get("s")))
             if cls.qual in self.classes:
                 continue
             self.classes[cls.qual] = cls
@@ -488,6 +497,18 @@ class ModelIndex:
         entity names several models that disagree."""
         found = [self._uniques(c) for c in self.classes.values() if entity_name(c.name) == entity]
         return found[0] if found and all(f == found[0] for f in found) else []
+
+    def save_runs_code(self, entity: str) -> bool:
+        """Whether saving a row of ``entity`` runs a ``save()`` the project overrides
+        (in the model or a project base): an insert then does more than add a row.
+        False when the entity names several models that disagree."""
+        found = [self._saves(c) for c in self.classes.values() if entity_name(c.name) == entity]
+        return bool(found) and all(found)
+
+    def _saves(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> bool:
+        if cls.saves:
+            return True
+        return cls.qual not in seen and any(self._saves(base, seen | {cls.qual}) for base in self._bases(cls))
 
     def _uniques(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> list[frozenset[str]]:
         out = [frozenset(f) for f in cls.uniques]
