@@ -370,6 +370,22 @@ class CheckThenActWithoutLock(_FlowRule):
     `lock-helpers` names the project's lock helpers that the body alone does
     not show (`lock-helpers = ["app.locks.acquire"]`, matched as spelled,
     qualified or by the last name): a function calling one is serialised.
+
+    Reported at high confidence (the default `min-confidence`) when the write
+    consumes or changes what the check read: a value or total compared with a
+    threshold then written back or added to (a balance, a stock, seats, a
+    quota, `count() >= capacity` before an insert), a state checked then moved
+    on. Reported at low confidence (shown with `min-confidence = "low"` or
+    `--min-confidence low`) when the check is a lookup before inserting the
+    row it looked for (`exists()`, `first() is None`, `get()` with
+    `DoesNotExist`, a count compared with 0 or 1 only): the race can only add
+    a duplicate, which a unique constraint turns into an `IntegrityError` and
+    which otherwise is often harmless or has a single writer (a per-item
+    task). Such a lookup stays at high confidence when it runs in a request
+    handler (a view), no unique constraint covers the fields it compares, and
+    the inserted model overrides `save()` (itself or through a project base):
+    a double submit then stores the row twice and repeats what its save does
+    (a broadcast, a notification, derived rows).
     """
 
     code = "SL202"
