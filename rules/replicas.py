@@ -383,9 +383,10 @@ class CheckThenActWithoutLock(_FlowRule):
     which otherwise is often harmless or has a single writer (a per-item
     task). Such a lookup stays at high confidence when it runs in a request
     handler (a view), no unique constraint covers the fields it compares, and
-    the inserted model overrides `save()` (itself or through a project base):
-    a double submit then stores the row twice and repeats what its save does
-    (a broadcast, a notification, derived rows).
+    the inserted model overrides `save()` in its own body (one inherited
+    from a base every model shares, setting audit fields, does not count): a
+    double submit then stores the row twice and repeats what its save does (a
+    broadcast, a notification, derived rows).
     """
 
     code = "SL202"

@@ -52,10 +52,30 @@ MODELS = '''
 '''
 
 
-def test_a_save_override_in_the_model_or_a_project_base_runs_code() -> None:
+def test_a_save_override_of_the_model_itself_runs_code() -> None:
+    """A model's own ``save()`` counts; one inherited from a base every model shares
+    (audit fields) does not, nor does another method."""
     models = _models(MODELS)
-    assert models.save_runs_code("boost") and models.save_runs_code("own") and models.save_runs_code("base")
+    assert models.save_runs_code("own") and models.save_runs_code("base")
+    assert not models.save_runs_code("boost")
     assert not models.save_runs_code("plain") and not models.save_runs_code("unknown")
+
+
+def test_a_class_of_project_bases_overriding_save_is_published() -> None:
+    """``class Boost(ActivityMixin, Status)`` with a ``save()`` and relation fields of a
+    project wrapper: its bases are project classes, so it may be a model."""
+    models = _models('''
+        from app.base import Status
+
+        class Boost(Status):
+            def save(self, *args, **kwargs):
+                super().save(*args, **kwargs)
+
+        class Helper(Status):
+            def render(self):
+                pass
+    ''')
+    assert models.save_runs_code("boost") and not models.save_runs_code("helper")
 
 
 VIEWS = '''

@@ -45,7 +45,7 @@ def _model_facts(module: ModuleModel) -> list[dict[str, Any]]:
         orm = reader.orm
         rels = reader.relations()
         bases = reader.project_bases
-        if not (orm or rels or (bases and reader.declares_columns)):
+        if not (orm or rels or (bases and (reader.declares_columns or reader.overrides_save))):
             continue
         fact: dict[str, Any] = {"c": info.name, "q": reader.qual, "b": bases}
         if orm:
@@ -499,16 +499,13 @@ class ModelIndex:
         return found[0] if found and all(f == found[0] for f in found) else []
 
     def save_runs_code(self, entity: str) -> bool:
-        """Whether saving a row of ``entity`` runs a ``save()`` the project overrides
-        (in the model or a project base): an insert then does more than add a row.
-        False when the entity names several models that disagree."""
-        found = [self._saves(c) for c in self.classes.values() if entity_name(c.name) == entity]
+        """Whether the model read as ``entity`` overrides ``save()`` in its own body:
+        inserting its row then does what that model alone does (a broadcast, derived
+        rows). A ``save()`` inherited from a project base every model shares (audit
+        fields, timestamps) says nothing about this row. False when the entity names
+        several models that disagree."""
+        found = [c.saves for c in self.classes.values() if entity_name(c.name) == entity]
         return bool(found) and all(found)
-
-    def _saves(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> bool:
-        if cls.saves:
-            return True
-        return cls.qual not in seen and any(self._saves(base, seen | {cls.qual}) for base in self._bases(cls))
 
     def _uniques(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> list[frozenset[str]]:
         out = [frozenset(f) for f in cls.uniques]
