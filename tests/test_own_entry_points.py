@@ -158,3 +158,29 @@ def test_statistics_count_what_own_migration_steps_dropped(tmp_path: Path) -> No
         '[tool.scalelint]\ncontexts = { migration = true }\nmin-confidence = "low"\n', encoding="utf-8")
     done = _scalelint(root, "check", ".", "--select", "SL104", "--statistics", "--no-cache")
     assert "Found 7 findings" in done.stdout, done.stdout  # configured to check migrations: all reported
+
+
+def test_a_command_left_unparsed_still_places_the_methods_it_calls(tmp_path: Path) -> None:
+    """A management command in which no selected rule's vocabulary appears is
+    read from its text: ``process = Refresher(); process.run()`` reaches the
+    method, so the loop it holds takes the command's one-shot context whatever
+    rules are selected (only SL104 here; every rule parses the command anyway)."""
+    from helpers import lint_tree
+
+    app = tmp_path / "app"
+    (app / "management" / "commands").mkdir(parents=True)
+    for init in (app / "__init__.py", app / "management" / "__init__.py", app / "management" / "commands" / "__init__.py"):
+        init.write_text("")
+    (app / "refresh.py").write_text(
+        "from django.db import models\n\n\nclass Customer(models.Model):\n    name = models.TextField()\n\n\n"
+        "class Order(models.Model):\n    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)\n"
+        "    kind = models.TextField()\n\n\nclass Refresher:\n    def run(self, kinds):\n"
+        "        for order in Order.objects.filter(kind__in=kinds):\n"
+        "            Customer.objects.get(id=order.customer_id)\n"
+    )
+    (app / "management" / "commands" / "refresh_bugs.py").write_text(
+        "from app.refresh import Refresher\n\n\ndef handle():\n    process = Refresher()\n    process.run([])\n"
+    )
+    assert [f.code for f in lint_tree(tmp_path, "SL104")] == []
+    (app / "views.py").write_text("from app.refresh import Refresher\n\n\ndef view(request):\n    Refresher().run([])\n")
+    assert [(Path(f.path).name, f.code) for f in lint_tree(tmp_path, "SL104")] == [("refresh.py", "SL104")]

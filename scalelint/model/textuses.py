@@ -40,13 +40,25 @@ def text_uses(text: str, module: str, package: bool, context: str = "request") -
         if refs or byname:
             facts["context"] = context
         if refs:
-            facts["functions"] = {MODULE_CODE: [1, None, refs, None, 1, ""]}
+            facts["functions"] = {MODULE_CODE: [1, None, refs + _method_refs(text, refs), None, 1, ""]}
     else:
         facts["refs"] = refs
         facts["dyn"] = list(dict.fromkeys(_METHOD_CALL.findall(text)))
     facts["byname"] = byname
     facts = {key: value for key, value in facts.items() if value}
     return facts if len(facts) > 1 else None
+
+
+def _method_refs(text: str, refs: list[str]) -> list[str]:
+    """``Class.method`` for each imported class and each method name the text
+    calls (``process = BugProcess(); process.run()``): without a parse the
+    receiver is unknown, so every pairing stands for a call it may make (a
+    pairing naming no method reaches nothing)."""
+    classes = [ref for ref in refs if ref.rsplit(".", 1)[-1][:1].isupper()]
+    if not classes:
+        return []
+    methods = dict.fromkeys(m for m in _METHOD_CALL.findall(text) if not m.startswith("__"))
+    return [f"{cls}.{method}" for cls in classes for method in methods]
 
 
 #: what makes part of a request module's text an entry point of another context, seen
