@@ -433,6 +433,9 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: methods that make an existing key expire (Redis ``expire(key, 0)``): an invalidation
+#: when a helper calls them after a write. Not ``touch``: Django's and memcached's extend a key
+CACHE_EXPIRES = frozenset({"expire", "pexpire", "expireat", "pexpireat"})
 #: SL204: writes that store a value computed on a miss under one key (what a builder does)
 CACHE_FILLS = frozenset({"set", "setex", "psetex", "add", "setnx", "getset", "replace"})
 #: SL204: cache calls that run their default on a miss and store what it returns
@@ -539,18 +542,34 @@ class CriticalData:
 
     what: str  # how a finding names it ("rate-limit counter")
     loss: str  # what an eviction does to the application
+    #: losing it lets someone in or logs someone out (sessions, tokens, login
+    #: counters, replay markers): strong evidence alone. The others (locks,
+    #: quotas, de-dup markers) are strong only on an authentication path.
+    guards_access: bool = False
 
 
 CRITICAL_DATA: dict[str, CriticalData] = {
-    "session": CriticalData("session", "its users are logged out"),
+    "session": CriticalData("session", "its users are logged out", guards_access=True),
     "lock": CriticalData("lock", "two workers take the same lock"),
-    "token": CriticalData("token", "the clients holding it are rejected"),
+    "token": CriticalData("token", "the clients holding it are rejected", guards_access=True),
     "rate limit": CriticalData("rate-limit counter", "the counts reset, so the limit no longer holds an attacker back"),
-    "login failure": CriticalData("login-failure counter", "brute-force throttling resets and password guessing resumes"),
-    "replay": CriticalData("replay marker", "a used code, nonce or token is accepted again"),
-    "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed"),
+    "login failure": CriticalData("login-failure counter", "brute-force throttling resets and password guessing resumes",
+                                  guards_access=True),
+    "replay": CriticalData("replay marker", "a used code, nonce or token is accepted again", guards_access=True),
+    "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed",
+                               guards_access=True),
     "idempotency": CriticalData("idempotency key", "a retried request runs twice"),
 }
+#: words naming an authentication path (a key, the function writing it, its
+#: class, a throttle's class or scope): a lock, quota or marker there guards
+#: guessing of a secret, not only load. Also matched as two joined words
+#: (``sign_in`` -> signin, ``two_factor`` -> twofactor). Sending verification
+#: e-mails is a quota on sending, not a guess of a secret: not listed.
+AUTH_PATH_WORDS = frozenset({
+    "login", "logins", "logon", "signin", "password", "passwords", "passwd", "passcode", "passphrase",
+    "auth", "authentication", "authenticate", "otp", "totp", "hotp", "mfa", "2fa", "twofactor",
+    "bruteforce", "credential", "credentials",
+})
 #: ORM writes that return the row they find (or insert)
 ROW_FETCHING_WRITES = frozenset({"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"})
 #: a key word (first word of a key, or part of the key variable's name) -> the kind of critical data
@@ -584,6 +603,8 @@ DRF_THROTTLE_CLASSES = frozenset({
     "rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.ScopedRateThrottle",
 })
 DRF_THROTTLE_CACHE_ATTR = "cache"
+#: the attribute naming a throttle's rate in settings (``scope = "login"``)
+DRF_THROTTLE_SCOPE_ATTR = "scope"
 #: calls that read a setting from the environment with a fallback: qualified
 #: name -> position of the fallback argument (None: only as ``default=``)
 ENV_READERS: dict[str, int | None] = {
@@ -792,6 +813,8 @@ TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 #: methods of a task that build its signature (``task.s(x).delay()``, ``task.signature(...).apply_async()``)
 TASK_SIGNATURE_METHODS = frozenset({"s", "si", "signature"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
+#: client methods whose only point is to check a connection can be opened (a health probe)
+CONNECTIVITY_CHECKS = frozenset({"ping"})
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
 #: task decorators (last name) that may register a task under a name of its own
@@ -987,6 +1010,26 @@ SCHEMA_DDL_CALLS = frozenset(
     for name in ("DropTable", "CreateTable", "DropSchema", "CreateSchema", "DropConstraint", "AddConstraint",
                  "DropIndex", "CreateIndex")
 )
+#: an application's own schema migrations, run by its own runner (not Django, not Alembic):
+#: modules of these names (``db/migrations.py``, ``migrate.py``) or in packages of these names
+MIGRATION_MODULE_NAMES = frozenset({"migrations", "migrate", "migration"})
+#: ... whose functions are named ``m001_add_index``, ``m12_backfill``, ``migrate_users``,
+#: ``upgrade_v2`` (a regular expression on the name) ...
+MIGRATION_FUNCTION_NAME = r"^_?(?:m\d+(?:_\w*)?|(?:migrate|upgrade|downgrade)_\w+|(?:upgrade|downgrade))$"
+#: ... and take the database they migrate (a parameter of one of these names, or annotated
+#: with one of these classes)
+MIGRATION_HANDLE_PARAMS = frozenset({
+    "db", "database", "conn", "connection", "con", "cursor", "cur", "session", "engine", "bind",
+    "migrator", "dbconn", "db_conn", "db_session",
+})
+MIGRATION_HANDLE_TYPES = frozenset({
+    "Connection", "AsyncConnection", "Session", "AsyncSession", "Engine", "AsyncEngine", "Cursor", "Database",
+})
+#: a command-line main: it parses the command line with one of these parsers ...
+ARGUMENT_PARSERS = frozenset({"argparse.ArgumentParser", "optparse.OptionParser"})
+#: ... calling one of these methods on it, or takes (``main(argv=sys.argv)``) the process's argv
+PARSE_ARGS_METHODS = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args"})
+PROCESS_ARGV = "sys.argv"
 #: decorators making a function a CLI command (``@click.command()``, ``@app.cli.command()``)
 CLI_DECORATOR_NAMES = frozenset({"command", "group"})
 #: libraries whose ``.command``/``.group`` decorators declare CLI commands
