@@ -116,3 +116,27 @@ def test_stage_split_charges_every_stage_once(tmp_path: Path, bench_modules) -> 
     assert stages["parse"] > 0
     # nested stages are charged to the inner one only: counted twice, the rest would go negative
     assert all(seconds >= 0 for seconds in stages.values())
+
+
+def test_memory_probe_prints_each_project_rule_and_the_sites_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "views.py").write_text(
+        "import helpers\n\n\ndef pay(order_id):\n    order = Order.objects.using('replica').get(id=order_id)\n"
+        "    order.paid = True\n    order.save()\n    helpers.notify()\n")
+    (tmp_path / "helpers.py").write_text("import requests\n\n\ndef notify():\n    requests.post('http://x')\n")
+    sys.path.insert(0, str(BENCH))
+    try:
+        import io
+
+        import memory_probe
+
+        out = io.StringIO()
+        found = memory_probe.probe(str(tmp_path), jobs=1, top=frozenset({"SL201"}), out=out)
+    finally:
+        sys.path.remove(str(BENCH))
+        sys.modules.pop("memory_probe", None)
+    lines = out.getvalue().splitlines()
+    assert found >= 1 and lines[0].startswith("project phase start") and lines[-1].startswith("project phase end")
+    codes = [line.split()[0] for line in lines if line.startswith("SL")]
+    assert {"SL101", "SL201", "SL306"} <= set(codes) and len(codes) == len(set(codes))
+    after = lines.index(next(line for line in lines if line.startswith("SL201")))
+    assert " KB " in lines[after + 1]  # the allocation sites listed after SL201

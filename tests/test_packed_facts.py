@@ -106,3 +106,61 @@ def test_a_structure_that_later_rules_declare_is_built_once(tmp_path: Path, monk
     Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], use_cache=False, jobs=1)).run()
     assert builds.count("flow-graph") == 1
     assert builds.count("summaries") <= 1
+
+
+def test_the_call_graph_keeps_compact_function_records() -> None:
+    from scalelint.model.connections.summaries import CallGraph
+
+    events = [["q", [2, 4, 2, 9], 1], ["d", "isdigit", [3, 1, 3, 9], "ch.isdigit()"]]
+    arms = [[1, [[5, 0]], -1]]
+    published = [("a.py", {"module": "a", "classes": {"C": []}, "functions": {
+        "f": [1, None, ["a.g"], None, 3, "e", [], [], {}, events, arms],
+        "g": [5, ["requests.get()", "http", 6, 0], [], None, 6, "", [], [], {}],
+    }})]
+    graph = CallGraph(published)
+    f, g = graph.functions["a.f"], graph.functions["a.g"]
+    assert not hasattr(f, "__dict__")  # slotted: one small record per function of the project
+    assert f.events == events and f.arms == arms and f.events is not f.events  # decoded when read
+    assert g.events == [] and g.arms == [] and not g.decorators and not g.enqueues and not g.arguments
+    assert "functions" not in graph.modules["a"] and graph.modules["a"]["classes"] == {"C": []}
+    assert graph.callers == {"a.g": ["a.f"]} and graph.io_chain("a.f") is not None
+    assert published[0][1]["functions"]  # the facts it was given are left as they were
+
+
+def _project_with_both_graphs(tmp_path: Path) -> list:
+    (tmp_path / "views.py").write_text(
+        "import helpers\n\n\ndef pay(order_id):\n    order = Order.objects.using('replica').get(id=order_id)\n"
+        "    order.paid = True\n    order.save()\n    helpers.notify()\n")
+    (tmp_path / "helpers.py").write_text("import requests\n\n\ndef notify():\n    requests.post('http://x')\n")
+    return load_registry().select(["SL101", "SL103", "SL201", "SL202", "SL203", "SL204", "SL306"])
+
+
+def test_the_flow_graph_is_dropped_before_the_call_graph_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = _project_with_both_graphs(tmp_path)
+    live_at_build: dict[str, set[str]] = {}
+    original = ProjectIndex.derived
+
+    def spy(self, name, build):
+        if name not in self._derived:
+            live_at_build.setdefault(name, set(self._derived))
+        return original(self, name, build)
+
+    monkeypatch.setattr(ProjectIndex, "derived", spy)
+    monkeypatch.chdir(tmp_path)
+    Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], use_cache=False, jobs=1)).run()
+    assert live_at_build == {"flow-graph": set(), "summaries": set()}
+
+
+def test_project_findings_keep_the_registered_order_of_the_rules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = _project_with_both_graphs(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    def run() -> list[tuple[str, int, str]]:
+        found = Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], use_cache=False, jobs=1)).run().findings
+        return [(f.path, f.line, f.code) for f in found]
+
+    reordered = run()
+    monkeypatch.setattr(Runner, "_lifetime_order", lambda self, registered: list(range(len(registered))))
+    assert reordered == run() and {code for _, _, code in reordered} >= {"SL201"}

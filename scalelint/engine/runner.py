@@ -505,11 +505,14 @@ class Runner:
             self._inherited = cached[2]
             return [f for f in cached[1] if f.path in reported]
         self._add_unread_facts(index, unread, identities)
-        found: list[Finding] = []
-        ordered = materialize(project_rules)
-        for number, rule_cls in enumerate(ordered):
-            found.extend(self._project_rule(rule_cls, index, reported))
+        registered = materialize(project_rules)
+        order = self._lifetime_order(registered)
+        ordered = [registered[at] for at in order]
+        of_rule: list[list[Finding]] = [[] for _ in registered]
+        for number, at in enumerate(order):
+            of_rule[at] = self._project_rule(registered[at], index, reported)
             index.release(self._still_shared(ordered[number + 1:]))
+        found = [finding for findings in of_rule for finding in findings]
         self._inherited = self._recall("__callers__", index, reported, lambda: self._caller_contexts(index))
         findings = self._in_checked_contexts(found, index, {s.display: s for s in states})
         if self.cache is not None and not self._fixing:
@@ -518,6 +521,17 @@ class Runner:
             self.cache.put_project(key, covered | reported, [f for f in kept if f.path not in reported] + findings,
                                    self._inherited)
         return findings
+
+    def _lifetime_order(self, rules: list) -> list[int]:
+        """The positions of the project rules in the order they run: first those that read none
+        of the structures kept to the end of the phase (the call graph, which
+        the caller contexts read last), then the others, each group in its
+        registered order. A structure only some rules read (the flow graph of
+        SL201-SL203) is then built and dropped before the call graph is built,
+        so the two never live together; the findings are gathered in the
+        registered order, so the order the rules ran in changes nothing else."""
+        lasting = self._still_shared([])
+        return sorted(range(len(rules)), key=lambda at: bool(lasting & set(getattr(rules[at], "shared_structures", ()))))
 
     def _still_shared(self, later: list) -> set[str]:
         """The project structures that the ``later`` rules, or the caller

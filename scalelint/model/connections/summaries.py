@@ -26,10 +26,12 @@ scalelint.model.connections.guards).
 from __future__ import annotations
 
 import ast
+import marshal
 import re
 from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import libcst as cst
 
@@ -479,26 +481,48 @@ class Step:
     category: str = ""  # the I/O's category, on the last step
 
 
-@dataclass
+#: what most functions have: no enqueues, decorators or argument records (shared, never changed)
+_NONE: tuple[Any, ...] = ()
+_NO_ARGUMENTS: Mapping[str, Any] = MappingProxyType({})
+
+
 class _Function:
-    path: str
-    module: str
-    qualname: str
-    line: int
-    io: list[Any] | None
-    targets: list[str]
-    write: list[Any] | None = None  # [label, line]: writes through a session it was given
-    last: int = 0  # the line of its last statement
-    flags: str = ""  # "e": an entry point (scalelint.model.connections.callers), "t": a task-queue task
-    #: [label, line, task, ordinal]: enqueues of tasks the project defines (``app.tasks.send.delay``)
-    enqueues: list[Any] = field(default_factory=list)
-    decorators: list[str] = field(default_factory=list)  # dotted names ("?": not resolvable)
-    #: {"g": guards, "t": target -> call records, "p": keyword parameters} (scalelint.model.connections.guards)
-    arguments: dict[str, Any] = field(default_factory=dict)
-    #: the request session's events in statement order (scalelint.model.connections.ambient)
-    events: list[Any] = field(default_factory=list)
-    #: the ``if`` arms of the events inside some (scalelint.model.connections.ambient.event_arms)
-    arms: list[Any] = field(default_factory=list)
+    """One function of the call graph, built from its summary record. Held for
+    the whole project phase for every function of the project, so it is kept
+    small: slots, empty fields as shared empty values, and the request
+    session's events and their ``if`` arms (most of a record's size, read by
+    few rules) marshalled, decoded each time they are read."""
+
+    __slots__ = ("path", "module", "qualname", "line", "io", "targets", "write", "last", "flags", "enqueues",
+                 "decorators", "arguments", "_events", "_arms")
+
+    def __init__(self, path: str, module: str, qualname: str, line: int, io: list[Any] | None, targets: list[str],
+                 write: list[Any] | None = None, last: int = 0, flags: str = "", enqueues: list[Any] | None = None,
+                 decorators: list[str] | None = None, arguments: dict[str, Any] | None = None,
+                 events: list[Any] | None = None, arms: list[Any] | None = None) -> None:
+        self.path, self.module, self.qualname, self.line = path, module, qualname, line
+        self.io = io
+        self.targets: Sequence[str] = targets or _NONE
+        self.write = write  # [label, line]: writes through a session it was given
+        self.last = last  # the line of its last statement
+        self.flags = flags  # "e": an entry point (scalelint.model.connections.callers), "t": a task-queue task
+        #: [label, line, task, ordinal]: enqueues of tasks the project defines (``app.tasks.send.delay``)
+        self.enqueues: Sequence[Any] = enqueues or _NONE
+        self.decorators: Sequence[str] = decorators or _NONE  # dotted names ("?": not resolvable)
+        #: {"g": guards, "t": target -> call records, "p": keyword parameters} (scalelint.model.connections.guards)
+        self.arguments: Mapping[str, Any] = arguments or _NO_ARGUMENTS
+        self._events = marshal.dumps(events) if events else b""
+        self._arms = marshal.dumps(arms) if arms else b""
+
+    @property
+    def events(self) -> list[Any]:
+        """The request session's events in statement order (scalelint.model.connections.ambient)."""
+        return marshal.loads(self._events) if self._events else []
+
+    @property
+    def arms(self) -> list[Any]:
+        """The ``if`` arms of the events inside some (scalelint.model.connections.ambient.event_arms)."""
+        return marshal.loads(self._arms) if self._arms else []
 
 
 class CallGraph:
@@ -513,7 +537,8 @@ class CallGraph:
             name = facts.get("module")
             if not isinstance(name, str) or name in self.modules:
                 continue
-            self.modules[name] = facts
+            # the function records are kept as _Function only (the module's other facts are small)
+            self.modules[name] = {key: value for key, value in facts.items() if key != "functions"}
             self.paths[name] = path
             for qualname, (line, io, targets, *rest) in facts.get("functions", {}).items():
                 self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, *rest)
