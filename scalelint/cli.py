@@ -91,6 +91,7 @@ def main() -> None:
 @click.option("--trust-local-rules", is_flag=True, help=TRUST_HELP)
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=None, help="Worker processes (0: one per core).")
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--min-confidence", type=click.Choice(["high", "low"]), default=None, help="Report findings of at least this confidence (default: high, or `min-confidence` in the config; low: also those whose harm the code cannot show).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Ignore findings recorded in this baseline file.")
 @click.option("--write-baseline", is_flag=True, help="Record the current findings in the baseline file (--baseline, or `baseline` in the config).")
@@ -166,6 +167,8 @@ def _check(paths: list[str], opts: dict) -> int:
     if not anchor.exists():
         anchor = Path(".")
     config = load_config(opts["config_path"], anchor)
+    if opts["min_confidence"]:
+        config.min_confidence = opts["min_confidence"]
     local = _local_rules(config, opts["trust_local_rules"])
     cache_dir = None
     if not opts["no_cache"]:
@@ -218,10 +221,16 @@ def _check(paths: list[str], opts: dict) -> int:
             baseline.write(baseline_path, report.findings, texts, config.root)
             click.echo(f"scalelint: recorded {len(report.findings)} findings in {baseline_path}", err=True)
             return EXIT_CLEAN
-        kept = baseline.filtered(report.findings, config.root, config.baseline, texts, report.checked, opts["baseline"])
-        report.findings, stale = kept.findings, kept.stale
+        # hidden findings take part, so that their entries do not look stale
+        hidden = set(report.hidden)
+        kept = baseline.filtered(report.findings + report.hidden, config.root, config.baseline, texts,
+                                 report.checked, opts["baseline"])
+        stale = kept.stale
+        report.findings = [f for f in kept.findings if f not in hidden]
+        report.hidden = [f for f in kept.findings if f in hidden]
     if changes is not None and not opts["changed_files_only"]:
         report.findings = [f for f in report.findings if changes.touches(f.path, f.line, f.end_line)]
+        report.hidden = [f for f in report.hidden if changes.touches(f.path, f.line, f.end_line)]
 
     for warning in report.warnings:
         click.echo(f"scalelint: warning: {warning}", err=True)
@@ -262,6 +271,7 @@ def _check(paths: list[str], opts: dict) -> int:
         context_skipped=report.context_skipped,
         context_dropped=report.context_dropped,
         templated=report.templated,
+        hidden=len(report.hidden),
         fixed_codes=report.fixed_codes if opts["show_fixes"] else {},
     )
     output = render(fmt, ctx)

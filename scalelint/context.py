@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import libcst as cst
 
-from scalelint.core.findings import Edit, Finding, Fix, FixSafety, Related, RuleIdentity
+from scalelint.core.findings import Confidence, Edit, Finding, Fix, FixSafety, Related, RuleIdentity
 from scalelint.core.rewrite import StatementIndex, edit_within, parses, render
 from scalelint.model.source import SourceFile
 
@@ -27,10 +27,12 @@ class FileContext(SourceFile):
         fix: Fix | None = None,
         end_node: cst.CSTNode | None = None,
         related: Sequence[Related] = (),
+        confidence: Confidence = Confidence.HIGH,
     ) -> None:
         line, col, end_line, end_col = self.location(node, end_node)
         self.findings.append(
-            Finding(rule.code, rule.name, message, self.path, line, col, end_line, end_col, fix, tuple(related))
+            Finding(rule.code, rule.name, message, self.path, line, col, end_line, end_col, fix, tuple(related),
+                    confidence)
         )
 
     def related(self, node: cst.CSTNode, message: str) -> Related:

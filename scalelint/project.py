@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from scalelint.core.findings import Finding, Fix, Related, RuleIdentity
+from scalelint.core.findings import Confidence, Finding, Fix, Related, RuleIdentity
 
 T = TypeVar("T")
 
@@ -173,10 +173,13 @@ class ProjectReporter:
         message: str,
         fix: Fix | None = None,
         related: Sequence[Related] = (),
+        confidence: Confidence = Confidence.HIGH,
     ) -> None:
-        """``related`` places may lie in any file of the project, reported or not."""
+        """``related`` places may lie in any file of the project, reported or not;
+        ``confidence`` LOW when the code shows the shape but not that it matters."""
         if path not in self.reported_paths:
             return
         self.findings.append(
-            Finding(rule.code, rule.name, message, path, line, column, end_line, end_column, fix, tuple(related))
+            Finding(rule.code, rule.name, message, path, line, column, end_line, end_column, fix, tuple(related),
+                    confidence)
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Sequence
 
-from scalelint.core.findings import FixSafety
+from scalelint.core.findings import Confidence, FixSafety
 from scalelint.core.lazyre import lazy_compile
 
 if TYPE_CHECKING:
@@ -76,8 +76,11 @@ class Rule:
         fix: "Fix | None" = None,
         end_node: "cst.CSTNode | None" = None,
         related: "Sequence[Related]" = (),
+        confidence: Confidence = Confidence.HIGH,
     ) -> None:
-        self._ctx.report(self, node, message, fix=fix, end_node=end_node, related=related)
+        """Report a finding at ``node`` (``confidence`` LOW when the code shows
+        the shape but not that it matters; see scalelint.core.findings.Confidence)."""
+        self._ctx.report(self, node, message, fix=fix, end_node=end_node, related=related, confidence=confidence)
 
     def related(self, node: "cst.CSTNode", message: str) -> "Related":
         """Another place of the file being checked that belongs to a finding."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scalelint.engine.checker import CheckOptions, Checker
 from scalelint.engine.config import Config
-from scalelint.core.findings import Finding
+from scalelint.core.findings import Confidence, Finding
 from scalelint.model.module import Recognition
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.engine.registry import load_registry
@@ -15,6 +15,8 @@ from scalelint.engine.runner import Runner, RunSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")
+#: ``# expect-low: CODE``: reported only at ``min-confidence = "low"``
+EXPECT_LOW = re.compile(r"#\s*expect-low:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")
 
 _REGISTRY = load_registry()
 
@@ -23,9 +25,10 @@ def rules_for(*selectors: str):
     return _REGISTRY.select(list(selectors) if selectors else None)
 
 
-def lint(source: str, *selectors: str, path: str = "example.py", recognition: Recognition | None = None) -> list[Finding]:
+def lint(source: str, *selectors: str, path: str = "example.py", recognition: Recognition | None = None,
+         min_confidence: str = "high") -> list[Finding]:
     """Findings of the selected rules on one source text (project rules see
-    this file as the whole project)."""
+    this file as the whole project), as a run at ``min_confidence`` reports them."""
     rules = rules_for(*selectors)
     checker = Checker(rules, recognition or Recognition())
     result = checker.check(path, source)
@@ -39,7 +42,8 @@ def lint(source: str, *selectors: str, path: str = "example.py", recognition: Re
         for rule in project_rules:
             rule().check_project(index, out)
         findings.extend(out.findings)
-    return sorted(findings, key=Finding.sort_key)
+    minimum = Confidence(min_confidence)
+    return sorted((f for f in findings if f.confidence.shown_at(minimum)), key=Finding.sort_key)
 
 
 def fix(source: str, *selectors: str, unsafe: bool = False, path: str = "example.py") -> str:
@@ -56,20 +60,23 @@ def fix(source: str, *selectors: str, unsafe: bool = False, path: str = "example
     return result.fixed_source if result.fixed_source is not None else source
 
 
-def lint_tree(root: Path, *selectors: str, config: Config | None = None) -> list[Finding]:
+def lint_tree(root: Path, *selectors: str, config: Config | None = None, min_confidence: str | None = None) -> list[Finding]:
     """Findings of a whole directory run through the Runner (project rules included)."""
     config = config or Config(root=root, root_is_project=True)
+    if min_confidence is not None:
+        config.min_confidence = min_confidence
     settings = RunSettings(paths=[str(root)], use_cache=False, jobs=1)
     report = Runner(config, rules_for(*selectors), settings).run()
     assert not report.errors, report.errors
     return report.findings
 
 
-def expected_markers(source: str) -> set[tuple[int, str]]:
-    """(line, code) pairs marked with ``# expect: CODE`` comments."""
+def expected_markers(source: str, low: bool = False) -> set[tuple[int, str]]:
+    """(line, code) pairs marked with ``# expect: CODE`` comments (with ``low``:
+    ``# expect-low: CODE``, the findings reported only at low confidence)."""
     out = set()
     for number, line in enumerate(source.splitlines(), start=1):
-        match = EXPECT.search(line)
+        match = (EXPECT_LOW if low else EXPECT).search(line)
         if match:
             for code in re.split(r"\s*,\s*", match.group("codes")):
                 out.add((number, code))

@@ -38,7 +38,7 @@ UNFIXABLE = textwrap.dedent('''\
         return row
     ''')
 CLEAN = "def add(a, b):\n    return a + b\n"
-JSON_KEYS = {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "fix", "related"}
+JSON_KEYS = {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "fix", "related", "confidence"}
 
 
 def run(*args: str, input: str | None = None):

@@ -145,7 +145,7 @@ def test_json_output_keeps_its_shape(tmp_path: Path) -> None:
         "app/views.py", "app/contest.py", "app/latest_migrations_view.py", "app/attestations/issue.py",
         "app/scripts_inline.py", "app/commands.py",
     }
-    assert set(findings[0]) == {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "fix", "related"}
+    assert set(findings[0]) == {"code", "name", "message", "path", "line", "column", "end_line", "end_column", "fix", "related", "confidence"}
 
 
 def test_explain_says_where_a_rule_checks(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 - ``<CODE>/*.py``: single files; each line marked ``# expect: CODE`` must be
   reported with that code, and nothing else of that code may be reported
-  (files without markers are clean look-alikes).
+  (files without markers are clean look-alikes). A line marked
+  ``# expect-low: CODE`` is reported only at ``min-confidence = "low"``.
 - ``<CODE>/<project>/``: a multi-file project checked as a whole (for
   project-wide rules), marked the same way.
 - ``<CODE>/fixes/<name>.py`` with ``<name>.fixed.py``: the fix output must
@@ -35,17 +36,22 @@ def test_single_file_fixture(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     found = {(f.line, f.code) for f in lint(source, code, path=path.name)}
     assert found == {m for m in expected_markers(source) if m[1] == code}
+    low = {(f.line, f.code) for f in lint(source, code, path=path.name, min_confidence="low")} - found
+    assert low == {m for m in expected_markers(source, low=True) if m[1] == code}
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=_id)
 def test_project_fixture(project: Path) -> None:
     code = project.parent.name
-    expected = set()
+    expected, expected_low = set(), set()
     for file in sorted(project.rglob("*.py")):
-        rel = str(file)
-        expected |= {(rel, line, c) for line, c in expected_markers(file.read_text(encoding="utf-8")) if c == code}
+        rel, text = str(file), file.read_text(encoding="utf-8")
+        expected |= {(rel, line, c) for line, c in expected_markers(text) if c == code}
+        expected_low |= {(rel, line, c) for line, c in expected_markers(text, low=True) if c == code}
     found = {(f.path, f.line, f.code) for f in lint_tree(project, code)}
     assert found == expected
+    low = {(f.path, f.line, f.code) for f in lint_tree(project, code, min_confidence="low")} - found
+    assert low == expected_low
 
 
 @pytest.mark.parametrize("path", FIXES, ids=_id)

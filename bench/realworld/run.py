@@ -1,13 +1,15 @@
 """Measure scalelint on the judged real-code set (stdlib only, plus tomli before 3.11).
 
-    python bench/realworld/run.py [--corpora DIR] [--app NAME ...] [--holdout] [--write-unjudged FILE]
+    python bench/realworld/run.py [--corpora DIR] [--app NAME ...] [--holdout] [--min-confidence low]
+                                  [--write-unjudged FILE]
 
 Runs ``python -m scalelint check --output-format json --no-cache`` on every
 application of ``manifest.toml`` whose checkout exists under the corpora root
 (``--corpora``, else ``$SCALELINT_CORPORA``, else ``/work/corpora``), matches
 the findings against ``judgments/<app>.jsonl`` and prints, per rule, how many
 judged-TRUE findings are still reported, how many judged FALSE and DEBATABLE
-ones remain, how many findings nobody has judged yet, the judged precision
+ones remain (of the findings a default run reports, or with ``--min-confidence
+low`` also the low-confidence ones), how many findings nobody has judged yet, the judged precision
 T/(T+F), and the recall over the judged true instances (TRUE findings plus the
 ``MISSED`` entries: true problems the linter did not report when judged).
 
@@ -240,9 +242,11 @@ def findings_from_json(app: str, root: Path, report: list[dict]) -> list[Finding
 # -- running -----------------------------------------------------------------------
 
 
-def run_scalelint(app: App, root: Path) -> list[Finding]:
-    """scalelint's findings on one checked-out application."""
-    command = [sys.executable, "-m", "scalelint", "check", "--output-format", "json", "--no-cache", "--exit-zero", *app.paths]
+def run_scalelint(app: App, root: Path, min_confidence: str | None = None) -> list[Finding]:
+    """scalelint's findings on one checked-out application (as the default run
+    reports them, or at ``min_confidence``)."""
+    command = [sys.executable, "-m", "scalelint", "check", "--output-format", "json", "--no-cache", "--exit-zero",
+               *(["--min-confidence", min_confidence] if min_confidence else []), *app.paths]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if not result.stdout.strip() and result.returncode != 0:  # e.g. scalelint not installed here
         last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
@@ -369,7 +373,8 @@ def corpora_root(option: str | None) -> Path:
     return Path(option or os.environ.get("SCALELINT_CORPORA") or DEFAULT_CORPORA)
 
 
-def measure(apps: list[App], corpora: Path, judgments_dir: Path) -> tuple[Comparison, list[str]]:
+def measure(apps: list[App], corpora: Path, judgments_dir: Path,
+            min_confidence: str | None = None) -> tuple[Comparison, list[str]]:
     """Run and compare every app with a checkout; the names of those skipped."""
     findings: list[Finding] = []
     judgments: list[Judgment] = []
@@ -379,7 +384,7 @@ def measure(apps: list[App], corpora: Path, judgments_dir: Path) -> tuple[Compar
         if not root.is_dir():
             skipped.append(app.name)
             continue
-        findings.extend(run_scalelint(app, root))
+        findings.extend(run_scalelint(app, root, min_confidence))
         judgments.extend(load_judgments(judgments_dir / f"{app.name}.jsonl", app.name))
     return compare(findings, judgments), skipped
 
@@ -395,10 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-unjudged", type=Path, metavar="FILE", help="write the unjudged findings as JSON lines")
     parser.add_argument("--show", choices=("TRUE", "FALSE", "DEBATABLE", "ALL"),
                         help="also list the reported findings with this verdict and its reason")
+    parser.add_argument("--min-confidence", choices=("high", "low"),
+                        help="measure the findings of this confidence and above (default: what a default run reports)")
     args = parser.parse_args(argv)
     try:
         apps = select_apps(load_manifest(args.manifest), args.app, args.holdout)
-        comparison, skipped = measure(apps, corpora_root(args.corpora), args.judgments)
+        comparison, skipped = measure(apps, corpora_root(args.corpora), args.judgments, args.min_confidence)
     except BenchInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

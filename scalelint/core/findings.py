@@ -27,6 +27,21 @@ class FixSafety(str, enum.Enum):
     UNSAFE = "unsafe"
 
 
+class Confidence(str, enum.Enum):
+    """How strong a finding's evidence is. ``high``: the code shows the harm
+    (a loop over a table's rows, a stock check before its decrement). ``low``:
+    the shape is there but the code cannot show it matters (a loop over one
+    object's children, a duplicate-insert race). A run reports findings at or
+    above ``min-confidence`` (``high`` unless configured)."""
+
+    HIGH = "high"
+    LOW = "low"
+
+    def shown_at(self, minimum: "Confidence") -> bool:
+        """Whether a finding of this confidence is reported at ``minimum``."""
+        return self is Confidence.HIGH or minimum is Confidence.LOW
+
+
 @dataclass(frozen=True)
 class Edit:
     """Replace ``source[start:end]`` (character offsets) with ``text``."""
@@ -92,6 +107,7 @@ class Finding:
     fix: Fix | None = None
     #: other places of the same problem, in the order a reader should visit them
     related: tuple[Related, ...] = ()
+    confidence: Confidence = Confidence.HIGH
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.code, self.message)
@@ -110,6 +126,7 @@ class Finding:
             if self.fix is None
             else {"applicability": self.fix.safety.value, "message": self.fix.message},
             "related": [r.to_json() for r in self.related],
+            "confidence": self.confidence.value,
         }
 
     def to_cache(self) -> dict[str, Any]:
@@ -130,6 +147,7 @@ class Finding:
             data["line"], data["column"], data["end_line"], data["end_column"],
             None if fix is None else Fix.from_json(fix),
             tuple(Related.from_json(r, path) for r in data.get("related", ())),
+            Confidence(data.get("confidence", "high")),
         )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import libcst as cst
 
 from scalelint.context import FileContext
-from scalelint.core.findings import FileError, FileResult, Finding, Fix, FixSafety, facts_digest
+from scalelint.core.findings import Confidence, FileError, FileResult, Finding, Fix, FixSafety, facts_digest
 from scalelint.core.edits import apply_edits, choose_fixes
 from scalelint.engine.guard import Limits, TooComplex, compiles, cpython_tree, run_guarded
 from scalelint.engine.manifest import LazyRule
@@ -35,6 +35,8 @@ class CheckOptions:
     fix: bool = False
     unsafe_fixes: bool = False
     bare_noqa: str = "report"  # what a bare `# noqa` means (scalelint.report.suppressions.BARE_NOQA)
+    #: findings below it are not reported, so not fixed either
+    min_confidence: Confidence = Confidence.HIGH
     limits: Limits = field(default_factory=Limits)
 
 
@@ -205,7 +207,7 @@ class Checker:
 
     def _fixable(self, finding: Finding, suppressions: list[Suppression], ignored: frozenset[str]) -> Fix | None:
         fix = finding.fix
-        if fix is None or finding.code in ignored:
+        if fix is None or finding.code in ignored or not finding.confidence.shown_at(self.options.min_confidence):
             return None
         if fix.safety is FixSafety.UNSAFE and not self.options.unsafe_fixes:
             return None

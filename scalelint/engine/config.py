@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from scalelint.core.errors import ConfigError
+from scalelint.core.findings import Confidence
 from scalelint.model.contexts import CONTEXTS
 from scalelint.engine.discovery import glob_problem
 
@@ -52,6 +53,8 @@ class Config:
     #: glob -> code context, overriding what the path says (first match wins)
     context_paths: dict[str, str] = field(default_factory=dict)
     bare_noqa: str = "report"  # what a bare `# noqa` means: report | suppress | ignore
+    #: the least confidence a reported finding has: "high" (strong evidence only) or "low" (all)
+    min_confidence: str = "high"
     #: ``[tool.scalelint.rules.<CODE>]``: rule code -> option -> number (each rule
     #: declares its options and defaults; scalelint.api.select_rules checks the names)
     rules: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -76,6 +79,11 @@ class Config:
             if f.name not in ("path", "root", "root_is_project", "cache_dir", "baseline", "force_exclude")
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @property
+    def confidence(self) -> Confidence:
+        """``min-confidence`` as a Confidence."""
+        return Confidence(self.min_confidence)
 
     def runs_in(self, code: str, declared: frozenset[str]) -> frozenset[str]:
         """The code contexts rule ``code`` checks: its declared defaults, as
@@ -129,6 +137,7 @@ KEYS: dict[str, str] = {
     "contexts": "table of context = boolean or list of rule codes",
     "context-paths": "table of glob = context",
     "bare-noqa": "one of 'report', 'suppress', 'ignore'",
+    "min-confidence": "one of 'high', 'low'",
     "rules": "table of rule code = table of option = number",
     **{k.replace("_", "-"): _STR_LIST for k in RECOGNITION_KEYS},
 }

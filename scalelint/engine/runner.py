@@ -114,6 +114,8 @@ class RunReport:
     encodings: dict[str, str] = field(default_factory=dict)  # of files on disk with findings
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
     cache_hits: int = 0  # files of the run answered from the cache
+    #: findings below ``min-confidence``: not reported, counted ("N more at low confidence")
+    hidden: list[Finding] = field(default_factory=list)
 
     def stdin_bytes(self, buffer: bytes, text: str | None = None) -> bytes:
         """What to print for a buffer read from stdin: ``text`` (by default the
@@ -701,6 +703,7 @@ class Runner:
             by_path.setdefault(finding.path, []).append(finding)
         from_project = set(project_findings)
         selected = set(self.codes)
+        minimum = self.config.confidence
         for state in states:
             result = state.result
             if result is None:
@@ -719,10 +722,12 @@ class Runner:
             kept = []
             for finding in findings:
                 hit = next((s for s in suppressions if s.covers(finding.line, finding.code)), None)
-                if hit is None:
+                if hit is not None:
+                    hit.used.add(finding.code)  # used even when the finding is below min-confidence
+                elif finding.confidence.shown_at(minimum):
                     kept.append(finding)
                 else:
-                    hit.used.add(finding.code)
+                    report.hidden.append(finding)
             kept.extend(
                 f for f in self._suppression_findings(state.display, suppressions, selected, result)
                 if f.code not in ignored
@@ -741,6 +746,7 @@ class Runner:
             if result.fixed_source is not None:
                 report.changed.append(state)
         report.findings.sort(key=Finding.sort_key)
+        report.hidden.sort(key=Finding.sort_key)
         self._count_contexts(states, report)
         self._write_fixes(report)
 
@@ -892,7 +898,8 @@ def build_checker(config: Config, file_rules: list, fix: bool = False, unsafe_fi
     return Checker(
         loadable_anywhere(file_rules),
         Recognition(**config.recognition()),
-        CheckOptions(fix=fix, unsafe_fixes=unsafe_fixes, bare_noqa=config.bare_noqa),
+        CheckOptions(fix=fix, unsafe_fixes=unsafe_fixes, bare_noqa=config.bare_noqa,
+                     min_confidence=config.confidence),
         runs_in_of(config, file_rules),
     )
 

@@ -1,6 +1,8 @@
-"""GitHub Actions workflow commands: one ``::error`` annotation per finding."""
+"""GitHub Actions workflow commands: one ``::error`` annotation per finding
+(``::warning`` for a low-confidence one, reported under ``--min-confidence low``)."""
 from __future__ import annotations
 
+from scalelint.core.findings import Confidence
 from scalelint.report.formats import ReportContext, related_lines
 
 
@@ -21,7 +23,8 @@ def render(ctx: ReportContext) -> str:
             f"title={_escape_property(f'{f.code} {f.name}')}"
         )
         text = "\n".join([f"{f.code} {f.message}", *related_lines(f)])
-        lines.append(f"::error {props}::{_escape_data(text)}")
+        kind = "error" if f.confidence is Confidence.HIGH else "warning"  # low: shown only when asked for
+        lines.append(f"::{kind} {props}::{_escape_data(text)}")
     for e in ctx.errors:
         lines.append(f"::error file={_escape_property(e.path)},title=scalelint::{_escape_data(e.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -6,7 +6,7 @@ import json
 from pathlib import PurePath
 from urllib.parse import quote
 
-from scalelint.core.findings import Related
+from scalelint.core.findings import Confidence, Related
 from scalelint.report.formats import ReportContext
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -53,7 +53,7 @@ def render(ctx: ReportContext) -> str:
     for f in ctx.findings:
         result = {
             "ruleId": f.code,
-            "level": "warning",
+            "level": "warning" if f.confidence is Confidence.HIGH else "note",
             "message": {"text": f.message},
             "locations": [{
                 "physicalLocation": {
@@ -65,6 +65,7 @@ def render(ctx: ReportContext) -> str:
                 }
             }],
         }
+        result["properties"] = {"confidence": f.confidence.value}
         if f.related:
             result["relatedLocations"] = [_related_location(i, r) for i, r in enumerate(f.related)]
         if f.code in index:

@@ -80,6 +80,8 @@ def _summary(ctx: ReportContext, paint) -> str:
             lines.append(f"{safe} fixable with --fix.")
         if unsafe:
             lines.append(f"{unsafe} more fixable with --fix --unsafe-fixes.")
+    if ctx.hidden:
+        lines.append(f"{ctx.hidden} more at low confidence (--min-confidence low shows them).")
     if ctx.errors:
         lines.append(paint(f"{len(ctx.errors)} file{'s' if len(ctx.errors) != 1 else ''} could not be checked (see errors above).", _YELLOW))
     return "\n".join(lines)
