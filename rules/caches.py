@@ -47,9 +47,14 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     (a lambda, a `partial`, or a function whose body deletes), a Celery task
     run with `delay_on_commit`, a SQLAlchemy `after_commit` session listener
     (for session writes), through `delete_memoized`, `clear()`,
-    a pattern delete, a version-key bump, a helper named like
-    `invalidate_product_cache()`, or a published change event. Partial
-    invalidation reports only the forgotten families.
+    a pattern delete, an expiry (`expire(key, 0)`), a version-key bump, a
+    project helper that deletes, expires or rewrites the family's key (found
+    by what it does, with no configuration: `drop_product(pid)` calling
+    `cache.delete(f"product:{pid}")`; a helper that only reads the key is no
+    invalidation, whatever its name), a helper named like
+    `invalidate_product_cache()` whose body the project does not show, or a
+    published change event. Partial invalidation reports only the forgotten
+    families.
 
     Inserts stale lists of the entity, not entries holding one other row; a
     write naming its columns (`update(active=False)`) stales only values that

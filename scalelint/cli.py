@@ -271,7 +271,7 @@ def _check(paths: list[str], opts: dict) -> int:
         context_skipped=report.context_skipped,
         context_dropped=report.context_dropped,
         templated=report.templated,
-        hidden=len(report.hidden),
+        hidden=_hidden_counts(report.hidden),
         fixed_codes=report.fixed_codes if opts["show_fixes"] else {},
     )
     output = render(fmt, ctx)
@@ -471,6 +471,14 @@ def _config_and_registry(trust_local_rules: bool):
         return config, load_registry(_local_rules(config, trust_local_rules).paths)
     except UsageError as exc:
         raise _fail(str(exc)) from None
+
+
+def _hidden_counts(hidden: list) -> dict[str, int]:
+    """Per rule code, the findings below min-confidence (the summary counts them)."""
+    counts: dict[str, int] = {}
+    for finding in hidden:
+        counts[finding.code] = counts.get(finding.code, 0) + 1
+    return counts
 
 
 if __name__ == "__main__":  # pragma: no cover

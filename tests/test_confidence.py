@@ -59,6 +59,8 @@ def test_low_confidence_is_counted_not_reported_by_default(project: Path) -> Non
     assert "app.py:1:1: HX001 print() call" in result.output
     assert "input() call" not in result.output
     assert "1 more at low confidence (--min-confidence low shows them)." in result.output
+    statistics = _run("--no-cache", "--statistics").output
+    assert "    1  HX001  calls (+1 at low confidence)" in statistics
 
 
 def test_min_confidence_low_reports_all_with_their_confidence(project: Path) -> None:

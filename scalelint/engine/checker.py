@@ -105,7 +105,8 @@ class Checker:
         where = Where(context, pinned, inherited=dict(inherited or {}))
         active = self.active_for(text, where.context)
         where.summaries = self._summaries
-        if not active and not (where.summaries and any(word in text for word in summaries.VOCABULARY)):
+        if not active and not (where.summaries and (
+                any(word in text for word in summaries.VOCABULARY) or textuses.runs_elsewhere(text))):
             if where.context != contexts.REQUEST:
                 result.facts["__context__"] = where.context
             if where.summaries:

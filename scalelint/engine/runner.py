@@ -323,7 +323,8 @@ class Runner:
             if self.cache is not None:
                 self.cache.put(state.digest, state.result)
             return
-        if not self._prefilter.any(text):  # no selected rule can match: answered here, never parsed
+        if not self._prefilter.any(text) and not (self._summaries and self._runs_elsewhere(text)):
+            # no selected rule can match: answered here, never parsed
             error = syntax_error(text, state.display)
             state.result = FileResult(state.display, error=FileError(state.display, error) if error else None)
             if error is None:  # for SL001/SL002, as the checker would
@@ -365,6 +366,14 @@ class Runner:
         if self._summaries:
             vocabularies.append(catalog.IO_VOCABULARY + catalog.SCHEDULE_VOCABULARY)  # summaries.VOCABULARY
         return Prefilter.for_rules(vocabularies, self.config.recognition())
+
+    @staticmethod
+    def _runs_elsewhere(text: str) -> bool:
+        """A request file that may hold entry points of another context (parsed for
+        its call summaries: scalelint.model.textuses.runs_elsewhere)."""
+        from scalelint.model import textuses
+
+        return textuses.runs_elsewhere(text)
 
     @cached_property
     def checker(self) -> "Checker":

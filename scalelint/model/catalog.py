@@ -433,6 +433,9 @@ CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_s
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
 CACHE_PATTERN_DELETES = frozenset({"delete_pattern"})
+#: methods that make an existing key expire (Redis ``expire(key, 0)``): an invalidation
+#: when a helper calls them after a write. Not ``touch``: Django's and memcached's extend a key
+CACHE_EXPIRES = frozenset({"expire", "pexpire", "expireat", "pexpireat"})
 #: SL204: writes that store a value computed on a miss under one key (what a builder does)
 CACHE_FILLS = frozenset({"set", "setex", "psetex", "add", "setnx", "getset", "replace"})
 #: SL204: cache calls that run their default on a miss and store what it returns
@@ -987,6 +990,26 @@ SCHEMA_DDL_CALLS = frozenset(
     for name in ("DropTable", "CreateTable", "DropSchema", "CreateSchema", "DropConstraint", "AddConstraint",
                  "DropIndex", "CreateIndex")
 )
+#: an application's own schema migrations, run by its own runner (not Django, not Alembic):
+#: modules of these names (``db/migrations.py``, ``migrate.py``) or in packages of these names
+MIGRATION_MODULE_NAMES = frozenset({"migrations", "migrate", "migration"})
+#: ... whose functions are named ``m001_add_index``, ``m12_backfill``, ``migrate_users``,
+#: ``upgrade_v2`` (a regular expression on the name) ...
+MIGRATION_FUNCTION_NAME = r"^_?(?:m\d+(?:_\w*)?|(?:migrate|upgrade|downgrade)_\w+|(?:upgrade|downgrade))$"
+#: ... and take the database they migrate (a parameter of one of these names, or annotated
+#: with one of these classes)
+MIGRATION_HANDLE_PARAMS = frozenset({
+    "db", "database", "conn", "connection", "con", "cursor", "cur", "session", "engine", "bind",
+    "migrator", "dbconn", "db_conn", "db_session",
+})
+MIGRATION_HANDLE_TYPES = frozenset({
+    "Connection", "AsyncConnection", "Session", "AsyncSession", "Engine", "AsyncEngine", "Cursor", "Database",
+})
+#: a command-line main: it parses the command line with one of these parsers ...
+ARGUMENT_PARSERS = frozenset({"argparse.ArgumentParser", "optparse.OptionParser"})
+#: ... calling one of these methods on it, or takes (``main(argv=sys.argv)``) the process's argv
+PARSE_ARGS_METHODS = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args"})
+PROCESS_ARGV = "sys.argv"
 #: decorators making a function a CLI command (``@click.command()``, ``@app.cli.command()``)
 CLI_DECORATOR_NAMES = frozenset({"command", "group"})
 #: libraries whose ``.command``/``.group`` decorators declare CLI commands

@@ -5,9 +5,12 @@ Every file, and every function or block in it, runs in one context:
 - ``request`` (the default): code serving the application's traffic;
 - ``test``: test files and directories, conftest, fixtures, factories;
 - ``migration``: Django ``migrations/`` modules, Alembic revision trees,
-  modules that import a migration framework, ``post_migrate`` receivers;
-- ``one-shot``: management commands, scripts, CLI commands, ``__main__``
-  blocks, seed/sample-data/populate tools, notebooks, start-up loops and
+  modules that import a migration framework, ``post_migrate`` receivers, the
+  steps of an application's own migration runner (``m001_...(conn)`` in a
+  ``migrations``/``migrate`` module);
+- ``one-shot``: management commands, scripts, CLI commands, command-line
+  mains, ``__main__`` blocks, seed/sample-data/populate tools, notebooks,
+  start-up loops and
   first-run set-up handlers (scalelint.model.entrypoints);
 - ``scheduled``: jobs a scheduler runs at a fixed interval, one run at a time
   (Celery beat, ``add_periodic_task``, APScheduler, cron-triggered actors),

@@ -5,8 +5,11 @@ anything else. Rules word their advice by it ("concurrent requests" in a view,
 And the functions and blocks of a file that are entry points of another code
 context than the file's (scalelint.model.contexts): ``__main__`` blocks and
 the functions they call, management command classes, click/typer/Flask CLI
-commands, RunPython callables (and functions shaped like them, see
-``_migration_callable``) and ``post_migrate`` receivers; and the loops of
+commands, command-line mains (``argparse`` parsing in their own body, or
+``main(argv=sys.argv)``), RunPython callables (and functions shaped like them,
+see ``_migration_callable``), ``post_migrate`` receivers and the steps of an
+application's own migration runner (``m001_add_index(conn)`` in
+``db/migrations.py``: ``_own_migration_step``); and the loops of
 start-up code, which run once per process (one-shot): ``AppConfig.ready()``, the
 constructor of a long-lived worker/service/router class, an app factory
 (``create_app``); and first-run set-up handlers, which (after guard clauses)
@@ -20,7 +23,8 @@ from typing import TYPE_CHECKING, Iterator
 
 import libcst as cst
 
-from scalelint.core.walk import small_statements, walk
+from scalelint.core.lazyre import lazy_compile
+from scalelint.core.walk import dotted, small_statements, walk
 from scalelint.model import catalog
 from scalelint.model.dbops import words
 from scalelint.model.contexts import (
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
     from scalelint.model.source import SourceFile
 
 VIEW, TASK, OTHER = "view", "task", ""
+
+_MIGRATION_NAME = lazy_compile(catalog.MIGRATION_FUNCTION_NAME)
 
 #: the last word of a class constructed once per process (its ``__init__`` is start-up);
 #: per-connection classes (consumers, handlers, sessions) are left out on purpose
@@ -99,6 +105,8 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
             yield info.node, ONE_SHOT
     helpers = "schema_editor" in text or catalog.MIGRATION_MODEL_LOOKUP in text
     migrating = any(root in text for root in catalog.MIGRATION_IMPORT_ROOTS)
+    own_migrations = _migration_module(model)
+    parses_argv = any(name in text for name in ("argv", "ArgumentParser", "OptionParser"))
     for fn in model.functions:
         if helpers and _migration_callable(fn):
             yield fn.node, MIGRATION  # nested ones too: built by a helper, handed to RunPython
@@ -106,11 +114,12 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
         if "<locals>" in fn.qualname:
             continue
         if fn.qualname in run_python or _migration_receiver(model, fn.node) or (
-                migrating and _imports_migration_framework(model, fn.node)):
+                migrating and _imports_migration_framework(model, fn.node)) or (
+                own_migrations and _own_migration_step(fn)):
             yield fn.node, MIGRATION
         elif fn.qualname in entry_names or _cli_command(model, fn.node) or _one_off_name(fn.name) or (
             _maintains_schema(model, fn, text)
-        ):
+        ) or (parses_argv and _command_line_main(model, fn)):
             yield fn.node, ONE_SHOT
         elif _startup(fn):
             yield from ((loop, ONE_SHOT) for loop in _startup_loops(fn.node))
@@ -128,6 +137,53 @@ def _imports_migration_framework(model: "ModuleModel", node: cst.FunctionDef) ->
     for small in small_statements(node.body.body):
         table.add_statement(small)
     return imports_any(table.names.values(), catalog.MIGRATION_IMPORT_ROOTS)
+
+
+def _migration_module(model: "ModuleModel") -> bool:
+    """A module of the application's own schema migrations by its name
+    (``db/migrations.py``, ``migrate.py``, a module of a ``migrate`` package)."""
+    parts = model.module_name.split(".") if model.module_name else []
+    return not set(parts).isdisjoint(catalog.MIGRATION_MODULE_NAMES)
+
+
+def _own_migration_step(fn: "FunctionModel") -> bool:
+    """One step of the application's own migration runner: named like one
+    (``m001_add_index``, ``migrate_users``, ``upgrade_v2``) and taking the
+    database it migrates (``conn``, ``db``, ``cursor: Cursor``)."""
+    if not _MIGRATION_NAME.match(fn.name):
+        return False
+    for param in (*fn.node.params.posonly_params, *fn.node.params.params, *fn.node.params.kwonly_params):
+        if param.name.value in catalog.MIGRATION_HANDLE_PARAMS:
+            return True
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        spelled = (dotted(annotation) or "") if annotation is not None else ""
+        if spelled.rsplit(".", 1)[-1] in catalog.MIGRATION_HANDLE_TYPES:
+            return True
+    return False
+
+
+def _command_line_main(model: "ModuleModel", fn: "FunctionModel") -> bool:
+    """A command-line main (a console script's entry point): a module-level function
+    that parses the command line itself (``argparse.ArgumentParser(...)`` and
+    ``.parse_args()`` in its own body) or takes the process's arguments
+    (``def main(argv=sys.argv)``). A function only building a parser (``build_parser()``)
+    is not one."""
+    if fn.cls is not None or "." in fn.qualname:
+        return False
+    params = fn.node.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        default = param.default
+        if isinstance(default, cst.Subscript):
+            default = default.value  # ``argv=sys.argv[1:]``
+        if default is not None and model.qualified(default) == catalog.PROCESS_ARGV:
+            return True
+    builds = parses = False
+    for _, call in fn.calls():
+        if model.qualified(call.func) in catalog.ARGUMENT_PARSERS:
+            builds = True
+        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in catalog.PARSE_ARGS_METHODS:
+            parses = True
+    return builds and parses
 
 
 def _one_off_name(name: str) -> bool:

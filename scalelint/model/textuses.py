@@ -49,6 +49,24 @@ def text_uses(text: str, module: str, package: bool, context: str = "request") -
     return facts if len(facts) > 1 else None
 
 
+#: what makes part of a request module's text an entry point of another context, seen
+#: without a parse: a CLI command decorator, a command-line parser, the process's
+#: arguments, a ``__main__`` block (scalelint.model.entrypoints places them)
+_OTHER_ENTRY = re.compile(
+    r"^[ \t]*@[\w.]*\b(?:command|group)\b|\b(?:ArgumentParser|OptionParser)[ \t]*\(|\bsys\.argv\b"
+    r"|\b__name__[ \t]*==[ \t]*[\"']__main__", re.M,
+)
+
+
+def runs_elsewhere(text: str) -> bool:
+    """Whether a request module may hold entry points of another context (a CLI
+    command, a command-line main): then it is parsed even when no rule's vocabulary
+    appears in it, so that the helpers only those call take their context
+    (scalelint.model.connections.callers) instead of staying pinned to requests by
+    a record read from the text."""
+    return _OTHER_ENTRY.search(text) is not None
+
+
 def enqueued_by_name(text: str) -> list[list[Any]]:
     """[name, line] of each task the text enqueues by its registered name
     (``enqueue_job("org.backfill", ...)``: scalelint.model.tasknames)."""

@@ -177,6 +177,9 @@ class FileFacts:
             effects.setdefault("keys", set()).update(t for t in templates if t)
             if None in templates:
                 effects["opaque"] = True  # deletes keys we cannot read: trusted to cover
+        elif method in catalog.CACHE_EXPIRES:
+            if op.template:  # the key expires: changed as a delete changes it
+                effects.setdefault("keys", set()).add(op.template)
         elif method in catalog.CACHE_PATTERN_DELETES or (method in catalog.CACHE_SCANS and deletes):
             pattern = self._pattern(op)
             if pattern:

@@ -33,7 +33,8 @@ class ReportContext:
     context_skipped: dict[str, int] = field(default_factory=dict)
     context_dropped: dict[str, int] = field(default_factory=dict)
     templated: int = 0  # template files left out by discovery
-    hidden: int = 0  # findings below min-confidence, not reported
+    #: findings below min-confidence, not reported: rule code -> how many
+    hidden: dict[str, int] = field(default_factory=dict)
     fixed_codes: dict[str, list[str]] = field(default_factory=dict)  # --show-fixes: path -> codes fixed
 
 

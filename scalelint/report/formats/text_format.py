@@ -50,13 +50,14 @@ def summary(ctx: ReportContext, color: bool = False) -> str:
 def _summary(ctx: ReportContext, paint) -> str:
     n = len(ctx.findings)
     lines = []
-    if ctx.statistics and n:
+    if ctx.statistics and (n or ctx.hidden):
         counts = Counter(f.code for f in ctx.findings)
         fixable = Counter(f.code for f in ctx.findings if f.fix is not None)
-        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        for code in sorted(set(counts) | set(ctx.hidden), key=lambda c: (-counts[c], c)):
             name = ctx.rules[code].name if code in ctx.rules else ""
             mark = " [*]" if fixable[code] else ""
-            lines.append(f"{count:>5}  {code:<6} {name}{mark}")
+            low = f" (+{ctx.hidden[code]} at low confidence)" if ctx.hidden.get(code) else ""
+            lines.append(f"{counts[code]:>5}  {code:<6} {name}{mark}{low}")
     if ctx.statistics:
         lines.extend(_context_lines(ctx))
     if ctx.statistics and ctx.stale_baseline:
@@ -81,7 +82,7 @@ def _summary(ctx: ReportContext, paint) -> str:
         if unsafe:
             lines.append(f"{unsafe} more fixable with --fix --unsafe-fixes.")
     if ctx.hidden:
-        lines.append(f"{ctx.hidden} more at low confidence (--min-confidence low shows them).")
+        lines.append(f"{sum(ctx.hidden.values())} more at low confidence (--min-confidence low shows them).")
     if ctx.errors:
         lines.append(paint(f"{len(ctx.errors)} file{'s' if len(ctx.errors) != 1 else ''} could not be checked (see errors above).", _YELLOW))
     return "\n".join(lines)
