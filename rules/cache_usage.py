@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety
+from scalelint.core.findings import Confidence, Fix, FixSafety
 from scalelint.model import catalog, dbops
 from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.caches.counters import read_modify_writes
+from scalelint.model.caches.keybounds import bounded_key, names_host, per_host_pattern
 from scalelint.model.connections.work import Transaction, mentions, work_of
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.entities import EntityWrite
@@ -208,6 +209,12 @@ class FalsyCacheHit(Rule):
 
     ## Configuration
     `cache-clients` names project cache clients the conventions do not reveal.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    key is fixed: a literal, a constant or class attribute, or a key whose
+    variable parts only name the writing host or process. One global entry is
+    empty only while the whole data set is, not for every user or id that
+    matches nothing.
     """
 
     code = "SL309"
@@ -224,8 +231,9 @@ class FalsyCacheHit(Rule):
             empty = next((kind for op in stores if (kind := _empty_kind(fn, op.value, op.stmt.ordinal)) is not None), None)
             if empty is None:
                 continue
+            confidence = Confidence.LOW if _one_entry(fn, read.op) else Confidence.HIGH
             if isinstance(read.value, cst.BooleanOperation):
-                self.report(read.value, self._message(read, empty, "`or`"))
+                self.report(read.value, self._message(read, empty, "`or`"), confidence=confidence)
                 continue
             if read.has_default and not read.falsy_default:
                 continue
@@ -233,7 +241,8 @@ class FalsyCacheHit(Rule):
             if test is not None:
                 node, negated = test
                 fix = None if read.has_default else self._fix(node, read.name, negated)
-                self.report(node, self._message(read, empty, f"`if {'not ' if negated else ''}{read.name}`"), fix=fix)
+                self.report(node, self._message(read, empty, f"`if {'not ' if negated else ''}{read.name}`"), fix=fix,
+                            confidence=confidence)
 
     @staticmethod
     def _message(read: CacheRead, empty: str, how: str) -> str:
@@ -244,6 +253,15 @@ class FalsyCacheHit(Rule):
         operator: cst.BaseCompOp = cst.Is() if negated else cst.IsNot()
         new = cst.Comparison(cst.Name(name), [cst.ComparisonTarget(operator, cst.Name("None"))])
         return self._ctx.replacement_fix(node, new, f"test `{_code(new)}`", FixSafety.SAFE)
+
+
+def _one_entry(fn: FunctionModel, op: CacheOp) -> bool:
+    """The key is fixed (no per-user or per-id part: a literal, a constant, a
+    class attribute, or only the writing host or process): one entry, empty
+    only while the whole data set is, not for each entity that has none."""
+    if op.template is not None:
+        return HOLE not in op.template
+    return op.key is not None and bounded_key(cache_model(fn.module), op.key, fn, op.stmt.ordinal)
 
 
 def _truth_test(fn: FunctionModel, read: CacheRead, before: int) -> tuple[cst.BaseExpression, bool] | None:
@@ -656,6 +674,13 @@ class CacheRoundTripsInLoop(Rule):
 
     ## Configuration
     `cache-clients` names project cache clients the conventions do not reveal.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    loop walks the deployment's own hosts or processes: the loop variable the
+    key is built from names a host, node, instance, worker or server
+    (`PREFIX + "_instance_" + instance`), or the loop runs over a key scan
+    whose wildcard stands for one (`scan_iter(PREFIX + "_instance_*")`).
+    Those are a handful of keys, however large the data grows.
     """
 
     code = "SL307"
@@ -681,10 +706,14 @@ class CacheRoundTripsInLoop(Rule):
                 continue
             if op.method in catalog.CACHE_DELETES and not _scans_keys(iterable):
                 continue  # invalidation loops run over a handful of keys; a key scan can be any size
+            cm = cache_model(fn.module)
+            per_host = all(names_host(t) for t in targets if mentions(op.key, {t})) or (
+                _scans_keys(iterable) and bool(iterable.args)
+                and per_host_pattern(cm, iterable.args[0].value, fn, op.stmt.ordinal))
             self.report(op.call, (
                 f"{op.client.spelled}.{op.method}() runs once per item of `{_code(iterable)}`: one cache round trip "
                 f"each, sequentially; use {batch} for the whole collection"
-            ))
+            ), confidence=Confidence.LOW if per_host else Confidence.HIGH)
 
 
 def _scans_keys(iterable: cst.BaseExpression) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety, Related
+from scalelint.core.findings import Confidence, Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.caches.cachefacts import FileFacts
@@ -14,6 +14,7 @@ from scalelint.model.caches.cachekeys import HOLE, templates_match
 from scalelint.model.caches.keybounds import bounded_key
 from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
 from scalelint.model.caches.critical import CriticalReader
+from scalelint.model.entrypoints import runs_at_startup
 from scalelint.model.function import FunctionModel
 from scalelint.model.module import ModuleModel
 from scalelint.model.settings import setting_text
@@ -241,6 +242,11 @@ class CacheSetWithoutTtl(_CacheRule):
     evict, whose keys are meant to persist) are left alone. Omitted timeouts
     that fall back to a configured default (Django, Flask-Caching, aiocache)
     are not reported.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    same function writes, with an expiry, a companion key built from this
+    one (`f"{key}/timeout"`): the code tracks freshness with the companion
+    and keeps the value as a fallback on purpose.
     """
 
     code = "SL302"
@@ -263,7 +269,8 @@ class CacheSetWithoutTtl(_CacheRule):
                 continue
             if op.method in op.client.library.ttl_less_writes and not self._read_back(op, fn):
                 continue  # a write-only structure (a queue, a log) is drained by its consumer
-            self.report(op.call, self._message(op))
+            weak = self._timed_companion(op, fn)
+            self.report(op.call, self._message(op), confidence=Confidence.LOW if weak else Confidence.HIGH)
         for memo in cache_model(fn.module).memos(fn):
             message = self._memo_message(memo)
             if message:
@@ -303,6 +310,23 @@ class CacheSetWithoutTtl(_CacheRule):
             and (anywhere or other.stmt.ordinal > op.stmt.ordinal)
             and self._same_key(op, other)
             for other in pool
+        )
+
+    @staticmethod
+    def _timed_companion(op: CacheOp, fn: FunctionModel) -> bool:
+        """The function also writes, with an expiry, a key built from this one
+        (``f"{key}/timeout"``): freshness is tracked by the companion, and the
+        value kept on purpose as a fallback."""
+        if not op.template or HOLE not in op.template:
+            return False
+        cm = cache_model(fn.module)
+        name = op.key.value if isinstance(op.key, cst.Name) else None
+        return any(
+            other is not op and other.method in catalog.CACHE_WRITES and other.expiry() == "ttl" and (
+                (other.template and other.template != op.template and other.template.startswith(op.template))
+                or (name is not None and other.key is not None and name in _key_names(cm, fn, other))
+            )
+            for other in cm.ops(fn)
         )
 
     def _trimmed(self, op: CacheOp, fn: FunctionModel) -> bool:
@@ -357,6 +381,17 @@ class CacheSetWithoutTtl(_CacheRule):
         return None
 
 
+def _key_names(cm: Any, fn: FunctionModel, op: CacheOp) -> set[str]:
+    """The names a key expression is built from, through one local binding
+    (``timeout_key = f"{jwk_key}/timeout"`` -> timeout_key, jwk_key)."""
+    names = {n.value for n in walk(op.key) if isinstance(n, cst.Name)}
+    for name in list(names):
+        value = cm.binding(fn, name, op.stmt.ordinal)
+        if value is not None:
+            names |= {n.value for n in walk(value) if isinstance(n, cst.Name)}
+    return names
+
+
 class CriticalDataInEvictingCache(_CacheRule):
     """
     ## What it does
@@ -409,6 +444,16 @@ class CriticalDataInEvictingCache(_CacheRule):
     `critical-caches` names clients or Django cache aliases backed by a
     no-eviction store (never reported); `evicting-caches` names clients known
     to evict (reported even when the library alone would not tell).
+
+    Sessions, tokens, login-failure counters, replay markers and OAuth codes
+    are reported at high confidence wherever they are written. Reported at low
+    confidence (shown with `--min-confidence low`) when the data is a lock, a
+    rate-limit counter or an idempotency/de-dup marker, or a throttle class,
+    and nothing names an authentication path: neither the key, the key
+    variable, the function or class writing it, nor a throttle's class names
+    or `scope` contain a word such as login, sign-in, password, auth, OTP or
+    MFA. Losing those costs one extra window of requests or one duplicate
+    job; on a login path it lets password guessing resume.
     """
 
     code = "SL303"
@@ -438,6 +483,7 @@ class CriticalDataInEvictingCache(_CacheRule):
                 op.call,
                 f"{write.data.what} {write.key} written to {op.client.spelled} ({eviction}), which evicts under "
                 f"memory pressure: {write.data.loss}; keep it in a no-eviction store or the database",
+                confidence=Confidence.HIGH if write.strong else Confidence.LOW,
             )
 
     def check_module(self, module: ModuleModel) -> None:
@@ -459,6 +505,7 @@ class CriticalDataInEvictingCache(_CacheRule):
                     f"{throttle.info.name} ({throttle.library.rsplit('.', 1)[-1]}) counts requests in "
                     f"{throttle.client.spelled} ({eviction}), which evicts under memory pressure: {loss}; "
                     f"set its `cache` to a no-eviction cache",
+                    confidence=Confidence.HIGH if throttle.auth_path else Confidence.LOW,
                 )
 
 
@@ -685,6 +732,12 @@ class BlockingKeyScan(_CacheRule):
 
     ## Configuration
     `cache-clients` names project redis clients the conventions do not reveal.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    scan runs once at process start-up: in `AppConfig.ready()`, an app
+    factory or start-up hook, or the constructor of a long-lived worker,
+    service or receiver class. It blocks Redis once per process start, not
+    per request.
     """
 
     code = "SL305"
@@ -699,7 +752,8 @@ class BlockingKeyScan(_CacheRule):
         for op in cache_model(fn.module).ops(fn):
             lib = op.client.library
             if op.method == "delete_pattern" and lib in (catalog.DJANGO_CACHE, catalog.UNKNOWN_CACHE):
-                self.report(op.call, f"{op.client.spelled}.delete_pattern() walks every key in the cache on each call; use key sets or versioned prefixes")
+                self.report(op.call, f"{op.client.spelled}.delete_pattern() walks every key in the cache on each call; use key sets or versioned prefixes",
+                            confidence=Confidence.LOW if runs_at_startup(fn) else Confidence.HIGH)
                 continue
             if op.method != "keys" or (lib is catalog.UNKNOWN_CACHE and not _glob(op)):
                 continue
@@ -712,6 +766,7 @@ class BlockingKeyScan(_CacheRule):
                 f"{op.client.spelled}.keys({pattern}) runs KEYS, O(total keys), blocking Redis for every client; "
                 f"use {scan}() in a background job, key sets or versioned prefixes",
                 fix=fix,
+                confidence=Confidence.LOW if runs_at_startup(fn) else Confidence.HIGH,
             )
 
     def _fix(self, op: CacheOp, parents: dict[int, cst.CSTNode]) -> Fix | None:

@@ -16,9 +16,10 @@ import libcst as cst
 
 from scalelint.model import catalog, dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
+from scalelint.model.clientuse import built_once_per_job, only_probes
 from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
-from scalelint.core.findings import Related
+from scalelint.core.findings import Confidence, Related
 from scalelint.core.walk import dotted, string_value, walk
 from scalelint.rule import ProjectRule, Rule
 
@@ -80,6 +81,14 @@ class ClientCreatedPerCall(Rule):
     None. Not reported in scheduled jobs and the helpers only they call (the
     `scheduled` context): a job a scheduler runs at a fixed interval, one run
     at a time, builds one client per run, which is no churn.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    client is built once per background job, outside any loop: in a task
+    (`@shared_task`, `@app.task`, `@actor`...) or in a helper every call of
+    which in its module comes from a task, outside a loop there; or when the
+    client's only use is a connectivity check (`ping()`, a health probe or
+    heartbeat). Built in a view, a message or event handler, a method or
+    helper whose callers are unknown, or per item of a loop, it stays high.
     """
 
     code = "SL106"
@@ -96,12 +105,14 @@ class ClientCreatedPerCall(Rule):
         for stmt, call in fn.calls():
             qualified = fn.module.qualified(call.func)
             what = catalog.CLIENT_CONSTRUCTORS.get(qualified or "")
-            if what is None or _stored(stmt, call, kept) or serves_unbounded_loop(fn, stmt, _bound_to(stmt, call)):
+            bound = _bound_to(stmt, call)
+            if what is None or _stored(stmt, call, kept) or serves_unbounded_loop(fn, stmt, bound):
                 continue
+            weak = only_probes(fn, call, bound) or (not stmt.in_loop and built_once_per_job(fn))
             self.report(call, (
                 f"{dotted(call.func)}() builds {what} on every call of {fn.name}(): each request opens new "
                 f"connections and never reuses them; create it once (module level or the app's start-up) and share it"
-            ))
+            ), confidence=Confidence.LOW if weak else Confidence.HIGH)
 
 
 def _runs_once(fn: FunctionModel) -> bool:

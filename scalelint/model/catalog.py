@@ -542,18 +542,34 @@ class CriticalData:
 
     what: str  # how a finding names it ("rate-limit counter")
     loss: str  # what an eviction does to the application
+    #: losing it lets someone in or logs someone out (sessions, tokens, login
+    #: counters, replay markers): strong evidence alone. The others (locks,
+    #: quotas, de-dup markers) are strong only on an authentication path.
+    guards_access: bool = False
 
 
 CRITICAL_DATA: dict[str, CriticalData] = {
-    "session": CriticalData("session", "its users are logged out"),
+    "session": CriticalData("session", "its users are logged out", guards_access=True),
     "lock": CriticalData("lock", "two workers take the same lock"),
-    "token": CriticalData("token", "the clients holding it are rejected"),
+    "token": CriticalData("token", "the clients holding it are rejected", guards_access=True),
     "rate limit": CriticalData("rate-limit counter", "the counts reset, so the limit no longer holds an attacker back"),
-    "login failure": CriticalData("login-failure counter", "brute-force throttling resets and password guessing resumes"),
-    "replay": CriticalData("replay marker", "a used code, nonce or token is accepted again"),
-    "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed"),
+    "login failure": CriticalData("login-failure counter", "brute-force throttling resets and password guessing resumes",
+                                  guards_access=True),
+    "replay": CriticalData("replay marker", "a used code, nonce or token is accepted again", guards_access=True),
+    "oauth code": CriticalData("OAuth authorization code", "a sign-in fails when the code vanishes before it is redeemed",
+                               guards_access=True),
     "idempotency": CriticalData("idempotency key", "a retried request runs twice"),
 }
+#: words naming an authentication path (a key, the function writing it, its
+#: class, a throttle's class or scope): a lock, quota or marker there guards
+#: guessing of a secret, not only load. Also matched as two joined words
+#: (``sign_in`` -> signin, ``two_factor`` -> twofactor). Sending verification
+#: e-mails is a quota on sending, not a guess of a secret: not listed.
+AUTH_PATH_WORDS = frozenset({
+    "login", "logins", "logon", "signin", "password", "passwords", "passwd", "passcode", "passphrase",
+    "auth", "authentication", "authenticate", "otp", "totp", "hotp", "mfa", "2fa", "twofactor",
+    "bruteforce", "credential", "credentials",
+})
 #: ORM writes that return the row they find (or insert)
 ROW_FETCHING_WRITES = frozenset({"get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create"})
 #: a key word (first word of a key, or part of the key variable's name) -> the kind of critical data
@@ -587,6 +603,8 @@ DRF_THROTTLE_CLASSES = frozenset({
     "rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.ScopedRateThrottle",
 })
 DRF_THROTTLE_CACHE_ATTR = "cache"
+#: the attribute naming a throttle's rate in settings (``scope = "login"``)
+DRF_THROTTLE_SCOPE_ATTR = "scope"
 #: calls that read a setting from the environment with a fallback: qualified
 #: name -> position of the fallback argument (None: only as ``default=``)
 ENV_READERS: dict[str, int | None] = {
@@ -795,6 +813,8 @@ TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
 #: methods of a task that build its signature (``task.s(x).delay()``, ``task.signature(...).apply_async()``)
 TASK_SIGNATURE_METHODS = frozenset({"s", "si", "signature"})
 #: decorators that make a function a task (qualified, or the last part of ``<app>.task``)
+#: client methods whose only point is to check a connection can be opened (a health probe)
+CONNECTIVITY_CHECKS = frozenset({"ping"})
 TASK_DECORATORS = frozenset({"celery.shared_task", "celery.task", "dramatiq.actor", "rq.decorators.job", "rq.job"})
 TASK_DECORATOR_ATTRS = frozenset({"task", "shared_task"})
 #: task decorators (last name) that may register a task under a name of its own

@@ -281,6 +281,11 @@ def _cli_command(model: "ModuleModel", node: cst.FunctionDef) -> bool:
     return False
 
 
+def runs_at_startup(fn: "FunctionModel") -> bool:
+    """Whether the function runs once at process start-up (see ``_startup``)."""
+    return _startup(fn)
+
+
 def _startup(fn: "FunctionModel") -> bool:
     """Code that runs once at process start-up: a module-level start-up function
     (``create_app``, ``lifespan``: the catalog's names), ``AppConfig.ready()``, a

@@ -3,6 +3,12 @@ login-failure counters, replay markers, OAuth codes. Known by the words of a
 key (its first word, word pairs among its first words, the key variable's
 name), by the keys a module's own calls pass to a key parameter, and by the
 throttle classes of the libraries the catalog knows.
+
+Each also says whether it sits on an authentication path (its key, the key
+variable, the function or class writing it, a throttle's class names or
+scope name login, password, OTP...): sessions, tokens, login counters and
+replay markers are strong evidence anywhere; locks, quotas and de-dup
+markers only there.
 """
 from __future__ import annotations
 
@@ -14,8 +20,9 @@ import libcst as cst
 from scalelint.model import catalog
 from scalelint.model.caches.cachekeys import key_words
 from scalelint.model.caches.caching import CacheClient, CacheModel, CacheOp
+from scalelint.model.dbops import words
 from scalelint.model.entities import param_names
-from scalelint.core.walk import dotted
+from scalelint.core.walk import dotted, string_value
 
 if TYPE_CHECKING:
     from scalelint.model.function import ClassInfo, FunctionModel
@@ -27,10 +34,17 @@ class CriticalWrite:
 
     kind: str  # a key of catalog.CRITICAL_DATA
     key: str  # the key as a finding names it
+    auth_path: bool = False  # written on an authentication path (names_auth_path)
 
     @property
     def data(self) -> catalog.CriticalData:
         return catalog.CRITICAL_DATA[self.kind]
+
+    @property
+    def strong(self) -> bool:
+        """Losing it lets someone in or out: access data, or any critical data
+        on an authentication path (a lock or quota elsewhere sheds load)."""
+        return self.data.guards_access or self.auth_path
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class Throttle:
     info: "ClassInfo"
     client: CacheClient
     library: str  # the catalogued base it derives from
+    auth_path: bool = False  # its class names or scope name an authentication path
 
 
 def kind_of_words(words: Sequence[str]) -> str | None:
@@ -56,6 +71,19 @@ def kind_of_words(words: Sequence[str]) -> str | None:
             if part in firsts and any(other in seconds for other in head[i + 1:]):
                 return kind
     return None
+
+
+def names_auth_path(*texts: str | None) -> bool:
+    """Whether a key, a variable, function or class name, or a throttle scope
+    names an authentication path (catalog.AUTH_PATH_WORDS), by a word or two
+    joined words (``sign_in``, ``TwoFactor``)."""
+    for text in texts:
+        ws = words(text) if text else ()
+        if any(w in catalog.AUTH_PATH_WORDS for w in ws):
+            return True
+        if any(a + b in catalog.AUTH_PATH_WORDS for a, b in zip(ws, ws[1:])):
+            return True
+    return False
 
 
 def kind_of_name(name: str) -> str | None:
@@ -91,26 +119,36 @@ class CriticalReader:
 
     def write(self, fn: "FunctionModel", op: CacheOp) -> CriticalWrite | None:
         """The critical data a cache write holds, if its key says so."""
+        found = self._kind(fn, op)
+        if found is None:
+            return None
+        kind, key, template = found
+        spelled = dotted(op.key.func) if isinstance(op.key, cst.Call) else dotted(op.key) if op.key is not None else None
+        auth = names_auth_path(op.template, template, spelled, fn.name, fn.cls.name if fn.cls is not None else None)
+        return CriticalWrite(kind, key, auth)
+
+    def _kind(self, fn: "FunctionModel", op: CacheOp) -> tuple[str, str, str | None] | None:
+        """(kind, key as named, a callers' template) of a critical write."""
         key = f'"{op.template}"' if op.template else dotted(op.key) or "key"
         if op.template:
             kind = kind_of_words(key_words(op.template))
             if kind is not None:
-                return CriticalWrite(kind, key)
+                return kind, key, None
         spelled = dotted(op.key.func) if isinstance(op.key, cst.Call) else dotted(op.key) if op.key is not None else None
         if spelled:
             kind = kind_of_name(spelled)
             if kind is not None:
-                return CriticalWrite(kind, key)
+                return kind, key, None
         if op.template is None and isinstance(op.key, cst.Name) and op.key.value in param_names(fn.node):
             return self._passed(fn, op.key.value)
         return None
 
-    def _passed(self, fn: "FunctionModel", param: str) -> CriticalWrite | None:
+    def _passed(self, fn: "FunctionModel", param: str) -> tuple[str, str, str | None] | None:
         """A key parameter: critical when a key its callers pass is."""
         for template in self.cm.argument_templates(fn, param):
             kind = kind_of_words(key_words(template))
             if kind is not None:
-                return CriticalWrite(kind, f'{param} ("{template}" from callers)')
+                return kind, f'{param} ("{template}" from callers)', template
         return None
 
     def throttles(self) -> Iterator[Throttle]:
@@ -125,7 +163,8 @@ class CriticalReader:
                 continue  # not a throttle, or its throttle ancestor here is where a cache is set
             client = self._throttle_cache(chain)
             if client is not None:
-                yield Throttle(info, client, library)
+                family = chain + _descendants(info, classes)
+                yield Throttle(info, client, library, names_auth_path(*(c.name for c in family), *_scopes(family)))
 
     def _throttle_cache(self, chain: list["ClassInfo"]) -> CacheClient | None:
         for info in chain:
@@ -138,6 +177,27 @@ class CriticalReader:
                     ):
                         return self.cm.client_of(small.value)
         return CacheClient(catalog.DJANGO_CACHE, "the default cache", "django.core.cache.cache", "default")
+
+
+def _scopes(chain: list["ClassInfo"]) -> Iterator[str]:
+    """The string ``scope`` attributes of a throttle's classes (DRF's rate-setting name)."""
+    for info in chain:
+        for stmt in info.node.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and any(
+                    dotted(t.target) == catalog.DRF_THROTTLE_SCOPE_ATTR for t in small.targets
+                ):
+                    text = string_value(small.value)
+                    if text:
+                        yield text
+
+
+def _descendants(info: "ClassInfo", classes: dict[str, "ClassInfo"]) -> list["ClassInfo"]:
+    """The classes of the module deriving from ``info`` (a reported base counts for them too)."""
+    return [other for other in classes.values()
+            if other is not info and any(c is info for c in _chain(other, classes)[1:])]
 
 
 def _throttle_ancestor(ancestors: list["ClassInfo"]) -> bool:

@@ -22,6 +22,10 @@ IDENTITY_WORDS = frozenset({
     "host", "hostname", "node", "instance", "pid", "process", "worker", "server", "machine", "cluster",
     "namespace", "prefix",
 })
+#: words naming one node of the deployment: a loop over these, or a key scan
+#: whose wildcard stands for one, walks a handful of keys (``pid`` is left
+#: out: in a loop it is as often a product id)
+HOST_WORDS = frozenset({"host", "hostname", "node", "instance", "worker", "server", "machine"})
 #: calls returning the writer's own host or process identity
 IDENTITY_CALLS = frozenset({
     "os.getpid", "socket.gethostname", "platform.node", "socket.getfqdn", "getpid", "gethostname",
@@ -34,6 +38,34 @@ _MAX_DEPTH = 4
 def bounded_key(cm: "CacheModel", key: cst.BaseExpression, fn: "FunctionModel", before: int) -> bool:
     """Whether every variable part of the key is fixed or names the writer's host/process."""
     return _Bounds(cm, fn, before).key(key, 0)
+
+
+def per_host_pattern(cm: "CacheModel", pattern: cst.BaseExpression, fn: "FunctionModel", before: int) -> bool:
+    """A key glob whose fixed parts are bounded and whose wildcard stands for
+    a host or process (``PREFIX + "_instance_*"``, ``f"stats_{ns}_worker_*"``):
+    it matches one key per node of the deployment, a handful."""
+    last = _last_literal(pattern)
+    if last is None or not last.endswith("*") or not bounded_key(cm, pattern, fn, before):
+        return False
+    head = words(last.rstrip("*"))
+    return bool(head) and head[-1] in HOST_WORDS
+
+
+def names_host(name: str) -> bool:
+    """A loop variable naming one node of the deployment (``instance``, ``hostname``)."""
+    found = words(name)
+    return bool(found) and found[-1] in HOST_WORDS
+
+
+def _last_literal(expr: cst.BaseExpression) -> str | None:
+    """The text of the last literal piece of a key expression."""
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        return _last_literal(expr.right)
+    if isinstance(expr, cst.FormattedString) and expr.parts and isinstance(expr.parts[-1], cst.FormattedStringText):
+        return expr.parts[-1].value
+    if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+        return string_value(expr)
+    return None
 
 
 class _Bounds:
