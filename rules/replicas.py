@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator
 
 import libcst as cst
 
-from scalelint.core.findings import Fix, FixSafety, Related
+from scalelint.core.findings import Confidence, Fix, FixSafety, Related
 from scalelint.model import dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
-from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow, counted
+from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
+from scalelint.model.flow.races import (
+    KEY_INSERT, RaceShape, aggregate_threshold, checked_column, duplicate_lookup, race_shape,
+)
 from scalelint.model.entrypoints import concurrent_runs
 from scalelint.model.entities import entity_name
 from scalelint.model.ormmodels import ModelIndex, model_facts
@@ -51,6 +54,8 @@ class _Finding:
     #: a read of the module itself feeds the same spot: the file phase reports it there
     #: (one finding per write), so the project phase adds no second finding
     covered_locally: bool = False
+    #: LOW when the code shows the race but not that it costs anything (see SL202)
+    confidence: Confidence = Confidence.HIGH
 
 
 #: the project flow graph built from every file's dataflow facts (ProjectIndex.derived)
@@ -93,7 +98,7 @@ class _FlowRule(ProjectRule):
                 record = _record(flow, finding.at)
                 fix = finding.fix() if finding.fix is not None else None
                 related = [self.related(_record(flow, key).node, what) for key, what in finding.related]
-                self.report(record.node, finding.message, fix=fix, related=related)
+                self.report(record.node, finding.message, fix=fix, related=related, confidence=finding.confidence)
 
     def collect_facts(self, module: "ModuleModel") -> Any:
         flow = module_flow(self._ctx)
@@ -121,7 +126,7 @@ class _FlowRule(ProjectRule):
                 line, col, end_line, end_col = graph.spot(finding.at)
                 related = [_related(graph, key, what) for key, what in finding.related]
                 out.report(self, finding.at.split("#", 1)[0], line, col, end_line, end_col, finding.message,
-                           related=related)
+                           related=related, confidence=finding.confidence)
 
 
 class ReplicaReadFeedsWrite(_FlowRule):
@@ -365,6 +370,23 @@ class CheckThenActWithoutLock(_FlowRule):
     `lock-helpers` names the project's lock helpers that the body alone does
     not show (`lock-helpers = ["app.locks.acquire"]`, matched as spelled,
     qualified or by the last name): a function calling one is serialised.
+
+    Reported at high confidence (the default `min-confidence`) when the write
+    consumes or changes what the check read: a value or total compared with a
+    threshold then written back or added to (a balance, a stock, seats, a
+    quota, `count() >= capacity` before an insert), a state checked then moved
+    on. Reported at low confidence (shown with `min-confidence = "low"` or
+    `--min-confidence low`) when the check is a lookup before inserting the
+    row it looked for (`exists()`, `first() is None`, `get()` with
+    `DoesNotExist`, a count compared with 0 or 1 only): the race can only add
+    a duplicate, which a unique constraint turns into an `IntegrityError` and
+    which otherwise is often harmless or has a single writer (a per-item
+    task). Such a lookup stays at high confidence when it runs in a request
+    handler (a view), no unique constraint covers the fields it compares, and
+    the inserted model overrides `save()` in its own body (one inherited
+    from a base every model shares, setting audit fields, does not count): a
+    double submit then stores the row twice and repeats what its save does (a
+    broadcast, a notification, derived rows).
     """
 
     code = "SL202"
@@ -379,7 +401,7 @@ class CheckThenActWithoutLock(_FlowRule):
         written_back: dict[tuple[str, str], set[str]] = {}
         for r in reaches:
             if r.role in ("data", "subject") and r.shape == VALUE:
-                written_back.setdefault((r.origin.key, r.write.key), set()).add((_checked_column(r) or "").lower())
+                written_back.setdefault((r.origin.key, r.write.key), set()).add((checked_column(r) or "").lower())
         by_check: dict[str, list[Reach]] = {}
         for reach in reaches:
             if _racy_check(reach, fn, written_back):
@@ -406,7 +428,8 @@ class CheckThenActWithoutLock(_FlowRule):
         origin, write = reach.origin, reach.write
         source = f"{_value_name(origin, reach)} read ({_where(graph, origin.key)})"
         via = f" via {reach.sites[0].name}()" if reach.sites else ""
-        constraint = self._constraint_on(reach)
+        shape = race_shape(reach, self.models)
+        constraint = shape.unique
         if constraint:
             message = (f"{write.what}{via} acts on {source} checked at {_where(graph, checks[0][0])}: "
                        f"{concurrent_runs(fn.role)} can pass the check together and the unique constraint on "
@@ -414,7 +437,7 @@ class CheckThenActWithoutLock(_FlowRule):
                        f"catch IntegrityError around the insert (or use get_or_create())")
         else:
             message = (f"{write.what}{via} acts on {source} checked at {_where(graph, checks[0][0])} with no lock: "
-                       f"{concurrent_runs(fn.role)} can pass the check together; {_race_advice(reach)}")
+                       f"{concurrent_runs(fn.role)} can pass the check together; {_race_advice(reach, shape)}")
         related: list[tuple[str, str]] = []
         for check, reaches in checks:
             related.append((check, "the check"))
@@ -425,17 +448,10 @@ class CheckThenActWithoutLock(_FlowRule):
         related = list(dict.fromkeys(related))
         keys = tuple(dict.fromkeys([at, *(k for k, _ in related), *(s.key for s in reach.sites)]))
         declared = self.declared.get(graph.path_of(fn), frozenset())
-        needs_project = _uniqueness_check(reach) and reach.origin.entity not in declared
-        return _Finding(at, message, keys, related=tuple(related), needs_project=needs_project)
-
-    def _constraint_on(self, reach: Reach) -> frozenset[str]:
-        """The unique constraint covering the fields a lookup before an insert checks
-        (empty when none is known)."""
-        entity = reach.origin.entity
-        if not (_uniqueness_check(reach) and entity and reach.origin.lookup):
-            return frozenset()
-        checked = set(reach.origin.lookup)
-        return next((fields for fields in self.models.unique_fields(entity) if fields <= checked), frozenset())
+        needs_project = shape.write == KEY_INSERT and reach.origin.entity not in declared
+        strong = shape.consumes or shape.duplicate_in_request(fn)
+        return _Finding(at, message, keys, related=tuple(related), needs_project=needs_project,
+                        confidence=Confidence.HIGH if strong else Confidence.LOW)
 
 
 class ReplicaReadAfterWrite(_FlowRule):
@@ -510,7 +526,7 @@ def _stale_hazard(reach: Reach) -> bool:
         return reach.shape == VALUE or (reach.shape == ROW and reach.write.verb == "save")
     if reach.shape == VALUE:
         return True
-    return _uniqueness_check(reach)
+    return duplicate_lookup(reach)
 
 
 def _racy_check(reach: Reach, fn: "FunctionFlow", written_back: dict[tuple[str, str], set[str]]) -> bool:
@@ -532,11 +548,11 @@ def _racy_check(reach: Reach, fn: "FunctionFlow", written_back: dict[tuple[str, 
         written = written_back.get((origin.key, write.key), set())
         if write.verb == "insert":
             # a new row conflicts with no field of a row read: only with a total over the rows it adds
-            return _aggregate_threshold(reach, written)
+            return aggregate_threshold(reach, written)
         if write.target not in (None, origin.key):
             return False  # it writes another row than the one checked
         return _dependent_write(reach, written)
-    return _uniqueness_check(reach)
+    return duplicate_lookup(reach)
 
 
 def _write_at(reach: Reach) -> str:
@@ -544,42 +560,16 @@ def _write_at(reach: Reach) -> str:
     return reach.sites[0].key if reach.sites else reach.write.key
 
 
-def _race_advice(reach: Reach) -> str:
+def _race_advice(reach: Reach, shape: RaceShape) -> str:
     if reach.write.relative:
         return ("move the check into the update's WHERE (stock__gte=n, AND balance >= %s) and check the row "
                 "count, or lock the row first")
-    if reach.shape == EXISTS:
+    if shape.write == KEY_INSERT:
         return "use get_or_create()/an upsert on a unique field, or catch IntegrityError"
     if reach.write.verb == "insert" and reach.shape == VALUE:
         return ("make the insert conditional in one statement (INSERT ... SELECT ... WHERE the count is "
                 "below the limit) or take an advisory lock on the parent")
     return "lock the row (select_for_update(), FOR UPDATE) or make the write re-check (UPDATE ... WHERE)"
-
-
-def _aggregate_threshold(reach: Reach, written_fields: set[str]) -> bool:
-    """``if count() >= capacity: raise`` before an insert of the rows counted: both requests
-    count the same total and both insert. The total is compared in the check, or compared
-    in a helper whose verdict is checked while it also feeds the rows inserted (a summed
-    reservation left over). A field of one row read (``log.author``, ``invite.role``) is
-    no total: the new row cannot change it, so an insert after checking it is no race."""
-    if not (counted(reach.label) or reach.origin.aggregate):
-        return False
-    if reach.cond is not None and reach.cond.orders:
-        return True
-    checked = _checked_column(reach)
-    return checked is not None and checked.lower() in written_fields
-
-
-def _uniqueness_check(reach: Reach) -> bool:
-    """Whether a row was looked up (not by primary key, not through one of its fields)
-    to decide inserting a row of the same entity: the duplicate-insert race. A lookup
-    comparing constants only (``filter(name="site")``) finds the same singleton row for
-    every caller: it can race once in the database's life, on its first creation."""
-    return (
-        reach.shape == EXISTS and reach.write.verb == "insert" and not reach.origin.keyed
-        and not reach.origin.constant
-        and reach.label.field is None and reach.origin.entity == reach.write.entity
-    )
 
 
 def _identifier_read(reach: Reach) -> bool:
@@ -593,15 +583,8 @@ def _dependent_write(reach: Reach, written_fields: set[str]) -> bool:
     the checked column (``stock - qty``). Writing a constant after a check (``if not
     user.is_active: user.is_active = True``, a ``last_used`` timestamp) is idempotent
     and not reported."""
-    checked = _checked_column(reach)
+    checked = checked_column(reach)
     return checked is not None and checked.lower() in written_fields
-
-
-def _checked_column(reach: Reach) -> str | None:
-    field = reach.label.field
-    if field and not dbops.is_identity(field) and not field.isdigit():
-        return field
-    return reach.origin.column
 
 
 def _value_name(origin: "Origin", reach: Reach) -> str:

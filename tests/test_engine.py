@@ -676,6 +676,7 @@ def test_a_fix_run_reports_the_project_findings_of_the_fixed_text(tmp_path: Path
     (tmp_path / "coupons.py").write_text(REPLICA_COUPON)
     monkeypatch.chdir(tmp_path)
     config = Config(root=tmp_path, root_is_project=True)
+    config.min_confidence = "low"  # a lookup before an insert of the same key: low-confidence SL202
     rules = load_registry().select(["SL201", "SL202"])
     fixing = Runner(config, rules, RunSettings(paths=["."], fix=True, unsafe_fixes=True, use_cache=False,
                                                jobs=1)).run()

@@ -26,13 +26,13 @@ REDEEM = textwrap.dedent('''
 
 def test_configured_lock_helper_settles_the_race() -> None:
     for spelled in ("app.locks.acquire", "acquire"):
-        assert lint(REDEEM, "SL202", recognition=Recognition(lock_helpers=(spelled,))) == []
+        assert lint(REDEEM, "SL202", recognition=Recognition(lock_helpers=(spelled,)), min_confidence="low") == []
 
 
 def test_unconfigured_or_other_helper_does_not() -> None:
-    assert [f.line for f in lint(REDEEM, "SL202")] == [9]
+    assert [f.line for f in lint(REDEEM, "SL202", min_confidence="low")] == [9]
     other = Recognition(lock_helpers=("app.locks.release",))
-    assert [f.line for f in lint(REDEEM, "SL202", recognition=other)] == [9]
+    assert [f.line for f in lint(REDEEM, "SL202", recognition=other, min_confidence="low")] == [9]
 
 
 def test_lock_helpers_key_is_validated() -> None:
@@ -71,7 +71,7 @@ def test_unique_constraint_covering_the_lookup_says_to_catch_integrity_error() -
     UniqueConstraint, one-to-one field, SQLAlchemy ``__table_args__``) in another
     module: the message says the insert fails with IntegrityError; one over other
     fields, needing a field the lookup lacks, or partial, gets the lock advice."""
-    found = {f.line: f.message for f in lint_tree(FIXTURES / "SL202" / "uniques", "SL202")}
+    found = {f.line: f.message for f in lint_tree(FIXTURES / "SL202" / "uniques", "SL202", min_confidence="low")}
     source = (FIXTURES / "SL202" / "uniques" / "club" / "views.py").read_text(encoding="utf-8").splitlines()
     by_function = {}
     for line, message in found.items():

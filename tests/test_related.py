@@ -122,7 +122,7 @@ def register(event, user):
 def _races() -> dict[int, Finding]:
     from helpers import lint
 
-    return {f.line: f for f in lint(RACE, "SL202", path="shop/views.py")}
+    return {f.line: f for f in lint(RACE, "SL202", path="shop/views.py", min_confidence="low")}
 
 
 def test_sl202_is_reported_at_the_write_with_the_check_and_the_read() -> None:
@@ -148,7 +148,7 @@ def test_lsp_related_information(tmp_path) -> None:
 
     path = tmp_path / "views.py"
     path.write_text(RACE)
-    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL202']\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL202']\nmin-confidence = 'low'\n")
     diagnostics = DocumentLinter().diagnostics(str(path), RACE)
     info = diagnostics[0]["relatedInformation"]
     assert info[0]["message"] == "the check"

@@ -45,7 +45,7 @@ def _model_facts(module: ModuleModel) -> list[dict[str, Any]]:
         orm = reader.orm
         rels = reader.relations()
         bases = reader.project_bases
-        if not (orm or rels or (bases and reader.declares_columns)):
+        if not (orm or rels or (bases and (reader.declares_columns or reader.overrides_save))):
             continue
         fact: dict[str, Any] = {"c": info.name, "q": reader.qual, "b": bases}
         if orm:
@@ -56,6 +56,8 @@ def _model_facts(module: ModuleModel) -> list[dict[str, Any]]:
             fact["mg"] = reader.managers
         if reader.uniques:
             fact["u"] = reader.uniques
+        if reader.overrides_save:
+            fact["s"] = 1
         out.append(fact)
     return out
 
@@ -180,6 +182,12 @@ class _ClassReader:
         for stmt in self._class_level_values():
             found.extend(self._declared_constraints(*stmt))
         return [list(f) for f in sorted({tuple(sorted({field_stem(n) for n in f})) for f in found if f})]
+
+    @property
+    def overrides_save(self) -> bool:
+        """The class body defines ``save()``: saving a row runs project code beyond
+        the INSERT/UPDATE (a broadcast, a notification, derived rows)."""
+        return any(isinstance(stmt, cst.FunctionDef) and stmt.name.value == "save" for stmt in self.node.body.body)
 
     def _one_to_one(self, call: cst.Call) -> bool:
         """A Django ``OneToOneField``: a foreign key with a unique constraint."""
@@ -424,6 +432,7 @@ class ModelClass:
     own: list[dict[str, Any]]
     managers: list[list[str]] = field(default_factory=list)  # [attribute, class, qualified class]
     uniques: list[list[str]] = field(default_factory=list)  # field sets under a unique constraint
+    saves: bool = False  # the class body overrides save()
 
 
 @dataclass
@@ -450,7 +459,7 @@ class ModelIndex:
         self.by_name: dict[str, list[ModelClass]] = {}
         for fact in facts:
             cls = ModelClass(fact["c"], fact["q"], fact.get("b", []), fact.get("orm", ""), fact.get("r", []),
-                             fact.get("mg", []), fact.get("u", []))
+                             fact.get("mg", []), fact.get("u", []), bool(fact.get("s")))
             if cls.qual in self.classes:
                 continue
             self.classes[cls.qual] = cls
@@ -488,6 +497,15 @@ class ModelIndex:
         entity names several models that disagree."""
         found = [self._uniques(c) for c in self.classes.values() if entity_name(c.name) == entity]
         return found[0] if found and all(f == found[0] for f in found) else []
+
+    def save_runs_code(self, entity: str) -> bool:
+        """Whether the model read as ``entity`` overrides ``save()`` in its own body:
+        inserting its row then does what that model alone does (a broadcast, derived
+        rows). A ``save()`` inherited from a project base every model shares (audit
+        fields, timestamps) says nothing about this row. False when the entity names
+        several models that disagree."""
+        found = [c.saves for c in self.classes.values() if entity_name(c.name) == entity]
+        return bool(found) and all(found)
 
     def _uniques(self, cls: ModelClass, seen: frozenset[str] = frozenset()) -> list[frozenset[str]]:
         out = [frozenset(f) for f in cls.uniques]

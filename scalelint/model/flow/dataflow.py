@@ -212,6 +212,20 @@ class Cond:
     spot: Spot | None = None
     anchor: cst.CSTNode | None = None
     before: bool = False  # the node precedes its anchor (an ``except`` clause's type)
+    #: every comparison is with 0 or 1 (None: not looked at yet, see :attr:`presence`)
+    presence_only: bool | None = None
+
+    @property
+    def presence(self) -> bool:
+        """Whether the condition only asks whether rows exist: each comparison it
+        makes is with the literal 0 or 1 (``count() >= 1``, ``len(rows) == 0``),
+        so a total compared in it is no capacity."""
+        if self.presence_only is None:
+            targets = [sub for sub in walk(self.node, into_functions=False)
+                       if isinstance(sub, cst.ComparisonTarget)] if self.node is not None else []
+            self.presence_only = bool(targets) and all(
+                isinstance(t.comparator, cst.Integer) and t.comparator.value in ("0", "1") for t in targets)
+        return self.presence_only
 
     @property
     def orders(self) -> bool:
@@ -349,7 +363,8 @@ class ModuleFlow:
                                    enc.ctl(s.ctl), list(self.spot(s)) if k in in_functions else [],
                                    int(s.unique_guarded)]
                       for k, s in self.sites.items()},
-            "conds": {enc.key(k): [int(c.orders), list(self.spot(c))] for k, c in self._reportable_conds()},
+            "conds": {enc.key(k): [int(c.orders), list(self.spot(c)), int(c.presence)]
+                      for k, c in self._reportable_conds()},
             "instances": self.instances,
         }
 
@@ -406,8 +421,8 @@ def _site(dec: "_Decoder", k: str, raw: list) -> Site:
 
 
 def _cond(dec: "_Decoder", k: str, raw: list) -> Cond:
-    ordering, spot = raw
-    return Cond(k, bool(ordering), spot=tuple(spot))  # type: ignore[arg-type]
+    ordering, spot, presence = raw
+    return Cond(k, bool(ordering), spot=tuple(spot), presence_only=bool(presence))  # type: ignore[arg-type]
 
 
 class _Records(Mapping):
