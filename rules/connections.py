@@ -6,11 +6,12 @@ from typing import Any, Iterator
 
 import libcst as cst
 
-from scalelint.core.findings import Edit, Fix, FixSafety, Related
+from scalelint.core.findings import Confidence, Edit, Fix, FixSafety, Related
 from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.connections.lazyloads import LazyLoad, lazy_loads, loop_records, manager_facts
+from scalelint.model.connections.loopevidence import loop_evidence
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.spots import statement_locator
@@ -1155,7 +1156,10 @@ class QueryInLoop(ProjectRule):
     class Customer(models.Model):
         name = models.TextField()
 
-    def names(orders):
+    class Order(models.Model):
+        customer_id = models.IntegerField()
+
+    def names(orders: list[Order]):
         return [Customer.objects.get(id=o.customer_id).name for o in orders]
     ```
 
@@ -1179,7 +1183,10 @@ class QueryInLoop(ProjectRule):
     class Customer(models.Model):
         name = models.TextField()
 
-    def names(orders):
+    class Order(models.Model):
+        customer_id = models.IntegerField()
+
+    def names(orders: list[Order]):
         customers = Customer.objects.in_bulk([o.customer_id for o in orders])
         return [customers[o.customer_id].name for o in orders]
     ```
@@ -1260,6 +1267,23 @@ class QueryInLoop(ProjectRule):
     b.room`) and the parent the loop groups rows by (`by_room[b.room].append(b)`:
     one load per group). One finding per loop: at its first
     query (or first lazily loaded relation), its message naming the others.
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    loop's size is not in evidence: it walks the rows of one parent (a query
+    whose filter equates a column with one value the function holds,
+    `filter(user=request.user)`, `Model.query.filter(Model.owner == owner)`),
+    a relation of one object (`customer.orders.all()`, `order.items`), a
+    parameter or local collection of unknown provenance (ids, names, a
+    payload's items, `kinds: list[str]`); or when each round also does network
+    I/O (HTTP, cloud SDKs, e-mail, directly or through the module's helpers),
+    which costs more than the query. Reported at high confidence: loops over
+    the rows of a query over a table (`Order.objects.filter(kind__in=kinds)`,
+    `session.scalars(select(Order))`, a view's `self.queryset`, also through
+    local names, `list()`/`set()` and `+`), a request's payload
+    (`request.data[...]`, `request.POST.getlist(...)`), a collection annotated
+    as instances of a class (`lines: Iterable[OrderLine]`), and the items of
+    each element of an enclosing loop (`for t in suite["tests"]` inside
+    `for suite in ...`: the rounds multiply).
     """
 
     code = "SL104"
@@ -1280,7 +1304,10 @@ class QueryInLoop(ProjectRule):
         scanner = _scanned(fn)
         for group in _by_loop(scanner.found):
             related = [self.related(other.query.call, f"{other.query.label} runs per iteration too") for other in group[1:]]
-            self.report(group[0].query.call, self._message(group), related=related)
+            loop = group[0].loop
+            evidence = loop_evidence(fn, loop.node, loop.iterable, scanner.local_values)
+            self.report(group[0].query.call, self._message(group), related=related,
+                        confidence=Confidence.HIGH if evidence.strong else Confidence.LOW)
         self._scanned[id(fn)] = (fn, scanner.comprehensions)
 
     def collect_facts(self, module: ModuleModel) -> dict | None:
@@ -1319,7 +1346,8 @@ class QueryInLoop(ProjectRule):
             for load in lazy_loads(models, facts.get("loops", [])):
                 related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
                 out.report(self, path, *load.loc, load.message, related=related,
-                           fix=_eager_fix(load, facts.get("selectinload")))
+                           fix=_eager_fix(load, facts.get("selectinload")),
+                           confidence=Confidence.LOW if load.weak else Confidence.HIGH)
 
     def _message(self, group: list[LoopQuery]) -> str:
         """One loop's queries: the first, its advice, and the others by line."""

@@ -95,7 +95,8 @@ def _write(root: Path) -> None:
 
 def _run(root: Path, *paths: str, cache: bool = True, select: tuple[str, ...] = ()) -> set[int]:
     settings = RunSettings(paths=list(paths), use_cache=cache, jobs=1)
-    report = Runner(Config(root=root, root_is_project=True), rules_for(*select), settings).run()
+    # the helpers loop over parameters (weak evidence: low confidence); the contexts are the question here
+    report = Runner(Config(root=root, root_is_project=True, min_confidence="low"), rules_for(*select), settings).run()
     assert not report.errors, report.errors
     return {f.line for f in report.findings if f.path.endswith("export.py") and f.code == "SL104"}
 

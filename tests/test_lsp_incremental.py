@@ -15,8 +15,8 @@ FIXTURE = Path(__file__).parent / "fixtures" / "SL301" / "django_shop"
 
 NEW_FUNCTION = '''
 
-def shelf(category_id):
-    for product in Product.objects.filter(category_id=category_id):
+def shelf(category_ids):
+    for product in Product.objects.filter(category_id__in=category_ids):
         print(product.name, product.category.name)
 '''
 
@@ -27,8 +27,8 @@ def _edits(text: str) -> list[tuple[str, str]]:
     """An editing session on services.py, each step from the one before."""
     added = text + NEW_FUNCTION
     steps = [("as on disk", text), ("new function", added)]
-    steps.append(("changed query", added.replace("Product.objects.filter(category_id=category_id)",
-                                                 "Product.objects.select_related('category').filter(category_id=category_id)")))
+    steps.append(("changed query", added.replace("Product.objects.filter(category_id__in=category_ids)",
+                                                 "Product.objects.select_related('category').filter(category_id__in=category_ids)")))
     steps.append(("changed cache key", steps[-1][1].replace(SET_PRICE, SET_PRICE.replace('f"product:', 'f"item:'))))
     start = steps[-1][1].index("def rename(")
     end = steps[-1][1].index("def reprice_all(")

@@ -1063,6 +1063,9 @@ SQLALCHEMY_QUERY_TERMINALS = frozenset({
     "all", "first", "one", "one_or_none", "get", "count", "scalar", "first_or_404", "get_or_404",
     "one_or_404", "delete", "update", "has_rows",
 })
+#: I/O categories that wait on another service over the network: a loop round that
+#: does one spends its time there, not in its query (SL104 reports those at low confidence)
+NETWORK_IO_CATEGORIES = frozenset({"http", "cloud", "mail", "socket"})
 #: wrappers that run a lazy query they are given (``list(qs)``)
 EVALUATING_BUILTINS = frozenset({"list", "tuple", "set", "len", "sorted", "bool"})
 #: name fragments of loops that are batching on purpose (one query per batch)

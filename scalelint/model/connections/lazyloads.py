@@ -21,6 +21,7 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.dbops import is_class_name
+from scalelint.model.connections.loopevidence import loop_evidence
 from scalelint.model.connections.loops import local_values, render_chain
 from scalelint.model.connections.loopsize import reports_error_each_round
 from scalelint.model.connections.work import work_of
@@ -593,6 +594,8 @@ def _record(
             record["q"] = {"at": ctx.span(query.receiver, _statement_of(sources.fn, query.receiver))[1], "model": query.model}
     if source.pinned:
         record["pin"] = sorted(source.pinned)
+    if not loop_evidence(sources.fn, loop, iterable, sources._values).strong:
+        record["low"] = True  # rows of one parent, a relation of one object, I/O each round
     if source.orm == "sqlalchemy" and (grouped := _grouping_keys(var, body)):
         record["grp"] = sorted(grouped)
     return record, (var, source)
@@ -938,6 +941,8 @@ class LazyLoad:
     loader: tuple[str, str] | None = None
     #: the loop record's query built in the same function ({"at": offset, "model": spelled})
     query: dict[str, Any] | None = None
+    #: the loop's evidence is weak (scalelint.model.connections.loopevidence): reported at low confidence
+    weak: bool = False
 
     def loaders(self) -> list[tuple[str, str]]:
         """The loader calls of this load and the loop's others, in order, once each."""
@@ -970,7 +975,7 @@ def _one_per_loop(loads: list[LazyLoad]) -> LazyLoad:
         return first
     named = ", ".join(f"`{load.spelled}` (line {load.loc[0]})" for load in others)
     return LazyLoad(first.loc, f"{first.message}; the loop also lazy-loads {named}", first.spelled, tuple(others),
-                    first.loader, first.query)
+                    first.loader, first.query, first.weak)
 
 
 def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[str, LazyLoad]]:
@@ -997,7 +1002,7 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         spelled = ".".join([record["var"], *names[: step + 1]])
         loader = _loader(record, cls, names, step, path, relation, index)
         yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled,
-                             loader=loader, query=record.get("q"))
+                             loader=loader, query=record.get("q"), weak=bool(record.get("low")))
 
 
 def _identity_mapped(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> frozenset[str]:

@@ -118,7 +118,8 @@ class LoopScanner:
         return self.current.node if self.current is not None else None
 
     @cached_property
-    def _local_values(self) -> dict[str, list[cst.BaseExpression]]:
+    def local_values(self) -> dict[str, list[cst.BaseExpression]]:
+        """Every value assigned to each local name (scalelint.model.connections.loopsize.local_values)."""
         return local_values(self.fn)
 
     @cached_property
@@ -197,8 +198,8 @@ class LoopScanner:
         """The innermost loop that repeats this query with different arguments."""
         for ref in reversed(enclosing):
             loop = self._as_loop(ref)
-            if fixed_size(loop.iterable, self.fn, self._local_values) or not_rows(
-                loop.iterable, self.fn, self._local_values
+            if fixed_size(loop.iterable, self.fn, self.local_values) or not_rows(
+                loop.iterable, self.fn, self.local_values
             ):
                 continue  # a few values, or the values of one document or edit: not rows
             if loop.batching or _in_lookup(node, loop.varying) or shape_varies(node, loop.varying) or filters_differ(
