@@ -184,3 +184,17 @@ def test_a_command_left_unparsed_still_places_the_methods_it_calls(tmp_path: Pat
     assert [f.code for f in lint_tree(tmp_path, "SL104")] == []
     (app / "views.py").write_text("from app.refresh import Refresher\n\n\ndef view(request):\n    Refresher().run([])\n")
     assert [(Path(f.path).name, f.code) for f in lint_tree(tmp_path, "SL104")] == [("refresh.py", "SL104")]
+
+
+def test_text_records_pair_only_built_instances_with_their_methods() -> None:
+    from scalelint.model.textuses import MODULE_CODE, text_uses
+
+    text = (
+        "from app.refresh import Refresher, Other\n\n\ndef handle(rows):\n    process = Refresher()\n"
+        "    process.run()\n    Other(1).close()\n    rows.save()\n"
+    )
+    calls = text_uses(text, "app.management.commands.go", False, "one-shot")["functions"][MODULE_CODE][2]
+    assert "app.refresh.Refresher.run" in calls and "app.refresh.Other.close" in calls
+    assert "app.refresh.Refresher.save" not in calls and "app.refresh.Other.run" not in calls
+    in_test = text_uses(text, "app.tests.test_go", False, "test")["functions"][MODULE_CODE][2]
+    assert not any(call.endswith((".run", ".close")) for call in in_test)

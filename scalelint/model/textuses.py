@@ -30,7 +30,8 @@ def text_uses(text: str, module: str, package: bool, context: str = "request") -
     ``__init__.py``), or None when it has no dotted name or uses nothing.
     Request code records what it may use (``refs``, ``dyn``); code of another
     ``context`` (a test, a command) is taken to call what it imports, from
-    one pseudo-function ``<module>``."""
+    one pseudo-function ``<module>``, and (but in a test) the methods it calls
+    on instances it builds of the classes it imports."""
     if not module:
         return None
     refs = _imported_uses(text, module, package)
@@ -40,7 +41,10 @@ def text_uses(text: str, module: str, package: bool, context: str = "request") -
         if refs or byname:
             facts["context"] = context
         if refs:
-            facts["functions"] = {MODULE_CODE: [1, None, refs + _method_refs(text, refs), None, 1, ""]}
+            # a test's calls on instances are weak evidence of where code runs (tests
+            # exercise request code whose real callers, a framework's, are unseen)
+            methods = _method_refs(text, module, package) if context != "test" else []
+            facts["functions"] = {MODULE_CODE: [1, None, refs + methods, None, 1, ""]}
     else:
         facts["refs"] = refs
         facts["dyn"] = list(dict.fromkeys(_METHOD_CALL.findall(text)))
@@ -49,16 +53,26 @@ def text_uses(text: str, module: str, package: bool, context: str = "request") -
     return facts if len(facts) > 1 else None
 
 
-def _method_refs(text: str, refs: list[str]) -> list[str]:
-    """``Class.method`` for each imported class and each method name the text
-    calls (``process = BugProcess(); process.run()``): without a parse the
-    receiver is unknown, so every pairing stands for a call it may make (a
-    pairing naming no method reaches nothing)."""
-    classes = [ref for ref in refs if ref.rsplit(".", 1)[-1][:1].isupper()]
+def _method_refs(text: str, module: str, package: bool) -> list[str]:
+    """``Class.method`` for each method the text calls on an instance of an
+    imported class it builds (``process = BugProcess(); process.run()``,
+    ``BugProcess().run()``). Only calls on such an instance count: pairing every
+    imported class with every method name called would invent callers, and a
+    helper whose request callers go through ``self`` would then look as if
+    only this command called it."""
+    classes = {local: dotted for local, dotted in _imports(text, module, package).items() if local[:1].isupper()}
     if not classes:
         return []
-    methods = dict.fromkeys(m for m in _METHOD_CALL.findall(text) if not m.startswith("__"))
-    return [f"{cls}.{method}" for cls in classes for method in methods]
+    body = without_imports(text)
+    out: dict[str, None] = {}
+    for local, dotted in classes.items():
+        built = re.escape(local) + r"[ \t]*\([^()\n]*\)"
+        for method in re.findall(built + r"[ \t]*\.[ \t]*([A-Za-z_]\w*)[ \t]*\(", body):
+            out.setdefault(f"{dotted}.{method}", None)
+        for name in set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)[ \t]*=[ \t]*" + built, body)):
+            for method in re.findall(r"(?<![\w.])" + re.escape(name) + r"[ \t]*\.[ \t]*([A-Za-z_]\w*)[ \t]*\(", body):
+                out.setdefault(f"{dotted}.{method}", None)
+    return list(out)
 
 
 #: what makes part of a request module's text an entry point of another context, seen
@@ -101,6 +115,21 @@ MODULE_CODE = "<module>"
 
 def _imported_uses(text: str, module: str, package: bool) -> list[str]:
     """Dotted names the text imports, and ``alias.name`` uses of what it imports."""
+    imported = _imports(text, module, package)
+    uses: dict[str, None] = {}
+    seen: set[str] = set()
+    for local, attribute, _ in name_uses(without_imports(text), imported):
+        seen.add(local)
+        dotted = imported[local]
+        uses.setdefault(f"{dotted}.{attribute}" if attribute else dotted, None)
+    for local, dotted in imported.items():
+        if local not in seen:  # imported and not used here: re-exported, perhaps used elsewhere
+            uses.setdefault(dotted, None)
+    return list(uses)
+
+
+def _imports(text: str, module: str, package: bool) -> dict[str, str]:
+    """Local name -> the dotted name it imports."""
     imported: dict[str, str] = {}  # local name -> dotted
     for source, names in _FROM_IMPORT.findall(text):
         base = _absolute(source, module, package)
@@ -113,16 +142,7 @@ def _imported_uses(text: str, module: str, package: bool) -> list[str]:
             name, _, alias = (part.strip() for part in name.strip().partition(" as "))
             if name:
                 imported[alias or name.split(".")[0]] = name if alias else name.split(".")[0]
-    uses: dict[str, None] = {}
-    seen: set[str] = set()
-    for local, attribute, _ in name_uses(without_imports(text), imported):
-        seen.add(local)
-        dotted = imported[local]
-        uses.setdefault(f"{dotted}.{attribute}" if attribute else dotted, None)
-    for local, dotted in imported.items():
-        if local not in seen:  # imported and not used here: re-exported, perhaps used elsewhere
-            uses.setdefault(dotted, None)
-    return list(uses)
+    return imported
 
 
 def without_imports(text: str) -> str:
