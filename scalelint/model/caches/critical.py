@@ -167,31 +167,28 @@ class CriticalReader:
                 yield Throttle(info, client, library, names_auth_path(*(c.name for c in family), *_scopes(family)))
 
     def _throttle_cache(self, chain: list["ClassInfo"]) -> CacheClient | None:
-        for info in chain:
-            for stmt in info.node.body.body:
-                if not isinstance(stmt, cst.SimpleStatementLine):
-                    continue
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign) and any(
-                        dotted(t.target) == catalog.DRF_THROTTLE_CACHE_ATTR for t in small.targets
-                    ):
-                        return self.cm.client_of(small.value)
+        for value in _class_values(chain, catalog.DRF_THROTTLE_CACHE_ATTR):
+            return self.cm.client_of(value)
         return CacheClient(catalog.DJANGO_CACHE, "the default cache", "django.core.cache.cache", "default")
 
 
 def _scopes(chain: list["ClassInfo"]) -> Iterator[str]:
     """The string ``scope`` attributes of a throttle's classes (DRF's rate-setting name)."""
+    for value in _class_values(chain, catalog.DRF_THROTTLE_SCOPE_ATTR):
+        text = string_value(value)
+        if text:
+            yield text
+
+
+def _class_values(chain: list["ClassInfo"], attr: str) -> Iterator[cst.BaseExpression]:
+    """The values assigned to class attribute ``attr`` in these classes' bodies, in order."""
     for info in chain:
         for stmt in info.node.body.body:
             if not isinstance(stmt, cst.SimpleStatementLine):
                 continue
             for small in stmt.body:
-                if isinstance(small, cst.Assign) and any(
-                    dotted(t.target) == catalog.DRF_THROTTLE_SCOPE_ATTR for t in small.targets
-                ):
-                    text = string_value(small.value)
-                    if text:
-                        yield text
+                if isinstance(small, cst.Assign) and any(dotted(t.target) == attr for t in small.targets):
+                    yield small.value
 
 
 def _descendants(info: "ClassInfo", classes: dict[str, "ClassInfo"]) -> list["ClassInfo"]:

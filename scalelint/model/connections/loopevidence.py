@@ -31,7 +31,7 @@ import libcst as cst
 from scalelint.core.walk import dotted, walk
 from scalelint.model import catalog
 from scalelint.model.connections.loopsize import param_names
-from scalelint.model.connections.work import work_of
+from scalelint.model.connections.work import root_name, work_of
 
 if TYPE_CHECKING:
     from scalelint.model.function import FunctionModel
@@ -115,7 +115,7 @@ class _Classifier:
                 return self.of(expr.args[0].value, depth + 1)
             if isinstance(func, cst.Attribute) and func.attr.value in _VIEWS:
                 return self.of(func.value, depth + 1)
-        root = _root(expr)
+        root = root_name(expr)
         if root is None:
             return LOCAL
         if root in self.outer:
@@ -160,20 +160,6 @@ def _under_lazy_methods(expr: cst.BaseExpression) -> cst.BaseExpression:
            and expr.func.attr.value in catalog.DJANGO_LAZY_METHODS):
         expr = expr.func.value
     return expr
-
-
-def _root(expr: cst.BaseExpression) -> str | None:
-    while True:
-        if isinstance(expr, cst.Name):
-            return expr.value
-        if isinstance(expr, cst.Attribute):
-            expr = expr.value
-        elif isinstance(expr, cst.Call):
-            expr = expr.func
-        elif isinstance(expr, cst.Subscript):
-            expr = expr.value
-        else:
-            return None
 
 
 def _chain(expr: cst.BaseExpression) -> list[str]:
@@ -239,7 +225,7 @@ def _statement_call(call: cst.Call, local: Values) -> bool:
     if isinstance(first, cst.Name) and len(local.get(first.value, ())) == 1:
         first = local[first.value][0]
     if method == "query":
-        return _capitalized(_root(first) or "")
+        return _capitalized(root_name(first) or "")
     if method in ("scalars", "execute", "exec"):
         if isinstance(first, (cst.SimpleString, cst.ConcatenatedString)):
             text = first.evaluated_value if isinstance(first, cst.SimpleString) else None
@@ -278,7 +264,7 @@ def _held_value(value: cst.BaseExpression) -> bool:
     if not isinstance(value, (cst.Name, cst.Attribute)):
         return False
     last = value.value if isinstance(value, cst.Name) else value.attr.value
-    return not last.isupper() and last not in ("True", "False", "None") and _root(value) is not None
+    return not last.isupper() and last not in ("True", "False", "None") and root_name(value) is not None
 
 
 def _relation_like(expr: cst.BaseExpression) -> bool:
