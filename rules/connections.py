@@ -11,7 +11,7 @@ from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.function import FunctionModel, Hold, Stmt
 from scalelint.model.connections.lazyloads import LazyLoad, lazy_loads, loop_records, manager_facts
-from scalelint.model.connections.loopevidence import loop_evidence
+from scalelint.model.connections.loopevidence import loop_evidence, round_helpers
 from scalelint.model.connections.loops import LoopQuery, LoopScanner, render_chain
 from scalelint.model.module import ModuleModel
 from scalelint.model.spots import statement_locator
@@ -1275,8 +1275,9 @@ class QueryInLoop(ProjectRule):
     a relation of one object (`customer.orders.all()`, `order.items`), a
     parameter or local collection of unknown provenance (ids, names, a
     payload's items, `kinds: list[str]`); or when each round also does network
-    I/O (HTTP, cloud SDKs, e-mail, directly or through the module's helpers),
-    which costs more than the query. Reported at high confidence: loops over
+    I/O (HTTP, cloud SDKs, e-mail), directly or through the project's own
+    helpers in any module (`notify_partner(order)` whose callee posts over
+    HTTP; enqueueing a task does not count), which costs more than the query. Reported at high confidence: loops over
     the rows of a query over a table (`Order.objects.filter(kind__in=kinds)`,
     `session.scalars(select(Order))`, a view's `self.queryset`, also through
     local names, `list()`/`set()` and `+`), a request's payload
@@ -1292,8 +1293,14 @@ class QueryInLoop(ProjectRule):
     #: function id -> (function, its comprehensions) from the file phase's scan, read by collect_facts
     _scanned: dict[int, tuple[FunctionModel, list[cst.CSTNode]]]
 
+    #: loops whose confidence waits for the project phase: [line, column, end line,
+    #: end column, message, related places (JSON), the project helpers a round calls]
+    _deferred: list[list[Any]]
+    shared_facts = (summaries.FACTS_KEY,)
+
     def __init__(self) -> None:
         self._scanned = {}
+        self._deferred = []
     summary = "a query executed once per loop iteration (N+1)"
     vocabulary = (
         "execute", "objects.", ".query", "fetch", "scalar", "session", "Session", "cursor", "refresh",
@@ -1306,6 +1313,11 @@ class QueryInLoop(ProjectRule):
             related = [self.related(other.query.call, f"{other.query.label} runs per iteration too") for other in group[1:]]
             loop = group[0].loop
             evidence = loop_evidence(fn, loop.node, loop.iterable, scanner.local_values)
+            helpers = round_helpers(fn, loop.node) if evidence.strong else []
+            if helpers:  # whether a helper's round waits on the network is known in the project phase
+                self._deferred.append([*self._ctx.location(group[0].query.call), self._message(group),
+                                       [r.to_json() for r in related], helpers])
+                continue
             self.report(group[0].query.call, self._message(group), related=related,
                         confidence=Confidence.HIGH if evidence.strong else Confidence.LOW)
         self._scanned[id(fn)] = (fn, scanner.comprehensions)
@@ -1314,13 +1326,14 @@ class QueryInLoop(ProjectRule):
         """The module's ORM models, and its loops over query results (lazy loads
         are judged in the project phase, where every model is known)."""
         scanned, self._scanned = self._scanned, {}
+        deferred, self._deferred = self._deferred, []
         loops = []
         for fn in module.functions:
             seen = scanned.get(id(fn))
             comprehensions = seen[1] if seen is not None and seen[0] is fn else _scanned(fn).comprehensions
             loops.extend(loop_records(fn, self._ctx, comprehensions))
         facts = {"models": model_facts(module), "managers": manager_facts(module), "loops": loops,
-                 "selectinload": self._selectinload(loops)}
+                 "selectinload": self._selectinload(loops), "deferred": deferred}
         return {k: v for k, v in facts.items() if v} or None
 
     def _selectinload(self, loops: list[dict]) -> dict | None:
@@ -1336,18 +1349,38 @@ class QueryInLoop(ProjectRule):
 
     def check_project(self, index: ProjectIndex, out: ProjectReporter) -> None:
         published = list(index.facts(self.code))
+        self._report_deferred(index, published, out)
         if not any(facts.get("loops") for _, facts in published):
             return
         models = ModelIndex(
             (model for _, facts in published for model in facts.get("models", ())),
             (manager for _, facts in published for manager in facts.get("managers", ())),
         )
+        graph: summaries.CallGraph | None = None
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
                 related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
+                weak = load.weak
+                if not weak and load.helpers:
+                    graph = graph or summaries.call_graph(index)
+                    weak = any(graph.network_io(helper) for helper in load.helpers)
                 out.report(self, path, *load.loc, load.message, related=related,
                            fix=_eager_fix(load, facts.get("selectinload")),
-                           confidence=Confidence.LOW if load.weak else Confidence.HIGH)
+                           confidence=Confidence.LOW if weak else Confidence.HIGH)
+
+    def _report_deferred(self, index: ProjectIndex, published: list, out: ProjectReporter) -> None:
+        """The loops over strong sources whose rounds call project helpers: low
+        confidence when one of those helpers reaches network I/O (the round
+        waits on the network more than on its query), else high."""
+        if not any(facts.get("deferred") for _, facts in published):
+            return
+        graph = summaries.call_graph(index)
+        for path, facts in published:
+            for line, column, end_line, end_column, message, related, helpers in facts.get("deferred", ()):
+                waits = any(graph.network_io(helper) for helper in helpers)
+                out.report(self, path, line, column, end_line, end_column, message,
+                           related=[Related.from_json(r, path) for r in related],
+                           confidence=Confidence.LOW if waits else Confidence.HIGH)
 
     def _message(self, group: list[LoopQuery]) -> str:
         """One loop's queries: the first, its advice, and the others by line."""

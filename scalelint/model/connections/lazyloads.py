@@ -21,7 +21,7 @@ import libcst as cst
 
 from scalelint.model import catalog
 from scalelint.model.dbops import is_class_name
-from scalelint.model.connections.loopevidence import loop_evidence
+from scalelint.model.connections.loopevidence import loop_evidence, round_helpers
 from scalelint.model.connections.loops import local_values, render_chain
 from scalelint.model.connections.loopsize import reports_error_each_round
 from scalelint.model.connections.work import work_of
@@ -596,6 +596,8 @@ def _record(
         record["pin"] = sorted(source.pinned)
     if not loop_evidence(sources.fn, loop, iterable, sources._values).strong:
         record["low"] = True  # rows of one parent, a relation of one object, I/O each round
+    elif helpers := round_helpers(sources.fn, loop):
+        record["helpers"] = helpers  # a helper's network I/O is known in the project phase
     if source.orm == "sqlalchemy" and (grouped := _grouping_keys(var, body)):
         record["grp"] = sorted(grouped)
     return record, (var, source)
@@ -943,6 +945,8 @@ class LazyLoad:
     query: dict[str, Any] | None = None
     #: the loop's evidence is weak (scalelint.model.connections.loopevidence): reported at low confidence
     weak: bool = False
+    #: the project functions a round of the loop calls (low confidence if one waits on the network)
+    helpers: tuple[str, ...] = ()
 
     def loaders(self) -> list[tuple[str, str]]:
         """The loader calls of this load and the loop's others, in order, once each."""
@@ -975,7 +979,7 @@ def _one_per_loop(loads: list[LazyLoad]) -> LazyLoad:
         return first
     named = ", ".join(f"`{load.spelled}` (line {load.loc[0]})" for load in others)
     return LazyLoad(first.loc, f"{first.message}; the loop also lazy-loads {named}", first.spelled, tuple(others),
-                    first.loader, first.query, first.weak)
+                    first.loader, first.query, first.weak, first.helpers)
 
 
 def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[str, LazyLoad]]:
@@ -1002,7 +1006,8 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         spelled = ".".join([record["var"], *names[: step + 1]])
         loader = _loader(record, cls, names, step, path, relation, index)
         yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled,
-                             loader=loader, query=record.get("q"), weak=bool(record.get("low")))
+                             loader=loader, query=record.get("q"), weak=bool(record.get("low")),
+                             helpers=tuple(record.get("helpers", ())))
 
 
 def _identity_mapped(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> frozenset[str]:

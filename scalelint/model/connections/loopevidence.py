@@ -19,7 +19,9 @@ shows that size only sometimes; what the loop iterates is the evidence:
 
 Whatever the loop iterates, a round that also does network I/O (HTTP, cloud
 SDKs, e-mail, Slack/API clients, directly or through the module's helpers)
-spends its time there, not in the query: weak too.
+spends its time there, not in the query: weak too. The project functions a
+round calls (``round_helpers``) are asked in the project phase, where the call
+graph knows whether one waits on the network.
 """
 from __future__ import annotations
 
@@ -339,6 +341,31 @@ def _outer_targets(fn: "FunctionModel", loop: cst.CSTNode) -> frozenset[str]:
         names |= {n.value for n in walk(comp.target) if isinstance(n, cst.Name)}
         comp = comp.inner_for_in
     return frozenset(names)
+
+
+def round_helpers(fn: "FunctionModel", loop: cst.CSTNode) -> list[str]:
+    """The project functions a round of the loop calls (dotted names, as the call
+    graph knows them): whether one of them waits on the network is a question for
+    the project phase (scalelint.model.connections.summaries.CallGraph.network_io)."""
+    from scalelint.model.connections.summaries import call_target
+
+    body = loop.body if isinstance(loop, cst.For) else loop
+    work = work_of(fn)
+    out: dict[str, None] = {}
+    for node in walk(body, into_functions=False):
+        if isinstance(node, cst.Call) and _helper_call(node) and work.classify(node).kind in ("business", "unknown"):
+            target = call_target(fn, node)
+            if target is not None:
+                out.setdefault(target, None)
+    return list(out)
+
+
+def _helper_call(call: cst.Call) -> bool:
+    """A call shaped like a helper's (``notify(order)``, ``partners.notify(order)``,
+    ``self.notify(order)``), not a link of a query chain (``Order.objects.get(...)``,
+    ``qs.filter(...).exists()``), which the loop scan has already judged."""
+    func = call.func
+    return isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name))
 
 
 def _round_io(fn: "FunctionModel", loop: cst.CSTNode) -> str:

@@ -566,6 +566,14 @@ class CallGraph:
             return [enqueued]
         return self._chain(target, self._via, lambda fn: Step(fn.path, fn.io[2], fn.io[0], fn.io[1]))
 
+    def network_io(self, target: str) -> bool:
+        """Whether a call of ``target`` waits on the network (HTTP, a cloud SDK,
+        e-mail, a socket) somewhere down its calls; enqueueing a task does not."""
+        if self._enqueued(target) is not None:
+            return False
+        steps = self.io_chain(target)
+        return steps is not None and steps[-1].category in catalog.NETWORK_IO_CATEGORIES
+
     def _enqueued(self, target: str) -> Step | None:
         """``task.delay()`` / ``task.apply_async()`` of a task the project defines, at the task."""
         head, _, method = target.rpartition(".")
