@@ -1356,14 +1356,10 @@ class QueryInLoop(ProjectRule):
             (model for _, facts in published for model in facts.get("models", ())),
             (manager for _, facts in published for manager in facts.get("managers", ())),
         )
-        graph: summaries.CallGraph | None = None
         for path, facts in published:
             for load in lazy_loads(models, facts.get("loops", [])):
                 related = [Related(path, o.loc[0], o.loc[1], f"`{o.spelled}` lazy-loads too") for o in load.others]
-                weak = load.weak
-                if not weak and load.helpers:
-                    graph = graph or summaries.call_graph(index)
-                    weak = any(graph.network_io(helper) for helper in load.helpers)
+                weak = load.weak or _waits_on_network(index, load.helpers)
                 out.report(self, path, *load.loc, load.message, related=related,
                            fix=_eager_fix(load, facts.get("selectinload")),
                            confidence=Confidence.LOW if weak else Confidence.HIGH)
@@ -1372,15 +1368,11 @@ class QueryInLoop(ProjectRule):
         """The loops over strong sources whose rounds call project helpers: low
         confidence when one of those helpers reaches network I/O (the round
         waits on the network more than on its query), else high."""
-        if not any(facts.get("deferred") for _, facts in published):
-            return
-        graph = summaries.call_graph(index)
         for path, facts in published:
             for line, column, end_line, end_column, message, related, helpers in facts.get("deferred", ()):
-                waits = any(graph.network_io(helper) for helper in helpers)
                 out.report(self, path, line, column, end_line, end_column, message,
                            related=[Related.from_json(r, path) for r in related],
-                           confidence=Confidence.LOW if waits else Confidence.HIGH)
+                           confidence=Confidence.LOW if _waits_on_network(index, helpers) else Confidence.HIGH)
 
     def _message(self, group: list[LoopQuery]) -> str:
         """One loop's queries: the first, its advice, and the others by line."""
@@ -1461,5 +1453,11 @@ _WAITS = {
 def _inside(call: cst.Call, outer: cst.Call) -> bool:
     return any(sub is call for sub in walk(outer, into_functions=False))
 
+def _waits_on_network(index: ProjectIndex, helpers: Any) -> bool:
+    """Whether one of the project functions a loop's round calls waits on the
+    network (the call graph is built once per project phase, and only when asked)."""
+    return bool(helpers) and any(summaries.call_graph(index).network_io(helper) for helper in helpers)
+
 
 RULES = [ConnectionHeldAcrossWork, UnscopedConnection, BlockingIoInTransaction, RowLockHeldAcrossWork, QueryInLoop]
+

@@ -475,10 +475,9 @@ def _config_and_registry(trust_local_rules: bool):
 
 def _hidden_counts(hidden: list) -> dict[str, int]:
     """Per rule code, the findings below min-confidence (the summary counts them)."""
-    counts: dict[str, int] = {}
-    for finding in hidden:
-        counts[finding.code] = counts.get(finding.code, 0) + 1
-    return counts
+    from collections import Counter
+
+    return dict(Counter(finding.code for finding in hidden))
 
 
 if __name__ == "__main__":  # pragma: no cover
