@@ -17,6 +17,7 @@ import libcst as cst
 from scalelint.core.findings import Confidence, Fix, FixSafety, Related
 from scalelint.model import dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
+from scalelint.model.flow.components import Component, components
 from scalelint.model.flow.dataflow import EXISTS, ROW, VALUE, ModuleFlow
 from scalelint.model.flow.races import (
     KEY_INSERT, RaceShape, aggregate_threshold, checked_column, duplicate_lookup, race_shape,
@@ -58,8 +59,9 @@ class _Finding:
     confidence: Confidence = Confidence.HIGH
 
 
-#: the project flow graph built from every file's dataflow facts (ProjectIndex.derived)
-FLOW_GRAPH = "flow-graph"
+#: the project findings of SL201-SL203, judged together from every file's dataflow
+#: facts one component at a time (ProjectIndex.derived, see _project_findings)
+FLOW_FINDINGS = "flow-findings"
 
 class _FlowRule(ProjectRule):
     """Shared driver: file-phase findings from the module's own graph, project
@@ -67,7 +69,7 @@ class _FlowRule(ProjectRule):
 
     vocabulary = REPLICA_VOCABULARY
     facts_key = "replica-flow"  # one dataflow, published once for all three rules
-    shared_structures = (FLOW_GRAPH,)
+    shared_structures = (FLOW_FINDINGS,)
     #: judge functions calling other modules only in the project phase, where a helper
     #: may turn out to take a lock (a finding on local evidence alone could be wrong)
     needs_callees: ClassVar[bool] = False
@@ -108,13 +110,17 @@ class _FlowRule(ProjectRule):
         return {**flow.to_json(), "models": models} if models else flow.to_json()
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
-        graph = _project_graph(index)
-        self.models = _project_models(index)
-        self.declared = {path: _entities(ModelIndex(facts.get("models", ())))
-                         for path, facts in index.facts(self.facts_name())}
+        for found in _project_findings(index, out.reported_paths)[self.code]:
+            out.report(self, *found.where, found.message, related=found.related, confidence=found.confidence)
+
+    def judge_project(self, graph: Graph, reported: set[str], placed: Callable[["FunctionFlow"], tuple[int, int]],
+                      found: list["_ProjectFinding"]) -> None:
+        """This rule's project findings among the functions of ``graph`` (one
+        component of the project), each with its function's place in the
+        whole project's graph so that they can be put in that order."""
         for fn in graph.functions.values():
             path = graph.path_of(fn)
-            if path not in out.reported_paths:
+            if path not in reported:
                 continue  # a function's findings are reported in its own file
             deferred = self.needs_callees and graph.calls_elsewhere(fn)
             if not deferred and not graph.crosses(fn) and not self.revisit(graph, fn):
@@ -124,9 +130,9 @@ class _FlowRule(ProjectRule):
                         finding.covered_locally or all(k.split("#", 1)[0] == path for k in finding.keys)):
                     continue  # reported by the file phase
                 line, col, end_line, end_col = graph.spot(finding.at)
-                related = [_related(graph, key, what) for key, what in finding.related]
-                out.report(self, finding.at.split("#", 1)[0], line, col, end_line, end_col, finding.message,
-                           related=related, confidence=finding.confidence)
+                related = tuple(_related(graph, key, what) for key, what in finding.related)
+                found.append(_ProjectFinding(placed(fn), (finding.at.split("#", 1)[0], line, col, end_line, end_col),
+                                             finding.message, related, finding.confidence))
 
 
 class ReplicaReadFeedsWrite(_FlowRule):
@@ -659,14 +665,61 @@ def _project_models(index: "ProjectIndex") -> ModelIndex:
     return ModelIndex(model for _, facts in index.facts(_FlowRule.facts_name()) for model in facts.get("models", ()))
 
 
-def _project_graph(index: "ProjectIndex") -> Graph:
-    """One graph per project phase, from the shared dataflow facts (each
-    file's flow read once, and kept between runs when the caller keeps them)."""
-    def build() -> Graph:
-        return Graph(index.per_file("module-flow", path, lambda: ModuleFlow.from_json(path, data))
-                     for path, data in index.published(_FlowRule.facts_name()) if "functions" in data)
+@dataclass(frozen=True)
+class _ProjectFinding:
+    place: tuple[int, int]  # (module, function) position of its function in the project's graph
+    where: tuple[str, int, int, int, int]  # path, line, column, end line, end column
+    message: str
+    related: tuple[Related, ...]
+    confidence: Confidence
 
-    return index.derived(FLOW_GRAPH, build)
+
+def _project_findings(index: "ProjectIndex", reported: set[str]) -> dict[str, list[_ProjectFinding]]:
+    """The project findings of the three rules, judged together one component of
+    the project's dataflow at a time (scalelint.model.flow.components): a
+    component's graph is built from its modules' facts, asked what SL201,
+    SL202 then SL203 ask of it, and dropped before the next is built, so
+    the project phase holds one component's records, not the whole
+    project's. Each component's graph is asked the same questions in the same
+    order as the whole project's graph would be (questions never leave a
+    component), and each rule's findings are put in the order of their
+    functions in the whole project's graph."""
+    def judge() -> dict[str, list[_ProjectFinding]]:
+        rules = [rule_cls() for rule_cls in RULES]
+        models = _project_models(index)
+        declared = {path: _entities(ModelIndex(facts.get("models", ())))
+                    for path, facts in index.facts(_FlowRule.facts_name())}
+        for rule in rules:
+            rule.models, rule.declared = models, declared
+        found: dict[str, list[_ProjectFinding]] = {rule.code: [] for rule in rules}
+        name = _FlowRule.facts_name()
+        for component in components((path, data) for path, data in index.published(name) if "functions" in data):
+            graph, placed = _component_graph(index, component)
+            for rule in rules:
+                rule.judge_project(graph, reported, placed, found[rule.code])
+            del graph, placed  # before the next component's graph is built
+        for findings in found.values():
+            findings.sort(key=lambda f: f.place)  # stable: a function's findings keep their order
+        return found
+
+    return index.derived(FLOW_FINDINGS, judge)
+
+
+def _component_graph(index: "ProjectIndex", component: Component) -> tuple[Graph, Callable[["FunctionFlow"], tuple[int, int]]]:
+    """The flow graph of one component of the project's dataflow (each file's
+    flow kept between runs when the caller keeps them), and where each of its
+    functions stands in the order of the whole project's graph: (the position
+    of its module among the published ones, its position in this graph)."""
+    name = _FlowRule.facts_name()
+    files = index.reading(name)
+    flows = []
+    for path in component.paths:
+        data = files[path].peek(name)
+        flows.append(index.per_file("module-flow", path, lambda path=path, data=data: ModuleFlow.from_json(path, data)))
+    graph = Graph(flows)
+    order = dict(zip(component.paths, component.positions))
+    within = {key: (order[graph.owner[key].path], at) for at, key in enumerate(graph.functions)}
+    return graph, lambda fn: within[fn.key]
 
 
 RULES = [ReplicaReadFeedsWrite, CheckThenActWithoutLock, ReplicaReadAfterWrite]

@@ -104,7 +104,7 @@ def test_a_structure_that_later_rules_declare_is_built_once(tmp_path: Path, monk
     monkeypatch.chdir(tmp_path)
     rules = load_registry().select(["SL201", "SL202", "SL203", "SL101"])
     Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], use_cache=False, jobs=1)).run()
-    assert builds.count("flow-graph") == 1
+    assert builds.count("flow-findings") == 1
     assert builds.count("summaries") <= 1
 
 
@@ -149,7 +149,7 @@ def test_the_flow_graph_is_dropped_before_the_call_graph_is_built(
     monkeypatch.setattr(ProjectIndex, "derived", spy)
     monkeypatch.chdir(tmp_path)
     Runner(Config(root=tmp_path), rules, RunSettings(paths=["."], use_cache=False, jobs=1)).run()
-    assert live_at_build == {"flow-graph": set(), "summaries": set()}
+    assert live_at_build == {"flow-findings": set(), "summaries": set()}
 
 
 def test_project_findings_keep_the_registered_order_of_the_rules(

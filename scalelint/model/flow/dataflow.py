@@ -400,6 +400,15 @@ class ModuleFlow:
         return flow
 
 
+def function_keys(data: Mapping[str, Any]) -> Iterator[str]:
+    """The keys of a module's functions as ``ModuleFlow.from_json`` adds them,
+    read from its facts without decoding the functions."""
+    yield from data["functions"]
+    module = data["module"]
+    for short in data.get("empty", ()):
+        yield _Decoder.function(short, module)
+
+
 def _origin(dec: "_Decoder", k: str, raw: list) -> Origin:
     entity, spelled, kind, shape, locked, rechecks, column, spot, keyed, lookup, constant, aggregate = raw
     return Origin(k, entity, spelled, kind, shape, bool(locked), bool(rechecks), column, keyed=bool(keyed),

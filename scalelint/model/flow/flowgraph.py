@@ -12,12 +12,14 @@ reads follow a write of the same entity (:meth:`Graph.reads_after_writes`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable, Mapping, TypeVar
 
 from scalelint.model.flow.dataflow import (
     CALL, DEFAULTED, EMPTY, HANDLE, LOCKED, ORIGIN, PARAM, SHAPES, UNKNOWN, Cond, FunctionFlow, Label, ModuleFlow, Origin, Site,
     Spot, Write, compose, label_key,
 )
+
+T = TypeVar("T")
 
 MAX_DEPTH = 4  # call levels followed from the reporting function
 MAX_WRITES = 200  # effective writes kept per function
@@ -118,20 +120,12 @@ class Graph:
     def path_of(self, fn: FunctionFlow) -> str:
         return self.owner[fn.key].path
 
-    def lookup(self, callee: str, depth: int = 0) -> FunctionFlow | None:
-        found = self.functions.get(callee)
-        if found is not None or depth > 2:
-            return found
-        parts = callee.split(".")
-        for i in range(len(parts) - 1, 0, -1):
-            flow = self.modules.get(".".join(parts[:i]))
-            if flow is None:
-                continue
-            cls = flow.instances.get(parts[i])
-            if cls is not None:
-                return self.lookup(".".join([cls, *parts[i + 1:]]), depth + 1)
-            return None
-        return None
+    def lookup(self, callee: str) -> FunctionFlow | None:
+        return lookup_name(callee, self.functions, self._instances)
+
+    def _instances(self, module: str) -> Mapping[str, str] | None:
+        flow = self.modules.get(module)
+        return flow.instances if flow is not None else None
 
     # -- resolving labels ------------------------------------------------------------------
     def resolve(self, labels: frozenset[Label], stack: tuple[str, ...] = ()) -> frozenset[Label]:
@@ -489,6 +483,27 @@ class Graph:
             elif kind == "w" and item.entity == entity and any(_compatible(b, branch) for b in reads):  # type: ignore[attr-defined]
                 return True
         return False
+
+
+def lookup_name(callee: str, functions: Mapping[str, T], instances: Callable[[str], Mapping[str, str] | None],
+                depth: int = 0) -> T | None:
+    """The function a qualified name calls: a function key, else a method reached
+    through a module-level instance (``module.service.run`` with ``service =
+    Service()``), a few levels deep. ``instances`` gives a module's instance
+    names, None for a module the graph does not know."""
+    found = functions.get(callee)
+    if found is not None or depth > 2:
+        return found
+    parts = callee.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        known = instances(".".join(parts[:i]))
+        if known is None:
+            continue
+        cls = known.get(parts[i])
+        if cls is not None:
+            return lookup_name(".".join([cls, *parts[i + 1:]]), functions, instances, depth + 1)
+        return None
+    return None
 
 
 def local_graph(flow: ModuleFlow) -> Graph:
