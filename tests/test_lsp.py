@@ -516,6 +516,26 @@ def test_disable_extends_an_existing_noqa(tmp_path: Path) -> None:
     assert DocumentLinter().lint(str(path), fixed) == []
 
 
+def test_fix_all_applies_the_safe_fixes_of_the_last_lint_without_linting_again(tmp_path: Path, monkeypatch) -> None:
+    from scalelint.engine.runner import Runner
+    from scalelint.lsp.linter import fixed_text
+
+    path = str(tmp_path / "app.py")
+    text = SOURCE + "\n\n" + UNSAFE.split("\n\n\n", 1)[1]
+    findings = DocumentLinter().lint(path, text)
+    assert [f.fix.safety.name for f in findings if f.fix] == ["SAFE", "UNSAFE"]
+
+    def no_lint(self: Runner) -> None:
+        raise AssertionError("fix-all ran a lint")
+
+    monkeypatch.setattr(Runner, "run", no_lint)
+    fixed = fixed_text(path, text, findings)
+    assert fixed is not None and "with closing(sqlite3.connect(path)) as conn:  # café" in fixed
+    assert fixed.count("conn = sqlite3.connect(path)") == 1  # the unsafe fix is a quick fix only
+    assert fixed_text(path, text, [f for f in findings if f.fix.safety.name == "UNSAFE"]) is None
+    assert fixed_text(path, text, []) is None
+
+
 def test_related_locations_become_related_information() -> None:
     from scalelint.core.findings import Finding, Related
     from scalelint.lsp.linter import related_information

@@ -129,9 +129,11 @@ def offset_range(text: str, start: int, end: int) -> Range:
     return Range(a, b, c, d)
 
 
-def line_col_range(text: str, line: int, column: int, end_line: int, end_column: int) -> Range:
-    """1-based lines and columns (in characters) as an LSP range."""
-    lines = split_lines(text)
+def line_col_range(text: str, line: int, column: int, end_line: int, end_column: int,
+                   lines: list[str] | None = None) -> Range:
+    """1-based lines and columns (in characters) as an LSP range (``lines``:
+    the text's split_lines, when the caller has them)."""
+    lines = split_lines(text) if lines is None else lines
 
     def col(number: int, column: int) -> int:
         return _utf16_col(lines[number - 1], column - 1) if 0 < number <= len(lines) else max(column - 1, 0)
@@ -139,8 +141,8 @@ def line_col_range(text: str, line: int, column: int, end_line: int, end_column:
     return Range(line - 1, col(line, column), end_line - 1, col(end_line, end_column))
 
 
-def finding_range(text: str, finding: Finding) -> Range:
-    return line_col_range(text, finding.line, finding.column, finding.end_line, finding.end_column)
+def finding_range(text: str, finding: Finding, lines: list[str] | None = None) -> Range:
+    return line_col_range(text, finding.line, finding.column, finding.end_line, finding.end_column, lines)
 
 
 # -- projects ----------------------------------------------------------------------
@@ -305,18 +307,6 @@ class DocumentLinter:
     def lint(self, path: str, text: str) -> list[Finding]:
         return self.check(path, text).findings
 
-    def fixed_text(self, path: str, text: str) -> str | None:
-        """The buffer with every safe fix applied (as ``check --fix``), or None
-        when no safe fix applies."""
-        from scalelint.engine.runner import Runner
-
-        project = self.project_for(Path(path))
-        settings = _run_settings(project.config, path, text, use_cache=False, fix=True)
-        report = Runner(project.config, project.rules, settings, set(project.registry.rules)).run()
-        if report.errors or report.stdin_output is None or report.stdin_output == text:
-            return None
-        return report.stdin_output
-
     def rule(self, path: str, code: str) -> Any:
         return self.project_for(Path(path)).registry.rules.get(code)
 
@@ -383,9 +373,9 @@ class ActionRequest:
             return True
         return any(kind == k or kind.startswith(k + ".") for k in self.only)
 
-    def concerns(self, text: str, finding: Finding) -> bool:
+    def concerns(self, text: str, finding: Finding, lines: list[str] | None = None) -> bool:
         """The finding is one the client asks about."""
-        where = finding_range(text, finding)
+        where = finding_range(text, finding, lines)
         ours = [d for d in self.diagnostics if d.get("source") == SOURCE]
         if ours:
             return any(d.get("code") == finding.code and range_from_json(d["range"]) == where for d in ours)
@@ -404,11 +394,12 @@ def fix_action(uri: str, text: str, finding: Finding) -> dict[str, Any]:
     }
 
 
-def disable_action(uri: str, text: str, finding: Finding) -> dict[str, Any] | None:
-    """"Disable SLxxx for this line": adds or extends the statement's ``# noqa``."""
+def disable_action(uri: str, text: str, finding: Finding, ends: dict[int, int] | None = None) -> dict[str, Any] | None:
+    """"Disable SLxxx for this line": adds or extends the statement's ``# noqa``
+    (``ends``: the text's scalelint.report.noqa.statement_ends, when known)."""
     from scalelint.report.noqa import add_noqa
 
-    new_text, changed = add_noqa(text, [finding])
+    new_text, changed = add_noqa(text, [finding], ends)
     if not changed:
         return None
     return {
@@ -416,6 +407,23 @@ def disable_action(uri: str, text: str, finding: Finding) -> dict[str, Any] | No
         "kind": QUICKFIX_KIND,
         "edit": {"changes": {uri: line_edits(text, new_text)}},
     }
+
+
+def fixed_text(path: str, text: str, findings: list[Finding]) -> str | None:
+    """The text with the safe fixes of its last lint's findings applied (the
+    findings of this very text: no lint runs for it), or None when none
+    applies or the result would not compile. One pass, as a CLI ``--fix`` run
+    makes its first: fixes a fix makes possible come with the next lint."""
+    from scalelint.core.edits import apply_edits
+    from scalelint.engine.guard import compiles
+
+    safe = [f.fix for f in findings if f.fix is not None and f.fix.safety is FixSafety.SAFE]
+    if not safe:
+        return None
+    fixed, applied = apply_edits(text, safe)
+    if not applied or fixed == text or not compiles(fixed, path):
+        return None
+    return fixed
 
 
 def fix_all_action(uri: str, text: str, fixed: str) -> dict[str, Any]:
@@ -427,16 +435,21 @@ def fix_all_action(uri: str, text: str, fixed: str) -> dict[str, Any]:
 
 
 def actions_for(uri: str, text: str, findings: list[Finding], request: ActionRequest) -> list[dict[str, Any]]:
-    """Quick fixes and "disable" actions for each finding the request concerns."""
+    """Quick fixes and "disable" actions for each finding the request concerns
+    (the text is split into lines and statements once per request, not once
+    per finding)."""
+    from scalelint.report.noqa import statement_ends
+
     actions: list[dict[str, Any]] = []
     if not request.wants(QUICKFIX_KIND):
         return actions
-    for finding in findings:
-        if not request.concerns(text, finding):
-            continue
+    lines = split_lines(text)
+    concerned = [f for f in findings if request.concerns(text, f, lines)]
+    ends = statement_ends(text) if concerned else {}
+    for finding in concerned:
         if finding.fix is not None and (finding.fix.safety is FixSafety.SAFE or request.unsafe):
             actions.append(fix_action(uri, text, finding))
-        disable = disable_action(uri, text, finding)
+        disable = disable_action(uri, text, finding, ends)
         if disable is not None:
             actions.append(disable)
     return actions

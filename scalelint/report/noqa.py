@@ -31,9 +31,10 @@ def statement_ends(text: str) -> dict[int, int]:
     return ends
 
 
-def add_noqa(text: str, findings: list[Finding]) -> tuple[str, int]:
-    """The text with noqa comments added, and how many lines changed."""
-    ends = statement_ends(text)
+def add_noqa(text: str, findings: list[Finding], ends: dict[int, int] | None = None) -> tuple[str, int]:
+    """The text with noqa comments added, and how many lines changed
+    (``ends``: the text's statement_ends, when the caller has them)."""
+    ends = statement_ends(text) if ends is None else ends
     wanted: dict[int, set[str]] = defaultdict(set)
     for f in findings:
         wanted[ends.get(f.line, f.line)].add(f.code)
