@@ -516,6 +516,23 @@ def test_disable_extends_an_existing_noqa(tmp_path: Path) -> None:
     assert DocumentLinter().lint(str(path), fixed) == []
 
 
+def test_disable_extends_the_lines_own_scalelint_ignore(tmp_path: Path) -> None:
+    """The suppression parser reads a comment's ``# scalelint: ignore[...]``
+    before a ``# noqa`` after it: the code goes into the brackets."""
+    path = tmp_path / "app.py"
+    text = SOURCE.replace("# café", "# scalelint: ignore[SL104]  # café")
+    actions = DocumentLinter().code_actions(path.as_uri(), str(path), text, line=4)
+    disable = next(a for a in actions if a["title"] == "Disable SL102 for this line")
+    fixed = apply_edits(text, disable["edit"]["changes"][path.as_uri()])
+    assert "conn = sqlite3.connect(path)  # scalelint: ignore[SL102, SL104]  # café\n" in fixed
+    assert DocumentLinter().lint(str(path), fixed) == []
+    # a look-alike: a whole-file comment is not the line's own
+    whole = "# scalelint: ignore-file[SL104]\n" + SOURCE
+    actions = DocumentLinter().code_actions(path.as_uri(), str(path), whole, line=5)
+    disable = next(a for a in actions if a["title"] == "Disable SL102 for this line")
+    assert "# café  # noqa: SL102\n" in apply_edits(whole, disable["edit"]["changes"][path.as_uri()])
+
+
 def test_fix_all_applies_the_safe_fixes_of_the_last_lint_without_linting_again(tmp_path: Path, monkeypatch) -> None:
     from scalelint.engine.runner import Runner
     from scalelint.lsp.linter import fixed_text

@@ -1,5 +1,6 @@
 """``--add-noqa``: mark every current finding with a ``# noqa: CODE``
-comment at the end of its statement, merged into an existing one."""
+comment at the end of its statement, merged into an existing one (into the
+line's ``# scalelint: ignore[...]`` when it has one: the style it already uses)."""
 from __future__ import annotations
 
 import io
@@ -12,6 +13,9 @@ from scalelint.core.lazyre import lazy_compile
 from scalelint.core.lines import split_lines
 
 _EXISTING = lazy_compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.I)
+#: a line's own ``# scalelint: ignore[...]`` (the suppression parser reads it
+#: before any ``# noqa`` later in the same comment, so codes go into it)
+_SCALELINT_LINE = lazy_compile(r"#\s*scalelint\s*:\s*ignore\[(?P<codes>[^\]]*)\]", re.I)
 
 
 def statement_ends(text: str) -> dict[int, int]:
@@ -46,13 +50,17 @@ def add_noqa(text: str, findings: list[Finding], ends: dict[int, int] | None = N
         raw = lines[number - 1]
         body = raw.rstrip("\r\n")
         newline = raw[len(body):]
-        match = _EXISTING.search(body)
+        own = _SCALELINT_LINE.search(body)
+        match = own or _EXISTING.search(body)
         if match:
             present = {c.upper() for c in re.findall(r"[A-Z]+[0-9]+", match.group("codes"), re.I)}
-            merged = sorted(present | codes)
-            if set(merged) == present:
+            merged = ", ".join(sorted(present | codes))
+            if present >= codes:
                 continue
-            body = body[: match.start()] + "# noqa: " + ", ".join(merged) + body[match.end():]
+            if own:
+                body = body[: own.start("codes")] + merged + body[own.end("codes"):]
+            else:
+                body = body[: match.start()] + "# noqa: " + merged + body[match.end():]
         else:
             body = f"{body}  # noqa: {', '.join(sorted(codes))}"
         lines[number - 1] = body + newline
