@@ -269,7 +269,8 @@ class Session:
                                 unsafe=self.linter.settings.unsafe_fixes)
         actions = actions_for(uri, text, findings, request)
         if request.wants(FIX_ALL_KIND):  # the safe fixes of this text's last lint: no lint of its own
-            fixed = fixed_text(uri_to_path(uri), text, findings)
+            # off the loop: the fixed text is compiled (a large file's compile is tens of ms)
+            fixed = await asyncio.to_thread(fixed_text, uri_to_path(uri), text, findings)
             if fixed is not None:
                 actions.append(fix_all_action(uri, text, fixed))
         return actions
