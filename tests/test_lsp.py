@@ -615,6 +615,33 @@ def test_diagnostics_carry_version_docs_link_and_clear_on_close(tmp_path: Path, 
 
 
 
+def test_a_race_carries_its_check_as_related_information_over_stdio(tmp_path: Path, start_server) -> None:
+    """SL202's diagnostic at the write names the read it checked (a location
+    in the same file): what the editor shows under "related"."""
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\n")
+    path = tmp_path / "app.py"
+    text = textwrap.dedent('''\
+        from shop.models import Wallet
+
+
+        def pay(wallet_id, amount):
+            wallet = Wallet.objects.get(pk=wallet_id)
+            if wallet.balance < amount:
+                raise ValueError("insufficient funds")
+            Wallet.objects.filter(pk=wallet_id).update(balance=wallet.balance - amount)
+        ''')
+    path.write_text(text)
+    client = start_server()
+    client.open(path.as_uri(), text)
+    published = client.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                                and "SL202" in _codes(m["params"]), 120)
+    [race] = [d for d in published["params"]["diagnostics"] if d["code"] == "SL202"]
+    assert race["range"]["start"]["line"] == 7
+    related = race["relatedInformation"]
+    assert related and all(r["location"]["uri"] == path.resolve().as_uri() for r in related)
+    assert 4 in [r["location"]["range"]["start"]["line"] for r in related]  # the read the check rests on
+
+
 def test_an_opened_file_is_published_from_its_file_phase_then_refined(tmp_path: Path, start_server) -> None:
     """didOpen of a file of a project whose facts are not known: its file
     phase is published at once (the helper's client as request code), then,
