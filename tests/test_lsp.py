@@ -533,6 +533,18 @@ def test_disable_extends_the_lines_own_scalelint_ignore(tmp_path: Path) -> None:
     assert "# café  # noqa: SL102\n" in apply_edits(whole, disable["edit"]["changes"][path.as_uri()])
 
 
+def test_disable_edits_one_line_of_a_file_with_cr_line_ends(tmp_path: Path) -> None:
+    """LSP counts a lone CR as a line end: the edit is on the finding's line,
+    not on "line 0" spanning the whole file (a client would duplicate it)."""
+    path = tmp_path / "app.py"
+    text = SOURCE.replace("\n", "\r")
+    actions = DocumentLinter().code_actions(path.as_uri(), str(path), text, line=4)
+    disable = next(a for a in actions if a["title"] == "Disable SL102 for this line")
+    [edit] = disable["edit"]["changes"][path.as_uri()]
+    assert edit["range"] == {"start": {"line": 4, "character": 0}, "end": {"line": 4, "character": 40}}
+    assert edit["newText"] == "    conn = sqlite3.connect(path)  # café  # noqa: SL102"
+
+
 def test_fix_all_applies_the_safe_fixes_of_the_last_lint_without_linting_again(tmp_path: Path, monkeypatch) -> None:
     from scalelint.engine.runner import Runner
     from scalelint.lsp.linter import fixed_text

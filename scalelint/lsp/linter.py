@@ -457,13 +457,14 @@ def actions_for(uri: str, text: str, findings: list[Finding], request: ActionReq
 
 def line_edits(old: str, new: str) -> list[dict[str, Any]]:
     """Edits turning ``old`` into ``new`` when they differ only within lines
-    (the same line count), one per changed line."""
-    old_lines, new_lines = old.split("\n"), new.split("\n")
+    (the same line count), one per changed line. Lines end at LF, CRLF and
+    CR alike, as LSP counts them (a file of CR line ends is many lines)."""
+    old_lines, new_lines = split_lines(old, keepends=True), split_lines(new, keepends=True)
     assert len(old_lines) == len(new_lines)
     edits = []
     for number, (before, after) in enumerate(zip(old_lines, new_lines)):
         if before != after:
-            body_before, body_after = before.rstrip("\r"), after.rstrip("\r")
+            body_before, body_after = before.rstrip("\r\n"), after.rstrip("\r\n")
             end = Range(number, 0, number, _utf16_col(body_before, len(body_before)))
             edits.append({"range": end.to_json(), "newText": body_after})
     return edits
