@@ -565,6 +565,22 @@ def test_fix_all_applies_the_safe_fixes_of_the_last_lint_without_linting_again(t
     assert fixed_text(path, text, []) is None
 
 
+def test_diagnostics_read_the_config_once_per_lint_not_once_per_finding(tmp_path: Path, monkeypatch) -> None:
+    import scalelint.lsp.linter as linter_module
+
+    path = str(tmp_path / "app.py")
+    text = SOURCE + "".join(SOURCE.split("\n\n\n", 1)[1].replace("def names", f"def names_{i}") for i in range(5))
+    linter = DocumentLinter()
+    findings = linter.lint(path, text)
+    assert [f.code for f in findings] == ["SL102"] * 6
+    one_by_one = [linter.diagnostic(path, text, f) for f in findings]
+    reads = []
+    real = linter_module.load_config
+    monkeypatch.setattr(linter_module, "load_config", lambda *args: reads.append(args) or real(*args))
+    assert linter.diagnostics_of(path, text, findings) == one_by_one
+    assert len(reads) == 1
+
+
 def test_related_locations_become_related_information() -> None:
     from scalelint.core.findings import Finding, Related
     from scalelint.lsp.linter import related_information

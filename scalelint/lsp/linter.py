@@ -311,16 +311,19 @@ class DocumentLinter:
         return self.project_for(Path(path)).registry.rules.get(code)
 
     # -- LSP shapes ----------------------------------------------------------------
-    def diagnostic(self, path: str, text: str, finding: Finding) -> dict[str, Any]:
+    def diagnostic(self, path: str, text: str, finding: Finding, lines: list[str] | None = None,
+                   rules: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One finding as a diagnostic (``lines``: the text's split_lines,
+        ``rules``: the project's rules by code, when the caller has them)."""
         out: dict[str, Any] = {
-            "range": finding_range(text, finding).to_json(),
+            "range": finding_range(text, finding, lines).to_json(),
             "severity": 2,
             "code": finding.code,
             "source": SOURCE,
             "message": f"{finding.message} [{finding.name}]",
             "data": {"fixable": finding.fix is not None},
         }
-        rule = self.rule(path, finding.code)
+        rule = self.rule(path, finding.code) if rules is None else rules.get(finding.code)
         if rule is not None:
             out["codeDescription"] = {"href": rule.help_uri()}
         related = related_information(finding)
@@ -329,7 +332,14 @@ class DocumentLinter:
         return out
 
     def diagnostics(self, path: str, text: str) -> list[dict[str, Any]]:
-        return [self.diagnostic(path, text, f) for f in self.lint(path, text)]
+        return self.diagnostics_of(path, text, self.lint(path, text))
+
+    def diagnostics_of(self, path: str, text: str, findings: list[Finding]) -> list[dict[str, Any]]:
+        """The findings as diagnostics: the text split into lines and the
+        project's rules looked up once, not once per finding (its config read
+        from disk each time)."""
+        lines, rules = split_lines(text), self.project_for(Path(path)).registry.rules
+        return [self.diagnostic(path, text, f, lines, rules) for f in findings]
 
     def code_actions(self, uri: str, path: str, text: str, line: int, unsafe: bool = True) -> list[dict[str, Any]]:
         """Quick fixes for findings on a 0-based line."""

@@ -148,7 +148,7 @@ class Session:
             project = self.linter.project_for(Path(path))
             result = self.linter.check(path, job.text, project_phase=project.warm)
             job.interruption.check()
-            diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
+            diagnostics = self.linter.diagnostics_of(path, job.text, result.findings)
         except Interrupted:
             self._call_soon(self._log, f"cancelled {job.uri} v{job.version} after "
                                        f"{(time.perf_counter() - started) * 1000:.0f} ms")
