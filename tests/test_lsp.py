@@ -533,6 +533,30 @@ def test_disable_extends_the_lines_own_scalelint_ignore(tmp_path: Path) -> None:
     assert "# café  # noqa: SL102\n" in apply_edits(whole, disable["edit"]["changes"][path.as_uri()])
 
 
+def test_each_disable_action_makes_the_change_add_noqa_makes(tmp_path: Path) -> None:
+    """The action edits one line, computed from that line alone: the same text
+    as ``--add-noqa`` for that finding (statements over several lines, an
+    existing noqa, a line's own scalelint ignore, CRLF line ends)."""
+    from scalelint.lsp.linter import ActionRequest, Range, actions_for
+    from scalelint.report.noqa import add_noqa
+
+    body = SOURCE.split("\n\n\n", 1)[1]
+    text = "import sqlite3\n\n\n" + body + "\n\n" + body.replace("def names", "def more").replace(
+        "connect(path)", "connect(\n        path,\n    )") + "\n\n" + body.replace("def names", "def again").replace(
+        "# café", "# noqa: E501") + "\n\n" + body.replace("def names", "def last").replace("# café", "# scalelint: ignore[SL104]")
+    for eol in ("\n", "\r\n"):
+        source = text.replace("\n", eol)
+        path = tmp_path / "app.py"
+        findings = DocumentLinter().lint(str(path), source)
+        assert [f.code for f in findings] == ["SL102"] * 4
+        actions = actions_for(path.as_uri(), source, findings, ActionRequest(Range(0, 0, 10**6, 0)))
+        disables = [a for a in actions if a["title"] == "Disable SL102 for this line"]
+        assert len(disables) == 4
+        for action, finding in zip(disables, findings):
+            [edit] = action["edit"]["changes"][path.as_uri()]
+            assert apply_edits(source, [edit]).replace("\r\n", "\n") == add_noqa(source, [finding])[0].replace("\r\n", "\n")
+
+
 def test_disable_edits_one_line_of_a_file_with_cr_line_ends(tmp_path: Path) -> None:
     """LSP counts a lone CR as a line end: the edit is on the finding's line,
     not on "line 0" spanning the whole file (a client would duplicate it)."""

@@ -118,8 +118,9 @@ def _utf16_col(line_text: str, col_chars: int) -> int:
     return len(line_text[:col_chars].encode("utf-16-le")) // 2
 
 
-def offset_range(text: str, start: int, end: int) -> Range:
-    lines = LineIndex(text)  # lines end only at \n, \r\n and \r, as CPython's tokenizer says
+def offset_range(text: str, start: int, end: int, index: LineIndex | None = None) -> Range:
+    """Offsets as an LSP range (``index``: the text's LineIndex, when the caller has one)."""
+    lines = LineIndex(text) if index is None else index  # lines end only at \n, \r\n and \r, as CPython's tokenizer says
 
     def position(offset: int) -> tuple[int, int]:
         line, column = lines.line_col(offset)
@@ -392,10 +393,12 @@ class ActionRequest:
         return where.intersects(self.range)
 
 
-def fix_action(uri: str, text: str, finding: Finding) -> dict[str, Any]:
+def fix_action(uri: str, text: str, finding: Finding, index: LineIndex | None = None) -> dict[str, Any]:
+    """The finding's fix as a quick fix (``index``: the text's LineIndex, when known)."""
     assert finding.fix is not None
     unsafe = finding.fix.safety is FixSafety.UNSAFE
-    edits = [{"range": offset_range(text, e.start, e.end).to_json(), "newText": e.text} for e in finding.fix.edits]
+    index = LineIndex(text) if index is None else index
+    edits = [{"range": offset_range(text, e.start, e.end, index).to_json(), "newText": e.text} for e in finding.fix.edits]
     return {
         "title": f"{finding.code}: {finding.fix.message}" + (" (unsafe)" if unsafe else ""),
         "kind": QUICKFIX_KIND,
@@ -404,18 +407,28 @@ def fix_action(uri: str, text: str, finding: Finding) -> dict[str, Any]:
     }
 
 
-def disable_action(uri: str, text: str, finding: Finding, ends: dict[int, int] | None = None) -> dict[str, Any] | None:
-    """"Disable SLxxx for this line": adds or extends the statement's ``# noqa``
-    (``ends``: the text's scalelint.report.noqa.statement_ends, when known)."""
-    from scalelint.report.noqa import add_noqa
+def disable_action(uri: str, text: str, finding: Finding, ends: dict[int, int] | None = None,
+                   lines: list[str] | None = None) -> dict[str, Any] | None:
+    """"Disable SLxxx for this line": adds or extends the ``# noqa`` (or the
+    ``# scalelint: ignore[...]``) of the statement's last line, as
+    ``--add-noqa`` does: an edit of that line alone (``ends``: the text's
+    scalelint.report.noqa.statement_ends, ``lines``: its split_lines, when known)."""
+    from scalelint.report.noqa import codes_by_line, statement_ends, with_codes
 
-    new_text, changed = add_noqa(text, [finding], ends)
-    if not changed:
+    ends = statement_ends(text) if ends is None else ends
+    lines = split_lines(text) if lines is None else lines
+    [(number, codes)] = codes_by_line([finding], ends).items()
+    if not 0 < number <= len(lines):
         return None
+    body = lines[number - 1]
+    new = with_codes(body, codes)
+    if new is None:
+        return None
+    where = Range(number - 1, 0, number - 1, _utf16_col(body, len(body)))
     return {
         "title": f"Disable {finding.code} for this line",
         "kind": QUICKFIX_KIND,
-        "edit": {"changes": {uri: line_edits(text, new_text)}},
+        "edit": {"changes": {uri: [{"range": where.to_json(), "newText": new}]}},
     }
 
 
@@ -455,29 +468,16 @@ def actions_for(uri: str, text: str, findings: list[Finding], request: ActionReq
         return actions
     lines = split_lines(text)
     concerned = [f for f in findings if request.concerns(text, f, lines)]
-    ends = statement_ends(text) if concerned else {}
+    if not concerned:
+        return actions
+    ends, index = statement_ends(text), LineIndex(text)
     for finding in concerned:
         if finding.fix is not None and (finding.fix.safety is FixSafety.SAFE or request.unsafe):
-            actions.append(fix_action(uri, text, finding))
-        disable = disable_action(uri, text, finding, ends)
+            actions.append(fix_action(uri, text, finding, index))
+        disable = disable_action(uri, text, finding, ends, lines)
         if disable is not None:
             actions.append(disable)
     return actions
-
-
-def line_edits(old: str, new: str) -> list[dict[str, Any]]:
-    """Edits turning ``old`` into ``new`` when they differ only within lines
-    (the same line count), one per changed line. Lines end at LF, CRLF and
-    CR alike, as LSP counts them (a file of CR line ends is many lines)."""
-    old_lines, new_lines = split_lines(old, keepends=True), split_lines(new, keepends=True)
-    assert len(old_lines) == len(new_lines)
-    edits = []
-    for number, (before, after) in enumerate(zip(old_lines, new_lines)):
-        if before != after:
-            body_before, body_after = before.rstrip("\r\n"), after.rstrip("\r\n")
-            end = Range(number, 0, number, _utf16_col(body_before, len(body_before)))
-            edits.append({"range": end.to_json(), "newText": body_after})
-    return edits
 
 
 def whole_document_edit(old: str, new: str) -> dict[str, Any]:
@@ -517,8 +517,8 @@ def hover_markdown(findings: list[Finding], rules: dict[str, Any]) -> str:
 
 
 def findings_at(text: str, findings: list[Finding], line: int, character: int) -> list[Finding]:
-    cursor = Range(line, character, line, character)
-    return [f for f in findings if finding_range(text, f).intersects(cursor)]
+    cursor, lines = Range(line, character, line, character), split_lines(text)
+    return [f for f in findings if finding_range(text, f, lines).intersects(cursor)]
 
 
 def uri_to_path(uri: str) -> str:

@@ -267,7 +267,8 @@ class Session:
         only = [str(getattr(k, "value", k)) for k in context.only] if context.only else None
         request = ActionRequest(range_from_json(self.converter.unstructure(params.range)), raw_diagnostics, only,
                                 unsafe=self.linter.settings.unsafe_fixes)
-        actions = actions_for(uri, text, findings, request)
+        # off the loop: a whole-document request tokenizes the text (the statements' ends)
+        actions = await asyncio.to_thread(actions_for, uri, text, findings, request)
         if request.wants(FIX_ALL_KIND):  # the safe fixes of this text's last lint: no lint of its own
             # off the loop: the fixed text is compiled (a large file's compile is tens of ms)
             fixed = await asyncio.to_thread(fixed_text, uri_to_path(uri), text, findings)

@@ -35,13 +35,35 @@ def statement_ends(text: str) -> dict[int, int]:
     return ends
 
 
-def add_noqa(text: str, findings: list[Finding], ends: dict[int, int] | None = None) -> tuple[str, int]:
-    """The text with noqa comments added, and how many lines changed
-    (``ends``: the text's statement_ends, when the caller has them)."""
-    ends = statement_ends(text) if ends is None else ends
+def with_codes(body: str, codes: set[str]) -> str | None:
+    """A line (without its line end) with ``codes`` added to its ``#
+    scalelint: ignore[...]`` or ``# noqa: ...``, else a new ``# noqa`` at its
+    end; None when it names them all already."""
+    own = _SCALELINT_LINE.search(body)
+    match = own or _EXISTING.search(body)
+    if not match:
+        return f"{body}  # noqa: {', '.join(sorted(codes))}"
+    present = {c.upper() for c in re.findall(r"[A-Z]+[0-9]+", match.group("codes"), re.I)}
+    if present >= codes:
+        return None
+    merged = ", ".join(sorted(present | codes))
+    if own:
+        return body[: own.start("codes")] + merged + body[own.end("codes"):]
+    return body[: match.start()] + "# noqa: " + merged + body[match.end():]
+
+
+def codes_by_line(findings: list[Finding], ends: dict[int, int]) -> dict[int, set[str]]:
+    """The codes each line gets: a finding's goes on the last line of its statement."""
     wanted: dict[int, set[str]] = defaultdict(set)
     for f in findings:
         wanted[ends.get(f.line, f.line)].add(f.code)
+    return wanted
+
+
+def add_noqa(text: str, findings: list[Finding], ends: dict[int, int] | None = None) -> tuple[str, int]:
+    """The text with noqa comments added, and how many lines changed
+    (``ends``: the text's statement_ends, when the caller has them)."""
+    wanted = codes_by_line(findings, statement_ends(text) if ends is None else ends)
     lines = split_lines(text, keepends=True)
     changed = 0
     for number, codes in wanted.items():
@@ -49,20 +71,9 @@ def add_noqa(text: str, findings: list[Finding], ends: dict[int, int] | None = N
             continue
         raw = lines[number - 1]
         body = raw.rstrip("\r\n")
-        newline = raw[len(body):]
-        own = _SCALELINT_LINE.search(body)
-        match = own or _EXISTING.search(body)
-        if match:
-            present = {c.upper() for c in re.findall(r"[A-Z]+[0-9]+", match.group("codes"), re.I)}
-            merged = ", ".join(sorted(present | codes))
-            if present >= codes:
-                continue
-            if own:
-                body = body[: own.start("codes")] + merged + body[own.end("codes"):]
-            else:
-                body = body[: match.start()] + "# noqa: " + merged + body[match.end():]
-        else:
-            body = f"{body}  # noqa: {', '.join(sorted(codes))}"
-        lines[number - 1] = body + newline
+        new = with_codes(body, codes)
+        if new is None:
+            continue
+        lines[number - 1] = new + raw[len(body):]
         changed += 1
     return "".join(lines), changed
