@@ -329,14 +329,20 @@ def _setup_gated(node: cst.FunctionDef) -> bool:
     comes and goes), is no gate, nor is a gate doing more than building its
     response (a call made for its effect)."""
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    created = _created_models(node)
+    created: frozenset[str] | None = None  # walked for only when a gate-shaped ``if`` asks
     for stmt in body:
         if _docstring(stmt) or _assignments_only(stmt):
             continue
         if not isinstance(stmt, cst.If) or stmt.orelse is not None or not _only_return(stmt.body):
             return False
         test = _existence_test(stmt.test)
-        if test is not None and (_any_row(test, catalog.SETUP_GATE_MODELS) or _any_row(test, created, filtered=False)):
+        if test is None:
+            continue
+        if _any_row(test, catalog.SETUP_GATE_MODELS):
+            return True
+        if created is None:
+            created = _created_models(node)
+        if _any_row(test, created, filtered=False):
             return True
     return False
 
