@@ -430,9 +430,9 @@ class PgBouncerTransactionMode(ProjectRule):
 def _names_pgbouncer(node: cst.SimpleString) -> bool:
     """A DSN, host or setting/env name naming PgBouncer (prose, with spaces, does not count)."""
     text = node.value.strip("'\"rbuRBU").lower()
-    if not text or any(c.isspace() for c in text):
-        return False
-    return any(word in text for word in catalog.PGBOUNCER_WORDS) or f":{catalog.PGBOUNCER_PORT}" in text
+    if not (any(word in text for word in catalog.PGBOUNCER_WORDS) or f":{catalog.PGBOUNCER_PORT}" in text):
+        return False  # the words first: most literals name none, and the whitespace test reads every character
+    return text.split() == [text]  # no whitespace at all (str.split splits at what str.isspace calls space)
 
 
 _SESSION_SQL = (
