@@ -21,6 +21,7 @@ from scalelint.model.caches.aggregates import aggregate_between, builder_aggrega
 from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.caches.counters import read_modify_writes
+from scalelint.model.caches.keylists import read_from_cache
 from scalelint.model.caches.keybounds import bounded_key, names_host, per_host_pattern
 from scalelint.model.connections.work import Transaction, mentions, work_of
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
@@ -681,7 +682,12 @@ class CacheRoundTripsInLoop(Rule):
     key is built from names a host, node, instance, worker or server
     (`PREFIX + "_instance_" + instance`), or the loop runs over a key scan
     whose wildcard stands for one (`scan_iter(PREFIX + "_instance_*")`).
-    Those are a handful of keys, however large the data grows.
+    Those are a handful of keys, however large the data grows. Also at low
+    confidence when the loop's collection was itself read from the cache —
+    a key list the code keeps under one key (`keys = cache.get("day_keys")`,
+    or a method of the module returning such a read): its length is what the
+    application chose to record (the days of a rolling window, the nodes of a
+    cluster), not rows or request input.
     """
 
     code = "SL307"
@@ -711,10 +717,11 @@ class CacheRoundTripsInLoop(Rule):
             per_host = all(names_host(t) for t in targets if mentions(op.key, {t})) or (
                 _scans_keys(iterable) and bool(iterable.args)
                 and per_host_pattern(cm, iterable.args[0].value, fn, op.stmt.ordinal))
+            own_key_list = read_from_cache(fn, iterable, values)
             self.report(op.call, (
                 f"{op.client.spelled}.{op.method}() runs once per item of `{_code(iterable)}`: one cache round trip "
                 f"each, sequentially; use {batch} for the whole collection"
-            ), confidence=Confidence.LOW if per_host else Confidence.HIGH)
+            ), confidence=Confidence.LOW if per_host or own_key_list else Confidence.HIGH)
 
 
 def _scans_keys(iterable: cst.BaseExpression) -> bool:
