@@ -783,6 +783,10 @@ IO_CLIENT_METHODS: dict[str, frozenset[str] | None] = {
     "mail_message": frozenset({"send"}),
     "rq": frozenset({"enqueue", "enqueue_call", "enqueue_in", "enqueue_at"}),
 }
+#: methods of a mail backend (Django's ``BaseEmailBackend`` protocol, whichever class
+#: the code picks: ``backend.send_messages([message])``) that send the mail messages
+#: (``mail_message`` clients) handed to them
+MAIL_BACKEND_SENDS = frozenset({"send_messages"})
 #: SDKs whose resource classes call a remote API (``stripe.Customer.create(...)``,
 #: ``stripe.PaymentIntent.confirm_async(...)``): module root -> (category, the
 #: resource methods that make a request; an ``_async`` suffix is the same request)

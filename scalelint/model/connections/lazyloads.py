@@ -1013,7 +1013,26 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         loader = _loader(record, cls, names, step, path, relation, index)
         yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled,
                              loader=loader, query=record.get("q"), weak=bool(record.get("low")),
-                             helpers=tuple(record.get("helpers", ())))
+                             helpers=(*record.get("helpers", ()), *([] if record.get("low") else model_methods(index, cls, record))))
+
+
+def model_methods(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> list[str]:
+    """The methods of the project's model classes a round calls on the loop's
+    element or on an object a single relation of it reaches
+    (``notification.notification_template.send()`` over ``Notification`` rows:
+    ``app.models.NotificationTemplate.send``, the class its foreign key names),
+    as the call graph spells them: whether one waits on the network is its question."""
+    out: dict[str, None] = {}
+    for names, called, _ in record["acc"]:
+        if not called:
+            continue
+        owner: ModelClass | None = cls
+        for name in names[:-1]:
+            relation = index.relations(owner).get(name) if owner is not None else None
+            owner = index.classes.get(relation.target) if relation is not None and relation.single else None
+        if owner is not None and not names[-1].startswith("_"):
+            out.setdefault(f"{owner.qual}.{names[-1]}", None)
+    return list(out)
 
 
 def _identity_mapped(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> frozenset[str]:

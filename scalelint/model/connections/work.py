@@ -473,6 +473,15 @@ class FunctionWork:
             return self.mw.attribute_clients(self.fn.cls.node).get(receiver.attr.value)
         return None
 
+    def _hands_mail_messages(self, call: cst.Call) -> bool:
+        """An argument is a mail message (``[message]``, ``messages``: a ``mail_message`` client)."""
+        for arg in call.args:
+            value = arg.value
+            items = [el.value for el in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
+            if any(self._client_kind(item) == "mail_message" for item in items):
+                return True
+        return False
+
     def classify(self, call: cst.Call, held: Iterable[str] = (), *, depth: int = HELPER_DEPTH) -> CallInfo:
         label = call_label(call)
         held = frozenset(held)
@@ -525,6 +534,8 @@ class FunctionWork:
             if kind is not None:
                 if does_io(kind, method):
                     return CallInfo("io", label, _IO_CATEGORY[kind])
+            elif method in catalog.MAIL_BACKEND_SENDS and self._hands_mail_messages(call):
+                return CallInfo("io", label, "mail")  # a backend of unknown class, given messages to send
             task = self._task_of(func.value)
             if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(task):
                 return CallInfo("io", label, "queue", task=self._project_task(task, method))
