@@ -145,6 +145,9 @@ ONCE_DECORATORS = frozenset({
 #: start-up hooks: a decorator attribute (``@app.on_event("startup")``,
 #: ``@app.before_first_request``, ``@worker_process_init.connect``) or a function name
 STARTUP_DECORATOR_ATTRS = frozenset({"on_event", "before_first_request", "before_serving", "on_startup", "connect"})
+#: keyword arguments that hand a framework its start-up hooks (``FastAPI(lifespan=...)``,
+#: ``Starlette(on_startup=[...])``)
+STARTUP_HOOK_KEYWORDS = frozenset({"lifespan", "on_startup"})
 STARTUP_FUNCTIONS = frozenset({
     "create_app", "make_app", "build_app", "get_app", "app_factory", "init_app", "setup_app", "configure_app",
     "lifespan", "ready", "startup", "on_startup", "setup", "configure", "init", "initialize", "main",
