@@ -58,8 +58,14 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     families.
 
     Inserts stale lists of the entity, not entries holding one other row; a
-    write naming its columns (`update(active=False)`) stales only values that
-    read those columns; statistics (counts, annotations) that no code ever
+    write naming its columns stales only values that read those columns:
+    `update(active=False)`, `save(update_fields=[...])`, a `save()` of a row
+    the function fetched and only gave attributes (`user.last_login = now`;
+    passed to a call or asked a method, it may change anything), a mapping
+    given to SQLAlchemy's `query.update({...})` or the `values()` of an
+    `update()` statement. A value reads only the fields it is built from (a
+    dict or tuple of a row's fields, `values("id", "name")`, `only(...)`,
+    `model_to_dict(row, fields=[...])`); statistics (counts, annotations) that no code ever
     invalidates are taken to be kept fresh by their expiry.
 
     What a value is built from decides what it holds: a value that comes from
