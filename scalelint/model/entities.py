@@ -485,6 +485,9 @@ class _FunctionEntities:
                 return None
             if kind is cst.Arg and isinstance(node.value, cst.Name) and node.value.value == name:
                 return None
+            if kind is cst.Attribute and node.attr.value == "__dict__" and isinstance(node.value, cst.Name) \
+                    and node.value.value == name:
+                return None  # ``user.__dict__.update(data)``: any field
             if kind in (cst.AssignTarget, cst.AugAssign, cst.AnnAssign):
                 target = node.target
                 if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == name:
