@@ -581,9 +581,10 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     unbounded memo's keys are a fixed set: every parameter is annotated
     `bool`, `Literal[...]` or with an enum of the module (`Enum`, Django
     `TextChoices`), or is only used as the key of a module-level constant
-    table or a settings mapping (`PLANS[plan]`, `settings.BACKENDS[name]`),
-    so the memo holds at most one entry per table key; it can still go
-    stale, it cannot grow.
+    table (a literal, a settings value, a comprehension over either, that
+    the module never adds to) or of a settings mapping (`PLANS[plan]`,
+    `settings.BACKENDS[name]`), so the memo holds at most one entry per
+    table key; it can still go stale, it cannot grow.
     """
 
     code = "SL304"

@@ -204,8 +204,46 @@ def _table_key(fn: "FunctionModel", name: str) -> bool:
 
 
 def _constant_table(fn: "FunctionModel", table: cst.BaseExpression) -> bool:
-    """A module-level name bound once to a literal dict, set, list or tuple."""
-    if not isinstance(table, cst.Name):
+    """A module-level name bound to a literal dict, set, list or tuple, to a settings
+    value (``BACKENDS = settings.BACKENDS``), or to a comprehension over either: its
+    keys are fixed when the module is imported."""
+    if not isinstance(table, cst.Name) or _mutated(fn.module, table.value):
         return False
     value = fn.module.global_values.get(table.value)
-    return isinstance(value, (cst.Dict, cst.Set, cst.List, cst.Tuple)) and len(value.elements) > 0
+    if isinstance(value, (cst.DictComp, cst.SetComp, cst.ListComp)):
+        value = value.for_in.iter
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            value = value.func.value  # ``settings.PLANS.items()``
+        if isinstance(value, cst.Name):
+            return _constant_table(fn, value)
+    if isinstance(value, (cst.Dict, cst.Set, cst.List, cst.Tuple)):
+        return len(value.elements) > 0
+    return value is not None and _settings_value(value)
+
+
+#: methods that add keys to a dict, set or list
+_GROWING_METHODS = frozenset({"update", "setdefault", "add", "append", "extend", "insert", "__setitem__"})
+
+
+def _mutated(module, name: str) -> bool:
+    """The module adds to the table somewhere (``TABLE[k] = v``, ``TABLE.update(...)``):
+    its keys grow at run time."""
+    for node in module.nodes_of(cst.AssignTarget, cst.Call):
+        if type(node) is cst.AssignTarget:
+            target = node.target
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and target.value.value == name:
+                return True
+        elif (isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS
+              and isinstance(node.func.value, cst.Name) and node.func.value.value == name):
+            return True
+    return False
+
+
+def _settings_value(expr: cst.BaseExpression) -> bool:
+    """``settings.X`` / ``app.config["X"]`` / ``getattr(settings, "X", {})``."""
+    if isinstance(expr, cst.Call) and dotted(expr.func) == "getattr" and expr.args:
+        expr = expr.args[0].value
+    while isinstance(expr, cst.Subscript):
+        expr = expr.value
+    spelled = dotted(expr) or ""
+    return spelled.split(".", 1)[0] in CONFIG_ROOTS
