@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import libcst as cst
 
-from scalelint.model import catalog, dbops
+from scalelint.model import catalog, dbops, servercursors
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.clientuse import built_once_per_job, only_probes, runs_once_per_process, used_and_dropped
 from scalelint.model.connections.loopsize import serves_unbounded_loop
@@ -349,10 +349,14 @@ class PgBouncerTransactionMode(ProjectRule):
     breaks in its transaction mode: asyncpg connections and pools without
     `statement_cache_size=0`, psycopg 3 connections without
     `prepare_threshold=None`, SQLAlchemy `+asyncpg` URLs without the
-    prepared-statement cache disabled, Django `DATABASES` entries without
-    `DISABLE_SERVER_SIDE_CURSORS`, and SQL that keeps session state: `SET`
-    (not `SET LOCAL`), `pg_advisory_lock` (not the `_xact_` form), `LISTEN`,
-    cursors `WITH HOLD`.
+    prepared-statement cache disabled, Django `DATABASES` entries for
+    PostgreSQL (an `ENGINE` naming it, or `dj_database_url.config(...)`)
+    when the project opens server-side cursors (`.iterator()`) and sets
+    `DISABLE_SERVER_SIDE_CURSORS` nowhere (not in the entry, not as
+    `DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True` under an
+    `if USE_PGBOUNCER:` in any settings module), and SQL that keeps session
+    state: `SET` (not `SET LOCAL`), `pg_advisory_lock` (not the `_xact_`
+    form), `LISTEN`, cursors `WITH HOLD`.
 
     ## Why it matters at scale
     PgBouncer in transaction mode is how a database survives thousands of
@@ -398,12 +402,13 @@ class PgBouncerTransactionMode(ProjectRule):
     name = "pgbouncer-transaction-mode"
     summary = "prepared statements, server-side cursors and session state that break behind PgBouncer"
     vocabulary = ("asyncpg", "psycopg", "DATABASES", "SET ", "set ", "advisory_lock", "LISTEN", "WITH HOLD",
-                  "pgbouncer", "PGBOUNCER", "6432", "pooler")
+                  "pgbouncer", "PGBOUNCER", "6432", "pooler", ".iterator(", "DISABLE_SERVER_SIDE_CURSORS")
     contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})  # a script's session SET leaks into the pooled connection too
 
     def collect_facts(self, module) -> Any:
         evidence: list[list[int]] = []
         candidates: list[list[Any]] = []
+        cursor_entries: list[list[Any]] = []
         for node in module.nodes_of(cst.SimpleString, cst.Call, cst.Assign):
             problem = None
             kind = type(node)
@@ -411,32 +416,49 @@ class PgBouncerTransactionMode(ProjectRule):
                 evidence.append(list(self._ctx.location(node)[:2]))
             elif kind is cst.Call:
                 problem = _prepares(module.qualified(node.func) or "", node) or _session_sql(node)
-            elif kind is cst.Assign:
-                problem = _django_cursors(node)
+            elif kind is cst.Assign and any(True for _ in servercursors.unguarded_entries(module, node)):
+                cursor_entries.append(list(self._ctx.location(node)))
             if problem is not None:
                 candidates.append([*self._ctx.location(node), problem])
-        if not evidence and not candidates:
+        uses = [list(self._ctx.location(call)[:2]) for call in servercursors.cursor_uses(module)]
+        sets_flag = servercursors.sets_flag(module)
+        if not evidence and not candidates and not cursor_entries and not uses and not sets_flag:
             return None
-        return {"evidence": evidence, "candidates": candidates}
+        return {"evidence": evidence, "candidates": candidates, "cursor_entries": cursor_entries,
+                "cursor_uses": uses[:1], "sets_flag": sets_flag}
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
-        evidence = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["evidence"]]
+        facts = list(index.facts(self.code))
+        evidence = [(path, line, col) for path, fact in facts for line, col in fact["evidence"]]
         if not evidence:
             return
         path, line, col = evidence[0]
         where = Related(path, line, col, "PgBouncer named here")
-        for candidate_path, facts in index.facts(self.code):
-            for start_line, start_col, end_line, end_col, problem in facts["candidates"]:
+        for candidate_path, fact in facts:
+            for start_line, start_col, end_line, end_col, problem in fact["candidates"]:
                 out.report(self, candidate_path, start_line, start_col, end_line, end_col,
                            f"{problem} behind PgBouncer in transaction mode ({path}:{line})", related=[where])
+        if any(fact.get("sets_flag") for _, fact in facts):
+            return  # set somewhere (often under ``if USE_PGBOUNCER:``, or in another settings module)
+        uses = [(use_path, *loc) for use_path, fact in facts for loc in fact.get("cursor_uses", ())]
+        if not uses:
+            return  # nothing opens a server-side cursor: the setting would change nothing
+        use_path, use_line, use_col = uses[0]
+        for candidate_path, fact in facts:
+            for start_line, start_col, end_line, end_col in fact.get("cursor_entries", ()):
+                out.report(self, candidate_path, start_line, start_col, end_line, end_col,
+                           "Django's server-side cursors (.iterator(), "
+                           f"{use_path}:{use_line}) break behind PgBouncer in transaction mode ({path}:{line}); "
+                           "set DISABLE_SERVER_SIDE_CURSORS = True",
+                           related=[where, Related(use_path, use_line, use_col, "server-side cursor opened here")])
 
 
 def _names_pgbouncer(node: cst.SimpleString) -> bool:
     """A DSN, host or setting/env name naming PgBouncer (prose, with spaces, does not count)."""
     text = node.value.strip("'\"rbuRBU").lower()
-    if not text or any(c.isspace() for c in text):
-        return False
-    return any(word in text for word in catalog.PGBOUNCER_WORDS) or f":{catalog.PGBOUNCER_PORT}" in text
+    if not (any(word in text for word in catalog.PGBOUNCER_WORDS) or f":{catalog.PGBOUNCER_PORT}" in text):
+        return False  # the words first: most literals name none, and the whitespace test reads every character
+    return text.split() == [text]  # no whitespace at all (str.split splits at what str.isspace calls space)
 
 
 _SESSION_SQL = (
@@ -473,23 +495,6 @@ def _prepares(qualified: str, call: cst.Call) -> str | None:
         if isinstance(url, cst.SimpleString) and "+asyncpg" in url.value and "statement_cache_size" not in text:
             return (f"{dotted(call.func)}() with asyncpg prepares statements per server connection "
                     f"(connect_args={{'statement_cache_size': 0, 'prepared_statement_cache_size': 0}})")
-    return None
-
-
-def _django_cursors(assign: cst.Assign) -> str | None:
-    """``DATABASES = {...}`` with a PostgreSQL entry that keeps server-side cursors."""
-    if not any(isinstance(t.target, cst.Name) and t.target.value == "DATABASES" for t in assign.targets):
-        return None
-    if not isinstance(assign.value, cst.Dict):
-        return None
-    for element in assign.value.elements:
-        entry = getattr(element, "value", None)
-        if not isinstance(entry, cst.Dict):
-            continue
-        keys = {string_value(e.key): e.value for e in entry.elements if isinstance(e, cst.DictElement)}
-        engine = keys.get("ENGINE")
-        if engine is not None and "postgresql" in (string_value(engine) or "") and "DISABLE_SERVER_SIDE_CURSORS" not in keys:
-            return "Django's server-side cursors (.iterator()) break (set DISABLE_SERVER_SIDE_CURSORS = True)"
     return None
 
 

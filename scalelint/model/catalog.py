@@ -137,6 +137,15 @@ PREPARED_STATEMENT_SETTINGS: dict[str, tuple[str, str]] = {
     "psycopg.connect": ("prepare_threshold", "prepare_threshold=None"),
     "psycopg.AsyncConnection.connect": ("prepare_threshold", "prepare_threshold=None"),
 }
+#: SL108: the Django database setting that turns server-side cursors off, and
+#: the keyword that sets it through a database-URL parser
+DJANGO_SERVER_CURSOR_FLAG = "DISABLE_SERVER_SIDE_CURSORS"
+DATABASE_URL_PARSERS: dict[str, str] = {
+    "dj_database_url.config": "disable_server_side_cursors",
+    "dj_database_url.parse": "disable_server_side_cursors",
+}
+#: SL108: QuerySet methods that open a server-side cursor on PostgreSQL
+SERVER_SIDE_CURSOR_METHODS = frozenset({"iterator"})
 #: decorators that make a function run once per process (or per argument set)
 ONCE_DECORATORS = frozenset({
     "functools.cache", "functools.lru_cache", "functools.cached_property", "cachetools.cached",

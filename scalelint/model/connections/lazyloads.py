@@ -821,9 +821,15 @@ def _unique(text: str, code: str) -> int | None:
     return at if at != -1 and text.find(code, at + 1) == -1 else None
 
 
+#: the line index of the last text asked about (a loop's steps are placed in the same file)
+_LAST_INDEX: list[LineIndex] = []
+
+
 def _line_col(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of an offset."""
-    return LineIndex(text).line_col(offset)
+    if not _LAST_INDEX or _LAST_INDEX[0].text is not text:
+        _LAST_INDEX[:] = [LineIndex(text)]
+    return _LAST_INDEX[0].line_col(offset)
 
 
 def _reads_attributes(var: str, body: list[cst.CSTNode]) -> bool:

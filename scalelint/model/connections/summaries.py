@@ -127,10 +127,14 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
         except (SyntaxError, ValueError):
             tree = None
     locator = statement_locator(module, text, tree)
+    # the call records and the session events place the same calls: each is located once
+    spots: dict[int, tuple[cst.Call, tuple[int, int, int, int] | None]] = {}
 
     def spot(call: cst.Call, stmt: "Stmt") -> list[int] | None:
-        found = locator.locate(call, stmt.node)
-        return list(found) if found is not None else None
+        known = spots.get(id(call))
+        if known is None or known[0] is not call:
+            known = spots[id(call)] = (call, locator.locate(call, stmt.node))
+        return list(known[1]) if known[1] is not None else None
 
     def locate(call: cst.Call, stmt: "Stmt") -> int:
         found = spot(call, stmt)
@@ -177,10 +181,18 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
         enqueues: list[Any] = []
         records: dict[str, list[Any]] = {}  # target -> its calls' guards.call_record
         calls = False
+        known: dict[int, str | None] = {}  # id(call) -> its target: the session events ask again (calls stay alive)
+
+        def target_of(call: cst.Call, fn: "FunctionModel" = fn, known: dict[int, str | None] = known) -> str | None:
+            key = id(call)
+            if key not in known:
+                known[key] = call_target(fn, call)
+            return known[key]
+
         for stmt, call in fn.calls():
             calls = True
             info = work.direct_io(call)
-            if info is not None and _enqueues(call) and (target := call_target(fn, call)) is not None:
+            if info is not None and _enqueues(call) and (target := target_of(call)) is not None:
                 targets.setdefault(target, None)  # ``task.delay``: who enqueues a job (callers)
             if info is not None and info.task:
                 if len(enqueues) < 4:
@@ -192,7 +204,7 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
                 write = [label, locate(call, stmt)]
             elif write is not None and session_end(fn, call):
                 write = None  # committed (or rolled back) before returning: the caller holds no write
-            elif (target := call_target(fn, call)) is not None:
+            elif (target := target_of(call)) is not None:
                 targets.setdefault(target, None)
                 if len(calls_of := records.setdefault(target, [])) < guards.MAX_CALLS:
                     calls_of.append(guards.call_record(fn, stmt, call))
@@ -204,7 +216,7 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
             first, last = spans.get(fn.qualname, (0, 0))
             flags = ("e" if _entry_point(fn) else "") + ("t" if fn.qualname in work.mw.task_functions else "")
             stmts: list[Stmt] = []
-            events = ambient.session_events(fn, spot, lambda call: call_target(fn, call), stmts)
+            events = ambient.session_events(fn, spot, target_of, stmts)
             arms = ambient.event_arms(stmts) if events else []
             out[fn.qualname] = [first, io, list(targets), write, last, flags, enqueues, decorators,
                                 _arguments(fn, records), *([events] if events else []), *([arms] if arms else [])]

@@ -303,6 +303,8 @@ class FunctionWork:
         self.fn = fn
         self.module = fn.module
         self.mw = module_work(fn.module)
+        #: id(call) -> (call, its direct I/O): the call summaries and the session events ask of every call
+        self._direct: dict[int, tuple[cst.Call, CallInfo | None]] = {}
 
     # -- task signatures -------------------------------------------------------------
     @cached_property
@@ -495,9 +497,16 @@ class FunctionWork:
         return CallInfo("unknown", label)
 
     def direct_io(self, call: cst.Call) -> CallInfo | None:
-        """The blocking I/O the call itself does (helpers not looked into), if any."""
+        """The blocking I/O the call itself does (helpers not looked into), if any.
+        Depth 0 asks no helper's summary, so the answer depends on the call
+        alone and is kept (CallInfo is frozen)."""
+        known = self._direct.get(id(call))
+        if known is not None and known[0] is call:
+            return known[1]
         info = self._io(call, "", 0)
-        return None if info is None else replace(info, label=call_label(call))
+        found = None if info is None else replace(info, label=call_label(call))
+        self._direct[id(call)] = (call, found)
+        return found
 
     def _io(self, call: cst.Call, label: str, depth: int) -> CallInfo | None:
         func = call.func
