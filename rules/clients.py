@@ -16,7 +16,7 @@ import libcst as cst
 
 from scalelint.model import catalog, dbops, servercursors
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
-from scalelint.model.clientuse import built_once_per_job, only_probes
+from scalelint.model.clientuse import built_once_per_job, only_probes, runs_once_per_process, used_and_dropped
 from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.findings import Confidence, Related
@@ -25,10 +25,6 @@ from scalelint.rule import ProjectRule, Rule
 
 if TYPE_CHECKING:
     from scalelint.project import ProjectIndex, ProjectReporter
-
-#: prefixes of functions that set an application up (run once at start-up)
-_STARTUP_PREFIXES = ("init_", "setup_", "configure_", "bootstrap", "startup", "create_app")
-
 
 class ClientCreatedPerCall(Rule):
     """
@@ -39,7 +35,12 @@ class ClientCreatedPerCall(Rule):
     psycopg pools, `redis.Redis()` / `from_url()` / `ConnectionPool()`,
     `boto3.client()`. Left alone: module-level clients, functions that run
     once (`functools.cache` / `lru_cache`, start-up hooks, app factories,
-    `lifespan`), clients stored on a global, a class or `self` for reuse,
+    `lifespan`, `AppConfig.ready()`, a function handed to the framework as
+    `lifespan=` / `on_startup=` / `add_event_handler("startup", ...)`) and the
+    helpers every call of which in their module comes from such code or from
+    the module's import (an `__init__` passes this on only when its class is
+    instantiated at import time, a module-level singleton), clients stored on
+    a global, a class or `self` for reuse,
     factories that return the client to their caller, and clients built once
     for a loop over a collection the code does not bound or for a `while`
     loop (a sync or batch job, a polling loop: one client for all its rounds).
@@ -99,7 +100,7 @@ class ClientCreatedPerCall(Rule):
     contexts = frozenset({REQUEST})  # a scheduled job runs one at a time: one client per run is no churn
 
     def check_function(self, fn: FunctionModel) -> None:
-        if _runs_once(fn):
+        if runs_once_per_process(fn):
             return
         kept = _kept_names(fn)
         for stmt, call in fn.calls():
@@ -113,22 +114,6 @@ class ClientCreatedPerCall(Rule):
                 f"{dotted(call.func)}() builds {what} on every call of {fn.name}(): each request opens new "
                 f"connections and never reuses them; create it once (module level or the app's start-up) and share it"
             ), confidence=Confidence.LOW if weak else Confidence.HIGH)
-
-
-def _runs_once(fn: FunctionModel) -> bool:
-    """Start-up code and memoized factories: the client is built once per process."""
-    name = fn.name
-    if name in catalog.STARTUP_FUNCTIONS or name.startswith(_STARTUP_PREFIXES) or name in ("__init__", "__post_init__"):
-        return True
-    for decorator in fn.node.decorators:
-        target = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
-        if fn.module.qualified(target) in catalog.ONCE_DECORATORS:
-            return True
-        if isinstance(target, cst.Attribute) and target.attr.value in catalog.STARTUP_DECORATOR_ATTRS:
-            return True
-        if isinstance(target, cst.Name) and target.value in ("cache", "lru_cache", "cached_property"):
-            return True
-    return False
 
 
 def _kept_names(fn: FunctionModel) -> set[str]:
@@ -229,6 +214,12 @@ class PoolWithoutLimits(Rule):
     ## Configuration
     None; a DSN or URL given as a variable is not inspected (only explicit
     keyword arguments and literal URLs are).
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    client is built in code that runs once per process (the start-up code
+    SL106 leaves alone) and used there and dropped: a connectivity check or
+    a warm-up at start-up, which never serves a request. A client start-up
+    code keeps (on the app, `self`, a global) or returns stays high.
     """
 
     code = "SL107"
@@ -238,11 +229,14 @@ class PoolWithoutLimits(Rule):
 
     def check_module(self, module) -> None:
         placeholders = _placeholders(module)
+        transient = None
         for node in module.nodes_of(cst.Call):
             if id(node) not in placeholders:
                 problem = _limit_problem(module.qualified(node.func) or "", node)
                 if problem is not None:
-                    self.report(node, problem)
+                    if transient is None:
+                        transient = _startup_transients(module)
+                    self.report(node, problem, confidence=Confidence.LOW if id(node) in transient else Confidence.HIGH)
 
     def check_function(self, fn: FunctionModel) -> None:
         transactions = None
@@ -259,6 +253,16 @@ class PoolWithoutLimits(Rule):
                     f"{dotted(call.func)}() has no timeout and runs inside {tx.label}: a slow remote keeps the "
                     f"connection and its locks until it answers; pass timeout= (and move the call out of the transaction)"
                 ))
+
+
+def _startup_transients(module) -> set[int]:
+    """Client constructor calls (by id) in code that runs once per process whose
+    client is used there and dropped (a start-up connectivity check, a warm-up):
+    it never serves a request, so a missing limit stalls at most one start-up."""
+    return {
+        id(call) for fn in module.functions if runs_once_per_process(fn)
+        for _, call in fn.calls() if used_and_dropped(fn, call)
+    }
 
 
 def _placeholders(module) -> set[int]:

@@ -154,6 +154,12 @@ ONCE_DECORATORS = frozenset({
 #: start-up hooks: a decorator attribute (``@app.on_event("startup")``,
 #: ``@app.before_first_request``, ``@worker_process_init.connect``) or a function name
 STARTUP_DECORATOR_ATTRS = frozenset({"on_event", "before_first_request", "before_serving", "on_startup", "connect"})
+#: SL301: library calls that copy the listed fields of a row (the row first, the
+#: field list by this keyword): the value depends on those columns alone
+FIELD_PICKERS = {"django.forms.models.model_to_dict": "fields"}
+#: keyword arguments that hand a framework its start-up hooks (``FastAPI(lifespan=...)``,
+#: ``Starlette(on_startup=[...])``)
+STARTUP_HOOK_KEYWORDS = frozenset({"lifespan", "on_startup"})
 STARTUP_FUNCTIONS = frozenset({
     "create_app", "make_app", "build_app", "get_app", "app_factory", "init_app", "setup_app", "configure_app",
     "lifespan", "ready", "startup", "on_startup", "setup", "configure", "init", "initialize", "main",

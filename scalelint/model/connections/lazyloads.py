@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import libcst as cst
 
-from scalelint.model import catalog
+from scalelint.model import catalog, dbops
 from scalelint.model.dbops import is_class_name
 from scalelint.model.connections.loopevidence import loop_evidence, round_helpers
 from scalelint.model.connections.loops import local_values, render_chain
@@ -509,9 +509,25 @@ def manager_facts(module: ModuleModel) -> list[dict[str, Any]]:
             fact["e"] = sorted(loads.eager)
         if loads is not None and loads.eager_all:
             fact["all"] = True
-        if bases or "e" in fact or "all" in fact:  # something to inherit, or something loaded
+        conditions = _filtered_by_get_queryset(getter) if getter is not None else frozenset()
+        if conditions:
+            fact["f"] = sorted(conditions)
+        if bases or "e" in fact or "all" in fact or "f" in fact:  # something to inherit, loaded or filtered
             out.append(fact)
     return out
+
+
+def _filtered_by_get_queryset(fn: "FunctionModel") -> frozenset[str]:
+    """The literal filters every return of ``get_queryset()`` applies
+    (``...filter(deleted_at__isnull=True)``), as ``dbops.literal_conditions`` spells them."""
+    shared: frozenset[str] | None = None
+    for ret in (node for _, node in fn.nodes if type(node) is cst.Return):
+        if ret.value is None:
+            return frozenset()
+        found = frozenset(c for node in walk(ret.value) if type(node) is cst.Call and isinstance(node.func, cst.Attribute)
+                          and node.func.attr.value == "filter" for c in dbops.literal_conditions(node))
+        shared = found if shared is None else shared & found
+    return shared or frozenset()
 
 
 def _loaded_by_get_queryset(fn: "FunctionModel") -> Source | None:
