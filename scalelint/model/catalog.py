@@ -736,6 +736,8 @@ IO_CALLS: dict[str, str] = {
     "celery.current_app.send_task": "queue",
 }
 
+#: decorators marking a method abstract: a call on the base class runs a subclass's override
+ABSTRACT_METHOD_DECORATORS = frozenset({"abc.abstractmethod"})
 #: Taskcluster's service client classes (``taskcluster.Notify(options).email(...)``,
 #: ``taskcluster.aio.Queue``): each API method is a signed HTTP request
 TASKCLUSTER_SERVICES = ("Auth", "Github", "Hooks", "Index", "Notify", "Object", "PurgeCache", "Queue",
