@@ -18,6 +18,7 @@ from scalelint.model import catalog, dbops
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.clientuse import built_once_per_job, only_probes
 from scalelint.model.connections import summaries
+from scalelint.model.connections.callers import never_called
 from scalelint.model.connections.clientfactories import factory_builds, factory_calls
 from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
@@ -104,7 +105,9 @@ class ClientCreatedPerCall(ProjectRule):
     helper whose callers are unknown, or per item of a loop, it stays high.
     A factory's client is reported at low confidence when every call that
     drops it is made once per background job in that sense (in a task, or a
-    helper only its module's tasks call, outside a loop).
+    helper only its module's tasks call, outside a loop), or in a function
+    nothing in the project runs (not an entry point, never called nor
+    referenced: dead code or an API no caller here uses).
     """
 
     code = "SL106"
@@ -148,7 +151,8 @@ class ClientCreatedPerCall(ProjectRule):
                 factories[f"{own}.{fn.qualname}"] = builds
             for site in factory_calls(fn):
                 weak = not site.stmt.in_loop and built_once_per_job(fn)
-                calls.append([site.target, self._ctx.line_of(site.call, within=site.stmt.node), fn.name, weak])
+                calls.append([site.target, self._ctx.line_of(site.call, within=site.stmt.node), fn.name, weak,
+                              f"{own}.{fn.qualname}" if own else ""])
         facts = {"factories": factories, "calls": calls}
         return facts if any(facts.values()) else None
 
@@ -160,11 +164,15 @@ class ClientCreatedPerCall(ProjectRule):
             return
         graph = summaries.call_graph(index)
         callers: dict[str, list[tuple[str, int, str, bool]]] = {}
+        sites: list[tuple[str, str, int, str, bool, str]] = []
         for path, facts in index.facts(self.code):
-            for target, line, name, weak in facts["calls"]:
+            for target, line, name, weak, caller in facts["calls"]:
                 key = graph.resolve(target) or target
                 if key in factories:
-                    callers.setdefault(key, []).append((path, line, name, weak))
+                    sites.append((key, path, line, name, weak, caller))
+        dead = never_called(graph, {site[5] for site in sites})
+        for key, path, line, name, weak, caller in sites:
+            callers.setdefault(key, []).append((path, line, name, weak or caller in dead))
         for key, sites in sorted(callers.items()):
             path, builds = factories[key]
             sites.sort()
