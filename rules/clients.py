@@ -17,6 +17,9 @@ import libcst as cst
 from scalelint.model import catalog, dbops, servercursors
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.clientuse import built_once_per_job, only_probes, runs_once_per_process, used_and_dropped
+from scalelint.model.connections import summaries
+from scalelint.model.connections.callers import never_called
+from scalelint.model.connections.clientfactories import factory_builds, factory_calls
 from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.findings import Confidence, Related
@@ -26,7 +29,7 @@ from scalelint.rule import ProjectRule, Rule
 if TYPE_CHECKING:
     from scalelint.project import ProjectIndex, ProjectReporter
 
-class ClientCreatedPerCall(Rule):
+class ClientCreatedPerCall(ProjectRule):
     """
     ## What it does
     Finds engines, connection pools and cache or cloud clients constructed
@@ -44,6 +47,17 @@ class ClientCreatedPerCall(Rule):
     factories that return the client to their caller, and clients built once
     for a loop over a collection the code does not bound or for a `while`
     loop (a sync or batch job, a polling loop: one client for all its rounds).
+
+    A factory that returns a new client on every call (`def redis_instance():
+    return redis.Redis.from_url(URL)`, not memoised by `lru_cache` or a
+    global) is reported at the construction when some function of the
+    project's request code (another module's too) calls it and uses and drops
+    the client (`ri = redis_instance(); ri.get(key)`,
+    `redis_instance().incr(key)`): each of those calls builds a pool. A caller
+    that keeps the client (`self.redis = ...`, a global, its own `return`) or
+    runs once (start-up, memoised) does not count, nor does a call at module
+    level. Callers are seen in files that mention a client word
+    (`redis`, `Pool`, `create_engine`...).
 
     ## Why it matters at scale
     Each of these owns a pool: building one per call opens fresh TCP (and
@@ -90,6 +104,11 @@ class ClientCreatedPerCall(Rule):
     client's only use is a connectivity check (`ping()`, a health probe or
     heartbeat). Built in a view, a message or event handler, a method or
     helper whose callers are unknown, or per item of a loop, it stays high.
+    A factory's client is reported at low confidence when every call that
+    drops it is made once per background job in that sense (in a task, or a
+    helper only its module's tasks call, outside a loop), or in a function
+    nothing in the project runs (not an entry point, never called nor
+    referenced: dead code or an API no caller here uses).
     """
 
     code = "SL106"
@@ -98,6 +117,8 @@ class ClientCreatedPerCall(Rule):
     vocabulary = ("create_engine", "create_async_engine", "create_pool", "Pool", "Redis", "redis", "from_url",
                   "boto3", "pymemcache")
     contexts = frozenset({REQUEST})  # a scheduled job runs one at a time: one client per run is no churn
+    shared_facts = (summaries.FACTS_KEY,)
+    shared_structures = (summaries.CALL_GRAPH,)
 
     def check_function(self, fn: FunctionModel) -> None:
         if runs_once_per_process(fn):
@@ -114,6 +135,60 @@ class ClientCreatedPerCall(Rule):
                 f"{dotted(call.func)}() builds {what} on every call of {fn.name}(): each request opens new "
                 f"connections and never reuses them; create it once (module level or the app's start-up) and share it"
             ), confidence=Confidence.LOW if weak else Confidence.HIGH)
+
+    def collect_facts(self, module: Any) -> Any:
+        """The module's client factories (constructions returned fresh, by the function's
+        dotted name) and the project calls whose result a function uses and drops."""
+        own = module.module_name
+        factories: dict[str, list[list[Any]]] = {}
+        calls: list[list[Any]] = []
+        for fn in module.functions:
+            if runs_once_per_process(fn):
+                continue
+            builds = [[*self._ctx.location(call, within=stmt.node), dotted(call.func),
+                       catalog.CLIENT_CONSTRUCTORS[fn.module.qualified(call.func) or ""]]
+                      for stmt, call in factory_builds(fn)]
+            if builds and own:
+                factories[f"{own}.{fn.qualname}"] = builds
+            for site in factory_calls(fn):
+                weak = not site.stmt.in_loop and built_once_per_job(fn)
+                calls.append([site.target, self._ctx.line_of(site.call, within=site.stmt.node), fn.name, weak,
+                              f"{own}.{fn.qualname}" if own else ""])
+        facts = {"factories": factories, "calls": calls}
+        return facts if any(facts.values()) else None
+
+    def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        """A factory's constructions, where request code calls it and drops the client."""
+        factories = {key: (path, builds) for path, facts in index.facts(self.code)
+                     for key, builds in facts["factories"].items()}
+        if not factories:
+            return
+        graph = summaries.call_graph(index)
+        callers: dict[str, list[tuple[str, int, str, bool]]] = {}
+        sites: list[tuple[str, str, int, str, bool, str]] = []
+        for path, facts in index.facts(self.code):
+            for target, line, name, weak, caller in facts["calls"]:
+                key = graph.resolve(target) or target
+                if key in factories:
+                    sites.append((key, path, line, name, weak, caller))
+        dead = never_called(graph, {site[5] for site in sites})
+        for key, path, line, name, weak, caller in sites:
+            callers.setdefault(key, []).append((path, line, name, weak or caller in dead))
+        for key, sites in sorted(callers.items()):
+            path, builds = factories[key]
+            sites.sort()
+            first_path, first_line, first_name, _ = sites[0]
+            factory = key.rsplit(".", 1)[-1]
+            more = f" and {len(sites) - 1} other caller(s)" if len(sites) > 1 else ""
+            related = [Related(p, line, 1, f"{name}() builds a client through {factory}() here")
+                       for p, line, name, _ in sites[:3]]
+            for line, col, end_line, end_col, spelled, what in builds:
+                out.report(self, path, line, col, end_line, end_col, (
+                    f"{spelled}() builds {what} on every call of {factory}(), and {first_name}() "
+                    f"({first_path.rsplit('/', 1)[-1]}:{first_line}){more} calls it per request or task and drops it: "
+                    f"each call opens new connections; build the client once (module level, the app's start-up, "
+                    f"or memoise {factory}()) and share it"
+                ), related=related, confidence=Confidence.LOW if all(weak for *_, weak in sites) else Confidence.HIGH)
 
 
 def _kept_names(fn: FunctionModel) -> set[str]:

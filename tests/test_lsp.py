@@ -117,18 +117,19 @@ def test_a_project_imports_no_rule_family_until_a_file_needs_one(tmp_path: Path)
     assert run().stdout.strip() == "[]"
 
 
-#: a helper building a Redis client per call that only a management command
-#: reaches: request code for the file alone, one-shot code once the project's
-#: callers are known (SL106, a file rule, checks request code only)
+#: a helper keeping a counter with cache get-then-set that only a management
+#: command reaches: request code for the file alone, one-shot code once the
+#: project's callers are known (SL310, a file rule, checks request code only)
 ONE_SHOT_HELPER = textwrap.dedent('''\
-    import redis
+    from django.core.cache import cache
 
 
     def import_users(rows):
-        client = redis.Redis(host="cache")
-        return [client.get(row) for row in rows]
+        seen = cache.get("imported") or 0
+        cache.set("imported", seen + len(rows), timeout=None)
+        return rows
     ''')
-ONE_SHOT_LINE = 5  # the client
+ONE_SHOT_LINE = 6  # the write-back
 ONE_SHOT_COMMAND = textwrap.dedent('''\
     from django.core.management.base import BaseCommand
 
@@ -143,7 +144,7 @@ ONE_SHOT_COMMAND = textwrap.dedent('''\
 
 def _one_shot_project(root: Path) -> Path:
     """A project whose app/export.py helper only a command calls; its path."""
-    (root / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL106']\n")
+    (root / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL310']\n")
     files = {"app/__init__.py": "", "app/export.py": ONE_SHOT_HELPER, "app/management/__init__.py": "",
              "app/management/commands/__init__.py": "", "app/management/commands/load.py": ONE_SHOT_COMMAND}
     for name, text in files.items():
@@ -170,7 +171,7 @@ def test_the_file_phase_reads_no_other_file_and_the_project_phase_refines_it(tmp
     linter = DocumentLinter()
     first = linter.check(str(export), ONE_SHOT_HELPER, project_phase=False)
     assert not first.complete and read == [str(export)]
-    assert [(f.code, f.line) for f in first.findings] == [("SL106", ONE_SHOT_LINE)]
+    assert [(f.code, f.line) for f in first.findings] == [("SL310", ONE_SHOT_LINE)]
     refined = linter.check(str(export), ONE_SHOT_HELPER, project_phase=True)
     assert refined.complete and refined.findings == [] and len(set(read)) > 1
 
@@ -696,7 +697,7 @@ def test_a_race_carries_its_check_as_related_information_over_stdio(tmp_path: Pa
 
 def test_an_opened_file_is_published_from_its_file_phase_then_refined(tmp_path: Path, start_server) -> None:
     """didOpen of a file of a project whose facts are not known: its file
-    phase is published at once (the helper's client as request code), then,
+    phase is published at once (the helper's counter as request code), then,
     once the project phase ran, the same version again with the callers'
     contexts (only a command calls the helper: nothing to report)."""
     export = _one_shot_project(tmp_path)
@@ -709,7 +710,7 @@ def test_an_opened_file_is_published_from_its_file_phase_then_refined(tmp_path: 
     published = client.messages("textDocument/publishDiagnostics", mark)
     assert [p["params"]["version"] for p in published] == [1, 1]
     first_lines = [(d["code"], d["range"]["start"]["line"] + 1) for d in published[0]["params"]["diagnostics"]]
-    assert first_lines == [("SL106", ONE_SHOT_LINE)]
+    assert first_lines == [("SL310", ONE_SHOT_LINE)]
     assert published[1]["params"] == refined and refined["diagnostics"] == []
     logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
     linted = [m for m in logs if m.startswith(f"scalelint: linted {uri} ")]

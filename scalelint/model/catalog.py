@@ -751,6 +751,12 @@ IO_CALLS: dict[str, str] = {
     "celery.current_app.send_task": "queue",
 }
 
+#: decorators marking a method abstract: a call on the base class runs a subclass's override
+ABSTRACT_METHOD_DECORATORS = frozenset({"abc.abstractmethod"})
+#: Taskcluster's service client classes (``taskcluster.Notify(options).email(...)``,
+#: ``taskcluster.aio.Queue``): each API method is a signed HTTP request
+TASKCLUSTER_SERVICES = ("Auth", "Github", "Hooks", "Index", "Notify", "Object", "PurgeCache", "Queue",
+                        "Secrets", "WorkerManager")
 #: qualified constructors of clients whose methods do I/O -> client kind
 IO_CLIENTS: dict[str, str] = {
     "requests.Session": "http",
@@ -765,6 +771,8 @@ IO_CLIENTS: dict[str, str] = {
     "boto3.client": "cloud",
     "boto3.resource": "cloud",
     "boto3.session.Session.client": "cloud",
+    # Taskcluster's service clients: every API method is an HTTP request to the deployment
+    **{f"taskcluster{aio}.{service}": "cloud" for aio in ("", ".aio") for service in TASKCLUSTER_SERVICES},
     "smtplib.SMTP": "smtp",
     "smtplib.SMTP_SSL": "smtp",
     "socket.socket": "socket",
@@ -825,7 +833,9 @@ REMOTE_API_CLIENT_BASE_WORDS = tuple(sorted({
     if name.rsplit(".", 1)[-1][:1].isupper()  # classes, not factories (``boto3.client``)
 }))
 #: client methods that stay local (for kinds whose every other method is I/O)
-IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close"})
+IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close",
+                             # Taskcluster: URLs built from the client's options, no request
+                             "buildUrl", "buildSignedUrl", "options", "funcinfo"})
 
 #: methods that enqueue a task (celery); the receiver must be a recognised task
 TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})
