@@ -145,6 +145,15 @@ class LspClient:
                     and (version is None or p.get("version") == version))
         return self.wait_for(matches, timeout, start)["params"]
 
+    def cpu_time(self) -> float:
+        """Seconds of CPU the server process used so far, every thread (Linux
+        /proc; 0.0 elsewhere), at the kernel's clock tick (10 ms)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         try:
             if self.proc.poll() is None:

@@ -17,9 +17,11 @@ import libcst as cst
 
 from scalelint.core.findings import Confidence, Fix, FixSafety
 from scalelint.model import catalog, dbops
+from scalelint.model.caches.aggregates import aggregate_between, builder_aggregate
 from scalelint.model.caches.cachekeys import HOLE, key_words
 from scalelint.model.caches.caching import CacheOp, cache_model
 from scalelint.model.caches.counters import read_modify_writes
+from scalelint.model.caches.keylists import read_from_cache
 from scalelint.model.caches.keybounds import bounded_key, names_host, per_host_pattern
 from scalelint.model.connections.work import Transaction, mentions, work_of
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
@@ -680,7 +682,12 @@ class CacheRoundTripsInLoop(Rule):
     key is built from names a host, node, instance, worker or server
     (`PREFIX + "_instance_" + instance`), or the loop runs over a key scan
     whose wildcard stands for one (`scan_iter(PREFIX + "_instance_*")`).
-    Those are a handful of keys, however large the data grows.
+    Those are a handful of keys, however large the data grows. Also at low
+    confidence when the loop's collection was itself read from the cache —
+    a key list the code keeps under one key (`keys = cache.get("day_keys")`,
+    or a method of the module returning such a read): its length is what the
+    application chose to record (the days of a rolling window, the nodes of a
+    cluster), not rows or request input.
     """
 
     code = "SL307"
@@ -710,10 +717,11 @@ class CacheRoundTripsInLoop(Rule):
             per_host = all(names_host(t) for t in targets if mentions(op.key, {t})) or (
                 _scans_keys(iterable) and bool(iterable.args)
                 and per_host_pattern(cm, iterable.args[0].value, fn, op.stmt.ordinal))
+            own_key_list = read_from_cache(fn, iterable, values)
             self.report(op.call, (
                 f"{op.client.spelled}.{op.method}() runs once per item of `{_code(iterable)}`: one cache round trip "
                 f"each, sequentially; use {batch} for the whole collection"
-            ), confidence=Confidence.LOW if per_host else Confidence.HIGH)
+            ), confidence=Confidence.LOW if per_host or own_key_list else Confidence.HIGH)
 
 
 def _scans_keys(iterable: cst.BaseExpression) -> bool:
@@ -757,7 +765,10 @@ class CacheStampede(Rule):
     path runs an aggregate query — `.aggregate()`, `.annotate()`, `.count()`,
     SQL with `GROUP BY`, `COUNT(`, `SUM(` — and stores the result with a
     fixed TTL, with nothing making the recompute single-flight: no lock
-    (`cache.lock`, `add`, `set(..., nx=True)`) in the function.
+    (`cache.lock`, `add`, `set(..., nx=True)`) in the function. The
+    aggregate may run in a helper of the same module the miss path calls
+    (`stats = self._compute_stats()`), or in the builder of
+    `cache.get_or_set("key", builder, ttl)` (a lambda or a named function).
 
     ## Why it matters at scale
     A hot key expires for everyone at the same instant. Every request that
@@ -825,13 +836,25 @@ class CacheStampede(Rule):
             for store in _later_stores(fn, read):
                 if store.expiry() != "ttl":
                     continue
-                aggregate = _aggregate_between(fn, read.op.stmt.ordinal, store.stmt.ordinal)
+                aggregate = aggregate_between(fn, read.op.stmt.ordinal, store.stmt.ordinal)
                 if aggregate is not None:
-                    self.report(store.call, (
-                        f'"{template}" is one key for every request; when it expires, each request that misses runs '
-                        f"{aggregate} at once; recompute it under a lock (add()/set(nx=True)), early, or from a job"
-                    ))
+                    self._stampede(store.call, template, aggregate)
                     break
+        ops = ops if ops is not None else cache_model(fn.module).ops(fn)
+        for op in ops:
+            if op.method not in catalog.CACHE_BUILDER_FILLS or op.template is None or HOLE in op.template:
+                continue
+            if op.value is None or op.expiry() != "ttl" or _single_flight(fn, ops):
+                continue
+            aggregate = builder_aggregate(fn, op.value)
+            if aggregate is not None:
+                self._stampede(op.call, op.template, aggregate)
+
+    def _stampede(self, node: cst.CSTNode, template: str, aggregate: str) -> None:
+        self.report(node, (
+            f'"{template}" is one key for every request; when it expires, each request that misses runs '
+            f"{aggregate} at once; recompute it under a lock (add()/set(nx=True)), early, or from a job"
+        ))
 
 
 def _single_flight(fn: FunctionModel, ops: list[CacheOp]) -> bool:
@@ -839,27 +862,6 @@ def _single_flight(fn: FunctionModel, ops: list[CacheOp]) -> bool:
     if any(_lock_write(op) for op in ops):
         return True
     return any(isinstance(call.func, cst.Attribute) and call.func.attr.value == "lock" for _, call in fn.calls())
-
-
-def _aggregate_between(fn: FunctionModel, first: int, last: int) -> str | None:
-    """The aggregate query run between the read and the store, as named in messages."""
-    reader = cache_model(fn.module).entities
-    for stmt, call in fn.calls():
-        if not first < stmt.ordinal <= last or not isinstance(call.func, cst.Attribute):
-            continue
-        method = call.func.attr.value
-        if method in catalog.AGGREGATE_QUERY_METHODS and _query_chain(call):
-            return f"{method}()"
-        sql = reader.sql_of(call)
-        if sql is not None and catalog.SQL_AGGREGATE.search(sql.text):
-            return "an aggregate query"
-    return None
-
-
-def _query_chain(call: cst.Call) -> bool:
-    """``Model.objects....count()`` / ``session.query(...)....count()``: an ORM query, not ``list.count(x)``."""
-    text = _code(call.func)
-    return ".objects" in text or ".query(" in text or "select(" in text or ".filter(" in text
 
 
 RULES = [InvalidationBeforeCommit, CacheRoundTripsInLoop, CacheStampede, FalsyCacheHit, NonAtomicCacheCounter]

@@ -11,7 +11,7 @@ from scalelint.model import catalog
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
 from scalelint.model.caches.cachefacts import FileFacts
 from scalelint.model.caches.cachekeys import HOLE, templates_match
-from scalelint.model.caches.keybounds import bounded_key
+from scalelint.model.caches.keybounds import bounded_key, fixed_arguments
 from scalelint.model.caches.caching import CacheOp, Memo, Stakes, cache_model, spelling
 from scalelint.model.caches.critical import CriticalReader
 from scalelint.model.entrypoints import runs_at_startup
@@ -58,8 +58,14 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     families.
 
     Inserts stale lists of the entity, not entries holding one other row; a
-    write naming its columns (`update(active=False)`) stales only values that
-    read those columns; statistics (counts, annotations) that no code ever
+    write naming its columns stales only values that read those columns:
+    `update(active=False)`, `save(update_fields=[...])`, a `save()` of a row
+    the function fetched and only gave attributes (`user.last_login = now`;
+    passed to a call or asked a method, it may change anything), a mapping
+    given to SQLAlchemy's `query.update({...})` or the `values()` of an
+    `update()` statement. A value reads only the fields it is built from (a
+    dict or tuple of a row's fields, `values("id", "name")`, `only(...)`,
+    `model_to_dict(row, fields=[...])`); statistics (counts, annotations) that no code ever
     invalidates are taken to be kept fresh by their expiry.
 
     What a value is built from decides what it holds: a value that comes from
@@ -570,6 +576,15 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
     module-level dict filled in several places is one finding, at its first
     fill, with the others as related locations; the project's `cache_clear()`
     calls of a memo are related locations too.
+
+    Reported at low confidence (shown with `--min-confidence low`) when an
+    unbounded memo's keys are a fixed set: every parameter is annotated
+    `bool`, `Literal[...]` or with an enum of the module (`Enum`, Django
+    `TextChoices`), or is only used as the key of a module-level constant
+    table (a literal, a settings value, a comprehension over either, that
+    the module never adds to) or of a settings mapping (`PLANS[plan]`,
+    `settings.BACKENDS[name]`), so the memo holds at most one entry per
+    table key; it can still go stale, it cannot grow.
     """
 
     code = "SL304"
@@ -611,7 +626,8 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
                 cleared = clears.get(memo.get("fn", ""), [])
                 if cleared:
                     message += "; cache_clear() empties only the process that calls it, not the other workers"
-                out.report(self, path, *memo["loc"], message, related=[*related, *cleared])
+                out.report(self, path, *memo["loc"], message, related=[*related, *cleared],
+                           confidence=Confidence.LOW if memo.get("low") else Confidence.HIGH)
 
     def _memo(self, fn: FunctionModel, memo: Memo, stakes: Stakes) -> list[dict[str, Any]]:
         bound = self._bound(memo)
@@ -620,13 +636,15 @@ class UnboundedMemoizationOfQueries(_CacheRule, ProjectRule):
         query = stakes.query_in(fn)
         if query is None:
             return []
-        what = "with no bound" if bound == "unbounded" else "with no invalidation path"
+        fixed = bound == "unbounded" and fixed_arguments(fn)
+        what = "with no bound" if bound == "unbounded" and not fixed else "with no invalidation path"
         message = (
             f"@{memo.method} memoizes {fn.qualname}(), which {query}, {what} in each process"
             f"{self._self_key(memo, stakes, bound)}; use a shared cache with a TTL and invalidation"
         )
         target = f"{fn.module.module_name}.{fn.qualname}" if fn.module.module_name else fn.qualname
-        return [{"fn": target, "loc": list(self._ctx.location(memo.decorator, within=fn.node)), "message": message}]
+        fact = {"fn": target, "loc": list(self._ctx.location(memo.decorator, within=fn.node)), "message": message}
+        return [{**fact, "low": 1} if fixed else fact]
 
     @staticmethod
     def _self_key(memo: Memo, stakes: Stakes, bound: str) -> str:

@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import libcst as cst
 
-from scalelint.model import catalog, dbops
+from scalelint.model import catalog, dbops, servercursors
 from scalelint.model.contexts import ONE_SHOT, REQUEST, SCHEDULED
-from scalelint.model.clientuse import built_once_per_job, only_probes
+from scalelint.model.clientuse import built_once_per_job, only_probes, runs_once_per_process, used_and_dropped
+from scalelint.model.connections import summaries
+from scalelint.model.connections.callers import never_called
+from scalelint.model.connections.clientfactories import factory_builds, factory_calls
 from scalelint.model.connections.loopsize import serves_unbounded_loop
 from scalelint.model.function import FunctionModel, Stmt
 from scalelint.core.findings import Confidence, Related
@@ -26,11 +29,7 @@ from scalelint.rule import ProjectRule, Rule
 if TYPE_CHECKING:
     from scalelint.project import ProjectIndex, ProjectReporter
 
-#: prefixes of functions that set an application up (run once at start-up)
-_STARTUP_PREFIXES = ("init_", "setup_", "configure_", "bootstrap", "startup", "create_app")
-
-
-class ClientCreatedPerCall(Rule):
+class ClientCreatedPerCall(ProjectRule):
     """
     ## What it does
     Finds engines, connection pools and cache or cloud clients constructed
@@ -39,10 +38,26 @@ class ClientCreatedPerCall(Rule):
     psycopg pools, `redis.Redis()` / `from_url()` / `ConnectionPool()`,
     `boto3.client()`. Left alone: module-level clients, functions that run
     once (`functools.cache` / `lru_cache`, start-up hooks, app factories,
-    `lifespan`), clients stored on a global, a class or `self` for reuse,
+    `lifespan`, `AppConfig.ready()`, a function handed to the framework as
+    `lifespan=` / `on_startup=` / `add_event_handler("startup", ...)`) and the
+    helpers every call of which in their module comes from such code or from
+    the module's import (an `__init__` passes this on only when its class is
+    instantiated at import time, a module-level singleton), clients stored on
+    a global, a class or `self` for reuse,
     factories that return the client to their caller, and clients built once
     for a loop over a collection the code does not bound or for a `while`
     loop (a sync or batch job, a polling loop: one client for all its rounds).
+
+    A factory that returns a new client on every call (`def redis_instance():
+    return redis.Redis.from_url(URL)`, not memoised by `lru_cache` or a
+    global) is reported at the construction when some function of the
+    project's request code (another module's too) calls it and uses and drops
+    the client (`ri = redis_instance(); ri.get(key)`,
+    `redis_instance().incr(key)`): each of those calls builds a pool. A caller
+    that keeps the client (`self.redis = ...`, a global, its own `return`) or
+    runs once (start-up, memoised) does not count, nor does a call at module
+    level. Callers are seen in files that mention a client word
+    (`redis`, `Pool`, `create_engine`...).
 
     ## Why it matters at scale
     Each of these owns a pool: building one per call opens fresh TCP (and
@@ -89,6 +104,11 @@ class ClientCreatedPerCall(Rule):
     client's only use is a connectivity check (`ping()`, a health probe or
     heartbeat). Built in a view, a message or event handler, a method or
     helper whose callers are unknown, or per item of a loop, it stays high.
+    A factory's client is reported at low confidence when every call that
+    drops it is made once per background job in that sense (in a task, or a
+    helper only its module's tasks call, outside a loop), or in a function
+    nothing in the project runs (not an entry point, never called nor
+    referenced: dead code or an API no caller here uses).
     """
 
     code = "SL106"
@@ -97,9 +117,11 @@ class ClientCreatedPerCall(Rule):
     vocabulary = ("create_engine", "create_async_engine", "create_pool", "Pool", "Redis", "redis", "from_url",
                   "boto3", "pymemcache")
     contexts = frozenset({REQUEST})  # a scheduled job runs one at a time: one client per run is no churn
+    shared_facts = (summaries.FACTS_KEY,)
+    shared_structures = (summaries.CALL_GRAPH,)
 
     def check_function(self, fn: FunctionModel) -> None:
-        if _runs_once(fn):
+        if runs_once_per_process(fn):
             return
         kept = _kept_names(fn)
         for stmt, call in fn.calls():
@@ -114,21 +136,59 @@ class ClientCreatedPerCall(Rule):
                 f"connections and never reuses them; create it once (module level or the app's start-up) and share it"
             ), confidence=Confidence.LOW if weak else Confidence.HIGH)
 
+    def collect_facts(self, module: Any) -> Any:
+        """The module's client factories (constructions returned fresh, by the function's
+        dotted name) and the project calls whose result a function uses and drops."""
+        own = module.module_name
+        factories: dict[str, list[list[Any]]] = {}
+        calls: list[list[Any]] = []
+        for fn in module.functions:
+            if runs_once_per_process(fn):
+                continue
+            builds = [[*self._ctx.location(call, within=stmt.node), dotted(call.func),
+                       catalog.CLIENT_CONSTRUCTORS[fn.module.qualified(call.func) or ""]]
+                      for stmt, call in factory_builds(fn)]
+            if builds and own:
+                factories[f"{own}.{fn.qualname}"] = builds
+            for site in factory_calls(fn):
+                weak = not site.stmt.in_loop and built_once_per_job(fn)
+                calls.append([site.target, self._ctx.line_of(site.call, within=site.stmt.node), fn.name, weak,
+                              f"{own}.{fn.qualname}" if own else ""])
+        facts = {"factories": factories, "calls": calls}
+        return facts if any(facts.values()) else None
 
-def _runs_once(fn: FunctionModel) -> bool:
-    """Start-up code and memoized factories: the client is built once per process."""
-    name = fn.name
-    if name in catalog.STARTUP_FUNCTIONS or name.startswith(_STARTUP_PREFIXES) or name in ("__init__", "__post_init__"):
-        return True
-    for decorator in fn.node.decorators:
-        target = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
-        if fn.module.qualified(target) in catalog.ONCE_DECORATORS:
-            return True
-        if isinstance(target, cst.Attribute) and target.attr.value in catalog.STARTUP_DECORATOR_ATTRS:
-            return True
-        if isinstance(target, cst.Name) and target.value in ("cache", "lru_cache", "cached_property"):
-            return True
-    return False
+    def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
+        """A factory's constructions, where request code calls it and drops the client."""
+        factories = {key: (path, builds) for path, facts in index.facts(self.code)
+                     for key, builds in facts["factories"].items()}
+        if not factories:
+            return
+        graph = summaries.call_graph(index)
+        callers: dict[str, list[tuple[str, int, str, bool]]] = {}
+        sites: list[tuple[str, str, int, str, bool, str]] = []
+        for path, facts in index.facts(self.code):
+            for target, line, name, weak, caller in facts["calls"]:
+                key = graph.resolve(target) or target
+                if key in factories:
+                    sites.append((key, path, line, name, weak, caller))
+        dead = never_called(graph, {site[5] for site in sites})
+        for key, path, line, name, weak, caller in sites:
+            callers.setdefault(key, []).append((path, line, name, weak or caller in dead))
+        for key, sites in sorted(callers.items()):
+            path, builds = factories[key]
+            sites.sort()
+            first_path, first_line, first_name, _ = sites[0]
+            factory = key.rsplit(".", 1)[-1]
+            more = f" and {len(sites) - 1} other caller(s)" if len(sites) > 1 else ""
+            related = [Related(p, line, 1, f"{name}() builds a client through {factory}() here")
+                       for p, line, name, _ in sites[:3]]
+            for line, col, end_line, end_col, spelled, what in builds:
+                out.report(self, path, line, col, end_line, end_col, (
+                    f"{spelled}() builds {what} on every call of {factory}(), and {first_name}() "
+                    f"({first_path.rsplit('/', 1)[-1]}:{first_line}){more} calls it per request or task and drops it: "
+                    f"each call opens new connections; build the client once (module level, the app's start-up, "
+                    f"or memoise {factory}()) and share it"
+                ), related=related, confidence=Confidence.LOW if all(weak for *_, weak in sites) else Confidence.HIGH)
 
 
 def _kept_names(fn: FunctionModel) -> set[str]:
@@ -229,6 +289,12 @@ class PoolWithoutLimits(Rule):
     ## Configuration
     None; a DSN or URL given as a variable is not inspected (only explicit
     keyword arguments and literal URLs are).
+
+    Reported at low confidence (shown with `--min-confidence low`) when the
+    client is built in code that runs once per process (the start-up code
+    SL106 leaves alone) and used there and dropped: a connectivity check or
+    a warm-up at start-up, which never serves a request. A client start-up
+    code keeps (on the app, `self`, a global) or returns stays high.
     """
 
     code = "SL107"
@@ -238,11 +304,14 @@ class PoolWithoutLimits(Rule):
 
     def check_module(self, module) -> None:
         placeholders = _placeholders(module)
+        transient = None
         for node in module.nodes_of(cst.Call):
             if id(node) not in placeholders:
                 problem = _limit_problem(module.qualified(node.func) or "", node)
                 if problem is not None:
-                    self.report(node, problem)
+                    if transient is None:
+                        transient = _startup_transients(module)
+                    self.report(node, problem, confidence=Confidence.LOW if id(node) in transient else Confidence.HIGH)
 
     def check_function(self, fn: FunctionModel) -> None:
         transactions = None
@@ -259,6 +328,16 @@ class PoolWithoutLimits(Rule):
                     f"{dotted(call.func)}() has no timeout and runs inside {tx.label}: a slow remote keeps the "
                     f"connection and its locks until it answers; pass timeout= (and move the call out of the transaction)"
                 ))
+
+
+def _startup_transients(module) -> set[int]:
+    """Client constructor calls (by id) in code that runs once per process whose
+    client is used there and dropped (a start-up connectivity check, a warm-up):
+    it never serves a request, so a missing limit stalls at most one start-up."""
+    return {
+        id(call) for fn in module.functions if runs_once_per_process(fn)
+        for _, call in fn.calls() if used_and_dropped(fn, call)
+    }
 
 
 def _placeholders(module) -> set[int]:
@@ -345,10 +424,14 @@ class PgBouncerTransactionMode(ProjectRule):
     breaks in its transaction mode: asyncpg connections and pools without
     `statement_cache_size=0`, psycopg 3 connections without
     `prepare_threshold=None`, SQLAlchemy `+asyncpg` URLs without the
-    prepared-statement cache disabled, Django `DATABASES` entries without
-    `DISABLE_SERVER_SIDE_CURSORS`, and SQL that keeps session state: `SET`
-    (not `SET LOCAL`), `pg_advisory_lock` (not the `_xact_` form), `LISTEN`,
-    cursors `WITH HOLD`.
+    prepared-statement cache disabled, Django `DATABASES` entries for
+    PostgreSQL (an `ENGINE` naming it, or `dj_database_url.config(...)`)
+    when the project opens server-side cursors (`.iterator()`) and sets
+    `DISABLE_SERVER_SIDE_CURSORS` nowhere (not in the entry, not as
+    `DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True` under an
+    `if USE_PGBOUNCER:` in any settings module), and SQL that keeps session
+    state: `SET` (not `SET LOCAL`), `pg_advisory_lock` (not the `_xact_`
+    form), `LISTEN`, cursors `WITH HOLD`.
 
     ## Why it matters at scale
     PgBouncer in transaction mode is how a database survives thousands of
@@ -394,12 +477,13 @@ class PgBouncerTransactionMode(ProjectRule):
     name = "pgbouncer-transaction-mode"
     summary = "prepared statements, server-side cursors and session state that break behind PgBouncer"
     vocabulary = ("asyncpg", "psycopg", "DATABASES", "SET ", "set ", "advisory_lock", "LISTEN", "WITH HOLD",
-                  "pgbouncer", "PGBOUNCER", "6432", "pooler")
+                  "pgbouncer", "PGBOUNCER", "6432", "pooler", ".iterator(", "DISABLE_SERVER_SIDE_CURSORS")
     contexts = frozenset({REQUEST, ONE_SHOT, SCHEDULED})  # a script's session SET leaks into the pooled connection too
 
     def collect_facts(self, module) -> Any:
         evidence: list[list[int]] = []
         candidates: list[list[Any]] = []
+        cursor_entries: list[list[Any]] = []
         for node in module.nodes_of(cst.SimpleString, cst.Call, cst.Assign):
             problem = None
             kind = type(node)
@@ -407,32 +491,49 @@ class PgBouncerTransactionMode(ProjectRule):
                 evidence.append(list(self._ctx.location(node)[:2]))
             elif kind is cst.Call:
                 problem = _prepares(module.qualified(node.func) or "", node) or _session_sql(node)
-            elif kind is cst.Assign:
-                problem = _django_cursors(node)
+            elif kind is cst.Assign and any(True for _ in servercursors.unguarded_entries(module, node)):
+                cursor_entries.append(list(self._ctx.location(node)))
             if problem is not None:
                 candidates.append([*self._ctx.location(node), problem])
-        if not evidence and not candidates:
+        uses = [list(self._ctx.location(call)[:2]) for call in servercursors.cursor_uses(module)]
+        sets_flag = servercursors.sets_flag(module)
+        if not evidence and not candidates and not cursor_entries and not uses and not sets_flag:
             return None
-        return {"evidence": evidence, "candidates": candidates}
+        return {"evidence": evidence, "candidates": candidates, "cursor_entries": cursor_entries,
+                "cursor_uses": uses[:1], "sets_flag": sets_flag}
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
-        evidence = [(path, line, col) for path, facts in index.facts(self.code) for line, col in facts["evidence"]]
+        facts = list(index.facts(self.code))
+        evidence = [(path, line, col) for path, fact in facts for line, col in fact["evidence"]]
         if not evidence:
             return
         path, line, col = evidence[0]
         where = Related(path, line, col, "PgBouncer named here")
-        for candidate_path, facts in index.facts(self.code):
-            for start_line, start_col, end_line, end_col, problem in facts["candidates"]:
+        for candidate_path, fact in facts:
+            for start_line, start_col, end_line, end_col, problem in fact["candidates"]:
                 out.report(self, candidate_path, start_line, start_col, end_line, end_col,
                            f"{problem} behind PgBouncer in transaction mode ({path}:{line})", related=[where])
+        if any(fact.get("sets_flag") for _, fact in facts):
+            return  # set somewhere (often under ``if USE_PGBOUNCER:``, or in another settings module)
+        uses = [(use_path, *loc) for use_path, fact in facts for loc in fact.get("cursor_uses", ())]
+        if not uses:
+            return  # nothing opens a server-side cursor: the setting would change nothing
+        use_path, use_line, use_col = uses[0]
+        for candidate_path, fact in facts:
+            for start_line, start_col, end_line, end_col in fact.get("cursor_entries", ()):
+                out.report(self, candidate_path, start_line, start_col, end_line, end_col,
+                           "Django's server-side cursors (.iterator(), "
+                           f"{use_path}:{use_line}) break behind PgBouncer in transaction mode ({path}:{line}); "
+                           "set DISABLE_SERVER_SIDE_CURSORS = True",
+                           related=[where, Related(use_path, use_line, use_col, "server-side cursor opened here")])
 
 
 def _names_pgbouncer(node: cst.SimpleString) -> bool:
     """A DSN, host or setting/env name naming PgBouncer (prose, with spaces, does not count)."""
     text = node.value.strip("'\"rbuRBU").lower()
-    if not text or any(c.isspace() for c in text):
-        return False
-    return any(word in text for word in catalog.PGBOUNCER_WORDS) or f":{catalog.PGBOUNCER_PORT}" in text
+    if not (any(word in text for word in catalog.PGBOUNCER_WORDS) or f":{catalog.PGBOUNCER_PORT}" in text):
+        return False  # the words first: most literals name none, and the whitespace test reads every character
+    return text.split() == [text]  # no whitespace at all (str.split splits at what str.isspace calls space)
 
 
 _SESSION_SQL = (
@@ -469,23 +570,6 @@ def _prepares(qualified: str, call: cst.Call) -> str | None:
         if isinstance(url, cst.SimpleString) and "+asyncpg" in url.value and "statement_cache_size" not in text:
             return (f"{dotted(call.func)}() with asyncpg prepares statements per server connection "
                     f"(connect_args={{'statement_cache_size': 0, 'prepared_statement_cache_size': 0}})")
-    return None
-
-
-def _django_cursors(assign: cst.Assign) -> str | None:
-    """``DATABASES = {...}`` with a PostgreSQL entry that keeps server-side cursors."""
-    if not any(isinstance(t.target, cst.Name) and t.target.value == "DATABASES" for t in assign.targets):
-        return None
-    if not isinstance(assign.value, cst.Dict):
-        return None
-    for element in assign.value.elements:
-        entry = getattr(element, "value", None)
-        if not isinstance(entry, cst.Dict):
-            continue
-        keys = {string_value(e.key): e.value for e in entry.elements if isinstance(e, cst.DictElement)}
-        engine = keys.get("ENGINE")
-        if engine is not None and "postgresql" in (string_value(engine) or "") and "DISABLE_SERVER_SIDE_CURSORS" not in keys:
-            return "Django's server-side cursors (.iterator()) break (set DISABLE_SERVER_SIDE_CURSORS = True)"
     return None
 
 

@@ -1105,6 +1105,12 @@ class RowLockHeldAcrossWork(Rule):
     `io-functions` names project callables that do blocking I/O. Only request
     code is checked by default (`contexts`): a lock held in a one-shot script
     has no concurrent requests queued behind it.
+
+    Reported at low confidence (shown with `--min-confidence low`) when every
+    call named is made in the test of an `if` or `while`
+    (`if policy and Bundle.is_bundleable(policy.channel):`): a predicate
+    deciding a branch, which costs microseconds unless it does I/O that the
+    calls' names do not show.
     """
 
     code = "SL105"
@@ -1114,7 +1120,8 @@ class RowLockHeldAcrossWork(Rule):
 
     def check_function(self, fn: FunctionModel) -> None:
         for found in locked_work(fn):
-            self.report(found.lock, self._message(found))
+            self.report(found.lock, self._message(found),
+                        confidence=Confidence.LOW if found.only_tested else Confidence.HIGH)
 
     def _message(self, found: LockedWork) -> str:
         names = list(dict.fromkeys(info.label for _, info in found.work))
@@ -1277,7 +1284,13 @@ class QueryInLoop(ProjectRule):
     payload's items, `kinds: list[str]`); or when each round also does network
     I/O (HTTP, cloud SDKs, e-mail), directly or through the project's own
     helpers in any module (`notify_partner(order)` whose callee posts over
-    HTTP; enqueueing a task does not count), which costs more than the query. Reported at high confidence: loops over
+    HTTP; enqueueing a task does not count) or through a method of the
+    project's model classes called on the loop's element or on an object a
+    foreign key of it reaches (`n.template.send()` over `Notification` rows is
+    `Template.send`, the class the foreign key names), which costs more than
+    the query; or when the loop runs in a scheduled job (a function a periodic
+    schedule runs: Celery beat, `add_periodic_task`, APScheduler; and the
+    helpers only such jobs call), one run at a time, off any request. Reported at high confidence: loops over
     the rows of a query over a table (`Order.objects.filter(kind__in=kinds)`,
     `session.scalars(select(Order))`, a view's `self.queryset`, also through
     local names, `list()`/`set()` and `+`), a request's payload
@@ -1289,6 +1302,7 @@ class QueryInLoop(ProjectRule):
 
     code = "SL104"
     name = "query-in-loop"
+    low_confidence_contexts = frozenset({SCHEDULED})
     fix_safety = FixSafety.UNSAFE
     #: function id -> (function, its comprehensions) from the file phase's scan, read by collect_facts
     _scanned: dict[int, tuple[FunctionModel, list[cst.CSTNode]]]

@@ -24,6 +24,7 @@ from scalelint.model.flow.races import (
 )
 from scalelint.model.entrypoints import concurrent_runs
 from scalelint.model.entities import entity_name
+from scalelint.model.connections.lazyloads import manager_facts
 from scalelint.model.ormmodels import ModelIndex, model_facts
 from scalelint.model.flow.interpret import module_flow
 from scalelint.model.flow.flowgraph import Graph, Reach, holds_by_default, local_graph
@@ -89,7 +90,7 @@ class _FlowRule(ProjectRule):
     def check_module(self, module: "ModuleModel") -> None:
         flow = module_flow(self._ctx)
         graph = local_graph(flow)
-        self.models = module.derived("orm-model-index", lambda: ModelIndex(model_facts(module)))
+        self.models = module.derived("orm-model-index", lambda: ModelIndex(model_facts(module), manager_facts(module)))
         self.declared = {flow.path: _entities(self.models)}
         for fn in flow.functions.values():
             if self.needs_callees and graph.calls_elsewhere(fn):
@@ -104,10 +105,10 @@ class _FlowRule(ProjectRule):
 
     def collect_facts(self, module: "ModuleModel") -> Any:
         flow = module_flow(self._ctx)
-        models = model_facts(module)
+        orm = {k: v for k, v in (("models", model_facts(module)), ("managers", manager_facts(module))) if v}
         if not (flow.origins or flow.writes or flow.sites):
-            return {"models": models} if models else None
-        return {**flow.to_json(), "models": models} if models else flow.to_json()
+            return orm or None
+        return {**flow.to_json(), **orm}
 
     def check_project(self, index: "ProjectIndex", out: "ProjectReporter") -> None:
         for found in _project_findings(index, out.reported_paths)[self.code]:
@@ -320,7 +321,11 @@ class CheckThenActWithoutLock(_FlowRule):
     fields (`unique=True` on `code` when the lookup checks `label`), one over
     a field the lookup does not check (a lookup by `hash` before inserting
     under `unique_together = ("hash", "option")`), or a partial constraint
-    (`condition=`) gets the lock advice.
+    (`condition=`) the lookup does not carry gets the lock advice. A partial
+    constraint whose condition is literal (`condition=Q(deleted_at__isnull=True)`,
+    a soft delete) covers a lookup that carries the same condition, in its
+    filters or through its manager, whose `get_queryset()` filters by it (a
+    project soft-delete manager as the default `objects`).
 
     One finding per check, reported at the write (or at the call of the helper
     that writes), with the check and the reads it tests as related locations;
@@ -662,7 +667,9 @@ def _entities(models: ModelIndex) -> frozenset[str]:
 
 def _project_models(index: "ProjectIndex") -> ModelIndex:
     """Every model class the project's files published with their dataflow."""
-    return ModelIndex(model for _, facts in index.facts(_FlowRule.facts_name()) for model in facts.get("models", ()))
+    published = list(index.facts(_FlowRule.facts_name()))
+    return ModelIndex((model for _, facts in published for model in facts.get("models", ())),
+                      (manager for _, facts in published for manager in facts.get("managers", ())))
 
 
 @dataclass(frozen=True)

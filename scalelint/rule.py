@@ -51,6 +51,10 @@ class Rule:
     #: a finding in a file or function of another context is not reported.
     #: Scaling rules check request code and scheduled jobs; ``[tool.scalelint] contexts`` overrides.
     contexts: ClassVar[frozenset[str]] = frozenset({"request", "scheduled"})
+    #: Checked contexts whose findings the rule reports at low confidence: the
+    #: context itself says the harm is small (SL104 in ``scheduled`` jobs, one
+    #: run at a time off any request). Its docs' Configuration section says so.
+    low_confidence_contexts: ClassVar[frozenset[str]] = frozenset()
     #: Numeric options and their defaults, set in ``[tool.scalelint.rules.<CODE>]``
     #: (``lag-budget = 5``); a project rule reads them with ``ProjectReporter.option``.
     options: ClassVar[dict[str, float]] = {}

@@ -123,3 +123,14 @@ def test_sl306_move_after_block_keeps_the_write_and_leaves_no_stale_key(tmp_path
     assert before[0] == after[0] == 1 and before[2] == after[2] == [(1, "shipped")]
     assert before[1] == {"order:1": "new"}  # the concurrent miss re-cached the old row
     assert after[1] == {}  # deleted after the commit: the next read sees "shipped"
+
+
+def test_sl307_and_sl310_on_one_module_each_get_their_own_wrapper_record():
+    """SL307 asks the module's cache wrappers which ones read; SL310 which ones count.
+    The shared record must not answer SL310 with SL307's question (the counter is lost)."""
+    from pathlib import Path
+
+    source = (Path(__file__).parent / "fixtures" / "SL310" / "flagged_wrappers.py").read_text()
+    alone = {(f.code, f.line) for f in lint(source, "SL310")}
+    together = {(f.code, f.line) for f in lint(source, "SL307", "SL310") if f.code == "SL310"}
+    assert alone == together == {("SL310", 37)}

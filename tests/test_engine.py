@@ -545,6 +545,8 @@ def test_kept_rule_metadata_loads_each_rule_from_its_own_module(tmp_path: Path) 
     load_registry_cached([], tmp_path / "c")  # keeps the metadata
     kept = load_registry_cached([], tmp_path / "c").rules
     assert all(isinstance(rule, LazyRule) and rule.module for rule in kept.values())
+    # what the runner reads of a rule without loading it comes back as declared
+    assert kept["SL104"].low_confidence_contexts == load_registry().rules["SL104"].low_confidence_contexts == {"scheduled"}
     travelled = pickle.loads(pickle.dumps(kept["SL201"]))  # to a spawned worker
     assert travelled.load() is load_registry().rules["SL201"]
     source = "def f(db):\n    total = db.replica.query('SELECT balance FROM accounts')\n    db.primary.execute('UPDATE accounts SET balance = %s', total)\n"

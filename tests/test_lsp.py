@@ -117,18 +117,19 @@ def test_a_project_imports_no_rule_family_until_a_file_needs_one(tmp_path: Path)
     assert run().stdout.strip() == "[]"
 
 
-#: a helper building a Redis client per call that only a management command
-#: reaches: request code for the file alone, one-shot code once the project's
-#: callers are known (SL106, a file rule, checks request code only)
+#: a helper keeping a counter with cache get-then-set that only a management
+#: command reaches: request code for the file alone, one-shot code once the
+#: project's callers are known (SL310, a file rule, checks request code only)
 ONE_SHOT_HELPER = textwrap.dedent('''\
-    import redis
+    from django.core.cache import cache
 
 
     def import_users(rows):
-        client = redis.Redis(host="cache")
-        return [client.get(row) for row in rows]
+        seen = cache.get("imported") or 0
+        cache.set("imported", seen + len(rows), timeout=None)
+        return rows
     ''')
-ONE_SHOT_LINE = 5  # the client
+ONE_SHOT_LINE = 6  # the write-back
 ONE_SHOT_COMMAND = textwrap.dedent('''\
     from django.core.management.base import BaseCommand
 
@@ -143,7 +144,7 @@ ONE_SHOT_COMMAND = textwrap.dedent('''\
 
 def _one_shot_project(root: Path) -> Path:
     """A project whose app/export.py helper only a command calls; its path."""
-    (root / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL106']\n")
+    (root / "pyproject.toml").write_text("[tool.scalelint]\nselect = ['SL310']\n")
     files = {"app/__init__.py": "", "app/export.py": ONE_SHOT_HELPER, "app/management/__init__.py": "",
              "app/management/commands/__init__.py": "", "app/management/commands/load.py": ONE_SHOT_COMMAND}
     for name, text in files.items():
@@ -170,7 +171,7 @@ def test_the_file_phase_reads_no_other_file_and_the_project_phase_refines_it(tmp
     linter = DocumentLinter()
     first = linter.check(str(export), ONE_SHOT_HELPER, project_phase=False)
     assert not first.complete and read == [str(export)]
-    assert [(f.code, f.line) for f in first.findings] == [("SL106", ONE_SHOT_LINE)]
+    assert [(f.code, f.line) for f in first.findings] == [("SL310", ONE_SHOT_LINE)]
     refined = linter.check(str(export), ONE_SHOT_HELPER, project_phase=True)
     assert refined.complete and refined.findings == [] and len(set(read)) > 1
 
@@ -516,6 +517,95 @@ def test_disable_extends_an_existing_noqa(tmp_path: Path) -> None:
     assert DocumentLinter().lint(str(path), fixed) == []
 
 
+def test_disable_extends_the_lines_own_scalelint_ignore(tmp_path: Path) -> None:
+    """The suppression parser reads a comment's ``# scalelint: ignore[...]``
+    before a ``# noqa`` after it: the code goes into the brackets."""
+    path = tmp_path / "app.py"
+    text = SOURCE.replace("# café", "# scalelint: ignore[SL104]  # café")
+    actions = DocumentLinter().code_actions(path.as_uri(), str(path), text, line=4)
+    disable = next(a for a in actions if a["title"] == "Disable SL102 for this line")
+    fixed = apply_edits(text, disable["edit"]["changes"][path.as_uri()])
+    assert "conn = sqlite3.connect(path)  # scalelint: ignore[SL102, SL104]  # café\n" in fixed
+    assert DocumentLinter().lint(str(path), fixed) == []
+    # a look-alike: a whole-file comment is not the line's own
+    whole = "# scalelint: ignore-file[SL104]\n" + SOURCE
+    actions = DocumentLinter().code_actions(path.as_uri(), str(path), whole, line=5)
+    disable = next(a for a in actions if a["title"] == "Disable SL102 for this line")
+    assert "# café  # noqa: SL102\n" in apply_edits(whole, disable["edit"]["changes"][path.as_uri()])
+
+
+def test_each_disable_action_makes_the_change_add_noqa_makes(tmp_path: Path) -> None:
+    """The action edits one line, computed from that line alone: the same text
+    as ``--add-noqa`` for that finding (statements over several lines, an
+    existing noqa, a line's own scalelint ignore, CRLF line ends)."""
+    from scalelint.lsp.linter import ActionRequest, Range, actions_for
+    from scalelint.report.noqa import add_noqa
+
+    body = SOURCE.split("\n\n\n", 1)[1]
+    text = "import sqlite3\n\n\n" + body + "\n\n" + body.replace("def names", "def more").replace(
+        "connect(path)", "connect(\n        path,\n    )") + "\n\n" + body.replace("def names", "def again").replace(
+        "# café", "# noqa: E501") + "\n\n" + body.replace("def names", "def last").replace("# café", "# scalelint: ignore[SL104]")
+    for eol in ("\n", "\r\n"):
+        source = text.replace("\n", eol)
+        path = tmp_path / "app.py"
+        findings = DocumentLinter().lint(str(path), source)
+        assert [f.code for f in findings] == ["SL102"] * 4
+        actions = actions_for(path.as_uri(), source, findings, ActionRequest(Range(0, 0, 10**6, 0)))
+        disables = [a for a in actions if a["title"] == "Disable SL102 for this line"]
+        assert len(disables) == 4
+        for action, finding in zip(disables, findings):
+            [edit] = action["edit"]["changes"][path.as_uri()]
+            assert apply_edits(source, [edit]).replace("\r\n", "\n") == add_noqa(source, [finding])[0].replace("\r\n", "\n")
+
+
+def test_disable_edits_one_line_of_a_file_with_cr_line_ends(tmp_path: Path) -> None:
+    """LSP counts a lone CR as a line end: the edit is on the finding's line,
+    not on "line 0" spanning the whole file (a client would duplicate it)."""
+    path = tmp_path / "app.py"
+    text = SOURCE.replace("\n", "\r")
+    actions = DocumentLinter().code_actions(path.as_uri(), str(path), text, line=4)
+    disable = next(a for a in actions if a["title"] == "Disable SL102 for this line")
+    [edit] = disable["edit"]["changes"][path.as_uri()]
+    assert edit["range"] == {"start": {"line": 4, "character": 0}, "end": {"line": 4, "character": 40}}
+    assert edit["newText"] == "    conn = sqlite3.connect(path)  # café  # noqa: SL102"
+
+
+def test_fix_all_applies_the_safe_fixes_of_the_last_lint_without_linting_again(tmp_path: Path, monkeypatch) -> None:
+    from scalelint.engine.runner import Runner
+    from scalelint.lsp.linter import fixed_text
+
+    path = str(tmp_path / "app.py")
+    text = SOURCE + "\n\n" + UNSAFE.split("\n\n\n", 1)[1]
+    findings = DocumentLinter().lint(path, text)
+    assert [f.fix.safety.name for f in findings if f.fix] == ["SAFE", "UNSAFE"]
+
+    def no_lint(self: Runner) -> None:
+        raise AssertionError("fix-all ran a lint")
+
+    monkeypatch.setattr(Runner, "run", no_lint)
+    fixed = fixed_text(path, text, findings)
+    assert fixed is not None and "with closing(sqlite3.connect(path)) as conn:  # café" in fixed
+    assert fixed.count("conn = sqlite3.connect(path)") == 1  # the unsafe fix is a quick fix only
+    assert fixed_text(path, text, [f for f in findings if f.fix.safety.name == "UNSAFE"]) is None
+    assert fixed_text(path, text, []) is None
+
+
+def test_diagnostics_read_the_config_once_per_lint_not_once_per_finding(tmp_path: Path, monkeypatch) -> None:
+    import scalelint.lsp.linter as linter_module
+
+    path = str(tmp_path / "app.py")
+    text = SOURCE + "".join(SOURCE.split("\n\n\n", 1)[1].replace("def names", f"def names_{i}") for i in range(5))
+    linter = DocumentLinter()
+    findings = linter.lint(path, text)
+    assert [f.code for f in findings] == ["SL102"] * 6
+    one_by_one = [linter.diagnostic(path, text, f) for f in findings]
+    reads = []
+    real = linter_module.load_config
+    monkeypatch.setattr(linter_module, "load_config", lambda *args: reads.append(args) or real(*args))
+    assert linter.diagnostics_of(path, text, findings) == one_by_one
+    assert len(reads) == 1
+
+
 def test_related_locations_become_related_information() -> None:
     from scalelint.core.findings import Finding, Related
     from scalelint.lsp.linter import related_information
@@ -578,9 +668,36 @@ def test_diagnostics_carry_version_docs_link_and_clear_on_close(tmp_path: Path, 
 
 
 
+def test_a_race_carries_its_check_as_related_information_over_stdio(tmp_path: Path, start_server) -> None:
+    """SL202's diagnostic at the write names the read it checked (a location
+    in the same file): what the editor shows under "related"."""
+    (tmp_path / "pyproject.toml").write_text("[tool.scalelint]\n")
+    path = tmp_path / "app.py"
+    text = textwrap.dedent('''\
+        from shop.models import Wallet
+
+
+        def pay(wallet_id, amount):
+            wallet = Wallet.objects.get(pk=wallet_id)
+            if wallet.balance < amount:
+                raise ValueError("insufficient funds")
+            Wallet.objects.filter(pk=wallet_id).update(balance=wallet.balance - amount)
+        ''')
+    path.write_text(text)
+    client = start_server()
+    client.open(path.as_uri(), text)
+    published = client.wait_for(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                                and "SL202" in _codes(m["params"]), 120)
+    [race] = [d for d in published["params"]["diagnostics"] if d["code"] == "SL202"]
+    assert race["range"]["start"]["line"] == 7
+    related = race["relatedInformation"]
+    assert related and all(r["location"]["uri"] == path.resolve().as_uri() for r in related)
+    assert 4 in [r["location"]["range"]["start"]["line"] for r in related]  # the read the check rests on
+
+
 def test_an_opened_file_is_published_from_its_file_phase_then_refined(tmp_path: Path, start_server) -> None:
     """didOpen of a file of a project whose facts are not known: its file
-    phase is published at once (the helper's client as request code), then,
+    phase is published at once (the helper's counter as request code), then,
     once the project phase ran, the same version again with the callers'
     contexts (only a command calls the helper: nothing to report)."""
     export = _one_shot_project(tmp_path)
@@ -593,7 +710,7 @@ def test_an_opened_file_is_published_from_its_file_phase_then_refined(tmp_path: 
     published = client.messages("textDocument/publishDiagnostics", mark)
     assert [p["params"]["version"] for p in published] == [1, 1]
     first_lines = [(d["code"], d["range"]["start"]["line"] + 1) for d in published[0]["params"]["diagnostics"]]
-    assert first_lines == [("SL106", ONE_SHOT_LINE)]
+    assert first_lines == [("SL310", ONE_SHOT_LINE)]
     assert published[1]["params"] == refined and refined["diagnostics"] == []
     logs = [m["params"]["message"] for m in client.messages("window/logMessage", mark)]
     linted = [m for m in logs if m.startswith(f"scalelint: linted {uri} ")]

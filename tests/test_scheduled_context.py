@@ -9,6 +9,7 @@ from pathlib import Path
 import libcst as cst
 from helpers import rules_for
 
+from scalelint.core.findings import Confidence
 from scalelint.engine.config import Config
 from scalelint.engine.runner import Runner, RunSettings
 from scalelint.model.module import ModuleModel
@@ -100,6 +101,12 @@ def count_hit():
     from django.core.cache import cache
     hits = cache.get("hits", 0)
     cache.set("hits", hits + 1, 3600)
+
+
+@shared_task
+def user_totals():
+    for user in User.query.all():
+        Order.query.filter_by(user_id=user.id).first()
 '''
 
 
@@ -150,12 +157,13 @@ scheduler.add_job(tasks.once, "date", run_date="2030-01-01")
 '''
 
 VIEWS = '''
-from app.tasks import both, send_report
+from app.tasks import both, send_report, user_totals
 
 
 def report(request):
     send_report.delay()
     both.delay()
+    user_totals.delay()
 '''
 
 
@@ -169,7 +177,7 @@ def _line(job: str, offset: int = 1) -> int:
 PING, HEARTBEAT, NIGHTLY, REINDEX, CLEANUP, REPORT, BOTH, REFRESH, ONCE = (
     _line(job) for job in ("_ping", "heartbeat", "nightly", "reindex", "periodic_cleanup", "send_report", "both",
                            "refresh", "once"))
-TOTALS_QUERY = _line("totals", 2)
+TOTALS_QUERY, USER_TOTALS_QUERY = _line("totals", 2), _line("user_totals", 2)
 AUDIT_SET, HIT_SET = _line("audit", 3), _line("count_hit", 3)
 
 
@@ -211,6 +219,15 @@ def test_scheduled_jobs_and_their_helpers_create_one_client_per_run(project: Pat
 def test_scaling_rules_that_matter_in_scheduled_jobs_still_speak(project: Path) -> None:
     _project(project)
     assert TOTALS_QUERY in _findings(project)["SL104"]
+
+
+def test_query_in_loop_in_a_scheduled_job_is_low_confidence(project: Path) -> None:
+    _project(project)
+    # one run at a time, off any request: SL104 says so at low confidence; the same
+    # loop in a task a view enqueues, and in the job once nothing schedules it, stays high
+    assert _confidences(project, "SL104") == {TOTALS_QUERY: Confidence.LOW, USER_TOTALS_QUERY: Confidence.HIGH}
+    (project / "app" / "settings.py").unlink()
+    assert _confidences(project, "SL104") == {TOTALS_QUERY: Confidence.HIGH, USER_TOTALS_QUERY: Confidence.HIGH}
 
 
 def test_a_counter_only_a_scheduled_job_keeps_has_no_concurrent_writer(project: Path) -> None:
@@ -287,3 +304,11 @@ def test_statistics_count_the_findings_scheduled_jobs_drop(project: Path) -> Non
     report = Runner(Config(root=project, root_is_project=True), rules_for(),
                     RunSettings(paths=["."], use_cache=False, jobs=1)).run()
     assert report.context_dropped.get("scheduled") == 6  # PING, HEARTBEAT, NIGHTLY, REINDEX, REFRESH (SL106); AUDIT_SET (SL310)
+
+
+def _confidences(root: Path, code: str) -> dict[int, Confidence]:
+    """Line -> confidence of ``code``'s findings in app/tasks.py (a run at low confidence)."""
+    config = Config(root=root, root_is_project=True)
+    config.min_confidence = "low"
+    report = Runner(config, rules_for(code), RunSettings(paths=["."], use_cache=False, jobs=1)).run()
+    return {f.line: f.confidence for f in report.findings if f.code == code and f.path.endswith("tasks.py")}

@@ -53,6 +53,8 @@ class LazyRule:
     shared_facts: tuple[str, ...] = ()
     #: numeric options and their defaults (Rule.options)
     options: dict[str, float] = field(default_factory=dict)
+    #: the contexts its findings are reported at low confidence in (Rule.low_confidence_contexts)
+    low_confidence_contexts: frozenset[str] = frozenset()
     _loader: Callable[[], dict[str, Any]] = field(repr=False, default=lambda: {})
 
     def docs(self) -> str:
@@ -136,6 +138,7 @@ def describe(rule) -> dict[str, Any]:
         "contexts": sorted(rule.contexts),
         "shared_facts": list(rule.shared_facts),
         "options": dict(rule.options),
+        "low_contexts": sorted(rule.low_confidence_contexts),
     }
 
 
@@ -158,7 +161,8 @@ def read(root: "CacheRoot", parts: tuple[str, ...], name: str, loader: Callable[
                 item["code"], item["name"], item["summary"], tuple(item["vocabulary"]),
                 FixSafety(item["fix_safety"]) if item["fix_safety"] else None,
                 item["project_wide"], item["docs"], item["help"], item["module"], item["qualname"],
-                frozenset(item["contexts"]), tuple(item["shared_facts"]), dict(item["options"]), loader,
+                frozenset(item["contexts"]), tuple(item["shared_facts"]), dict(item["options"]),
+                frozenset(item.get("low_contexts", ())), loader,
             )
             for item in data["rules"]
         }
@@ -187,6 +191,8 @@ def _well_formed(item: Any) -> bool:
         and all(type(family) is str for family in item["shared_facts"])
         and type(item["options"]) is dict
         and all(type(k) is str and type(v) in (int, float) for k, v in item["options"].items())
+        and type(item.get("low_contexts", [])) is list
+        and all(type(context) is str for context in item.get("low_contexts", []))
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +17,7 @@ from scalelint.engine.cache import Cache, content_hash, locate_cache, salt_for
 from scalelint.engine.config import Config, project_root
 from scalelint.engine.discovery import Discovery, matches_glob
 from scalelint.engine.dispatch import Batch, Job, tune_gc, worker_count
-from scalelint.core.findings import FileError, FileResult, Finding, FixSafety
+from scalelint.core.findings import Confidence, FileError, FileResult, Finding, FixSafety
 from scalelint.core.edits import apply_edits
 from scalelint.project import ProjectIndex, ProjectReporter
 from scalelint.engine.manifest import loadable_anywhere, materialize
@@ -154,6 +155,8 @@ class Runner:
         #: code -> the code contexts it checks here (declared, then configured)
         self._runs_in = runs_in_of(config, self._file_rules)
         self._checked_contexts = frozenset().union(*self._runs_in.values())
+        #: code -> the contexts its findings are reported at low confidence in
+        self._low_in = {r.code: r.low_confidence_contexts for r in self._file_rules if r.low_confidence_contexts}
         #: files doing I/O publish call summaries (and others what they import: the call graph)
         self._summaries = contexts.publishes_summaries(self._file_rules, self._runs_in)
         # one bucket for check and fix runs: a result is cached only when no fix
@@ -574,10 +577,13 @@ class Runner:
             self._inherited_functions = callers.inherited_functions(graph, placements)
         return callers.inherited_regions(graph, placements)
 
-    def _in_caller_contexts(self, state: FileState, findings: list[Finding]) -> list[Finding]:
+    def _in_caller_contexts(self, state: FileState, findings: list[Finding],
+                            from_project: set[Finding] | None = None) -> list[Finding]:
         """The findings whose rule checks the context their function takes
-        from its callers (file and project findings alike); the others are
-        counted as dropped for --statistics."""
+        from its callers (file and project findings alike), at low confidence
+        in a context the rule names in ``low_confidence_contexts`` (a lowered
+        project finding stays one in ``from_project``); the others are counted
+        as dropped for --statistics."""
         regions = self._inherited.get(state.display)
         if not regions:
             return findings
@@ -585,6 +591,11 @@ class Runner:
         for finding in findings:
             context = contexts.context_at(contexts.REQUEST, regions, finding.line)
             if context in self._runs_in.get(finding.code, frozenset({context})):
+                if context in self._low_in.get(finding.code, ()) and finding.confidence is not Confidence.LOW:
+                    lowered = dataclasses.replace(finding, confidence=Confidence.LOW)
+                    if from_project is not None and finding in from_project:
+                        from_project.add(lowered)
+                    finding = lowered
                 kept.append(finding)
             elif state.result is not None:
                 dropped = state.result.facts.setdefault("__project_dropped__", {})
@@ -736,7 +747,7 @@ class Runner:
                 result = self._refix(state, result)
                 by_path[state.display] = [*result.findings, *(f for f in by_path.get(state.display, [])
                                                                if f in from_project)]
-            findings = self._in_caller_contexts(state, by_path.get(state.display, []))
+            findings = self._in_caller_contexts(state, by_path.get(state.display, []), from_project)
             ignored = self._ignored_codes(state.display)
             findings = [f for f in findings if f.code not in ignored]
             # a line's own comment answers first; a file-level one covers the rest

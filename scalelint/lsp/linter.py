@@ -118,8 +118,9 @@ def _utf16_col(line_text: str, col_chars: int) -> int:
     return len(line_text[:col_chars].encode("utf-16-le")) // 2
 
 
-def offset_range(text: str, start: int, end: int) -> Range:
-    lines = LineIndex(text)  # lines end only at \n, \r\n and \r, as CPython's tokenizer says
+def offset_range(text: str, start: int, end: int, index: LineIndex | None = None) -> Range:
+    """Offsets as an LSP range (``index``: the text's LineIndex, when the caller has one)."""
+    lines = LineIndex(text) if index is None else index  # lines end only at \n, \r\n and \r, as CPython's tokenizer says
 
     def position(offset: int) -> tuple[int, int]:
         line, column = lines.line_col(offset)
@@ -129,9 +130,11 @@ def offset_range(text: str, start: int, end: int) -> Range:
     return Range(a, b, c, d)
 
 
-def line_col_range(text: str, line: int, column: int, end_line: int, end_column: int) -> Range:
-    """1-based lines and columns (in characters) as an LSP range."""
-    lines = split_lines(text)
+def line_col_range(text: str, line: int, column: int, end_line: int, end_column: int,
+                   lines: list[str] | None = None) -> Range:
+    """1-based lines and columns (in characters) as an LSP range (``lines``:
+    the text's split_lines, when the caller has them)."""
+    lines = split_lines(text) if lines is None else lines
 
     def col(number: int, column: int) -> int:
         return _utf16_col(lines[number - 1], column - 1) if 0 < number <= len(lines) else max(column - 1, 0)
@@ -139,8 +142,8 @@ def line_col_range(text: str, line: int, column: int, end_line: int, end_column:
     return Range(line - 1, col(line, column), end_line - 1, col(end_line, end_column))
 
 
-def finding_range(text: str, finding: Finding) -> Range:
-    return line_col_range(text, finding.line, finding.column, finding.end_line, finding.end_column)
+def finding_range(text: str, finding: Finding, lines: list[str] | None = None) -> Range:
+    return line_col_range(text, finding.line, finding.column, finding.end_line, finding.end_column, lines)
 
 
 # -- projects ----------------------------------------------------------------------
@@ -305,32 +308,23 @@ class DocumentLinter:
     def lint(self, path: str, text: str) -> list[Finding]:
         return self.check(path, text).findings
 
-    def fixed_text(self, path: str, text: str) -> str | None:
-        """The buffer with every safe fix applied (as ``check --fix``), or None
-        when no safe fix applies."""
-        from scalelint.engine.runner import Runner
-
-        project = self.project_for(Path(path))
-        settings = _run_settings(project.config, path, text, use_cache=False, fix=True)
-        report = Runner(project.config, project.rules, settings, set(project.registry.rules)).run()
-        if report.errors or report.stdin_output is None or report.stdin_output == text:
-            return None
-        return report.stdin_output
-
     def rule(self, path: str, code: str) -> Any:
         return self.project_for(Path(path)).registry.rules.get(code)
 
     # -- LSP shapes ----------------------------------------------------------------
-    def diagnostic(self, path: str, text: str, finding: Finding) -> dict[str, Any]:
+    def diagnostic(self, path: str, text: str, finding: Finding, lines: list[str] | None = None,
+                   rules: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One finding as a diagnostic (``lines``: the text's split_lines,
+        ``rules``: the project's rules by code, when the caller has them)."""
         out: dict[str, Any] = {
-            "range": finding_range(text, finding).to_json(),
+            "range": finding_range(text, finding, lines).to_json(),
             "severity": 2,
             "code": finding.code,
             "source": SOURCE,
             "message": f"{finding.message} [{finding.name}]",
             "data": {"fixable": finding.fix is not None},
         }
-        rule = self.rule(path, finding.code)
+        rule = self.rule(path, finding.code) if rules is None else rules.get(finding.code)
         if rule is not None:
             out["codeDescription"] = {"href": rule.help_uri()}
         related = related_information(finding)
@@ -339,7 +333,14 @@ class DocumentLinter:
         return out
 
     def diagnostics(self, path: str, text: str) -> list[dict[str, Any]]:
-        return [self.diagnostic(path, text, f) for f in self.lint(path, text)]
+        return self.diagnostics_of(path, text, self.lint(path, text))
+
+    def diagnostics_of(self, path: str, text: str, findings: list[Finding]) -> list[dict[str, Any]]:
+        """The findings as diagnostics: the text split into lines and the
+        project's rules looked up once, not once per finding (its config read
+        from disk each time)."""
+        lines, rules = split_lines(text), self.project_for(Path(path)).registry.rules
+        return [self.diagnostic(path, text, f, lines, rules) for f in findings]
 
     def code_actions(self, uri: str, path: str, text: str, line: int, unsafe: bool = True) -> list[dict[str, Any]]:
         """Quick fixes for findings on a 0-based line."""
@@ -383,19 +384,21 @@ class ActionRequest:
             return True
         return any(kind == k or kind.startswith(k + ".") for k in self.only)
 
-    def concerns(self, text: str, finding: Finding) -> bool:
+    def concerns(self, text: str, finding: Finding, lines: list[str] | None = None) -> bool:
         """The finding is one the client asks about."""
-        where = finding_range(text, finding)
+        where = finding_range(text, finding, lines)
         ours = [d for d in self.diagnostics if d.get("source") == SOURCE]
         if ours:
             return any(d.get("code") == finding.code and range_from_json(d["range"]) == where for d in ours)
         return where.intersects(self.range)
 
 
-def fix_action(uri: str, text: str, finding: Finding) -> dict[str, Any]:
+def fix_action(uri: str, text: str, finding: Finding, index: LineIndex | None = None) -> dict[str, Any]:
+    """The finding's fix as a quick fix (``index``: the text's LineIndex, when known)."""
     assert finding.fix is not None
     unsafe = finding.fix.safety is FixSafety.UNSAFE
-    edits = [{"range": offset_range(text, e.start, e.end).to_json(), "newText": e.text} for e in finding.fix.edits]
+    index = LineIndex(text) if index is None else index
+    edits = [{"range": offset_range(text, e.start, e.end, index).to_json(), "newText": e.text} for e in finding.fix.edits]
     return {
         "title": f"{finding.code}: {finding.fix.message}" + (" (unsafe)" if unsafe else ""),
         "kind": QUICKFIX_KIND,
@@ -404,18 +407,46 @@ def fix_action(uri: str, text: str, finding: Finding) -> dict[str, Any]:
     }
 
 
-def disable_action(uri: str, text: str, finding: Finding) -> dict[str, Any] | None:
-    """"Disable SLxxx for this line": adds or extends the statement's ``# noqa``."""
-    from scalelint.report.noqa import add_noqa
+def disable_action(uri: str, text: str, finding: Finding, ends: dict[int, int] | None = None,
+                   lines: list[str] | None = None) -> dict[str, Any] | None:
+    """"Disable SLxxx for this line": adds or extends the ``# noqa`` (or the
+    ``# scalelint: ignore[...]``) of the statement's last line, as
+    ``--add-noqa`` does: an edit of that line alone (``ends``: the text's
+    scalelint.report.noqa.statement_ends, ``lines``: its split_lines, when known)."""
+    from scalelint.report.noqa import codes_by_line, statement_ends, with_codes
 
-    new_text, changed = add_noqa(text, [finding])
-    if not changed:
+    ends = statement_ends(text) if ends is None else ends
+    lines = split_lines(text) if lines is None else lines
+    [(number, codes)] = codes_by_line([finding], ends).items()
+    if not 0 < number <= len(lines):
         return None
+    body = lines[number - 1]
+    new = with_codes(body, codes)
+    if new is None:
+        return None
+    where = Range(number - 1, 0, number - 1, _utf16_col(body, len(body)))
     return {
         "title": f"Disable {finding.code} for this line",
         "kind": QUICKFIX_KIND,
-        "edit": {"changes": {uri: line_edits(text, new_text)}},
+        "edit": {"changes": {uri: [{"range": where.to_json(), "newText": new}]}},
     }
+
+
+def fixed_text(path: str, text: str, findings: list[Finding]) -> str | None:
+    """The text with the safe fixes of its last lint's findings applied (the
+    findings of this very text: no lint runs for it), or None when none
+    applies or the result would not compile. One pass, as a CLI ``--fix`` run
+    makes its first: fixes a fix makes possible come with the next lint."""
+    from scalelint.core.edits import apply_edits
+    from scalelint.engine.guard import compiles
+
+    safe = [f.fix for f in findings if f.fix is not None and f.fix.safety is FixSafety.SAFE]
+    if not safe:
+        return None
+    fixed, applied = apply_edits(text, safe)
+    if not applied or fixed == text or not compiles(fixed, path):
+        return None
+    return fixed
 
 
 def fix_all_action(uri: str, text: str, fixed: str) -> dict[str, Any]:
@@ -427,33 +458,26 @@ def fix_all_action(uri: str, text: str, fixed: str) -> dict[str, Any]:
 
 
 def actions_for(uri: str, text: str, findings: list[Finding], request: ActionRequest) -> list[dict[str, Any]]:
-    """Quick fixes and "disable" actions for each finding the request concerns."""
+    """Quick fixes and "disable" actions for each finding the request concerns
+    (the text is split into lines and statements once per request, not once
+    per finding)."""
+    from scalelint.report.noqa import statement_ends
+
     actions: list[dict[str, Any]] = []
     if not request.wants(QUICKFIX_KIND):
         return actions
-    for finding in findings:
-        if not request.concerns(text, finding):
-            continue
+    lines = split_lines(text)
+    concerned = [f for f in findings if request.concerns(text, f, lines)]
+    if not concerned:
+        return actions
+    ends, index = statement_ends(text), LineIndex(text)
+    for finding in concerned:
         if finding.fix is not None and (finding.fix.safety is FixSafety.SAFE or request.unsafe):
-            actions.append(fix_action(uri, text, finding))
-        disable = disable_action(uri, text, finding)
+            actions.append(fix_action(uri, text, finding, index))
+        disable = disable_action(uri, text, finding, ends, lines)
         if disable is not None:
             actions.append(disable)
     return actions
-
-
-def line_edits(old: str, new: str) -> list[dict[str, Any]]:
-    """Edits turning ``old`` into ``new`` when they differ only within lines
-    (the same line count), one per changed line."""
-    old_lines, new_lines = old.split("\n"), new.split("\n")
-    assert len(old_lines) == len(new_lines)
-    edits = []
-    for number, (before, after) in enumerate(zip(old_lines, new_lines)):
-        if before != after:
-            body_before, body_after = before.rstrip("\r"), after.rstrip("\r")
-            end = Range(number, 0, number, _utf16_col(body_before, len(body_before)))
-            edits.append({"range": end.to_json(), "newText": body_after})
-    return edits
 
 
 def whole_document_edit(old: str, new: str) -> dict[str, Any]:
@@ -493,8 +517,8 @@ def hover_markdown(findings: list[Finding], rules: dict[str, Any]) -> str:
 
 
 def findings_at(text: str, findings: list[Finding], line: int, character: int) -> list[Finding]:
-    cursor = Range(line, character, line, character)
-    return [f for f in findings if finding_range(text, f).intersects(cursor)]
+    cursor, lines = Range(line, character, line, character), split_lines(text)
+    return [f for f in findings if finding_range(text, f, lines).intersects(cursor)]
 
 
 def uri_to_path(uri: str) -> str:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from scalelint.core.errors import UsageError
-from scalelint.core.findings import Finding, FixSafety
+from scalelint.core.findings import Finding
 from scalelint.engine.guard import Interrupted, giving_way
 from scalelint.lsp.linter import (
     FIX_ALL_KIND, QUICKFIX_KIND, ActionRequest, DocumentLinter, LintResult, Project, actions_for,
-    error_diagnostic, findings_at, fix_all_action, hover_markdown, range_from_json, read_settings, uri_to_path,
+    error_diagnostic, findings_at, fix_all_action, fixed_text, hover_markdown, range_from_json, read_settings, uri_to_path,
 )
 from scalelint.lsp.scheduler import Job, LintScheduler
 
@@ -148,7 +148,7 @@ class Session:
             project = self.linter.project_for(Path(path))
             result = self.linter.check(path, job.text, project_phase=project.warm)
             job.interruption.check()
-            diagnostics = [self.linter.diagnostic(path, job.text, f) for f in result.findings]
+            diagnostics = self.linter.diagnostics_of(path, job.text, result.findings)
         except Interrupted:
             self._call_soon(self._log, f"cancelled {job.uri} v{job.version} after "
                                        f"{(time.perf_counter() - started) * 1000:.0f} ms")
@@ -267,9 +267,11 @@ class Session:
         only = [str(getattr(k, "value", k)) for k in context.only] if context.only else None
         request = ActionRequest(range_from_json(self.converter.unstructure(params.range)), raw_diagnostics, only,
                                 unsafe=self.linter.settings.unsafe_fixes)
-        actions = actions_for(uri, text, findings, request)
-        if request.wants(FIX_ALL_KIND) and (only is not None or _has_safe_fix(findings)):
-            fixed = await asyncio.to_thread(self.linter.fixed_text, uri_to_path(uri), text)
+        # off the loop: a whole-document request tokenizes the text (the statements' ends)
+        actions = await asyncio.to_thread(actions_for, uri, text, findings, request)
+        if request.wants(FIX_ALL_KIND):  # the safe fixes of this text's last lint: no lint of its own
+            # off the loop: the fixed text is compiled (a large file's compile is tens of ms)
+            fixed = await asyncio.to_thread(fixed_text, uri_to_path(uri), text, findings)
             if fixed is not None:
                 actions.append(fix_all_action(uri, text, fixed))
         return actions
@@ -281,10 +283,6 @@ class Session:
         if not here:
             return ""
         return hover_markdown(here, self.linter.project_for(Path(uri_to_path(uri))).registry.rules)
-
-
-def _has_safe_fix(findings: list[Finding]) -> bool:
-    return any(f.fix is not None and f.fix.safety is FixSafety.SAFE for f in findings)
 
 
 def _loop_running() -> bool:

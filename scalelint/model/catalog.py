@@ -137,6 +137,15 @@ PREPARED_STATEMENT_SETTINGS: dict[str, tuple[str, str]] = {
     "psycopg.connect": ("prepare_threshold", "prepare_threshold=None"),
     "psycopg.AsyncConnection.connect": ("prepare_threshold", "prepare_threshold=None"),
 }
+#: SL108: the Django database setting that turns server-side cursors off, and
+#: the keyword that sets it through a database-URL parser
+DJANGO_SERVER_CURSOR_FLAG = "DISABLE_SERVER_SIDE_CURSORS"
+DATABASE_URL_PARSERS: dict[str, str] = {
+    "dj_database_url.config": "disable_server_side_cursors",
+    "dj_database_url.parse": "disable_server_side_cursors",
+}
+#: SL108: QuerySet methods that open a server-side cursor on PostgreSQL
+SERVER_SIDE_CURSOR_METHODS = frozenset({"iterator"})
 #: decorators that make a function run once per process (or per argument set)
 ONCE_DECORATORS = frozenset({
     "functools.cache", "functools.lru_cache", "functools.cached_property", "cachetools.cached",
@@ -145,6 +154,12 @@ ONCE_DECORATORS = frozenset({
 #: start-up hooks: a decorator attribute (``@app.on_event("startup")``,
 #: ``@app.before_first_request``, ``@worker_process_init.connect``) or a function name
 STARTUP_DECORATOR_ATTRS = frozenset({"on_event", "before_first_request", "before_serving", "on_startup", "connect"})
+#: SL301: library calls that copy the listed fields of a row (the row first, the
+#: field list by this keyword): the value depends on those columns alone
+FIELD_PICKERS = {"django.forms.models.model_to_dict": "fields"}
+#: keyword arguments that hand a framework its start-up hooks (``FastAPI(lifespan=...)``,
+#: ``Starlette(on_startup=[...])``)
+STARTUP_HOOK_KEYWORDS = frozenset({"lifespan", "on_startup"})
 STARTUP_FUNCTIONS = frozenset({
     "create_app", "make_app", "build_app", "get_app", "app_factory", "init_app", "setup_app", "configure_app",
     "lifespan", "ready", "startup", "on_startup", "setup", "configure", "init", "initialize", "main",
@@ -736,6 +751,12 @@ IO_CALLS: dict[str, str] = {
     "celery.current_app.send_task": "queue",
 }
 
+#: decorators marking a method abstract: a call on the base class runs a subclass's override
+ABSTRACT_METHOD_DECORATORS = frozenset({"abc.abstractmethod"})
+#: Taskcluster's service client classes (``taskcluster.Notify(options).email(...)``,
+#: ``taskcluster.aio.Queue``): each API method is a signed HTTP request
+TASKCLUSTER_SERVICES = ("Auth", "Github", "Hooks", "Index", "Notify", "Object", "PurgeCache", "Queue",
+                        "Secrets", "WorkerManager")
 #: qualified constructors of clients whose methods do I/O -> client kind
 IO_CLIENTS: dict[str, str] = {
     "requests.Session": "http",
@@ -750,6 +771,8 @@ IO_CLIENTS: dict[str, str] = {
     "boto3.client": "cloud",
     "boto3.resource": "cloud",
     "boto3.session.Session.client": "cloud",
+    # Taskcluster's service clients: every API method is an HTTP request to the deployment
+    **{f"taskcluster{aio}.{service}": "cloud" for aio in ("", ".aio") for service in TASKCLUSTER_SERVICES},
     "smtplib.SMTP": "smtp",
     "smtplib.SMTP_SSL": "smtp",
     "socket.socket": "socket",
@@ -774,6 +797,10 @@ IO_CLIENT_METHODS: dict[str, frozenset[str] | None] = {
     "mail_message": frozenset({"send"}),
     "rq": frozenset({"enqueue", "enqueue_call", "enqueue_in", "enqueue_at"}),
 }
+#: methods of a mail backend (Django's ``BaseEmailBackend`` protocol, whichever class
+#: the code picks: ``backend.send_messages([message])``) that send the mail messages
+#: (``mail_message`` clients) handed to them
+MAIL_BACKEND_SENDS = frozenset({"send_messages"})
 #: SDKs whose resource classes call a remote API (``stripe.Customer.create(...)``,
 #: ``stripe.PaymentIntent.confirm_async(...)``): module root -> (category, the
 #: resource methods that make a request; an ``_async`` suffix is the same request)
@@ -806,7 +833,9 @@ REMOTE_API_CLIENT_BASE_WORDS = tuple(sorted({
     if name.rsplit(".", 1)[-1][:1].isupper()  # classes, not factories (``boto3.client``)
 }))
 #: client methods that stay local (for kinds whose every other method is I/O)
-IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close"})
+IO_CLIENT_LOCAL = frozenset({"get_paginator", "get_waiter", "can_paginate", "meta", "exceptions", "close",
+                             # Taskcluster: URLs built from the client's options, no request
+                             "buildUrl", "buildSignedUrl", "options", "funcinfo"})
 
 #: methods that enqueue a task (celery); the receiver must be a recognised task
 TASK_ENQUEUE_METHODS = frozenset({"delay", "apply_async"})

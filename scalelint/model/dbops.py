@@ -383,6 +383,23 @@ def equality_fields(call: cst.Call) -> tuple[str, ...]:
     return tuple(field_stem(f) for f in out)
 
 
+#: marks a literal filter condition among a lookup's fields (``?deleted_at__isnull=True``)
+CONDITION_MARK = "?"
+#: marks the manager a Django lookup went through (``@objects``)
+MANAGER_MARK = "@"
+
+
+def literal_conditions(call: cst.Call) -> tuple[str, ...]:
+    """The keyword filters of a call comparing with a literal ``True``/``False``/
+    ``None``, spelled ``?field__op=value`` (``filter(deleted_at__isnull=True)``):
+    the conditions a partial unique constraint or a manager's default filter names."""
+    out = []
+    for arg in call.args:
+        if arg.keyword is not None and isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False", "None"):
+            out.append(f"{CONDITION_MARK}{arg.keyword.value}={arg.value.value}")
+    return tuple(out)
+
+
 def own_aggregate(call: cst.Call) -> bool:
     """``annotate(total=Sum("quantity"))``: an argument aggregates a field of the queried rows
     themselves (``Sum("lines__quantity")`` aggregates another table's rows)."""

@@ -439,14 +439,18 @@ class _FunctionEntities:
             if instance is not None:
                 model, new = instance
                 kind = "save" if "save" in method else "instance_delete"
-                columns = _update_fields(call) if kind == "save" and not new else None
+                columns = None
+                if kind == "save" and not new:
+                    columns = _update_fields(call) or self._assigned_fields(receiver.value)
                 return EntityWrite(
                     entity_name(model), model, kind, method, call, stmt, insert=new and kind == "save", columns=columns
                 )
             return None
         if method in ("update", "delete") and reader.sa_query_root(receiver) is not None:
             model = reader.sa_query_root(receiver)
-            return EntityWrite(entity_name(model), model, "sa_bulk", f"{model} query.{method}()", call, stmt)  # type: ignore[arg-type]
+            columns = _mapping_keys(call.args[0].value) if method == "update" and call.args else None
+            return EntityWrite(entity_name(model), model, "sa_bulk", f"{model} query.{method}()", call, stmt,  # type: ignore[arg-type]
+                               columns=columns)
         recv_name = (dotted(receiver) or "").rsplit(".", 1)[-1].lower()
         if "session" in recv_name and call.args:
             arg = call.args[0].value
@@ -454,7 +458,9 @@ class _FunctionEntities:
                 stmt_model = self._sa_statement_model(arg)
                 if stmt_model is not None:
                     verb, model = stmt_model
-                    return EntityWrite(entity_name(model), model, "sa_bulk", f"{verb}({model})", call, stmt)
+                    columns = _values_columns(arg) if verb == "update" else None
+                    return EntityWrite(entity_name(model), model, "sa_bulk", f"{verb}({model})", call, stmt,
+                                       columns=columns)
             if method in catalog.SA_SESSION_ADDS or method == "delete":
                 instance = self._arg_model(arg, stmt)
                 if instance is not None:
@@ -462,6 +468,34 @@ class _FunctionEntities:
                     kind = "sa_delete" if method == "delete" else "sa_add"
                     return EntityWrite(entity_name(model), model, kind, method, call, stmt, insert=new and kind == "sa_add")
         return None
+
+    def _assigned_fields(self, name: str) -> frozenset[str] | None:
+        """The fields a ``save()`` of a fetched instance changes, when the function
+        shows them all: the name is bound once, here, to a row read from the
+        database, and is otherwise only read, given attributes (``user.last_login =
+        now``) and saved; passed to a call or asked a method, it may change more."""
+        bound = [i for _, target, i in self.instances if target == name]
+        if len(bound) != 1 or bound[0] is None or bound[0][1] or name in param_names(self.fn.node):
+            return None
+        assigned: set[str] = set()
+        for node in walk(self.fn.node.body):
+            kind = type(node)
+            if kind is cst.Call and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) \
+                    and node.func.value.value == name and node.func.attr.value not in ("save", "asave"):
+                return None
+            if kind is cst.Arg and isinstance(node.value, cst.Name) and node.value.value == name:
+                return None
+            if kind is cst.Attribute and node.attr.value == "__dict__" and isinstance(node.value, cst.Name) \
+                    and node.value.value == name:
+                return None  # ``user.__dict__.update(data)``: any field
+            if kind in (cst.AssignTarget, cst.AugAssign, cst.AnnAssign):
+                target = node.target
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == name:
+                    assigned.add(target.attr.value)
+                elif not isinstance(target, cst.Name) and any(
+                        type(n) is cst.Name and n.value == name for n in walk(target)):
+                    return None  # setattr through a subscript or a tuple target: not shown
+        return frozenset(assigned) or None
 
     def _receiver_model(self, name: str, stmt: "Stmt") -> tuple[str, bool] | None:
         if name == "self" and self.fn.cls is not None:
@@ -554,6 +588,41 @@ def _keywords(call: cst.Call) -> frozenset[str] | None:
     if any(a.keyword is None for a in call.args):
         return None
     return frozenset(a.keyword.value for a in call.args if a.keyword is not None) or None
+
+
+def _mapping_keys(expr: cst.BaseExpression) -> frozenset[str] | None:
+    """``{"last_login": now}`` / ``{User.last_login: now}`` -> {last_login}; None
+    unless every key is a string or a column attribute."""
+    if not isinstance(expr, cst.Dict) or not expr.elements:
+        return None
+    names = []
+    for el in expr.elements:
+        if not isinstance(el, cst.DictElement):
+            return None
+        key = string_value(el.key)
+        if key is None and isinstance(el.key, cst.Attribute):
+            key = el.key.attr.value
+        if key is None:
+            return None
+        names.append(key)
+    return frozenset(names)
+
+
+def _values_columns(statement: cst.Call) -> frozenset[str] | None:
+    """The columns an ``update(Model).where(...).values(...)`` statement sets: the
+    keywords or mapping keys of its one ``values()`` call."""
+    found: frozenset[str] | None = None
+    for call in _chain_calls(statement):
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "values":
+            if found is not None:
+                return None
+            if len(call.args) == 1 and call.args[0].keyword is None:
+                found = _mapping_keys(call.args[0].value)
+            else:
+                found = _keywords(call)
+            if found is None:
+                return None
+    return found
 
 
 def _update_fields(call: cst.Call) -> frozenset[str] | None:

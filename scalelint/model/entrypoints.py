@@ -107,6 +107,8 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
     migrating = any(root in text for root in catalog.MIGRATION_IMPORT_ROOTS)
     own_migrations = _migration_module(model)
     parses_argv = any(name in text for name in ("argv", "ArgumentParser", "OptionParser"))
+    # a DDL call's qualified name ends in a name the text spells (in the call or in its import)
+    ddl = any(name in text for name in _DDL_NAMES)
     for fn in model.functions:
         if helpers and _migration_callable(fn):
             yield fn.node, MIGRATION  # nested ones too: built by a helper, handed to RunPython
@@ -118,7 +120,7 @@ def region_nodes(model: "ModuleModel", text: str) -> Iterator[tuple[cst.CSTNode,
                 own_migrations and _own_migration_step(fn)):
             yield fn.node, MIGRATION
         elif fn.qualname in entry_names or _cli_command(model, fn.node) or _one_off_name(fn.name) or (
-            _maintains_schema(model, fn, text)
+            ddl and _maintains_schema(model, fn)
         ) or (parses_argv and _command_line_main(model, fn)):
             yield fn.node, ONE_SHOT
         elif _startup(fn):
@@ -194,12 +196,14 @@ def _one_off_name(name: str) -> bool:
     }
 
 
-def _maintains_schema(model: "ModuleModel", fn: "FunctionModel", text: str) -> bool:
+#: the last parts of the DDL constructs' names, searched for in a module's text first
+_DDL_NAMES = frozenset(qualified.rpartition(".")[2] for qualified in catalog.SCHEMA_DDL_CALLS)
+
+
+def _maintains_schema(model: "ModuleModel", fn: "FunctionModel") -> bool:
     """The function drops or creates tables, schemas or constraints
     (``conn.execute(DropTable(table))``): schema maintenance, not request code
-    (``text``, the module's source, is searched first)."""
-    if not any(name in text for name in ("Drop", "Create", "AddConstraint")):
-        return False
+    (the caller searches the module's source for ``_DDL_NAMES`` first)."""
     return any(model.qualified(call.func) in catalog.SCHEMA_DDL_CALLS for _, call in fn.calls())
 
 
@@ -329,14 +333,20 @@ def _setup_gated(node: cst.FunctionDef) -> bool:
     comes and goes), is no gate, nor is a gate doing more than building its
     response (a call made for its effect)."""
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    created = _created_models(node)
+    created: frozenset[str] | None = None  # walked for only when a gate-shaped ``if`` asks
     for stmt in body:
         if _docstring(stmt) or _assignments_only(stmt):
             continue
         if not isinstance(stmt, cst.If) or stmt.orelse is not None or not _only_return(stmt.body):
             return False
         test = _existence_test(stmt.test)
-        if test is not None and (_any_row(test, catalog.SETUP_GATE_MODELS) or _any_row(test, created, filtered=False)):
+        if test is None:
+            continue
+        if _any_row(test, catalog.SETUP_GATE_MODELS):
+            return True
+        if created is None:
+            created = _created_models(node)
+        if _any_row(test, created, filtered=False):
             return True
     return False
 

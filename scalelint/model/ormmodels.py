@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 import libcst as cst
 
 from scalelint.model import catalog
-from scalelint.model.dbops import field_stem
+from scalelint.model.dbops import CONDITION_MARK, field_stem, literal_conditions
 from scalelint.model.entities import entity_name
 from scalelint.model.module import ModuleModel
 from scalelint.core.walk import dotted, string_value
@@ -181,7 +181,8 @@ class _ClassReader:
                 found.append([name])
         for stmt in self._class_level_values():
             found.extend(self._declared_constraints(*stmt))
-        return [list(f) for f in sorted({tuple(sorted({field_stem(n) for n in f})) for f in found if f})]
+        return [list(f) for f in sorted({tuple(sorted({n if n.startswith(CONDITION_MARK) else field_stem(n) for n in f}))
+                                         for f in found if f})]
 
     @property
     def overrides_save(self) -> bool:
@@ -320,11 +321,21 @@ def _constraint_fields(call: cst.Call) -> list[list[str]]:
     (SQLAlchemy)."""
     last = (dotted(call.func) or "").rsplit(".", 1)[-1]
     if last == "UniqueConstraint":
-        if _arg(call, None, "condition") is not None:
-            return []
+        condition = _arg(call, None, "condition")
+        marks: list[str] = []
+        if condition is not None:
+            # a partial constraint covers only lookups carrying its condition (a soft
+            # delete's ``Q(deleted_at__isnull=True)``); one not spelled with literals never does
+            if not (isinstance(condition, cst.Call) and (dotted(condition.func) or "").rsplit(".", 1)[-1] == "Q"):
+                return []
+            marks = list(literal_conditions(condition))
+            if not marks or len(marks) != len(condition.args):
+                return []
         listed = _arg(call, None, "fields")
         if listed is not None:
-            return [_strings(listed)]
+            return [_strings(listed) + marks]
+        if marks:
+            return []
         return [[s for s in (_column_name(a.value) for a in call.args if a.keyword is None) if s]]
     if last == "Index" and _true(_arg(call, None, "unique")):
         return [[s for s in (_column_name(a.value) for a in call.args[1:] if a.keyword is None) if s]]
@@ -444,6 +455,8 @@ class ManagerClass:
     bases: list[str]
     eager: list[str]
     eager_all: bool
+    #: literal filters every row of its ``get_queryset()`` passes (``?deleted_at__isnull=True``)
+    conditions: list[str] = field(default_factory=list)
 
 
 #: what a plain manager loads with its rows
@@ -467,7 +480,8 @@ class ModelIndex:
         self.managers: dict[str, ManagerClass] = {}
         self.managers_by_name: dict[str, list[ManagerClass]] = {}
         for fact in managers:
-            manager = ManagerClass(fact["c"], fact["q"], fact.get("b", []), fact.get("e", []), bool(fact.get("all")))
+            manager = ManagerClass(fact["c"], fact["q"], fact.get("b", []), fact.get("e", []), bool(fact.get("all")),
+                                   fact.get("f", []))
             if manager.qual not in self.managers:
                 self.managers[manager.qual] = manager
                 self.managers_by_name.setdefault(manager.name, []).append(manager)
@@ -497,6 +511,30 @@ class ModelIndex:
         entity names several models that disagree."""
         found = [self._uniques(c) for c in self.classes.values() if entity_name(c.name) == entity]
         return found[0] if found and all(f == found[0] for f in found) else []
+
+    def manager_conditions(self, entity: str, attribute: str) -> frozenset[str]:
+        """The literal filters ``Model.<attribute>`` applies to every query by itself
+        (a soft-delete manager's ``deleted_at__isnull=True``), for the models read as
+        ``entity``; empty when unknown or when those models disagree."""
+        found = []
+        for cls in (c for c in self.classes.values() if entity_name(c.name) == entity):
+            declared = self._declared_managers(cls)
+            name = declared[0][0] if attribute == "_default_manager" and declared else attribute
+            entry = next((m for m in declared if m[0] == name), None)
+            found.append(self._manager_class_conditions(entry[1], entry[2], frozenset()) if entry else frozenset())
+        return found[0] if found and all(f == found[0] for f in found) else frozenset()
+
+    def _manager_class_conditions(self, name: str, qual: str, seen: frozenset[str]) -> frozenset[str]:
+        manager = _lookup(self.managers, self.managers_by_name, qual, name)
+        if manager is None or manager.qual in seen:
+            return frozenset()
+        if manager.conditions:
+            return frozenset(manager.conditions)
+        for base in manager.bases:  # a manager that inherits its get_queryset()
+            found = self._manager_class_conditions(base.rsplit(".", 1)[-1], base, seen | {manager.qual})
+            if found:
+                return found
+        return frozenset()
 
     def save_runs_code(self, entity: str) -> bool:
         """Whether the model read as ``entity`` overrides ``save()`` in its own body:

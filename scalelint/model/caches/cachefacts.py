@@ -470,6 +470,11 @@ class FileFacts:
                 fields.add(sub.attr.value)
                 heads.add(id(sub.value))
             elif isinstance(sub, cst.Call):
+                picked = self._picked_fields(sub, name)
+                if picked is not None:
+                    fields |= picked
+                    heads.update(id(a.value) for a in sub.args if _is_name(a.value, name))
+                    continue
                 for index, arg in enumerate(sub.args):
                     if _is_name(arg.value, name):
                         inner = self._helper_fields(sub, index, arg, depth)
@@ -479,6 +484,18 @@ class FileFacts:
                         heads.add(id(arg.value))
         bare = any(isinstance(sub, cst.Name) and sub.value == name and id(sub) not in heads for sub in walk(node, into_functions=False))
         return None if bare else fields
+
+    def _picked_fields(self, call: cst.Call, name: str) -> set[str] | None:
+        """``model_to_dict(row, fields=["name", "email"])``: a library call copying
+        the listed fields of the row passed first (None: not such a call)."""
+        keyword = catalog.FIELD_PICKERS.get(self.module.qualified(call.func) or "")
+        if keyword is None or not call.args or call.args[0].keyword is not None or not _is_name(call.args[0].value, name):
+            return None
+        listed = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+        if not isinstance(listed, (cst.List, cst.Tuple)) or not listed.elements:
+            return None
+        names = [string_value(el.value) for el in listed.elements]
+        return None if None in names else set(names)  # type: ignore[arg-type]
 
     def _helper_fields(self, call: cst.Call, index: int, arg: cst.Arg, depth: int) -> set[str] | None:
         """The fields a module function reads of the parameter ``arg`` is passed as."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from scalelint.core.walk import dotted, string_value
+from scalelint.core.walk import dotted, string_value, walk
 from scalelint.model.dbops import words
 
 if TYPE_CHECKING:
@@ -143,3 +143,107 @@ def _constant(name: str) -> bool:
 
 def _identity(name: str) -> bool:
     return any(w.lower() in IDENTITY_WORDS for w in words(name))
+
+
+#: base classes whose members are a fixed set of values (an enum, Django choices)
+FIXED_SET_BASES = frozenset({
+    "Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "TextChoices", "IntegerChoices", "Choices",
+})
+
+
+def fixed_arguments(fn: "FunctionModel") -> bool:
+    """Whether every argument of a memoized function takes one of a fixed, small set
+    of values, so the memo holds at most that many entries: each parameter
+    (``self``/``cls`` aside) is annotated ``bool``, ``Literal[...]`` or with an enum
+    (a class of the module deriving from ``Enum`` / Django choices), or is the key
+    of a module-level constant table or settings mapping the function reads
+    (``TABLE[kind]``, ``settings.PLANS[plan]``: any other key raises, and a raising
+    call is not memoized). A function without parameters is left to the caller."""
+    params = [p for p in fn.node.params.params if p.name.value not in ("self", "cls")]
+    if not params or isinstance(fn.node.params.star_arg, cst.Param) or fn.node.params.star_kwarg is not None:
+        return False
+    if fn.node.params.kwonly_params:
+        params += list(fn.node.params.kwonly_params)
+    return all(_fixed_annotation(fn, p) or _table_key(fn, p.name.value) for p in params)
+
+
+def _fixed_annotation(fn: "FunctionModel", param: cst.Param) -> bool:
+    note = param.annotation.annotation if param.annotation is not None else None
+    if note is None:
+        return False
+    if isinstance(note, cst.Subscript):
+        return (dotted(note.value) or "").rsplit(".", 1)[-1] == "Literal"
+    spelled = dotted(note)
+    if spelled is None:
+        return False
+    if spelled == "bool":
+        return True
+    for info in fn.module.classes:
+        if info.name == spelled:
+            return any(base.rsplit(".", 1)[-1] in FIXED_SET_BASES for base in info.bases)
+    return False
+
+
+def _table_key(fn: "FunctionModel", name: str) -> bool:
+    """Every use of the parameter in the function is the key of a subscript of a
+    module-level literal mapping or a settings attribute, before anything else
+    reads it."""
+    uses = 0
+    for node in walk(fn.node.body):
+        if type(node) is not cst.Subscript:
+            continue
+        table = node.value
+        keys = [el.slice.value for el in node.slice if isinstance(el.slice, cst.Index)]
+        if len(keys) != 1 or not (isinstance(keys[0], cst.Name) and keys[0].value == name):
+            continue
+        if not (_constant_table(fn, table) or (dotted(table) or "").split(".", 1)[0] in CONFIG_ROOTS):
+            return False
+        uses += 1
+    names = sum(1 for node in walk(fn.node.body) if type(node) is cst.Name and node.value == name)
+    return uses > 0 and uses == names
+
+
+def _constant_table(fn: "FunctionModel", table: cst.BaseExpression) -> bool:
+    """A module-level name bound to a literal dict, set, list or tuple, to a settings
+    value (``BACKENDS = settings.BACKENDS``), or to a comprehension over either: its
+    keys are fixed when the module is imported."""
+    if not isinstance(table, cst.Name) or _mutated(fn.module, table.value):
+        return False
+    value = fn.module.global_values.get(table.value)
+    if isinstance(value, (cst.DictComp, cst.SetComp, cst.ListComp)):
+        value = value.for_in.iter
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+            value = value.func.value  # ``settings.PLANS.items()``
+        if isinstance(value, cst.Name):
+            return _constant_table(fn, value)
+    if isinstance(value, (cst.Dict, cst.Set, cst.List, cst.Tuple)):
+        return len(value.elements) > 0
+    return value is not None and _settings_value(value)
+
+
+#: methods that add keys to a dict, set or list
+_GROWING_METHODS = frozenset({"update", "setdefault", "add", "append", "extend", "insert", "__setitem__"})
+
+
+def _mutated(module, name: str) -> bool:
+    """The module adds to the table somewhere (``TABLE[k] = v``, ``TABLE.update(...)``):
+    its keys grow at run time."""
+    for node in module.nodes_of(cst.AssignTarget, cst.Call):
+        if type(node) is cst.AssignTarget:
+            target = node.target
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and target.value.value == name:
+                return True
+        elif (isinstance(node.func, cst.Attribute) and node.func.attr.value in _GROWING_METHODS
+              and isinstance(node.func.value, cst.Name) and node.func.value.value == name):
+            return True
+    return False
+
+
+def _settings_value(expr: cst.BaseExpression) -> bool:
+    """``settings.X`` / ``app.config["X"]`` / ``getattr(settings, "X", {})``."""
+    if isinstance(expr, cst.Call) and dotted(expr.func) == "getattr" and expr.args:
+        expr = expr.args[0].value
+    while isinstance(expr, cst.Subscript):
+        expr = expr.value
+    spelled = dotted(expr) or ""
+    return spelled.split(".", 1)[0] in CONFIG_ROOTS

@@ -59,7 +59,8 @@ def wrappers(module: "ModuleModel", counted: Callable[["FunctionModel", str], st
             if found is not None:
                 out[fn.qualname] = found
         return out
-    return module.derived("cache-wrappers", build)
+    # one record per ``counted`` question: callers asking different ones must not share it
+    return module.derived(f"cache-wrappers:{counted.__module__}.{counted.__qualname__}", build)
 
 
 def _params(fn: "FunctionModel") -> list[str]:

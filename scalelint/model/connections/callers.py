@@ -188,13 +188,25 @@ def _request_reachable(graph: CallGraph, own: dict[str, str]) -> set[str]:
     return served
 
 
-def _pinned(graph: CallGraph, key: str, unplaced: set[str], methods: set[str]) -> bool:
+def never_called(graph: CallGraph, keys: Iterable[str]) -> set[str]:
+    """The functions among ``keys`` nothing is seen to run: not an entry point, called by no
+    function, not used other than by a call (referenced, reached through a module object,
+    a method name called on an unplaced object), not in a public API module (dead code,
+    or a helper no caller of this project uses)."""
+    unplaced = _unplaced_uses(graph)
+    methods = _dynamic_methods(graph)
+    return {key for key in keys
+            if key in graph.functions and key not in graph.callers and not _pinned(graph, key, unplaced, methods,
+                                                                                   uncalled_pins=False)}
+
+
+def _pinned(graph: CallGraph, key: str, unplaced: set[str], methods: set[str], uncalled_pins: bool = True) -> bool:
     fn = graph.functions[key]
     module_leaf = fn.module.rsplit(".", 1)[-1]
     is_method = "." in fn.qualname
     return (
         "e" in fn.flags
-        or key not in graph.callers
+        or (uncalled_pins and key not in graph.callers)
         or key in unplaced
         or (fn.module in unplaced and not fn.qualname.startswith("_"))
         or module_leaf in PUBLIC_MODULES

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import libcst as cst
 
-from scalelint.model import catalog
+from scalelint.model import catalog, dbops
 from scalelint.model.dbops import is_class_name
 from scalelint.model.connections.loopevidence import loop_evidence, round_helpers
 from scalelint.model.connections.loops import local_values, render_chain
@@ -509,9 +509,25 @@ def manager_facts(module: ModuleModel) -> list[dict[str, Any]]:
             fact["e"] = sorted(loads.eager)
         if loads is not None and loads.eager_all:
             fact["all"] = True
-        if bases or "e" in fact or "all" in fact:  # something to inherit, or something loaded
+        conditions = _filtered_by_get_queryset(getter) if getter is not None else frozenset()
+        if conditions:
+            fact["f"] = sorted(conditions)
+        if bases or "e" in fact or "all" in fact or "f" in fact:  # something to inherit, loaded or filtered
             out.append(fact)
     return out
+
+
+def _filtered_by_get_queryset(fn: "FunctionModel") -> frozenset[str]:
+    """The literal filters every return of ``get_queryset()`` applies
+    (``...filter(deleted_at__isnull=True)``), as ``dbops.literal_conditions`` spells them."""
+    shared: frozenset[str] | None = None
+    for ret in (node for _, node in fn.nodes if type(node) is cst.Return):
+        if ret.value is None:
+            return frozenset()
+        found = frozenset(c for node in walk(ret.value) if type(node) is cst.Call and isinstance(node.func, cst.Attribute)
+                          and node.func.attr.value == "filter" for c in dbops.literal_conditions(node))
+        shared = found if shared is None else shared & found
+    return shared or frozenset()
 
 
 def _loaded_by_get_queryset(fn: "FunctionModel") -> Source | None:
@@ -805,9 +821,15 @@ def _unique(text: str, code: str) -> int | None:
     return at if at != -1 and text.find(code, at + 1) == -1 else None
 
 
+#: the line index of the last text asked about (a loop's steps are placed in the same file)
+_LAST_INDEX: list[LineIndex] = []
+
+
 def _line_col(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of an offset."""
-    return LineIndex(text).line_col(offset)
+    if not _LAST_INDEX or _LAST_INDEX[0].text is not text:
+        _LAST_INDEX[:] = [LineIndex(text)]
+    return _LAST_INDEX[0].line_col(offset)
 
 
 def _reads_attributes(var: str, body: list[cst.CSTNode]) -> bool:
@@ -1007,7 +1029,26 @@ def _record_loads(index: ModelIndex, record: dict[str, Any]) -> Iterator[tuple[s
         loader = _loader(record, cls, names, step, path, relation, index)
         yield path, LazyLoad(locs[step], _message(record, cls, names, step, path, relation, index), spelled,
                              loader=loader, query=record.get("q"), weak=bool(record.get("low")),
-                             helpers=tuple(record.get("helpers", ())))
+                             helpers=(*record.get("helpers", ()), *([] if record.get("low") else model_methods(index, cls, record))))
+
+
+def model_methods(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> list[str]:
+    """The methods of the project's model classes a round calls on the loop's
+    element or on an object a single relation of it reaches
+    (``notification.notification_template.send()`` over ``Notification`` rows:
+    ``app.models.NotificationTemplate.send``, the class its foreign key names),
+    as the call graph spells them: whether one waits on the network is its question."""
+    out: dict[str, None] = {}
+    for names, called, _ in record["acc"]:
+        if not called:
+            continue
+        owner: ModelClass | None = cls
+        for name in names[:-1]:
+            relation = index.relations(owner).get(name) if owner is not None else None
+            owner = index.classes.get(relation.target) if relation is not None and relation.single else None
+        if owner is not None and not names[-1].startswith("_"):
+            out.setdefault(f"{owner.qual}.{names[-1]}", None)
+    return list(out)
 
 
 def _identity_mapped(index: ModelIndex, cls: ModelClass, record: dict[str, Any]) -> frozenset[str]:

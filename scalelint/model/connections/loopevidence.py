@@ -21,7 +21,9 @@ Whatever the loop iterates, a round that also does network I/O (HTTP, cloud
 SDKs, e-mail, Slack/API clients, directly or through the module's helpers)
 spends its time there, not in the query: weak too. The project functions a
 round calls (``round_helpers``) are asked in the project phase, where the call
-graph knows whether one waits on the network.
+graph knows whether one waits on the network; so are, for loops over a model's
+rows, the model methods a round calls on an element or along its foreign keys
+(scalelint.model.connections.lazyloads.model_methods).
 """
 from __future__ import annotations
 

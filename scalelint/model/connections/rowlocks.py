@@ -43,6 +43,12 @@ class LockedWork:
     table: str  # "Stock", or "" when unknown
     write: Stmt
     work: tuple[tuple[cst.Call, CallInfo], ...]
+    tested: frozenset[int] = frozenset()  # ids of the work calls made in an ``if``/``while`` test
+
+    @property
+    def only_tested(self) -> bool:
+        """Every call named is a predicate deciding a branch (``if ... and Bundle.bundleable(c):``)."""
+        return all(id(call) in self.tested for call, _ in self.work)
 
 
 def row_lock(call: cst.Call) -> bool:
@@ -147,14 +153,18 @@ def locked_work(fn: FunctionModel) -> list[LockedWork]:
         if isinstance(lock.func, cst.Attribute) and root_name(lock.func.value):
             locked.add(root_name(lock.func.value))  # ``cur.execute("... FOR UPDATE")``: rows come from ``cur``
         calls: list[tuple[cst.Call, CallInfo]] = []
+        tested: set[int] = set()
         for stmt in after:
             if stmt.ordinal >= last_write.ordinal:
                 break
-            calls.extend(_work_calls(fn, stmt, frozenset(locked)))
+            found = _work_calls(fn, stmt, frozenset(locked))
+            calls.extend(found)
+            if isinstance(stmt.node, (cst.If, cst.While)):
+                tested.update(id(call) for call, _ in found)
             if any(row_lock(c) for c in _calls(stmt)) or any(mentions(part, locked) for part in stmt.header_parts()):
                 locked |= _bound_names(stmt)  # another lock, or rows of a locked set (``for stock in stocks``)
         if calls:
-            out.append(LockedWork(tx, lock, lock_stmt, locked_table(lock), last_write, tuple(calls)))
+            out.append(LockedWork(tx, lock, lock_stmt, locked_table(lock), last_write, tuple(calls), frozenset(tested)))
     return out
 
 

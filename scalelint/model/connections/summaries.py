@@ -5,7 +5,11 @@ File phase: every module publishes one small fact record (``FACTS_KEY``): its
 dotted name, the project names it imports, its module-level handles and
 session type aliases (``SessionDep = Annotated[Session, Depends(get_db)]``),
 its module-level instances of classes (``stripe = StripeService()``), its
-classes with their bases, and per function that makes calls its lines, the
+classes with their bases, the project class each function is annotated to
+return (``def notify_client() -> Notify``: a method called on a local bound to
+its result is looked up there), its ``@abstractmethod`` methods (a call on the
+base class runs one of the subclasses' overrides: the graph makes each a
+function calling them all), and per function that makes calls its lines, the
 first blocking I/O it does itself, the project callables it calls (resolved
 through its imports) and whether it is an entry point. A request module also
 records the project names it uses other than by a call (``refs``) and the
@@ -58,6 +62,9 @@ MAX_HOPS = 8
 
 #: ``Class.<super>.method``: ``super().method()`` called in ``Class``, looked up in its bases
 SUPER = "<super>"
+#: ``module.factory.<returned>.method``: a method called on what a project function returns
+#: (``client = make_client(); client.send()``), looked up on the class it is annotated to return
+RETURNED = "<returned>"
 
 #: the line of a call of a statement, for the few facts that need one (0: unknown)
 Locate = Callable[[cst.Call, "Stmt"], int]
@@ -127,24 +134,31 @@ def module_facts(module: "ModuleModel", text: str, tree: ast.Module | None = Non
         except (SyntaxError, ValueError):
             tree = None
     locator = statement_locator(module, text, tree)
+    # the call records and the session events place the same calls: each is located once
+    spots: dict[int, tuple[cst.Call, tuple[int, int, int, int] | None]] = {}
 
     def spot(call: cst.Call, stmt: "Stmt") -> list[int] | None:
-        found = locator.locate(call, stmt.node)
-        return list(found) if found is not None else None
+        known = spots.get(id(call))
+        if known is None or known[0] is not call:
+            known = spots[id(call)] = (call, locator.locate(call, stmt.node))
+        return list(known[1]) if known[1] is not None else None
 
     def locate(call: cst.Call, stmt: "Stmt") -> int:
         found = spot(call, stmt)
         return found[0] if found is not None else 0
 
     dynamic: dict[str, None] = {}
-    functions = _functions(module, locate, function_spans(tree, text), dynamic, spot)
+    spans = function_spans(tree, text)
+    functions = _functions(module, locate, spans, dynamic, spot)
     refs = _references(name, imports, tree, text) if request else []
+    returns = _returns(module)
+    abstract = _abstract_methods(module, locate_def=lambda fn: spans.get(fn.qualname, (0, 0))[0])
     scheduled = schedules.scheduled_names(module, text)
     for key, value in (("imports", imports), ("handles", handles), ("instances", instances),
                        ("classes", classes), ("functions", functions), ("refs", refs),
                        ("dyn", list(dynamic) if request else []), ("sched", scheduled),
                        ("tasknames", tasknames.registered_names(module)),
-                       ("byname", textuses.enqueued_by_name(text))):
+                       ("byname", textuses.enqueued_by_name(text)), ("returns", returns), ("abstract", abstract)):
         if value:
             facts[key] = value
     return facts if len(facts) > 1 else None  # nothing another module could call or import
@@ -177,10 +191,18 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
         enqueues: list[Any] = []
         records: dict[str, list[Any]] = {}  # target -> its calls' guards.call_record
         calls = False
+        known: dict[int, str | None] = {}  # id(call) -> its target: the session events ask again (calls stay alive)
+
+        def target_of(call: cst.Call, fn: "FunctionModel" = fn, known: dict[int, str | None] = known) -> str | None:
+            key = id(call)
+            if key not in known:
+                known[key] = call_target(fn, call)
+            return known[key]
+
         for stmt, call in fn.calls():
             calls = True
             info = work.direct_io(call)
-            if info is not None and _enqueues(call) and (target := call_target(fn, call)) is not None:
+            if info is not None and _enqueues(call) and (target := target_of(call)) is not None:
                 targets.setdefault(target, None)  # ``task.delay``: who enqueues a job (callers)
             if info is not None and info.task:
                 if len(enqueues) < 4:
@@ -192,19 +214,21 @@ def _functions(module: "ModuleModel", locate: Locate, spans: dict[str, tuple[int
                 write = [label, locate(call, stmt)]
             elif write is not None and session_end(fn, call):
                 write = None  # committed (or rolled back) before returning: the caller holds no write
-            elif (target := call_target(fn, call)) is not None:
+            elif (target := target_of(call)) is not None:
                 targets.setdefault(target, None)
                 if len(calls_of := records.setdefault(target, [])) < guards.MAX_CALLS:
                     calls_of.append(guards.call_record(fn, stmt, call))
             elif isinstance(call.func, cst.Attribute) and module.qualified(call.func) is None and not _is_super(
                     call.func.value):
                 dynamic.setdefault(call.func.attr.value, None)
+                if (returned := returned_target(fn, call)) is not None:
+                    targets.setdefault(returned, None)  # resolved if the function is annotated with its class
         decorators = _decorators(fn)
         if calls or decorators:  # else nothing to report on its callers' behalf
             first, last = spans.get(fn.qualname, (0, 0))
             flags = ("e" if _entry_point(fn) else "") + ("t" if fn.qualname in work.mw.task_functions else "")
             stmts: list[Stmt] = []
-            events = ambient.session_events(fn, spot, lambda call: call_target(fn, call), stmts)
+            events = ambient.session_events(fn, spot, target_of, stmts)
             arms = ambient.event_arms(stmts) if events else []
             out[fn.qualname] = [first, io, list(targets), write, last, flags, enqueues, decorators,
                                 _arguments(fn, records), *([events] if events else []), *([arms] if arms else [])]
@@ -440,6 +464,80 @@ def _local_instances(fn: "FunctionModel") -> dict[str, str]:
     return {name: cls for name, cls in found.items() if cls is not None and name not in fn.env}
 
 
+def returned_target(fn: "FunctionModel", call: cst.Call) -> str | None:
+    """``module.factory.<returned>.method`` for ``client.method()`` where ``client`` is bound
+    once to what a project function returns (``client = notify_client_factory()``):
+    the graph resolves it on the class the function is annotated to return."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+        return None
+    made = local_results(fn).get(func.value.value)
+    return f"{made}.{RETURNED}.{func.attr.value}" if made is not None else None
+
+
+def local_results(fn: "FunctionModel") -> dict[str, str]:
+    """Locals bound once to what a project function returns (``client = make_client()``,
+    ``client = services.notify_client_factory()``), by name -> the function's dotted name
+    (the graph looks up the class it is annotated to return)."""
+    return fn.derived("local_results", lambda: _local_results(fn))
+
+
+def _local_results(fn: "FunctionModel") -> dict[str, str]:
+    module = fn.module
+    work = work_of(fn)
+    found: dict[str, str | None] = {}
+    for stmt in fn.stmts:
+        node = stmt.node
+        if not isinstance(node, cst.SimpleStatementLine):
+            continue
+        for small in node.body:
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)):
+                continue
+            name = small.targets[0].target.value
+            value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+            made = None
+            if isinstance(value, cst.Call) and instance_class(module, value) is None:
+                local = work.local_target(value.func)
+                qualified = _join(module.module_name, local) if local is not None else module.qualified(value.func)
+                if local is None and (qualified is None or "." not in qualified or not module.project_import(qualified)):
+                    qualified = None
+                if qualified is not None and not qualified.rsplit(".", 1)[-1][:1].isupper():
+                    made = qualified  # a function (a class would be an instance)
+            found[name] = made if name not in found or found[name] == made else None
+    return {name: made for name, made in found.items() if made is not None and name not in fn.env}
+
+
+def _returns(module: "ModuleModel") -> dict[str, str]:
+    """qualname -> the project class a function is annotated to return (``-> Notify``)."""
+    out: dict[str, str] = {}
+    local_classes = {info.name for info in module.classes}
+    for fn in module.functions:
+        returns = fn.node.returns
+        annotation = returns.annotation if returns is not None else None
+        if isinstance(annotation, cst.Name) and annotation.value in local_classes:
+            out[fn.qualname] = _join(module.module_name, annotation.value)
+        elif isinstance(annotation, (cst.Name, cst.Attribute)):
+            qualified = module.qualified(annotation)
+            if qualified is not None and module.project_import(qualified) and qualified.rsplit(".", 1)[-1][:1].isupper():
+                out[fn.qualname] = qualified
+    return out
+
+
+def _abstract_methods(module: "ModuleModel", locate_def: Callable[["FunctionModel"], int]) -> dict[str, int]:
+    """qualname -> def line of the methods marked ``@abstractmethod``: a call on the base
+    class runs one of its subclasses' overrides."""
+    out: dict[str, int] = {}
+    for fn in module.functions:
+        if fn.cls is None or ".<locals>." in fn.qualname:
+            continue
+        for dec in fn.node.decorators:
+            target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+            if (module.qualified(target) or "") in catalog.ABSTRACT_METHOD_DECORATORS:
+                out[fn.qualname] = locate_def(fn)
+    return out
+
+
 def instance_class(module: "ModuleModel", call: cst.Call) -> str | None:
     """The project class a call builds an object of: ``Repo(...)`` or a ``from_*``
     factory classmethod (``Repo.from_session(session)``)."""
@@ -544,6 +642,9 @@ class CallGraph:
                 self.functions[f"{name}.{qualname}"] = _Function(path, name, qualname, line, io, targets, *rest)
         self._resolved: dict[str, str | None] = {}
         self._brokers: dict[str, bool] = {}
+        #: abstract methods: run whichever subclass override the object has (their targets)
+        self._abstract: frozenset[str] = frozenset()
+        self._abstract = self._dispatch_abstract()
         #: callee -> the functions that call it (resolved, recursion left out)
         self.callers: dict[str, list[str]] = self._callers()
         callers = self.callers
@@ -708,6 +809,36 @@ class CallGraph:
         inside = [key for key in self.functions if key.startswith(prefix) and key.endswith(suffix)]
         return list(dict.fromkeys([*([inherited[1]] if inherited is not None else []), *inside]))
 
+    def _dispatch_abstract(self) -> frozenset[str]:
+        """Each ``@abstractmethod`` the project defines becomes a function calling the
+        overrides of its subclasses (at any depth): what a call on the base class may run."""
+        subclasses: dict[str, list[str]] = {}
+        for module, facts in self.modules.items():
+            for short, bases in facts.get("classes", {}).items():
+                for base in bases:
+                    found = self._lookup(base, 0)
+                    if found is not None and found[0] == "class":
+                        subclasses.setdefault(found[1], []).append(f"{module}.{short}")
+        keys: set[str] = set()
+        for module, facts in self.modules.items():
+            for qualname, line in facts.get("abstract", {}).items():
+                key = f"{module}.{qualname}"
+                cls, _, method = key.rpartition(".")
+                overrides: list[str] = []
+                pending, seen = list(subclasses.get(cls, ())), {cls}
+                while pending:
+                    sub = pending.pop(0)
+                    if sub in seen:
+                        continue
+                    seen.add(sub)
+                    if f"{sub}.{method}" in self.functions:
+                        overrides.append(f"{sub}.{method}")
+                    pending.extend(subclasses.get(sub, ()))
+                if overrides and key not in self.functions:
+                    self.functions[key] = _Function(self.paths[module], module, qualname, line, None, overrides)
+                    keys.add(key)
+        return frozenset(keys)
+
     def handle_kind(self, dotted: str) -> str | None:
         """What a module-level name is ("session", "engine", "session-type"...), following imports."""
         found = self._lookup(dotted, 0)
@@ -716,12 +847,26 @@ class CallGraph:
     def resolve(self, dotted: str) -> str | None:
         """The function a dotted call target names, if the project defines it
         (calling a class runs its ``__init__``)."""
+        if dotted not in self._resolved and f".{RETURNED}." in dotted:
+            factory, _, method = dotted.rpartition(f".{RETURNED}.")
+            self._resolved[dotted] = self._returned_method(factory, method)
         if dotted not in self._resolved:
             found = self._lookup(dotted, 0)
             if found is not None and found[0] == "class":
                 found = self._method(found[1], "__init__", 0)
             self._resolved[dotted] = found[1] if found is not None and found[0] == "function" else None
         return self._resolved[dotted]
+
+    def _returned_method(self, factory: str, method: str) -> str | None:
+        """``method`` of the class the project function ``factory`` is annotated to return."""
+        key = self.resolve(factory)
+        fn = self.functions.get(key) if key is not None else None
+        cls = self.modules.get(fn.module, {}).get("returns", {}).get(fn.qualname) if fn is not None else None
+        found = self._lookup(cls, 0) if cls is not None else None
+        if found is None or found[0] != "class":
+            return None
+        found = self._method(found[1], method, 0)
+        return found[1] if found is not None and found[0] == "function" else None
 
     # -- name lookup ------------------------------------------------------------------------
     def _lookup(self, dotted: str, hops: int) -> tuple[str, str] | None:
@@ -767,8 +912,8 @@ class CallGraph:
         if hops > MAX_HOPS or cls in seen:
             return None
         key = f"{cls}.{name}"
-        if key in self.functions:
-            return "function", key
+        if key in self.functions and not (seen and key in self._abstract):
+            return "function", key  # (an abstract method reached from a subclass runs its own override)
         return self._inherited(cls, name, hops, seen | {cls})
 
     def _inherited(self, cls: str, name: str, hops: int, seen: frozenset[str]) -> tuple[str, str] | None:

@@ -303,6 +303,8 @@ class FunctionWork:
         self.fn = fn
         self.module = fn.module
         self.mw = module_work(fn.module)
+        #: id(call) -> (call, its direct I/O): the call summaries and the session events ask of every call
+        self._direct: dict[int, tuple[cst.Call, CallInfo | None]] = {}
 
     # -- task signatures -------------------------------------------------------------
     @cached_property
@@ -471,6 +473,15 @@ class FunctionWork:
             return self.mw.attribute_clients(self.fn.cls.node).get(receiver.attr.value)
         return None
 
+    def _hands_mail_messages(self, call: cst.Call) -> bool:
+        """An argument is a mail message (``[message]``, ``messages``: a ``mail_message`` client)."""
+        for arg in call.args:
+            value = arg.value
+            items = [el.value for el in value.elements] if isinstance(value, (cst.List, cst.Tuple)) else [value]
+            if any(self._client_kind(item) == "mail_message" for item in items):
+                return True
+        return False
+
     def classify(self, call: cst.Call, held: Iterable[str] = (), *, depth: int = HELPER_DEPTH) -> CallInfo:
         label = call_label(call)
         held = frozenset(held)
@@ -495,9 +506,16 @@ class FunctionWork:
         return CallInfo("unknown", label)
 
     def direct_io(self, call: cst.Call) -> CallInfo | None:
-        """The blocking I/O the call itself does (helpers not looked into), if any."""
+        """The blocking I/O the call itself does (helpers not looked into), if any.
+        Depth 0 asks no helper's summary, so the answer depends on the call
+        alone and is kept (CallInfo is frozen)."""
+        known = self._direct.get(id(call))
+        if known is not None and known[0] is call:
+            return known[1]
         info = self._io(call, "", 0)
-        return None if info is None else replace(info, label=call_label(call))
+        found = None if info is None else replace(info, label=call_label(call))
+        self._direct[id(call)] = (call, found)
+        return found
 
     def _io(self, call: cst.Call, label: str, depth: int) -> CallInfo | None:
         func = call.func
@@ -516,6 +534,8 @@ class FunctionWork:
             if kind is not None:
                 if does_io(kind, method):
                     return CallInfo("io", label, _IO_CATEGORY[kind])
+            elif method in catalog.MAIL_BACKEND_SENDS and self._hands_mail_messages(call):
+                return CallInfo("io", label, "mail")  # a backend of unknown class, given messages to send
             task = self._task_of(func.value)
             if method in catalog.TASK_ENQUEUE_METHODS and self._is_task(task):
                 return CallInfo("io", label, "queue", task=self._project_task(task, method))

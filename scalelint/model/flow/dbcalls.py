@@ -219,7 +219,7 @@ class DbCalls:
             elif step.name in catalog.DJANGO_FILTER_METHODS:
                 rechecks = rechecks or dbops.lookups_recheck(call)
                 keyed = keyed or dbops.lookups_keyed(call)
-                lookup += dbops.equality_fields(call)
+                lookup += dbops.equality_fields(call) + dbops.literal_conditions(call)
                 constant = constant is not False and dbops.constant_filter(call)
             elif step.name in catalog.DJANGO_ANNOTATE_METHODS:
                 aggregate = aggregate or dbops.own_aggregate(call)
@@ -234,6 +234,8 @@ class DbCalls:
             last_call = call
             i += 1
         node = last_call if last_call is not None else steps[manager].node
+        if lookup:
+            lookup += (f"{dbops.MANAGER_MARK}{steps[manager].name}",)
         labels = self.origin(node, model, "django", ROW, handles, st, locked=locked, rechecks=rechecks,
                              entity=entity_name(model) if model != "model" else None, keyed=keyed,
                              lookup=lookup, constant=bool(constant), aggregate=aggregate)

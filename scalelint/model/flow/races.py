@@ -93,8 +93,17 @@ def unique_covering(reach: "Reach", models: "ModelIndex") -> frozenset[str]:
     entity = reach.origin.entity
     if not (entity and reach.origin.lookup):
         return frozenset()
-    checked = set(reach.origin.lookup)
-    return next((fields for fields in models.unique_fields(entity) if fields <= checked), frozenset())
+    checked = {f for f in reach.origin.lookup if not f.startswith((dbops.CONDITION_MARK, dbops.MANAGER_MARK))}
+    conditions = {f for f in reach.origin.lookup if f.startswith(dbops.CONDITION_MARK)}
+    for manager in (f[1:] for f in reach.origin.lookup if f.startswith(dbops.MANAGER_MARK)):
+        conditions |= models.manager_conditions(entity, manager)
+    for fields in models.unique_fields(entity):
+        # a partial constraint (``condition=Q(deleted_at__isnull=True)``) covers a lookup
+        # carrying the same condition, in its filters or through its manager's default filter
+        plain = {f for f in fields if not f.startswith(dbops.CONDITION_MARK)}
+        if plain and plain <= checked and fields - plain <= conditions:
+            return frozenset(plain)
+    return frozenset()
 
 
 def aggregate_threshold(reach: "Reach", written_fields: set[str]) -> bool:
