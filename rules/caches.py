@@ -47,7 +47,8 @@ class WriteWithoutCacheInvalidation(_CacheRule, ProjectRule):
     override (for writes that run them), work handed to `transaction.on_commit`
     (a lambda, a `partial`, or a function whose body deletes), a Celery task
     run with `delay_on_commit`, a SQLAlchemy `after_commit` session listener
-    (for session writes), through `delete_memoized`, `clear()`,
+    (for session writes), through `delete_memoized`, `clear()`, an in-process
+    cache object's `pop(key)` (a mapping-shaped cache: cachetools, the project's own class),
     a pattern delete, an expiry (`expire(key, 0)`), a version-key bump, a
     project helper that deletes, expires or rewrites the family's key (found
     by what it does, with no configuration: `drop_product(pid)` calling

@@ -43,7 +43,7 @@ class InvalidatedKeyRefilledFromReplica(ProjectRule):
     a replica engine, session or handle, itself or through a helper of the
     same module or of another module of the project), while some write path
     elsewhere in the project invalidates the family by deleting it (`delete`,
-    `delete_many`, `unlink`, a pattern delete), at once or once the
+    `delete_many`, `unlink`, an in-process cache's `pop`, a pattern delete), at once or once the
     transaction commits (`transaction.on_commit(lambda: cache.delete(key))`,
     `on_commit(partial(cache.delete, key))`: after the commit the replica can
     still lag). Django's `cache.get_or_set(key, builder, ttl)` is a builder

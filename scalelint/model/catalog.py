@@ -438,12 +438,14 @@ CACHE_CALL_SHAPES: dict[str, int] = {
     "setnx": 2, "delete": 1, "delete_many": 1, "unlink": 1, "expire": 2, "pexpire": 2,
     "hset": 2, "hmset": 2, "incr": 1, "decr": 1, "keys": 1, "delete_pattern": 1,
     "delete_memoized": 1, "touch": 1, "memoize": 0, "cached": 0, "publish": 2, "scan_iter": 1,
-    "clear": 0, "flushdb": 0,
+    "clear": 0, "flushdb": 0, "pop": 1,
 }
 
 #: client methods by what they do to keys
+#: ``pop(key[, default])``: in-process caches that are mappings (cachetools, a project's
+#: own cache class) drop a key the way a client's ``delete`` does
 CACHE_DELETES = frozenset({"delete", "delete_many", "unlink", "getdel", "hdel", "delete_memoized",
-                           "delete_memoized_verhash"})
+                           "delete_memoized_verhash", "pop"})
 CACHE_WRITES = frozenset({"set", "setex", "psetex", "set_many", "add", "get_or_set", "mset", "setnx",
                           "hset", "hmset", "hsetnx", "incr", "incrby", "decr", "decrby", "getset",
                           "multi_set", "replace", "cas", "set_multi", "sadd", "lpush", "rpush", "zadd"})
