@@ -223,3 +223,16 @@ def test_a_scalelint_that_cannot_run_is_an_error_not_an_empty_report(realworld, 
     app = realworld.App(name="shop", repo="o/shop", commit="0" * 40, framework="django", paths=("shop",))
     with pytest.raises(realworld.BenchInputError, match=r"shop: scalelint failed with exit code 1 \(python: No module named scalelint\)"):
         realworld.run_scalelint(app, tmp_path)
+
+
+def test_a_report_with_unchecked_files_is_measured_with_a_warning(realworld, tmp_path: Path, monkeypatch, capsys) -> None:
+    import subprocess
+
+    def partial(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 2, stdout="[]", stderr="shop/big.py: skipped: too complex\n")
+
+    monkeypatch.setattr(realworld.subprocess, "run", partial)
+    app = realworld.App(name="shop", repo="o/shop", commit="0" * 40, framework="django", paths=("shop",))
+    assert realworld.run_scalelint(app, tmp_path) == []
+    err = capsys.readouterr().err
+    assert "warning: shop: scalelint exited with code 2" in err and "shop/big.py: skipped: too complex" in err

@@ -251,6 +251,10 @@ def run_scalelint(app: App, root: Path, min_confidence: str | None = None) -> li
     if not result.stdout.strip() and result.returncode != 0:  # e.g. scalelint not installed here
         last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise BenchInputError(f"{app.name}: scalelint failed with exit code {result.returncode} ({last_line})")
+    if result.returncode not in (0, 1):  # a report, but some files were not checked: say so
+        errors = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        print(f"warning: {app.name}: scalelint exited with code {result.returncode}; its report leaves out what "
+              f"these errors name: " + "; ".join(errors[-3:] or ["no message"]), file=sys.stderr)
     try:
         report = json.loads(result.stdout or "[]")
     except json.JSONDecodeError as error:
