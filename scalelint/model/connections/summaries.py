@@ -450,6 +450,13 @@ def local_instances(fn: "FunctionModel") -> dict[str, str]:
 
 
 def _local_instances(fn: "FunctionModel") -> dict[str, str]:
+    return _bound_once(fn, lambda value: instance_class(fn.module, value) if isinstance(value, cst.Call) else None)
+
+
+def _bound_once(fn: "FunctionModel", what: Callable[[cst.BaseExpression], str | None]) -> dict[str, str]:
+    """Locals every plain assignment (``name = value``, ``name = await value``) binds to
+    the same answer of ``what(value)``, by name; a local bound to two answers, or to
+    None once, is left out, and so are the function's parameters."""
     found: dict[str, str | None] = {}
     for stmt in fn.stmts:
         node = stmt.node
@@ -459,9 +466,9 @@ def _local_instances(fn: "FunctionModel") -> dict[str, str]:
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
                 name = small.targets[0].target.value
                 value = small.value.expression if isinstance(small.value, cst.Await) else small.value
-                cls = instance_class(fn.module, value) if isinstance(value, cst.Call) else None
-                found[name] = cls if name not in found or found[name] == cls else None
-    return {name: cls for name, cls in found.items() if cls is not None and name not in fn.env}
+                made = what(value)
+                found[name] = made if name not in found or found[name] == made else None
+    return {name: made for name, made in found.items() if made is not None and name not in fn.env}
 
 
 def returned_target(fn: "FunctionModel", call: cst.Call) -> str | None:
@@ -485,27 +492,19 @@ def local_results(fn: "FunctionModel") -> dict[str, str]:
 def _local_results(fn: "FunctionModel") -> dict[str, str]:
     module = fn.module
     work = work_of(fn)
-    found: dict[str, str | None] = {}
-    for stmt in fn.stmts:
-        node = stmt.node
-        if not isinstance(node, cst.SimpleStatementLine):
-            continue
-        for small in node.body:
-            if not (isinstance(small, cst.Assign) and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Name)):
-                continue
-            name = small.targets[0].target.value
-            value = small.value.expression if isinstance(small.value, cst.Await) else small.value
-            made = None
-            if isinstance(value, cst.Call) and instance_class(module, value) is None:
-                local = work.local_target(value.func)
-                qualified = _join(module.module_name, local) if local is not None else module.qualified(value.func)
-                if local is None and (qualified is None or "." not in qualified or not module.project_import(qualified)):
-                    qualified = None
-                if qualified is not None and not qualified.rsplit(".", 1)[-1][:1].isupper():
-                    made = qualified  # a function (a class would be an instance)
-            found[name] = made if name not in found or found[name] == made else None
-    return {name: made for name, made in found.items() if made is not None and name not in fn.env}
+
+    def function_called(value: cst.BaseExpression) -> str | None:
+        if not isinstance(value, cst.Call) or instance_class(module, value) is not None:
+            return None
+        local = work.local_target(value.func)
+        qualified = _join(module.module_name, local) if local is not None else module.qualified(value.func)
+        if local is None and (qualified is None or "." not in qualified or not module.project_import(qualified)):
+            return None
+        if qualified is None or qualified.rsplit(".", 1)[-1][:1].isupper():
+            return None  # a class would be an instance
+        return qualified
+
+    return _bound_once(fn, function_called)
 
 
 def _returns(module: "ModuleModel") -> dict[str, str]:
