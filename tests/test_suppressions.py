@@ -45,6 +45,19 @@ def test_bare_noqa_ignore_means_nothing_to_scalelint(project: Path) -> None:
     assert findings(".") == [("a.py", 5, "SL102")]
 
 
+def test_add_noqa_beside_a_bare_noqa_uses_a_comment_the_parser_reads(project: Path) -> None:
+    configure(project, 'bare-noqa = "ignore"')
+    bare_noqa_file(project)
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--add-noqa", "."], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    line = (project / "a.py").read_text().splitlines()[4]
+    assert line.endswith("sqlite3.connect(path)  # noqa  # scalelint: ignore[SL102]")  # the other tools' noqa kept
+    assert findings(".") == []
+    again = CliRunner().invoke(main, ["check", "--no-cache", "--add-noqa", "."], catch_exceptions=False)
+    assert "added noqa comments to 0 lines" in again.output
+    assert (project / "a.py").read_text().splitlines()[4] == line
+
+
 def test_bare_noqa_takes_only_its_three_values(project: Path) -> None:
     configure(project, 'bare-noqa = "sometimes"')
     result = CliRunner().invoke(main, ["check", "--no-cache", "."])

@@ -16,6 +16,9 @@ _EXISTING = lazy_compile(r"#\s*noqa:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9
 #: a line's own ``# scalelint: ignore[...]`` (the suppression parser reads it
 #: before any ``# noqa`` later in the same comment, so codes go into it)
 _SCALELINT_LINE = lazy_compile(r"#\s*scalelint\s*:\s*ignore\[(?P<codes>[^\]]*)\]", re.I)
+#: a bare ``# noqa`` (no codes): the suppression parser stops at it, so a ``# noqa:
+#: CODE`` after it is never read (and with ``bare-noqa = "ignore"`` it suppresses nothing)
+_BARE = lazy_compile(r"#\s*noqa\b(?!\s*:)", re.I)
 
 
 def statement_ends(text: str) -> dict[int, int]:
@@ -42,6 +45,8 @@ def with_codes(body: str, codes: set[str]) -> str | None:
     own = _SCALELINT_LINE.search(body)
     match = own or _EXISTING.search(body)
     if not match:
+        if _BARE.search(body):  # left as it is (other tools read it): scalelint's own style after it
+            return f"{body}  # scalelint: ignore[{', '.join(sorted(codes))}]"
         return f"{body}  # noqa: {', '.join(sorted(codes))}"
     present = {c.upper() for c in re.findall(r"[A-Z]+[0-9]+", match.group("codes"), re.I)}
     if present >= codes:
